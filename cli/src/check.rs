@@ -1,0 +1,207 @@
+//! `access-guard check`: read every input, evaluate every event, print one
+//! verdict per event; unreadable inputs are reported by name and the rest still run.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use access_guard::event::read_document;
+use access_guard::finding::Severity;
+use access_guard::policy::Policy;
+use access_guard::report::Report;
+
+use crate::Format;
+
+/// Totals for the summary line and the exit status.
+#[derive(Default)]
+struct Tally {
+    events: usize,
+    findings: usize,
+    by_severity: [usize; 5],
+    skipped: usize,
+    errors: usize,
+    failed: bool,
+}
+
+/// Runs the check and returns the exit status: 0 ran, 1 a finding reached
+/// `fail_on`, 2 an input could not be read or parsed.
+pub fn run(policy: &Policy, format: Format, fail_on: Option<Severity>, paths: &[PathBuf]) -> u8 {
+    let today = access_guard::today();
+    let colour = format == Format::Text && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut tally = Tally::default();
+
+    for input in expand(paths, &mut tally) {
+        let (name, bytes) = match read_input(&input) {
+            Ok(read) => read,
+            Err(e) => {
+                eprintln!("access-guard: {}: cannot read: {e}", input.display());
+                tally.errors += 1;
+                continue;
+            }
+        };
+        for parsed in read_document(&bytes, &name) {
+            let report = parsed.and_then(|event| access_guard::offline::evaluate(&event, policy, today, &name));
+            let report = match report {
+                Ok(report) => report,
+                Err(e) => {
+                    eprintln!("access-guard: {e}");
+                    tally.errors += 1;
+                    continue;
+                }
+            };
+            tally.events += 1;
+            if report.skipped.is_some() {
+                tally.skipped += 1;
+            }
+            for f in &report.findings {
+                tally.findings += 1;
+                tally.by_severity[f.severity as usize] += 1;
+                if fail_on.is_some_and(|min| f.severity >= min) {
+                    tally.failed = true;
+                }
+            }
+            let written = match format {
+                Format::Json => writeln!(out, "{}", report.to_json()),
+                Format::Text => write_text(&mut out, &name, &report, colour),
+            };
+            if written.is_err() {
+                // Closed pipe (e.g. `| head`): stop quietly.
+                return exit_status(&tally);
+            }
+        }
+    }
+    if format == Format::Text {
+        let _ = write_summary(&mut out, &tally);
+    }
+    let _ = out.flush();
+    exit_status(&tally)
+}
+
+fn exit_status(tally: &Tally) -> u8 {
+    if tally.errors > 0 {
+        2
+    } else if tally.failed {
+        1
+    } else {
+        0
+    }
+}
+
+/// Files named, and files found in folders (recursively, sorted), of the kinds we read.
+fn expand(paths: &[PathBuf], tally: &mut Tally) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" || !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut stack = vec![path.clone()];
+        let mut found = Vec::new();
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    eprintln!("access-guard: {}: cannot read folder: {e}", dir.display());
+                    tally.errors += 1;
+                    continue;
+                }
+            };
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if is_event_file(&p) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort();
+        files.extend(found);
+    }
+    files
+}
+
+fn is_event_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    [".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+fn read_input(path: &Path) -> std::io::Result<(String, Vec<u8>)> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        return Ok(("(stdin)".to_string(), bytes));
+    }
+    Ok((path.display().to_string(), std::fs::read(path)?))
+}
+
+fn paint(text: &str, severity: Severity, colour: bool) -> String {
+    if !colour {
+        return text.to_string();
+    }
+    let code = match severity {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+fn write_text(out: &mut impl Write, name: &str, report: &Report, colour: bool) -> std::io::Result<()> {
+    let resource = report.resource.as_deref().unwrap_or("-");
+    if let Some(reason) = &report.skipped {
+        // Events no guard handles are only counted; failed calls are worth a line.
+        if reason.starts_with("not handled") {
+            return Ok(());
+        }
+        return writeln!(out, "{name}  {}  skipped: {reason}", report.event_name);
+    }
+    writeln!(out, "{name}  {}  {resource}  (event {})", report.event_name, report.event_id)?;
+    if report.findings.is_empty() {
+        writeln!(out, "    no findings")?;
+    }
+    for f in &report.findings {
+        let label = format!("{:<8}", f.severity.as_str().to_ascii_uppercase());
+        writeln!(out, "    {} {:<11} {}: {}", paint(&label, f.severity, colour), f.rule, f.title, f.detail)?;
+    }
+    for step in &report.plan {
+        let mut what: Vec<String> = step.rule_ids.clone();
+        what.extend(step.permissions.iter().cloned());
+        let direction = step.direction.map(|d| format!(" (direction {d})")).unwrap_or_default();
+        writeln!(out, "    plan: {} {}: {}{direction}", step.action, step.group_id, what.join(", "))?;
+        if !step.held_back.is_empty() {
+            writeln!(out, "    held back (over max_revocations_per_event): {}", step.held_back.join(", "))?;
+        }
+    }
+    if let Some(ex) = &report.exemption {
+        writeln!(out, "    exemption ({:?}): {} — {}", ex.status, ex.source, ex.reason)?;
+    }
+    for note in &report.notes {
+        writeln!(out, "    note: {note}")?;
+    }
+    Ok(())
+}
+
+fn write_summary(out: &mut impl Write, tally: &Tally) -> std::io::Result<()> {
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter(|s| tally.by_severity[**s as usize] > 0)
+        .map(|s| format!("{} {}", tally.by_severity[*s as usize], s))
+        .collect();
+    let counts = if counts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", counts.join(", "))
+    };
+    writeln!(
+        out,
+        "\n{} events, {} findings{counts}, {} skipped, {} unreadable",
+        tally.events, tally.findings, tally.skipped, tally.errors
+    )
+}

@@ -1,0 +1,158 @@
+//! `access-guard`: the ecs-access-guard rules, offline, over sample events and
+//! CloudTrail archives. Never calls AWS.
+
+mod check;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use access_guard::finding::Severity;
+use access_guard::policy::Policy;
+use access_guard::rules;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "access-guard", version, about = "Evaluate ECS and security-group CloudTrail events against the ecs-access-guard rules, offline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate events: EventBridge events, CloudTrail records, log files (.json, .json.gz), JSON lines.
+    ///
+    /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when an input could not be read.
+    Check {
+        /// Policy file (TOML); the embedded default when absent.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when a finding of at least this severity is found.
+        #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+        fail_on: Option<Severity>,
+        /// Files or folders (searched recursively); `-` reads standard input.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// List the rule catalog, or show one rule's documentation.
+    Rules {
+        /// A rule id, e.g. EC2-SG-003.
+        id: Option<String>,
+        /// Print the catalog as the Markdown table of the README.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file: exit 0 when it is valid and no exemption is past due.
+    Check { file: PathBuf },
+    /// Print the embedded default policy.
+    Default,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            policy,
+            format,
+            fail_on,
+            paths,
+        } => {
+            let policy = match load_policy(policy.as_deref()) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("access-guard: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            ExitCode::from(check::run(&policy, format, fail_on, &paths))
+        }
+        Command::Rules { id, markdown } => rules_command(id.as_deref(), markdown),
+        Command::Policy { command } => match command {
+            PolicyCommand::Check { file } => policy_check(&file),
+            PolicyCommand::Default => {
+                print!("{}", access_guard::policy::EMBEDDED);
+                ExitCode::SUCCESS
+            }
+        },
+    }
+}
+
+fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
+    let Some(path) = path else {
+        return Ok(Policy::embedded());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read policy {}: {e}", path.display()))?;
+    Ok(Policy::from_toml(&text, &path.display().to_string())?)
+}
+
+fn rules_command(id: Option<&str>, markdown: bool) -> ExitCode {
+    if markdown {
+        print!("{}", rules::markdown_table());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(id) = id {
+        let Some(rule) = rules::find(&id.to_ascii_uppercase()) else {
+            eprintln!("access-guard: no rule {id:?} (run `access-guard rules` for the catalog)");
+            return ExitCode::from(2);
+        };
+        println!("{} — {}", rule.id, rule.title);
+        println!("severity: {}   default action: {}   anchors: {}", rule.severity, rule.action, rule.anchors.join(", "));
+        println!();
+        print!("{}", rule.doc.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n"));
+        println!();
+        return ExitCode::SUCCESS;
+    }
+    println!("{:<12} {:<9} {:<7} title", "ID", "SEVERITY", "ACTION");
+    for rule in rules::ALL {
+        println!("{:<12} {:<9} {:<7} {}", rule.id, rule.severity, rule.action, rule.title);
+    }
+    ExitCode::SUCCESS
+}
+
+fn policy_check(file: &std::path::Path) -> ExitCode {
+    let policy = match load_policy(Some(file)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("access-guard: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let past_due = policy.expired_exemptions(access_guard::today());
+    for problem in &past_due {
+        eprintln!("access-guard: policy {}: {problem}", file.display());
+    }
+    if !past_due.is_empty() {
+        return ExitCode::from(1);
+    }
+    println!(
+        "{}: valid ({} rules, {} exemptions, dry_run = {}, notify_min_severity = {})",
+        file.display(),
+        policy.rules.len(),
+        policy.exemptions.len(),
+        policy.dry_run,
+        policy.notify_min_severity
+    );
+    ExitCode::SUCCESS
+}

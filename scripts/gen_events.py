@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Writes the sample events in events/ (run once; the files are committed and reviewed).
+
+Each file is one EventBridge event shaped like a real CloudTrail record of the call.
+"""
+import json, os, uuid
+
+ACCOUNT = "111122223333"
+REGION = "eu-west-1"
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "events")
+
+
+def ident(n):
+    return str(uuid.UUID(int=0x5eed0000_0000_4000_8000_000000000000 + n))
+
+
+def identity():
+    return {
+        "type": "AssumedRole",
+        "principalId": "AROAEXAMPLEROLEID0001:jane.doe",
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformEngineer/jane.doe",
+        "accountId": ACCOUNT,
+        "accessKeyId": "ASIAEXAMPLEKEYID0001",
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEROLEID0001",
+                              "arn": f"arn:aws:iam::{ACCOUNT}:role/PlatformEngineer",
+                              "accountId": ACCOUNT, "userName": "PlatformEngineer"},
+            "webIdFederationData": {},
+            "attributes": {"creationDate": "2026-11-02T08:55:00Z", "mfaAuthenticated": "false"},
+        },
+    }
+
+
+def envelope(n, name, request, response, error=None, source="ec2", time="2026-11-02T09:14:07Z"):
+    detail = {
+        "eventVersion": "1.10",
+        "userIdentity": identity(),
+        "eventTime": time,
+        "eventSource": f"{source}.amazonaws.com",
+        "eventName": name,
+        "awsRegion": REGION,
+        "sourceIPAddress": "198.51.100.23",
+        "userAgent": "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8.0 md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.24 md/prompt#off md/command#ec2." + name,
+        "requestParameters": request,
+        "responseElements": response,
+        "requestID": ident(1000 + n),
+        "eventID": ident(n),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
+        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                       "clientProvidedHostHeader": f"{source}.{REGION}.amazonaws.com"},
+    }
+    if error:
+        detail["errorCode"], detail["errorMessage"] = error
+        detail["responseElements"] = None
+    return {
+        "version": "0",
+        "id": ident(5000 + n),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": f"aws.{source}",
+        "account": ACCOUNT,
+        "time": time,
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def items(xs):
+    return {"items": xs} if xs else {}
+
+
+def perm(proto, frm, to, v4=(), v6=(), pls=(), groups=()):
+    p = {"ipProtocol": proto}
+    if frm is not None:
+        p["fromPort"], p["toPort"] = frm, to
+    p["groups"] = items([dict(g) for g in groups])
+    p["ipRanges"] = items([{"cidrIp": c} for c in v4])
+    p["ipv6Ranges"] = items([{"cidrIpv6": c} for c in v6])
+    p["prefixListIds"] = items([{"prefixListId": c} for c in pls])
+    return p
+
+
+def created(group, rules):
+    """securityGroupRuleSet items for (rule_id, proto, from, to, kind, value)."""
+    out = []
+    for rid, proto, frm, to, kind, value in rules:
+        item = {"groupOwnerId": ACCOUNT, "groupId": group, "securityGroupRuleId": rid,
+                "isEgress": False, "ipProtocol": proto, "fromPort": frm, "toPort": to}
+        if kind == "group":
+            item["referencedGroupInfo"] = {"groupId": value, "userId": ACCOUNT}
+        else:
+            item[kind] = value
+        out.append(item)
+    return {"requestId": ident(9000), "_return": True, "securityGroupRuleSet": {"items": out}}
+
+
+def authorize(n, group, perms, rules):
+    return envelope(n, "AuthorizeSecurityGroupIngress",
+                    {"groupId": group, "ipPermissions": items(perms)}, created(group, rules))
+
+
+SG = "sg-0a1b2c3d4e5f60718"
+events = {
+    "sg-ssh-open-nested.json": authorize(1, SG, [perm("tcp", 22, 22, v4=["0.0.0.0/0"])],
+        [("sgr-0ssh0000000000001", "tcp", 22, 22, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-ssh-open-flat-form.json": envelope(2, "AuthorizeSecurityGroupIngress",
+        {"groupId": SG, "ipPermissions": {}, "cidrIp": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22},
+        created(SG, [("sgr-0flat000000000002", "tcp", 22, 22, "cidrIpv4", "0.0.0.0/0")])),
+    "sg-ssh-open-ipv6.json": authorize(3, SG, [perm("tcp", 22, 22, v6=["::/0"])],
+        [("sgr-0ipv6000000000003", "tcp", 22, 22, "cidrIpv6", "::/0")]),
+    "sg-all-traffic-open.json": authorize(4, SG, [perm("-1", None, None, v4=["0.0.0.0/0"])],
+        [("sgr-0all0000000000004", "-1", -1, -1, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-rdp-split-halves.json": authorize(5, SG, [perm("tcp", 3389, 3389, v4=["0.0.0.0/1", "128.0.0.0/1"])],
+        [("sgr-0half000000000051", "tcp", 3389, 3389, "cidrIpv4", "0.0.0.0/1"),
+         ("sgr-0half000000000052", "tcp", 3389, 3389, "cidrIpv4", "128.0.0.0/1")]),
+    "sg-https-open-safe.json": authorize(6, SG, [perm("tcp", 443, 443, v4=["0.0.0.0/0"], v6=["::/0"])],
+        [("sgr-0https00000000061", "tcp", 443, 443, "cidrIpv4", "0.0.0.0/0"),
+         ("sgr-0https00000000062", "tcp", 443, 443, "cidrIpv6", "::/0")]),
+    "sg-mixed-ssh-and-https.json": authorize(7, SG,
+        [perm("tcp", 22, 22, v4=["0.0.0.0/0"]), perm("tcp", 443, 443, v4=["0.0.0.0/0"])],
+        [("sgr-0mixssh000000071", "tcp", 22, 22, "cidrIpv4", "0.0.0.0/0"),
+         ("sgr-0mixhttps0000072", "tcp", 443, 443, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-ssh-private-source.json": authorize(8, SG, [perm("tcp", 22, 22, v4=["10.20.0.0/16"], groups=[{"groupId": "sg-0bastion000000001", "userId": ACCOUNT}])],
+        [("sgr-0priv000000000081", "tcp", 22, 22, "cidrIpv4", "10.20.0.0/16"),
+         ("sgr-0priv000000000082", "tcp", 22, 22, "group", "sg-0bastion000000001")]),
+    "sg-failed-call-unauthorized.json": envelope(9, "AuthorizeSecurityGroupIngress",
+        {"groupId": SG, "ipPermissions": items([perm("tcp", 22, 22, v4=["0.0.0.0/0"])])}, None,
+        error=("Client.UnauthorizedOperation", "You are not authorized to perform this operation.")),
+    "sg-modify-rule-to-rdp-world.json": envelope(10, "ModifySecurityGroupRules",
+        {"ModifySecurityGroupRulesRequest": {"GroupId": SG, "SecurityGroupRule": {
+            "SecurityGroupRuleId": "sgr-0modify0000000010", "tag": 1,
+            "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "CidrIpv4": "0.0.0.0/0",
+                                  "Description": "temporary admin access"}}}},
+        {"ModifySecurityGroupRulesResponse": {"requestId": ident(9010), "return": True}}),
+    "sg-ssh-older-record-no-rule-ids.json": envelope(11, "AuthorizeSecurityGroupIngress",
+        {"groupId": SG, "ipPermissions": items([perm("tcp", 22, 22, v4=["0.0.0.0/0"])])},
+        {"requestId": ident(9011), "_return": True}),
+    "sg-ssh-duplicate.json": envelope(12, "AuthorizeSecurityGroupIngress",
+        {"groupId": SG, "ipPermissions": items([perm("tcp", 22, 22, v4=["0.0.0.0/0"])])}, None,
+        error=("Client.InvalidPermission.Duplicate", "the specified rule \"peer: 0.0.0.0/0, TCP, from port: 22, to port: 22, ALLOW\" already exists")),
+    "sg-protocol-number-gre.json": authorize(13, SG, [perm("47", None, None, v4=["0.0.0.0/0"])],
+        [("sgr-0gre0000000000013", "47", -1, -1, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-icmp-type-22-not-ssh.json": authorize(14, SG, [perm("icmp", 22, 0, v4=["0.0.0.0/0"])],
+        [("sgr-0icmp000000000014", "icmp", 22, 0, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-udp-wide-range.json": authorize(15, SG, [perm("udp", 1000, 2999, v6=["2000::/3"])],
+        [("sgr-0udp0000000000015", "udp", 1000, 2999, "cidrIpv6", "2000::/3")]),
+    "sg-redis-open.json": authorize(16, SG, [perm("tcp", 6379, 6379, v4=["0.0.0.0/0"])],
+        [("sgr-0redis00000000016", "tcp", 6379, 6379, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-mysql-open-host-bits.json": authorize(17, SG, [perm("6", 3306, 3306, v4=["203.0.113.50/0"])],
+        [("sgr-0mysql00000000017", "6", 3306, 3306, "cidrIpv4", "203.0.113.50/0")]),
+    "sg-unparseable-cidr.json": envelope(18, "AuthorizeSecurityGroupIngress",
+        {"groupId": SG, "ipPermissions": items([perm("tcp", 8443, 8443, v4=["0.0.0.0/33"])])},
+        {"requestId": ident(9018), "_return": True}),
+    "sg-custom-port-outside-authorized.json": authorize(19, SG, [perm("tcp", 8443, 8443, v4=["0.0.0.0/0"])],
+        [("sgr-0custom0000000019", "tcp", 8443, 8443, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-egress-not-handled.json": envelope(20, "AuthorizeSecurityGroupEgress",
+        {"groupId": SG, "ipPermissions": items([perm("-1", None, None, v4=["0.0.0.0/0"])])},
+        {"requestId": ident(9020), "_return": True}),
+}
+os.makedirs(OUT, exist_ok=True)
+for name, ev in events.items():
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(ev, f, indent=2)
+        f.write("\n")
+print(f"wrote {len(events)} events to events/")

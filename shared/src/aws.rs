@@ -1,0 +1,224 @@
+//! SDK-backed adapters for the ports (feature `aws`).
+
+use async_trait::async_trait;
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use crate::net::{Protocol, Source};
+use crate::notify::Notification;
+use crate::ports::{
+    is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked, SecurityGroups,
+};
+use crate::sg::{Direction, SgRule};
+
+/// EC2 error codes that mean the rule or group is already gone.
+const GONE_CODES: [&str; 3] = [
+    "InvalidPermission.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidSecurityGroupRuleId.NotFound",
+];
+
+/// Classifies an SDK error by its code and transport, never by message text.
+pub fn classify<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let retryable = match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        _ => code.as_deref().is_some_and(is_retryable_code) || status.is_some_and(|s| s >= 500 || s == 429),
+    };
+    let message = err
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| aws_sdk_ec2::error::DisplayErrorContext(err).to_string());
+    AwsError {
+        operation,
+        code,
+        message,
+        retryable,
+    }
+}
+
+/// Security groups read through EC2.
+#[derive(Debug, Clone)]
+pub struct Ec2SecurityGroups {
+    client: aws_sdk_ec2::Client,
+}
+
+impl Ec2SecurityGroups {
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Ec2SecurityGroups { client }
+    }
+}
+
+#[async_trait]
+impl SecurityGroups for Ec2SecurityGroups {
+    async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+        let out = match self.client.describe_security_groups().group_ids(group_id).send().await {
+            Ok(out) => out,
+            Err(e) if e.code() == Some("InvalidGroup.NotFound") => return Ok(None),
+            Err(e) => return Err(classify("DescribeSecurityGroups", &e)),
+        };
+        Ok(out.security_groups().first().map(|g| GroupInfo {
+            group_id: g.group_id().unwrap_or(group_id).to_string(),
+            name: g.group_name().unwrap_or_default().to_string(),
+            vpc_id: g.vpc_id().map(str::to_string),
+            tags: g
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                .collect(),
+        }))
+    }
+
+    async fn rules_of_group(&self, group_id: &str) -> Result<Vec<SgRule>, AwsError> {
+        let mut rules = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_security_group_rules()
+                .filters(Filter::builder().name("group-id").values(group_id).build())
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeSecurityGroupRules", &e))?;
+            rules.extend(out.security_group_rules().iter().filter_map(stored_rule));
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(rules),
+            }
+        }
+    }
+}
+
+/// A stored rule as the guard models it; `None` for a rule with no source we know.
+fn stored_rule(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<SgRule> {
+    let ip_protocol = r.ip_protocol()?.to_string();
+    let protocol = Protocol::parse(&ip_protocol).unwrap_or(Protocol::All);
+    let source = if let Some(cidr) = r.cidr_ipv4().or(r.cidr_ipv6()) {
+        Source::cidr(cidr)
+    } else if let Some(list) = r.prefix_list_id() {
+        Source::PrefixList(list.to_string())
+    } else {
+        let group = r.referenced_group_info()?;
+        Source::Group {
+            group_id: group.group_id().map(str::to_string),
+            user_id: group.user_id().map(str::to_string),
+        }
+    };
+    Some(SgRule {
+        rule_id: r.security_group_rule_id().map(str::to_string),
+        direction: if r.is_egress() == Some(true) {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        },
+        ip_protocol,
+        protocol,
+        from_port: r.from_port().map(i64::from),
+        to_port: r.to_port().map(i64::from),
+        source,
+    })
+}
+
+/// Revokes ingress rules through EC2.
+#[derive(Debug, Clone)]
+pub struct Ec2Remediator {
+    client: aws_sdk_ec2::Client,
+}
+
+impl Ec2Remediator {
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Ec2Remediator { client }
+    }
+}
+
+/// The exact permission of an older record, for `RevokeSecurityGroupIngress`.
+fn permission(rule: &SgRule) -> IpPermission {
+    let mut p = IpPermission::builder().ip_protocol(&rule.ip_protocol);
+    if !rule.protocol.is_all_traffic() {
+        p = p
+            .set_from_port(rule.from_port.and_then(|v| i32::try_from(v).ok()))
+            .set_to_port(rule.to_port.and_then(|v| i32::try_from(v).ok()));
+    }
+    p = match &rule.source {
+        Source::Cidr(ipnet::IpNet::V4(net)) => p.ip_ranges(IpRange::builder().cidr_ip(net.to_string()).build()),
+        Source::Cidr(ipnet::IpNet::V6(net)) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(net.to_string()).build()),
+        Source::PrefixList(id) => p.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).build()),
+        Source::Group { group_id, user_id } => p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .set_group_id(group_id.clone())
+                .set_user_id(user_id.clone())
+                .build(),
+        ),
+        Source::Unparsed(raw) => p.ip_ranges(IpRange::builder().cidr_ip(raw).build()),
+    };
+    p.build()
+}
+
+#[async_trait]
+impl IngressRemediator for Ec2Remediator {
+    async fn revoke_ingress(&self, group_id: &str, target: RevokeTarget<'_>) -> Result<Revoked, AwsError> {
+        let call = self.client.revoke_security_group_ingress().group_id(group_id);
+        let call = match target {
+            RevokeTarget::RuleId(id) => call.security_group_rule_ids(id),
+            RevokeTarget::Permission(rule) => call.ip_permissions(permission(rule)),
+        };
+        match call.send().await {
+            // AWS may answer success and list what it did not find.
+            Ok(out) if !out.unknown_ip_permissions().is_empty() => Ok(Revoked::AlreadyAbsent),
+            Ok(_) => Ok(Revoked::Revoked),
+            Err(e) if e.code().is_some_and(|c| GONE_CODES.contains(&c)) => Ok(Revoked::AlreadyAbsent),
+            Err(e) => Err(classify("RevokeSecurityGroupIngress", &e)),
+        }
+    }
+}
+
+/// Publishes alerts to an SNS topic.
+#[derive(Debug, Clone)]
+pub struct SnsNotifier {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsNotifier {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        SnsNotifier {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Notifier for SnsNotifier {
+    async fn publish(&self, notification: &Notification) -> Result<(), AwsError> {
+        let mut call = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&notification.subject)
+            .message_structure("json")
+            .message(&notification.message);
+        for attr in &notification.attributes {
+            let value = MessageAttributeValue::builder()
+                .data_type(attr.data_type)
+                .string_value(&attr.value)
+                .build()
+                .map_err(|e| AwsError {
+                    operation: "Publish",
+                    code: None,
+                    message: format!("message attribute {}: {e}", attr.name),
+                    retryable: false,
+                })?;
+            call = call.message_attributes(attr.name, value);
+        }
+        call.send().await.map_err(|e| classify("Publish", &e))?;
+        Ok(())
+    }
+}

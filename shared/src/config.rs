@@ -1,0 +1,130 @@
+//! Typed configuration of a guard function, read once at start-up from its
+//! environment. A bad value fails the start, naming the variable or policy key.
+
+use crate::finding::Severity;
+use crate::ingress::GuardSettings;
+use crate::policy::{Policy, PolicyError};
+
+/// The policy: a path inside the deployment package, or inline TOML.
+pub const POLICY_VAR: &str = "ACCESS_GUARD_POLICY";
+/// Overrides of common policy knobs.
+pub const DRY_RUN_VAR: &str = "ACCESS_GUARD_DRY_RUN";
+pub const NOTIFY_MIN_SEVERITY_VAR: &str = "ACCESS_GUARD_NOTIFY_MIN_SEVERITY";
+pub const EXEMPTION_TAG_KEY_VAR: &str = "ACCESS_GUARD_EXEMPTION_TAG_KEY";
+/// Where alerts go.
+pub const TOPIC_ARN_VAR: &str = "ACCESS_GUARD_TOPIC_ARN";
+/// The function's own role: its own calls are never acted on.
+pub const OWN_ROLE_ARN_VAR: &str = "ACCESS_GUARD_ROLE_ARN";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {problem}")]
+    Var { var: &'static str, problem: String },
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// What a guard function needs besides its AWS clients.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub topic_arn: String,
+    pub policy: Policy,
+    pub settings: GuardSettings,
+}
+
+impl FunctionConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<FunctionConfig, ConfigError> {
+        FunctionConfig::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads the configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<FunctionConfig, ConfigError> {
+        let topic_arn = get(TOPIC_ARN_VAR).ok_or(ConfigError::Var {
+            var: TOPIC_ARN_VAR,
+            problem: "missing: the SNS topic ARN for alerts".to_string(),
+        })?;
+        Ok(FunctionConfig {
+            topic_arn,
+            policy: policy_from_lookup(&get)?,
+            settings: GuardSettings {
+                own_role_arn: get(OWN_ROLE_ARN_VAR),
+            },
+        })
+    }
+}
+
+/// The policy named by `ACCESS_GUARD_POLICY` (or the embedded one), with the
+/// environment's overrides applied.
+pub fn policy_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Policy, ConfigError> {
+    let mut policy = match get(POLICY_VAR) {
+        None => Policy::embedded(),
+        Some(value) if value.contains('\n') || value.contains('=') => {
+            Policy::from_toml(&value, "ACCESS_GUARD_POLICY (inline)")?
+        }
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Var {
+                var: POLICY_VAR,
+                problem: format!("cannot read policy file {path}: {e}"),
+            })?;
+            Policy::from_toml(&text, &path)?
+        }
+    };
+    if let Some(value) = get(DRY_RUN_VAR) {
+        policy.dry_run = match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                return Err(ConfigError::Var {
+                    var: DRY_RUN_VAR,
+                    problem: format!("expected true or false, found {value:?}"),
+                })
+            }
+        };
+    }
+    if let Some(value) = get(NOTIFY_MIN_SEVERITY_VAR) {
+        policy.notify_min_severity = value.parse::<Severity>().map_err(|problem| ConfigError::Var {
+            var: NOTIFY_MIN_SEVERITY_VAR,
+            problem,
+        })?;
+    }
+    if let Some(value) = get(EXEMPTION_TAG_KEY_VAR) {
+        policy.exemption_tag_key = value;
+    }
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn inline_policy_and_overrides() {
+        let get = lookup(&[
+            (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111122223333:alerts"),
+            (POLICY_VAR, "notify_min_severity = \"low\""),
+            (DRY_RUN_VAR, "TRUE"),
+        ]);
+        let config = FunctionConfig::from_lookup(get).unwrap();
+        assert!(config.policy.dry_run);
+        assert_eq!(config.policy.notify_min_severity, Severity::Low);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_or_key() {
+        let err = FunctionConfig::from_lookup(lookup(&[])).unwrap_err().to_string();
+        assert!(err.starts_with(TOPIC_ARN_VAR), "{err}");
+        let err = policy_from_lookup(&lookup(&[(DRY_RUN_VAR, "maybe")])).unwrap_err().to_string();
+        assert!(err.starts_with(DRY_RUN_VAR), "{err}");
+        let err = policy_from_lookup(&lookup(&[(POLICY_VAR, "dry_run = 3")])).unwrap_err().to_string();
+        assert!(err.contains("dry_run"), "{err}");
+        let err = policy_from_lookup(&lookup(&[(POLICY_VAR, "/nonexistent/policy.toml")])).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/policy.toml"), "{err}");
+    }
+}

@@ -1,0 +1,279 @@
+//! The CloudTrail record, whichever way it arrives (DESIGN §3): an EventBridge
+//! envelope, a bare record, a CloudTrail log file `{"Records": [...]}` (also
+//! gzipped), or JSON lines of any of those.
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::json::{FieldError, Node};
+
+/// An event that could not be read, naming where it came from and the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("{origin}: {problem}")]
+    Document { origin: String, problem: String },
+    #[error("{origin}: event {event}: {field}")]
+    Field {
+        origin: String,
+        event: String,
+        field: FieldError,
+    },
+}
+
+/// Who made the call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    /// `userIdentity.arn` (for an assumed role, the session ARN).
+    pub arn: Option<String>,
+    /// The role behind an assumed-role session (`sessionContext.sessionIssuer.arn`).
+    pub issuer_arn: Option<String>,
+    pub identity_type: Option<String>,
+    pub mfa_authenticated: Option<bool>,
+}
+
+/// One CloudTrail record: the facts every guard needs, plus the raw request
+/// and response for the guard that understands them.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub name: String,
+    pub source: String,
+    pub time: String,
+    pub account: String,
+    pub region: String,
+    pub actor: Actor,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_code: Option<String>,
+    pub request: Value,
+    pub response: Value,
+}
+
+impl Event {
+    /// Reads one record. `value` is an EventBridge envelope or a bare record.
+    pub fn from_value(value: &Value, origin: &str) -> Result<Event, ParseError> {
+        let envelope = Node::root(value, "");
+        let (record, envelope) = if envelope.get("detail").is_present() {
+            (envelope.get("detail"), Some(envelope))
+        } else {
+            (envelope, None)
+        };
+        let event_label = record
+            .get("eventID")
+            .value()
+            .and_then(Value::as_str)
+            .or_else(|| envelope.as_ref().and_then(|e| e.get("id").value()?.as_str()))
+            .unwrap_or("(no eventID)")
+            .to_string();
+        let fail = |field: FieldError| ParseError::Field {
+            origin: origin.to_string(),
+            event: event_label.clone(),
+            field,
+        };
+        if record.object().map_err(&fail)?.is_none() {
+            return Err(fail(record.error("expected a CloudTrail record")));
+        }
+        let from_envelope = |key: &str| -> Result<Option<String>, ParseError> {
+            match &envelope {
+                Some(e) => Ok(e.get(key).str().map_err(&fail)?.map(str::to_string)),
+                None => Ok(None),
+            }
+        };
+        let text = |key: &str| -> Result<Option<String>, ParseError> {
+            Ok(record.get(key).str().map_err(&fail)?.map(str::to_string))
+        };
+
+        let name = record.get("eventName").required_str().map_err(&fail)?.to_string();
+        let id = match text("eventID")? {
+            Some(id) => id,
+            None => from_envelope("id")?.ok_or_else(|| fail(record.get("eventID").error("missing")))?,
+        };
+        let identity = record.get("userIdentity");
+        let issuer = identity.get("sessionContext").get("sessionIssuer");
+        let actor = Actor {
+            arn: identity.get("arn").str().map_err(&fail)?.map(str::to_string),
+            issuer_arn: issuer.get("arn").str().map_err(&fail)?.map(str::to_string),
+            identity_type: identity.get("type").str().map_err(&fail)?.map(str::to_string),
+            mfa_authenticated: identity
+                .get("sessionContext")
+                .get("attributes")
+                .get("mfaAuthenticated")
+                .bool()
+                .map_err(&fail)?,
+        };
+        let account = match text("recipientAccountId")? {
+            Some(account) => account,
+            None => from_envelope("account")?
+                .or(identity.get("accountId").str().map_err(&fail)?.map(str::to_string))
+                .unwrap_or_default(),
+        };
+        let region = match text("awsRegion")? {
+            Some(region) => region,
+            None => from_envelope("region")?.unwrap_or_default(),
+        };
+        Ok(Event {
+            id,
+            name,
+            source: text("eventSource")?.unwrap_or_default(),
+            time: match text("eventTime")? {
+                Some(t) => t,
+                None => from_envelope("time")?.unwrap_or_default(),
+            },
+            account,
+            region,
+            actor,
+            source_ip: text("sourceIPAddress")?,
+            user_agent: text("userAgent")?,
+            error_code: text("errorCode")?,
+            request: record.get("requestParameters").value().cloned().unwrap_or(Value::Null),
+            response: record.get("responseElements").value().cloned().unwrap_or(Value::Null),
+        })
+    }
+
+    /// Path-aware view of `requestParameters`.
+    pub fn request(&self) -> Node<'_> {
+        Node::root(&self.request, "requestParameters")
+    }
+
+    /// Path-aware view of `responseElements`.
+    pub fn response(&self) -> Node<'_> {
+        Node::root(&self.response, "responseElements")
+    }
+
+    /// An error about a field of this event.
+    pub fn field_error(&self, origin: &str, field: FieldError) -> ParseError {
+        ParseError::Field {
+            origin: origin.to_string(),
+            event: self.id.clone(),
+            field,
+        }
+    }
+}
+
+/// Reads a document (file contents) into records. One entry per record: a
+/// malformed record is an error in its place and the others still come through.
+pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError>> {
+    let doc_error = |problem: String| {
+        vec![Err(ParseError::Document {
+            origin: origin.to_string(),
+            problem,
+        })]
+    };
+    let decompressed;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        if let Err(e) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
+            return doc_error(format!("not a valid gzip file: {e}"));
+        }
+        decompressed = out;
+        &decompressed[..]
+    } else {
+        bytes
+    };
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => records_of(&value, origin),
+        Err(whole) => {
+            // Not one JSON document: try JSON lines.
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => return doc_error(format!("not UTF-8 JSON: {e}")),
+            };
+            let lines: Vec<(usize, &str)> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .collect();
+            if lines.len() <= 1 {
+                return doc_error(format!("not valid JSON: {whole}"));
+            }
+            let mut out = Vec::new();
+            for (number, line) in lines {
+                let line_origin = format!("{origin}:{}", number + 1);
+                match serde_json::from_str::<Value>(line) {
+                    Ok(value) => out.extend(records_of(&value, &line_origin)),
+                    Err(e) => out.push(Err(ParseError::Document {
+                        origin: line_origin,
+                        problem: format!("not valid JSON: {e}"),
+                    })),
+                }
+            }
+            out
+        }
+    }
+}
+
+fn records_of(value: &Value, origin: &str) -> Vec<Result<Event, ParseError>> {
+    match value {
+        Value::Object(map) if map.contains_key("Records") => match map.get("Records") {
+            Some(Value::Array(records)) => records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Event::from_value(r, &format!("{origin}: Records[{i}]")))
+                .collect(),
+            _ => vec![Err(ParseError::Document {
+                origin: origin.to_string(),
+                problem: "Records: expected a list".to_string(),
+            })],
+        },
+        Value::Array(values) => values
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Event::from_value(r, &format!("{origin}: [{i}]")))
+            .collect(),
+        other => vec![Event::from_value(other, origin)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record() -> Value {
+        json!({"eventID": "e1", "eventName": "AuthorizeSecurityGroupIngress",
+               "eventSource": "ec2.amazonaws.com", "awsRegion": "us-east-1",
+               "userIdentity": {"arn": "arn:aws:iam::111122223333:user/a",
+                   "sessionContext": {"attributes": {"mfaAuthenticated": "TRUE"}}},
+               "requestParameters": {"groupId": "sg-1"}})
+    }
+
+    #[test]
+    fn envelope_and_bare_record_read_alike() {
+        let bare = Event::from_value(&record(), "f").unwrap();
+        let wrapped = json!({"id": "x", "account": "111122223333", "detail": record()});
+        let wrapped = Event::from_value(&wrapped, "f").unwrap();
+        assert_eq!(bare.id, "e1");
+        assert_eq!(wrapped.account, "111122223333", "account falls back to the envelope");
+        assert_eq!(bare.actor.mfa_authenticated, Some(true));
+        assert_eq!(wrapped.request, bare.request);
+    }
+
+    #[test]
+    fn log_files_gzip_and_json_lines() {
+        let log = json!({"Records": [record(), {"eventID": "e2"}]}).to_string();
+        let out = read_document(log.as_bytes(), "log.json");
+        assert_eq!(out.len(), 2);
+        assert!(out[0].is_ok());
+        let err = out[1].as_ref().unwrap_err().to_string();
+        assert!(err.contains("log.json") && err.contains("e2") && err.contains("eventName"), "{err}");
+
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, log.as_bytes()).unwrap();
+        assert_eq!(read_document(&gz.finish().unwrap(), "log.json.gz").len(), 2);
+
+        let lines = format!("{}\n\n{}\nnot json\n", record(), record());
+        let out = read_document(lines.as_bytes(), "lines.jsonl");
+        assert_eq!(out.len(), 3);
+        assert!(out[2].as_ref().unwrap_err().to_string().contains("lines.jsonl:4"));
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let mut r = record();
+        r["eventName"] = json!(7);
+        let err = Event::from_value(&r, "f.json").unwrap_err().to_string();
+        assert_eq!(err, "f.json: event e1: eventName: expected a string, found a number");
+        assert!(read_document(b"{", "broken.json")[0].is_err());
+    }
+}

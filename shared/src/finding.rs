@@ -1,0 +1,113 @@
+//! Severities, actions and the findings rules produce.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// `info < low < medium < high < critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!("unknown severity {s:?}, expected one of info, low, medium, high, critical")
+            })
+    }
+}
+
+/// What the guard does about a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Revoke the offending ingress rule (ingress-guard only), and notify.
+    Revoke,
+    /// Notify only.
+    Notify,
+    /// The rule does not run.
+    Off,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Revoke => "revoke",
+            Action::Notify => "notify",
+            Action::Off => "off",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule broken by one part of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// What exactly broke the rule (`tcp 22 from 0.0.0.0/0`); never a secret value.
+    pub detail: String,
+    pub remediation: &'static str,
+    /// The action the policy gives this rule.
+    #[serde(skip)]
+    pub action: Action,
+    /// Which security-group rule of the event (index into the change's rules) this is about.
+    #[serde(skip)]
+    pub target: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_order_and_names() {
+        assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
+        assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
+        assert!("severe".parse::<Severity>().is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! The SNS message (DESIGN §8): a subject with severity and resource, a
+//! plain-text body for people, the JSON document for machines, and message
+//! attributes for subscription filter policies.
+
+use std::fmt::Write as _;
+
+use crate::report::{OutcomeKind, Report};
+
+/// SNS subjects are at most 100 characters.
+pub const SUBJECT_MAX: usize = 100;
+
+/// One message attribute (`String` or `String.Array`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub data_type: &'static str,
+    pub value: String,
+}
+
+/// A rendered message, ready for `Publish` with `MessageStructure=json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub subject: String,
+    /// The JSON object with `default`, `email`, `sqs`, `lambda`, `https` keys.
+    pub message: String,
+    pub attributes: Vec<Attribute>,
+}
+
+impl Notification {
+    pub fn render(report: &Report) -> Notification {
+        let text = text_body(report);
+        let json = report.to_json();
+        let message = serde_json::json!({
+            "default": text,
+            "email": text,
+            "email-json": json,
+            "sqs": json,
+            "lambda": json,
+            "https": json,
+        })
+        .to_string();
+        Notification {
+            subject: subject(report),
+            message,
+            attributes: attributes(report),
+        }
+    }
+}
+
+/// The resource named in the subject and body.
+fn resource(report: &Report) -> &str {
+    report.resource.as_deref().unwrap_or("unknown resource")
+}
+
+/// `[CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)`,
+/// ASCII only (SNS rejects other subjects), at most 100 characters.
+pub fn subject(report: &Report) -> String {
+    let severity = report
+        .top_severity()
+        .map_or("INFO".to_string(), |s| s.as_str().to_ascii_uppercase());
+    let what = match report.findings.first() {
+        Some(f) if report.findings.len() > 1 => {
+            format!("{} (+{} more)", f.title, report.findings.len() - 1)
+        }
+        Some(f) => f.title.to_string(),
+        None => format!("{} handled", report.event_name),
+    };
+    let raw = format!(
+        "[{severity}] {what} on {} ({} {})",
+        resource(report),
+        report.account,
+        report.region
+    );
+    let ascii: String = raw
+        .replace('≥', ">=")
+        .replace('…', "...")
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+        .collect();
+    if ascii.len() <= SUBJECT_MAX {
+        ascii
+    } else {
+        format!("{}...", &ascii[..SUBJECT_MAX - 3])
+    }
+}
+
+/// The message for people: what happened, who, where, when, each finding
+/// with its fix, what was done, and the event id.
+pub fn text_body(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", subject(report));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "What happened: {} on {}",
+        report.event_name,
+        resource(report)
+    );
+    let _ = writeln!(
+        out,
+        "Who:   {}",
+        report.actor.as_deref().unwrap_or("unknown principal")
+    );
+    if let Some(ip) = &report.source_ip {
+        let _ = writeln!(out, "       from {ip}");
+    }
+    if let Some(agent) = &report.user_agent {
+        let _ = writeln!(out, "       using {agent}");
+    }
+    let _ = writeln!(out, "Where: account {} in {}", report.account, report.region);
+    let _ = writeln!(out, "When:  {}", report.event_time);
+    let _ = writeln!(out);
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "Findings: none");
+    } else {
+        let _ = writeln!(out, "Findings ({}):", report.findings.len());
+        for f in &report.findings {
+            let _ = writeln!(
+                out,
+                "- [{}] {} {}\n    {}\n    Fix: {}",
+                f.severity.as_str().to_ascii_uppercase(),
+                f.rule,
+                f.title,
+                f.detail,
+                f.remediation
+            );
+        }
+    }
+    if !report.outcomes.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "What was done:");
+        for o in &report.outcomes {
+            let code = o
+                .error_code
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "- {}: {}{code}", o.rule_id, o.result.phrase());
+        }
+    } else if !report.plan.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "What would be done: revoke the offending ingress rules listed above.");
+    }
+    if let Some(ex) = &report.exemption {
+        let _ = writeln!(out);
+        let expires = ex.expires.as_deref().map(|e| format!(", expires {e}")).unwrap_or_default();
+        let status = match ex.status {
+            crate::policy::ExemptionStatus::Active => "active",
+            crate::policy::ExemptionStatus::Expired => "EXPIRED, not honoured",
+            crate::policy::ExemptionStatus::Invalid => "UNREADABLE, not honoured",
+        };
+        let _ = writeln!(out, "Exemption ({status}): {} — {}{expires}", ex.source, ex.reason);
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "Note: {note}");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Event id: {}", report.event_id);
+    out
+}
+
+/// What was done, in one word, for filter policies.
+fn action_attribute(report: &Report) -> &'static str {
+    let has = |kind: OutcomeKind| report.outcomes.iter().any(|o| o.result == kind);
+    if has(OutcomeKind::Failed) {
+        "failed"
+    } else if has(OutcomeKind::Revoked) {
+        "revoked"
+    } else if has(OutcomeKind::DryRun) {
+        "would_revoke"
+    } else if has(OutcomeKind::Exempt) {
+        "exempt"
+    } else if has(OutcomeKind::AlreadyAbsent) {
+        "already_absent"
+    } else {
+        "notify"
+    }
+}
+
+fn attributes(report: &Report) -> Vec<Attribute> {
+    let mut rule_ids: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
+    rule_ids.sort_unstable();
+    rule_ids.dedup();
+    let severity = report.top_severity().map_or("info", |s| s.as_str());
+    let mut attrs = vec![
+        Attribute {
+            name: "severity",
+            data_type: "String",
+            value: severity.to_string(),
+        },
+        Attribute {
+            name: "rule_ids",
+            data_type: "String.Array",
+            value: serde_json::to_string(&rule_ids).unwrap_or_else(|_| "[]".to_string()),
+        },
+        Attribute {
+            name: "action",
+            data_type: "String",
+            value: action_attribute(report).to_string(),
+        },
+    ];
+    // SNS rejects empty attribute values.
+    for (name, value) in [("account", &report.account), ("region", &report.region)] {
+        if !value.is_empty() {
+            attrs.push(Attribute {
+                name,
+                data_type: "String",
+                value: value.clone(),
+            });
+        }
+    }
+    attrs
+}
+
+/// Keeps the name of a secret's holder and at most the first 4 characters of
+/// its value: `AKIA…(20 chars)`.
+pub fn redact(value: &str) -> String {
+    let shown: String = value.chars().take(4).collect();
+    format!("{shown}…({} chars)", value.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Action, Finding, Severity};
+    use crate::report::Outcome;
+
+    fn report() -> Report {
+        let value = serde_json::json!({"eventID": "ev-1", "eventName": "AuthorizeSecurityGroupIngress",
+            "recipientAccountId": "123456789012", "awsRegion": "us-east-1", "eventTime": "2026-01-01T00:00:00Z",
+            "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2",
+            "userIdentity": {"arn": "arn:aws:iam::123456789012:user/alice"}});
+        let event = crate::event::Event::from_value(&value, "t").unwrap();
+        let mut r = Report::for_event(&event);
+        r.resource = Some("sg-0abc".into());
+        r.findings.push(Finding {
+            rule: "EC2-SG-003",
+            severity: Severity::Critical,
+            title: "SSH (22) open to the internet",
+            detail: "tcp 22 from 0.0.0.0/0 (sgr-1)".into(),
+            remediation: "Remove the rule.",
+            action: Action::Revoke,
+            target: Some(0),
+        });
+        r.outcomes.push(Outcome {
+            rule_id: "sgr-1".into(),
+            result: OutcomeKind::Revoked,
+            error_code: None,
+        });
+        r
+    }
+
+    #[test]
+    fn subject_body_and_attributes() {
+        let n = Notification::render(&report());
+        assert_eq!(n.subject, "[CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)");
+        let message: serde_json::Value = serde_json::from_str(&n.message).unwrap();
+        let text = message["email"].as_str().unwrap();
+        for needle in ["arn:aws:iam::123456789012:user/alice", "203.0.113.9", "aws-cli/2", "EC2-SG-003", "sgr-1: revoked", "Event id: ev-1", "Fix: Remove the rule."] {
+            assert!(text.contains(needle), "{needle} missing from\n{text}");
+        }
+        let doc: serde_json::Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(doc["outcomes"][0]["result"], "revoked");
+        let attr = |name: &str| n.attributes.iter().find(|a| a.name == name).unwrap().value.clone();
+        assert_eq!(attr("severity"), "critical");
+        assert_eq!(attr("rule_ids"), "[\"EC2-SG-003\"]");
+        assert_eq!(attr("action"), "revoked");
+    }
+
+    #[test]
+    fn long_subjects_are_cut_and_ascii() {
+        let mut r = report();
+        r.findings[0].title = "Whole or wide port range (≥ 1000 ports) open to the internet";
+        r.resource = Some("sg-".to_string() + &"0".repeat(80));
+        let s = subject(&r);
+        assert!(s.len() <= SUBJECT_MAX && s.is_ascii() && s.contains(">= 1000"), "{s}");
+    }
+
+    #[test]
+    fn redaction_keeps_four_characters() {
+        assert_eq!(redact("AKIAIOSFODNN7EXAMPLE"), "AKIA…(20 chars)");
+        assert_eq!(redact("ab"), "ab…(2 chars)");
+    }
+}

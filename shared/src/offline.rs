@@ -1,0 +1,15 @@
+//! The offline verdict on any event (the CLI's `check`): the guard that
+//! handles the event evaluates it with no AWS call; other events are skipped.
+
+use time::Date;
+
+use crate::event::{Event, ParseError};
+use crate::ingress;
+use crate::policy::Policy;
+use crate::report::Report;
+
+/// Evaluates one event as its guard would, without calling AWS. `origin`
+/// names the input in errors.
+pub fn evaluate(event: &Event, policy: &Policy, today: Date, origin: &str) -> Result<Report, ParseError> {
+    ingress::evaluate_offline(event, policy, today).map_err(|field| event.field_error(origin, field))
+}

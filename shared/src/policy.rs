@@ -1,0 +1,513 @@
+//! The policy file (DESIGN §6): one TOML document, validated as a whole before
+//! anything runs. Keys it leaves out keep the embedded default's values.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use time::macros::format_description;
+use time::Date;
+
+use crate::finding::{Action, Severity};
+use crate::net::WidePrefixes;
+use crate::rules::{self, Rule};
+
+/// The policy compiled into every binary.
+pub const EMBEDDED: &str = include_str!("../policy/default.toml");
+
+/// A policy that cannot be used, naming the key at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy {origin}: {key}: {problem}")]
+pub struct PolicyError {
+    pub origin: String,
+    pub key: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    dry_run: Option<bool>,
+    notify_min_severity: Option<String>,
+    max_revocations_per_event: Option<u32>,
+    wide_ipv4_prefix: Option<u8>,
+    wide_ipv6_prefix: Option<u8>,
+    wide_port_range: Option<u32>,
+    exemption_tag_key: Option<String>,
+    authorized_public_ports: Option<PortsByProtocol>,
+    ports: Option<PortListsFile>,
+    #[serde(default)]
+    rules: BTreeMap<String, RuleOverrideFile>,
+    #[serde(default)]
+    exemptions: Vec<ExemptionFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortsByProtocol {
+    tcp: Option<Vec<u16>>,
+    udp: Option<Vec<u16>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortListsFile {
+    high_risk: Option<Vec<u16>>,
+    data_plane: Option<Vec<u16>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleOverrideFile {
+    enabled: Option<bool>,
+    severity: Option<String>,
+    action: Option<Action>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExemptionFile {
+    group_id: Option<String>,
+    account: Option<String>,
+    reason: Option<String>,
+    owner: Option<String>,
+    expires: Option<String>,
+}
+
+/// How the policy changes one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleSetting {
+    pub severity: Severity,
+    /// `Action::Off` when the rule is disabled.
+    pub action: Action,
+}
+
+/// What an exemption covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExemptionScope {
+    Group(String),
+    Account(String),
+}
+
+/// An exemption written in the policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exemption {
+    pub scope: ExemptionScope,
+    pub reason: String,
+    pub owner: Option<String>,
+    pub expires: Option<Date>,
+}
+
+/// Whether an exemption that applies to a group holds today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExemptionStatus {
+    Active,
+    /// Past its expiry date: reported, not honoured.
+    Expired,
+    /// Written so that it cannot be read (e.g. a bad date in the tag): not honoured.
+    Invalid,
+}
+
+/// The exemption that applies to one event's group, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExemptionMatch {
+    /// `policy group sg-…`, `policy account 1234…`, or `tag access-guard:exempt`.
+    pub source: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    pub status: ExemptionStatus,
+}
+
+impl ExemptionMatch {
+    pub fn is_active(&self) -> bool {
+        self.status == ExemptionStatus::Active
+    }
+}
+
+/// A validated policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub dry_run: bool,
+    pub notify_min_severity: Severity,
+    pub max_revocations_per_event: usize,
+    pub wide: WidePrefixes,
+    pub wide_port_range: u32,
+    pub exemption_tag_key: String,
+    pub authorized_tcp: Vec<u16>,
+    pub authorized_udp: Vec<u16>,
+    pub high_risk_ports: Vec<u16>,
+    pub data_plane_ports: Vec<u16>,
+    pub rules: BTreeMap<&'static str, RuleSetting>,
+    pub exemptions: Vec<Exemption>,
+}
+
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+        .map_err(|_| format!("expected a date YYYY-MM-DD, found {text:?}"))
+}
+
+fn format_date(date: Date) -> String {
+    date.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_else(|_| date.to_string())
+}
+
+impl Policy {
+    /// The embedded default policy.
+    pub fn embedded() -> Policy {
+        // The embedded file is checked by a unit test; failing here would be a build defect.
+        Policy::from_toml(EMBEDDED, "(embedded)").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Parses and validates a policy; keys it leaves out take the embedded defaults.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError {
+            origin: origin.to_string(),
+            key: e.span().map(|s| key_at(text, s)).unwrap_or_else(|| "(document)".to_string()),
+            problem: e.message().to_string(),
+        })?;
+        let base = if origin == "(embedded)" {
+            PolicyFile::default()
+        } else {
+            toml::from_str(EMBEDDED).map_err(|e| PolicyError {
+                origin: "(embedded)".to_string(),
+                key: "(document)".to_string(),
+                problem: e.message().to_string(),
+            })?
+        };
+        Policy::resolve(file, base, origin)
+    }
+
+    fn resolve(file: PolicyFile, base: PolicyFile, origin: &str) -> Result<Policy, PolicyError> {
+        let err = |key: &str, problem: String| PolicyError {
+            origin: origin.to_string(),
+            key: key.to_string(),
+            problem,
+        };
+        let missing = |key: &str| err(key, "missing (and no default)".to_string());
+        let base_ports = base.authorized_public_ports.unwrap_or_default();
+        let file_ports = file.authorized_public_ports.unwrap_or_default();
+        let base_lists = base.ports.unwrap_or_default();
+        let file_lists = file.ports.unwrap_or_default();
+
+        let severity_text = file
+            .notify_min_severity
+            .or(base.notify_min_severity)
+            .ok_or_else(|| missing("notify_min_severity"))?;
+        let notify_min_severity = severity_text
+            .parse::<Severity>()
+            .map_err(|p| err("notify_min_severity", p))?;
+        let wide = WidePrefixes {
+            ipv4: file.wide_ipv4_prefix.or(base.wide_ipv4_prefix).unwrap_or(8),
+            ipv6: file.wide_ipv6_prefix.or(base.wide_ipv6_prefix).unwrap_or(16),
+        };
+        if wide.ipv4 > 16 {
+            return Err(err("wide_ipv4_prefix", format!("{} is not a prefix length from 0 to 16", wide.ipv4)));
+        }
+        if wide.ipv6 > 64 {
+            return Err(err("wide_ipv6_prefix", format!("{} is not a prefix length from 0 to 64", wide.ipv6)));
+        }
+        let max_revocations = file
+            .max_revocations_per_event
+            .or(base.max_revocations_per_event)
+            .unwrap_or(20);
+        if max_revocations == 0 {
+            return Err(err(
+                "max_revocations_per_event",
+                "must be at least 1 (use dry_run to stop revoking)".to_string(),
+            ));
+        }
+        let wide_port_range = file.wide_port_range.or(base.wide_port_range).unwrap_or(1000);
+        if !(2..=65536).contains(&wide_port_range) {
+            return Err(err("wide_port_range", format!("{wide_port_range} is not from 2 to 65536")));
+        }
+        let exemption_tag_key = file
+            .exemption_tag_key
+            .or(base.exemption_tag_key)
+            .ok_or_else(|| missing("exemption_tag_key"))?;
+        if exemption_tag_key.trim().is_empty() {
+            return Err(err("exemption_tag_key", "must not be empty".to_string()));
+        }
+
+        let mut rule_settings = BTreeMap::new();
+        for rule in rules::ALL {
+            rule_settings.insert(
+                rule.id,
+                RuleSetting {
+                    severity: rule.severity,
+                    action: rule.action,
+                },
+            );
+        }
+        for (id, over) in &file.rules {
+            let key = format!("rules.\"{id}\"");
+            let rule: &Rule = rules::find(id).ok_or_else(|| {
+                err(&key, "unknown rule id (run `access-guard rules` for the catalog)".to_string())
+            })?;
+            let setting = rule_settings.get_mut(rule.id).ok_or_else(|| missing(&key))?;
+            if let Some(severity) = &over.severity {
+                setting.severity = severity
+                    .parse()
+                    .map_err(|p| err(&format!("{key}.severity"), p))?;
+            }
+            if let Some(action) = over.action {
+                if action == Action::Revoke && !rule.can_revoke() {
+                    return Err(err(
+                        &format!("{key}.action"),
+                        "revoke applies only to security-group ingress rules".to_string(),
+                    ));
+                }
+                setting.action = action;
+            }
+            if over.enabled == Some(false) {
+                setting.action = Action::Off;
+            }
+        }
+
+        let mut exemptions = Vec::new();
+        for (i, ex) in file.exemptions.into_iter().enumerate() {
+            let key = format!("exemptions[{i}]");
+            let scope = match (ex.group_id, ex.account) {
+                (Some(g), None) if g.starts_with("sg-") => ExemptionScope::Group(g),
+                (Some(g), None) => {
+                    return Err(err(&format!("{key}.group_id"), format!("{g:?} is not a security group id (sg-…)")));
+                }
+                (None, Some(a)) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
+                    ExemptionScope::Account(a)
+                }
+                (None, Some(a)) => {
+                    return Err(err(&format!("{key}.account"), format!("{a:?} is not a 12-digit account id")));
+                }
+                _ => {
+                    return Err(err(&key, "needs exactly one of group_id or account".to_string()));
+                }
+            };
+            let reason = ex
+                .reason
+                .filter(|r| !r.trim().is_empty())
+                .ok_or_else(|| err(&format!("{key}.reason"), "missing: every exemption says why".to_string()))?;
+            let expires = match ex.expires {
+                Some(text) => Some(parse_date(&text).map_err(|p| err(&format!("{key}.expires"), p))?),
+                None => None,
+            };
+            exemptions.push(Exemption {
+                scope,
+                reason,
+                owner: ex.owner,
+                expires,
+            });
+        }
+
+        Ok(Policy {
+            dry_run: file.dry_run.or(base.dry_run).unwrap_or(false),
+            notify_min_severity,
+            max_revocations_per_event: max_revocations as usize,
+            wide,
+            wide_port_range,
+            exemption_tag_key,
+            authorized_tcp: file_ports.tcp.or(base_ports.tcp).unwrap_or_default(),
+            authorized_udp: file_ports.udp.or(base_ports.udp).unwrap_or_default(),
+            high_risk_ports: file_lists.high_risk.or(base_lists.high_risk).unwrap_or_default(),
+            data_plane_ports: file_lists.data_plane.or(base_lists.data_plane).unwrap_or_default(),
+            rules: rule_settings,
+            exemptions,
+        })
+    }
+
+    /// The severity and action the policy gives a rule.
+    pub fn setting(&self, rule: &Rule) -> RuleSetting {
+        self.rules.get(rule.id).copied().unwrap_or(RuleSetting {
+            severity: rule.severity,
+            action: rule.action,
+        })
+    }
+
+    /// Exemptions in the policy file that are past due on `today`, by key.
+    pub fn expired_exemptions(&self, today: Date) -> Vec<String> {
+        self.exemptions
+            .iter()
+            .enumerate()
+            .filter(|(_, ex)| ex.expires.is_some_and(|d| d < today))
+            .map(|(i, ex)| {
+                format!(
+                    "exemptions[{i}].expires: {} is past",
+                    ex.expires.map(format_date).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    /// The exemption that covers this group or account: an active one if any,
+    /// else an expired or unreadable one (so that it is reported), else none.
+    pub fn exemption_for(
+        &self,
+        group_id: Option<&str>,
+        account: &str,
+        tags: &[(String, String)],
+        today: Date,
+    ) -> Option<ExemptionMatch> {
+        let mut found: Vec<ExemptionMatch> = Vec::new();
+        for ex in &self.exemptions {
+            let source = match &ex.scope {
+                ExemptionScope::Group(g) if Some(g.as_str()) == group_id => format!("policy group {g}"),
+                ExemptionScope::Account(a) if a == account => format!("policy account {a}"),
+                _ => continue,
+            };
+            found.push(ExemptionMatch {
+                source,
+                reason: ex.reason.clone(),
+                owner: ex.owner.clone(),
+                expires: ex.expires.map(format_date),
+                status: if ex.expires.is_some_and(|d| d < today) {
+                    ExemptionStatus::Expired
+                } else {
+                    ExemptionStatus::Active
+                },
+            });
+        }
+        for (key, value) in tags {
+            if key == &self.exemption_tag_key {
+                found.push(tag_exemption(key, value, today));
+            }
+        }
+        found
+            .iter()
+            .find(|m| m.is_active())
+            .or_else(|| found.first())
+            .cloned()
+    }
+}
+
+/// Reads `<reason>;expires=YYYY-MM-DD` (the expiry is optional).
+fn tag_exemption(key: &str, value: &str, today: Date) -> ExemptionMatch {
+    let mut parts = value.split(';');
+    let reason = parts.next().unwrap_or_default().trim().to_string();
+    let mut expires = None;
+    let mut status = ExemptionStatus::Active;
+    for part in parts {
+        match part.trim().split_once('=') {
+            Some((k, v)) if k.trim().eq_ignore_ascii_case("expires") => match parse_date(v) {
+                Ok(date) => {
+                    expires = Some(format_date(date));
+                    if date < today {
+                        status = ExemptionStatus::Expired;
+                    }
+                }
+                Err(_) => {
+                    expires = Some(v.trim().to_string());
+                    status = ExemptionStatus::Invalid;
+                }
+            },
+            _ => {}
+        }
+    }
+    if reason.is_empty() {
+        status = ExemptionStatus::Invalid;
+    }
+    ExemptionMatch {
+        source: format!("tag {key}"),
+        reason,
+        owner: None,
+        expires,
+        status,
+    }
+}
+
+/// The key written on the line where a TOML error starts (`dry_run`, `[rules."X"]`).
+fn key_at(text: &str, span: Range<usize>) -> String {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[line_start..line_end].trim();
+    let key = line.split('=').next().unwrap_or(line).trim();
+    // The enclosing table, when there is one.
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
+    match table {
+        Some(table) if !key.starts_with('[') => format!("{table}.{key}"),
+        _ => key.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn policy(text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml(text, "test.toml")
+    }
+
+    #[test]
+    fn embedded_policy_is_valid_and_complete() {
+        let p = Policy::embedded();
+        assert!(!p.dry_run);
+        assert_eq!(p.notify_min_severity, Severity::High);
+        assert_eq!(p.authorized_tcp, vec![80, 443]);
+        assert_eq!(p.high_risk_ports.len(), 22);
+        assert_eq!(p.data_plane_ports.len(), 21);
+        assert_eq!(p.rules.len(), rules::ALL.len());
+    }
+
+    #[test]
+    fn a_partial_file_keeps_the_defaults() {
+        let p = policy("dry_run = true\n[rules.\"EC2-SG-003\"]\naction = \"notify\"\nseverity = \"high\"\n").unwrap();
+        assert!(p.dry_run);
+        assert_eq!(p.authorized_tcp, vec![80, 443]);
+        let ssh = rules::find("EC2-SG-003").unwrap();
+        assert_eq!(p.setting(ssh), RuleSetting { severity: Severity::High, action: Action::Notify });
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("dry_run = \"yes\"\n", "dry_run"),
+            ("colour = true\n", "colour"),
+            ("notify_min_severity = \"severe\"\n", "notify_min_severity"),
+            ("[rules.\"EC2-SG-999\"]\naction = \"notify\"\n", "rules.\"EC2-SG-999\""),
+            ("[rules.\"EC2-SG-003\"]\naction = \"delete\"\n", "rules.\"EC2-SG-003\".action"),
+            ("[[exemptions]]\ngroup_id = \"sg-1\"\n", "exemptions[0].reason"),
+            ("[[exemptions]]\ngroup_id = \"sg-1\"\nreason = \"x\"\nexpires = \"soon\"\n", "exemptions[0].expires"),
+            ("[[exemptions]]\naccount = \"12\"\nreason = \"x\"\n", "exemptions[0].account"),
+            ("max_revocations_per_event = 0\n", "max_revocations_per_event"),
+            ("[authorized_public_ports]\ntcp = [80, 70000]\n", "authorized_public_ports.tcp"),
+        ];
+        for (text, key) in cases {
+            let err = policy(text).expect_err(text);
+            assert_eq!(err.key, key, "{text} -> {err}");
+            assert!(err.to_string().starts_with("policy test.toml: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn exemptions_by_group_account_and_tag() {
+        let p = policy(
+            "[[exemptions]]\ngroup_id = \"sg-1\"\nreason = \"bastion\"\nexpires = \"2026-01-01\"\n\
+             [[exemptions]]\naccount = \"111122223333\"\nreason = \"sandbox\"\n",
+        )
+        .unwrap();
+        let today = date!(2026 - 06 - 01);
+        let m = p.exemption_for(Some("sg-1"), "999999999999", &[], today).unwrap();
+        assert_eq!(m.status, ExemptionStatus::Expired);
+        let m = p.exemption_for(Some("sg-1"), "111122223333", &[], today).unwrap();
+        assert!(m.is_active(), "an active exemption wins over an expired one");
+        assert_eq!(p.expired_exemptions(today), vec!["exemptions[0].expires: 2026-01-01 is past"]);
+
+        let tag = |v: &str| vec![("access-guard:exempt".to_string(), v.to_string())];
+        let m = p.exemption_for(Some("sg-2"), "0", &tag("public web;expires=2027-01-01"), today).unwrap();
+        assert!(m.is_active() && m.reason == "public web");
+        let m = p.exemption_for(Some("sg-2"), "0", &tag("old;expires=2025-01-01"), today).unwrap();
+        assert_eq!(m.status, ExemptionStatus::Expired);
+        let m = p.exemption_for(Some("sg-2"), "0", &tag("x;expires=someday"), today).unwrap();
+        assert_eq!(m.status, ExemptionStatus::Invalid);
+        assert!(p.exemption_for(Some("sg-2"), "0", &[], today).is_none());
+    }
+}

@@ -1,0 +1,97 @@
+//! The ports through which the guards reach AWS. Domain code depends on these
+//! traits; `crate::aws` implements them with the SDK, tests with fakes.
+
+use async_trait::async_trait;
+
+use crate::notify::Notification;
+use crate::sg::SgRule;
+
+/// An AWS call that failed, classified by its error code (never by message text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {}: {message}", code.as_deref().unwrap_or("no error code"))]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+    /// Throttling, 5xx, timeouts and connection failures: worth a retry.
+    pub retryable: bool,
+}
+
+impl AwsError {
+    /// The code to report (`AccessDenied`, `RequestLimitExceeded`, …).
+    pub fn code_or_kind(&self) -> String {
+        self.code.clone().unwrap_or_else(|| {
+            if self.retryable {
+                "Unavailable".to_string()
+            } else {
+                "Unknown".to_string()
+            }
+        })
+    }
+}
+
+/// Error codes that mean "try again later" whatever the service.
+pub fn is_retryable_code(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "TooManyRequestsException"
+            | "ServiceUnavailable"
+            | "Unavailable"
+            | "InternalError"
+            | "InternalFailure"
+            | "InternalServerError"
+            | "KMSThrottlingException"
+    )
+}
+
+/// What the guard needs to know about a security group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub group_id: String,
+    pub name: String,
+    pub vpc_id: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// Reads security groups and their rules.
+#[async_trait]
+pub trait SecurityGroups: Send + Sync {
+    /// The group, or `None` when it no longer exists.
+    async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError>;
+
+    /// Every stored rule of the group, ingress and egress, with ids and directions.
+    async fn rules_of_group(&self, group_id: &str) -> Result<Vec<SgRule>, AwsError>;
+}
+
+/// What to revoke: a rule by id, or (older records) the exact permission.
+#[derive(Debug, Clone, Copy)]
+pub enum RevokeTarget<'a> {
+    RuleId(&'a str),
+    Permission(&'a SgRule),
+}
+
+/// A revocation that did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    Revoked,
+    /// Not found, or returned in `UnknownIpPermissions`: gone already.
+    AlreadyAbsent,
+}
+
+/// Removes ingress rules.
+#[async_trait]
+pub trait IngressRemediator: Send + Sync {
+    async fn revoke_ingress(&self, group_id: &str, target: RevokeTarget<'_>) -> Result<Revoked, AwsError>;
+}
+
+/// Sends the alert.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, notification: &Notification) -> Result<(), AwsError>;
+}

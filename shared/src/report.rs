@@ -1,0 +1,121 @@
+//! The verdict on one event: the JSON document of DESIGN §8, also the CLI's
+//! `--format json` line.
+
+use serde::Serialize;
+
+use crate::event::Event;
+use crate::finding::{Finding, Severity};
+use crate::plan::PlanStep;
+use crate::policy::ExemptionMatch;
+
+/// What happened to one rule the plan called to revoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Revoked,
+    AlreadyAbsent,
+    Exempt,
+    DryRun,
+    /// Beyond `max_revocations_per_event`.
+    HeldBack,
+    Failed,
+}
+
+impl OutcomeKind {
+    /// How the text message says it.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            OutcomeKind::Revoked => "revoked",
+            OutcomeKind::AlreadyAbsent => "already absent (nothing to revoke)",
+            OutcomeKind::Exempt => "not revoked: the group is exempt",
+            OutcomeKind::DryRun => "would revoke (dry run)",
+            OutcomeKind::HeldBack => "not revoked: over max_revocations_per_event",
+            OutcomeKind::Failed => "revoke FAILED",
+        }
+    }
+}
+
+/// One outcome, per rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The security-group rule id, or the exact permission on older records.
+    pub rule_id: String,
+    pub result: OutcomeKind,
+    /// The AWS error code of a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+/// The verdict on one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub event_id: String,
+    pub event_name: String,
+    pub event_time: String,
+    pub account: String,
+    pub region: String,
+    pub actor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub resource: Option<String>,
+    pub findings: Vec<Finding>,
+    pub plan: Vec<PlanStep>,
+    pub outcomes: Vec<Outcome>,
+    pub skipped: Option<String>,
+    /// The exemption that applies to the resource, active or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<ExemptionMatch>,
+    /// What could not be checked, and other facts for the reader.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// An empty verdict about this event.
+    pub fn for_event(event: &Event) -> Report {
+        Report {
+            event_id: event.id.clone(),
+            event_name: event.name.clone(),
+            event_time: event.time.clone(),
+            account: event.account.clone(),
+            region: event.region.clone(),
+            actor: event.actor.arn.clone(),
+            source_ip: event.source_ip.clone(),
+            user_agent: event.user_agent.clone(),
+            resource: None,
+            findings: Vec::new(),
+            plan: Vec::new(),
+            outcomes: Vec::new(),
+            skipped: None,
+            exemption: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn skipped(event: &Event, reason: impl Into<String>) -> Report {
+        Report {
+            skipped: Some(reason.into()),
+            ..Report::for_event(event)
+        }
+    }
+
+    /// The most severe finding's severity.
+    pub fn top_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// True when the event deserves a message: a finding at or above the
+    /// threshold, or anything done (or not done) about it.
+    pub fn should_notify(&self, min: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= min) || !self.outcomes.is_empty()
+    }
+
+    /// The JSON line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!("{{\"event_id\":{:?},\"error\":\"cannot serialize report: {e}\"}}", self.event_id)
+        })
+    }
+}

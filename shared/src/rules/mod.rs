@@ -1,0 +1,155 @@
+//! The rule catalog (DESIGN §5). One file per rule, each declared with
+//! [`rule!`](crate::rule) so that its documentation, metadata and check live
+//! together; [`ALL`] is the one explicit registry that everything else reads
+//! (`access-guard rules`, the README table, the policy validator).
+
+pub mod ec2_sg;
+
+use crate::finding::{Action, Finding, Severity};
+use crate::policy::Policy;
+use crate::sg::{Direction, SgChange, SgRule};
+
+/// What a rule looks at, and the pure function that judges it.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// One ingress rule of a security-group change. Returns the detail of the
+    /// finding (`tcp 22 from 0.0.0.0/0`) when the rule is broken.
+    SgIngress(fn(&SgRule, &Policy) -> Option<String>),
+}
+
+/// A rule of the catalog.
+pub struct Rule {
+    /// Stable public id (`EC2-SG-003`), used by policies, alerts and filters.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub action: Action,
+    /// Matching controls elsewhere (Security Hub, CIS, Checkov, Prowler).
+    pub anchors: &'static [&'static str],
+    /// One sentence on how to fix it, shown in alerts.
+    pub remediation: &'static str,
+    /// The rule's documentation (What it does / Why is this bad? / Example / Fix / References).
+    pub doc: &'static str,
+    pub check: Check,
+}
+
+impl Rule {
+    /// Only rules about security-group ingress may revoke.
+    pub fn can_revoke(&self) -> bool {
+        matches!(self.check, Check::SgIngress(_))
+    }
+}
+
+/// Declares a rule: its doc comment becomes both rustdoc and [`Rule::doc`].
+#[macro_export]
+macro_rules! rule {
+    ($(#[doc = $doc:literal])* pub static $name:ident = { $($field:ident: $value:expr),* $(,)? }) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::rules::Rule = $crate::rules::Rule {
+            doc: concat!($($doc, "\n"),*),
+            $($field: $value),*
+        };
+    };
+}
+
+/// Every rule, in catalog order.
+pub static ALL: &[&Rule] = &[
+    &ec2_sg::all_traffic::ALL_TRAFFIC,
+    &ec2_sg::wide_port_range::WIDE_PORT_RANGE,
+    &ec2_sg::ssh::SSH,
+    &ec2_sg::rdp::RDP,
+    &ec2_sg::high_risk_port::HIGH_RISK_PORT,
+    &ec2_sg::data_plane_port::DATA_PLANE_PORT,
+    &ec2_sg::unauthorized_port::UNAUTHORIZED_PORT,
+    &ec2_sg::unparsed_cidr::UNPARSED_CIDR,
+];
+
+/// Rules that report only what no other rule reported about the same target.
+const FALLBACK_RULES: [&str; 1] = [ec2_sg::unauthorized_port::UNAUTHORIZED_PORT.id];
+
+/// The rule with this id, if the catalog has it.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.id == id)
+}
+
+/// Evaluates every enabled ingress rule against every rule the change added.
+/// Findings come most severe first.
+pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in ALL {
+        let Check::SgIngress(check) = rule.check;
+        let setting = policy.setting(rule);
+        if setting.action == Action::Off {
+            continue;
+        }
+        for (i, sg_rule) in change.rules.iter().enumerate() {
+            if sg_rule.direction == Direction::Egress {
+                continue;
+            }
+            if let Some(detail) = check(sg_rule, policy) {
+                findings.push(Finding {
+                    rule: rule.id,
+                    severity: setting.severity,
+                    title: rule.title,
+                    detail,
+                    remediation: rule.remediation,
+                    action: setting.action,
+                    target: Some(i),
+                });
+            }
+        }
+    }
+    // EC2-SG-007 is the catch-all: a rule already reported as something more
+    // specific is not reported again as "outside the authorized ports".
+    let specific: Vec<Option<usize>> = findings
+        .iter()
+        .filter(|f| !FALLBACK_RULES.contains(&f.rule))
+        .map(|f| f.target)
+        .collect();
+    findings.retain(|f| !FALLBACK_RULES.contains(&f.rule) || !specific.contains(&f.target));
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)).then(a.target.cmp(&b.target)));
+    findings
+}
+
+/// The catalog as a Markdown table (README, `access-guard rules --markdown`).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| ID | title | severity | default action | anchors |\n| --- | --- | --- | --- | --- |\n");
+    for rule in ALL {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            rule.id,
+            rule.title,
+            rule.severity,
+            rule.action,
+            rule.anchors.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_every_rule_is_documented() {
+        let mut seen = HashSet::new();
+        for rule in ALL {
+            assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
+            for section in ["## What it does", "## Why is this bad?", "## Example", "## Fix", "## References"] {
+                assert!(rule.doc.contains(section), "{} lacks {section}", rule.id);
+            }
+            assert!(!rule.title.is_empty() && !rule.remediation.is_empty() && !rule.anchors.is_empty());
+        }
+    }
+
+    #[test]
+    fn readme_table_is_generated_from_the_registry() {
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README rule table is stale: run `make readme` (access-guard rules --markdown)"
+        );
+    }
+}

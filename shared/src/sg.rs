@@ -1,0 +1,394 @@
+//! Security-group ingress changes read from `AuthorizeSecurityGroupIngress` and
+//! `ModifySecurityGroupRules` records (DESIGN §3).
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::event::Event;
+use crate::json::{FieldError, Node};
+use crate::net::{PortRange, Protocol, Source};
+
+pub const AUTHORIZE_INGRESS: &str = "AuthorizeSecurityGroupIngress";
+pub const MODIFY_RULES: &str = "ModifySecurityGroupRules";
+
+/// Whether a rule lets traffic in or out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Ingress,
+    Egress,
+    /// `ModifySecurityGroupRules` does not say; only `DescribeSecurityGroupRules` can.
+    Unverified,
+}
+
+/// Which API call made the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Authorize,
+    Modify,
+}
+
+/// One security-group rule: one protocol, one port range, one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SgRule {
+    pub rule_id: Option<String>,
+    pub direction: Direction,
+    /// The protocol as written (`tcp`, `6`, `-1`), kept to revoke the exact permission.
+    pub ip_protocol: String,
+    pub protocol: Protocol,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub source: Source,
+}
+
+impl SgRule {
+    /// The ports the rule opens (all of them for `-1`; meaningless for ICMP).
+    pub fn ports(&self) -> PortRange {
+        if self.protocol.is_all_traffic() {
+            PortRange::ALL
+        } else {
+            PortRange::from_bounds(self.from_port, self.to_port)
+        }
+    }
+
+    /// The ports it opens, when the protocol has ports.
+    pub fn port_range(&self) -> Option<PortRange> {
+        self.protocol.carries_ports().then(|| self.ports())
+    }
+}
+
+impl fmt::Display for SgRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.protocol {
+            Protocol::Tcp | Protocol::Udp => {
+                write!(f, "{} {} from {}", self.protocol, self.ports(), self.source)?
+            }
+            Protocol::Icmp | Protocol::Icmpv6 => {
+                let part = |p: Option<i64>| match p {
+                    Some(n) if n >= 0 => n.to_string(),
+                    _ => "all".to_string(),
+                };
+                write!(
+                    f,
+                    "{} type {} code {} from {}",
+                    self.protocol,
+                    part(self.from_port),
+                    part(self.to_port),
+                    self.source
+                )?
+            }
+            _ => write!(f, "{} from {}", self.protocol, self.source)?,
+        }
+        if let Some(id) = &self.rule_id {
+            write!(f, " ({id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The rules one event added to (or changed in) one security group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SgChange {
+    pub kind: ChangeKind,
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub rules: Vec<SgRule>,
+}
+
+impl SgChange {
+    /// Reads the change from an `AuthorizeSecurityGroupIngress` or
+    /// `ModifySecurityGroupRules` record. `Ok(None)` for any other event.
+    pub fn from_event(event: &Event) -> Result<Option<SgChange>, FieldError> {
+        match event.name.as_str() {
+            AUTHORIZE_INGRESS => authorize(event).map(Some),
+            MODIFY_RULES => modify(event).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The group named by the event, for messages.
+    pub fn resource(&self) -> String {
+        match (&self.group_id, &self.group_name) {
+            (Some(id), _) => id.clone(),
+            (None, Some(name)) => format!("group {name}"),
+            (None, None) => "unknown group".to_string(),
+        }
+    }
+}
+
+fn authorize(event: &Event) -> Result<SgChange, FieldError> {
+    let request = event.request();
+    let rule_set = event.response().get("securityGroupRuleSet");
+    let created = rule_set.items()?;
+    if request.is_omitted() || !request.is_present() {
+        if created.is_empty() {
+            return Err(request.error("missing or omitted by CloudTrail, and no securityGroupRuleSet"));
+        }
+    }
+    let mut group_id = request.get("groupId").str()?.map(str::to_string);
+    let group_name = request.get("groupName").str()?.map(str::to_string);
+
+    // The response lists exactly what was created, with rule ids: prefer it.
+    if !created.is_empty() {
+        let mut rules = Vec::with_capacity(created.len());
+        for item in &created {
+            if group_id.is_none() {
+                group_id = item.get("groupId").str()?.map(str::to_string);
+            }
+            rules.push(response_rule(item)?);
+        }
+        return Ok(SgChange {
+            kind: ChangeKind::Authorize,
+            group_id,
+            group_name,
+            rules,
+        });
+    }
+
+    let mut rules = Vec::new();
+    // Flat form: cidrIp / ipProtocol / ports at the top.
+    let flat_source = request.get("cidrIp");
+    let flat_group = request.get("sourceSecurityGroupName");
+    if flat_source.is_present() || request.get("ipProtocol").is_present() || flat_group.is_present() {
+        let (ip_protocol, protocol) = protocol_of(&request.get("ipProtocol"), true)?;
+        let source = match flat_source.str()? {
+            Some(cidr) => Source::cidr(cidr),
+            None => Source::Group {
+                group_id: flat_group.str()?.map(str::to_string),
+                user_id: request.get("sourceSecurityGroupOwnerId").str()?.map(str::to_string),
+            },
+        };
+        rules.push(SgRule {
+            rule_id: None,
+            direction: Direction::Ingress,
+            ip_protocol,
+            protocol,
+            from_port: request.get("fromPort").port()?,
+            to_port: request.get("toPort").port()?,
+            source,
+        });
+    }
+    for perm in request.get("ipPermissions").items()? {
+        let (ip_protocol, protocol) = protocol_of(&perm.get("ipProtocol"), false)?;
+        let from_port = perm.get("fromPort").port()?;
+        let to_port = perm.get("toPort").port()?;
+        let mut push = |source: Source| {
+            rules.push(SgRule {
+                rule_id: None,
+                direction: Direction::Ingress,
+                ip_protocol: ip_protocol.clone(),
+                protocol,
+                from_port,
+                to_port,
+                source,
+            })
+        };
+        for range in perm.get("ipRanges").items()? {
+            push(Source::cidr(range.get("cidrIp").required_str()?));
+        }
+        for range in perm.get("ipv6Ranges").items()? {
+            push(Source::cidr(range.get("cidrIpv6").required_str()?));
+        }
+        for list in perm.get("prefixListIds").items()? {
+            push(Source::PrefixList(list.get("prefixListId").required_str()?.to_string()));
+        }
+        for group in perm.get("groups").items()? {
+            push(Source::Group {
+                group_id: group
+                    .get("groupId")
+                    .str()?
+                    .or(group.get("groupName").str()?)
+                    .map(str::to_string),
+                user_id: group.get("userId").str()?.map(str::to_string),
+            });
+        }
+    }
+    Ok(SgChange {
+        kind: ChangeKind::Authorize,
+        group_id,
+        group_name,
+        rules,
+    })
+}
+
+/// One item of `securityGroupRuleSet` (also the shape `DescribeSecurityGroupRules` returns).
+fn response_rule(item: &Node<'_>) -> Result<SgRule, FieldError> {
+    let (ip_protocol, protocol) = protocol_of(&item.get("ipProtocol"), false)?;
+    let direction = match item.get("isEgress").bool()? {
+        Some(true) => Direction::Egress,
+        _ => Direction::Ingress,
+    };
+    let referenced = item.get("referencedGroupInfo");
+    let source = if let Some(cidr) = item.get("cidrIpv4").str()? {
+        Source::cidr(cidr)
+    } else if let Some(cidr) = item.get("cidrIpv6").str()? {
+        Source::cidr(cidr)
+    } else if let Some(list) = item.get("prefixListId").str()? {
+        Source::PrefixList(list.to_string())
+    } else if referenced.is_present() {
+        Source::Group {
+            group_id: referenced.get("groupId").str()?.map(str::to_string),
+            user_id: referenced.get("userId").str()?.map(str::to_string),
+        }
+    } else {
+        return Err(item.error("no source (cidrIpv4, cidrIpv6, prefixListId or referencedGroupInfo)"));
+    };
+    Ok(SgRule {
+        rule_id: item.get("securityGroupRuleId").str()?.map(str::to_string),
+        direction,
+        ip_protocol,
+        protocol,
+        from_port: item.get("fromPort").port()?,
+        to_port: item.get("toPort").port()?,
+        source,
+    })
+}
+
+fn modify(event: &Event) -> Result<SgChange, FieldError> {
+    let request = event.request().get("ModifySecurityGroupRulesRequest");
+    if !request.is_present() {
+        return Err(request.error("missing or omitted by CloudTrail"));
+    }
+    let group_id = request.get("GroupId").str()?.map(str::to_string);
+    let mut rules = Vec::new();
+    for entry in request.get("SecurityGroupRule").one_or_many()? {
+        let rule_id = entry.get("SecurityGroupRuleId").required_str()?.to_string();
+        let rule = entry.get("SecurityGroupRule");
+        let (ip_protocol, protocol) = protocol_of(&rule.get("IpProtocol"), false)?;
+        let source = if let Some(cidr) = rule.get("CidrIpv4").str()? {
+            Source::cidr(cidr)
+        } else if let Some(cidr) = rule.get("CidrIpv6").str()? {
+            Source::cidr(cidr)
+        } else if let Some(list) = rule.get("PrefixListId").str()? {
+            Source::PrefixList(list.to_string())
+        } else if let Some(group) = rule.get("ReferencedGroupId").str()? {
+            Source::Group {
+                group_id: Some(group.to_string()),
+                user_id: None,
+            }
+        } else {
+            return Err(rule.error("no source (CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId)"));
+        };
+        rules.push(SgRule {
+            rule_id: Some(rule_id),
+            direction: Direction::Unverified,
+            ip_protocol,
+            protocol,
+            from_port: rule.get("FromPort").port()?,
+            to_port: rule.get("ToPort").port()?,
+            source,
+        });
+    }
+    Ok(SgChange {
+        kind: ChangeKind::Modify,
+        group_id,
+        group_name: None,
+        rules,
+    })
+}
+
+/// Reads `ipProtocol`. In the flat form an absent protocol means all traffic;
+/// elsewhere it is required. A name we do not know is an error, never a pass.
+fn protocol_of(node: &Node<'_>, absent_means_all: bool) -> Result<(String, Protocol), FieldError> {
+    let raw = match node.value() {
+        None if absent_means_all => return Ok(("-1".to_string(), Protocol::All)),
+        None => return Err(node.error("missing")),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => node.required_str()?.to_string(),
+    };
+    let protocol = Protocol::parse(&raw)
+        .ok_or_else(|| node.error(format!("unknown protocol {raw:?}")))?;
+    Ok((raw, protocol))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(name: &str, request: Value, response: Value) -> Event {
+        let value = json!({"eventID": "e", "eventName": name, "requestParameters": request,
+                           "responseElements": response});
+        Event::from_value(&value, "test").unwrap()
+    }
+
+    #[test]
+    fn nested_form_yields_one_rule_per_source() {
+        let e = event(
+            AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {"items": [{"cidrIpv6": "::/0"}]},
+                "prefixListIds": {"items": [{"prefixListId": "pl-1"}]}, "groups": {}}]}}),
+            json!({"_return": true}),
+        );
+        let change = SgChange::from_event(&e).unwrap().unwrap();
+        assert_eq!(change.group_id.as_deref(), Some("sg-1"));
+        assert_eq!(change.rules.len(), 3);
+        assert_eq!(change.rules[1].to_string(), "tcp 22 from ::/0");
+        assert!(change.rules.iter().all(|r| r.rule_id.is_none()));
+    }
+
+    #[test]
+    fn flat_form_and_bare_arrays() {
+        let e = event(
+            AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "cidrIp": "1.2.3.4/0", "ipProtocol": "tcp", "fromPort": "22", "toPort": "22", "ipPermissions": {}}),
+            json!({"_return": true}),
+        );
+        let change = SgChange::from_event(&e).unwrap().unwrap();
+        assert_eq!(change.rules.len(), 1);
+        assert_eq!(change.rules[0].to_string(), "tcp 22 from 0.0.0.0/0");
+
+        let e = event(
+            AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": [{"ipProtocol": "6", "fromPort": 80, "toPort": 80, "ipRanges": [{"cidrIp": "0.0.0.0/0"}]}]}),
+            json!({"return": true}),
+        );
+        let change = SgChange::from_event(&e).unwrap().unwrap();
+        assert_eq!(change.rules[0].protocol, Protocol::Tcp);
+    }
+
+    #[test]
+    fn response_rule_set_carries_ids_and_direction() {
+        let e = event(
+            AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": {}}),
+            json!({"securityGroupRuleSet": {"items": [
+                {"groupId": "sg-1", "securityGroupRuleId": "sgr-1", "isEgress": false, "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0"},
+                {"groupId": "sg-1", "securityGroupRuleId": "sgr-2", "isEgress": false, "ipProtocol": "-1", "referencedGroupInfo": {"groupId": "sg-9", "userId": "999"}}]}}),
+        );
+        let change = SgChange::from_event(&e).unwrap().unwrap();
+        assert_eq!(change.rules[0].rule_id.as_deref(), Some("sgr-1"));
+        assert!(matches!(change.rules[1].source, Source::Group { .. }));
+    }
+
+    #[test]
+    fn modify_as_object_or_list() {
+        let one = json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1", "SecurityGroupRule": {
+            "SecurityGroupRuleId": "sgr-1", "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "CidrIpv4": "0.0.0.0/0"}}}});
+        let change = SgChange::from_event(&event(MODIFY_RULES, one, json!({"_return": true})))
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.rules[0].direction, Direction::Unverified);
+        let list = json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1", "SecurityGroupRule": [
+            {"SecurityGroupRuleId": "sgr-1", "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "CidrIpv6": "::/0"}},
+            {"SecurityGroupRuleId": "sgr-2", "SecurityGroupRule": {"IpProtocol": "udp", "FromPort": 1, "ToPort": 2, "PrefixListId": "pl-1"}}]}});
+        let change = SgChange::from_event(&event(MODIFY_RULES, list, json!({})))
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.rules.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = event(
+            AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": "ssh", "toPort": 22}]}}),
+            json!({}),
+        );
+        let err = SgChange::from_event(&e).unwrap_err();
+        assert_eq!(err.path, "requestParameters.ipPermissions.items[0].fromPort");
+        let e = event(AUTHORIZE_INGRESS, json!({"omitted": true}), json!({}));
+        assert!(SgChange::from_event(&e).is_err(), "a half event is never clean");
+    }
+}
