@@ -1,1 +1,216 @@
+//! End to end: the ingress-guard handler against moto server. Each test
+//! creates a group, opens tcp 22 and 443 to 0.0.0.0/0 in one call, runs the
+//! handler on that call's CloudTrail event, then reads the group and the
+//! alert back from the emulator.
 
+use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, SnsNotifier};
+use access_guard::config::FunctionConfig;
+use access_guard_e2e::{authorize_event, failing_ec2_endpoint, sdk_config, AlertSink, Emulator};
+use ingress_guard::handler::{handle, Deps};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+fn config(topic_arn: &str, policy: Option<&str>) -> FunctionConfig {
+    let topic_arn = topic_arn.to_string();
+    let policy = policy.map(str::to_string);
+    FunctionConfig::from_lookup(move |name| match name {
+        "ACCESS_GUARD_TOPIC_ARN" => Some(topic_arn.clone()),
+        "ACCESS_GUARD_POLICY" => policy.clone(),
+        _ => None,
+    })
+    .expect("config")
+}
+
+async fn invoke(deps: &Deps, event: &Value) -> Result<Value, Diagnostic> {
+    handle(LambdaEvent::new(event.clone(), Context::default()), deps)
+        .await
+        .map_err(Diagnostic::from)
+}
+
+fn ports(rules: &[(u16, String)]) -> Vec<u16> {
+    let mut p: Vec<u16> = rules.iter().map(|(port, _)| *port).collect();
+    p.sort_unstable();
+    p
+}
+
+fn results(alert_doc: &Value) -> Vec<(String, String)> {
+    alert_doc["outcomes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["rule_id"].as_str().unwrap_or_default().to_string(),
+                o["result"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn revokes_ssh_keeps_https_and_alerts_then_is_idempotent() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let ssh_id = rules[0].1.clone();
+    let event = authorize_event(&group, &rules);
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    invoke(&deps, &event).await.expect("handler");
+
+    assert_eq!(
+        ports(&emu.ingress_rules(&group).await),
+        vec![443],
+        "22 revoked, 443 kept"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1, "one message per event");
+    let alert = &alerts[0];
+    assert_eq!(
+        alert.subject,
+        format!("[CRITICAL] SSH (22) open to the internet on {group} (123456789012 us-east-1)")
+    );
+    assert_eq!(alert.attribute("severity").as_deref(), Some("critical"));
+    assert_eq!(alert.attribute("action").as_deref(), Some("revoked"));
+    assert_eq!(
+        alert.attribute("rule_ids").as_deref(),
+        Some("[\"EC2-SG-003\"]")
+    );
+    assert_eq!(
+        results(&alert.doc),
+        vec![(ssh_id.clone(), "revoked".to_string())]
+    );
+    assert_eq!(
+        alert.doc["plan"][0]["rule_ids"],
+        serde_json::json!([ssh_id])
+    );
+    let texts = sink.texts();
+    assert_eq!(texts.len(), 1);
+    for needle in [
+        "EC2-SG-003",
+        "arn:aws:sts::123456789012:assumed-role/Dev/jane",
+        "198.51.100.23",
+        &format!("{ssh_id}: revoked"),
+    ] {
+        assert!(
+            texts[0].contains(needle),
+            "{needle} not in the text body:\n{}",
+            texts[0]
+        );
+    }
+
+    // The same event again (a Lambda retry, a replay): nothing new, reported as already absent.
+    invoke(&deps, &event).await.expect("handler, second time");
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        results(&alerts[0].doc),
+        vec![(ssh_id, "already_absent".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn dry_run_revokes_nothing_and_says_would_revoke() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, Some("dry_run = true")));
+
+    invoke(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("handler");
+
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22, 443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts[0].attribute("action").as_deref(),
+        Some("would_revoke")
+    );
+    assert_eq!(results(&alerts[0].doc)[0].1, "dry_run");
+    assert!(sink.texts()[0].contains("would revoke"));
+}
+
+#[tokio::test]
+async fn a_group_exempt_by_tag_is_left_alone_and_the_exemption_named() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu
+        .group(&[(
+            "access-guard:exempt",
+            "public SFTP for partners, SEC-1234;expires=2099-12-31",
+        )])
+        .await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    invoke(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("handler");
+
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22, 443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(results(&alerts[0].doc)[0].1, "exempt");
+    assert_eq!(
+        alerts[0].doc["exemption"]["reason"],
+        "public SFTP for partners, SEC-1234"
+    );
+    assert!(sink.texts()[0].contains("public SFTP for partners, SEC-1234"));
+}
+
+#[tokio::test]
+async fn an_expired_exemption_is_reported_and_not_honoured() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu
+        .group(&[("access-guard:exempt", "migration window;expires=2020-01-31")])
+        .await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    invoke(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("handler");
+
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(results(&alerts[0].doc)[0].1, "revoked");
+    assert_eq!(alerts[0].doc["exemption"]["status"], "expired");
+    assert!(sink.texts()[0].contains("EXPIRED"));
+}
+
+#[tokio::test]
+async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    // Reads go to moto; the revoke goes to an endpoint that always throttles.
+    let throttling = sdk_config(&failing_ec2_endpoint("RequestLimitExceeded", 503), 2).await;
+    let config = config(&sink.topic_arn, None);
+    let deps = Deps {
+        groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(&emu.sdk)),
+        remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&throttling)),
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&emu.sdk), config.topic_arn.clone()),
+        config,
+    };
+
+    let err = invoke(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect_err("must fail so Lambda retries");
+
+    assert_eq!(err.error_type, "AccessGuard.AwsRetryable");
+    assert!(
+        err.error_message.contains("RequestLimitExceeded"),
+        "{}",
+        err.error_message
+    );
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22, 443]);
+    assert!(
+        sink.alerts(&emu).await.is_empty(),
+        "the retried invocation alerts, not this one"
+    );
+}

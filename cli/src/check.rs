@@ -26,7 +26,9 @@ struct Tally {
 /// `fail_on`, 2 an input could not be read or parsed.
 pub fn run(policy: &Policy, format: Format, fail_on: Option<Severity>, paths: &[PathBuf]) -> u8 {
     let today = access_guard::today();
-    let colour = format == Format::Text && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = format == Format::Text
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut tally = Tally::default();
@@ -41,7 +43,8 @@ pub fn run(policy: &Policy, format: Format, fail_on: Option<Severity>, paths: &[
             }
         };
         for parsed in read_document(&bytes, &name) {
-            let report = parsed.and_then(|event| access_guard::offline::evaluate(&event, policy, today, &name));
+            let report = parsed
+                .and_then(|event| access_guard::offline::evaluate(&event, policy, today, &name));
             let report = match report {
                 Ok(report) => report,
                 Err(e) => {
@@ -123,7 +126,10 @@ fn expand(paths: &[PathBuf], tally: &mut Tally) -> Vec<PathBuf> {
 }
 
 fn is_event_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     [".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson"]
         .iter()
         .any(|ext| name.ends_with(ext))
@@ -152,7 +158,12 @@ fn paint(text: &str, severity: Severity, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-fn write_text(out: &mut impl Write, name: &str, report: &Report, colour: bool) -> std::io::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    name: &str,
+    report: &Report,
+    colour: bool,
+) -> std::io::Result<()> {
     let resource = report.resource.as_deref().unwrap_or("-");
     if let Some(reason) = &report.skipped {
         // Events no guard handles are only counted; failed calls are worth a line.
@@ -161,25 +172,53 @@ fn write_text(out: &mut impl Write, name: &str, report: &Report, colour: bool) -
         }
         return writeln!(out, "{name}  {}  skipped: {reason}", report.event_name);
     }
-    writeln!(out, "{name}  {}  {resource}  (event {})", report.event_name, report.event_id)?;
+    writeln!(
+        out,
+        "{name}  {}  {resource}  (event {})",
+        report.event_name, report.event_id
+    )?;
     if report.findings.is_empty() {
         writeln!(out, "    no findings")?;
     }
     for f in &report.findings {
         let label = format!("{:<8}", f.severity.as_str().to_ascii_uppercase());
-        writeln!(out, "    {} {:<11} {}: {}", paint(&label, f.severity, colour), f.rule, f.title, f.detail)?;
+        writeln!(
+            out,
+            "    {} {:<11} {}: {}",
+            paint(&label, f.severity, colour),
+            f.rule,
+            f.title,
+            f.detail
+        )?;
     }
     for step in &report.plan {
         let mut what: Vec<String> = step.rule_ids.clone();
         what.extend(step.permissions.iter().cloned());
-        let direction = step.direction.map(|d| format!(" (direction {d})")).unwrap_or_default();
-        writeln!(out, "    plan: {} {}: {}{direction}", step.action, step.group_id, what.join(", "))?;
+        let direction = step
+            .direction
+            .map(|d| format!(" (direction {d})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "    plan: {} {}: {}{direction}",
+            step.action,
+            step.group_id,
+            what.join(", ")
+        )?;
         if !step.held_back.is_empty() {
-            writeln!(out, "    held back (over max_revocations_per_event): {}", step.held_back.join(", "))?;
+            writeln!(
+                out,
+                "    held back (over max_revocations_per_event): {}",
+                step.held_back.join(", ")
+            )?;
         }
     }
     if let Some(ex) = &report.exemption {
-        writeln!(out, "    exemption ({:?}): {} — {}", ex.status, ex.source, ex.reason)?;
+        writeln!(
+            out,
+            "    exemption ({:?}): {} — {}",
+            ex.status, ex.source, ex.reason
+        )?;
     }
     for note in &report.notes {
         writeln!(out, "    note: {note}")?;

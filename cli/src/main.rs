@@ -12,7 +12,11 @@ use access_guard::rules;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "access-guard", version, about = "Evaluate ECS and security-group CloudTrail events against the ecs-access-guard rules, offline")]
+#[command(
+    name = "access-guard",
+    version,
+    about = "Evaluate ECS and security-group CloudTrail events against the ecs-access-guard rules, offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -118,15 +122,30 @@ fn rules_command(id: Option<&str>, markdown: bool) -> ExitCode {
             return ExitCode::from(2);
         };
         println!("{} — {}", rule.id, rule.title);
-        println!("severity: {}   default action: {}   anchors: {}", rule.severity, rule.action, rule.anchors.join(", "));
+        println!(
+            "severity: {}   default action: {}   anchors: {}",
+            rule.severity,
+            rule.action,
+            rule.anchors.join(", ")
+        );
         println!();
-        print!("{}", rule.doc.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n"));
+        print!(
+            "{}",
+            rule.doc
+                .lines()
+                .map(|l| l.strip_prefix(' ').unwrap_or(l))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         println!();
         return ExitCode::SUCCESS;
     }
     println!("{:<12} {:<9} {:<7} title", "ID", "SEVERITY", "ACTION");
     for rule in rules::ALL {
-        println!("{:<12} {:<9} {:<7} {}", rule.id, rule.severity, rule.action, rule.title);
+        println!(
+            "{:<12} {:<9} {:<7} {}",
+            rule.id, rule.severity, rule.action, rule.title
+        );
     }
     ExitCode::SUCCESS
 }

@@ -9,7 +9,8 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use crate::net::{Protocol, Source};
 use crate::notify::Notification;
 use crate::ports::{
-    is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked, SecurityGroups,
+    is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked,
+    SecurityGroups,
 };
 use crate::sg::{Direction, SgRule};
 
@@ -28,8 +29,13 @@ where
     let code = err.code().map(str::to_string);
     let status = err.raw_response().map(|r| r.status().as_u16());
     let retryable = match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        _ => code.as_deref().is_some_and(is_retryable_code) || status.is_some_and(|s| s >= 500 || s == 429),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => {
+            code.as_deref().is_some_and(is_retryable_code)
+                || status.is_some_and(|s| s >= 500 || s == 429)
+        }
     };
     let message = err
         .message()
@@ -58,7 +64,13 @@ impl Ec2SecurityGroups {
 #[async_trait]
 impl SecurityGroups for Ec2SecurityGroups {
     async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
-        let out = match self.client.describe_security_groups().group_ids(group_id).send().await {
+        let out = match self
+            .client
+            .describe_security_groups()
+            .group_ids(group_id)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) if e.code() == Some("InvalidGroup.NotFound") => return Ok(None),
             Err(e) => return Err(classify("DescribeSecurityGroups", &e)),
@@ -70,7 +82,12 @@ impl SecurityGroups for Ec2SecurityGroups {
             tags: g
                 .tags()
                 .iter()
-                .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
                 .collect(),
         }))
     }
@@ -147,9 +164,15 @@ fn permission(rule: &SgRule) -> IpPermission {
             .set_to_port(rule.to_port.and_then(|v| i32::try_from(v).ok()));
     }
     p = match &rule.source {
-        Source::Cidr(ipnet::IpNet::V4(net)) => p.ip_ranges(IpRange::builder().cidr_ip(net.to_string()).build()),
-        Source::Cidr(ipnet::IpNet::V6(net)) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(net.to_string()).build()),
-        Source::PrefixList(id) => p.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).build()),
+        Source::Cidr(ipnet::IpNet::V4(net)) => {
+            p.ip_ranges(IpRange::builder().cidr_ip(net.to_string()).build())
+        }
+        Source::Cidr(ipnet::IpNet::V6(net)) => {
+            p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(net.to_string()).build())
+        }
+        Source::PrefixList(id) => {
+            p.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).build())
+        }
         Source::Group { group_id, user_id } => p.user_id_group_pairs(
             UserIdGroupPair::builder()
                 .set_group_id(group_id.clone())
@@ -163,8 +186,15 @@ fn permission(rule: &SgRule) -> IpPermission {
 
 #[async_trait]
 impl IngressRemediator for Ec2Remediator {
-    async fn revoke_ingress(&self, group_id: &str, target: RevokeTarget<'_>) -> Result<Revoked, AwsError> {
-        let call = self.client.revoke_security_group_ingress().group_id(group_id);
+    async fn revoke_ingress(
+        &self,
+        group_id: &str,
+        target: RevokeTarget<'_>,
+    ) -> Result<Revoked, AwsError> {
+        let call = self
+            .client
+            .revoke_security_group_ingress()
+            .group_id(group_id);
         let call = match target {
             RevokeTarget::RuleId(id) => call.security_group_rule_ids(id),
             RevokeTarget::Permission(rule) => call.ip_permissions(permission(rule)),
@@ -173,7 +203,9 @@ impl IngressRemediator for Ec2Remediator {
             // AWS may answer success and list what it did not find.
             Ok(out) if !out.unknown_ip_permissions().is_empty() => Ok(Revoked::AlreadyAbsent),
             Ok(_) => Ok(Revoked::Revoked),
-            Err(e) if e.code().is_some_and(|c| GONE_CODES.contains(&c)) => Ok(Revoked::AlreadyAbsent),
+            Err(e) if e.code().is_some_and(|c| GONE_CODES.contains(&c)) => {
+                Ok(Revoked::AlreadyAbsent)
+            }
             Err(e) => Err(classify("RevokeSecurityGroupIngress", &e)),
         }
     }

@@ -35,11 +35,15 @@ pub struct FunctionConfig {
 impl FunctionConfig {
     /// Reads the process environment.
     pub fn from_env() -> Result<FunctionConfig, ConfigError> {
-        FunctionConfig::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        FunctionConfig::from_lookup(|name| {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+        })
     }
 
     /// Reads the configuration through `get` (the environment, or a map in tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<FunctionConfig, ConfigError> {
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<FunctionConfig, ConfigError> {
         let topic_arn = get(TOPIC_ARN_VAR).ok_or(ConfigError::Var {
             var: TOPIC_ARN_VAR,
             problem: "missing: the SNS topic ARN for alerts".to_string(),
@@ -83,10 +87,13 @@ pub fn policy_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Polic
         };
     }
     if let Some(value) = get(NOTIFY_MIN_SEVERITY_VAR) {
-        policy.notify_min_severity = value.parse::<Severity>().map_err(|problem| ConfigError::Var {
-            var: NOTIFY_MIN_SEVERITY_VAR,
-            problem,
-        })?;
+        policy.notify_min_severity =
+            value
+                .parse::<Severity>()
+                .map_err(|problem| ConfigError::Var {
+                    var: NOTIFY_MIN_SEVERITY_VAR,
+                    problem,
+                })?;
     }
     if let Some(value) = get(EXEMPTION_TAG_KEY_VAR) {
         policy.exemption_tag_key = value;
@@ -100,7 +107,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -118,13 +128,21 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable_or_key() {
-        let err = FunctionConfig::from_lookup(lookup(&[])).unwrap_err().to_string();
+        let err = FunctionConfig::from_lookup(lookup(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(TOPIC_ARN_VAR), "{err}");
-        let err = policy_from_lookup(&lookup(&[(DRY_RUN_VAR, "maybe")])).unwrap_err().to_string();
+        let err = policy_from_lookup(&lookup(&[(DRY_RUN_VAR, "maybe")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(DRY_RUN_VAR), "{err}");
-        let err = policy_from_lookup(&lookup(&[(POLICY_VAR, "dry_run = 3")])).unwrap_err().to_string();
+        let err = policy_from_lookup(&lookup(&[(POLICY_VAR, "dry_run = 3")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("dry_run"), "{err}");
-        let err = policy_from_lookup(&lookup(&[(POLICY_VAR, "/nonexistent/policy.toml")])).unwrap_err().to_string();
+        let err = policy_from_lookup(&lookup(&[(POLICY_VAR, "/nonexistent/policy.toml")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/nonexistent/policy.toml"), "{err}");
     }
 }

@@ -63,7 +63,11 @@ impl Event {
             .get("eventID")
             .value()
             .and_then(Value::as_str)
-            .or_else(|| envelope.as_ref().and_then(|e| e.get("id").value()?.as_str()))
+            .or_else(|| {
+                envelope
+                    .as_ref()
+                    .and_then(|e| e.get("id").value()?.as_str())
+            })
             .unwrap_or("(no eventID)")
             .to_string();
         let fail = |field: FieldError| ParseError::Field {
@@ -84,17 +88,31 @@ impl Event {
             Ok(record.get(key).str().map_err(&fail)?.map(str::to_string))
         };
 
-        let name = record.get("eventName").required_str().map_err(&fail)?.to_string();
+        let name = record
+            .get("eventName")
+            .required_str()
+            .map_err(&fail)?
+            .to_string();
         let id = match text("eventID")? {
             Some(id) => id,
-            None => from_envelope("id")?.ok_or_else(|| fail(record.get("eventID").error("missing")))?,
+            None => {
+                from_envelope("id")?.ok_or_else(|| fail(record.get("eventID").error("missing")))?
+            }
         };
         let identity = record.get("userIdentity");
         let issuer = identity.get("sessionContext").get("sessionIssuer");
         let actor = Actor {
-            arn: identity.get("arn").str().map_err(&fail)?.map(str::to_string),
+            arn: identity
+                .get("arn")
+                .str()
+                .map_err(&fail)?
+                .map(str::to_string),
             issuer_arn: issuer.get("arn").str().map_err(&fail)?.map(str::to_string),
-            identity_type: identity.get("type").str().map_err(&fail)?.map(str::to_string),
+            identity_type: identity
+                .get("type")
+                .str()
+                .map_err(&fail)?
+                .map(str::to_string),
             mfa_authenticated: identity
                 .get("sessionContext")
                 .get("attributes")
@@ -105,7 +123,11 @@ impl Event {
         let account = match text("recipientAccountId")? {
             Some(account) => account,
             None => from_envelope("account")?
-                .or(identity.get("accountId").str().map_err(&fail)?.map(str::to_string))
+                .or(identity
+                    .get("accountId")
+                    .str()
+                    .map_err(&fail)?
+                    .map(str::to_string))
                 .unwrap_or_default(),
         };
         let region = match text("awsRegion")? {
@@ -126,8 +148,16 @@ impl Event {
             source_ip: text("sourceIPAddress")?,
             user_agent: text("userAgent")?,
             error_code: text("errorCode")?,
-            request: record.get("requestParameters").value().cloned().unwrap_or(Value::Null),
-            response: record.get("responseElements").value().cloned().unwrap_or(Value::Null),
+            request: record
+                .get("requestParameters")
+                .value()
+                .cloned()
+                .unwrap_or(Value::Null),
+            response: record
+                .get("responseElements")
+                .value()
+                .cloned()
+                .unwrap_or(Value::Null),
         })
     }
 
@@ -244,7 +274,10 @@ mod tests {
         let wrapped = json!({"id": "x", "account": "111122223333", "detail": record()});
         let wrapped = Event::from_value(&wrapped, "f").unwrap();
         assert_eq!(bare.id, "e1");
-        assert_eq!(wrapped.account, "111122223333", "account falls back to the envelope");
+        assert_eq!(
+            wrapped.account, "111122223333",
+            "account falls back to the envelope"
+        );
         assert_eq!(bare.actor.mfa_authenticated, Some(true));
         assert_eq!(wrapped.request, bare.request);
     }
@@ -256,7 +289,10 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert!(out[0].is_ok());
         let err = out[1].as_ref().unwrap_err().to_string();
-        assert!(err.contains("log.json") && err.contains("e2") && err.contains("eventName"), "{err}");
+        assert!(
+            err.contains("log.json") && err.contains("e2") && err.contains("eventName"),
+            "{err}"
+        );
 
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, log.as_bytes()).unwrap();
@@ -265,7 +301,11 @@ mod tests {
         let lines = format!("{}\n\n{}\nnot json\n", record(), record());
         let out = read_document(lines.as_bytes(), "lines.jsonl");
         assert_eq!(out.len(), 3);
-        assert!(out[2].as_ref().unwrap_err().to_string().contains("lines.jsonl:4"));
+        assert!(out[2]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("lines.jsonl:4"));
     }
 
     #[test]
@@ -273,7 +313,10 @@ mod tests {
         let mut r = record();
         r["eventName"] = json!(7);
         let err = Event::from_value(&r, "f.json").unwrap_err().to_string();
-        assert_eq!(err, "f.json: event e1: eventName: expected a string, found a number");
+        assert_eq!(
+            err,
+            "f.json: event e1: eventName: expected a string, found a number"
+        );
         assert!(read_document(b"{", "broken.json")[0].is_err());
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::notify::Notification;
-use crate::ports::{AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked, SecurityGroups};
+use crate::ports::{
+    AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked, SecurityGroups,
+};
 use crate::sg::SgRule;
 
 /// One security group held in memory; revoking removes the rule.
@@ -31,7 +33,11 @@ impl SecurityGroups for MemoryGroups {
 
 #[async_trait]
 impl IngressRemediator for MemoryGroups {
-    async fn revoke_ingress(&self, _group_id: &str, target: RevokeTarget<'_>) -> Result<Revoked, AwsError> {
+    async fn revoke_ingress(
+        &self,
+        _group_id: &str,
+        target: RevokeTarget<'_>,
+    ) -> Result<Revoked, AwsError> {
         let label = match target {
             RevokeTarget::RuleId(id) => id.to_string(),
             RevokeTarget::Permission(rule) => rule.to_string(),
@@ -44,7 +50,9 @@ impl IngressRemediator for MemoryGroups {
         let before = rules.len();
         rules.retain(|r| match target {
             RevokeTarget::RuleId(id) => r.rule_id.as_deref() != Some(id),
-            RevokeTarget::Permission(p) => !(r.protocol == p.protocol && r.source == p.source && r.ports() == p.ports()),
+            RevokeTarget::Permission(p) => {
+                !(r.protocol == p.protocol && r.source == p.source && r.ports() == p.ports())
+            }
         });
         Ok(if rules.len() < before {
             Revoked::Revoked

@@ -134,7 +134,9 @@ impl<'a> Node<'a> {
             Some(Value::Array(values)) => Ok(self.elements(values, &self.path)),
             Some(Value::Object(map)) => match map.get("items") {
                 Some(Value::Array(values)) => Ok(self.elements(values, &self.child_path("items"))),
-                None | Some(Value::Null) if self.is_omitted() => Err(self.error("omitted by CloudTrail")),
+                None | Some(Value::Null) if self.is_omitted() => {
+                    Err(self.error("omitted by CloudTrail"))
+                }
                 None | Some(Value::Null) => Ok(Vec::new()),
                 Some(other) => Err(self
                     .get("items")

@@ -197,15 +197,15 @@ const NON_PUBLIC_V6: [(Ipv6Addr, u8); 4] = [
 
 /// A network is public unless it lies wholly inside a private or special range.
 fn is_public_v4(net: &Ipv4Net) -> bool {
-    !NON_PUBLIC_V4.iter().any(|&(addr, len)| {
-        Ipv4Net::new(addr, len).is_ok_and(|range| range.contains(net))
-    })
+    !NON_PUBLIC_V4
+        .iter()
+        .any(|&(addr, len)| Ipv4Net::new(addr, len).is_ok_and(|range| range.contains(net)))
 }
 
 fn is_public_v6(net: &Ipv6Net) -> bool {
-    !NON_PUBLIC_V6.iter().any(|&(addr, len)| {
-        Ipv6Net::new(addr, len).is_ok_and(|range| range.contains(net))
-    })
+    !NON_PUBLIC_V6
+        .iter()
+        .any(|&(addr, len)| Ipv6Net::new(addr, len).is_ok_and(|range| range.contains(net)))
 }
 
 #[cfg(test)]

@@ -107,7 +107,11 @@ pub fn text_body(report: &Report) -> String {
     if let Some(agent) = &report.user_agent {
         let _ = writeln!(out, "       using {agent}");
     }
-    let _ = writeln!(out, "Where: account {} in {}", report.account, report.region);
+    let _ = writeln!(
+        out,
+        "Where: account {} in {}",
+        report.account, report.region
+    );
     let _ = writeln!(out, "When:  {}", report.event_time);
     let _ = writeln!(out);
     if report.findings.is_empty() {
@@ -139,17 +143,28 @@ pub fn text_body(report: &Report) -> String {
         }
     } else if !report.plan.is_empty() {
         let _ = writeln!(out);
-        let _ = writeln!(out, "What would be done: revoke the offending ingress rules listed above.");
+        let _ = writeln!(
+            out,
+            "What would be done: revoke the offending ingress rules listed above."
+        );
     }
     if let Some(ex) = &report.exemption {
         let _ = writeln!(out);
-        let expires = ex.expires.as_deref().map(|e| format!(", expires {e}")).unwrap_or_default();
+        let expires = ex
+            .expires
+            .as_deref()
+            .map(|e| format!(", expires {e}"))
+            .unwrap_or_default();
         let status = match ex.status {
             crate::policy::ExemptionStatus::Active => "active",
             crate::policy::ExemptionStatus::Expired => "EXPIRED, not honoured",
             crate::policy::ExemptionStatus::Invalid => "UNREADABLE, not honoured",
         };
-        let _ = writeln!(out, "Exemption ({status}): {} — {}{expires}", ex.source, ex.reason);
+        let _ = writeln!(
+            out,
+            "Exemption ({status}): {} — {}{expires}",
+            ex.source, ex.reason
+        );
     }
     for note in &report.notes {
         let _ = writeln!(out, "Note: {note}");
@@ -253,15 +268,34 @@ mod tests {
     #[test]
     fn subject_body_and_attributes() {
         let n = Notification::render(&report());
-        assert_eq!(n.subject, "[CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)");
+        assert_eq!(
+            n.subject,
+            "[CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)"
+        );
         let message: serde_json::Value = serde_json::from_str(&n.message).unwrap();
         let text = message["email"].as_str().unwrap();
-        for needle in ["arn:aws:iam::123456789012:user/alice", "203.0.113.9", "aws-cli/2", "EC2-SG-003", "sgr-1: revoked", "Event id: ev-1", "Fix: Remove the rule."] {
+        for needle in [
+            "arn:aws:iam::123456789012:user/alice",
+            "203.0.113.9",
+            "aws-cli/2",
+            "EC2-SG-003",
+            "sgr-1: revoked",
+            "Event id: ev-1",
+            "Fix: Remove the rule.",
+        ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");
         }
-        let doc: serde_json::Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
         assert_eq!(doc["outcomes"][0]["result"], "revoked");
-        let attr = |name: &str| n.attributes.iter().find(|a| a.name == name).unwrap().value.clone();
+        let attr = |name: &str| {
+            n.attributes
+                .iter()
+                .find(|a| a.name == name)
+                .unwrap()
+                .value
+                .clone()
+        };
         assert_eq!(attr("severity"), "critical");
         assert_eq!(attr("rule_ids"), "[\"EC2-SG-003\"]");
         assert_eq!(attr("action"), "revoked");
@@ -273,7 +307,10 @@ mod tests {
         r.findings[0].title = "Whole or wide port range (≥ 1000 ports) open to the internet";
         r.resource = Some("sg-".to_string() + &"0".repeat(80));
         let s = subject(&r);
-        assert!(s.len() <= SUBJECT_MAX && s.is_ascii() && s.contains(">= 1000"), "{s}");
+        assert!(
+            s.len() <= SUBJECT_MAX && s.is_ascii() && s.contains(">= 1000"),
+            "{s}"
+        );
     }
 
     #[test]

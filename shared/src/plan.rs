@@ -43,7 +43,12 @@ impl Plan {
             .iter()
             .filter(|f| f.action == Action::Revoke)
             .filter_map(|f| f.target)
-            .filter(|&i| change.rules.get(i).is_some_and(|r| r.direction != Direction::Egress))
+            .filter(|&i| {
+                change
+                    .rules
+                    .get(i)
+                    .is_some_and(|r| r.direction != Direction::Egress)
+            })
             .collect();
         if targets.is_empty() {
             return None;
@@ -141,12 +146,18 @@ mod tests {
         let policy = Policy::embedded();
         let findings = rules::evaluate_sg(&c, &policy);
         let plan = Plan::for_change(&c, &findings, &policy).unwrap();
-        assert_eq!(plan.steps()[0].rule_ids, vec!["sgr-ssh"], "443 stays, 55 is notify-only, egress untouched");
+        assert_eq!(
+            plan.steps()[0].rule_ids,
+            vec!["sgr-ssh"],
+            "443 stays, 55 is notify-only, egress untouched"
+        );
     }
 
     #[test]
     fn older_records_revoke_exact_permissions_and_the_cap_holds() {
-        let rules_in: Vec<SgRule> = (0..5).map(|i| rule("tcp", 22, 22 + i, "0.0.0.0/0")).collect();
+        let rules_in: Vec<SgRule> = (0..5)
+            .map(|i| rule("tcp", 22, 22 + i, "0.0.0.0/0"))
+            .collect();
         let c = change(rules_in);
         let mut policy = Policy::embedded();
         policy.max_revocations_per_event = 3;

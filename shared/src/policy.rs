@@ -167,7 +167,10 @@ impl Policy {
     pub fn from_toml(text: &str, origin: &str) -> Result<Policy, PolicyError> {
         let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError {
             origin: origin.to_string(),
-            key: e.span().map(|s| key_at(text, s)).unwrap_or_else(|| "(document)".to_string()),
+            key: e
+                .span()
+                .map(|s| key_at(text, s))
+                .unwrap_or_else(|| "(document)".to_string()),
             problem: e.message().to_string(),
         })?;
         let base = if origin == "(embedded)" {
@@ -203,13 +206,22 @@ impl Policy {
             .map_err(|p| err("notify_min_severity", p))?;
         let wide = WidePrefixes {
             ipv4: file.wide_ipv4_prefix.or(base.wide_ipv4_prefix).unwrap_or(8),
-            ipv6: file.wide_ipv6_prefix.or(base.wide_ipv6_prefix).unwrap_or(16),
+            ipv6: file
+                .wide_ipv6_prefix
+                .or(base.wide_ipv6_prefix)
+                .unwrap_or(16),
         };
         if wide.ipv4 > 16 {
-            return Err(err("wide_ipv4_prefix", format!("{} is not a prefix length from 0 to 16", wide.ipv4)));
+            return Err(err(
+                "wide_ipv4_prefix",
+                format!("{} is not a prefix length from 0 to 16", wide.ipv4),
+            ));
         }
         if wide.ipv6 > 64 {
-            return Err(err("wide_ipv6_prefix", format!("{} is not a prefix length from 0 to 64", wide.ipv6)));
+            return Err(err(
+                "wide_ipv6_prefix",
+                format!("{} is not a prefix length from 0 to 64", wide.ipv6),
+            ));
         }
         let max_revocations = file
             .max_revocations_per_event
@@ -221,9 +233,15 @@ impl Policy {
                 "must be at least 1 (use dry_run to stop revoking)".to_string(),
             ));
         }
-        let wide_port_range = file.wide_port_range.or(base.wide_port_range).unwrap_or(1000);
+        let wide_port_range = file
+            .wide_port_range
+            .or(base.wide_port_range)
+            .unwrap_or(1000);
         if !(2..=65536).contains(&wide_port_range) {
-            return Err(err("wide_port_range", format!("{wide_port_range} is not from 2 to 65536")));
+            return Err(err(
+                "wide_port_range",
+                format!("{wide_port_range} is not from 2 to 65536"),
+            ));
         }
         let exemption_tag_key = file
             .exemption_tag_key
@@ -246,9 +264,14 @@ impl Policy {
         for (id, over) in &file.rules {
             let key = format!("rules.\"{id}\"");
             let rule: &Rule = rules::find(id).ok_or_else(|| {
-                err(&key, "unknown rule id (run `access-guard rules` for the catalog)".to_string())
+                err(
+                    &key,
+                    "unknown rule id (run `access-guard rules` for the catalog)".to_string(),
+                )
             })?;
-            let setting = rule_settings.get_mut(rule.id).ok_or_else(|| missing(&key))?;
+            let setting = rule_settings
+                .get_mut(rule.id)
+                .ok_or_else(|| missing(&key))?;
             if let Some(severity) = &over.severity {
                 setting.severity = severity
                     .parse()
@@ -274,24 +297,37 @@ impl Policy {
             let scope = match (ex.group_id, ex.account) {
                 (Some(g), None) if g.starts_with("sg-") => ExemptionScope::Group(g),
                 (Some(g), None) => {
-                    return Err(err(&format!("{key}.group_id"), format!("{g:?} is not a security group id (sg-…)")));
+                    return Err(err(
+                        &format!("{key}.group_id"),
+                        format!("{g:?} is not a security group id (sg-…)"),
+                    ));
                 }
                 (None, Some(a)) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
                     ExemptionScope::Account(a)
                 }
                 (None, Some(a)) => {
-                    return Err(err(&format!("{key}.account"), format!("{a:?} is not a 12-digit account id")));
+                    return Err(err(
+                        &format!("{key}.account"),
+                        format!("{a:?} is not a 12-digit account id"),
+                    ));
                 }
                 _ => {
-                    return Err(err(&key, "needs exactly one of group_id or account".to_string()));
+                    return Err(err(
+                        &key,
+                        "needs exactly one of group_id or account".to_string(),
+                    ));
                 }
             };
-            let reason = ex
-                .reason
-                .filter(|r| !r.trim().is_empty())
-                .ok_or_else(|| err(&format!("{key}.reason"), "missing: every exemption says why".to_string()))?;
+            let reason = ex.reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
+                err(
+                    &format!("{key}.reason"),
+                    "missing: every exemption says why".to_string(),
+                )
+            })?;
             let expires = match ex.expires {
-                Some(text) => Some(parse_date(&text).map_err(|p| err(&format!("{key}.expires"), p))?),
+                Some(text) => {
+                    Some(parse_date(&text).map_err(|p| err(&format!("{key}.expires"), p))?)
+                }
                 None => None,
             };
             exemptions.push(Exemption {
@@ -311,8 +347,14 @@ impl Policy {
             exemption_tag_key,
             authorized_tcp: file_ports.tcp.or(base_ports.tcp).unwrap_or_default(),
             authorized_udp: file_ports.udp.or(base_ports.udp).unwrap_or_default(),
-            high_risk_ports: file_lists.high_risk.or(base_lists.high_risk).unwrap_or_default(),
-            data_plane_ports: file_lists.data_plane.or(base_lists.data_plane).unwrap_or_default(),
+            high_risk_ports: file_lists
+                .high_risk
+                .or(base_lists.high_risk)
+                .unwrap_or_default(),
+            data_plane_ports: file_lists
+                .data_plane
+                .or(base_lists.data_plane)
+                .unwrap_or_default(),
             rules: rule_settings,
             exemptions,
         })
@@ -353,7 +395,9 @@ impl Policy {
         let mut found: Vec<ExemptionMatch> = Vec::new();
         for ex in &self.exemptions {
             let source = match &ex.scope {
-                ExemptionScope::Group(g) if Some(g.as_str()) == group_id => format!("policy group {g}"),
+                ExemptionScope::Group(g) if Some(g.as_str()) == group_id => {
+                    format!("policy group {g}")
+                }
                 ExemptionScope::Account(a) if a == account => format!("policy account {a}"),
                 _ => continue,
             };
@@ -459,11 +503,20 @@ mod tests {
 
     #[test]
     fn a_partial_file_keeps_the_defaults() {
-        let p = policy("dry_run = true\n[rules.\"EC2-SG-003\"]\naction = \"notify\"\nseverity = \"high\"\n").unwrap();
+        let p = policy(
+            "dry_run = true\n[rules.\"EC2-SG-003\"]\naction = \"notify\"\nseverity = \"high\"\n",
+        )
+        .unwrap();
         assert!(p.dry_run);
         assert_eq!(p.authorized_tcp, vec![80, 443]);
         let ssh = rules::find("EC2-SG-003").unwrap();
-        assert_eq!(p.setting(ssh), RuleSetting { severity: Severity::High, action: Action::Notify });
+        assert_eq!(
+            p.setting(ssh),
+            RuleSetting {
+                severity: Severity::High,
+                action: Action::Notify
+            }
+        );
     }
 
     #[test]
@@ -472,13 +525,34 @@ mod tests {
             ("dry_run = \"yes\"\n", "dry_run"),
             ("colour = true\n", "colour"),
             ("notify_min_severity = \"severe\"\n", "notify_min_severity"),
-            ("[rules.\"EC2-SG-999\"]\naction = \"notify\"\n", "rules.\"EC2-SG-999\""),
-            ("[rules.\"EC2-SG-003\"]\naction = \"delete\"\n", "rules.\"EC2-SG-003\".action"),
-            ("[[exemptions]]\ngroup_id = \"sg-1\"\n", "exemptions[0].reason"),
-            ("[[exemptions]]\ngroup_id = \"sg-1\"\nreason = \"x\"\nexpires = \"soon\"\n", "exemptions[0].expires"),
-            ("[[exemptions]]\naccount = \"12\"\nreason = \"x\"\n", "exemptions[0].account"),
-            ("max_revocations_per_event = 0\n", "max_revocations_per_event"),
-            ("[authorized_public_ports]\ntcp = [80, 70000]\n", "authorized_public_ports.tcp"),
+            (
+                "[rules.\"EC2-SG-999\"]\naction = \"notify\"\n",
+                "rules.\"EC2-SG-999\"",
+            ),
+            (
+                "[rules.\"EC2-SG-003\"]\naction = \"delete\"\n",
+                "rules.\"EC2-SG-003\".action",
+            ),
+            (
+                "[[exemptions]]\ngroup_id = \"sg-1\"\n",
+                "exemptions[0].reason",
+            ),
+            (
+                "[[exemptions]]\ngroup_id = \"sg-1\"\nreason = \"x\"\nexpires = \"soon\"\n",
+                "exemptions[0].expires",
+            ),
+            (
+                "[[exemptions]]\naccount = \"12\"\nreason = \"x\"\n",
+                "exemptions[0].account",
+            ),
+            (
+                "max_revocations_per_event = 0\n",
+                "max_revocations_per_event",
+            ),
+            (
+                "[authorized_public_ports]\ntcp = [80, 70000]\n",
+                "authorized_public_ports.tcp",
+            ),
         ];
         for (text, key) in cases {
             let err = policy(text).expect_err(text);
@@ -495,18 +569,39 @@ mod tests {
         )
         .unwrap();
         let today = date!(2026 - 06 - 01);
-        let m = p.exemption_for(Some("sg-1"), "999999999999", &[], today).unwrap();
+        let m = p
+            .exemption_for(Some("sg-1"), "999999999999", &[], today)
+            .unwrap();
         assert_eq!(m.status, ExemptionStatus::Expired);
-        let m = p.exemption_for(Some("sg-1"), "111122223333", &[], today).unwrap();
-        assert!(m.is_active(), "an active exemption wins over an expired one");
-        assert_eq!(p.expired_exemptions(today), vec!["exemptions[0].expires: 2026-01-01 is past"]);
+        let m = p
+            .exemption_for(Some("sg-1"), "111122223333", &[], today)
+            .unwrap();
+        assert!(
+            m.is_active(),
+            "an active exemption wins over an expired one"
+        );
+        assert_eq!(
+            p.expired_exemptions(today),
+            vec!["exemptions[0].expires: 2026-01-01 is past"]
+        );
 
         let tag = |v: &str| vec![("access-guard:exempt".to_string(), v.to_string())];
-        let m = p.exemption_for(Some("sg-2"), "0", &tag("public web;expires=2027-01-01"), today).unwrap();
+        let m = p
+            .exemption_for(
+                Some("sg-2"),
+                "0",
+                &tag("public web;expires=2027-01-01"),
+                today,
+            )
+            .unwrap();
         assert!(m.is_active() && m.reason == "public web");
-        let m = p.exemption_for(Some("sg-2"), "0", &tag("old;expires=2025-01-01"), today).unwrap();
+        let m = p
+            .exemption_for(Some("sg-2"), "0", &tag("old;expires=2025-01-01"), today)
+            .unwrap();
         assert_eq!(m.status, ExemptionStatus::Expired);
-        let m = p.exemption_for(Some("sg-2"), "0", &tag("x;expires=someday"), today).unwrap();
+        let m = p
+            .exemption_for(Some("sg-2"), "0", &tag("x;expires=someday"), today)
+            .unwrap();
         assert_eq!(m.status, ExemptionStatus::Invalid);
         assert!(p.exemption_for(Some("sg-2"), "0", &[], today).is_none());
     }

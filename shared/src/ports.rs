@@ -87,7 +87,11 @@ pub enum Revoked {
 /// Removes ingress rules.
 #[async_trait]
 pub trait IngressRemediator: Send + Sync {
-    async fn revoke_ingress(&self, group_id: &str, target: RevokeTarget<'_>) -> Result<Revoked, AwsError>;
+    async fn revoke_ingress(
+        &self,
+        group_id: &str,
+        target: RevokeTarget<'_>,
+    ) -> Result<Revoked, AwsError>;
 }
 
 /// Sends the alert.

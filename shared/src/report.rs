@@ -115,7 +115,10 @@ impl Report {
     /// The JSON line.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| {
-            format!("{{\"event_id\":{:?},\"error\":\"cannot serialize report: {e}\"}}", self.event_id)
+            format!(
+                "{{\"event_id\":{:?},\"error\":\"cannot serialize report: {e}\"}}",
+                self.event_id
+            )
         })
     }
 }

@@ -120,10 +120,8 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
     let request = event.request();
     let rule_set = event.response().get("securityGroupRuleSet");
     let created = rule_set.items()?;
-    if request.is_omitted() || !request.is_present() {
-        if created.is_empty() {
-            return Err(request.error("missing or omitted by CloudTrail, and no securityGroupRuleSet"));
-        }
+    if (request.is_omitted() || !request.is_present()) && created.is_empty() {
+        return Err(request.error("missing or omitted by CloudTrail, and no securityGroupRuleSet"));
     }
     let mut group_id = request.get("groupId").str()?.map(str::to_string);
     let group_name = request.get("groupName").str()?.map(str::to_string);
@@ -149,13 +147,17 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
     // Flat form: cidrIp / ipProtocol / ports at the top.
     let flat_source = request.get("cidrIp");
     let flat_group = request.get("sourceSecurityGroupName");
-    if flat_source.is_present() || request.get("ipProtocol").is_present() || flat_group.is_present() {
+    if flat_source.is_present() || request.get("ipProtocol").is_present() || flat_group.is_present()
+    {
         let (ip_protocol, protocol) = protocol_of(&request.get("ipProtocol"), true)?;
         let source = match flat_source.str()? {
             Some(cidr) => Source::cidr(cidr),
             None => Source::Group {
                 group_id: flat_group.str()?.map(str::to_string),
-                user_id: request.get("sourceSecurityGroupOwnerId").str()?.map(str::to_string),
+                user_id: request
+                    .get("sourceSecurityGroupOwnerId")
+                    .str()?
+                    .map(str::to_string),
             },
         };
         rules.push(SgRule {
@@ -190,7 +192,9 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
             push(Source::cidr(range.get("cidrIpv6").required_str()?));
         }
         for list in perm.get("prefixListIds").items()? {
-            push(Source::PrefixList(list.get("prefixListId").required_str()?.to_string()));
+            push(Source::PrefixList(
+                list.get("prefixListId").required_str()?.to_string(),
+            ));
         }
         for group in perm.get("groups").items()? {
             push(Source::Group {
@@ -231,7 +235,9 @@ fn response_rule(item: &Node<'_>) -> Result<SgRule, FieldError> {
             user_id: referenced.get("userId").str()?.map(str::to_string),
         }
     } else {
-        return Err(item.error("no source (cidrIpv4, cidrIpv6, prefixListId or referencedGroupInfo)"));
+        return Err(
+            item.error("no source (cidrIpv4, cidrIpv6, prefixListId or referencedGroupInfo)")
+        );
     };
     Ok(SgRule {
         rule_id: item.get("securityGroupRuleId").str()?.map(str::to_string),
@@ -267,7 +273,9 @@ fn modify(event: &Event) -> Result<SgChange, FieldError> {
                 user_id: None,
             }
         } else {
-            return Err(rule.error("no source (CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId)"));
+            return Err(
+                rule.error("no source (CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId)")
+            );
         };
         rules.push(SgRule {
             rule_id: Some(rule_id),
@@ -296,8 +304,8 @@ fn protocol_of(node: &Node<'_>, absent_means_all: bool) -> Result<(String, Proto
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => node.required_str()?.to_string(),
     };
-    let protocol = Protocol::parse(&raw)
-        .ok_or_else(|| node.error(format!("unknown protocol {raw:?}")))?;
+    let protocol =
+        Protocol::parse(&raw).ok_or_else(|| node.error(format!("unknown protocol {raw:?}")))?;
     Ok((raw, protocol))
 }
 
@@ -387,8 +395,14 @@ mod tests {
             json!({}),
         );
         let err = SgChange::from_event(&e).unwrap_err();
-        assert_eq!(err.path, "requestParameters.ipPermissions.items[0].fromPort");
+        assert_eq!(
+            err.path,
+            "requestParameters.ipPermissions.items[0].fromPort"
+        );
         let e = event(AUTHORIZE_INGRESS, json!({"omitted": true}), json!({}));
-        assert!(SgChange::from_event(&e).is_err(), "a half event is never clean");
+        assert!(
+            SgChange::from_event(&e).is_err(),
+            "a half event is never clean"
+        );
     }
 }

@@ -1,1 +1,380 @@
+//! Support for end-to-end tests against moto server, the local AWS emulator
+//! that the README's test command starts on 127.0.0.1 and names in
+//! `ACCESS_GUARD_TEST_ENDPOINT`. Tests create their own resources (unique
+//! names), run a handler, then read the result back from the emulator.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::Credentials;
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Tag};
+use serde_json::{json, Value};
+
+pub const ENDPOINT_VAR: &str = "ACCESS_GUARD_TEST_ENDPOINT";
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+/// The emulator's address; the test command sets it.
+pub fn endpoint() -> String {
+    std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
+        panic!("{ENDPOINT_VAR} is not set: run the README's test command (`make test`), which starts moto server")
+    })
+}
+
+/// SDK configuration for an endpoint, with dummy credentials and few retries.
+pub async fn sdk_config(endpoint: &str, max_attempts: u32) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// A name no other test (or earlier run against the same emulator) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Clients for the emulator.
+pub struct Emulator {
+    pub sdk: SdkConfig,
+    pub ec2: aws_sdk_ec2::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Emulator {
+    pub async fn connect() -> Emulator {
+        let sdk = sdk_config(&endpoint(), 2).await;
+        Emulator {
+            ec2: aws_sdk_ec2::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sdk,
+        }
+    }
+
+    /// A new security group in the default VPC, with `tags`.
+    pub async fn group(&self, tags: &[(&str, &str)]) -> String {
+        let out = self
+            .ec2
+            .create_security_group()
+            .group_name(unique("guarded"))
+            .description("ecs-access-guard test group")
+            .send()
+            .await
+            .expect("CreateSecurityGroup");
+        let group_id = out.group_id().expect("group id").to_string();
+        if !tags.is_empty() {
+            let mut call = self.ec2.create_tags().resources(&group_id);
+            for (k, v) in tags {
+                call = call.tags(Tag::builder().key(*k).value(*v).build());
+            }
+            call.send().await.expect("CreateTags");
+        }
+        group_id
+    }
+
+    /// Authorizes tcp `ports` from 0.0.0.0/0 in one call and returns the
+    /// created rule ids by port, read back with DescribeSecurityGroupRules
+    /// (moto returns ids only for the last permission of a call).
+    pub async fn open_to_world(&self, group_id: &str, ports: &[u16]) -> Vec<(u16, String)> {
+        let mut call = self
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(group_id);
+        for port in ports {
+            call = call.ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(i32::from(*port))
+                    .to_port(i32::from(*port))
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            );
+        }
+        call.send().await.expect("AuthorizeSecurityGroupIngress");
+        let stored = self.ingress_rules(group_id).await;
+        ports
+            .iter()
+            .map(|p| {
+                let rule = stored
+                    .iter()
+                    .find(|(port, _)| port == p)
+                    .unwrap_or_else(|| panic!("rule for port {p} not stored"));
+                (*p, rule.1.clone())
+            })
+            .collect()
+    }
+
+    /// The group's ingress rules as (from port, rule id), read from the emulator.
+    pub async fn ingress_rules(&self, group_id: &str) -> Vec<(u16, String)> {
+        let out = self
+            .ec2
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(group_id).build())
+            .send()
+            .await
+            .expect("DescribeSecurityGroupRules");
+        out.security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() == Some(false))
+            .map(|r| {
+                (
+                    r.from_port().unwrap_or(-1) as u16,
+                    r.security_group_rule_id().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The EventBridge event CloudTrail would deliver for one
+/// AuthorizeSecurityGroupIngress call that opened `rules` (port, rule id) to 0.0.0.0/0.
+pub fn authorize_event(group_id: &str, rules: &[(u16, String)]) -> Value {
+    let permissions: Vec<Value> = rules
+        .iter()
+        .map(|(port, _)| {
+            json!({"ipProtocol": "tcp", "fromPort": port, "toPort": port, "groups": {},
+                   "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}})
+        })
+        .collect();
+    let created: Vec<Value> = rules
+        .iter()
+        .map(|(port, id)| {
+            json!({"groupOwnerId": ACCOUNT, "groupId": group_id, "securityGroupRuleId": id, "isEgress": false,
+                   "ipProtocol": "tcp", "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0"})
+        })
+        .collect();
+    let event_id = unique("ev");
+    json!({
+        "version": "0",
+        "id": unique("eb"),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2",
+        "account": ACCOUNT,
+        "time": "2026-11-02T09:14:07Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.10",
+            "userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/Dev/jane"),
+                "accountId": ACCOUNT,
+                "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{ACCOUNT}:role/Dev")},
+                    "attributes": {"mfaAuthenticated": "false"}}},
+            "eventTime": "2026-11-02T09:14:07Z",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "AuthorizeSecurityGroupIngress",
+            "awsRegion": REGION,
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.17.20",
+            "requestParameters": {"groupId": group_id, "ipPermissions": {"items": permissions}},
+            "responseElements": {"requestId": "r-1", "_return": true, "securityGroupRuleSet": {"items": created}},
+            "eventID": event_id,
+            "eventType": "AwsApiCall",
+            "recipientAccountId": ACCOUNT
+        }
+    })
+}
+
+/// One alert as an SQS subscriber receives it.
+#[derive(Debug)]
+pub struct SqsAlert {
+    pub subject: String,
+    pub attributes: Value,
+    /// The JSON document (the `sqs` key of the structured message).
+    pub doc: Value,
+}
+
+impl SqsAlert {
+    pub fn attribute(&self, name: &str) -> Option<String> {
+        self.attributes[name]["Value"].as_str().map(str::to_string)
+    }
+}
+
+/// An SNS topic with an SQS queue and an HTTP endpoint subscribed to it:
+/// the queue receives the JSON document, the HTTP endpoint the text body.
+pub struct AlertSink {
+    pub topic_arn: String,
+    queue_url: String,
+    texts: Arc<Mutex<Vec<String>>>,
+}
+
+impl AlertSink {
+    pub async fn new(emu: &Emulator) -> AlertSink {
+        let topic_arn = emu
+            .sns
+            .create_topic()
+            .name(unique("alerts"))
+            .send()
+            .await
+            .expect("CreateTopic")
+            .topic_arn()
+            .expect("topic arn")
+            .to_string();
+        let queue_name = unique("alerts-q");
+        let queue_url = emu
+            .sqs
+            .create_queue()
+            .queue_name(&queue_name)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url()
+            .expect("queue url")
+            .to_string();
+        let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}");
+        emu.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .expect("Subscribe sqs");
+        let (url, texts) = http_capture();
+        emu.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("http")
+            .endpoint(url)
+            .send()
+            .await
+            .expect("Subscribe http");
+        AlertSink {
+            topic_arn,
+            queue_url,
+            texts,
+        }
+    }
+
+    /// Every alert waiting in the queue (waits up to a second for the first).
+    pub async fn alerts(&self, emu: &Emulator) -> Vec<SqsAlert> {
+        let out = emu
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        let mut alerts = Vec::new();
+        for m in out.messages() {
+            let envelope: Value =
+                serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope");
+            let doc: Value = serde_json::from_str(envelope["Message"].as_str().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("sqs message is not the JSON document: {e}"));
+            alerts.push(SqsAlert {
+                subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
+                attributes: envelope["MessageAttributes"].clone(),
+                doc,
+            });
+            if let Some(handle) = m.receipt_handle() {
+                let _ = emu
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+        alerts
+    }
+
+    /// The text bodies received by the HTTP subscriber so far.
+    pub fn texts(&self) -> Vec<String> {
+        self.texts.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+/// Reads one HTTP request (headers and a Content-Length body) from a stream.
+fn read_request(stream: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+/// An HTTP endpoint on 127.0.0.1 that keeps the `Message` of every SNS POST.
+fn http_capture() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/sns", listener.local_addr().expect("addr"));
+    let texts = Arc::new(Mutex::new(Vec::new()));
+    let sink = texts.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            if let Ok(body) = read_request(&mut stream) {
+                if let Ok(post) = serde_json::from_slice::<Value>(&body) {
+                    if let Some(text) = post["Message"].as_str() {
+                        if let Ok(mut t) = sink.lock() {
+                            t.push(text.to_string());
+                        }
+                    }
+                }
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, texts)
+}
+
+/// An EC2 endpoint on 127.0.0.1 that answers every call with `code` and HTTP `status`.
+pub fn failing_ec2_endpoint(code: &'static str, status: u16) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = read_request(&mut stream);
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>injected by the test</Message></Error></Errors><RequestID>fault-1</RequestID></Response>"
+            );
+            let reply = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    url
+}

@@ -43,8 +43,12 @@ pub enum HandlerError {
 impl From<HandlerError> for Diagnostic {
     fn from(err: HandlerError) -> Diagnostic {
         let error_type = match &err {
-            HandlerError::Event { .. } | HandlerError::Guard(GuardError::Parse { .. }) => "AccessGuard.InvalidEvent",
-            HandlerError::Guard(GuardError::Aws { source, .. }) if source.retryable => "AccessGuard.AwsRetryable",
+            HandlerError::Event { .. } | HandlerError::Guard(GuardError::Parse { .. }) => {
+                "AccessGuard.InvalidEvent"
+            }
+            HandlerError::Guard(GuardError::Aws { source, .. }) if source.retryable => {
+                "AccessGuard.AwsRetryable"
+            }
             HandlerError::Guard(GuardError::Aws { .. }) => "AccessGuard.AwsFailure",
         };
         Diagnostic {
@@ -68,9 +72,12 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         policy: &deps.config.policy,
         settings: &deps.config.settings,
     };
-    let report = guard.handle(&record, access_guard::today()).await.map_err(|e| {
-        tracing::error!(event_id = %record.id, error = %e, "not handled");
-        e
-    })?;
+    let report = guard
+        .handle(&record, access_guard::today())
+        .await
+        .map_err(|e| {
+            tracing::error!(event_id = %record.id, error = %e, "not handled");
+            e
+        })?;
     Ok(serde_json::to_value(&report).unwrap_or(Value::Null))
 }

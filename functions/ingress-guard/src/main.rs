@@ -11,5 +11,8 @@ async fn main() -> Result<(), Error> {
     let config = access_guard::config::FunctionConfig::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let deps = Deps::new(&sdk, config);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| handler::handle(event, &deps))).await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handler::handle(event, &deps)
+    }))
+    .await
 }

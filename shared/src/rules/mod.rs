@@ -107,13 +107,20 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
         .map(|f| f.target)
         .collect();
     findings.retain(|f| !FALLBACK_RULES.contains(&f.rule) || !specific.contains(&f.target));
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)).then(a.target.cmp(&b.target)));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.rule.cmp(b.rule))
+            .then(a.target.cmp(&b.target))
+    });
     findings
 }
 
 /// The catalog as a Markdown table (README, `access-guard rules --markdown`).
 pub fn markdown_table() -> String {
-    let mut out = String::from("| ID | title | severity | default action | anchors |\n| --- | --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "| ID | title | severity | default action | anchors |\n| --- | --- | --- | --- | --- |\n",
+    );
     for rule in ALL {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
@@ -137,10 +144,18 @@ mod tests {
         let mut seen = HashSet::new();
         for rule in ALL {
             assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
-            for section in ["## What it does", "## Why is this bad?", "## Example", "## Fix", "## References"] {
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Fix",
+                "## References",
+            ] {
                 assert!(rule.doc.contains(section), "{} lacks {section}", rule.id);
             }
-            assert!(!rule.title.is_empty() && !rule.remediation.is_empty() && !rule.anchors.is_empty());
+            assert!(
+                !rule.title.is_empty() && !rule.remediation.is_empty() && !rule.anchors.is_empty()
+            );
         }
     }
 

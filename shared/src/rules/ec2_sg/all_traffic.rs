@@ -49,7 +49,10 @@ mod tests {
         assert!(evaluate(&rule("-1", -1, -1, "0.0.0.0/0"), &p).is_some());
         assert!(evaluate(&rule("47", -1, -1, "::/0"), &p).is_some());
         assert!(evaluate(&rule("-1", -1, -1, "10.0.0.0/8"), &p).is_none());
-        assert!(evaluate(&rule("tcp", 0, 65535, "0.0.0.0/0"), &p).is_none(), "that is EC2-SG-002");
+        assert!(
+            evaluate(&rule("tcp", 0, 65535, "0.0.0.0/0"), &p).is_none(),
+            "that is EC2-SG-002"
+        );
         assert!(evaluate(&rule("icmp", -1, -1, "0.0.0.0/0"), &p).is_none());
     }
 }

@@ -47,7 +47,10 @@ mod tests {
     #[test]
     fn listed_ports_only() {
         let p = Policy::embedded();
-        assert_eq!(evaluate(&rule("tcp", 3306, 3306, "0.0.0.0/0"), &p).unwrap(), "tcp 3306 from 0.0.0.0/0");
+        assert_eq!(
+            evaluate(&rule("tcp", 3306, 3306, "0.0.0.0/0"), &p).unwrap(),
+            "tcp 3306 from 0.0.0.0/0"
+        );
         let wide = evaluate(&rule("tcp", 5000, 5600, "::/0"), &p).unwrap();
         assert!(wide.ends_with("exposing port 5000, 5432, 5500"), "{wide}");
         assert!(evaluate(&rule("tcp", 443, 443, "0.0.0.0/0"), &p).is_none());

@@ -20,9 +20,11 @@ fn from_internet(rule: &SgRule, policy: &Policy) -> bool {
 /// The ports of `list` that an internet-open rule exposes, in list order.
 fn exposed_ports(rule: &SgRule, policy: &Policy, list: &[u16]) -> Vec<u16> {
     match rule.port_range() {
-        Some(range) if from_internet(rule, policy) => {
-            list.iter().copied().filter(|&p| range.contains(p)).collect()
-        }
+        Some(range) if from_internet(rule, policy) => list
+            .iter()
+            .copied()
+            .filter(|&p| range.contains(p))
+            .collect(),
         _ => Vec::new(),
     }
 }

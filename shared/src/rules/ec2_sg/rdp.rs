@@ -48,7 +48,10 @@ mod tests {
         assert!(evaluate(&rule("6", 0, 65535, "::/0"), &p).is_some());
         assert!(evaluate(&rule("-1", -1, -1, "0.0.0.0/1"), &p).is_some());
         assert!(evaluate(&rule("udp", 3389, 3389, "8.8.8.8/0"), &p).is_some());
-        assert!(evaluate(&rule("icmp", 3389, -1, "0.0.0.0/0"), &p).is_none(), "an ICMP type is not a port");
+        assert!(
+            evaluate(&rule("icmp", 3389, -1, "0.0.0.0/0"), &p).is_none(),
+            "an ICMP type is not a port"
+        );
         assert!(evaluate(&rule("tcp", 3389, 3389, "203.0.113.0/24"), &p).is_none());
         assert!(evaluate(&rule("tcp", 3389, 3389, "127.0.0.1/32"), &p).is_none());
         assert!(evaluate(&rule("tcp", 3389 + 1, 3389 + 10, "0.0.0.0/0"), &p).is_none());

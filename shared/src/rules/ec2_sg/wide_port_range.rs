@@ -38,7 +38,7 @@ pub fn evaluate(rule: &SgRule, policy: &Policy) -> Option<String> {
     let wide = matches!(rule.protocol, Protocol::Tcp | Protocol::Udp)
         && range.count() >= policy.wide_port_range
         && from_internet(rule, policy);
-    wide.then(|| format!("{rule} ({} ports)", range.count()))
+    wide.then(|| format!("{rule}, {} ports", range.count()))
 }
 
 #[cfg(test)]
@@ -51,7 +51,10 @@ mod tests {
         let p = Policy::embedded();
         assert!(evaluate(&rule("tcp", 0, 65535, "0.0.0.0/0"), &p).is_some());
         assert!(evaluate(&rule("udp", 1000, 1999, "::/0"), &p).is_some());
-        assert!(evaluate(&rule("tcp", 1000, 1998, "0.0.0.0/0"), &p).is_none(), "999 ports");
+        assert!(
+            evaluate(&rule("tcp", 1000, 1998, "0.0.0.0/0"), &p).is_none(),
+            "999 ports"
+        );
         assert!(evaluate(&rule("tcp", 0, 65535, "192.168.0.0/16"), &p).is_none());
         assert!(evaluate(&rule("icmp", -1, -1, "0.0.0.0/0"), &p).is_none());
     }

@@ -1,0 +1,113 @@
+//! Rule tests driven by the sample events in `events/`: each file's verdict
+//! (findings, plan, skip reason) is checked in as a snapshot under
+//! `tests/snapshots/`, reviewed like code.
+
+use std::path::PathBuf;
+
+use access_guard::event::read_document;
+use access_guard::policy::Policy;
+use access_guard::report::Report;
+use time::macros::date;
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+fn verdicts(name: &str) -> Vec<Report> {
+    let path = events_dir().join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let policy = Policy::embedded();
+    read_document(&bytes, name)
+        .into_iter()
+        .map(|event| {
+            let event = event.unwrap_or_else(|e| panic!("{e}"));
+            access_guard::offline::evaluate(&event, &policy, date!(2026 - 11 - 02), name)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+fn planned(reports: &[Report]) -> Vec<String> {
+    reports
+        .iter()
+        .flat_map(|r| r.plan.iter())
+        .flat_map(|s| s.rule_ids.iter().chain(s.permissions.iter()).cloned())
+        .collect()
+}
+
+fn fired(reports: &[Report]) -> Vec<&'static str> {
+    let mut rules: Vec<&'static str> = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(|f| f.rule))
+        .collect();
+    rules.dedup();
+    rules
+}
+
+#[test]
+fn every_sample_event_matches_its_snapshot() {
+    let mut names: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "events/ holds {} files", names.len());
+    for name in names {
+        let reports = verdicts(&name);
+        let doc = serde_json::to_string_pretty(&reports).unwrap();
+        insta::assert_snapshot!(name.trim_end_matches(".json"), doc);
+    }
+}
+
+#[test]
+fn key_scenarios() {
+    // One call, two rules: only SSH is revoked, HTTPS stays.
+    let r = verdicts("sg-mixed-ssh-and-https.json");
+    assert_eq!(fired(&r), ["EC2-SG-003"]);
+    assert_eq!(planned(&r), ["sgr-0mixssh000000071"]);
+    // The flat request form and IPv6 are caught.
+    assert_eq!(
+        planned(&verdicts("sg-ssh-open-flat-form.json")),
+        ["sgr-0flat000000000002"]
+    );
+    assert_eq!(fired(&verdicts("sg-ssh-open-ipv6.json")), ["EC2-SG-003"]);
+    // Two halves of the internet are the internet.
+    assert_eq!(planned(&verdicts("sg-rdp-split-halves.json")).len(), 2);
+    // Host bits do not hide /0.
+    assert_eq!(
+        fired(&verdicts("sg-mysql-open-host-bits.json")),
+        ["EC2-SG-005"]
+    );
+    // ICMP type 22 is not SSH; a private source is not the internet; 443 is authorized.
+    for safe in [
+        "sg-icmp-type-22-not-ssh.json",
+        "sg-ssh-private-source.json",
+        "sg-https-open-safe.json",
+    ] {
+        assert!(fired(&verdicts(safe)).is_empty(), "{safe}");
+    }
+    // Failed calls and egress are skipped, with the reason.
+    assert_eq!(
+        verdicts("sg-failed-call-unauthorized.json")[0]
+            .skipped
+            .as_deref(),
+        Some("failed call: Client.UnauthorizedOperation")
+    );
+    assert_eq!(
+        verdicts("sg-egress-not-handled.json")[0].skipped.as_deref(),
+        Some("not handled: AuthorizeSecurityGroupEgress")
+    );
+    // ModifySecurityGroupRules offline: planned, direction unverified.
+    let r = verdicts("sg-modify-rule-to-rdp-world.json");
+    assert_eq!(r[0].plan[0].direction, Some("unverified"));
+    // An older record is revoked by its exact permission.
+    assert_eq!(
+        planned(&verdicts("sg-ssh-older-record-no-rule-ids.json")),
+        ["tcp 22 from 0.0.0.0/0"]
+    );
+    // A CIDR that does not parse is a finding, never a pass, and never revoked on a guess.
+    let r = verdicts("sg-unparseable-cidr.json");
+    assert_eq!(fired(&r), ["EC2-SG-012"]);
+    assert!(planned(&r).is_empty());
+}
