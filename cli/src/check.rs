@@ -43,8 +43,8 @@ pub fn run(policy: &Policy, format: Format, fail_on: Option<Severity>, paths: &[
             }
         };
         for parsed in read_document(&bytes, &name) {
-            let report = parsed
-                .and_then(|event| access_guard::offline::evaluate(&event, policy, today, &name));
+            let report =
+                parsed.and_then(|event| access_guard::offline::evaluate(&event, policy, today));
             let report = match report {
                 Ok(report) => report,
                 Err(e) => {

@@ -36,6 +36,8 @@ pub struct Actor {
 /// and response for the guard that understands them.
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// Where the record came from (`file.json`, `trail.json.gz: Records[3]`), for errors.
+    pub origin: String,
     pub id: String,
     pub name: String,
     pub source: String,
@@ -135,6 +137,7 @@ impl Event {
             None => from_envelope("region")?.unwrap_or_default(),
         };
         Ok(Event {
+            origin: origin.to_string(),
             id,
             name,
             source: text("eventSource")?.unwrap_or_default(),
@@ -172,9 +175,9 @@ impl Event {
     }
 
     /// An error about a field of this event.
-    pub fn field_error(&self, origin: &str, field: FieldError) -> ParseError {
+    pub fn field_error(&self, field: FieldError) -> ParseError {
         ParseError::Field {
-            origin: origin.to_string(),
+            origin: self.origin.clone(),
             event: self.id.clone(),
             field,
         }

@@ -8,14 +8,7 @@ use crate::ingress;
 use crate::policy::Policy;
 use crate::report::Report;
 
-/// Evaluates one event as its guard would, without calling AWS. `origin`
-/// names the input in errors.
-pub fn evaluate(
-    event: &Event,
-    policy: &Policy,
-    today: Date,
-    origin: &str,
-) -> Result<Report, ParseError> {
-    ingress::evaluate_offline(event, policy, today)
-        .map_err(|field| event.field_error(origin, field))
+/// Evaluates one event as its guard would, without calling AWS.
+pub fn evaluate(event: &Event, policy: &Policy, today: Date) -> Result<Report, ParseError> {
+    ingress::evaluate_offline(event, policy, today).map_err(|field| event.field_error(field))
 }

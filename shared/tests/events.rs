@@ -21,7 +21,7 @@ fn verdicts(name: &str) -> Vec<Report> {
         .into_iter()
         .map(|event| {
             let event = event.unwrap_or_else(|e| panic!("{e}"));
-            access_guard::offline::evaluate(&event, &policy, date!(2026 - 11 - 02), name)
+            access_guard::offline::evaluate(&event, &policy, date!(2026 - 11 - 02))
                 .unwrap_or_else(|e| panic!("{e}"))
         })
         .collect()

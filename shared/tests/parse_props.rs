@@ -54,7 +54,7 @@ proptest! {
         for name in ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"] {
             let record = json!({"eventID": "e", "eventName": name, "requestParameters": request.clone(), "responseElements": response.clone()});
             for event in read_document(record.to_string().as_bytes(), "prop").into_iter().flatten() {
-                let _ = access_guard::offline::evaluate(&event, &Policy::embedded(), time::macros::date!(2026 - 01 - 01), "prop");
+                let _ = access_guard::offline::evaluate(&event, &Policy::embedded(), time::macros::date!(2026 - 01 - 01));
             }
         }
     }

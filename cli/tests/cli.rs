@@ -1,0 +1,172 @@
+//! The `access-guard` binary as a user runs it: exit codes, output formats,
+//! errors that name the input, and the other inputs still evaluated.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_access-guard"))
+}
+
+fn events() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run access-guard")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("access-guard-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn checks_the_sample_events_as_the_readme_says() {
+    let o = run(&["check", events().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("EC2-SG-003") && out.contains("plan: revoke_ingress"),
+        "{out}"
+    );
+    assert!(out.contains("skipped: failed call: Client.UnauthorizedOperation"));
+}
+
+#[test]
+fn json_lines_one_per_event_and_fail_on() {
+    let file = events().join("sg-mixed-ssh-and-https.json");
+    let o = run(&[
+        "check",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a critical finding reaches --fail-on critical"
+    );
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        lines[0]["plan"][0]["rule_ids"],
+        serde_json::json!(["sgr-0mixssh000000071"])
+    );
+    assert_eq!(lines[0]["outcomes"], serde_json::json!([]));
+
+    let safe = events().join("sg-https-open-safe.json");
+    let o = run(&["check", "--fail-on", "low", safe.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn unreadable_inputs_are_named_and_the_rest_still_run() {
+    let dir = temp_dir("bad");
+    std::fs::write(dir.join("a-broken.json"), "{ not json").unwrap();
+    let good = std::fs::read(events().join("sg-ssh-open-nested.json")).unwrap();
+    std::fs::write(dir.join("b-good.json"), &good).unwrap();
+    // A log file with one malformed record between two good ones.
+    let record: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    let mut bad = record["detail"].clone();
+    bad["eventID"] = "bad-record".into();
+    bad["responseElements"]["securityGroupRuleSet"]["items"][0]["fromPort"] = "ssh".into();
+    let log = serde_json::json!({"Records": [record["detail"], bad, record["detail"]]});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, log.to_string().as_bytes()).unwrap();
+    std::fs::write(dir.join("c-trail.json.gz"), gz.finish().unwrap()).unwrap();
+
+    let o = run(&["check", "--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("a-broken.json"), "{err}");
+    assert!(
+        err.contains("c-trail.json.gz: Records[1]: event bad-record: responseElements.securityGroupRuleSet.items[0].fromPort"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // b-good.json and the two good records of the log file: three verdicts.
+    assert_eq!(stdout(&o).lines().count(), 3);
+    let missing = run(&["check", "/nonexistent/file.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent/file.json"));
+}
+
+#[test]
+fn reads_standard_input_and_json_lines() {
+    let one = std::fs::read_to_string(events().join("sg-ssh-open-ipv6.json")).unwrap();
+    let compact: serde_json::Value = serde_json::from_str(&one).unwrap();
+    let input = format!("{compact}\n{compact}\n");
+    let mut child = bin()
+        .args(["check", "--format", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&o).lines().count(), 2);
+}
+
+#[test]
+fn rules_and_policy_commands() {
+    let o = run(&["rules"]);
+    assert!(stdout(&o).contains("EC2-SG-012"));
+    let o = run(&["rules", "ec2-sg-003"]);
+    assert!(stdout(&o).contains("## Why is this bad?"));
+
+    let dir = temp_dir("policy");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[rules.\"EC2-SG-003\"]\naction = \"delete\"\n").unwrap();
+    let o = run(&["policy", "check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("rules.\"EC2-SG-003\".action"),
+        "{}",
+        stderr(&o)
+    );
+
+    let past = dir.join("past.toml");
+    std::fs::write(
+        &past,
+        "[[exemptions]]\ngroup_id = \"sg-1\"\nreason = \"x\"\nexpires = \"2020-01-01\"\n",
+    )
+    .unwrap();
+    let o = run(&["policy", "check", past.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("exemptions[0].expires"));
+
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "dry_run = true\n").unwrap();
+    assert_eq!(
+        run(&["policy", "check", good.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    // A policy that cannot be read stops `check` before it evaluates anything.
+    let o = run(&[
+        "check",
+        "--policy",
+        bad.to_str().unwrap(),
+        events().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).is_empty());
+}
