@@ -5,7 +5,10 @@
 
 use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, SnsNotifier};
 use access_guard::config::FunctionConfig;
-use access_guard_e2e::{authorize_event, failing_ec2_endpoint, sdk_config, AlertSink, Emulator};
+use access_guard_e2e::{
+    authorize_event, failing_ec2_endpoint, modify_event, older_authorize_event, sdk_config,
+    AlertSink, Emulator,
+};
 use ingress_guard::handler::{handle, Deps};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -213,4 +216,60 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
         sink.alerts(&emu).await.is_empty(),
         "the retried invocation alerts, not this one"
     );
+}
+
+#[tokio::test]
+async fn an_older_record_without_rule_ids_revokes_the_stored_rule_it_created() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    invoke(&deps, &older_authorize_event(&group, &rules))
+        .await
+        .expect("handler");
+
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(
+        results(&alerts[0].doc),
+        vec![(rules[0].1.clone(), "revoked".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn modified_rules_are_revoked_only_when_ec2_says_they_are_ingress() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[443]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    // An ingress rule changed to RDP from anywhere: revoked.
+    let https_id = rules[0].1.clone();
+    emu.modify_rule(&group, &https_id, 3389, "0.0.0.0/0").await;
+    invoke(&deps, &modify_event(&group, &https_id, 3389, "0.0.0.0/0"))
+        .await
+        .expect("handler");
+    assert!(emu.ingress_rules(&group).await.is_empty());
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(
+        alerts[0].attribute("rule_ids").as_deref(),
+        Some("[\"EC2-SG-004\"]")
+    );
+    assert_eq!(
+        results(&alerts[0].doc),
+        vec![(https_id, "revoked".to_string())]
+    );
+
+    // The egress rule changed to the same shape: never touched, no alert.
+    let egress = emu.egress_rules(&group).await;
+    let (_, egress_id) = egress.first().expect("default egress rule").clone();
+    emu.modify_rule(&group, &egress_id, 3389, "0.0.0.0/0").await;
+    invoke(&deps, &modify_event(&group, &egress_id, 3389, "0.0.0.0/0"))
+        .await
+        .expect("handler");
+    assert_eq!(emu.egress_rules(&group).await, vec![(3389, egress_id)]);
+    assert!(sink.alerts(&emu).await.is_empty());
 }

@@ -136,12 +136,14 @@ impl IngressGuard<'_> {
         };
         let mut report = Report::for_event(event);
         report.resource = Some(change.resource());
-        let change = self
-            .complete(event, change, &mut report)
-            .await
-            .map_err(aws)?;
-
-        let (findings, plan) = assess(&change, self.policy);
+        let (mut findings, mut plan) = assess(&change, self.policy);
+        if needs_stored_rules(&change, plan.as_ref()) {
+            let change = self
+                .complete(event, change, &mut report)
+                .await
+                .map_err(aws)?;
+            (findings, plan) = assess(&change, self.policy);
+        }
         report.findings = findings;
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
@@ -190,9 +192,6 @@ impl IngressGuard<'_> {
                 || r.direction == Direction::Unverified
                 || matches!(r.source, Source::Unparsed(_))
         };
-        if !change.rules.iter().any(needs_lookup) {
-            return Ok(change);
-        }
         let stored = self.groups.rules_of_group(&group_id).await?;
         if event.error_code.is_some() {
             report.notes.push(
@@ -316,6 +315,20 @@ fn outcome(rule_id: String, result: OutcomeKind, error_code: Option<String>) -> 
         result,
         error_code,
     }
+}
+
+/// True when only the stored rules can settle the verdict: a source that did
+/// not parse, or a revocation that lacks a rule id or a verified direction.
+fn needs_stored_rules(change: &SgChange, plan: Option<&Plan>) -> bool {
+    change
+        .rules
+        .iter()
+        .any(|r| r.rule_id.is_some() && matches!(r.source, Source::Unparsed(_)))
+        || plan.is_some_and(|p| {
+            p.revocations
+                .iter()
+                .any(|r| r.rule.rule_id.is_none() || r.rule.direction == Direction::Unverified)
+        })
 }
 
 /// Same protocol, ports and source: the stored rule a request asked for.

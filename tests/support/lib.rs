@@ -127,8 +127,36 @@ impl Emulator {
             .collect()
     }
 
-    /// The group's ingress rules as (from port, rule id), read from the emulator.
-    pub async fn ingress_rules(&self, group_id: &str) -> Vec<(u16, String)> {
+    /// Sets a stored rule (ingress or egress) to tcp `port` from `cidr`.
+    pub async fn modify_rule(&self, group_id: &str, rule_id: &str, port: u16, cidr: &str) {
+        use aws_sdk_ec2::types::{SecurityGroupRuleRequest, SecurityGroupRuleUpdate};
+        self.ec2
+            .modify_security_group_rules()
+            .group_id(group_id)
+            .security_group_rules(
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(rule_id)
+                    .security_group_rule(
+                        SecurityGroupRuleRequest::builder()
+                            .ip_protocol("tcp")
+                            .from_port(i32::from(port))
+                            .to_port(i32::from(port))
+                            .cidr_ipv4(cidr)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("ModifySecurityGroupRules");
+    }
+
+    /// The group's egress rules as (from port, rule id), read from the emulator.
+    pub async fn egress_rules(&self, group_id: &str) -> Vec<(i32, String)> {
+        self.rules(group_id, true).await
+    }
+
+    async fn rules(&self, group_id: &str, egress: bool) -> Vec<(i32, String)> {
         let out = self
             .ec2
             .describe_security_group_rules()
@@ -138,13 +166,22 @@ impl Emulator {
             .expect("DescribeSecurityGroupRules");
         out.security_group_rules()
             .iter()
-            .filter(|r| r.is_egress() == Some(false))
+            .filter(|r| r.is_egress() == Some(egress))
             .map(|r| {
                 (
-                    r.from_port().unwrap_or(-1) as u16,
+                    r.from_port().unwrap_or(-1),
                     r.security_group_rule_id().unwrap_or_default().to_string(),
                 )
             })
+            .collect()
+    }
+
+    /// The group's ingress rules as (from port, rule id), read from the emulator.
+    pub async fn ingress_rules(&self, group_id: &str) -> Vec<(u16, String)> {
+        self.rules(group_id, false)
+            .await
+            .into_iter()
+            .map(|(port, id)| (u16::try_from(port).unwrap_or(0), id))
             .collect()
     }
 }
@@ -195,6 +232,27 @@ pub fn authorize_event(group_id: &str, rules: &[(u16, String)]) -> Value {
             "recipientAccountId": ACCOUNT
         }
     })
+}
+
+/// The same call as an older CloudTrail record: no `securityGroupRuleSet`, only `_return`.
+pub fn older_authorize_event(group_id: &str, rules: &[(u16, String)]) -> Value {
+    let mut event = authorize_event(group_id, rules);
+    event["detail"]["responseElements"] = json!({"requestId": "r-1", "_return": true});
+    event
+}
+
+/// The EventBridge event of a ModifySecurityGroupRules call that set rule
+/// `rule_id` to tcp `port` from `cidr`.
+pub fn modify_event(group_id: &str, rule_id: &str, port: u16, cidr: &str) -> Value {
+    let mut event = authorize_event(group_id, &[]);
+    let detail = &mut event["detail"];
+    detail["eventName"] = json!("ModifySecurityGroupRules");
+    detail["requestParameters"] = json!({"ModifySecurityGroupRulesRequest": {"GroupId": group_id,
+        "SecurityGroupRule": {"SecurityGroupRuleId": rule_id, "tag": 1,
+            "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIpv4": cidr}}}});
+    detail["responseElements"] =
+        json!({"ModifySecurityGroupRulesResponse": {"requestId": "r-2", "return": true}});
+    event
 }
 
 /// One alert as an SQS subscriber receives it.
