@@ -161,6 +161,105 @@ events = {
         {"groupId": SG, "ipPermissions": items([perm("-1", None, None, v4=["0.0.0.0/0"])])},
         {"requestId": ident(9020), "_return": True}),
 }
+
+# --- RegisterTaskDefinition -------------------------------------------------
+ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+DIGEST = "sha256:" + "3f" * 32
+EXEC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
+TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders-api-task"
+
+
+def logs(name):
+    return {"logDriver": "awslogs", "options": {"awslogs-group": f"/ecs/{name}", "awslogs-region": REGION,
+                                                 "awslogs-stream-prefix": "ecs"}}
+
+
+def clean_container(name="api", **over):
+    c = {"name": name, "image": f"{ECR}/orders-api@{DIGEST}", "cpu": 256, "memory": 512, "essential": True,
+         "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+         "environment": [{"name": "APP_ENV", "value": "production"}, {"name": "LOG_LEVEL", "value": "info"}],
+         "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:orders/db-Ab12Cd"}],
+         "readonlyRootFilesystem": True, "user": "1000:1000", "logConfiguration": logs(name)}
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def task_def(family, containers, **over):
+    td = {"family": family, "taskRoleArn": TASK_ROLE, "executionRoleArn": EXEC_ROLE, "networkMode": "awsvpc",
+          "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
+          "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+          "containerDefinitions": containers}
+    td.update(over)
+    return {k: v for k, v in td.items() if v is not None}
+
+
+def register(n, td, omit_request=False):
+    response_td = dict(td, taskDefinitionArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{td['family']}:{n}",
+                       revision=n, status="ACTIVE", registeredAt="Nov 2, 2026, 9:14:07 AM",
+                       registeredBy=f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformEngineer/jane.doe",
+                       compatibilities=["EC2", "FARGATE"])
+    request = td
+    if omit_request:
+        # CloudTrail drops oversized parameters; the response keeps only the ARN.
+        request = {"omitted": True, "originalSize": 312345}
+        response_td = {k: response_td[k] for k in ("taskDefinitionArn", "family", "revision", "status")}
+    return envelope(n, "RegisterTaskDefinition", request, {"taskDefinition": response_td}, source="ecs")
+
+
+AKIA_EXAMPLE = "AKIAIOSFODNN7EXAMPLE"
+SECRET_EXAMPLE = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+td_events = {
+    "td-privileged.json": task_def("node-exporter", [clean_container("exporter", privileged=True)]),
+    "td-writable-root-filesystem.json": task_def("orders-api", [clean_container(readonlyRootFilesystem=None)]),
+    "td-host-pid.json": task_def("profiler", [clean_container()], pidMode="host", requiresCompatibilities=["EC2"]),
+    "td-host-ipc.json": task_def("shm-cache", [clean_container()], ipcMode="host", requiresCompatibilities=["EC2"]),
+    "td-host-network-root.json": task_def("edge-proxy", [clean_container("proxy", user=None, portMappings=[{"containerPort": 8443, "hostPort": 8443}])],
+                                           networkMode="host", requiresCompatibilities=["EC2"]),
+    "td-root-user.json": task_def("orders-api", [clean_container(user="0:0")]),
+    "td-aws-keys-in-env.json": task_def("report-export", [clean_container("export", environment=[
+        {"name": "AWS_ACCESS_KEY_ID", "value": AKIA_EXAMPLE},
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": SECRET_EXAMPLE},
+        {"name": "AWS_REGION", "value": REGION}])]),
+    "td-secret-values-in-env.json": task_def("orders-api", [clean_container(environment=[
+        {"name": "DATABASE_URL", "value": "postgres://orders:Tr0ub4dor-and-3@orders-db.internal:5432/orders"},
+        {"name": "GITHUB_DEPLOY", "value": "ghp_" + "x7Kq2mP9vR4tW8yB3nC6dF1gH5jL0sA2eZ9u"},
+        {"name": "SESSION_SEED", "value": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJvcmRlcnMtYXBpIiwicm9sZSI6ImFkbWluIn0.qL4p0Ya3Xv9sFh2Wm7Rk1Tz8Nc5Bd6Ue0Gj3Io"},
+        {"name": "APP_ENV", "value": "production"}])]),
+    "td-secret-name-literal.json": task_def("orders-api", [clean_container(environment=[
+        {"name": "SMTP_PASSWORD", "value": "summer-sale-2026"},
+        {"name": "TOKEN_TTL_SECONDS", "value": "3600"},
+        {"name": "API_TOKEN", "value": "${API_TOKEN}"}])]),
+    "td-no-log-configuration.json": task_def("batch-job", [clean_container("job", logConfiguration=None)]),
+    "td-dangerous-capabilities.json": task_def("net-debug", [clean_container("debug", linuxParameters={
+        "capabilities": {"add": ["NET_ADMIN", "CAP_SYS_PTRACE", "CHOWN"], "drop": []}})], requiresCompatibilities=["EC2"]),
+    "td-host-device.json": task_def("disk-probe", [clean_container("probe", linuxParameters={
+        "devices": [{"hostPath": "/dev/xvda", "containerPath": "/dev/xvda", "permissions": ["read"]}]})], requiresCompatibilities=["EC2"]),
+    "td-docker-socket-mount.json": task_def("ci-runner", [clean_container("runner", mountPoints=[
+        {"sourceVolume": "docker", "containerPath": "/var/run/docker.sock", "readOnly": False},
+        {"sourceVolume": "ecs-config", "containerPath": "/host/ecs", "readOnly": True}])],
+        volumes=[{"name": "docker", "host": {"sourcePath": "/var/run/docker.sock"}},
+                 {"name": "ecs-config", "host": {"sourcePath": "/etc/ecs/../ecs/"}}],
+        requiresCompatibilities=["EC2"], networkMode="bridge"),
+    "td-seccomp-unconfined.json": task_def("legacy-app", [clean_container("legacy", dockerSecurityOptions=["seccomp:unconfined", "no-new-privileges:true"])],
+                                            requiresCompatibilities=["EC2"]),
+    "td-untrusted-registry.json": task_def("orders-api", [clean_container(image="ghcr.io/some-vendor/orders-api@" + DIGEST)]),
+    "td-mutable-image-latest.json": task_def("orders-api", [clean_container(image=f"{ECR}/orders-api:latest")]),
+    "td-risky-port-mappings.json": task_def("legacy-web", [clean_container("web", portMappings=[
+        {"containerPort": 80, "hostPort": 80, "protocol": "tcp"},
+        {"containerPort": 22, "hostPort": 2222, "protocol": "tcp"}])], networkMode="bridge", requiresCompatibilities=["EC2"]),
+    "td-clean-fargate.json": task_def("orders-api", [clean_container()]),
+    "td-multi-container.json": task_def("orders-stack", [
+        clean_container(),
+        clean_container("log-router", image="public.ecr.aws/aws-observability/aws-for-fluent-bit:latest", user=None,
+                        readonlyRootFilesystem=None, portMappings=[]),
+        clean_container("debug-shell", image="busybox", privileged=True, logConfiguration=None, portMappings=[],
+                        environment=[{"name": "ADMIN_PASSWORD", "value": "letmein-please"}]),
+    ]),
+}
+for i, (name, td) in enumerate(td_events.items()):
+    events[name] = register(100 + i, td)
+events["td-omitted-request.json"] = register(150, task_def("huge-stack", [clean_container(privileged=True)]), omit_request=True)
+
 os.makedirs(OUT, exist_ok=True)
 for name, ev in events.items():
     with open(os.path.join(OUT, name), "w") as f:

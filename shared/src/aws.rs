@@ -10,9 +10,10 @@ use crate::net::{Protocol, Source};
 use crate::notify::Notification;
 use crate::ports::{
     is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked,
-    SecurityGroups,
+    SecurityGroups, TaskDefinitions,
 };
 use crate::sg::{Direction, SgRule};
+use crate::td::TaskDefinition;
 
 /// EC2 error codes that mean the rule or group is already gone.
 const GONE_CODES: [&str; 3] = [
@@ -252,5 +253,117 @@ impl Notifier for SnsNotifier {
         }
         call.send().await.map_err(|e| classify("Publish", &e))?;
         Ok(())
+    }
+}
+
+/// Task definitions read through ECS.
+#[derive(Debug, Clone)]
+pub struct EcsTaskDefinitions {
+    client: aws_sdk_ecs::Client,
+}
+
+impl EcsTaskDefinitions {
+    pub fn new(client: aws_sdk_ecs::Client) -> Self {
+        EcsTaskDefinitions { client }
+    }
+}
+
+#[async_trait]
+impl TaskDefinitions for EcsTaskDefinitions {
+    async fn describe(&self, task_definition: &str) -> Result<Option<TaskDefinition>, AwsError> {
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTaskDefinition", &e))?;
+        Ok(out.task_definition().map(task_definition_of))
+    }
+}
+
+/// The SDK's task definition as the rules see it.
+fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
+    use crate::td::{Container, EnvVar, MountPoint, PortMapping, Volume};
+    let containers = td
+        .container_definitions()
+        .iter()
+        .map(|c| {
+            let linux = c.linux_parameters();
+            Container {
+                name: c.name().unwrap_or("(unnamed)").to_string(),
+                image: c.image().map(str::to_string),
+                privileged: c.privileged().unwrap_or(false),
+                readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
+                user: c.user().map(str::to_string),
+                environment: c
+                    .environment()
+                    .iter()
+                    .map(|e| EnvVar {
+                        name: e.name().unwrap_or_default().to_string(),
+                        value: e.value().unwrap_or_default().to_string(),
+                    })
+                    .collect(),
+                has_log_configuration: c.log_configuration().is_some(),
+                capabilities_add: linux
+                    .and_then(|l| l.capabilities())
+                    .map(|caps| caps.add().to_vec())
+                    .unwrap_or_default(),
+                devices: linux
+                    .map(|l| {
+                        l.devices()
+                            .iter()
+                            .map(|d| d.host_path().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                mount_points: c
+                    .mount_points()
+                    .iter()
+                    .map(|m| MountPoint {
+                        source_volume: m.source_volume().unwrap_or_default().to_string(),
+                        container_path: m.container_path().map(str::to_string),
+                        read_only: m.read_only().unwrap_or(false),
+                    })
+                    .collect(),
+                docker_security_options: c.docker_security_options().to_vec(),
+                port_mappings: c
+                    .port_mappings()
+                    .iter()
+                    .map(|p| PortMapping {
+                        container_port: p.container_port().map(i64::from),
+                        host_port: p.host_port().map(i64::from),
+                        container_port_range: p.container_port_range().map(str::to_string),
+                        protocol: p.protocol().map(|p| p.as_str().to_string()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    TaskDefinition {
+        family: td.family().unwrap_or_default().to_string(),
+        revision: Some(i64::from(td.revision())),
+        network_mode: td.network_mode().map(|m| m.as_str().to_string()),
+        pid_mode: td.pid_mode().map(|m| m.as_str().to_string()),
+        ipc_mode: td.ipc_mode().map(|m| m.as_str().to_string()),
+        task_role_arn: td.task_role_arn().map(str::to_string),
+        execution_role_arn: td.execution_role_arn().map(str::to_string),
+        os_family: td
+            .runtime_platform()
+            .and_then(|p| p.operating_system_family())
+            .map(|f| f.as_str().to_string()),
+        containers,
+        volumes: td
+            .volumes()
+            .iter()
+            .map(|v| Volume {
+                name: v.name().unwrap_or_default().to_string(),
+                host_source_path: v.host().and_then(|h| h.source_path()).map(str::to_string),
+                efs_transit_encryption: v.efs_volume_configuration().map(|e| {
+                    e.transit_encryption()
+                        .map_or("DISABLED".to_string(), |t| t.as_str().to_string())
+                }),
+            })
+            .collect(),
     }
 }

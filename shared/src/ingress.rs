@@ -7,9 +7,9 @@ use tracing::{info, warn};
 
 use crate::event::Event;
 use crate::finding::Finding;
+use crate::guard::{failed_call, notify_if_due, GuardError, GuardSettings};
 use crate::json::FieldError;
 use crate::net::Source;
-use crate::notify::Notification;
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{AwsError, IngressRemediator, Notifier, RevokeTarget, Revoked, SecurityGroups};
@@ -25,12 +25,7 @@ const DUPLICATE_CODES: [&str; 2] = [
 
 /// Why an event is not evaluated, or `None` when it is.
 pub fn skip_reason(event: &Event) -> Option<String> {
-    match &event.error_code {
-        Some(code) if !DUPLICATE_CODES.contains(&code.as_str()) => {
-            Some(format!("failed call: {code}"))
-        }
-        _ => None,
-    }
+    failed_call(event, &DUPLICATE_CODES)
 }
 
 /// Findings and plan for a change, from the event and the policy alone.
@@ -74,27 +69,6 @@ pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<R
     Ok(report)
 }
 
-/// Why the handler failed. Retryable failures make Lambda retry the event;
-/// every step is idempotent, so a retry does no harm.
-#[derive(Debug, thiserror::Error)]
-pub enum GuardError {
-    #[error("event {event_id}: {field}")]
-    Parse { event_id: String, field: FieldError },
-    #[error("event {event_id}: {source}")]
-    Aws {
-        event_id: String,
-        #[source]
-        source: AwsError,
-    },
-}
-
-/// Settings of the ingress guard that are not policy.
-#[derive(Debug, Clone, Default)]
-pub struct GuardSettings {
-    /// The role the guard itself runs as: events it caused are ignored (by role ARN, never session name).
-    pub own_role_arn: Option<String>,
-}
-
 /// The ingress guard with its ports.
 pub struct IngressGuard<'a> {
     pub groups: &'a dyn SecurityGroups,
@@ -107,15 +81,12 @@ pub struct IngressGuard<'a> {
 impl IngressGuard<'_> {
     /// Handles one event end to end and returns the report that was published (if any).
     pub async fn handle(&self, event: &Event, today: Date) -> Result<Report, GuardError> {
-        let aws = |source: AwsError| GuardError::Aws {
-            event_id: event.id.clone(),
-            source,
-        };
+        let aws = GuardError::aws(event);
         if let Some(reason) = skip_reason(event) {
             info!(event_id = %event.id, reason = %reason, "skipped");
             return Ok(Report::skipped(event, reason));
         }
-        if self.is_own_call(event) {
+        if self.settings.is_own_call(event) {
             info!(event_id = %event.id, "skipped: the guard's own call");
             return Ok(Report::skipped(event, "own call: made by the guard's role"));
         }
@@ -127,12 +98,7 @@ impl IngressGuard<'_> {
                     format!("not handled: {}", event.name),
                 ))
             }
-            Err(field) => {
-                return Err(GuardError::Parse {
-                    event_id: event.id.clone(),
-                    field,
-                })
-            }
+            Err(field) => return Err(GuardError::parse(event)(field)),
         };
         let mut report = Report::for_event(event);
         report.resource = Some(change.resource());
@@ -154,22 +120,10 @@ impl IngressGuard<'_> {
                 .await
                 .map_err(aws)?;
         }
-        if report.should_notify(self.policy.notify_min_severity) {
-            let notification = Notification::render(&report);
-            self.notifier.publish(&notification).await.map_err(aws)?;
-            info!(event_id = %event.id, subject = %notification.subject, "notified");
-        }
+        notify_if_due(&report, self.policy, self.notifier)
+            .await
+            .map_err(aws)?;
         Ok(report)
-    }
-
-    fn is_own_call(&self, event: &Event) -> bool {
-        let Some(own) = &self.settings.own_role_arn else {
-            return false;
-        };
-        [&event.actor.issuer_arn, &event.actor.arn]
-            .into_iter()
-            .flatten()
-            .any(|arn| arn == own)
     }
 
     /// Fills in what the record cannot say, from the group's stored rules: the
@@ -342,6 +296,7 @@ fn same_permission(stored: &SgRule, wanted: &SgRule) -> bool {
 mod tests {
     use super::*;
     use crate::fakes::{MemoryGroups, MemoryNotifier};
+    use crate::notify::Notification;
     use crate::ports::GroupInfo;
     use serde_json::{json, Value};
     use time::macros::date;

@@ -106,23 +106,32 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// An integer written as a number or a string.
+    pub fn int(&self) -> Result<Option<i64>, FieldError> {
+        match self.value() {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.error(format!("expected an integer, found {n}"))),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| self.error(format!("expected an integer, found {s:?}"))),
+            Some(other) => Err(self.error(format!("expected an integer, found {}", kind(other)))),
+        }
+    }
+
     /// A port (or ICMP type/code) written as a number or a string; `-1` kept as is.
     pub fn port(&self) -> Result<Option<i64>, FieldError> {
-        let n = match self.value() {
-            None => return Ok(None),
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
-            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-            Some(other) => {
-                return Err(self.error(format!("expected a port, found {}", kind(other))));
+        match self.int() {
+            Ok(Some(n)) if !(-1..=65535).contains(&n) => {
+                Err(self.error(format!("expected a port between -1 and 65535, found {n}")))
             }
-        };
-        match n {
-            Some(n) if (-1..=65535).contains(&n) => Ok(Some(n)),
-            _ => Err(self.error(format!(
-                "expected a port between -1 and 65535, found {}",
-                self.value().map(Value::to_string).unwrap_or_default()
-            ))),
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.error(e.problem.replace("an integer", "a port"))),
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod event;
 pub mod finding;
+pub mod guard;
 pub mod ingress;
 pub mod json;
 pub mod net;
@@ -18,7 +19,10 @@ pub mod policy;
 pub mod ports;
 pub mod report;
 pub mod rules;
+pub mod secrets;
 pub mod sg;
+pub mod task_guard;
+pub mod td;
 
 #[cfg(feature = "aws")]
 pub mod aws;

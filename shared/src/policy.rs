@@ -36,6 +36,7 @@ struct PolicyFile {
     exemption_tag_key: Option<String>,
     authorized_public_ports: Option<PortsByProtocol>,
     ports: Option<PortListsFile>,
+    task_definition: Option<TaskDefinitionFile>,
     #[serde(default)]
     rules: BTreeMap<String, RuleOverrideFile>,
     #[serde(default)]
@@ -54,6 +55,16 @@ struct PortsByProtocol {
 struct PortListsFile {
     high_risk: Option<Vec<u16>>,
     data_plane: Option<Vec<u16>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskDefinitionFile {
+    trusted_registries: Option<Vec<String>>,
+    extra_dangerous_capabilities: Option<Vec<String>>,
+    extra_sensitive_host_paths: Option<Vec<String>>,
+    secret_name_keywords: Option<Vec<String>>,
+    allowed_env_names: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +153,14 @@ pub struct Policy {
     pub authorized_udp: Vec<u16>,
     pub high_risk_ports: Vec<u16>,
     pub data_plane_ports: Vec<u16>,
+    /// Registries trusted besides the account's own ECR (host, or host/path prefix).
+    pub trusted_registries: Vec<String>,
+    pub extra_dangerous_capabilities: Vec<String>,
+    pub extra_sensitive_host_paths: Vec<String>,
+    /// Words in a variable name that suggest a secret (ECS-TD-009).
+    pub secret_name_keywords: Vec<String>,
+    /// Variable names never reported as secrets (ECS-TD-008/009).
+    pub allowed_env_names: Vec<String>,
     pub rules: BTreeMap<&'static str, RuleSetting>,
     pub exemptions: Vec<Exemption>,
 }
@@ -195,6 +214,21 @@ impl Policy {
         let base_ports = base.authorized_public_ports.unwrap_or_default();
         let file_ports = file.authorized_public_ports.unwrap_or_default();
         let base_lists = base.ports.unwrap_or_default();
+        let base_td = base.task_definition.unwrap_or_default();
+        let file_td = file.task_definition.unwrap_or_default();
+        for (i, path) in file_td
+            .extra_sensitive_host_paths
+            .iter()
+            .flatten()
+            .enumerate()
+        {
+            if !path.starts_with('/') {
+                return Err(err(
+                    &format!("task_definition.extra_sensitive_host_paths[{i}]"),
+                    format!("{path:?} is not an absolute path"),
+                ));
+            }
+        }
         let file_lists = file.ports.unwrap_or_default();
 
         let severity_text = file
@@ -354,6 +388,26 @@ impl Policy {
             data_plane_ports: file_lists
                 .data_plane
                 .or(base_lists.data_plane)
+                .unwrap_or_default(),
+            trusted_registries: file_td
+                .trusted_registries
+                .or(base_td.trusted_registries)
+                .unwrap_or_default(),
+            extra_dangerous_capabilities: file_td
+                .extra_dangerous_capabilities
+                .or(base_td.extra_dangerous_capabilities)
+                .unwrap_or_default(),
+            extra_sensitive_host_paths: file_td
+                .extra_sensitive_host_paths
+                .or(base_td.extra_sensitive_host_paths)
+                .unwrap_or_default(),
+            secret_name_keywords: file_td
+                .secret_name_keywords
+                .or(base_td.secret_name_keywords)
+                .unwrap_or_default(),
+            allowed_env_names: file_td
+                .allowed_env_names
+                .or(base_td.allowed_env_names)
                 .unwrap_or_default(),
             rules: rule_settings,
             exemptions,

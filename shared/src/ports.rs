@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::notify::Notification;
 use crate::sg::SgRule;
+use crate::td::TaskDefinition;
 
 /// An AWS call that failed, classified by its error code (never by message text).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +93,13 @@ pub trait IngressRemediator: Send + Sync {
         group_id: &str,
         target: RevokeTarget<'_>,
     ) -> Result<Revoked, AwsError>;
+}
+
+/// Reads task definitions from ECS.
+#[async_trait]
+pub trait TaskDefinitions: Send + Sync {
+    /// The definition (ARN, or `family[:revision]`), or `None` when it does not exist.
+    async fn describe(&self, task_definition: &str) -> Result<Option<TaskDefinition>, AwsError>;
 }
 
 /// Sends the alert.

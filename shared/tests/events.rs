@@ -52,7 +52,7 @@ fn every_sample_event_matches_its_snapshot() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     names.sort();
-    assert!(names.len() >= 20, "events/ holds {} files", names.len());
+    assert!(names.len() >= 40, "events/ holds {} files", names.len());
     for name in names {
         let reports = verdicts(&name);
         let doc = serde_json::to_string_pretty(&reports).unwrap();
@@ -110,4 +110,52 @@ fn key_scenarios() {
     let r = verdicts("sg-unparseable-cidr.json");
     assert_eq!(fired(&r), ["EC2-SG-012"]);
     assert!(planned(&r).is_empty());
+}
+
+#[test]
+fn every_task_definition_rule_fires_on_its_own_event() {
+    let cases = [
+        ("td-privileged.json", "ECS-TD-001"),
+        ("td-writable-root-filesystem.json", "ECS-TD-002"),
+        ("td-host-pid.json", "ECS-TD-003"),
+        ("td-host-ipc.json", "ECS-TD-004"),
+        ("td-host-network-root.json", "ECS-TD-005"),
+        ("td-root-user.json", "ECS-TD-006"),
+        ("td-aws-keys-in-env.json", "ECS-TD-007"),
+        ("td-secret-values-in-env.json", "ECS-TD-008"),
+        ("td-secret-name-literal.json", "ECS-TD-009"),
+        ("td-no-log-configuration.json", "ECS-TD-010"),
+        ("td-dangerous-capabilities.json", "ECS-TD-011"),
+        ("td-host-device.json", "ECS-TD-012"),
+        ("td-docker-socket-mount.json", "ECS-TD-013"),
+        ("td-seccomp-unconfined.json", "ECS-TD-014"),
+        ("td-untrusted-registry.json", "ECS-TD-015"),
+        ("td-mutable-image-latest.json", "ECS-TD-016"),
+        ("td-risky-port-mappings.json", "ECS-TD-017"),
+    ];
+    for (file, rule) in cases {
+        let fired = fired(&verdicts(file));
+        assert!(fired.contains(&rule), "{file}: {rule} did not fire ({fired:?})");
+        // Each scenario event changes one thing from the clean definition.
+        let others: Vec<&&str> = fired.iter().filter(|r| **r != rule && **r != "ECS-TD-006").collect();
+        assert!(others.is_empty(), "{file}: also fired {others:?}");
+    }
+    // Host network with a root container is high, the Docker socket critical.
+    let r = verdicts("td-host-network-root.json");
+    assert_eq!(r[0].findings[0].severity, access_guard::finding::Severity::High);
+    let r = verdicts("td-docker-socket-mount.json");
+    assert_eq!(r[0].findings[0].severity, access_guard::finding::Severity::Critical);
+}
+
+#[test]
+fn the_clean_fargate_definition_fires_nothing_above_low_and_every_container_is_checked() {
+    let clean = verdicts("td-clean-fargate.json");
+    assert!(clean[0].findings.iter().all(|f| f.severity <= access_guard::finding::Severity::Low));
+    let multi = verdicts("td-multi-container.json");
+    let details: Vec<&str> = multi[0].findings.iter().map(|f| f.detail.as_str()).collect();
+    assert!(details.iter().any(|d| d.starts_with("container log-router:")));
+    assert!(details.iter().any(|d| d.starts_with("container debug-shell:")));
+    // An omitted definition is never judged clean offline.
+    let omitted = verdicts("td-omitted-request.json");
+    assert!(omitted[0].skipped.as_deref().unwrap_or_default().starts_with("incomplete"));
 }

@@ -3,7 +3,8 @@
 use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, SnsNotifier};
 use access_guard::config::FunctionConfig;
 use access_guard::event::Event;
-use access_guard::ingress::{GuardError, IngressGuard};
+use access_guard::guard::GuardError;
+use access_guard::ingress::IngressGuard;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
@@ -27,57 +28,40 @@ impl Deps {
     }
 }
 
-/// Why an invocation failed. Lambda retries it, then sends it to the dead-letter queue.
+/// Why an invocation failed, reported to Lambda with a stable error type.
 #[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("request {request_id}: {source}")]
-    Event {
-        request_id: String,
-        #[source]
-        source: access_guard::event::ParseError,
-    },
-    #[error(transparent)]
-    Guard(#[from] GuardError),
-}
+#[error(transparent)]
+pub struct HandlerError(#[from] pub GuardError);
 
 impl From<HandlerError> for Diagnostic {
     fn from(err: HandlerError) -> Diagnostic {
-        let error_type = match &err {
-            HandlerError::Event { .. } | HandlerError::Guard(GuardError::Parse { .. }) => {
-                "AccessGuard.InvalidEvent"
-            }
-            HandlerError::Guard(GuardError::Aws { source, .. }) if source.retryable => {
-                "AccessGuard.AwsRetryable"
-            }
-            HandlerError::Guard(GuardError::Aws { .. }) => "AccessGuard.AwsFailure",
-        };
         Diagnostic {
-            error_type: error_type.to_string(),
-            error_message: err.to_string(),
+            error_type: err.0.error_type().to_string(),
+            error_message: err.0.to_string(),
         }
     }
 }
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    let request_id = event.context.request_id.clone();
-    let record = Event::from_value(&event.payload, "invocation").map_err(|source| {
-        tracing::error!(request_id = %request_id, error = %source, "invalid event");
-        HandlerError::Event { request_id, source }
-    })?;
-    let guard = IngressGuard {
-        groups: &deps.groups,
-        remediator: &deps.remediator,
-        notifier: &deps.notifier,
-        policy: &deps.config.policy,
-        settings: &deps.config.settings,
-    };
-    let report = guard
-        .handle(&record, access_guard::today())
-        .await
-        .map_err(|e| {
-            tracing::error!(event_id = %record.id, error = %e, "not handled");
-            e
-        })?;
-    Ok(serde_json::to_value(&report).unwrap_or(Value::Null))
+    let origin = format!("request {}", event.context.request_id);
+    let result = async {
+        let record = Event::from_value(&event.payload, &origin)?;
+        let guard = IngressGuard {
+            groups: &deps.groups,
+            remediator: &deps.remediator,
+            notifier: &deps.notifier,
+            policy: &deps.config.policy,
+            settings: &deps.config.settings,
+        };
+        guard.handle(&record, access_guard::today()).await
+    }
+    .await;
+    match result {
+        Ok(report) => Ok(serde_json::to_value(&report).unwrap_or(Value::Null)),
+        Err(e) => {
+            tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
+            Err(HandlerError(e))
+        }
+    }
 }

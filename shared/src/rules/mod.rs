@@ -4,10 +4,13 @@
 //! (`access-guard rules`, the README table, the policy validator).
 
 pub mod ec2_sg;
+pub mod ecs_td;
 
 use crate::finding::{Action, Finding, Severity};
 use crate::policy::Policy;
 use crate::sg::{Direction, SgChange, SgRule};
+use crate::td::TaskDefinition;
+use ecs_td::{Hit, TdContext};
 
 /// What a rule looks at, and the pure function that judges it.
 #[derive(Clone, Copy)]
@@ -15,6 +18,8 @@ pub enum Check {
     /// One ingress rule of a security-group change. Returns the detail of the
     /// finding (`tcp 22 from 0.0.0.0/0`) when the rule is broken.
     SgIngress(fn(&SgRule, &Policy) -> Option<String>),
+    /// A task definition. Returns one hit per offending container, mount, variable…
+    TaskDefinition(fn(&TaskDefinition, &TdContext) -> Vec<Hit>),
 }
 
 /// A rule of the catalog.
@@ -62,6 +67,23 @@ pub static ALL: &[&Rule] = &[
     &ec2_sg::data_plane_port::DATA_PLANE_PORT,
     &ec2_sg::unauthorized_port::UNAUTHORIZED_PORT,
     &ec2_sg::unparsed_cidr::UNPARSED_CIDR,
+    &ecs_td::privileged::PRIVILEGED,
+    &ecs_td::writable_root_filesystem::WRITABLE_ROOT_FILESYSTEM,
+    &ecs_td::host_pid::HOST_PID,
+    &ecs_td::host_ipc::HOST_IPC,
+    &ecs_td::host_network::HOST_NETWORK,
+    &ecs_td::root_user::ROOT_USER,
+    &ecs_td::aws_credentials_in_env::AWS_CREDENTIALS_IN_ENV,
+    &ecs_td::secret_value_in_env::SECRET_VALUE_IN_ENV,
+    &ecs_td::secret_name_literal::SECRET_NAME_LITERAL,
+    &ecs_td::no_log_configuration::NO_LOG_CONFIGURATION,
+    &ecs_td::dangerous_capability::DANGEROUS_CAPABILITY,
+    &ecs_td::host_device::HOST_DEVICE,
+    &ecs_td::host_path_mount::HOST_PATH_MOUNT,
+    &ecs_td::isolation_weakened::ISOLATION_WEAKENED,
+    &ecs_td::untrusted_registry::UNTRUSTED_REGISTRY,
+    &ecs_td::mutable_image::MUTABLE_IMAGE,
+    &ecs_td::risky_port_mapping::RISKY_PORT_MAPPING,
 ];
 
 /// Rules that report only what no other rule reported about the same target.
@@ -77,7 +99,9 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in ALL {
-        let Check::SgIngress(check) = rule.check;
+        let Check::SgIngress(check) = rule.check else {
+            continue;
+        };
         let setting = policy.setting(rule);
         if setting.action == Action::Off {
             continue;
@@ -113,6 +137,35 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
             .then(a.rule.cmp(b.rule))
             .then(a.target.cmp(&b.target))
     });
+    findings
+}
+
+/// Evaluates every enabled task-definition rule. Findings come most severe first.
+pub fn evaluate_td(td: &TaskDefinition, ctx: &TdContext) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in ALL {
+        let Check::TaskDefinition(check) = rule.check else {
+            continue;
+        };
+        let setting = ctx.policy.setting(rule);
+        if setting.action == Action::Off {
+            continue;
+        }
+        for hit in check(td, ctx) {
+            findings.push(Finding {
+                rule: rule.id,
+                severity: hit
+                    .escalate_to
+                    .map_or(setting.severity, |s| s.max(setting.severity)),
+                title: rule.title,
+                detail: hit.detail,
+                remediation: rule.remediation,
+                action: setting.action,
+                target: None,
+            });
+        }
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
     findings
 }
 

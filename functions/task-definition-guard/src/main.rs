@@ -1,0 +1,18 @@
+//! Lambda `task-definition-guard`: RegisterTaskDefinition → the ECS-TD rules →
+//! one alert. Wiring only; the handler is in `handler.rs`.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use task_definition_guard::handler::{self, Deps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // A bad configuration or policy fails the start, loudly, naming the key.
+    let config = access_guard::config::FunctionConfig::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let deps = Deps::new(&sdk, config);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handler::handle(event, &deps)
+    }))
+    .await
+}

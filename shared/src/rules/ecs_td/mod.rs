@@ -1,0 +1,202 @@
+//! Rules about task definitions (ECS-TD-*), judged at `RegisterTaskDefinition`.
+
+pub mod aws_credentials_in_env;
+pub mod dangerous_capability;
+pub mod host_device;
+pub mod host_ipc;
+pub mod host_network;
+pub mod host_path_mount;
+pub mod host_pid;
+pub mod isolation_weakened;
+pub mod mutable_image;
+pub mod no_log_configuration;
+pub mod privileged;
+pub mod risky_port_mapping;
+pub mod root_user;
+pub mod secret_name_literal;
+pub mod secret_value_in_env;
+pub mod untrusted_registry;
+pub mod writable_root_filesystem;
+
+use crate::finding::Severity;
+use crate::policy::Policy;
+use crate::secrets;
+use crate::td::{Container, EnvVar};
+
+/// What a task-definition rule sees besides the definition.
+pub struct TdContext<'a> {
+    pub policy: &'a Policy,
+    /// The account that registered the definition (its own ECR is trusted).
+    pub account: &'a str,
+}
+
+/// One broken rule: what broke it, and a severity above the rule's own when
+/// the case is worse than usual (docker.sock, host network with root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub detail: String,
+    pub escalate_to: Option<Severity>,
+}
+
+impl Hit {
+    pub fn new(detail: impl Into<String>) -> Hit {
+        Hit {
+            detail: detail.into(),
+            escalate_to: None,
+        }
+    }
+}
+
+/// Variables that hold AWS credentials by name (ECS-TD-007).
+pub const AWS_CREDENTIAL_NAMES: [&str; 4] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "ECS_ENGINE_AUTH_DATA",
+];
+
+pub(crate) fn is_aws_credential_name(name: &str) -> bool {
+    AWS_CREDENTIAL_NAMES
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name.trim()))
+}
+
+/// True when any variable of the container holds an AWS access key id.
+pub(crate) fn holds_access_key(container: &Container) -> bool {
+    container
+        .environment
+        .iter()
+        .any(|e| secrets::detect(&e.value, false) == Some(secrets::SecretKind::AwsAccessKeyId))
+}
+
+/// What ECS-TD-008 sees in a variable, unless another rule already owns it.
+pub(crate) fn secret_value(
+    var: &EnvVar,
+    container: &Container,
+    policy: &Policy,
+) -> Option<secrets::SecretKind> {
+    if is_aws_credential_name(&var.name) || is_allowed(var, policy) {
+        return None;
+    }
+    secrets::detect(&var.value, holds_access_key(container))
+}
+
+pub(crate) fn is_allowed(var: &EnvVar, policy: &Policy) -> bool {
+    policy
+        .allowed_env_names
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(&var.name))
+}
+
+/// `root`, `0`, `0:0`, `root:root`, `0:1000` and an absent user run as root;
+/// `1000`, `1000:1000` and `app` do not.
+pub fn is_root_user(user: Option<&str>) -> bool {
+    match user.map(str::trim) {
+        None | Some("") => true,
+        Some(u) => {
+            let who = u.split(':').next().unwrap_or(u);
+            who == "0" || who.eq_ignore_ascii_case("root")
+        }
+    }
+}
+
+/// Normalises an absolute host path: no `.`/`..` segments, no doubled or trailing slash.
+pub fn normalize_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::TdContext;
+    use crate::policy::Policy;
+    use crate::td::{Container, EnvVar, TaskDefinition};
+
+    pub fn container(name: &str) -> Container {
+        Container {
+            name: name.to_string(),
+            image: Some(
+                "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:".to_string()
+                    + &"a".repeat(64),
+            ),
+            readonly_root_filesystem: true,
+            user: Some("1000".to_string()),
+            has_log_configuration: true,
+            ..Container::default()
+        }
+    }
+
+    pub fn env(name: &str, value: &str) -> EnvVar {
+        EnvVar {
+            name: name.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    pub fn task(containers: Vec<Container>) -> TaskDefinition {
+        TaskDefinition {
+            family: "web".to_string(),
+            network_mode: Some("awsvpc".to_string()),
+            containers,
+            ..TaskDefinition::default()
+        }
+    }
+
+    pub fn run(
+        check: fn(&TaskDefinition, &TdContext) -> Vec<super::Hit>,
+        td: &TaskDefinition,
+    ) -> Vec<String> {
+        let policy = Policy::embedded();
+        let ctx = TdContext {
+            policy: &policy,
+            account: "111122223333",
+        };
+        check(td, &ctx).into_iter().map(|h| h.detail).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_users() {
+        for u in [
+            None,
+            Some("root"),
+            Some("0"),
+            Some("0:0"),
+            Some("root:root"),
+            Some("0:1000"),
+            Some("ROOT"),
+        ] {
+            assert!(is_root_user(u), "{u:?}");
+        }
+        for u in ["1000", "1000:1000", "app", "nobody:0"] {
+            assert!(!is_root_user(Some(u)), "{u}");
+        }
+    }
+
+    #[test]
+    fn paths_are_normalised() {
+        assert_eq!(
+            normalize_path("/var/run/docker.sock/"),
+            "/var/run/docker.sock"
+        );
+        assert_eq!(
+            normalize_path("/var/lib/../run//./docker.sock"),
+            "/var/run/docker.sock"
+        );
+        assert_eq!(normalize_path("/etc/.."), "/");
+        assert_eq!(normalize_path("/"), "/");
+    }
+}

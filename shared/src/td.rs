@@ -1,0 +1,362 @@
+//! Task definitions as `RegisterTaskDefinition` sends them (and
+//! `DescribeTaskDefinition` returns them), reduced to what the rules judge.
+
+use crate::event::Event;
+use crate::json::{FieldError, Node};
+
+pub const REGISTER_TASK_DEFINITION: &str = "RegisterTaskDefinition";
+
+/// One `environment` entry. The value may be a secret: it is never printed
+/// (see [`crate::notify::redact`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+/// A port mapping of a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    pub container_port: Option<i64>,
+    pub host_port: Option<i64>,
+    /// `containerPortRange` (`"8000-8999"`), as written.
+    pub container_port_range: Option<String>,
+    pub protocol: Option<String>,
+}
+
+/// A mount of a task volume into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountPoint {
+    pub source_volume: String,
+    pub container_path: Option<String>,
+    pub read_only: bool,
+}
+
+/// One container of a task definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Container {
+    pub name: String,
+    pub image: Option<String>,
+    pub privileged: bool,
+    pub readonly_root_filesystem: bool,
+    pub user: Option<String>,
+    pub environment: Vec<EnvVar>,
+    pub has_log_configuration: bool,
+    pub capabilities_add: Vec<String>,
+    /// `linuxParameters.devices[].hostPath`.
+    pub devices: Vec<String>,
+    pub mount_points: Vec<MountPoint>,
+    pub docker_security_options: Vec<String>,
+    pub port_mappings: Vec<PortMapping>,
+}
+
+/// A task volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub name: String,
+    /// `host.sourcePath` (bind mount from the instance).
+    pub host_source_path: Option<String>,
+    /// `efsVolumeConfiguration.transitEncryption`, when the volume is EFS.
+    pub efs_transit_encryption: Option<String>,
+}
+
+/// The parts of a task definition the rules judge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskDefinition {
+    pub family: String,
+    /// `family:revision` when known (from the response or DescribeTaskDefinition).
+    pub revision: Option<i64>,
+    pub network_mode: Option<String>,
+    pub pid_mode: Option<String>,
+    pub ipc_mode: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub execution_role_arn: Option<String>,
+    /// `runtimePlatform.operatingSystemFamily` (`LINUX`, `WINDOWS_SERVER_2022_CORE`, …).
+    pub os_family: Option<String>,
+    pub containers: Vec<Container>,
+    pub volumes: Vec<Volume>,
+}
+
+impl TaskDefinition {
+    /// `family:revision`, or the family alone.
+    pub fn label(&self) -> String {
+        match self.revision {
+            Some(r) => format!("{}:{r}", self.family),
+            None => self.family.clone(),
+        }
+    }
+
+    /// Windows containers have no Linux user, capabilities or namespaces.
+    pub fn is_windows(&self) -> bool {
+        self.os_family
+            .as_deref()
+            .is_some_and(|os| os.to_ascii_uppercase().starts_with("WINDOWS"))
+    }
+
+    /// The network mode, `bridge` when absent (the EC2 launch type's default).
+    pub fn network_mode(&self) -> &str {
+        self.network_mode.as_deref().unwrap_or("bridge")
+    }
+
+    /// Reads a task definition from its JSON (request or `DescribeTaskDefinition` shape).
+    pub fn from_json(node: &Node<'_>) -> Result<TaskDefinition, FieldError> {
+        let str_of = |key: &str| -> Result<Option<String>, FieldError> {
+            Ok(node.get(key).str()?.map(str::to_string))
+        };
+        let containers_node = node.get("containerDefinitions");
+        if containers_node.is_omitted() || !containers_node.is_present() {
+            return Err(containers_node.error("missing or omitted by CloudTrail"));
+        }
+        let mut containers = Vec::new();
+        for c in containers_node.items()? {
+            containers.push(container(&c)?);
+        }
+        let mut volumes = Vec::new();
+        for v in node.get("volumes").items()? {
+            let efs = v.get("efsVolumeConfiguration");
+            volumes.push(Volume {
+                name: v.get("name").str()?.unwrap_or_default().to_string(),
+                host_source_path: v.get("host").get("sourcePath").str()?.map(str::to_string),
+                efs_transit_encryption: if efs.is_present() {
+                    Some(
+                        efs.get("transitEncryption")
+                            .str()?
+                            .unwrap_or("DISABLED")
+                            .to_string(),
+                    )
+                } else {
+                    None
+                },
+            });
+        }
+        Ok(TaskDefinition {
+            family: str_of("family")?.unwrap_or_default(),
+            revision: node.get("revision").int()?,
+            network_mode: str_of("networkMode")?,
+            pid_mode: str_of("pidMode")?,
+            ipc_mode: str_of("ipcMode")?,
+            task_role_arn: str_of("taskRoleArn")?,
+            execution_role_arn: str_of("executionRoleArn")?,
+            os_family: node
+                .get("runtimePlatform")
+                .get("operatingSystemFamily")
+                .str()?
+                .map(str::to_string),
+            containers,
+            volumes,
+        })
+    }
+
+    /// The definition an event registered: from `requestParameters`, or the
+    /// response's `taskDefinition` when CloudTrail omitted the request.
+    /// `Ok(None)` when neither is complete: the caller must read it from ECS.
+    pub fn from_event(event: &Event) -> Result<Option<TaskDefinition>, FieldError> {
+        let response = event.response().get("taskDefinition");
+        let request = event.request();
+        let complete = |n: &Node<'_>| {
+            n.is_present() && !n.is_omitted() && {
+                let c = n.get("containerDefinitions");
+                c.is_present() && !c.is_omitted()
+            }
+        };
+        let mut td = if complete(&request) {
+            TaskDefinition::from_json(&request)?
+        } else if complete(&response) {
+            TaskDefinition::from_json(&response)?
+        } else {
+            return Ok(None);
+        };
+        if td.revision.is_none() {
+            td.revision = response.get("revision").int()?;
+        }
+        Ok(Some(td))
+    }
+
+    /// The ARN the response gives the registered revision.
+    pub fn arn_in(event: &Event) -> Option<String> {
+        event
+            .response()
+            .get("taskDefinition")
+            .get("taskDefinitionArn")
+            .str()
+            .ok()
+            .flatten()
+            .map(str::to_string)
+    }
+}
+
+/// An image reference, parsed the way Docker resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host (`docker.io` when the reference names none).
+    pub registry: String,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    pub fn parse(image: &str) -> ImageRef {
+        let image = image.trim();
+        let (name, digest) = match image.split_once('@') {
+            Some((n, d)) => (n, Some(d.to_string())),
+            None => (image, None),
+        };
+        // The first component is a registry when it looks like a host.
+        let (registry, path) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_ascii_lowercase(), rest)
+            }
+            _ => ("docker.io".to_string(), name),
+        };
+        let (repository, tag) = match path.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), Some(tag.to_string())),
+            _ => (path.to_string(), None),
+        };
+        let repository = if registry == "docker.io" && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
+        ImageRef {
+            registry,
+            repository,
+            tag,
+            digest,
+        }
+    }
+
+    /// Pinned by a `sha256:` digest of 64 hex digits.
+    pub fn is_pinned(&self) -> bool {
+        self.digest.as_deref().is_some_and(|d| {
+            d.strip_prefix("sha256:")
+                .is_some_and(|h| h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()))
+        })
+    }
+
+    /// A private ECR registry of this account, in any region.
+    pub fn is_ecr_of(&self, account: &str) -> bool {
+        let mut parts = self.registry.splitn(4, '.');
+        let (Some(id), Some("dkr"), Some("ecr"), Some(rest)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        id == account && (rest.ends_with(".amazonaws.com") || rest.ends_with(".amazonaws.com.cn"))
+    }
+}
+
+fn container(c: &Node<'_>) -> Result<Container, FieldError> {
+    let strings = |n: Node<'_>| -> Result<Vec<String>, FieldError> {
+        n.items()?
+            .iter()
+            .map(|i| i.required_str().map(str::to_string))
+            .collect()
+    };
+    let mut environment = Vec::new();
+    for e in c.get("environment").items()? {
+        environment.push(EnvVar {
+            name: e.get("name").str()?.unwrap_or_default().to_string(),
+            value: e.get("value").str()?.unwrap_or_default().to_string(),
+        });
+    }
+    let linux = c.get("linuxParameters");
+    let mut devices = Vec::new();
+    for d in linux.get("devices").items()? {
+        devices.push(d.get("hostPath").required_str()?.to_string());
+    }
+    let mut mount_points = Vec::new();
+    for m in c.get("mountPoints").items()? {
+        mount_points.push(MountPoint {
+            source_volume: m.get("sourceVolume").str()?.unwrap_or_default().to_string(),
+            container_path: m.get("containerPath").str()?.map(str::to_string),
+            read_only: m.get("readOnly").bool()?.unwrap_or(false),
+        });
+    }
+    let mut port_mappings = Vec::new();
+    for p in c.get("portMappings").items()? {
+        port_mappings.push(PortMapping {
+            container_port: p.get("containerPort").port()?,
+            host_port: p.get("hostPort").port()?,
+            container_port_range: p.get("containerPortRange").str()?.map(str::to_string),
+            protocol: p.get("protocol").str()?.map(str::to_string),
+        });
+    }
+    Ok(Container {
+        name: c.get("name").str()?.unwrap_or("(unnamed)").to_string(),
+        image: c.get("image").str()?.map(str::to_string),
+        privileged: c.get("privileged").bool()?.unwrap_or(false),
+        readonly_root_filesystem: c.get("readonlyRootFilesystem").bool()?.unwrap_or(false),
+        user: c.get("user").str()?.map(str::to_string),
+        environment,
+        has_log_configuration: c.get("logConfiguration").object()?.is_some(),
+        capabilities_add: strings(linux.get("capabilities").get("add"))?,
+        devices,
+        mount_points,
+        docker_security_options: strings(c.get("dockerSecurityOptions"))?,
+        port_mappings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_a_request() {
+        let doc = json!({"family": "web", "networkMode": "awsvpc", "containerDefinitions": [
+            {"name": "app", "image": "nginx", "privileged": true, "user": "0:0",
+             "environment": [{"name": "A", "value": "b"}],
+             "linuxParameters": {"capabilities": {"add": ["SYS_ADMIN"]}, "devices": [{"hostPath": "/dev/fuse"}]},
+             "portMappings": [{"containerPort": "80", "hostPort": 80}]}],
+            "volumes": [{"name": "docker", "host": {"sourcePath": "/var/run/docker.sock"}},
+                        {"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]});
+        let td = TaskDefinition::from_json(&Node::root(&doc, "requestParameters")).unwrap();
+        let c = &td.containers[0];
+        assert!(c.privileged && !c.readonly_root_filesystem && !c.has_log_configuration);
+        assert_eq!(c.capabilities_add, vec!["SYS_ADMIN"]);
+        assert_eq!(c.port_mappings[0].container_port, Some(80));
+        assert_eq!(
+            td.volumes[1].efs_transit_encryption.as_deref(),
+            Some("DISABLED")
+        );
+    }
+
+    #[test]
+    fn image_references() {
+        let i = ImageRef::parse("nginx");
+        assert_eq!(
+            (i.registry.as_str(), i.repository.as_str(), i.tag.as_deref()),
+            ("docker.io", "library/nginx", None)
+        );
+        let i = ImageRef::parse("registry.local:5000/team/app:1.2");
+        assert_eq!(
+            (i.registry.as_str(), i.repository.as_str(), i.tag.as_deref()),
+            ("registry.local:5000", "team/app", Some("1.2"))
+        );
+        let i = ImageRef::parse(
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:"
+                .to_string()
+                .as_str(),
+        );
+        assert!(i.is_ecr_of("111122223333") && !i.is_ecr_of("999999999999") && !i.is_pinned());
+        let pinned = format!("public.ecr.aws/nginx/nginx@sha256:{}", "0f".repeat(32));
+        let i = ImageRef::parse(&pinned);
+        assert!(i.is_pinned() && i.registry == "public.ecr.aws");
+    }
+
+    #[test]
+    fn errors_name_the_field_and_omitted_is_not_clean() {
+        let doc = json!({"family": "web", "containerDefinitions": [{"name": "a", "privileged": "maybe"}]});
+        let err = TaskDefinition::from_json(&Node::root(&doc, "requestParameters")).unwrap_err();
+        assert_eq!(
+            err.path,
+            "requestParameters.containerDefinitions[0].privileged"
+        );
+        let doc = json!({"family": "web", "containerDefinitions": {"omitted": true}});
+        assert!(TaskDefinition::from_json(&Node::root(&doc, "requestParameters")).is_err());
+    }
+}
