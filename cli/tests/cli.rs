@@ -170,3 +170,47 @@ fn rules_and_policy_commands() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).is_empty());
 }
+
+#[test]
+fn detected_secrets_never_reach_the_output() {
+    for file in [
+        "td-aws-keys-in-env.json",
+        "td-secret-values-in-env.json",
+        "td-secret-name-literal.json",
+        "td-multi-container.json",
+    ] {
+        let path = events().join(file);
+        let json = stdout(&run(&["check", "--format", "json", path.to_str().unwrap()]));
+        let event: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        // The values of the variables the findings name.
+        let detected: Vec<String> = event["detail"]["requestParameters"]["containerDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["environment"].as_array().cloned().unwrap_or_default())
+            .filter(|e| {
+                json.contains(&format!(
+                    "environment {} ",
+                    e["name"].as_str().unwrap_or("?")
+                ))
+            })
+            .filter_map(|e| e["value"].as_str().map(str::to_string))
+            .collect();
+        assert!(!detected.is_empty(), "{file}: nothing detected");
+        for format in ["text", "json"] {
+            let o = run(&["check", "--format", format, path.to_str().unwrap()]);
+            let all = stdout(&o) + &stderr(&o);
+            for v in &detected {
+                assert!(
+                    !all.contains(v.as_str()),
+                    "{file}: a detected secret appears in the {format} output"
+                );
+                assert!(
+                    all.contains(&v[..4]),
+                    "{file}: the first 4 characters name it"
+                );
+            }
+        }
+    }
+}

@@ -75,3 +75,25 @@ impl Notifier for MemoryNotifier {
         Ok(())
     }
 }
+
+/// Task definitions held in memory, by ARN.
+#[derive(Default)]
+pub struct MemoryTaskDefinitions {
+    pub by_arn: Vec<(String, crate::td::TaskDefinition)>,
+    pub calls: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl crate::ports::TaskDefinitions for MemoryTaskDefinitions {
+    async fn describe(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<crate::td::TaskDefinition>, AwsError> {
+        self.calls.lock().unwrap().push(task_definition.to_string());
+        Ok(self
+            .by_arn
+            .iter()
+            .find(|(arn, _)| arn == task_definition)
+            .map(|(_, td)| td.clone()))
+    }
+}

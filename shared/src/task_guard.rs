@@ -101,3 +101,137 @@ impl TaskDefinitionGuard<'_> {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::{MemoryNotifier, MemoryTaskDefinitions};
+    use crate::td::{Container, EnvVar};
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:ecs:eu-west-1:111122223333:task-definition/web:7";
+
+    fn event(request: serde_json::Value, response: serde_json::Value) -> Event {
+        let record = json!({"eventID": "ev-td", "eventName": "RegisterTaskDefinition", "eventSource": "ecs.amazonaws.com",
+            "recipientAccountId": "111122223333", "awsRegion": "eu-west-1",
+            "requestParameters": request, "responseElements": response});
+        Event::from_value(&record, "test").unwrap()
+    }
+
+    fn privileged_with_key() -> serde_json::Value {
+        json!({"family": "web", "networkMode": "awsvpc", "containerDefinitions": [{"name": "app", "image": "nginx:1.27",
+            "privileged": true, "user": "1000", "readonlyRootFilesystem": true, "logConfiguration": {"logDriver": "awslogs"},
+            "environment": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}]}]})
+    }
+
+    async fn run(
+        fakes: &MemoryTaskDefinitions,
+        e: &Event,
+    ) -> (Result<Report, GuardError>, Vec<crate::notify::Notification>) {
+        let notifier = MemoryNotifier::default();
+        let policy = Policy::embedded();
+        let settings = GuardSettings::default();
+        let guard = TaskDefinitionGuard {
+            task_definitions: fakes,
+            notifier: &notifier,
+            policy: &policy,
+            settings: &settings,
+        };
+        let result = guard.handle(e).await;
+        let sent = notifier.sent.lock().unwrap().clone();
+        (result, sent)
+    }
+
+    #[tokio::test]
+    async fn alerts_once_without_repeating_the_secret() {
+        let fakes = MemoryTaskDefinitions::default();
+        let (report, sent) = run(
+            &fakes,
+            &event(
+                privileged_with_key(),
+                json!({"taskDefinition": {"taskDefinitionArn": ARN, "revision": 7}}),
+            ),
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(report.resource.as_deref(), Some("web:7"));
+        assert_eq!(report.findings[0].rule, "ECS-TD-001");
+        assert!(
+            fakes.calls.lock().unwrap().is_empty(),
+            "the event was complete: no ECS call"
+        );
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0]
+                .subject
+                .starts_with("[CRITICAL] Privileged container (+"),
+            "{}",
+            sent[0].subject
+        );
+        assert!(!sent[0].message.contains("wJalrXUtnFEMI"), "secret leaked");
+        assert!(sent[0].message.contains("wJal"));
+    }
+
+    #[tokio::test]
+    async fn an_omitted_definition_is_read_back_from_ecs() {
+        let fakes = MemoryTaskDefinitions {
+            by_arn: vec![(
+                ARN.to_string(),
+                TaskDefinition {
+                    family: "web".into(),
+                    revision: Some(7),
+                    containers: vec![Container {
+                        name: "app".into(),
+                        privileged: true,
+                        environment: vec![EnvVar {
+                            name: "MODE".into(),
+                            value: "x".into(),
+                        }],
+                        ..Container::default()
+                    }],
+                    ..TaskDefinition::default()
+                },
+            )],
+            ..MemoryTaskDefinitions::default()
+        };
+        let omitted = event(
+            json!({"omitted": true}),
+            json!({"taskDefinition": {"taskDefinitionArn": ARN}}),
+        );
+        let (report, sent) = run(&fakes, &omitted).await;
+        assert!(report
+            .unwrap()
+            .findings
+            .iter()
+            .any(|f| f.rule == "ECS-TD-001"));
+        assert_eq!(*fakes.calls.lock().unwrap(), vec![ARN.to_string()]);
+        assert_eq!(sent.len(), 1);
+
+        // Gone from ECS too: reported as incomplete, never as clean.
+        let (report, sent) = run(&MemoryTaskDefinitions::default(), &omitted).await;
+        assert!(report.unwrap().skipped.unwrap().starts_with("incomplete"));
+        assert!(sent.is_empty());
+        // Nothing to read it back with: an error naming the field.
+        let err = run(&fakes, &event(json!({"omitted": true}), json!({})))
+            .await
+            .0
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("responseElements.taskDefinition.taskDefinitionArn"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn failed_calls_are_skipped() {
+        let mut e = event(privileged_with_key(), json!(null));
+        e.error_code = Some("ClientException".into());
+        let (report, sent) = run(&MemoryTaskDefinitions::default(), &e).await;
+        assert_eq!(
+            report.unwrap().skipped.as_deref(),
+            Some("failed call: ClientException")
+        );
+        assert!(sent.is_empty());
+    }
+}

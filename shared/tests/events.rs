@@ -135,27 +135,54 @@ fn every_task_definition_rule_fires_on_its_own_event() {
     ];
     for (file, rule) in cases {
         let fired = fired(&verdicts(file));
-        assert!(fired.contains(&rule), "{file}: {rule} did not fire ({fired:?})");
+        assert!(
+            fired.contains(&rule),
+            "{file}: {rule} did not fire ({fired:?})"
+        );
         // Each scenario event changes one thing from the clean definition.
-        let others: Vec<&&str> = fired.iter().filter(|r| **r != rule && **r != "ECS-TD-006").collect();
+        let others: Vec<&&str> = fired
+            .iter()
+            .filter(|r| **r != rule && **r != "ECS-TD-006")
+            .collect();
         assert!(others.is_empty(), "{file}: also fired {others:?}");
     }
     // Host network with a root container is high, the Docker socket critical.
     let r = verdicts("td-host-network-root.json");
-    assert_eq!(r[0].findings[0].severity, access_guard::finding::Severity::High);
+    assert_eq!(
+        r[0].findings[0].severity,
+        access_guard::finding::Severity::High
+    );
     let r = verdicts("td-docker-socket-mount.json");
-    assert_eq!(r[0].findings[0].severity, access_guard::finding::Severity::Critical);
+    assert_eq!(
+        r[0].findings[0].severity,
+        access_guard::finding::Severity::Critical
+    );
 }
 
 #[test]
 fn the_clean_fargate_definition_fires_nothing_above_low_and_every_container_is_checked() {
     let clean = verdicts("td-clean-fargate.json");
-    assert!(clean[0].findings.iter().all(|f| f.severity <= access_guard::finding::Severity::Low));
+    assert!(clean[0]
+        .findings
+        .iter()
+        .all(|f| f.severity <= access_guard::finding::Severity::Low));
     let multi = verdicts("td-multi-container.json");
-    let details: Vec<&str> = multi[0].findings.iter().map(|f| f.detail.as_str()).collect();
-    assert!(details.iter().any(|d| d.starts_with("container log-router:")));
-    assert!(details.iter().any(|d| d.starts_with("container debug-shell:")));
+    let details: Vec<&str> = multi[0]
+        .findings
+        .iter()
+        .map(|f| f.detail.as_str())
+        .collect();
+    assert!(details
+        .iter()
+        .any(|d| d.starts_with("container log-router:")));
+    assert!(details
+        .iter()
+        .any(|d| d.starts_with("container debug-shell:")));
     // An omitted definition is never judged clean offline.
     let omitted = verdicts("td-omitted-request.json");
-    assert!(omitted[0].skipped.as_deref().unwrap_or_default().starts_with("incomplete"));
+    assert!(omitted[0]
+        .skipped
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("incomplete"));
 }

@@ -59,6 +59,7 @@ pub fn unique(prefix: &str) -> String {
 pub struct Emulator {
     pub sdk: SdkConfig,
     pub ec2: aws_sdk_ec2::Client,
+    pub ecs: aws_sdk_ecs::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
 }
@@ -68,6 +69,7 @@ impl Emulator {
         let sdk = sdk_config(&endpoint(), 2).await;
         Emulator {
             ec2: aws_sdk_ec2::Client::new(&sdk),
+            ecs: aws_sdk_ecs::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sdk,
@@ -184,6 +186,18 @@ impl Emulator {
             .map(|(port, id)| (u16::try_from(port).unwrap_or(0), id))
             .collect()
     }
+}
+
+/// The EventBridge envelope of a CloudTrail record (`detail` gets the record's common fields).
+pub fn envelope(source: &str, event_name: &str, request: Value, response: Value) -> Value {
+    let mut event = authorize_event("sg-unused", &[]);
+    event["source"] = json!(format!("aws.{source}"));
+    let detail = &mut event["detail"];
+    detail["eventSource"] = json!(format!("{source}.amazonaws.com"));
+    detail["eventName"] = json!(event_name);
+    detail["requestParameters"] = request;
+    detail["responseElements"] = response;
+    event
 }
 
 /// The EventBridge event CloudTrail would deliver for one

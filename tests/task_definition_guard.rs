@@ -1,0 +1,155 @@
+//! End to end: the task-definition-guard handler against moto server. The
+//! definition is registered in moto, the handler runs on the matching
+//! CloudTrail event, and the alert is read back from an SQS subscriber.
+
+use access_guard::config::FunctionConfig;
+use access_guard_e2e::{envelope, AlertSink, Emulator, ACCOUNT};
+use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::{json, Value};
+use task_definition_guard::handler::{handle, Deps};
+
+/// Assembled at run time so that no secret-shaped literal sits in the source.
+fn secret_value() -> String {
+    format!(
+        "postgres://orders:{}@orders-db.internal:5432/orders",
+        "Tr0ub4dor-and-3"
+    )
+}
+
+fn request(family: &str) -> Value {
+    json!({"family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "essential": true, "memory": 512, "privileged": true,
+            "user": "1000", "readonlyRootFilesystem": true,
+            "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app"}},
+            "environment": [{"name": "DATABASE_URL", "value": secret_value()}]}]})
+}
+
+/// Registers the same definition in moto and returns its ARN.
+async fn register(emu: &Emulator, family: &str) -> String {
+    let container = ContainerDefinition::builder()
+        .name("app")
+        .image("nginx:1.27")
+        .essential(true)
+        .memory(512)
+        .privileged(true)
+        .user("1000")
+        .readonly_root_filesystem(true)
+        .log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", "/ecs/app")
+                .build()
+                .expect("log configuration"),
+        )
+        .environment(
+            KeyValuePair::builder()
+                .name("DATABASE_URL")
+                .value(secret_value())
+                .build(),
+        )
+        .build();
+    let out = emu
+        .ecs
+        .register_task_definition()
+        .family(family)
+        .container_definitions(container)
+        .send()
+        .await
+        .expect("RegisterTaskDefinition");
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("task definition arn")
+        .to_string()
+}
+
+fn deps(emu: &Emulator, sink: &AlertSink) -> Deps {
+    let topic = sink.topic_arn.clone();
+    let config = FunctionConfig::from_lookup(move |name| {
+        (name == "ACCESS_GUARD_TOPIC_ARN").then(|| topic.clone())
+    })
+    .expect("config");
+    Deps::new(&emu.sdk, config)
+}
+
+async fn invoke(deps: &Deps, event: &Value) -> Result<Value, Diagnostic> {
+    handle(LambdaEvent::new(event.clone(), Context::default()), deps)
+        .await
+        .map_err(Diagnostic::from)
+}
+
+fn rules_of(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["rule"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_privileged_definition_alerts_without_repeating_its_secret() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let family = access_guard_e2e::unique("orders");
+    let arn = register(&emu, &family).await;
+    let event = envelope(
+        "ecs",
+        "RegisterTaskDefinition",
+        request(&family),
+        json!({"taskDefinition": {"taskDefinitionArn": arn, "family": family, "revision": 1, "status": "ACTIVE"}}),
+    );
+
+    invoke(&deps(&emu, &sink), &event).await.expect("handler");
+
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    let rules = rules_of(&alerts[0].doc);
+    assert_eq!(rules.first().map(String::as_str), Some("ECS-TD-001"));
+    assert!(rules.contains(&"ECS-TD-008".to_string()), "{rules:?}");
+    assert!(
+        alerts[0]
+            .subject
+            .starts_with("[CRITICAL] Privileged container"),
+        "{}",
+        alerts[0].subject
+    );
+    assert!(
+        alerts[0]
+            .subject
+            .contains(&format!("{family}:1 ({ACCOUNT} us-east-1)")),
+        "{}",
+        alerts[0].subject
+    );
+    assert_eq!(alerts[0].attribute("severity").as_deref(), Some("critical"));
+    let text = sink.texts().concat();
+    assert!(text.contains("ECS-TD-001") && text.contains("DATABASE_URL"));
+    let secret = secret_value();
+    assert!(
+        !alerts[0].doc.to_string().contains(&secret) && !text.contains(&secret),
+        "secret leaked"
+    );
+    assert!(!text.contains("Tr0ub4dor"), "password leaked");
+}
+
+#[tokio::test]
+async fn an_omitted_definition_is_read_from_ecs_and_still_reported() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let family = access_guard_e2e::unique("huge");
+    let arn = register(&emu, &family).await;
+    // CloudTrail dropped the oversized request; the response keeps the ARN only.
+    let event = envelope(
+        "ecs",
+        "RegisterTaskDefinition",
+        json!({"omitted": true, "originalSize": 312345}),
+        json!({"taskDefinition": {"taskDefinitionArn": arn}}),
+    );
+
+    invoke(&deps(&emu, &sink), &event).await.expect("handler");
+
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert!(rules_of(&alerts[0].doc).contains(&"ECS-TD-001".to_string()));
+    assert_eq!(alerts[0].doc["resource"], format!("{family}:1"));
+}
