@@ -260,6 +260,57 @@ for i, (name, td) in enumerate(td_events.items()):
     events[name] = register(100 + i, td)
 events["td-omitted-request.json"] = register(150, task_def("huge-stack", [clean_container(privileged=True)]), omit_request=True)
 
+# --- CreateService / UpdateService -------------------------------------------
+CLUSTER = "prod"
+SVC_SG = "sg-0c1d2e3f4a5b60789"
+
+
+def network(public=False, groups=(SVC_SG,)):
+    vpc = {"subnets": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"], "assignPublicIp": "ENABLED" if public else "DISABLED"}
+    if groups:
+        vpc["securityGroups"] = list(groups)
+    return {"awsvpcConfiguration": vpc}
+
+
+def service_response(name, td, net, exec_on, cluster=CLUSTER, desired=2):
+    return {"service": {
+        "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{name}", "serviceName": name,
+        "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}",
+        "taskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{td}", "desiredCount": desired,
+        "runningCount": 0, "pendingCount": 0, "launchType": "FARGATE", "platformVersion": "LATEST",
+        "platformFamily": "Linux", "networkConfiguration": net, "enableExecuteCommand": exec_on,
+        "status": "ACTIVE", "schedulingStrategy": "REPLICA", "createdAt": "Nov 2, 2026, 9:14:07 AM",
+        "createdBy": f"arn:aws:iam::{ACCOUNT}:role/PlatformEngineer", "propagateTags": "NONE",
+        "enableECSManagedTags": True, "deploymentController": {"type": "ECS"}}}
+
+
+def create_service(n, name, net, exec_on=False, cluster=CLUSTER, td="orders-api:117"):
+    req = {"serviceName": name, "taskDefinition": td, "desiredCount": 2, "launchType": "FARGATE",
+           "networkConfiguration": net, "enableExecuteCommand": exec_on, "enableECSManagedTags": True,
+           "loadBalancers": [{"targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/0123456789abcdef",
+                              "containerName": "api", "containerPort": 8080}]}
+    if cluster:
+        req["cluster"] = cluster
+    return envelope(n, "CreateService", req, service_response(name, td, net, exec_on, cluster or "default"), source="ecs")
+
+
+def update_service(n, name, req_extra, effective_net, exec_on, td="orders-api:117"):
+    req = {"cluster": CLUSTER, "service": name}
+    req.update(req_extra)
+    return envelope(n, "UpdateService", req, service_response(name, td, effective_net, exec_on,
+                                                              desired=req.get("desiredCount", 2)), source="ecs")
+
+
+events["svc-create-public-ip.json"] = create_service(200, "orders-api", network(public=True), cluster=None)
+events["svc-create-exec-enabled.json"] = create_service(201, "orders-api", network(), exec_on=True)
+events["svc-create-no-security-groups.json"] = create_service(202, "orders-api", network(groups=()))
+events["svc-create-clean.json"] = create_service(203, "orders-api", network())
+events["svc-update-enables-public-ip.json"] = update_service(204, "orders-api", {"networkConfiguration": network(public=True)},
+                                                             network(public=True), False)
+events["svc-update-scale-only.json"] = update_service(205, "orders-api", {"desiredCount": 6}, network(public=True), True)
+events["svc-update-new-task-definition.json"] = update_service(206, "orders-api", {"taskDefinition": "orders-stack:118", "forceNewDeployment": True},
+                                                               network(), False, td="orders-stack:118")
+
 os.makedirs(OUT, exist_ok=True)
 for name, ev in events.items():
     with open(os.path.join(OUT, name), "w") as f:

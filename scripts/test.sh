@@ -38,4 +38,4 @@ done
 echo "==> cargo test"
 export ACCESS_GUARD_TEST_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
-cargo test --workspace --quiet "$@"
+cargo test --workspace --quiet --no-fail-fast "$@"

@@ -3,8 +3,7 @@
 //! CloudTrail event, and the alert is read back from an SQS subscriber.
 
 use access_guard::config::FunctionConfig;
-use access_guard_e2e::{envelope, AlertSink, Emulator, ACCOUNT};
-use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver};
+use access_guard_e2e::{envelope, register_privileged_task, AlertSink, Emulator, ACCOUNT};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use task_definition_guard::handler::{handle, Deps};
@@ -25,42 +24,8 @@ fn request(family: &str) -> Value {
             "environment": [{"name": "DATABASE_URL", "value": secret_value()}]}]})
 }
 
-/// Registers the same definition in moto and returns its ARN.
 async fn register(emu: &Emulator, family: &str) -> String {
-    let container = ContainerDefinition::builder()
-        .name("app")
-        .image("nginx:1.27")
-        .essential(true)
-        .memory(512)
-        .privileged(true)
-        .user("1000")
-        .readonly_root_filesystem(true)
-        .log_configuration(
-            LogConfiguration::builder()
-                .log_driver(LogDriver::Awslogs)
-                .options("awslogs-group", "/ecs/app")
-                .build()
-                .expect("log configuration"),
-        )
-        .environment(
-            KeyValuePair::builder()
-                .name("DATABASE_URL")
-                .value(secret_value())
-                .build(),
-        )
-        .build();
-    let out = emu
-        .ecs
-        .register_task_definition()
-        .family(family)
-        .container_definitions(container)
-        .send()
-        .await
-        .expect("RegisterTaskDefinition");
-    out.task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .expect("task definition arn")
-        .to_string()
+    register_privileged_task(emu, family, &secret_value()).await
 }
 
 fn deps(emu: &Emulator, sink: &AlertSink) -> Deps {

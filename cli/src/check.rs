@@ -213,6 +213,9 @@ fn write_text(
             )?;
         }
     }
+    if let Some(reach) = &report.reachability {
+        writeln!(out, "    reach: {reach}")?;
+    }
     if let Some(ex) = &report.exemption {
         writeln!(
             out,

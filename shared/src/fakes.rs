@@ -81,6 +81,8 @@ impl Notifier for MemoryNotifier {
 pub struct MemoryTaskDefinitions {
     pub by_arn: Vec<(String, crate::td::TaskDefinition)>,
     pub calls: Mutex<Vec<String>>,
+    /// Answer every call with this error instead.
+    pub error: Option<AwsError>,
 }
 
 #[async_trait]
@@ -90,6 +92,9 @@ impl crate::ports::TaskDefinitions for MemoryTaskDefinitions {
         task_definition: &str,
     ) -> Result<Option<crate::td::TaskDefinition>, AwsError> {
         self.calls.lock().unwrap().push(task_definition.to_string());
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
         Ok(self
             .by_arn
             .iter()

@@ -20,7 +20,9 @@ pub mod ports;
 pub mod report;
 pub mod rules;
 pub mod secrets;
+pub mod service_guard;
 pub mod sg;
+pub mod svc;
 pub mod task_guard;
 pub mod td;
 

@@ -113,6 +113,9 @@ pub fn text_body(report: &Report) -> String {
         report.account, report.region
     );
     let _ = writeln!(out, "When:  {}", report.event_time);
+    if let Some(reach) = &report.reachability {
+        let _ = writeln!(out, "Reach: {reach}");
+    }
     let _ = writeln!(out);
     if report.findings.is_empty() {
         let _ = writeln!(out, "Findings: none");

@@ -67,6 +67,9 @@ pub struct Report {
     /// The exemption that applies to the resource, active or not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption: Option<ExemptionMatch>,
+    /// How the resource can be reached (services): public IP, open groups, exec, users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reachability: Option<String>,
     /// What could not be checked, and other facts for the reader.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -90,6 +93,7 @@ impl Report {
             outcomes: Vec::new(),
             skipped: None,
             exemption: None,
+            reachability: None,
             notes: Vec::new(),
         }
     }

@@ -186,3 +186,35 @@ fn the_clean_fargate_definition_fires_nothing_above_low_and_every_container_is_c
         .unwrap_or_default()
         .starts_with("incomplete"));
 }
+
+#[test]
+fn service_events_report_what_the_call_set() {
+    assert_eq!(
+        fired(&verdicts("svc-create-public-ip.json")),
+        ["ECS-SVC-001"]
+    );
+    assert_eq!(
+        verdicts("svc-create-public-ip.json")[0].resource.as_deref(),
+        Some("default/orders-api"),
+        "no cluster means default"
+    );
+    assert_eq!(
+        fired(&verdicts("svc-create-exec-enabled.json")),
+        ["ECS-SVC-002"]
+    );
+    assert_eq!(
+        fired(&verdicts("svc-create-no-security-groups.json")),
+        ["ECS-SVC-003"]
+    );
+    assert!(fired(&verdicts("svc-create-clean.json")).is_empty());
+    assert_eq!(
+        fired(&verdicts("svc-update-enables-public-ip.json")),
+        ["ECS-SVC-001"]
+    );
+    // A scale-out of a service that already has a public IP and exec: no re-alert.
+    let scale = verdicts("svc-update-scale-only.json");
+    assert!(fired(&scale).is_empty());
+    assert!(scale[0].notes.is_empty(), "nothing that needs AWS changed");
+    // Offline, the checks that need AWS are named, never silently passed.
+    assert!(verdicts("svc-update-new-task-definition.json")[0].notes[0].contains("ECS-SVC-005"));
+}

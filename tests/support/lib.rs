@@ -269,6 +269,46 @@ pub fn modify_event(group_id: &str, rule_id: &str, port: u16, cidr: &str) -> Val
     event
 }
 
+/// Registers in the emulator a task definition whose container `app` runs
+/// privileged, with `DATABASE_URL` set to `database_url`; returns its ARN.
+pub async fn register_privileged_task(emu: &Emulator, family: &str, database_url: &str) -> String {
+    use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver};
+    let container = ContainerDefinition::builder()
+        .name("app")
+        .image("nginx:1.27")
+        .essential(true)
+        .memory(512)
+        .privileged(true)
+        .user("1000")
+        .readonly_root_filesystem(true)
+        .log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", "/ecs/app")
+                .build()
+                .expect("log configuration"),
+        )
+        .environment(
+            KeyValuePair::builder()
+                .name("DATABASE_URL")
+                .value(database_url)
+                .build(),
+        )
+        .build();
+    let out = emu
+        .ecs
+        .register_task_definition()
+        .family(family)
+        .container_definitions(container)
+        .send()
+        .await
+        .expect("RegisterTaskDefinition");
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("task definition arn")
+        .to_string()
+}
+
 /// One alert as an SQS subscriber receives it.
 #[derive(Debug)]
 pub struct SqsAlert {

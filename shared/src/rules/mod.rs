@@ -4,12 +4,15 @@
 //! (`access-guard rules`, the README table, the policy validator).
 
 pub mod ec2_sg;
+pub mod ecs_svc;
 pub mod ecs_td;
 
 use crate::finding::{Action, Finding, Severity};
 use crate::policy::Policy;
 use crate::sg::{Direction, SgChange, SgRule};
+use crate::svc::ServiceChange;
 use crate::td::TaskDefinition;
+use ecs_svc::SvcContext;
 use ecs_td::{Hit, TdContext};
 
 /// What a rule looks at, and the pure function that judges it.
@@ -20,6 +23,8 @@ pub enum Check {
     SgIngress(fn(&SgRule, &Policy) -> Option<String>),
     /// A task definition. Returns one hit per offending container, mount, variable…
     TaskDefinition(fn(&TaskDefinition, &TdContext) -> Vec<Hit>),
+    /// A CreateService/UpdateService change, with what the Lambda learned from AWS.
+    Service(fn(&ServiceChange, &SvcContext) -> Vec<Hit>),
 }
 
 /// A rule of the catalog.
@@ -84,6 +89,11 @@ pub static ALL: &[&Rule] = &[
     &ecs_td::untrusted_registry::UNTRUSTED_REGISTRY,
     &ecs_td::mutable_image::MUTABLE_IMAGE,
     &ecs_td::risky_port_mapping::RISKY_PORT_MAPPING,
+    &ecs_svc::public_ip::PUBLIC_IP,
+    &ecs_svc::exec_enabled::EXEC_ENABLED,
+    &ecs_svc::no_security_groups::NO_SECURITY_GROUPS,
+    &ecs_svc::open_security_group::OPEN_SECURITY_GROUP,
+    &ecs_svc::inherits_task_findings::INHERITS_TASK_FINDINGS,
 ];
 
 /// Rules that report only what no other rule reported about the same target.
@@ -142,16 +152,30 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
 
 /// Evaluates every enabled task-definition rule. Findings come most severe first.
 pub fn evaluate_td(td: &TaskDefinition, ctx: &TdContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::TaskDefinition(f) => Some(f(td, ctx)),
+        _ => None,
+    })
+}
+
+/// Evaluates every enabled service rule. Findings come most severe first.
+pub fn evaluate_svc(change: &ServiceChange, ctx: &SvcContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::Service(f) => Some(f(change, ctx)),
+        _ => None,
+    })
+}
+
+/// Runs `run` on every enabled rule it applies to and turns the hits into
+/// findings with the policy's severity (raised where the hit says so).
+fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in ALL {
-        let Check::TaskDefinition(check) = rule.check else {
-            continue;
-        };
-        let setting = ctx.policy.setting(rule);
+        let setting = policy.setting(rule);
         if setting.action == Action::Off {
             continue;
         }
-        for hit in check(td, ctx) {
+        for hit in run(rule.check).unwrap_or_default() {
             findings.push(Finding {
                 rule: rule.id,
                 severity: hit

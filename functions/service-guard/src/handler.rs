@@ -1,0 +1,66 @@
+//! The handler: one CreateService/UpdateService event in, the verdict out (also published to SNS).
+
+use access_guard::aws::{Ec2SecurityGroups, EcsTaskDefinitions, SnsNotifier};
+use access_guard::config::FunctionConfig;
+use access_guard::event::Event;
+use access_guard::guard::GuardError;
+use access_guard::service_guard::ServiceGuard;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+/// What the handler uses, built once per Lambda instance.
+pub struct Deps {
+    pub task_definitions: EcsTaskDefinitions,
+    pub groups: Ec2SecurityGroups,
+    pub notifier: SnsNotifier,
+    pub config: FunctionConfig,
+}
+
+impl Deps {
+    pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
+        Deps {
+            task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
+            groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
+            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            config,
+        }
+    }
+}
+
+/// Why an invocation failed, reported to Lambda with a stable error type.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct HandlerError(#[from] pub GuardError);
+
+impl From<HandlerError> for Diagnostic {
+    fn from(err: HandlerError) -> Diagnostic {
+        Diagnostic {
+            error_type: err.0.error_type().to_string(),
+            error_message: err.0.to_string(),
+        }
+    }
+}
+
+/// Evaluates one event and returns the verdict (the JSON document of the alert).
+pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
+    let origin = format!("request {}", event.context.request_id);
+    let result = async {
+        let record = Event::from_value(&event.payload, &origin)?;
+        let guard = ServiceGuard {
+            task_definitions: &deps.task_definitions,
+            groups: &deps.groups,
+            notifier: &deps.notifier,
+            policy: &deps.config.policy,
+            settings: &deps.config.settings,
+        };
+        guard.handle(&record).await
+    }
+    .await;
+    match result {
+        Ok(report) => Ok(serde_json::to_value(&report).unwrap_or(Value::Null)),
+        Err(e) => {
+            tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
+            Err(HandlerError(e))
+        }
+    }
+}

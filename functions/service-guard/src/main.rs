@@ -1,0 +1,19 @@
+//! Lambda `service-guard`: CreateService/UpdateService → the ECS-SVC rules,
+//! joined with the deployed task definition and the attached groups → one
+//! alert. Wiring only; the handler is in `handler.rs`.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use service_guard::handler::{self, Deps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // A bad configuration or policy fails the start, loudly, naming the key.
+    let config = access_guard::config::FunctionConfig::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let deps = Deps::new(&sdk, config);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handler::handle(event, &deps)
+    }))
+    .await
+}

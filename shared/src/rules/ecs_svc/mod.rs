@@ -1,0 +1,62 @@
+//! Rules about services (ECS-SVC-*), judged at `CreateService`/`UpdateService`.
+//! ECS-SVC-004 and ECS-SVC-005 judge what only AWS can tell (the groups'
+//! live rules, the deployed task definition): offline they never fire.
+
+pub mod exec_enabled;
+pub mod inherits_task_findings;
+pub mod no_security_groups;
+pub mod open_security_group;
+pub mod public_ip;
+
+use crate::finding::Finding;
+use crate::policy::Policy;
+
+/// What the service guard learned from AWS about the service's reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enrichment {
+    /// Each attached group with the EC2-SG findings of its live ingress rules.
+    pub groups: Vec<(String, Vec<Finding>)>,
+    /// The deployed task definition (`family:revision`) with its findings.
+    pub task_definition: Option<(String, Vec<Finding>)>,
+}
+
+/// What a service rule sees besides the change.
+pub struct SvcContext<'a> {
+    pub policy: &'a Policy,
+    /// `None` offline: the checks that need AWS do not run.
+    pub enrichment: Option<&'a Enrichment>,
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::SvcContext;
+    use crate::event::Event;
+    use crate::policy::Policy;
+    use crate::rules::ecs_td::Hit;
+    use crate::svc::ServiceChange;
+
+    pub fn change(name: &str, request: serde_json::Value) -> ServiceChange {
+        let record =
+            serde_json::json!({"eventID": "e", "eventName": name, "requestParameters": request});
+        ServiceChange::from_event(&Event::from_value(&record, "t").unwrap())
+            .unwrap()
+            .unwrap()
+    }
+
+    pub fn run(
+        check: fn(&ServiceChange, &SvcContext) -> Vec<Hit>,
+        change: &ServiceChange,
+    ) -> Vec<String> {
+        let policy = Policy::embedded();
+        check(
+            change,
+            &SvcContext {
+                policy: &policy,
+                enrichment: None,
+            },
+        )
+        .into_iter()
+        .map(|h| h.detail)
+        .collect()
+    }
+}
