@@ -13,11 +13,29 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto, sys
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+CHECKOV_VERSION="3.3.30"
+CHECKOV_VENV=".venv-checkov"
+if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" != "$CHECKOV_VERSION" ]; then
+  echo "==> installing checkov==$CHECKOV_VERSION into $CHECKOV_VENV"
+  python3 -m venv "$CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "==> checkov on infra/ (every skip is written in the .tf with its reason)"
+"$CHECKOV_VENV/bin/checkov" -d infra --framework terraform --skip-download --quiet --compact
+
+if command -v terraform >/dev/null 2>&1; then
+  echo "==> terraform fmt -check"
+  TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive -check infra
+else
+  echo "==> terraform not installed: skipping terraform fmt -check"
+fi
 
 port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp -t moto.XXXXXX.log)

@@ -8,6 +8,16 @@ use access_guard::ingress::IngressGuard;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+/// Every AWS action this function calls: DescribeSecurityGroups (tags, for
+/// exemptions), DescribeSecurityGroupRules (stored rules), RevokeSecurityGroupIngress,
+/// Publish. The Terraform module grants exactly these (a test compares them).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:RevokeSecurityGroupIngress",
+    "sns:Publish",
+];
+
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
     pub groups: Ec2SecurityGroups,

@@ -8,6 +8,15 @@ use access_guard::service_guard::ServiceGuard;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+/// Every AWS action this function calls: DescribeTaskDefinition (what the
+/// service deploys), DescribeSecurityGroupRules (the groups in front of it) and
+/// Publish. The Terraform module grants exactly these (a test compares them).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeSecurityGroupRules",
+    "ecs:DescribeTaskDefinition",
+    "sns:Publish",
+];
+
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,

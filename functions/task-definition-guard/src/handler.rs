@@ -8,6 +8,11 @@ use access_guard::task_guard::TaskDefinitionGuard;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+/// Every AWS action this function calls: DescribeTaskDefinition (when CloudTrail
+/// omitted the definition) and Publish. The Terraform module grants exactly
+/// these (a test compares them).
+pub const IAM_ACTIONS: &[&str] = &["ecs:DescribeTaskDefinition", "sns:Publish"];
+
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,

@@ -1,0 +1,70 @@
+# One customer-managed key encrypts the alert topic, the failure queue and the
+# log groups. Only the account (for administration), the three function roles,
+# CloudWatch alarms and CloudWatch Logs may use it.
+data "aws_iam_policy_document" "key" {
+  #checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; write access is limited by the principals of each statement.
+  #checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself, not every resource.
+  #checkov:skip=CKV_AWS_109:The account root must administer its key (AWS default key policy); other principals get encrypt/decrypt only.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+  }
+
+  statement {
+    sid       = "GuardFunctionsEncrypt"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = [for f in local.functions : aws_iam_role.function[f].arn]
+    }
+  }
+
+  statement {
+    sid       = "AlarmsPublish"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+
+  statement {
+    sid       = "LogsEncrypt"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${var.name_prefix}-*"]
+    }
+  }
+}
+
+resource "aws_kms_key" "guard" {
+  description             = "${var.name_prefix}: alert topic, failure queue and logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.key.json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "guard" {
+  name          = "alias/${var.name_prefix}"
+  target_key_id = aws_kms_key.guard.key_id
+}

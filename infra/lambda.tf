@@ -1,0 +1,57 @@
+resource "aws_cloudwatch_log_group" "function" {
+  for_each          = local.functions
+  name              = "/aws/lambda/${var.name_prefix}-${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "guard" {
+  for_each = local.functions
+  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; a VPC would add NAT cost and cold-start latency for no isolation gain.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the deploying team owns; the zips are built from source by `make package`.
+  #checkov:skip=CKV_AWS_116:Failures go to an on-failure destination (aws_lambda_function_event_invoke_config), which keeps the error with the event; a DLQ as well would deliver each failure twice.
+  function_name                  = "${var.name_prefix}-${each.key}"
+  description                    = "ecs-access-guard ${each.key}"
+  role                           = aws_iam_role.function[each.key].arn
+  filename                       = "${var.artifacts_dir}/${each.key}/bootstrap.zip"
+  source_code_hash               = filebase64sha256("${var.artifacts_dir}/${each.key}/bootstrap.zip")
+  handler                        = "bootstrap"
+  runtime                        = "provided.al2023"
+  architectures                  = ["arm64"]
+  memory_size                    = var.memory_mb
+  timeout                        = var.timeout_seconds
+  reserved_concurrent_executions = var.reserved_concurrency
+  kms_key_arn                    = aws_kms_key.guard.arn
+
+  environment {
+    variables = merge(local.common_environment, {
+      ACCESS_GUARD_ROLE_ARN = aws_iam_role.function[each.key].arn
+    })
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.function[each.key].name
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.function]
+}
+
+resource "aws_lambda_function_event_invoke_config" "guard" {
+  for_each                     = local.functions
+  function_name                = aws_lambda_function.guard[each.key].function_name
+  maximum_retry_attempts       = var.maximum_retry_attempts
+  maximum_event_age_in_seconds = 3600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failures.arn
+    }
+  }
+}

@@ -1,0 +1,82 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  policy = var.policy_file != "" ? file(var.policy_file) : var.policy_toml
+
+  # What each function calls, and nothing more. The tests compare these lists
+  # with the ones the functions declare in their code (handler::IAM_ACTIONS).
+  function_actions = {
+    "ingress-guard" = [
+      "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSecurityGroups",
+      "ec2:RevokeSecurityGroupIngress",
+      "sns:Publish",
+    ]
+    "task-definition-guard" = [
+      "ecs:DescribeTaskDefinition",
+      "sns:Publish",
+    ]
+    "service-guard" = [
+      "ec2:DescribeSecurityGroupRules",
+      "ecs:DescribeTaskDefinition",
+      "sns:Publish",
+    ]
+  }
+
+  # EventBridge patterns, one per function. Failed calls are dropped, except a
+  # duplicate ingress rule (the open rule exists: ingress-guard re-reads it).
+  # The tests install these patterns in an emulator and route every sample event.
+  event_patterns = {
+    "ingress-guard" = {
+      "source"      = ["aws.ec2"]
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      "detail" = {
+        "eventSource" = ["ec2.amazonaws.com"]
+        "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"]
+        "$or" = [
+          { "errorCode" = [{ "exists" = false }] },
+          { "errorCode" = ["Client.InvalidPermission.Duplicate", "InvalidPermission.Duplicate"] },
+        ]
+      }
+    }
+    "task-definition-guard" = {
+      "source"      = ["aws.ecs"]
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      "detail" = {
+        "eventSource" = ["ecs.amazonaws.com"]
+        "eventName"   = ["RegisterTaskDefinition"]
+        "errorCode"   = [{ "exists" = false }]
+      }
+    }
+    "service-guard" = {
+      "source"      = ["aws.ecs"]
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      "detail" = {
+        "eventSource" = ["ecs.amazonaws.com"]
+        "eventName"   = ["CreateService", "UpdateService"]
+        "errorCode"   = [{ "exists" = false }]
+      }
+    }
+  }
+
+  functions = toset(keys(local.function_actions))
+
+  common_environment = merge(
+    {
+      ACCESS_GUARD_TOPIC_ARN           = aws_sns_topic.alerts.arn
+      ACCESS_GUARD_DRY_RUN             = tostring(var.dry_run)
+      ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity
+      ACCESS_GUARD_EXEMPTION_TAG_KEY   = var.exemption_tag_key
+      AWS_LAMBDA_LOG_FORMAT            = "JSON"
+    },
+    local.policy != "" ? { ACCESS_GUARD_POLICY = local.policy } : {},
+  )
+
+  log_kms_key_arn = var.log_kms_key_arn != "" ? var.log_kms_key_arn : aws_kms_key.guard.arn
+}

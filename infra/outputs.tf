@@ -1,0 +1,24 @@
+output "alert_topic_arn" {
+  description = "SNS topic the alerts go to: subscribe SQS, email, chat integrations here."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "failure_queue_url" {
+  description = "Events not handled after their retries, with the error."
+  value       = aws_sqs_queue.failures.url
+}
+
+output "function_names" {
+  description = "The three functions, by guard."
+  value       = { for f in local.functions : f => aws_lambda_function.guard[f].function_name }
+}
+
+output "role_arns" {
+  description = "The functions' roles (each acts only within its listed actions)."
+  value       = { for f in local.functions : f => aws_iam_role.function[f].arn }
+}
+
+output "kms_key_arn" {
+  description = "The key encrypting the topic, the failure queue and the logs."
+  value       = aws_kms_key.guard.arn
+}

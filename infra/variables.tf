@@ -1,0 +1,93 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "ecs-access-guard"
+}
+
+variable "artifacts_dir" {
+  description = "Folder holding <function>/bootstrap.zip as `make package` leaves them (target/lambda)."
+  type        = string
+}
+
+variable "alert_emails" {
+  description = "Addresses subscribed to the alert topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+}
+
+variable "dry_run" {
+  description = "Notify-only: report what would be revoked without revoking. Set to false to let ingress-guard revoke world-open rules."
+  type        = bool
+  default     = true
+}
+
+variable "notify_min_severity" {
+  description = "Findings below this severity are logged and listed, but do not alert on their own (info, low, medium, high, critical)."
+  type        = string
+  default     = "high"
+
+  validation {
+    condition     = contains(["info", "low", "medium", "high", "critical"], var.notify_min_severity)
+    error_message = "notify_min_severity must be one of info, low, medium, high, critical."
+  }
+}
+
+variable "exemption_tag_key" {
+  description = "Tag on a security group that exempts it from remediation: \"<reason>;expires=YYYY-MM-DD\"."
+  type        = string
+  default     = "access-guard:exempt"
+}
+
+variable "policy_toml" {
+  description = "The policy as inline TOML (replaces the embedded default; keys left out keep their defaults). Empty: the embedded default."
+  type        = string
+  default     = ""
+}
+
+variable "policy_file" {
+  description = "Path of a policy TOML file to use instead of policy_toml."
+  type        = string
+  default     = ""
+}
+
+variable "memory_mb" {
+  description = "Memory of each function."
+  type        = number
+  default     = 128
+}
+
+variable "timeout_seconds" {
+  description = "Timeout of each function."
+  type        = number
+  default     = 30
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency of each function (a bound on blast radius and cost)."
+  type        = number
+  default     = 10
+}
+
+variable "maximum_retry_attempts" {
+  description = "Asynchronous retries before an event goes to the on-failure queue (0-2)."
+  type        = number
+  default     = 2
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' log groups."
+  type        = number
+  default     = 365
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key for the log groups; empty: the module's key."
+  type        = string
+  default     = ""
+}
+
+variable "tags" {
+  description = "Tags on every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,232 @@
+//! The Terraform module, proved offline:
+//! - the EventBridge patterns in `infra/main.tf`, installed in moto server
+//!   (PutRule + PutTargets to one SQS queue per function), route every sample
+//!   event in `events/` to exactly the queue of its own function, and failed
+//!   calls and unhandled events to none;
+//! - the IAM actions the module grants each function equal the list the
+//!   function's code declares (`handler::IAM_ACTIONS`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use access_guard_e2e::{unique, Emulator};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// An attribute of the module's `locals` block, as JSON.
+fn local(name: &str) -> Value {
+    let path = repo().join("infra/main.tf");
+    let text = std::fs::read_to_string(&path).expect("infra/main.tf");
+    let body: hcl::Body = hcl::from_str(&text).expect("main.tf parses as HCL");
+    let expr = body
+        .blocks()
+        .filter(|b| b.identifier() == "locals")
+        .flat_map(|b| b.body().attributes())
+        .find(|a| a.key() == name)
+        .unwrap_or_else(|| panic!("locals.{name} missing from infra/main.tf"))
+        .expr()
+        .clone();
+    serde_json::to_value(hcl::Value::from(expr)).expect("a literal value")
+}
+
+fn strings(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s.as_str().expect("a string").to_string())
+        .collect()
+}
+
+#[test]
+fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
+    let granted = local("function_actions");
+    let declared: BTreeMap<&str, &[&str]> = [
+        ("ingress-guard", ingress_guard::handler::IAM_ACTIONS),
+        (
+            "task-definition-guard",
+            task_definition_guard::handler::IAM_ACTIONS,
+        ),
+        ("service-guard", service_guard::handler::IAM_ACTIONS),
+    ]
+    .into_iter()
+    .collect();
+    let functions: BTreeSet<&str> = granted
+        .as_object()
+        .expect("a map")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(functions, declared.keys().copied().collect());
+    for (function, actions) in declared {
+        let code: BTreeSet<String> = actions.iter().map(|a| a.to_string()).collect();
+        assert_eq!(strings(&granted[function]), code, "{function}");
+    }
+}
+
+/// The function whose queue an event must reach, or `None`.
+fn expected_function(file: &str, event: &Value) -> Option<&'static str> {
+    let failed = event["detail"]["errorCode"].as_str();
+    let duplicate = matches!(
+        failed,
+        Some("Client.InvalidPermission.Duplicate" | "InvalidPermission.Duplicate")
+    );
+    if failed.is_some() && !duplicate {
+        return None;
+    }
+    match event["detail"]["eventName"].as_str() {
+        Some("AuthorizeSecurityGroupIngress" | "ModifySecurityGroupRules") => Some("ingress-guard"),
+        Some("RegisterTaskDefinition") => Some("task-definition-guard"),
+        Some("CreateService" | "UpdateService") => Some("service-guard"),
+        _ => {
+            assert!(
+                file.contains("not-handled"),
+                "{file}: no function handles it; name the file so"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
+    let emu = Emulator::connect().await;
+    let events = aws_sdk_eventbridge::Client::new(&emu.sdk);
+    let patterns = local("event_patterns");
+    let bus = unique("guard-bus");
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("CreateEventBus");
+
+    let mut queues = BTreeMap::new();
+    for (function, pattern) in patterns.as_object().expect("a map") {
+        let queue_name = unique(function);
+        let url = emu
+            .sqs
+            .create_queue()
+            .queue_name(&queue_name)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url()
+            .expect("queue url")
+            .to_string();
+        let rule = unique(function);
+        events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(&bus)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .expect("PutRule");
+        events
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(format!(
+                        "arn:aws:sqs:{}:{}:{queue_name}",
+                        access_guard_e2e::REGION,
+                        access_guard_e2e::ACCOUNT
+                    ))
+                    .build()
+                    .expect("target"),
+            )
+            .send()
+            .await
+            .expect("PutTargets");
+        queues.insert(function.clone(), url);
+    }
+
+    // Put every sample event on the bus, remembering where each must go.
+    let mut expected: BTreeMap<String, (String, Option<&str>)> = BTreeMap::new();
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("events"))
+        .expect("events/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for path in files {
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let event: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+        let id = event["detail"]["eventID"]
+            .as_str()
+            .expect("eventID")
+            .to_string();
+        expected.insert(id, (file.clone(), expected_function(&file, &event)));
+        events
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .event_bus_name(&bus)
+                    .source(event["source"].as_str().expect("source"))
+                    .detail_type(event["detail-type"].as_str().expect("detail-type"))
+                    .detail(event["detail"].to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("PutEvents");
+    }
+
+    // Read every queue dry and see where each event went.
+    let mut arrived: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (function, url) in &queues {
+        loop {
+            let out = emu
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            if out.messages().is_empty() {
+                break;
+            }
+            for m in out.messages() {
+                let body: Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("event JSON");
+                let id = body["detail"]["eventID"]
+                    .as_str()
+                    .expect("eventID")
+                    .to_string();
+                arrived.entry(id).or_default().push(function.clone());
+                emu.sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+        }
+    }
+    let mut wrong = Vec::new();
+    for (id, (file, want)) in &expected {
+        let got = arrived.get(id).cloned().unwrap_or_default();
+        let want: Vec<String> = want.iter().map(|f| f.to_string()).collect();
+        if got != want {
+            wrong.push(format!("{file}: reached {got:?}, want {want:?}"));
+        }
+    }
+    assert!(
+        expected.len() >= 40,
+        "only {} sample events",
+        expected.len()
+    );
+    assert!(wrong.is_empty(), "misrouted:\n{}", wrong.join("\n"));
+}
