@@ -105,17 +105,7 @@ async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
 
     let mut queues = BTreeMap::new();
     for (function, pattern) in patterns.as_object().expect("a map") {
-        let queue_name = unique(function);
-        let url = emu
-            .sqs
-            .create_queue()
-            .queue_name(&queue_name)
-            .send()
-            .await
-            .expect("CreateQueue")
-            .queue_url()
-            .expect("queue url")
-            .to_string();
+        let (url, queue_arn) = emu.queue(function).await;
         let rule = unique(function);
         events
             .put_rule()
@@ -132,11 +122,7 @@ async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
             .targets(
                 aws_sdk_eventbridge::types::Target::builder()
                     .id("queue")
-                    .arn(format!(
-                        "arn:aws:sqs:{}:{}:{queue_name}",
-                        access_guard_e2e::REGION,
-                        access_guard_e2e::ACCOUNT
-                    ))
+                    .arn(&queue_arn)
                     .build()
                     .expect("target"),
             )

@@ -83,6 +83,22 @@ pub fn failed_call(event: &Event, still_evaluated: &[&str]) -> Option<String> {
     }
 }
 
+/// The verdict on an event a guard does not evaluate: a failed call (unless
+/// its code is one of `still_evaluated`), or a call made by the guard's own role.
+pub fn preflight(
+    event: &Event,
+    settings: &GuardSettings,
+    still_evaluated: &[&str],
+) -> Option<Report> {
+    let reason = match failed_call(event, still_evaluated) {
+        Some(reason) => reason,
+        None if settings.is_own_call(event) => "own call: made by the guard's role".to_string(),
+        None => return None,
+    };
+    info!(event_id = %event.id, reason = %reason, "skipped");
+    Some(Report::skipped(event, reason))
+}
+
 /// Publishes the report when it deserves a message (DESIGN §8).
 pub async fn notify_if_due(
     report: &Report,

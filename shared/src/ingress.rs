@@ -7,7 +7,7 @@ use tracing::{info, warn};
 
 use crate::event::Event;
 use crate::finding::Finding;
-use crate::guard::{failed_call, notify_if_due, GuardError, GuardSettings};
+use crate::guard::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::json::FieldError;
 use crate::net::Source;
 use crate::plan::Plan;
@@ -82,13 +82,8 @@ impl IngressGuard<'_> {
     /// Handles one event end to end and returns the report that was published (if any).
     pub async fn handle(&self, event: &Event, today: Date) -> Result<Report, GuardError> {
         let aws = GuardError::aws(event);
-        if let Some(reason) = skip_reason(event) {
-            info!(event_id = %event.id, reason = %reason, "skipped");
-            return Ok(Report::skipped(event, reason));
-        }
-        if self.settings.is_own_call(event) {
-            info!(event_id = %event.id, "skipped: the guard's own call");
-            return Ok(Report::skipped(event, "own call: made by the guard's role"));
+        if let Some(skipped) = preflight(event, self.settings, &DUPLICATE_CODES) {
+            return Ok(skipped);
         }
         let change = match SgChange::from_event(event) {
             Ok(Some(change)) => change,

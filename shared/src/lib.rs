@@ -29,6 +29,9 @@ pub mod td;
 #[cfg(feature = "aws")]
 pub mod aws;
 
+#[cfg(feature = "lambda")]
+pub mod lambda;
+
 #[cfg(test)]
 mod fakes;
 

@@ -5,7 +5,7 @@
 use tracing::{info, warn};
 
 use crate::event::Event;
-use crate::guard::{failed_call, notify_if_due, GuardError, GuardSettings};
+use crate::guard::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::json::FieldError;
 use crate::policy::Policy;
 use crate::ports::{AwsError, Notifier, SecurityGroups, TaskDefinitions};
@@ -63,12 +63,8 @@ pub struct ServiceGuard<'a> {
 impl ServiceGuard<'_> {
     pub async fn handle(&self, event: &Event) -> Result<Report, GuardError> {
         let aws = GuardError::aws(event);
-        if let Some(reason) = failed_call(event, &[]) {
-            info!(event_id = %event.id, reason = %reason, "skipped");
-            return Ok(Report::skipped(event, reason));
-        }
-        if self.settings.is_own_call(event) {
-            return Ok(Report::skipped(event, "own call: made by the guard's role"));
+        if let Some(skipped) = preflight(event, self.settings, &[]) {
+            return Ok(skipped);
         }
         let change = match ServiceChange::from_event(event).map_err(GuardError::parse(event))? {
             Some(change) => change,

@@ -7,7 +7,7 @@ use tracing::info;
 
 use crate::event::Event;
 use crate::finding::Finding;
-use crate::guard::{failed_call, notify_if_due, GuardError, GuardSettings};
+use crate::guard::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::json::FieldError;
 use crate::policy::Policy;
 use crate::ports::{Notifier, TaskDefinitions};
@@ -53,12 +53,8 @@ pub struct TaskDefinitionGuard<'a> {
 impl TaskDefinitionGuard<'_> {
     pub async fn handle(&self, event: &Event) -> Result<Report, GuardError> {
         let aws = GuardError::aws(event);
-        if let Some(reason) = failed_call(event, &[]) {
-            info!(event_id = %event.id, reason = %reason, "skipped");
-            return Ok(Report::skipped(event, reason));
-        }
-        if self.settings.is_own_call(event) {
-            return Ok(Report::skipped(event, "own call: made by the guard's role"));
+        if let Some(skipped) = preflight(event, self.settings, &[]) {
+            return Ok(skipped);
         }
         if event.name != crate::td::REGISTER_TASK_DEFINITION {
             return Ok(Report::skipped(

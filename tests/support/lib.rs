@@ -76,6 +76,22 @@ impl Emulator {
         }
     }
 
+    /// A new SQS queue: (url, arn).
+    pub async fn queue(&self, prefix: &str) -> (String, String) {
+        let name = unique(prefix);
+        let url = self
+            .sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url()
+            .expect("queue url")
+            .to_string();
+        (url, format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"))
+    }
+
     /// A new security group in the default VPC, with `tags`.
     pub async fn group(&self, tags: &[(&str, &str)]) -> String {
         let out = self
@@ -344,18 +360,7 @@ impl AlertSink {
             .topic_arn()
             .expect("topic arn")
             .to_string();
-        let queue_name = unique("alerts-q");
-        let queue_url = emu
-            .sqs
-            .create_queue()
-            .queue_name(&queue_name)
-            .send()
-            .await
-            .expect("CreateQueue")
-            .queue_url()
-            .expect("queue url")
-            .to_string();
-        let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}");
+        let (queue_url, queue_arn) = emu.queue("alerts-q").await;
         emu.sns
             .subscribe()
             .topic_arn(&topic_arn)

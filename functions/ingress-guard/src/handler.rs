@@ -2,10 +2,10 @@
 
 use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, SnsNotifier};
 use access_guard::config::FunctionConfig;
-use access_guard::event::Event;
-use access_guard::guard::GuardError;
 use access_guard::ingress::IngressGuard;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use access_guard::lambda::handle_with;
+pub use access_guard::lambda::HandlerError;
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 /// Every AWS action this function calls: DescribeSecurityGroups (tags, for
@@ -38,40 +38,18 @@ impl Deps {
     }
 }
 
-/// Why an invocation failed, reported to Lambda with a stable error type.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct HandlerError(#[from] pub GuardError);
-
-impl From<HandlerError> for Diagnostic {
-    fn from(err: HandlerError) -> Diagnostic {
-        Diagnostic {
-            error_type: err.0.error_type().to_string(),
-            error_message: err.0.to_string(),
-        }
-    }
-}
-
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    let origin = format!("request {}", event.context.request_id);
-    let result = async {
-        let record = Event::from_value(&event.payload, &origin)?;
-        let guard = IngressGuard {
+    handle_with(event, |record| async move {
+        IngressGuard {
             groups: &deps.groups,
             remediator: &deps.remediator,
             notifier: &deps.notifier,
             policy: &deps.config.policy,
             settings: &deps.config.settings,
-        };
-        guard.handle(&record, access_guard::today()).await
-    }
-    .await;
-    match result {
-        Ok(report) => Ok(serde_json::to_value(&report).unwrap_or(Value::Null)),
-        Err(e) => {
-            tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
-            Err(HandlerError(e))
         }
-    }
+        .handle(&record, access_guard::today())
+        .await
+    })
+    .await
 }
