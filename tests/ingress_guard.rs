@@ -273,3 +273,75 @@ async fn modified_rules_are_revoked_only_when_ec2_says_they_are_ingress() {
     assert_eq!(emu.egress_rules(&group).await, vec![(3389, egress_id)]);
     assert!(sink.alerts(&emu).await.is_empty());
 }
+
+#[tokio::test]
+async fn replays_and_concurrent_deliveries_end_in_the_same_state_without_error() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 3389, 443]).await;
+    let event = authorize_event(&group, &rules);
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    // Two deliveries at once (EventBridge at-least-once), then a third later.
+    let (a, b) = tokio::join!(invoke(&deps, &event), invoke(&deps, &event));
+    a.expect("first delivery");
+    b.expect("concurrent delivery");
+    invoke(&deps, &event).await.expect("replay");
+
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 3, "one message per delivery");
+    // Between them, each offending rule was revoked exactly once.
+    for id in [&rules[0].1, &rules[1].1] {
+        let revoked = alerts
+            .iter()
+            .flat_map(|a| results(&a.doc))
+            .filter(|(rule, result)| rule == id && result == "revoked")
+            .count();
+        assert_eq!(revoked, 1, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn the_guard_never_acts_on_its_own_role_but_a_look_alike_session_name_is_no_pass() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let own_role = format!("arn:aws:iam::{}:role/Dev", access_guard_e2e::ACCOUNT);
+    let topic = sink.topic_arn.clone();
+    let role = own_role.clone();
+    let config = FunctionConfig::from_lookup(move |name| match name {
+        "ACCESS_GUARD_TOPIC_ARN" => Some(topic.clone()),
+        "ACCESS_GUARD_ROLE_ARN" => Some(role.clone()),
+        _ => None,
+    })
+    .expect("config");
+    let deps = Deps::new(&emu.sdk, config);
+
+    // The event's session was issued by the guard's own role: ignored.
+    let own = authorize_event(&group, &rules);
+    assert_eq!(
+        own["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"],
+        own_role.as_str()
+    );
+    let verdict = invoke(&deps, &own).await.expect("handler");
+    assert_eq!(verdict["skipped"], "own call: made by the guard's role");
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22]);
+    assert!(sink.alerts(&emu).await.is_empty());
+
+    // Another role whose session is named like the guard: judged and revoked.
+    let mut other = own.clone();
+    let identity = &mut other["detail"]["userIdentity"];
+    identity["arn"] = format!(
+        "arn:aws:sts::{}:assumed-role/Intruder/ecs-access-guard-ingress-guard",
+        access_guard_e2e::ACCOUNT
+    )
+    .into();
+    identity["sessionContext"]["sessionIssuer"]["arn"] =
+        format!("arn:aws:iam::{}:role/Intruder", access_guard_e2e::ACCOUNT).into();
+    invoke(&deps, &other).await.expect("handler");
+    assert!(emu.ingress_rules(&group).await.is_empty());
+    assert_eq!(sink.alerts(&emu).await.len(), 1);
+}

@@ -367,3 +367,23 @@ fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition
             .collect(),
     }
 }
+
+/// Timeouts of every AWS call the functions make: a hung endpoint fails the
+/// invocation well inside the function's timeout (30 s in the module) instead of
+/// consuming it, and Lambda retries the event.
+pub fn guard_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(5))
+        .operation_timeout(std::time::Duration::from_secs(12))
+        .build()
+}
+
+/// The SDK configuration of a guard function: the environment's credentials
+/// and region, with [`guard_timeouts`].
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(guard_timeouts())
+        .load()
+        .await
+}

@@ -3,6 +3,8 @@
 //! `ACCESS_GUARD_TEST_ENDPOINT`. Tests create their own resources (unique
 //! names), run a handler, then read the result back from the emulator.
 
+pub mod faults;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};

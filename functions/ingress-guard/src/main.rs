@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // A bad configuration or policy fails the start, loudly, naming the key.
     let config = access_guard::config::FunctionConfig::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = access_guard::aws::sdk_config().await;
     let deps = Deps::new(&sdk, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         handler::handle(event, &deps)

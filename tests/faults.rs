@@ -1,0 +1,248 @@
+//! Fault injection: the guards behind a proxy that throttles, fails, drops or
+//! stalls chosen calls on their way to moto server. Each scenario reads the
+//! outcome back from the emulator.
+
+use std::time::{Duration, Instant};
+
+use access_guard::config::FunctionConfig;
+use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
+use access_guard_e2e::{
+    authorize_event, endpoint, register_privileged_task, sdk_config, unique, AlertSink, Emulator,
+};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::{json, Value};
+
+fn config(topic_arn: &str) -> FunctionConfig {
+    let topic = topic_arn.to_string();
+    FunctionConfig::from_lookup(move |name| {
+        (name == "ACCESS_GUARD_TOPIC_ARN").then(|| topic.clone())
+    })
+    .expect("config")
+}
+
+async fn ingress(deps: &ingress_guard::handler::Deps, event: &Value) -> Result<Value, Diagnostic> {
+    ingress_guard::handler::handle(LambdaEvent::new(event.clone(), Context::default()), deps)
+        .await
+        .map_err(Diagnostic::from)
+}
+
+fn ports(rules: &[(u16, String)]) -> Vec<u16> {
+    let mut p: Vec<u16> = rules.iter().map(|(port, _)| *port).collect();
+    p.sort_unstable();
+    p
+}
+
+fn results(doc: &Value) -> Vec<String> {
+    doc["outcomes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| o["result"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_revoke_throttled_twice_then_accepted_is_revoked_once_and_alerted_once() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![FaultRule {
+            operation: "RevokeSecurityGroupIngress",
+            calls: 1..=2,
+            fault: Fault::Error {
+                code: "RequestLimitExceeded",
+                status: 503,
+            },
+        }],
+    );
+    let deps = ingress_guard::handler::Deps::new(
+        &sdk_config(&proxy.url, 3).await,
+        config(&sink.topic_arn),
+    );
+
+    ingress(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("the third attempt succeeds");
+
+    assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 3);
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(results(&alerts[0].doc), ["revoked"]);
+}
+
+#[tokio::test]
+async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![FaultRule {
+            operation: "Publish",
+            calls: 1..=3,
+            fault: Fault::Error {
+                code: "InternalError",
+                status: 500,
+            },
+        }],
+    );
+    let deps = ingress_guard::handler::Deps::new(
+        &sdk_config(&proxy.url, 3).await,
+        config(&sink.topic_arn),
+    );
+    let event = authorize_event(&group, &rules);
+
+    let err = ingress(&deps, &event)
+        .await
+        .expect_err("no alert sent: Lambda must retry");
+    assert_eq!(err.error_type, "AccessGuard.AwsRetryable");
+    assert_eq!(
+        ports(&emu.ingress_rules(&group).await),
+        vec![443],
+        "the revoke itself went through"
+    );
+    assert!(sink.alerts(&emu).await.is_empty());
+
+    // Lambda's retry: nothing new to revoke, one alert.
+    ingress(&deps, &event).await.expect("the retry succeeds");
+    assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 2);
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(results(&alerts[0].doc), ["already_absent"]);
+}
+
+#[tokio::test]
+async fn denied_describe_calls_are_named_in_the_alert() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![
+            FaultRule {
+                operation: "DescribeTaskDefinition",
+                calls: 1..=9,
+                fault: Fault::Error {
+                    code: "AccessDeniedException",
+                    status: 400,
+                },
+            },
+            FaultRule {
+                operation: "DescribeSecurityGroups",
+                calls: 1..=9,
+                fault: Fault::Error {
+                    code: "UnauthorizedOperation",
+                    status: 403,
+                },
+            },
+        ],
+    );
+    let sdk = sdk_config(&proxy.url, 3).await;
+
+    // The service guard cannot read the task definition: it says so and still alerts.
+    let family = unique("web");
+    let td_arn = register_privileged_task(&emu, &family, "postgres://localhost/app").await;
+    let network = json!({"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": [], "assignPublicIp": "ENABLED"}});
+    let create = access_guard_e2e::envelope(
+        "ecs",
+        "CreateService",
+        json!({"serviceName": unique("svc"), "taskDefinition": td_arn, "networkConfiguration": network}),
+        json!(null),
+    );
+    let svc = service_guard::handler::Deps::new(&sdk, config(&sink.topic_arn));
+    service_guard::handler::handle(LambdaEvent::new(create, Context::default()), &svc)
+        .await
+        .expect("handler");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    let notes = alerts[0].doc["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "could not check task definition {td_arn}: AccessDeniedException"
+        )),
+        "{notes}"
+    );
+    assert!(sink.texts().concat().contains("AccessDeniedException"));
+
+    // The ingress guard cannot read the group's tags: it revokes nothing (it cannot rule out an exemption) and says why.
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let deps = ingress_guard::handler::Deps::new(&sdk, config(&sink.topic_arn));
+    ingress(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("handler");
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts[0].doc["outcomes"][0]["result"], "failed");
+    assert_eq!(
+        alerts[0].doc["outcomes"][0]["error_code"],
+        "UnauthorizedOperation"
+    );
+    assert!(alerts[0].doc["notes"]
+        .to_string()
+        .contains("could not read the group's tags: UnauthorizedOperation"));
+}
+
+#[tokio::test]
+async fn an_unreachable_or_silent_endpoint_fails_fast_with_a_clear_error() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let event = authorize_event(&group, &rules);
+
+    // Nothing listens: connection refused.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    // Accepts and never answers: only the guard's timeouts end it.
+    let silent = FaultProxy::start(
+        &endpoint(),
+        vec![FaultRule {
+            operation: "DescribeSecurityGroupRules",
+            calls: 1..=99,
+            fault: Fault::Hang,
+        }],
+    );
+    let older = access_guard_e2e::older_authorize_event(&group, &rules);
+    for (endpoint, event) in [(closed, &event), (silent.url.clone(), &older)] {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(aws_config::Region::new(access_guard_e2e::REGION))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .timeout_config(access_guard::aws::guard_timeouts())
+            .load()
+            .await;
+        let deps = ingress_guard::handler::Deps::new(&sdk, config(&sink.topic_arn));
+        let started = Instant::now();
+        let err = ingress(&deps, event).await.expect_err("no AWS, no success");
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(30),
+            "{endpoint}: {took:?} is past the function timeout"
+        );
+        assert_eq!(
+            err.error_type, "AccessGuard.AwsRetryable",
+            "{}",
+            err.error_message
+        );
+        assert!(
+            err.error_message.contains("failed"),
+            "{}",
+            err.error_message
+        );
+    }
+    assert_eq!(
+        ports(&emu.ingress_rules(&group).await),
+        vec![22],
+        "nothing revoked on a guess"
+    );
+}
