@@ -17,6 +17,7 @@ pub struct MemoryGroups {
     pub rules: Mutex<Vec<SgRule>>,
     /// Answer every revoke with this error instead.
     pub revoke_error: Option<AwsError>,
+    /// `group/rule` of every revoke asked for.
     pub revoke_calls: Mutex<Vec<String>>,
 }
 

@@ -109,6 +109,10 @@ pub async fn notify_if_due(
         return Ok(());
     }
     let notification = Notification::render(report);
+    if !notification.verdict_included {
+        // Too large for SNS even alone: the log keeps the whole verdict.
+        tracing::warn!(event_id = %report.event_id, verdict = %report.to_json(), "verdict larger than an SNS message");
+    }
     notifier.publish(&notification).await?;
     info!(event_id = %report.event_id, subject = %notification.subject, "notified");
     Ok(())

@@ -551,6 +551,65 @@ mod tests {
         assert_eq!(ids(&g), vec!["sgr-https", "sgr-out"]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        /// For arbitrary groups and events: revocations ⊆ the rules this event
+        /// created that break a revoke rule; never egress, never a rule the event
+        /// did not create, never another group, never more than the cap; an
+        /// exempt group is untouched.
+        #[test]
+        fn revocations_are_safe(
+            stored in proptest::collection::vec((0u16..4000, 0u16..3, proptest::prop_oneof![
+                proptest::strategy::Just("0.0.0.0/0"), proptest::strategy::Just("::/0"), proptest::strategy::Just("10.0.0.0/8"),
+                proptest::strategy::Just("0.0.0.0/1"), proptest::strategy::Just("203.0.113.0/24")], proptest::bool::ANY), 1..40),
+            created_mask in proptest::collection::vec(proptest::bool::ANY, 40),
+            cap in 1usize..6,
+            exempt in proptest::bool::ANY,
+            dry_run in proptest::bool::ANY,
+        ) {
+            let rules: Vec<SgRule> = stored.iter().enumerate().map(|(i, (port, span, cidr, egress))| SgRule {
+                rule_id: Some(format!("sgr-{i}")),
+                direction: if *egress { Direction::Egress } else { Direction::Ingress },
+                ip_protocol: "tcp".into(),
+                protocol: crate::net::Protocol::Tcp,
+                from_port: Some(i64::from(*port)),
+                to_port: Some(i64::from(*port + span)),
+                source: Source::cidr(cidr),
+            }).collect();
+            // The event created some of the group's ingress rules; the others existed before.
+            let created: Vec<&SgRule> = rules.iter().enumerate()
+                .filter(|(i, r)| created_mask[*i] && r.direction == Direction::Ingress).map(|(_, r)| r).collect();
+            let items: Vec<Value> = created.iter().map(|r| json!({"groupId": "sg-1", "securityGroupRuleId": r.rule_id,
+                "isEgress": false, "ipProtocol": "tcp", "fromPort": r.from_port, "toPort": r.to_port, "cidrIpv4": r.source.to_string()})).collect();
+            let e = event(sg::AUTHORIZE_INGRESS, json!({"groupId": "sg-1"}), json!({"securityGroupRuleSet": {"items": items}}), None);
+            let tags: &[(&str, &str)] = if exempt { &[("access-guard:exempt", "proptest")] } else { &[] };
+            let g = groups(tags);
+            *g.rules.lock().unwrap() = rules.clone();
+            let mut policy = Policy::embedded();
+            policy.max_revocations_per_event = cap;
+            policy.dry_run = dry_run;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let (report, _) = runtime.block_on(run(&g, &policy, &GuardSettings::default(), &e));
+            let report = report.unwrap();
+            let calls = g.revoke_calls.lock().unwrap().clone();
+            let offending: Vec<String> = report.findings.iter()
+                .filter(|f| f.action == crate::finding::Action::Revoke)
+                .filter_map(|f| created.get(f.target?).and_then(|r| r.rule_id.clone()))
+                .collect();
+            proptest::prop_assert!(calls.len() <= cap);
+            if exempt || dry_run {
+                proptest::prop_assert!(calls.is_empty());
+            }
+            for call in &calls {
+                let (group, id) = call.split_once('/').unwrap();
+                proptest::prop_assert_eq!(group, "sg-1");
+                proptest::prop_assert!(offending.iter().any(|o| o == id), "{} was not created by the event and offending", id);
+                let rule = rules.iter().find(|r| r.rule_id.as_deref() == Some(id)).unwrap();
+                proptest::prop_assert_eq!(rule.direction, Direction::Ingress);
+            }
+        }
+    }
+
     #[tokio::test]
     async fn findings_below_the_threshold_do_not_alert() {
         let mut policy = Policy::embedded();

@@ -17,6 +17,9 @@ pub struct Attribute {
     pub value: String,
 }
 
+/// What SNS accepts in one message: body, subject and attributes together.
+pub const SNS_MESSAGE_LIMIT: usize = 262_144;
+
 /// A rendered message, ready for `Publish` with `MessageStructure=json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -24,25 +27,87 @@ pub struct Notification {
     /// The JSON object with `default`, `email`, `sqs`, `lambda`, `https` keys.
     pub message: String,
     pub attributes: Vec<Attribute>,
+    /// False only when the JSON verdict alone exceeds what SNS accepts: the
+    /// message then carries the text and says so (the verdict is never cut).
+    pub verdict_included: bool,
 }
 
 impl Notification {
+    /// Renders the report within SNS's size limit. The text body is shortened
+    /// first (listing fewer findings, with the count of the rest); the JSON
+    /// verdict is never truncated: when even one copy of it does not fit, it
+    /// is left out whole and the text says so.
     pub fn render(report: &Report) -> Notification {
-        let text = text_body(report);
-        let json = report.to_json();
-        let message = serde_json::json!({
-            "default": text,
-            "email": text,
-            "email-json": json,
-            "sqs": json,
-            "lambda": json,
-            "https": json,
-        })
-        .to_string();
+        let subject = subject(report);
+        let attributes = attributes(report);
+        let overhead = subject.len()
+            + attributes
+                .iter()
+                .map(|a| a.name.len() + a.data_type.len() + a.value.len())
+                .sum::<usize>();
+        let budget = SNS_MESSAGE_LIMIT.saturating_sub(overhead + 1024);
+        // Each body as a JSON string literal, escaped once.
+        let literal = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string());
+        let json = literal(&report.to_json());
+        // Protocol keys: every machine protocol gets the JSON while it fits; then
+        // fewer copies (a protocol without a key gets `default`).
+        let layouts: [&[(&str, bool)]; 3] = [
+            &[
+                ("default", false),
+                ("email", false),
+                ("sqs", true),
+                ("lambda", true),
+                ("https", true),
+            ],
+            &[
+                ("default", false),
+                ("email", false),
+                ("sqs", true),
+                ("lambda", true),
+            ],
+            &[("default", true), ("email", false)],
+        ];
+        let mut shown = report.findings.len();
+        while json.len() < budget {
+            let text = literal(&text_body(report, shown));
+            for layout in layouts {
+                let size: usize = layout
+                    .iter()
+                    .map(|(key, is_json)| {
+                        key.len() + 4 + if *is_json { json.len() } else { text.len() }
+                    })
+                    .sum();
+                if size + 2 <= budget {
+                    let fields: Vec<String> = layout
+                        .iter()
+                        .map(|(key, is_json)| {
+                            format!("\"{key}\":{}", if *is_json { &json } else { &text })
+                        })
+                        .collect();
+                    return Notification {
+                        subject,
+                        message: format!("{{{}}}", fields.join(",")),
+                        attributes,
+                        verdict_included: true,
+                    };
+                }
+            }
+            if shown == 0 {
+                break;
+            }
+            shown /= 2;
+        }
+        let mut text = text_body(report, 0);
+        let _ = writeln!(
+            text,
+            "The JSON verdict ({} bytes) is larger than an SNS message: the function's log has it.",
+            json.len()
+        );
         Notification {
-            subject: subject(report),
-            message,
-            attributes: attributes(report),
+            subject,
+            message: serde_json::json!({"default": text, "email": text}).to_string(),
+            attributes,
+            verdict_included: false,
         }
     }
 }
@@ -84,9 +149,10 @@ pub fn subject(report: &Report) -> String {
     }
 }
 
-/// The message for people: what happened, who, where, when, each finding
-/// with its fix, what was done, and the event id.
-pub fn text_body(report: &Report) -> String {
+/// The message for people: what happened, who, where, when, the first
+/// `shown` findings with their fixes (and how many more there are), what was
+/// done, and the event id.
+pub fn text_body(report: &Report, shown: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", subject(report));
     let _ = writeln!(out);
@@ -121,7 +187,7 @@ pub fn text_body(report: &Report) -> String {
         let _ = writeln!(out, "Findings: none");
     } else {
         let _ = writeln!(out, "Findings ({}):", report.findings.len());
-        for f in &report.findings {
+        for f in report.findings.iter().take(shown) {
             let _ = writeln!(
                 out,
                 "- [{}] {} {}\n    {}\n    Fix: {}",
@@ -130,6 +196,13 @@ pub fn text_body(report: &Report) -> String {
                 f.title,
                 f.detail,
                 f.remediation
+            );
+        }
+        if shown < report.findings.len() {
+            let _ = writeln!(
+                out,
+                "- … and {} more findings (all are in the JSON document)",
+                report.findings.len() - shown
             );
         }
     }
@@ -314,6 +387,48 @@ mod tests {
             s.len() <= SUBJECT_MAX && s.is_ascii() && s.contains(">= 1000"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn large_reports_fit_in_one_sns_message_and_the_verdict_is_never_cut() {
+        for (count, whole_verdict) in [(40, true), (700, true), (6000, false)] {
+            let mut r = report();
+            let one = r.findings[0].clone();
+            r.findings = (0..count)
+                .map(|i| Finding {
+                    detail: format!("tcp {i} from 0.0.0.0/0 (sgr-{i:017})"),
+                    ..one.clone()
+                })
+                .collect();
+            let n = Notification::render(&r);
+            assert!(
+                n.message.len() + n.subject.len() <= SNS_MESSAGE_LIMIT,
+                "{count}: {} bytes",
+                n.message.len()
+            );
+            assert_eq!(n.verdict_included, whole_verdict, "{count}");
+            let message: serde_json::Value = serde_json::from_str(&n.message).unwrap();
+            let text = message["email"].as_str().unwrap();
+            assert!(text.contains(&format!("Findings ({count}):")));
+            if whole_verdict {
+                let json = message
+                    .get("sqs")
+                    .or(message.get("default"))
+                    .unwrap()
+                    .as_str()
+                    .unwrap();
+                let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+                assert_eq!(
+                    doc["findings"].as_array().unwrap().len(),
+                    count,
+                    "the JSON verdict is whole"
+                );
+            } else {
+                assert!(
+                    text.contains("more findings") && text.contains("larger than an SNS message")
+                );
+            }
+        }
     }
 
     #[test]

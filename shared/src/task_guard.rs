@@ -219,6 +219,56 @@ mod tests {
         );
     }
 
+    /// A tracing writer that keeps everything written to it.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Detected secrets reach neither the logs (all levels) nor the message.
+        #[test]
+        fn detected_secrets_never_reach_the_logs_or_the_message(
+            key in "[A-Z0-9]{16}",
+            password in "[A-Za-z0-9]{10,20}",
+            token in "[A-Za-z0-9]{36}",
+            literal in "[a-z]{6,12}-[a-z]{6,12}",
+        ) {
+            let values = [format!("AKIA{key}"), format!("https://deploy:{password}@git.internal/repo"), format!("ghp_{token}"), literal];
+            let request = json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx", "environment": [
+                {"name": "AWS_ACCESS_KEY_ID", "value": values[0]}, {"name": "REPO_URL", "value": values[1]},
+                {"name": "CI_SECRET", "value": values[2]}, {"name": "DB_PASSWORD", "value": values[3]}]}]});
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(move || writer.clone())
+                .finish();
+            let _guard = tracing::subscriber::set_default(subscriber);
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (report, sent) = runtime.block_on(run(&MemoryTaskDefinitions::default(), &event(request, json!(null))));
+            let report = report.unwrap();
+            let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            proptest::prop_assert!(logs.contains("ECS-TD-007"), "the findings are logged");
+            proptest::prop_assert_eq!(report.findings.iter().filter(|f| f.rule.starts_with("ECS-TD-00")).count() >= 4, true);
+            for v in &values {
+                proptest::prop_assert!(!logs.contains(v.as_str()), "a secret reached the logs");
+                proptest::prop_assert!(!sent[0].message.contains(v.as_str()), "a secret reached the message");
+                proptest::prop_assert!(!report.to_json().contains(v.as_str()), "a secret reached the verdict");
+            }
+            proptest::prop_assert!(!logs.contains(&password), "the password inside the URL reached the logs");
+        }
+    }
+
     #[tokio::test]
     async fn failed_calls_are_skipped() {
         let mut e = event(privileged_with_key(), json!(null));
