@@ -18,6 +18,7 @@ pub struct MemoryGroups {
     /// Answer every revoke with this error instead.
     pub revoke_error: Option<AwsError>,
     /// `group/rule` of every revoke asked for.
+    /// `group/rule` of every revoke asked for.
     pub revoke_calls: Mutex<Vec<String>>,
 }
 
@@ -36,14 +37,17 @@ impl SecurityGroups for MemoryGroups {
 impl IngressRemediator for MemoryGroups {
     async fn revoke_ingress(
         &self,
-        _group_id: &str,
+        group_id: &str,
         target: RevokeTarget<'_>,
     ) -> Result<Revoked, AwsError> {
         let label = match target {
             RevokeTarget::RuleId(id) => id.to_string(),
             RevokeTarget::Permission(rule) => rule.to_string(),
         };
-        self.revoke_calls.lock().unwrap().push(label);
+        self.revoke_calls
+            .lock()
+            .unwrap()
+            .push(format!("{group_id}/{label}"));
         if let Some(e) = &self.revoke_error {
             return Err(e.clone());
         }

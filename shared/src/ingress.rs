@@ -559,7 +559,9 @@ mod tests {
         /// exempt group is untouched.
         #[test]
         fn revocations_are_safe(
-            stored in proptest::collection::vec((0u16..4000, 0u16..3, proptest::prop_oneof![
+            stored in proptest::collection::vec((proptest::prop_oneof![
+                proptest::strategy::Just(22u16), proptest::strategy::Just(3389), proptest::strategy::Just(3306), proptest::strategy::Just(6379),
+                proptest::strategy::Just(443), proptest::strategy::Just(80), proptest::strategy::Just(0), 1u16..4000], proptest::prop_oneof![0u16..3, proptest::strategy::Just(2000)], proptest::prop_oneof![
                 proptest::strategy::Just("0.0.0.0/0"), proptest::strategy::Just("::/0"), proptest::strategy::Just("10.0.0.0/8"),
                 proptest::strategy::Just("0.0.0.0/1"), proptest::strategy::Just("203.0.113.0/24")], proptest::bool::ANY), 1..40),
             created_mask in proptest::collection::vec(proptest::bool::ANY, 40),
