@@ -42,21 +42,28 @@ fn results(doc: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_revoke_throttled_twice_then_accepted_is_revoked_once_and_alerted_once() {
+async fn a_revoke_throttled_then_reset_then_accepted_is_revoked_once_and_alerted_once() {
     let emu = Emulator::connect().await;
     let sink = AlertSink::new(&emu).await;
     let group = emu.group(&[]).await;
     let rules = emu.open_to_world(&group, &[22, 443]).await;
     let proxy = FaultProxy::start(
         &endpoint(),
-        vec![FaultRule {
-            operation: "RevokeSecurityGroupIngress",
-            calls: 1..=2,
-            fault: Fault::Error {
-                code: "RequestLimitExceeded",
-                status: 503,
+        vec![
+            FaultRule {
+                operation: "RevokeSecurityGroupIngress",
+                calls: 1..=1,
+                fault: Fault::Error {
+                    code: "RequestLimitExceeded",
+                    status: 503,
+                },
             },
-        }],
+            FaultRule {
+                operation: "RevokeSecurityGroupIngress",
+                calls: 2..=2,
+                fault: Fault::Reset,
+            },
+        ],
     );
     let deps = ingress_guard::handler::Deps::new(
         &sdk_config(&proxy.url, 3).await,

@@ -34,7 +34,7 @@ pub struct FunctionConfig {
 
 impl FunctionConfig {
     /// Reads the process environment. Policy exemptions already past their
-    /// expiry are logged as warnings naming the key: they are not honoured (and
+    /// expiry are logged as errors naming the key: they are not honoured (and
     /// each event they would have covered reports them), but they do not stop
     /// the guard, which would leave every other group unguarded.
     pub fn from_env() -> Result<FunctionConfig, ConfigError> {
@@ -42,7 +42,7 @@ impl FunctionConfig {
             std::env::var(name).ok().filter(|v| !v.trim().is_empty())
         })?;
         for problem in config.policy.expired_exemptions(crate::today()) {
-            tracing::warn!(problem = %problem, "policy exemption past due: not honoured");
+            tracing::error!(problem = %problem, "policy exemption past due: not honoured");
         }
         Ok(config)
     }
