@@ -1,8 +1,11 @@
 //! `access-guard check`: read every input, evaluate every event, print one
 //! verdict per event; unreadable inputs are reported by name and the rest still run.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use access_guard::event::read_document;
 use access_guard::finding::Severity;
@@ -22,63 +25,141 @@ struct Tally {
     failed: bool,
 }
 
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.events += other.events;
+        self.findings += other.findings;
+        for (a, b) in self.by_severity.iter_mut().zip(other.by_severity) {
+            *a += b;
+        }
+        self.skipped += other.skipped;
+        self.errors += other.errors;
+        self.failed |= other.failed;
+    }
+}
+
+/// What one input produced: its output and error lines, and its totals.
+#[derive(Default)]
+struct FileResult {
+    out: Vec<u8>,
+    errors: Vec<String>,
+    tally: Tally,
+}
+
+/// How verdicts are written.
+struct Output {
+    format: Format,
+    colour: bool,
+    fail_on: Option<Severity>,
+    today: time::Date,
+}
+
 /// Runs the check and returns the exit status: 0 ran, 1 a finding reached
-/// `fail_on`, 2 an input could not be read or parsed.
-pub fn run(policy: &Policy, format: Format, fail_on: Option<Severity>, paths: &[PathBuf]) -> u8 {
-    let today = access_guard::today();
-    let colour = format == Format::Text
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
+/// `fail_on`, 2 an input could not be read or parsed. Inputs are read by
+/// `jobs` threads, one file at a time each (memory follows the largest file,
+/// not the archive); verdicts are printed in input order.
+pub fn run(
+    policy: &Policy,
+    format: Format,
+    fail_on: Option<Severity>,
+    jobs: usize,
+    paths: &[PathBuf],
+) -> u8 {
+    let output = Output {
+        format,
+        colour: format == Format::Text
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none(),
+        fail_on,
+        today: access_guard::today(),
+    };
+    let mut tally = Tally::default();
+    let files = expand(paths, &mut tally);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut tally = Tally::default();
-
-    for input in expand(paths, &mut tally) {
-        let (name, bytes) = match read_input(&input) {
-            Ok(read) => read,
-            Err(e) => {
-                eprintln!("access-guard: {}: cannot read: {e}", input.display());
-                tally.errors += 1;
-                continue;
-            }
-        };
-        for parsed in read_document(&bytes, &name) {
-            let report =
-                parsed.and_then(|event| access_guard::offline::evaluate(&event, policy, today));
-            let report = match report {
-                Ok(report) => report,
-                Err(e) => {
+    let next = AtomicUsize::new(0);
+    let (send, receive) = mpsc::sync_channel::<(usize, FileResult)>(jobs * 2);
+    let mut closed = false;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let send = send.clone();
+            let (next, files, output) = (&next, &files, &output);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                if send.send((i, check_file(path, policy, output))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(send);
+        // Print in input order as results arrive.
+        let mut pending = BTreeMap::new();
+        let mut printed = 0;
+        for (i, result) in receive {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&printed) {
+                printed += 1;
+                for e in &result.errors {
                     eprintln!("access-guard: {e}");
-                    tally.errors += 1;
-                    continue;
                 }
-            };
-            tally.events += 1;
-            if report.skipped.is_some() {
-                tally.skipped += 1;
-            }
-            for f in &report.findings {
-                tally.findings += 1;
-                tally.by_severity[f.severity as usize] += 1;
-                if fail_on.is_some_and(|min| f.severity >= min) {
-                    tally.failed = true;
+                tally.add(&result.tally);
+                if !closed && out.write_all(&result.out).is_err() {
+                    // Closed pipe (e.g. `| head`): stop writing, still count.
+                    closed = true;
                 }
-            }
-            let written = match format {
-                Format::Json => writeln!(out, "{}", report.to_json()),
-                Format::Text => write_text(&mut out, &name, &report, colour),
-            };
-            if written.is_err() {
-                // Closed pipe (e.g. `| head`): stop quietly.
-                return exit_status(&tally);
             }
         }
-    }
-    if format == Format::Text {
+    });
+    if format == Format::Text && !closed {
         let _ = write_summary(&mut out, &tally);
     }
     let _ = out.flush();
     exit_status(&tally)
+}
+
+/// Reads and evaluates one input.
+fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
+    let mut result = FileResult::default();
+    let (name, bytes) = match read_input(input) {
+        Ok(read) => read,
+        Err(e) => {
+            result
+                .errors
+                .push(format!("{}: cannot read: {e}", input.display()));
+            result.tally.errors += 1;
+            return result;
+        }
+    };
+    for parsed in read_document(&bytes, &name) {
+        let report = match parsed
+            .and_then(|event| access_guard::offline::evaluate(&event, policy, output.today))
+        {
+            Ok(report) => report,
+            Err(e) => {
+                result.errors.push(e.to_string());
+                result.tally.errors += 1;
+                continue;
+            }
+        };
+        let tally = &mut result.tally;
+        tally.events += 1;
+        if report.skipped.is_some() {
+            tally.skipped += 1;
+        }
+        for f in &report.findings {
+            tally.findings += 1;
+            tally.by_severity[f.severity as usize] += 1;
+            if output.fail_on.is_some_and(|min| f.severity >= min) {
+                tally.failed = true;
+            }
+        }
+        let _ = match output.format {
+            Format::Json => writeln!(result.out, "{}", report.to_json()),
+            Format::Text => write_text(&mut result.out, &name, &report, output.colour),
+        };
+    }
+    result
 }
 
 fn exit_status(tally: &Tally) -> u8 {

@@ -36,6 +36,9 @@ enum Command {
         /// Exit 1 when a finding of at least this severity is found.
         #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
         fail_on: Option<Severity>,
+        /// Files read at once (default: the machine's cores).
+        #[arg(long, short = 'j', value_name = "N")]
+        jobs: Option<usize>,
         /// Files or folders (searched recursively); `-` reads standard input.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
             policy,
             format,
             fail_on,
+            jobs,
             paths,
         } => {
             let policy = match load_policy(policy.as_deref()) {
@@ -89,7 +93,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            ExitCode::from(check::run(&policy, format, fail_on, &paths))
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            ExitCode::from(check::run(&policy, format, fail_on, jobs, &paths))
         }
         Command::Rules { id, markdown } => rules_command(id.as_deref(), markdown),
         Command::Policy { command } => match command {
