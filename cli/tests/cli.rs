@@ -218,8 +218,22 @@ fn detected_secrets_never_reach_the_output() {
 #[test]
 fn parallel_reading_prints_the_same_verdicts_in_the_same_order() {
     let dir = events();
-    let one = run(&["check", "--format", "json", "--jobs", "1", dir.to_str().unwrap()]);
-    let four = run(&["check", "--format", "json", "--jobs", "4", dir.to_str().unwrap()]);
+    let one = run(&[
+        "check",
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+        dir.to_str().unwrap(),
+    ]);
+    let four = run(&[
+        "check",
+        "--format",
+        "json",
+        "--jobs",
+        "4",
+        dir.to_str().unwrap(),
+    ]);
     assert_eq!(one.status.code(), Some(0));
     assert_eq!(stdout(&one), stdout(&four));
     assert!(stdout(&one).lines().count() >= 40);
