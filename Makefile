@@ -1,5 +1,5 @@
 # The same commands locally and in CI (.ci/run calls `make test`).
-.PHONY: run test lint fmt package readme conformance clean
+.PHONY: run test lint fmt package bench readme conformance clean
 
 # The main job: the CLI over the sample events with the embedded default policy.
 run:
@@ -20,6 +20,10 @@ fmt:
 # Lambda zips for arm64 (cargo-lambda from PyPI into .venv, zig for cross builds).
 package:
 	scripts/package.sh
+
+# Cold start, warm latency, memory, archive scan and artifact sizes (not part of test).
+bench:
+	scripts/bench.sh
 
 # Regenerate the README's rule table from the registry.
 readme:

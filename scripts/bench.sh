@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# make bench: release builds, moto server on 127.0.0.1, then one table of
+# cold start, warm latency, memory, archive scan speed and artifact sizes,
+# and criterion's evaluation-only figures. Not part of the test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=".venv"
+if [ ! -x "$VENV/bin/moto_server" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5"
+fi
+
+echo "==> release builds"
+cargo build --release --quiet -p ingress-guard -p task-definition-guard -p service-guard \
+  -p access-guard-cli -p access-guard-bench
+
+port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null && break
+  sleep 0.2
+done
+
+echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(rustc --version)"
+export ACCESS_GUARD_TEST_ENDPOINT="http://127.0.0.1:$port" AWS_EC2_METADATA_DISABLED=true
+target/release/access-guard-bench
+
+echo "==> evaluation alone (criterion)"
+cargo bench --quiet -p access-guard-bench --bench evaluate -- --noplot 2>&1 | grep -E "time:|^[a-z]" || true
