@@ -44,14 +44,8 @@ fn cold_start(
     let api = RuntimeApi::start()?;
     let id = api.push(serde_json::to_vec(event)?);
     let started = Instant::now();
-    let mut child = lambda_command(bootstrap, api.address(), function)
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", access_guard_e2e::REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("ACCESS_GUARD_TOPIC_ARN", topic)
-        .spawn()?;
+    let mut child =
+        against_moto(lambda_command(bootstrap, api.address(), function), topic).spawn()?;
     let answer = api.answer(&id, Duration::from_secs(20));
     let rss_kib = vm_hwm_kib(child.id()).unwrap_or(0);
     let _ = child.kill();
@@ -69,6 +63,17 @@ fn cold_start(
         total: answer.at - started,
         rss_kib,
     })
+}
+
+/// The function's AWS is moto server; its alerts go to `topic`.
+fn against_moto(mut cmd: Command, topic: &str) -> Command {
+    cmd.env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", access_guard_e2e::REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("ACCESS_GUARD_TOPIC_ARN", topic);
+    cmd
 }
 
 fn read_event(name: &str) -> anyhow::Result<Value> {
@@ -326,14 +331,11 @@ async fn warm(
     }
     events.truncate(count);
     let api = RuntimeApi::start()?;
-    let mut child = lambda_command(bootstrap, api.address(), "ingress-guard")
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", access_guard_e2e::REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("ACCESS_GUARD_TOPIC_ARN", topic)
-        .spawn()?;
+    let mut child = against_moto(
+        lambda_command(bootstrap, api.address(), "ingress-guard"),
+        topic,
+    )
+    .spawn()?;
     // Warm it up with the first event, then measure the rest one by one.
     let mut latencies = Vec::new();
     for (i, event) in events.iter().enumerate() {
