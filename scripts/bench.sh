@@ -29,4 +29,4 @@ export ACCESS_GUARD_TEST_ENDPOINT="http://127.0.0.1:$port" AWS_EC2_METADATA_DISA
 target/release/access-guard-bench
 
 echo "==> evaluation alone (criterion)"
-cargo bench --quiet -p access-guard-bench --bench evaluate -- --noplot 2>&1 | grep -E "time:|^[a-z]" || true
+cargo bench --quiet -p access-guard --bench evaluate -- --noplot 2>&1 | grep -E "time:|^[a-z]" || true
