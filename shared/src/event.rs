@@ -164,6 +164,23 @@ impl Event {
         })
     }
 
+    /// Like [`Event::from_value`], taking the request and response out of
+    /// `value` instead of copying them (archives: most of a record's bytes).
+    pub fn from_owned(mut value: Value, origin: &str) -> Result<Event, ParseError> {
+        let in_envelope = value.get("detail").is_some_and(|d| d.is_object());
+        let record = if in_envelope {
+            &mut value["detail"]
+        } else {
+            &mut value
+        };
+        let mut take = |key: &str| record.get_mut(key).map(Value::take).unwrap_or(Value::Null);
+        let (request, response) = (take("requestParameters"), take("responseElements"));
+        let mut event = Event::from_value(&value, origin)?;
+        event.request = request;
+        event.response = response;
+        Ok(event)
+    }
+
     /// Path-aware view of `requestParameters`.
     pub fn request(&self) -> Node<'_> {
         Node::root(&self.request, "requestParameters")
@@ -205,7 +222,7 @@ pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError
         bytes
     };
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) => records_of(&value, origin),
+        Ok(value) => records_of(value, origin),
         Err(whole) => {
             // Not one JSON document: try JSON lines.
             let text = match std::str::from_utf8(bytes) {
@@ -224,7 +241,7 @@ pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError
             for (number, line) in lines {
                 let line_origin = format!("{origin}:{}", number + 1);
                 match serde_json::from_str::<Value>(line) {
-                    Ok(value) => out.extend(records_of(&value, &line_origin)),
+                    Ok(value) => out.extend(records_of(value, &line_origin)),
                     Err(e) => out.push(Err(ParseError::Document {
                         origin: line_origin,
                         problem: format!("not valid JSON: {e}"),
@@ -236,13 +253,14 @@ pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError
     }
 }
 
-fn records_of(value: &Value, origin: &str) -> Vec<Result<Event, ParseError>> {
+/// The records of a parsed document, taken apart without copying their bodies.
+fn records_of(value: Value, origin: &str) -> Vec<Result<Event, ParseError>> {
     match value {
-        Value::Object(map) if map.contains_key("Records") => match map.get("Records") {
+        Value::Object(mut map) if map.contains_key("Records") => match map.remove("Records") {
             Some(Value::Array(records)) => records
-                .iter()
+                .into_iter()
                 .enumerate()
-                .map(|(i, r)| Event::from_value(r, &format!("{origin}: Records[{i}]")))
+                .map(|(i, r)| Event::from_owned(r, &format!("{origin}: Records[{i}]")))
                 .collect(),
             _ => vec![Err(ParseError::Document {
                 origin: origin.to_string(),
@@ -250,11 +268,11 @@ fn records_of(value: &Value, origin: &str) -> Vec<Result<Event, ParseError>> {
             })],
         },
         Value::Array(values) => values
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, r)| Event::from_value(r, &format!("{origin}: [{i}]")))
+            .map(|(i, r)| Event::from_owned(r, &format!("{origin}: [{i}]")))
             .collect(),
-        other => vec![Event::from_value(other, origin)],
+        other => vec![Event::from_owned(other, origin)],
     }
 }
 
