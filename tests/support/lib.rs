@@ -206,16 +206,37 @@ impl Emulator {
     }
 }
 
-/// The EventBridge envelope of a CloudTrail record (`detail` gets the record's common fields).
+/// The EventBridge event CloudTrail delivers for a call to `source`
+/// (`ec2`, `ecs`) named `event_name`, made by the `Dev` role of the account.
 pub fn envelope(source: &str, event_name: &str, request: Value, response: Value) -> Value {
-    let mut event = authorize_event("sg-unused", &[]);
-    event["source"] = json!(format!("aws.{source}"));
-    let detail = &mut event["detail"];
-    detail["eventSource"] = json!(format!("{source}.amazonaws.com"));
-    detail["eventName"] = json!(event_name);
-    detail["requestParameters"] = request;
-    detail["responseElements"] = response;
-    event
+    json!({
+        "version": "0",
+        "id": unique("eb"),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": format!("aws.{source}"),
+        "account": ACCOUNT,
+        "time": "2026-11-02T09:14:07Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.10",
+            "userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/Dev/jane"),
+                "accountId": ACCOUNT,
+                "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{ACCOUNT}:role/Dev")},
+                    "attributes": {"mfaAuthenticated": "false"}}},
+            "eventTime": "2026-11-02T09:14:07Z",
+            "eventSource": format!("{source}.amazonaws.com"),
+            "eventName": event_name,
+            "awsRegion": REGION,
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.17.20",
+            "requestParameters": request,
+            "responseElements": response,
+            "eventID": unique("ev"),
+            "eventType": "AwsApiCall",
+            "recipientAccountId": ACCOUNT
+        }
+    })
 }
 
 /// The EventBridge event CloudTrail would deliver for one
@@ -235,35 +256,12 @@ pub fn authorize_event(group_id: &str, rules: &[(u16, String)]) -> Value {
                    "ipProtocol": "tcp", "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0"})
         })
         .collect();
-    let event_id = unique("ev");
-    json!({
-        "version": "0",
-        "id": unique("eb"),
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.ec2",
-        "account": ACCOUNT,
-        "time": "2026-11-02T09:14:07Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {
-            "eventVersion": "1.10",
-            "userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/Dev/jane"),
-                "accountId": ACCOUNT,
-                "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{ACCOUNT}:role/Dev")},
-                    "attributes": {"mfaAuthenticated": "false"}}},
-            "eventTime": "2026-11-02T09:14:07Z",
-            "eventSource": "ec2.amazonaws.com",
-            "eventName": "AuthorizeSecurityGroupIngress",
-            "awsRegion": REGION,
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.17.20",
-            "requestParameters": {"groupId": group_id, "ipPermissions": {"items": permissions}},
-            "responseElements": {"requestId": "r-1", "_return": true, "securityGroupRuleSet": {"items": created}},
-            "eventID": event_id,
-            "eventType": "AwsApiCall",
-            "recipientAccountId": ACCOUNT
-        }
-    })
+    envelope(
+        "ec2",
+        "AuthorizeSecurityGroupIngress",
+        json!({"groupId": group_id, "ipPermissions": {"items": permissions}}),
+        json!({"requestId": "r-1", "_return": true, "securityGroupRuleSet": {"items": created}}),
+    )
 }
 
 /// The same call as an older CloudTrail record: no `securityGroupRuleSet`, only `_return`.
@@ -276,15 +274,14 @@ pub fn older_authorize_event(group_id: &str, rules: &[(u16, String)]) -> Value {
 /// The EventBridge event of a ModifySecurityGroupRules call that set rule
 /// `rule_id` to tcp `port` from `cidr`.
 pub fn modify_event(group_id: &str, rule_id: &str, port: u16, cidr: &str) -> Value {
-    let mut event = authorize_event(group_id, &[]);
-    let detail = &mut event["detail"];
-    detail["eventName"] = json!("ModifySecurityGroupRules");
-    detail["requestParameters"] = json!({"ModifySecurityGroupRulesRequest": {"GroupId": group_id,
-        "SecurityGroupRule": {"SecurityGroupRuleId": rule_id, "tag": 1,
-            "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIpv4": cidr}}}});
-    detail["responseElements"] =
-        json!({"ModifySecurityGroupRulesResponse": {"requestId": "r-2", "return": true}});
-    event
+    envelope(
+        "ec2",
+        "ModifySecurityGroupRules",
+        json!({"ModifySecurityGroupRulesRequest": {"GroupId": group_id,
+            "SecurityGroupRule": {"SecurityGroupRuleId": rule_id, "tag": 1,
+                "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIpv4": cidr}}}}),
+        json!({"ModifySecurityGroupRulesResponse": {"requestId": "r-2", "return": true}}),
+    )
 }
 
 /// Registers in the emulator a task definition whose container `app` runs
