@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use access_guard::event::read_document;
+use access_guard::event::{read_document_with, Want};
 use access_guard::finding::Severity;
 use access_guard::policy::Policy;
 use access_guard::report::Report;
@@ -131,10 +131,23 @@ fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
             return result;
         }
     };
-    for parsed in read_document(&bytes, &name) {
-        let report = match parsed
-            .and_then(|event| access_guard::offline::evaluate(&event, policy, output.today))
-        {
+    // Text output only counts the events no guard handles; JSON prints them.
+    let want = |name: &str| match output.format {
+        _ if access_guard::offline::is_guarded(name) => Want::Everything,
+        Format::Json => Want::Head,
+        Format::Text => Want::Nothing,
+    };
+    for parsed in read_document_with(&bytes, &name, want) {
+        let report = match parsed {
+            Ok(None) => {
+                result.tally.events += 1;
+                result.tally.skipped += 1;
+                continue;
+            }
+            Ok(Some(event)) => access_guard::offline::evaluate(&event, policy, output.today),
+            Err(e) => Err(e),
+        };
+        let report = match report {
             Ok(report) => report,
             Err(e) => {
                 result.errors.push(e.to_string());

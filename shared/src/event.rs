@@ -2,8 +2,10 @@
 //! envelope, a bare record, a CloudTrail log file `{"Records": [...]}` (also
 //! gzipped), or JSON lines of any of those.
 
+use std::borrow::Cow;
 use std::io::Read;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::json::{FieldError, Node};
@@ -204,6 +206,32 @@ impl Event {
 /// Reads a document (file contents) into records. One entry per record: a
 /// malformed record is an error in its place and the others still come through.
 pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError>> {
+    read_document_with(bytes, origin, |_| Want::Everything)
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect()
+}
+
+/// What a reader wants of a record, decided by its event name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The whole event, request and response included.
+    Everything,
+    /// The event without its request and response (left `null`).
+    Head,
+    /// Only that a well-formed record was there: `Ok(None)`.
+    Nothing,
+}
+
+/// Like [`read_document`], for archives: `want(eventName)` says how much of
+/// each record to build. A CloudTrail log file is read record by record
+/// without building the whole document; a record that does not have the plain
+/// shape is read the general way, so errors are the same either way.
+pub fn read_document_with(
+    bytes: &[u8],
+    origin: &str,
+    want: impl Fn(&str) -> Want,
+) -> Vec<Result<Option<Event>, ParseError>> {
     let doc_error = |problem: String| {
         vec![Err(ParseError::Document {
             origin: origin.to_string(),
@@ -221,8 +249,24 @@ pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError
     } else {
         bytes
     };
+    if let Ok(LogFile {
+        records: Some(records),
+    }) = serde_json::from_slice::<LogFile>(bytes)
+    {
+        return records
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| read_record(raw, origin, i, &want))
+            .collect();
+    }
+    let records = |value: Value, origin: &str| -> Vec<Result<Option<Event>, ParseError>> {
+        records_of(value, origin)
+            .into_iter()
+            .map(|r| r.map(Some))
+            .collect()
+    };
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) => records_of(value, origin),
+        Ok(value) => records(value, origin),
         Err(whole) => {
             // Not one JSON document: try JSON lines.
             let text = match std::str::from_utf8(bytes) {
@@ -241,7 +285,7 @@ pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError
             for (number, line) in lines {
                 let line_origin = format!("{origin}:{}", number + 1);
                 match serde_json::from_str::<Value>(line) {
-                    Ok(value) => out.extend(records_of(value, &line_origin)),
+                    Ok(value) => out.extend(records(value, &line_origin)),
                     Err(e) => out.push(Err(ParseError::Document {
                         origin: line_origin,
                         problem: format!("not valid JSON: {e}"),
@@ -250,6 +294,179 @@ pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError
             }
             out
         }
+    }
+}
+
+/// A CloudTrail log file, its records not yet parsed.
+#[derive(serde::Deserialize)]
+struct LogFile<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Option<Vec<&'a RawValue>>,
+}
+
+/// The fields of a record [`Event::from_value`] reads, borrowed from the
+/// file, with the request and response left as raw JSON. Any other shape
+/// (a wrong type, a duplicate key, an envelope) fails here and the record is
+/// read the general way.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Head<'a> {
+    #[serde(borrow, rename = "eventID")]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    aws_region: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "sourceIPAddress")]
+    source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    error_code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_identity: Option<Identity<'a>>,
+    detail: Option<serde::de::IgnoredAny>,
+    #[serde(borrow)]
+    request_parameters: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response_elements: Option<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_context: Option<SessionContext<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(borrow)]
+    session_issuer: Option<Issuer<'a>>,
+    #[serde(borrow)]
+    attributes: Option<Attributes<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Issuer<'a> {
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Attributes<'a> {
+    #[serde(borrow)]
+    mfa_authenticated: Option<Cow<'a, str>>,
+}
+
+impl Head<'_> {
+    /// `mfaAuthenticated`, `Err` when it is not a boolean word.
+    fn mfa(&self) -> Result<Option<bool>, ()> {
+        match self
+            .user_identity
+            .as_ref()
+            .and_then(|i| i.session_context.as_ref())
+            .and_then(|c| c.attributes.as_ref())
+            .and_then(|a| a.mfa_authenticated.as_deref())
+        {
+            None => Ok(None),
+            Some(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// The event name, when the record has the plain shape: no envelope, an
+    /// event id, a boolean `mfaAuthenticated`. Otherwise the record is read
+    /// the general way, which also names whatever is wrong.
+    fn plain_name(&self) -> Option<&str> {
+        let plain = self.detail.is_none() && self.event_id.is_some() && self.mfa().is_ok();
+        self.event_name.as_deref().filter(|_| plain)
+    }
+
+    /// The event without its request and response (a plain record).
+    fn event(&self, origin: String) -> Event {
+        let identity = self.user_identity.as_ref();
+        let context = identity.and_then(|i| i.session_context.as_ref());
+        let owned = |s: &Option<Cow<str>>| s.as_deref().map(str::to_string);
+        Event {
+            origin,
+            id: owned(&self.event_id).unwrap_or_default(),
+            name: owned(&self.event_name).unwrap_or_default(),
+            source: owned(&self.event_source).unwrap_or_default(),
+            time: owned(&self.event_time).unwrap_or_default(),
+            account: owned(&self.recipient_account_id)
+                .or_else(|| identity.and_then(|i| owned(&i.account_id)))
+                .unwrap_or_default(),
+            region: owned(&self.aws_region).unwrap_or_default(),
+            actor: Actor {
+                arn: identity.and_then(|i| owned(&i.arn)),
+                issuer_arn: context
+                    .and_then(|c| c.session_issuer.as_ref())
+                    .and_then(|s| owned(&s.arn)),
+                identity_type: identity.and_then(|i| owned(&i.kind)),
+                mfa_authenticated: self.mfa().ok().flatten(),
+            },
+            source_ip: owned(&self.source_ip_address),
+            user_agent: owned(&self.user_agent),
+            error_code: owned(&self.error_code),
+            request: Value::Null,
+            response: Value::Null,
+        }
+    }
+}
+
+/// Record `index` of a log file.
+fn read_record(
+    raw: &RawValue,
+    file: &str,
+    index: usize,
+    want: &impl Fn(&str) -> Want,
+) -> Result<Option<Event>, ParseError> {
+    let origin = || format!("{file}: Records[{index}]");
+    let general = || match serde_json::from_str::<Value>(raw.get()) {
+        Ok(value) => Event::from_owned(value, &origin()).map(Some),
+        Err(e) => Err(ParseError::Document {
+            origin: origin(),
+            problem: format!("not valid JSON: {e}"),
+        }),
+    };
+    let Ok(head) = serde_json::from_str::<Head>(raw.get()) else {
+        return general();
+    };
+    let Some(name) = head.plain_name() else {
+        return general();
+    };
+    let mut event = match want(name) {
+        Want::Nothing => return Ok(None),
+        Want::Head => return Ok(Some(head.event(origin()))),
+        Want::Everything => head.event(origin()),
+    };
+    let body = |raw: Option<&RawValue>| match raw {
+        Some(raw) => serde_json::from_str::<Value>(raw.get()).ok(),
+        None => Some(Value::Null),
+    };
+    match (body(head.request_parameters), body(head.response_elements)) {
+        (Some(request), Some(response)) => {
+            event.request = request;
+            event.response = response;
+            Ok(Some(event))
+        }
+        _ => general(),
     }
 }
 

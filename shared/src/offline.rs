@@ -6,16 +6,64 @@ use time::Date;
 use crate::event::{Event, ParseError};
 use crate::policy::Policy;
 use crate::report::Report;
+use crate::sg::{AUTHORIZE_INGRESS, MODIFY_RULES};
+use crate::svc::{CREATE_SERVICE, UPDATE_SERVICE};
+use crate::td::REGISTER_TASK_DEFINITION;
 use crate::{ingress, service_guard, task_guard};
+
+/// True for the event names some guard evaluates; the others are reported
+/// `not handled` and their request and response are never read.
+pub fn is_guarded(event_name: &str) -> bool {
+    [
+        AUTHORIZE_INGRESS,
+        MODIFY_RULES,
+        REGISTER_TASK_DEFINITION,
+        CREATE_SERVICE,
+        UPDATE_SERVICE,
+    ]
+    .contains(&event_name)
+}
 
 /// Evaluates one event as its guard would, without calling AWS.
 pub fn evaluate(event: &Event, policy: &Policy, today: Date) -> Result<Report, ParseError> {
     let verdict = match event.name.as_str() {
-        crate::td::REGISTER_TASK_DEFINITION => task_guard::evaluate_offline(event, policy),
-        crate::svc::CREATE_SERVICE | crate::svc::UPDATE_SERVICE => {
-            service_guard::evaluate_offline(event, policy)
-        }
-        _ => ingress::evaluate_offline(event, policy, today),
+        REGISTER_TASK_DEFINITION => task_guard::evaluate_offline(event, policy),
+        CREATE_SERVICE | UPDATE_SERVICE => service_guard::evaluate_offline(event, policy),
+        AUTHORIZE_INGRESS | MODIFY_RULES => ingress::evaluate_offline(event, policy, today),
+        other => Ok(Report::skipped(event, format!("not handled: {other}"))),
     };
     verdict.map_err(|field| event.field_error(field))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{read_document_with, Want};
+
+    const LOG: &str = r#"{"Records":[{"eventID":"e1","eventName":"DescribeInstances",
+        "errorCode":"Client.UnauthorizedOperation","requestParameters":{"x":1}}]}"#;
+
+    #[test]
+    fn other_events_are_not_handled_even_when_their_call_failed() {
+        let head = |name: &str| {
+            if is_guarded(name) {
+                Want::Everything
+            } else {
+                Want::Head
+            }
+        };
+        let events = read_document_with(LOG.as_bytes(), "log.json", head);
+        let event = events[0].as_ref().unwrap().as_ref().unwrap();
+        assert!(
+            event.request.is_null(),
+            "the body of an unguarded event is not read"
+        );
+        let report = evaluate(event, &Policy::embedded(), crate::today()).unwrap();
+        assert_eq!(
+            report.skipped.as_deref(),
+            Some("not handled: DescribeInstances")
+        );
+        let counted = read_document_with(LOG.as_bytes(), "log.json", |_| Want::Nothing);
+        assert!(matches!(counted[..], [Ok(None)]));
+    }
 }

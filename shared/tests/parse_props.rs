@@ -1,6 +1,6 @@
 //! Laws of the parser and planner, over arbitrary input.
 
-use access_guard::event::read_document;
+use access_guard::event::{read_document, read_document_with, Event, Want};
 use access_guard::finding::Action;
 use access_guard::policy::Policy;
 use access_guard::sg::{Direction, SgChange};
@@ -47,7 +47,101 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A CloudTrail record whose head fields are sometimes of the wrong type,
+/// null, missing, duplicated or wrapped in an envelope.
+fn any_record() -> impl Strategy<Value = String> {
+    let text = |options: &'static [&'static str]| {
+        prop_oneof![
+            16 => prop::sample::select(options).prop_map(|s| json!(s)),
+            1 => Just(Value::Null),
+            1 => any::<i64>().prop_map(Value::from),
+            1 => any_json(),
+        ]
+    };
+    let identity = (
+        text(&["arn:aws:iam::111122223333:user/a"]),
+        text(&["IAMUser", "AssumedRole"]),
+        text(&["111122223333"]),
+        text(&["arn:aws:iam::111122223333:role/r"]),
+        text(&["true", "FALSE", "yes"]),
+        any::<bool>(),
+    )
+        .prop_map(|(arn, kind, account, issuer, mfa, as_bool)| {
+            let mfa = if as_bool { json!(true) } else { mfa };
+            json!({"arn": arn, "type": kind, "accountId": account,
+                   "sessionContext": {"sessionIssuer": {"arn": issuer}, "attributes": {"mfaAuthenticated": mfa}}})
+        });
+    (
+        (
+            text(&["e1", "e\\u00e9"]),
+            text(&[
+                "AuthorizeSecurityGroupIngress",
+                "DescribeInstances",
+                "CreateService",
+            ]),
+            text(&["2026-11-02T10:00:00Z"]),
+            text(&["us-east-1"]),
+            text(&["111122223333"]),
+            text(&["Client.UnauthorizedOperation"]),
+        ),
+        prop_oneof![3 => identity, 1 => any_json()],
+        any_json(),
+        prop::collection::vec(prop::bool::weighted(0.85), 8),
+        prop_oneof![6 => Just(None), 1 => Just(Some("detail")), 1 => Just(Some("eventName"))],
+    )
+        .prop_map(
+            |((id, name, time, region, account, code), identity, request, present, extra)| {
+                let keys = [
+                    "eventID",
+                    "eventName",
+                    "eventTime",
+                    "awsRegion",
+                    "recipientAccountId",
+                    "errorCode",
+                    "userIdentity",
+                    "requestParameters",
+                ]
+                .into_iter()
+                .zip(present)
+                .filter_map(|(key, present)| present.then_some(key));
+                let value = |key: &str| match key {
+                    "eventID" => id.clone(),
+                    "eventName" => name.clone(),
+                    "eventTime" => time.clone(),
+                    "awsRegion" => region.clone(),
+                    "recipientAccountId" => account.clone(),
+                    "errorCode" => code.clone(),
+                    "userIdentity" => identity.clone(),
+                    _ => request.clone(),
+                };
+                let mut members: Vec<String> =
+                    keys.map(|k| format!("{:?}:{}", k, value(k))).collect();
+                if let Some(key) = extra {
+                    members.push(format!("{key:?}:{}", value("requestParameters")));
+                }
+                format!("{{{}}}", members.join(","))
+            },
+        )
+}
+
 proptest! {
+    #[test]
+    fn log_files_read_record_by_record_as_the_whole_document_would(record in any_record()) {
+        let log = format!("{{\"Records\":[{record}]}}");
+        let general = match serde_json::from_str::<Value>(&record) {
+            Ok(value) => Event::from_owned(value, "log.json: Records[0]").map(|e| format!("{e:?}")).map_err(|e| e.to_string()),
+            Err(_) => return Ok(()),
+        };
+        let fast = read_document_with(log.as_bytes(), "log.json", |_| Want::Everything);
+        prop_assert_eq!(fast.len(), 1);
+        let fast = fast[0].as_ref().map(|e| format!("{:?}", e.as_ref().unwrap())).map_err(|e| e.to_string());
+        prop_assert_eq!(&fast, &general);
+        for want in [Want::Head, Want::Nothing] {
+            let read = read_document_with(log.as_bytes(), "log.json", |_| want);
+            prop_assert_eq!(read[0].is_ok(), general.is_ok(), "{:?}", want);
+        }
+    }
+
     #[test]
     fn parsing_and_evaluating_never_panics(request in any_json(), response in any_json(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let _ = read_document(&bytes, "fuzz");
