@@ -11,6 +11,16 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5"
 fi
 
+# Cloud Custodian, pinned, in its own venv. Its package gets no .pyc files
+# (as a Lambda package): the harness runs it with PYTHONDONTWRITEBYTECODE=1.
+C7N_VENV=".venv-c7n"
+C7N_VERSION="0.9.53"
+if ! "$C7N_VENV/bin/python" -c "import c7n.version as v; assert v.version == '$C7N_VERSION'" 2>/dev/null; then
+  python3 -m venv "$C7N_VENV"
+  "$C7N_VENV/bin/pip" install --quiet --disable-pip-version-check "c7n==$C7N_VERSION"
+fi
+find "$C7N_VENV"/lib/python3*/site-packages -name __pycache__ -type d -prune -exec rm -rf {} +
+
 echo "==> release builds"
 cargo build --release --quiet -p ingress-guard -p task-definition-guard -p service-guard \
   -p access-guard-cli -p access-guard-bench
@@ -24,6 +34,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+echo "==> moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'), Cloud Custodian $C7N_VERSION"
 echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(rustc --version)"
 export ACCESS_GUARD_TEST_ENDPOINT="http://127.0.0.1:$port" AWS_EC2_METADATA_DISABLED=true
 target/release/access-guard-bench

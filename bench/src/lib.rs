@@ -1,8 +1,11 @@
 //! The benchmark harness behind `make bench`: a Lambda Runtime API emulator,
-//! process measurement, order statistics and a CloudTrail archive generator.
+//! process measurement, order statistics, a CloudTrail archive generator and
+//! Cloud Custodian's side of the comparison.
 //! Its code is tested in the test command; its figures are not asserted.
 
 pub mod archive;
+pub mod custodian;
 pub mod process;
 pub mod runtime;
+pub mod sink;
 pub mod stats;

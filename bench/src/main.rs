@@ -8,11 +8,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use access_guard_bench::archive;
+use access_guard_bench::custodian::Custodian;
 use access_guard_bench::process::{lambda_command, timed, vm_hwm_kib};
 use access_guard_bench::runtime::RuntimeApi;
+use access_guard_bench::sink::{self, Sink};
 use access_guard_bench::stats::{ms, Stats};
-use access_guard_e2e::{authorize_event, endpoint, AlertSink, Emulator};
-use aws_sdk_ec2::types::{IpPermission, IpRange};
+use access_guard_e2e::{authorize_event, endpoint, Emulator};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -35,26 +36,41 @@ struct Cold {
     rss_kib: u64,
 }
 
+/// Cold starts of one function: init, spawn → response, peak RSS.
+#[derive(Default)]
+struct Colds {
+    init: Vec<Duration>,
+    total: Vec<Duration>,
+    rss: Vec<Duration>,
+}
+
+impl Colds {
+    fn push(&mut self, cold: Cold) {
+        self.init.push(cold.init);
+        self.total.push(cold.total);
+        self.rss.push(Duration::from_micros(cold.rss_kib));
+    }
+}
+
+/// Spawns `command(runtime_api)` with one event queued and waits for its answer.
 fn cold_start(
-    bootstrap: &Path,
-    function: &str,
+    what: &str,
+    command: impl FnOnce(&str) -> Command,
     event: &Value,
-    topic: &str,
 ) -> anyhow::Result<Cold> {
     let api = RuntimeApi::start()?;
     let id = api.push(serde_json::to_vec(event)?);
     let started = Instant::now();
-    let mut child =
-        against_moto(lambda_command(bootstrap, api.address(), function), topic).spawn()?;
-    let answer = api.answer(&id, Duration::from_secs(20));
+    let mut child = command(api.address()).spawn()?;
+    let answer = api.answer(&id, Duration::from_secs(30));
     let rss_kib = vm_hwm_kib(child.id()).unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
     let answer =
-        answer.ok_or_else(|| anyhow::anyhow!("{function}: no answer ({:?})", api.init_error()))?;
+        answer.ok_or_else(|| anyhow::anyhow!("{what}: no answer ({:?})", api.init_error()))?;
     anyhow::ensure!(
         !answer.error,
-        "{function}: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&answer.body)
     );
     let init = api.first_next().map_or(Duration::ZERO, |t| t - started);
@@ -82,6 +98,32 @@ fn read_event(name: &str) -> anyhow::Result<Value> {
     )?)?)
 }
 
+/// A security group with SSH just opened to 0.0.0.0/0, and the event that says so.
+async fn ssh_opened(emu: &Emulator) -> (String, Value) {
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let event = authorize_event(&group, &rules);
+    (group, event)
+}
+
+/// Checks what a run of `what` left in moto: no ingress in `groups`, one alert each.
+async fn check_done(
+    emu: &Emulator,
+    sink: &Sink,
+    what: &str,
+    groups: &[String],
+) -> anyhow::Result<()> {
+    let open = sink::groups_with_ingress(emu, groups).await?;
+    anyhow::ensure!(open == 0, "{what}: {open} of {} groups still open", groups.len());
+    let alerts = sink.take(emu).await?;
+    anyhow::ensure!(
+        alerts == groups.len(),
+        "{what}: {alerts} alerts for {} events",
+        groups.len()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let runs = env_usize("BENCH_RUNS", 20);
@@ -89,81 +131,89 @@ async fn main() -> anyhow::Result<()> {
     let archive_mb = env_usize("BENCH_ARCHIVE_MB", 1024) as u64;
     let release = repo()
         .join(std::env::var("BENCH_BINARIES").unwrap_or_else(|_| "target/release".to_string()));
+    let venv = repo().join(std::env::var("BENCH_CUSTODIAN_VENV").unwrap_or_else(|_| ".venv-c7n".into()));
     let emu = Emulator::connect().await;
-    let sink = AlertSink::new(&emu).await;
+    let sink = Sink::new(&emu).await?;
+    let custodian = Custodian::prepare(&repo(), &venv, &sink.topic_arn)?;
+    eprintln!("==> Cloud Custodian {}", custodian.version());
+    let ours = |api: &str| {
+        against_moto(
+            lambda_command(&release.join("ingress-guard"), api, "ingress-guard"),
+            &sink.topic_arn,
+        )
+    };
+    let theirs = |api: &str| against_moto(custodian.command(api), &sink.topic_arn);
     let mut rows = Vec::new();
 
-    // 1. Cold starts. ingress-guard really revokes and publishes each time.
-    let mut init = Vec::new();
-    let mut total = Vec::new();
-    let mut rss = Vec::new();
+    // 1. Cold starts, the two side by side run after run: the same job (SSH
+    //    opened to the internet: describe, revoke, publish), each checked in moto.
+    let (mut cold_ours, mut cold_theirs) = (Colds::default(), Colds::default());
     for _ in 0..runs {
-        let group = emu.group(&[]).await;
-        let rules = emu.open_to_world(&group, &[22]).await;
-        let cold = cold_start(
-            &release.join("ingress-guard"),
-            "ingress-guard",
-            &authorize_event(&group, &rules),
-            &sink.topic_arn,
-        )?;
-        anyhow::ensure!(
-            emu.ingress_rules(&group).await.is_empty(),
-            "ingress-guard did not revoke"
-        );
-        anyhow::ensure!(
-            sink.alerts(&emu).await.len() == 1,
-            "ingress-guard did not publish once"
-        );
-        init.push(cold.init);
-        total.push(cold.total);
-        rss.push(Duration::from_micros(cold.rss_kib));
+        let (group, event) = ssh_opened(&emu).await;
+        cold_ours.push(cold_start("ingress-guard", ours, &event)?);
+        check_done(&emu, &sink, "ingress-guard", &[group]).await?;
+        let (group, event) = ssh_opened(&emu).await;
+        cold_theirs.push(cold_start("Cloud Custodian", theirs, &event)?);
+        check_done(&emu, &sink, "Cloud Custodian", &[group]).await?;
     }
+    push_cold(&mut rows, "ingress-guard (describe + revoke + publish)", &cold_ours);
     push_cold(
         &mut rows,
-        "ingress-guard (describe + revoke + publish)",
-        &init,
-        &total,
-        &rss,
+        &format!("Cloud Custodian {} (same event, same job)", custodian.version()),
+        &cold_theirs,
     );
     for (function, file) in [
         ("task-definition-guard", "td-privileged.json"),
         ("service-guard", "svc-create-public-ip.json"),
     ] {
         let event = read_event(file)?;
-        let (mut init, mut total, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+        let mut colds = Colds::default();
         for _ in 0..runs {
-            let cold = cold_start(&release.join(function), function, &event, &sink.topic_arn)?;
-            init.push(cold.init);
-            total.push(cold.total);
-            rss.push(Duration::from_micros(cold.rss_kib));
+            let command = |api: &str| {
+                against_moto(
+                    lambda_command(&release.join(function), api, function),
+                    &sink.topic_arn,
+                )
+            };
+            colds.push(cold_start(function, command, &event)?);
         }
-        let _ = sink.alerts(&emu).await;
-        push_cold(
-            &mut rows,
-            &format!("{function} ({file})"),
-            &init,
-            &total,
-            &rss,
-        );
+        sink.take(&emu).await?;
+        push_cold(&mut rows, &format!("{function} ({file})"), &colds);
     }
 
-    // 2. Warm: one process, many events, each opening SSH from a different /8.
-    let latencies = warm(
-        &emu,
-        &release.join("ingress-guard"),
-        &sink.topic_arn,
-        warm_events,
-    )
-    .await?;
-    if let Some(s) = Stats::of(&latencies) {
+    // 2. Warm: one process each, every event a group with SSH just opened.
+    let mut warm_stats = Vec::new();
+    for (what, command) in [
+        ("ingress-guard", &ours as &dyn Fn(&str) -> Command),
+        ("Cloud Custodian", &theirs),
+    ] {
+        let mut groups = Vec::new();
+        let mut events = Vec::new();
+        for _ in 0..warm_events {
+            let (group, event) = ssh_opened(&emu).await;
+            groups.push(group);
+            events.push(event);
+        }
+        let latencies = warm(what, command, &events)?;
+        check_done(&emu, &sink, what, &groups).await?;
+        let stats = Stats::of(&latencies).ok_or_else(|| anyhow::anyhow!("no warm events"))?;
         rows.push(Row(
-            format!(
-                "warm ingress-guard, {} events (revoke + publish each)",
-                s.count
-            ),
+            format!("warm {what}, {} events (describe + revoke + publish each)", stats.count),
             "mean / p50 / p99".into(),
+            format!("{} / {} / {}", ms(stats.mean), ms(stats.median), ms(stats.p99)),
+        ));
+        warm_stats.push(stats);
+    }
+    let floor = sink::moto_floor(&emu, &sink, warm_events.min(200)).await?;
+    if let Some(s) = Stats::of(&floor) {
+        rows.push(Row(
+            "moto's own time for the same three calls, made by this harness".into(),
+            format!("{} events, mean / p50 / p99", s.count),
             format!("{} / {} / {}", ms(s.mean), ms(s.median), ms(s.p99)),
         ));
+    }
+    if let [w_ours, w_theirs] = warm_stats[..] {
+        rows.push(ratios(&cold_ours, &cold_theirs, &w_ours, &w_theirs));
     }
 
     // 3. Archive scan.
@@ -236,17 +286,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn push_cold(
-    rows: &mut Vec<Row>,
-    what: &str,
-    init: &[Duration],
-    total: &[Duration],
-    rss: &[Duration],
-) {
-    let (Some(i), Some(t), Some(r)) = (Stats::of(init), Stats::of(total), Stats::of(rss)) else {
+fn push_cold(rows: &mut Vec<Row>, what: &str, colds: &Colds) {
+    let (Some(i), Some(t), Some(r)) = (
+        Stats::of(&colds.init),
+        Stats::of(&colds.total),
+        Stats::of(&colds.rss),
+    ) else {
         return;
     };
-    let kib = |d: Duration| format!("{:.1} MiB", d.as_micros() as f64 / 1024.0);
     rows.push(Row(
         format!("cold {what}"),
         format!("{} runs, median / max", t.count),
@@ -256,96 +303,58 @@ fn push_cold(
             ms(t.max),
             ms(i.median),
             ms(i.max),
-            kib(r.median),
-            kib(r.max)
+            mib(r.median),
+            mib(r.max)
         ),
     ));
 }
 
-async fn warm(
-    emu: &Emulator,
-    bootstrap: &Path,
-    topic: &str,
-    count: usize,
-) -> anyhow::Result<Vec<Duration>> {
-    // Public /8 networks: each is internet-wide, so each rule is SSH from the internet.
-    let nets: Vec<String> = (1..=223)
-        .filter(|n| *n != 10 && *n != 127)
-        .map(|n| format!("{n}.0.0.0/8"))
-        .collect();
-    let mut events = Vec::new();
-    while events.len() < count {
-        let group = emu.group(&[]).await;
-        let mut perm = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(22)
-            .to_port(22);
-        // Groups hold at most 60 rules (the AWS default quota).
-        for net in nets.iter().skip(events.len() % nets.len()).take(50) {
-            perm = perm.ip_ranges(IpRange::builder().cidr_ip(net).build());
+/// Peak RSS kept as microseconds-per-KiB in a `Duration`, shown in MiB.
+fn mib(d: Duration) -> String {
+    format!("{:.1} MiB", d.as_micros() as f64 / 1024.0)
+}
+
+/// How many times faster or smaller ingress-guard is than Custodian.
+fn ratios(ours: &Colds, theirs: &Colds, w_ours: &Stats, w_theirs: &Stats) -> Row {
+    let median = |v: &[Duration]| Stats::of(v).map_or(Duration::ZERO, |s| s.median);
+    let times = |a: Duration, b: Duration| {
+        if a.is_zero() {
+            "-".to_string()
+        } else {
+            format!("{:.1}×", b.as_secs_f64() / a.as_secs_f64())
         }
-        emu.ec2
-            .authorize_security_group_ingress()
-            .group_id(&group)
-            .ip_permissions(perm.build())
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "AuthorizeSecurityGroupIngress: {}",
-                    aws_sdk_ec2::error::DisplayErrorContext(e)
-                )
-            })?;
-        let stored = emu
-            .ec2
-            .describe_security_group_rules()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("group-id")
-                    .values(&group)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "DescribeSecurityGroupRules: {}",
-                    aws_sdk_ec2::error::DisplayErrorContext(e)
-                )
-            })?;
-        for rule in stored
-            .security_group_rules()
-            .iter()
-            .filter(|r| r.is_egress() == Some(false))
-        {
-            let (Some(id), Some(cidr)) = (rule.security_group_rule_id(), rule.cidr_ipv4()) else {
-                continue;
-            };
-            let mut event = authorize_event(&group, &[(22, id.to_string())]);
-            event["detail"]["requestParameters"]["ipPermissions"]["items"][0]["ipRanges"]
-                ["items"][0]["cidrIp"] = cidr.into();
-            event["detail"]["responseElements"]["securityGroupRuleSet"]["items"][0]["cidrIpv4"] =
-                cidr.into();
-            events.push(event);
-        }
-    }
-    events.truncate(count);
-    let api = RuntimeApi::start()?;
-    let mut child = against_moto(
-        lambda_command(bootstrap, api.address(), "ingress-guard"),
-        topic,
+    };
+    Row(
+        "Cloud Custodian ÷ ingress-guard, same run".into(),
+        "cold median / peak RSS median / warm mean / warm p99".into(),
+        format!(
+            "{} / {} / {} / {}",
+            times(median(&ours.total), median(&theirs.total)),
+            times(median(&ours.rss), median(&theirs.rss)),
+            times(w_ours.mean, w_theirs.mean),
+            times(w_ours.p99, w_theirs.p99)
+        ),
     )
-    .spawn()?;
-    // Warm it up with the first event, then measure the rest one by one.
+}
+
+/// One process serving `events` one by one; the latency of each but the first
+/// (from handing it out to the answer).
+fn warm(
+    what: &str,
+    command: &dyn Fn(&str) -> Command,
+    events: &[Value],
+) -> anyhow::Result<Vec<Duration>> {
+    let api = RuntimeApi::start()?;
+    let mut child = command(api.address()).spawn()?;
     let mut latencies = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let id = api.push(serde_json::to_vec(event)?);
         let answer = api
-            .answer(&id, Duration::from_secs(20))
-            .ok_or_else(|| anyhow::anyhow!("no answer to warm event {i}"))?;
+            .answer(&id, Duration::from_secs(30))
+            .ok_or_else(|| anyhow::anyhow!("{what}: no answer to warm event {i}"))?;
         anyhow::ensure!(
             !answer.error,
-            "warm event {i}: {}",
+            "{what}: warm event {i}: {}",
             String::from_utf8_lossy(&answer.body)
         );
         if i > 0 {

@@ -53,7 +53,11 @@ pub fn timed(program: &Path, args: &[&std::ffi::OsStr]) -> std::io::Result<(Dura
 
 /// The environment a Lambda `bootstrap` needs outside Lambda.
 pub fn lambda_command(bootstrap: &Path, runtime_api: &str, function: &str) -> Command {
-    let mut cmd = Command::new(bootstrap);
+    as_lambda(Command::new(bootstrap), runtime_api, function)
+}
+
+/// `cmd` with the environment Lambda gives a function's process.
+pub fn as_lambda(mut cmd: Command, runtime_api: &str, function: &str) -> Command {
     cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")

@@ -49,6 +49,7 @@ impl RuntimeApi {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                let _ = stream.set_nodelay(true);
                 let (s, halt) = (s.clone(), halt.clone());
                 std::thread::spawn(move || serve(stream, &s, &halt));
             }
@@ -159,8 +160,10 @@ fn reply(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)
+    // One write: a head and body written apart wait on the peer's delayed ACK.
+    let mut message = head.into_bytes();
+    message.extend_from_slice(body);
+    stream.write_all(&message)
 }
 
 fn serve(stream: TcpStream, state: &Arc<(Mutex<State>, Condvar)>, stop: &AtomicBool) {
