@@ -83,15 +83,20 @@ mod tests {
 
     #[test]
     fn the_policy_sends_alerts_to_the_benchmark_topic() {
-        let template =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/custodian/config.json"))
-                .unwrap();
+        let template = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/custodian/config.json"
+        ))
+        .unwrap();
         let topic = "arn:aws:sns:us-east-1:123456789012:alerts-1";
         let filled: serde_json::Value =
             serde_json::from_str(&config(&template, topic).unwrap()).unwrap();
         let policy = &filled["policies"][0];
         assert_eq!(policy["mode"]["type"], "cloudtrail");
-        assert_eq!(policy["mode"]["events"][0]["event"], "AuthorizeSecurityGroupIngress");
+        assert_eq!(
+            policy["mode"]["events"][0]["event"],
+            "AuthorizeSecurityGroupIngress"
+        );
         assert_eq!(policy["actions"][0]["type"], "remove-permissions");
         assert_eq!(policy["actions"][1]["transport"]["topic"], topic);
         assert!(config("{}", topic).is_err());

@@ -114,7 +114,11 @@ async fn check_done(
     groups: &[String],
 ) -> anyhow::Result<()> {
     let open = sink::groups_with_ingress(emu, groups).await?;
-    anyhow::ensure!(open == 0, "{what}: {open} of {} groups still open", groups.len());
+    anyhow::ensure!(
+        open == 0,
+        "{what}: {open} of {} groups still open",
+        groups.len()
+    );
     let alerts = sink.take(emu).await?;
     anyhow::ensure!(
         alerts == groups.len(),
@@ -131,7 +135,8 @@ async fn main() -> anyhow::Result<()> {
     let archive_mb = env_usize("BENCH_ARCHIVE_MB", 1024) as u64;
     let release = repo()
         .join(std::env::var("BENCH_BINARIES").unwrap_or_else(|_| "target/release".to_string()));
-    let venv = repo().join(std::env::var("BENCH_CUSTODIAN_VENV").unwrap_or_else(|_| ".venv-c7n".into()));
+    let venv =
+        repo().join(std::env::var("BENCH_CUSTODIAN_VENV").unwrap_or_else(|_| ".venv-c7n".into()));
     let emu = Emulator::connect().await;
     let sink = Sink::new(&emu).await?;
     let custodian = Custodian::prepare(&repo(), &venv, &sink.topic_arn)?;
@@ -156,10 +161,17 @@ async fn main() -> anyhow::Result<()> {
         cold_theirs.push(cold_start("Cloud Custodian", theirs, &event)?);
         check_done(&emu, &sink, "Cloud Custodian", &[group]).await?;
     }
-    push_cold(&mut rows, "ingress-guard (describe + revoke + publish)", &cold_ours);
     push_cold(
         &mut rows,
-        &format!("Cloud Custodian {} (same event, same job)", custodian.version()),
+        "ingress-guard (describe + revoke + publish)",
+        &cold_ours,
+    );
+    push_cold(
+        &mut rows,
+        &format!(
+            "Cloud Custodian {} (same event, same job)",
+            custodian.version()
+        ),
         &cold_theirs,
     );
     for (function, file) in [
@@ -194,13 +206,26 @@ async fn main() -> anyhow::Result<()> {
             groups.push(group);
             events.push(event);
         }
-        let latencies = warm(what, command, &events)?;
-        check_done(&emu, &sink, what, &groups).await?;
+        let (latencies, alerts) = warm(what, command, &events, &emu, &sink).await?;
+        let open = sink::groups_with_ingress(&emu, &groups).await?;
+        anyhow::ensure!(
+            open == 0 && alerts == groups.len(),
+            "warm {what}: {open} of {} groups still open, {alerts} alerts",
+            groups.len()
+        );
         let stats = Stats::of(&latencies).ok_or_else(|| anyhow::anyhow!("no warm events"))?;
         rows.push(Row(
-            format!("warm {what}, {} events (describe + revoke + publish each)", stats.count),
+            format!(
+                "warm {what}, {} events (describe + revoke + publish each)",
+                stats.count
+            ),
             "mean / p50 / p99".into(),
-            format!("{} / {} / {}", ms(stats.mean), ms(stats.median), ms(stats.p99)),
+            format!(
+                "{} / {} / {}",
+                ms(stats.mean),
+                ms(stats.median),
+                ms(stats.p99)
+            ),
         ));
         warm_stats.push(stats);
     }
@@ -337,16 +362,19 @@ fn ratios(ours: &Colds, theirs: &Colds, w_ours: &Stats, w_theirs: &Stats) -> Row
     )
 }
 
-/// One process serving `events` one by one; the latency of each but the first
-/// (from handing it out to the answer).
-fn warm(
+/// One process serving `events` one by one: the latency of each but the
+/// first (from handing it out to the answer), and the alerts published (taken
+/// from the queue between events).
+async fn warm(
     what: &str,
     command: &dyn Fn(&str) -> Command,
     events: &[Value],
-) -> anyhow::Result<Vec<Duration>> {
+    emu: &Emulator,
+    sink: &Sink,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
     let api = RuntimeApi::start()?;
     let mut child = command(api.address()).spawn()?;
-    let mut latencies = Vec::new();
+    let (mut latencies, mut alerts) = (Vec::new(), 0);
     for (i, event) in events.iter().enumerate() {
         let id = api.push(serde_json::to_vec(event)?);
         let answer = api
@@ -360,10 +388,11 @@ fn warm(
         if i > 0 {
             latencies.extend(answer.latency);
         }
+        alerts += sink.take_now(emu).await?;
     }
     let _ = child.kill();
     let _ = child.wait();
-    Ok(latencies)
+    Ok((latencies, alerts))
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
