@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: release builds, moto server on 127.0.0.1, then one table of
+# make bench: the arm64 zips, release builds, moto server on 127.0.0.1, then one table of
 # cold start, warm latency, memory, archive scan speed and artifact sizes,
 # and criterion's evaluation-only figures. Not part of the test command.
 set -euo pipefail
@@ -20,6 +20,9 @@ if ! "$C7N_VENV/bin/python" -c "import c7n.version as v; assert v.version == '$C
   "$C7N_VENV/bin/pip" install --quiet --disable-pip-version-check "c7n==$C7N_VERSION"
 fi
 find "$C7N_VENV"/lib/python3*/site-packages -name __pycache__ -type d -prune -exec rm -rf {} +
+
+echo "==> arm64 Lambda zips (make package)"
+scripts/package.sh
 
 echo "==> release builds"
 cargo build --release --quiet -p ingress-guard -p task-definition-guard -p service-guard \

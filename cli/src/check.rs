@@ -14,6 +14,9 @@ use access_guard::report::Report;
 
 use crate::Format;
 
+/// How a report says no guard evaluates its event.
+const NOT_HANDLED: &str = "not handled";
+
 /// Totals for the summary line and the exit status.
 #[derive(Default)]
 struct Tally {
@@ -21,6 +24,8 @@ struct Tally {
     findings: usize,
     by_severity: [usize; 5],
     skipped: usize,
+    /// Events no guard evaluates (most of a CloudTrail archive).
+    not_handled: usize,
     errors: usize,
     failed: bool,
 }
@@ -33,6 +38,7 @@ impl Tally {
             *a += b;
         }
         self.skipped += other.skipped;
+        self.not_handled += other.not_handled;
         self.errors += other.errors;
         self.failed |= other.failed;
     }
@@ -141,7 +147,7 @@ fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
         let report = match parsed {
             Ok(None) => {
                 result.tally.events += 1;
-                result.tally.skipped += 1;
+                result.tally.not_handled += 1;
                 continue;
             }
             Ok(Some(event)) => access_guard::offline::evaluate(&event, policy, output.today),
@@ -157,8 +163,10 @@ fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
         };
         let tally = &mut result.tally;
         tally.events += 1;
-        if report.skipped.is_some() {
-            tally.skipped += 1;
+        match &report.skipped {
+            Some(reason) if reason.starts_with(NOT_HANDLED) => tally.not_handled += 1,
+            Some(_) => tally.skipped += 1,
+            None => {}
         }
         for f in &report.findings {
             tally.findings += 1;
@@ -261,7 +269,7 @@ fn write_text(
     let resource = report.resource.as_deref().unwrap_or("-");
     if let Some(reason) = &report.skipped {
         // Events no guard handles are only counted; failed calls are worth a line.
-        if reason.starts_with("not handled") {
+        if reason.starts_with(NOT_HANDLED) {
             return Ok(());
         }
         return writeln!(out, "{name}  {}  skipped: {reason}", report.event_name);
@@ -337,7 +345,7 @@ fn write_summary(out: &mut impl Write, tally: &Tally) -> std::io::Result<()> {
     };
     writeln!(
         out,
-        "\n{} events, {} findings{counts}, {} skipped, {} unreadable",
-        tally.events, tally.findings, tally.skipped, tally.errors
+        "\n{} events, {} findings{counts}, {} skipped, {} not handled, {} unreadable",
+        tally.events, tally.findings, tally.skipped, tally.not_handled, tally.errors
     )
 }

@@ -238,3 +238,60 @@ fn parallel_reading_prints_the_same_verdicts_in_the_same_order() {
     assert_eq!(stdout(&one), stdout(&four));
     assert!(stdout(&one).lines().count() >= 40);
 }
+
+#[test]
+fn an_archive_counts_the_events_no_guard_handles_apart_from_the_skipped() {
+    let dir = temp_dir("archive");
+    let record = |id: &str, name: &str, extra: &str| {
+        format!(
+            r#"{{"eventID":"{id}","eventName":"{name}","eventSource":"ec2.amazonaws.com","awsRegion":"us-east-1",
+                "recipientAccountId":"111122223333","userIdentity":{{"arn":"arn:aws:iam::111122223333:user/a"}}{extra}}}"#
+        )
+    };
+    let open_ssh = r#","requestParameters":{"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}},"responseElements":{"_return":true}"#;
+    let log = format!(
+        r#"{{"Records":[{},{},{},{}]}}"#,
+        record("e1", "DescribeInstances", ""),
+        record(
+            "e2",
+            "DescribeInstances",
+            r#","errorCode":"Client.UnauthorizedOperation""#
+        ),
+        record(
+            "e3",
+            "AuthorizeSecurityGroupIngress",
+            r#","errorCode":"Client.UnauthorizedOperation""#
+        ),
+        record("e4", "AuthorizeSecurityGroupIngress", open_ssh),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, log.as_bytes()).unwrap();
+    let file = dir.join("111122223333_CloudTrail_us-east-1_20261102T0000Z_x.json.gz");
+    std::fs::write(&file, gz.finish().unwrap()).unwrap();
+
+    let o = run(&["check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("EC2-SG-003"), "{out}");
+    assert!(
+        out.contains("4 events, 1 findings (1 critical), 1 skipped, 2 not handled, 0 unreadable"),
+        "{out}"
+    );
+    let o = run(&["check", "--format", "json", file.to_str().unwrap()]);
+    let skipped: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["skipped"].clone())
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "not handled: DescribeInstances",
+            "not handled: DescribeInstances",
+            "failed call: Client.UnauthorizedOperation",
+        ]
+        .into_iter()
+        .map(serde_json::Value::from)
+        .chain([serde_json::Value::Null])
+        .collect::<Vec<_>>()
+    );
+}

@@ -249,9 +249,11 @@ pub fn read_document_with(
     } else {
         bytes
     };
-    if let Ok(LogFile {
+    if let Some(LogFile {
         records: Some(records),
-    }) = serde_json::from_slice::<LogFile>(bytes)
+    }) = is_log_file(bytes)
+        .then(|| serde_json::from_slice::<LogFile>(bytes).ok())
+        .flatten()
     {
         return records
             .iter()
@@ -295,6 +297,15 @@ pub fn read_document_with(
             out
         }
     }
+}
+
+/// True when the document starts as CloudTrail writes its log files,
+/// `{"Records":`; any other document is read the general way without a
+/// second pass.
+fn is_log_file(bytes: &[u8]) -> bool {
+    let rest = bytes.trim_ascii_start();
+    rest.strip_prefix(b"{")
+        .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"\"Records\""))
 }
 
 /// A CloudTrail log file, its records not yet parsed.
