@@ -21,6 +21,10 @@ fn evaluate(c: &mut Criterion) {
                 }
             })
         });
+        // The share of the above spent reading the event into a JSON tree.
+        c.bench_function(&format!("{kind}: reading the event only"), |b| {
+            b.iter(|| black_box(read_document(black_box(&bytes), file)))
+        });
     }
 }
 
