@@ -106,23 +106,18 @@ async fn ssh_opened(emu: &Emulator) -> (String, Value) {
     (group, event)
 }
 
-/// Checks what a run of `what` left in moto: no ingress in `groups`, one alert each.
+/// Checks what a run of `what` did: no ingress left in `groups`, and one
+/// alert for each.
 async fn check_done(
     emu: &Emulator,
-    sink: &Sink,
     what: &str,
     groups: &[String],
+    alerts: usize,
 ) -> anyhow::Result<()> {
     let open = sink::groups_with_ingress(emu, groups).await?;
     anyhow::ensure!(
-        open == 0,
-        "{what}: {open} of {} groups still open",
-        groups.len()
-    );
-    let alerts = sink.take(emu).await?;
-    anyhow::ensure!(
-        alerts == groups.len(),
-        "{what}: {alerts} alerts for {} events",
+        open == 0 && alerts == groups.len(),
+        "{what}: {open} of {} groups still open, {alerts} alerts",
         groups.len()
     );
     Ok(())
@@ -138,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
     let venv =
         repo().join(std::env::var("BENCH_CUSTODIAN_VENV").unwrap_or_else(|_| ".venv-c7n".into()));
     let emu = Emulator::connect().await;
-    let sink = Sink::new(&emu).await?;
+    let sink = Sink::new(&emu).await;
     let custodian = Custodian::prepare(&repo(), &venv, &sink.topic_arn)?;
     eprintln!("==> Cloud Custodian {}", custodian.version());
     let ours = |api: &str| {
@@ -156,10 +151,10 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..runs {
         let (group, event) = ssh_opened(&emu).await;
         cold_ours.push(cold_start("ingress-guard", ours, &event)?);
-        check_done(&emu, &sink, "ingress-guard", &[group]).await?;
+        check_done(&emu, "ingress-guard", &[group], sink.take(&emu).await?).await?;
         let (group, event) = ssh_opened(&emu).await;
         cold_theirs.push(cold_start("Cloud Custodian", theirs, &event)?);
-        check_done(&emu, &sink, "Cloud Custodian", &[group]).await?;
+        check_done(&emu, "Cloud Custodian", &[group], sink.take(&emu).await?).await?;
     }
     push_cold(
         &mut rows,
@@ -207,12 +202,7 @@ async fn main() -> anyhow::Result<()> {
             events.push(event);
         }
         let (latencies, alerts) = warm(what, command, &events, &emu, &sink).await?;
-        let open = sink::groups_with_ingress(&emu, &groups).await?;
-        anyhow::ensure!(
-            open == 0 && alerts == groups.len(),
-            "warm {what}: {open} of {} groups still open, {alerts} alerts",
-            groups.len()
-        );
+        check_done(&emu, &format!("warm {what}"), &groups, alerts).await?;
         let stats = Stats::of(&latencies).ok_or_else(|| anyhow::anyhow!("no warm events"))?;
         rows.push(Row(
             format!(

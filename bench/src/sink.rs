@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use access_guard_e2e::{unique, Emulator};
+use access_guard_e2e::Emulator;
+use aws_sdk_ec2::error::DisplayErrorContext;
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_sns::types::MessageAttributeValue;
 
@@ -14,33 +15,18 @@ pub struct Sink {
     queue_url: String,
 }
 
-fn fail(call: &str) -> impl Fn(String) -> anyhow::Error + '_ {
-    move |e| anyhow::anyhow!("{call}: {e}")
+/// An AWS call's error with its cause, named by the call.
+fn fail<E: std::error::Error>(call: &str) -> impl Fn(E) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{call}: {}", DisplayErrorContext(e))
 }
 
 impl Sink {
-    pub async fn new(emu: &Emulator) -> anyhow::Result<Sink> {
-        let topic = emu
-            .sns
-            .create_topic()
-            .name(unique("bench-alerts"))
-            .send()
-            .await
-            .map_err(|e| fail("CreateTopic")(e.to_string()))?;
-        let topic_arn = topic.topic_arn().unwrap_or_default().to_string();
-        let (queue_url, queue_arn) = emu.queue("bench-alerts").await;
-        emu.sns
-            .subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .map_err(|e| fail("Subscribe")(e.to_string()))?;
-        Ok(Sink {
+    pub async fn new(emu: &Emulator) -> Sink {
+        let (topic_arn, queue_url) = emu.topic_to_queue("bench-alerts").await;
+        Sink {
             topic_arn,
             queue_url,
-        })
+        }
     }
 
     /// Takes every message in the queue (waiting up to a second for the
@@ -68,7 +54,7 @@ impl Sink {
                 .wait_time_seconds(if taken == 0 { first_wait } else { 0 })
                 .send()
                 .await
-                .map_err(|e| fail("ReceiveMessage")(e.to_string()))?;
+                .map_err(fail("ReceiveMessage"))?;
             if out.messages().is_empty() {
                 return Ok(taken);
             }
@@ -81,7 +67,7 @@ impl Sink {
                         .receipt_handle(handle)
                         .send()
                         .await
-                        .map_err(|e| fail("DeleteMessage")(e.to_string()))?;
+                        .map_err(fail("DeleteMessage"))?;
                 }
             }
         }
@@ -103,7 +89,7 @@ pub async fn groups_with_ingress(emu: &Emulator, groups: &[String]) -> anyhow::R
             )
             .send()
             .await
-            .map_err(|e| fail("DescribeSecurityGroups")(e.to_string()))?;
+            .map_err(fail("DescribeSecurityGroups"))?;
         anyhow::ensure!(
             out.security_groups().len() == chunk.len(),
             "DescribeSecurityGroups: {} of {} groups found",
@@ -147,14 +133,14 @@ pub async fn moto_floor(
             .group_ids(&group)
             .send()
             .await
-            .map_err(|e| fail("DescribeSecurityGroups")(e.to_string()))?;
+            .map_err(fail("DescribeSecurityGroups"))?;
         emu.ec2
             .revoke_security_group_ingress()
             .group_id(&group)
             .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
             .send()
             .await
-            .map_err(|e| fail("RevokeSecurityGroupIngress")(e.to_string()))?;
+            .map_err(fail("RevokeSecurityGroupIngress"))?;
         let mut publish = emu
             .sns
             .publish()
@@ -177,10 +163,7 @@ pub async fn moto_floor(
                 .string_value("[\"EC2-SG-003\"]")
                 .build()?,
         );
-        publish
-            .send()
-            .await
-            .map_err(|e| fail("Publish")(e.to_string()))?;
+        publish.send().await.map_err(fail("Publish"))?;
         latencies.push(started.elapsed());
         sink.take_now(emu).await?;
     }

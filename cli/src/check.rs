@@ -14,9 +14,6 @@ use access_guard::report::Report;
 
 use crate::Format;
 
-/// How a report says no guard evaluates its event.
-const NOT_HANDLED: &str = "not handled";
-
 /// Totals for the summary line and the exit status.
 #[derive(Default)]
 struct Tally {
@@ -163,10 +160,10 @@ fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
         };
         let tally = &mut result.tally;
         tally.events += 1;
-        match &report.skipped {
-            Some(reason) if reason.starts_with(NOT_HANDLED) => tally.not_handled += 1,
-            Some(_) => tally.skipped += 1,
-            None => {}
+        if report.is_not_handled() {
+            tally.not_handled += 1;
+        } else if report.skipped.is_some() {
+            tally.skipped += 1;
         }
         for f in &report.findings {
             tally.findings += 1;
@@ -269,7 +266,7 @@ fn write_text(
     let resource = report.resource.as_deref().unwrap_or("-");
     if let Some(reason) = &report.skipped {
         // Events no guard handles are only counted; failed calls are worth a line.
-        if reason.starts_with(NOT_HANDLED) {
+        if report.is_not_handled() {
             return Ok(());
         }
         return writeln!(out, "{name}  {}  skipped: {reason}", report.event_name);

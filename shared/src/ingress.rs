@@ -41,10 +41,7 @@ pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<R
         return Ok(Report::skipped(event, reason));
     }
     let Some(change) = SgChange::from_event(event)? else {
-        return Ok(Report::skipped(
-            event,
-            format!("not handled: {}", event.name),
-        ));
+        return Ok(Report::not_handled(event));
     };
     let mut report = Report::for_event(event);
     report.resource = Some(change.resource());
@@ -87,12 +84,7 @@ impl IngressGuard<'_> {
         }
         let change = match SgChange::from_event(event) {
             Ok(Some(change)) => change,
-            Ok(None) => {
-                return Ok(Report::skipped(
-                    event,
-                    format!("not handled: {}", event.name),
-                ))
-            }
+            Ok(None) => return Ok(Report::not_handled(event)),
             Err(field) => return Err(GuardError::parse(event)(field)),
         };
         let mut report = Report::for_event(event);

@@ -8,6 +8,9 @@ use crate::finding::{Finding, Severity};
 use crate::plan::PlanStep;
 use crate::policy::ExemptionMatch;
 
+/// How a report says no guard evaluates its event.
+const NOT_HANDLED: &str = "not handled: ";
+
 /// What happened to one rule the plan called to revoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,6 +106,19 @@ impl Report {
             skipped: Some(reason.into()),
             ..Report::for_event(event)
         }
+    }
+
+    /// The verdict on an event no guard evaluates: `not handled: <eventName>`.
+    pub fn not_handled(event: &Event) -> Report {
+        Report::skipped(event, format!("{NOT_HANDLED}{}", event.name))
+    }
+
+    /// True for [`Report::not_handled`], as opposed to an event skipped for a
+    /// reason (a failed call, the guard's own call, an incomplete record).
+    pub fn is_not_handled(&self) -> bool {
+        self.skipped
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with(NOT_HANDLED))
     }
 
     /// The most severe finding's severity.

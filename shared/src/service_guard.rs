@@ -38,10 +38,7 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
         return Ok(Report::skipped(event, reason));
     }
     let Some(change) = ServiceChange::from_event(event)? else {
-        return Ok(Report::skipped(
-            event,
-            format!("not handled: {}", event.name),
-        ));
+        return Ok(Report::not_handled(event));
     };
     let mut report = report_for(event, &change, policy, None);
     report.reachability = Some(reachability(&change, None, None));
@@ -68,12 +65,7 @@ impl ServiceGuard<'_> {
         }
         let change = match ServiceChange::from_event(event).map_err(GuardError::parse(event))? {
             Some(change) => change,
-            None => {
-                return Ok(Report::skipped(
-                    event,
-                    format!("not handled: {}", event.name),
-                ))
-            }
+            None => return Ok(Report::not_handled(event)),
         };
         let mut notes = Vec::new();
         let mut task_definition = None;

@@ -57,10 +57,7 @@ impl TaskDefinitionGuard<'_> {
             return Ok(skipped);
         }
         if event.name != crate::td::REGISTER_TASK_DEFINITION {
-            return Ok(Report::skipped(
-                event,
-                format!("not handled: {}", event.name),
-            ));
+            return Ok(Report::not_handled(event));
         }
         let td = match TaskDefinition::from_event(event).map_err(GuardError::parse(event))? {
             Some(td) => td,

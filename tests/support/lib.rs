@@ -94,6 +94,30 @@ impl Emulator {
         (url, format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"))
     }
 
+    /// A new SNS topic with a new SQS queue subscribed to it: (topic arn, queue url).
+    pub async fn topic_to_queue(&self, prefix: &str) -> (String, String) {
+        let topic_arn = self
+            .sns
+            .create_topic()
+            .name(unique(prefix))
+            .send()
+            .await
+            .expect("CreateTopic")
+            .topic_arn()
+            .expect("topic arn")
+            .to_string();
+        let (queue_url, queue_arn) = self.queue(prefix).await;
+        self.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .expect("Subscribe sqs");
+        (topic_arn, queue_url)
+    }
+
     /// A new security group in the default VPC, with `tags`.
     pub async fn group(&self, tags: &[(&str, &str)]) -> String {
         let out = self
@@ -349,25 +373,7 @@ pub struct AlertSink {
 
 impl AlertSink {
     pub async fn new(emu: &Emulator) -> AlertSink {
-        let topic_arn = emu
-            .sns
-            .create_topic()
-            .name(unique("alerts"))
-            .send()
-            .await
-            .expect("CreateTopic")
-            .topic_arn()
-            .expect("topic arn")
-            .to_string();
-        let (queue_url, queue_arn) = emu.queue("alerts-q").await;
-        emu.sns
-            .subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .expect("Subscribe sqs");
+        let (topic_arn, queue_url) = emu.topic_to_queue("alerts").await;
         let (url, texts) = http_capture();
         emu.sns
             .subscribe()
