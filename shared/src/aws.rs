@@ -3,14 +3,14 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+use aws_sdk_ec2::types::Filter;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::net::{Protocol, Source};
 use crate::notify::Notification;
 use crate::ports::{
-    is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked,
-    SecurityGroups, TaskDefinitions,
+    is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, Revoked, SecurityGroups,
+    TaskDefinitions,
 };
 use crate::sg::{Direction, SgRule};
 use crate::td::TaskDefinition;
@@ -156,50 +156,14 @@ impl Ec2Remediator {
     }
 }
 
-/// The exact permission of an older record, for `RevokeSecurityGroupIngress`.
-fn permission(rule: &SgRule) -> IpPermission {
-    let mut p = IpPermission::builder().ip_protocol(&rule.ip_protocol);
-    if !rule.protocol.is_all_traffic() {
-        p = p
-            .set_from_port(rule.from_port.and_then(|v| i32::try_from(v).ok()))
-            .set_to_port(rule.to_port.and_then(|v| i32::try_from(v).ok()));
-    }
-    p = match &rule.source {
-        Source::Cidr(ipnet::IpNet::V4(net)) => {
-            p.ip_ranges(IpRange::builder().cidr_ip(net.to_string()).build())
-        }
-        Source::Cidr(ipnet::IpNet::V6(net)) => {
-            p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(net.to_string()).build())
-        }
-        Source::PrefixList(id) => {
-            p.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).build())
-        }
-        Source::Group { group_id, user_id } => p.user_id_group_pairs(
-            UserIdGroupPair::builder()
-                .set_group_id(group_id.clone())
-                .set_user_id(user_id.clone())
-                .build(),
-        ),
-        Source::Unparsed(raw) => p.ip_ranges(IpRange::builder().cidr_ip(raw).build()),
-    };
-    p.build()
-}
-
 #[async_trait]
 impl IngressRemediator for Ec2Remediator {
-    async fn revoke_ingress(
-        &self,
-        group_id: &str,
-        target: RevokeTarget<'_>,
-    ) -> Result<Revoked, AwsError> {
+    async fn revoke_ingress(&self, group_id: &str, rule_ids: &[&str]) -> Result<Revoked, AwsError> {
         let call = self
             .client
             .revoke_security_group_ingress()
-            .group_id(group_id);
-        let call = match target {
-            RevokeTarget::RuleId(id) => call.security_group_rule_ids(id),
-            RevokeTarget::Permission(rule) => call.ip_permissions(permission(rule)),
-        };
+            .group_id(group_id)
+            .set_security_group_rule_ids(Some(rule_ids.iter().map(|id| id.to_string()).collect()));
         match call.send().await {
             // AWS may answer success and list what it did not find.
             Ok(out) if !out.unknown_ip_permissions().is_empty() => Ok(Revoked::AlreadyAbsent),
@@ -356,13 +320,22 @@ fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition
         volumes: td
             .volumes()
             .iter()
-            .map(|v| Volume {
-                name: v.name().unwrap_or_default().to_string(),
-                host_source_path: v.host().and_then(|h| h.source_path()).map(str::to_string),
-                efs_transit_encryption: v.efs_volume_configuration().map(|e| {
-                    e.transit_encryption()
-                        .map_or("DISABLED".to_string(), |t| t.as_str().to_string())
-                }),
+            .map(|v| {
+                let host = v.host().and_then(|h| h.source_path()).map(str::to_string);
+                let bind = v.docker_volume_configuration().and_then(|d| {
+                    let option =
+                        |key: &str| d.driver_opts().and_then(|o| o.get(key)).map(String::as_str);
+                    crate::td::docker_bind_source(d.driver(), option("o"), option("device"))
+                });
+                Volume {
+                    name: v.name().unwrap_or_default().to_string(),
+                    docker_bind: host.is_none() && bind.is_some(),
+                    host_source_path: host.or(bind),
+                    efs_transit_encryption: v.efs_volume_configuration().map(|e| {
+                        e.transit_encryption()
+                            .map_or("DISABLED".to_string(), |t| t.as_str().to_string())
+                    }),
+                }
             })
             .collect(),
     }

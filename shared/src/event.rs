@@ -183,6 +183,14 @@ impl Event {
         Ok(event)
     }
 
+    /// True when the record is a call to `service` (`ec2`, `ecs`):
+    /// `eventSource` is part of the event's identity, so App Runner's
+    /// `CreateService` is not ECS's. A record without `eventSource` is taken
+    /// at its name (judged rather than passed).
+    pub fn is_from(&self, service: &str) -> bool {
+        self.source.is_empty() || self.source.strip_suffix(".amazonaws.com") == Some(service)
+    }
+
     /// Path-aware view of `requestParameters`.
     pub fn request(&self) -> Node<'_> {
         Node::root(&self.request, "requestParameters")

@@ -5,9 +5,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::notify::Notification;
-use crate::ports::{
-    AwsError, GroupInfo, IngressRemediator, Notifier, RevokeTarget, Revoked, SecurityGroups,
-};
+use crate::ports::{AwsError, GroupInfo, IngressRemediator, Notifier, Revoked, SecurityGroups};
 use crate::sg::SgRule;
 
 /// One security group held in memory; revoking removes the rule.
@@ -17,8 +15,12 @@ pub struct MemoryGroups {
     pub rules: Mutex<Vec<SgRule>>,
     /// Answer every revoke with this error instead.
     pub revoke_error: Option<AwsError>,
-    /// `group/rule` of every revoke asked for.
-    /// `group/rule` of every revoke asked for.
+    /// Reject every revoke of more than one rule (as EC2 rejects a batch
+    /// with a rule it no longer has).
+    pub reject_batches: bool,
+    /// Answer every read of the rules with this error instead.
+    pub rules_error: Option<AwsError>,
+    /// `group/rule,rule` of every revoke call.
     pub revoke_calls: Mutex<Vec<String>>,
 }
 
@@ -29,41 +31,43 @@ impl SecurityGroups for MemoryGroups {
     }
 
     async fn rules_of_group(&self, _group_id: &str) -> Result<Vec<SgRule>, AwsError> {
+        if let Some(e) = &self.rules_error {
+            return Err(e.clone());
+        }
         Ok(self.rules.lock().unwrap().clone())
     }
 }
 
 #[async_trait]
 impl IngressRemediator for MemoryGroups {
-    async fn revoke_ingress(
-        &self,
-        group_id: &str,
-        target: RevokeTarget<'_>,
-    ) -> Result<Revoked, AwsError> {
-        let label = match target {
-            RevokeTarget::RuleId(id) => id.to_string(),
-            RevokeTarget::Permission(rule) => rule.to_string(),
-        };
+    /// All or nothing, as EC2: one unknown id (or an egress id) fails the call.
+    async fn revoke_ingress(&self, group_id: &str, rule_ids: &[&str]) -> Result<Revoked, AwsError> {
         self.revoke_calls
             .lock()
             .unwrap()
-            .push(format!("{group_id}/{label}"));
+            .push(format!("{group_id}/{}", rule_ids.join(",")));
         if let Some(e) = &self.revoke_error {
             return Err(e.clone());
         }
+        if self.reject_batches && rule_ids.len() > 1 {
+            return Err(AwsError {
+                operation: "RevokeSecurityGroupIngress",
+                code: Some("InvalidParameterValue".to_string()),
+                message: "batch rejected by the fake".to_string(),
+                retryable: false,
+            });
+        }
         let mut rules = self.rules.lock().unwrap();
-        let before = rules.len();
-        rules.retain(|r| match target {
-            RevokeTarget::RuleId(id) => r.rule_id.as_deref() != Some(id),
-            RevokeTarget::Permission(p) => {
-                !(r.protocol == p.protocol && r.source == p.source && r.ports() == p.ports())
-            }
-        });
-        Ok(if rules.len() < before {
-            Revoked::Revoked
-        } else {
-            Revoked::AlreadyAbsent
-        })
+        let known = |id: &str| {
+            rules.iter().any(|r| {
+                r.rule_id.as_deref() == Some(id) && r.direction == crate::sg::Direction::Ingress
+            })
+        };
+        if !rule_ids.iter().all(|id| known(id)) {
+            return Ok(Revoked::AlreadyAbsent);
+        }
+        rules.retain(|r| !rule_ids.contains(&r.rule_id.as_deref().unwrap_or_default()));
+        Ok(Revoked::Revoked)
     }
 }
 

@@ -6,13 +6,13 @@ use time::Date;
 use tracing::{info, warn};
 
 use crate::event::Event;
-use crate::finding::Finding;
+use crate::finding::{Action, Finding};
 use crate::guard::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::json::FieldError;
 use crate::net::Source;
-use crate::plan::Plan;
+use crate::plan::{Plan, Revocation};
 use crate::policy::Policy;
-use crate::ports::{AwsError, IngressRemediator, Notifier, RevokeTarget, Revoked, SecurityGroups};
+use crate::ports::{AwsError, IngressRemediator, Notifier, Revoked, SecurityGroups};
 use crate::report::{Outcome, OutcomeKind, Report};
 use crate::rules;
 use crate::sg::{ChangeKind, Direction, SgChange, SgRule};
@@ -57,13 +57,58 @@ pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<R
                 .to_string(),
         );
     }
-    if change.kind == ChangeKind::Modify && !report.plan.is_empty() {
+    if change.kind == ChangeKind::Modify && !report.findings.is_empty() {
         report.notes.push(
             "ModifySecurityGroupRules does not say ingress or egress: the Lambda verifies it with DescribeSecurityGroupRules"
                 .to_string(),
         );
     }
     Ok(report)
+}
+
+/// What a planned rule is when read back right before revoking (DESIGN §7.8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Recheck {
+    /// Still ingress, still in the group, still breaks a `revoke` rule: revoke this id.
+    Offends(String),
+    /// No longer in the group.
+    Gone,
+    /// Still there but no longer offending (narrowed, or egress): why.
+    ChangedSince(String),
+}
+
+/// Judges `planned` against the group's rules as they are now.
+fn recheck(planned: &SgRule, group_id: &str, current: &[SgRule], policy: &Policy) -> Recheck {
+    let found = match &planned.rule_id {
+        Some(id) => current
+            .iter()
+            .find(|r| r.rule_id.as_deref() == Some(id.as_str())),
+        None => current
+            .iter()
+            .find(|r| r.direction == Direction::Ingress && r.same_permission(planned)),
+    };
+    let Some(now) = found else {
+        return Recheck::Gone;
+    };
+    if now.direction != Direction::Ingress {
+        return Recheck::ChangedSince(format!("{now} is not an ingress rule"));
+    }
+    let alone = SgChange {
+        kind: ChangeKind::Authorize,
+        group_id: Some(group_id.to_string()),
+        group_name: None,
+        rules: vec![now.clone()],
+    };
+    let offends = rules::evaluate_sg(&alone, policy)
+        .iter()
+        .any(|f| f.action == Action::Revoke && f.target == Some(0));
+    match (&now.rule_id, offends) {
+        (Some(id), true) => Recheck::Offends(id.clone()),
+        (None, true) => Recheck::ChangedSince(format!("{now} has no rule id to revoke by")),
+        (_, false) => Recheck::ChangedSince(format!(
+            "{now} no longer breaks a revoke rule (changed since the event)"
+        )),
+    }
 }
 
 /// The ingress guard with its ports.
@@ -85,7 +130,7 @@ impl IngressGuard<'_> {
         let change = match SgChange::from_event(event) {
             Ok(Some(change)) => change,
             Ok(None) => return Ok(Report::not_handled(event)),
-            Err(field) => return Err(GuardError::parse(event)(field)),
+            Err(field) => return self.could_not_evaluate(event, field).await.map_err(aws),
         };
         let mut report = Report::for_event(event);
         report.resource = Some(change.resource());
@@ -113,9 +158,56 @@ impl IngressGuard<'_> {
         Ok(report)
     }
 
+    /// A successful record the guard could not read (fail closed): the alert
+    /// says "could not evaluate" and names the field, with the group's current
+    /// ingress rules judged instead (DescribeSecurityGroupRules). Nothing is
+    /// revoked: the record does not say which rules the call created.
+    async fn could_not_evaluate(
+        &self,
+        event: &Event,
+        field: FieldError,
+    ) -> Result<Report, AwsError> {
+        warn!(event_id = %event.id, field = %field.path, problem = %field.problem, "could not evaluate");
+        let mut report = Report::for_event(event);
+        report.unevaluated = Some(field.to_string());
+        let group_id = crate::sg::group_named(event);
+        report.resource = group_id.clone();
+        match group_id {
+            None => report
+                .notes
+                .push("the record names no group: nothing could be read instead".to_string()),
+            Some(group_id) => match self.groups.rules_of_group(&group_id).await {
+                Ok(stored) => {
+                    let current = SgChange {
+                        kind: ChangeKind::Authorize,
+                        group_id: Some(group_id.clone()),
+                        group_name: None,
+                        rules: stored
+                            .into_iter()
+                            .filter(|r| r.direction == Direction::Ingress)
+                            .collect(),
+                    };
+                    report.findings = rules::evaluate_sg(&current, self.policy);
+                    report.notes.push(format!(
+                        "judged {group_id}'s current ingress rules instead (DescribeSecurityGroupRules); nothing revoked: the record does not say which rules the call created"
+                    ));
+                }
+                Err(e) if e.retryable => return Err(e),
+                Err(e) => report.notes.push(format!(
+                    "could not read {group_id}'s rules either: {}",
+                    e.code_or_kind()
+                )),
+            },
+        }
+        notify_if_due(&report, self.policy, self.notifier).await?;
+        Ok(report)
+    }
+
     /// Fills in what the record cannot say, from the group's stored rules: the
     /// direction of modified rules, the stored source behind an unparseable
-    /// CIDR, and the rule ids of older records and duplicate calls.
+    /// CIDR, and the rule ids of older records and duplicate calls. A rule
+    /// whose direction cannot be verified stays unverified: it is still
+    /// judged and alerted, and never revoked.
     async fn complete(
         &self,
         event: &Event,
@@ -133,7 +225,18 @@ impl IngressGuard<'_> {
                 || r.direction == Direction::Unverified
                 || matches!(r.source, Source::Unparsed(_))
         };
-        let stored = self.groups.rules_of_group(&group_id).await?;
+        let stored = match self.groups.rules_of_group(&group_id).await {
+            Ok(stored) => stored,
+            Err(e) if e.retryable => return Err(e),
+            Err(e) => {
+                warn!(event_id = %event.id, group_id = %group_id, error = %e, "cannot read the group's rules");
+                report.notes.push(format!(
+                    "could not read {group_id}'s rules ({}): what only EC2 can say (direction, rule ids) is unverified and nothing of it is revoked",
+                    e.code_or_kind()
+                ));
+                return Ok(change);
+            }
+        };
         if event.error_code.is_some() {
             report.notes.push(
                 "the rule already existed (duplicate call): judged the stored rule".to_string(),
@@ -146,7 +249,7 @@ impl IngressGuard<'_> {
                     .find(|s| s.rule_id.as_deref() == Some(id.as_str())),
                 None => stored
                     .iter()
-                    .find(|s| s.direction == Direction::Ingress && same_permission(s, rule)),
+                    .find(|s| s.direction == Direction::Ingress && s.same_permission(rule)),
             };
             match found {
                 Some(s) => {
@@ -157,9 +260,9 @@ impl IngressGuard<'_> {
                     }
                 }
                 None if rule.direction == Direction::Unverified => {
-                    // Gone already; without its direction it is never revoked.
-                    report.notes.push(format!("{rule} no longer exists"));
-                    rule.direction = Direction::Egress;
+                    report.notes.push(format!(
+                        "{rule} no longer exists: its direction cannot be verified (judged as ingress, not revoked)"
+                    ));
                 }
                 None => {}
             }
@@ -168,7 +271,9 @@ impl IngressGuard<'_> {
         Ok(change)
     }
 
-    /// Carries out the plan, reporting one outcome per rule.
+    /// Carries out the plan, reporting one outcome per rule: reads the
+    /// group's tags (exemptions), reads every planned rule back right before
+    /// revoking (invariant 8), and revokes what still offends in one call.
     async fn act(
         &self,
         event: &Event,
@@ -176,6 +281,13 @@ impl IngressGuard<'_> {
         report: &mut Report,
         today: Date,
     ) -> Result<(), AwsError> {
+        let fail_all = |report: &mut Report, code: String| {
+            for r in &plan.revocations {
+                report
+                    .outcomes
+                    .push(outcome(r.label(), OutcomeKind::Failed, Some(code.clone())));
+            }
+        };
         let group = match self.groups.group(&plan.group_id).await {
             Ok(group) => group,
             Err(e) if e.retryable => return Err(e),
@@ -186,13 +298,7 @@ impl IngressGuard<'_> {
                     "could not read the group's tags: {}",
                     e.code_or_kind()
                 ));
-                for r in &plan.revocations {
-                    report.outcomes.push(outcome(
-                        r.label(),
-                        OutcomeKind::Failed,
-                        Some(e.code_or_kind()),
-                    ));
-                }
+                fail_all(report, e.code_or_kind());
                 return Ok(());
             }
         };
@@ -211,40 +317,108 @@ impl IngressGuard<'_> {
             self.policy
                 .exemption_for(Some(&group.group_id), &event.account, &group.tags, today);
         let exempt = report.exemption.as_ref().is_some_and(|e| e.is_active());
-
-        for r in &plan.revocations {
-            let label = r.label();
-            let kind = if exempt {
-                OutcomeKind::Exempt
-            } else if self.policy.dry_run {
-                OutcomeKind::DryRun
-            } else {
-                let target = match &r.rule.rule_id {
-                    Some(id) => RevokeTarget::RuleId(id),
-                    None => RevokeTarget::Permission(&r.rule),
-                };
-                match self.remediator.revoke_ingress(&plan.group_id, target).await {
-                    Ok(Revoked::Revoked) => OutcomeKind::Revoked,
-                    Ok(Revoked::AlreadyAbsent) => OutcomeKind::AlreadyAbsent,
-                    Err(e) if e.retryable => return Err(e),
-                    Err(e) => {
-                        warn!(event_id = %event.id, group_id = %plan.group_id, rule_id = %label, error = %e, "revoke failed");
-                        report.outcomes.push(outcome(
-                            label,
-                            OutcomeKind::Failed,
-                            Some(e.code_or_kind()),
-                        ));
-                        continue;
-                    }
-                }
-            };
-            info!(event_id = %event.id, group_id = %plan.group_id, rule_id = %label, outcome = ?kind, "outcome");
-            report.outcomes.push(outcome(label, kind, None));
+        if exempt {
+            for r in &plan.revocations {
+                report
+                    .outcomes
+                    .push(outcome(r.label(), OutcomeKind::Exempt, None));
+            }
+        } else {
+            self.recheck_and_revoke(event, plan, report).await?;
         }
         for r in &plan.held_back {
             report
                 .outcomes
                 .push(outcome(r.label(), OutcomeKind::HeldBack, None));
+        }
+        Ok(())
+    }
+
+    /// Reads the planned rules back and revokes those that still offend
+    /// (dry run: says it would), all in one call; when EC2 rejects the batch
+    /// (one rule went meanwhile, say), one call per rule.
+    async fn recheck_and_revoke(
+        &self,
+        event: &Event,
+        plan: &Plan,
+        report: &mut Report,
+    ) -> Result<(), AwsError> {
+        let group_id = plan.group_id.as_str();
+        let current = match self.groups.rules_of_group(group_id).await {
+            Ok(current) => current,
+            Err(e) if e.retryable => return Err(e),
+            Err(e) => {
+                warn!(event_id = %event.id, group_id = %group_id, error = %e, "cannot read the rules back");
+                report.notes.push(format!(
+                    "could not read the rules back before revoking: {}: nothing revoked",
+                    e.code_or_kind()
+                ));
+                for r in &plan.revocations {
+                    report.outcomes.push(outcome(
+                        r.label(),
+                        OutcomeKind::Failed,
+                        Some(e.code_or_kind()),
+                    ));
+                }
+                return Ok(());
+            }
+        };
+        let mut offending: Vec<(&Revocation, String)> = Vec::new();
+        for r in &plan.revocations {
+            match recheck(&r.rule, group_id, &current, self.policy) {
+                Recheck::Offends(id) => offending.push((r, id)),
+                Recheck::Gone => {
+                    report
+                        .outcomes
+                        .push(outcome(r.label(), OutcomeKind::AlreadyAbsent, None))
+                }
+                Recheck::ChangedSince(why) => {
+                    info!(event_id = %event.id, group_id = %group_id, rule_id = %r.label(), why = %why, "changed since the event");
+                    report.notes.push(why);
+                    report
+                        .outcomes
+                        .push(outcome(r.label(), OutcomeKind::ChangedSince, None));
+                }
+            }
+        }
+        if offending.is_empty() {
+            return Ok(());
+        }
+        if self.policy.dry_run {
+            for (r, _) in &offending {
+                report
+                    .outcomes
+                    .push(outcome(r.label(), OutcomeKind::DryRun, None));
+            }
+            return Ok(());
+        }
+        let ids: Vec<&str> = offending.iter().map(|(_, id)| id.as_str()).collect();
+        let batch = self.remediator.revoke_ingress(group_id, &ids).await;
+        let per_rule = match &batch {
+            Ok(Revoked::Revoked) => false,
+            Err(e) if e.retryable => return Err(e.clone()),
+            _ if ids.len() == 1 => false,
+            Ok(Revoked::AlreadyAbsent) | Err(_) => true,
+        };
+        for (r, id) in &offending {
+            let result = if per_rule {
+                self.remediator
+                    .revoke_ingress(group_id, &[id.as_str()])
+                    .await
+            } else {
+                batch.clone()
+            };
+            let o = match result {
+                Ok(Revoked::Revoked) => outcome(r.label(), OutcomeKind::Revoked, None),
+                Ok(Revoked::AlreadyAbsent) => outcome(r.label(), OutcomeKind::AlreadyAbsent, None),
+                Err(e) if e.retryable => return Err(e),
+                Err(e) => {
+                    warn!(event_id = %event.id, group_id = %group_id, rule_id = %id, error = %e, "revoke failed");
+                    outcome(r.label(), OutcomeKind::Failed, Some(e.code_or_kind()))
+                }
+            };
+            info!(event_id = %event.id, group_id = %group_id, rule_id = %o.rule_id, outcome = ?o.result, "outcome");
+            report.outcomes.push(o);
         }
         Ok(())
     }
@@ -259,24 +433,13 @@ fn outcome(rule_id: String, result: OutcomeKind, error_code: Option<String>) -> 
 }
 
 /// True when only the stored rules can settle the verdict: a source that did
-/// not parse, or a revocation that lacks a rule id or a verified direction.
+/// not parse, a modified rule (its direction, for every finding), or a
+/// revocation that lacks a rule id.
 fn needs_stored_rules(change: &SgChange, plan: Option<&Plan>) -> bool {
-    change
-        .rules
-        .iter()
-        .any(|r| r.rule_id.is_some() && matches!(r.source, Source::Unparsed(_)))
-        || plan.is_some_and(|p| {
-            p.revocations
-                .iter()
-                .any(|r| r.rule.rule_id.is_none() || r.rule.direction == Direction::Unverified)
-        })
-}
-
-/// Same protocol, ports and source: the stored rule a request asked for.
-fn same_permission(stored: &SgRule, wanted: &SgRule) -> bool {
-    stored.protocol == wanted.protocol
-        && stored.source == wanted.source
-        && (stored.protocol.is_all_traffic() || stored.ports() == wanted.ports())
+    change.rules.iter().any(|r| {
+        r.direction == Direction::Unverified
+            || (r.rule_id.is_some() && matches!(r.source, Source::Unparsed(_)))
+    }) || plan.is_some_and(|p| p.revocations.iter().any(|r| r.rule.rule_id.is_none()))
 }
 
 #[cfg(test)]
@@ -585,7 +748,15 @@ mod tests {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let (report, _) = runtime.block_on(run(&g, &policy, &GuardSettings::default(), &e));
             let report = report.unwrap();
-            let calls = g.revoke_calls.lock().unwrap().clone();
+            // Every rule id asked for, over all calls (a batch names several).
+            let calls: Vec<String> = g.revoke_calls.lock().unwrap().iter()
+                .flat_map(|call| {
+                    let (group, ids) = call.split_once('/').unwrap();
+                    ids.split(',').map(move |id| format!("{group}/{id}"))
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let offending: Vec<String> = report.findings.iter()
                 .filter(|f| f.action == crate::finding::Action::Revoke)
                 .filter_map(|f| created.get(f.target?).and_then(|r| r.rule_id.clone()))
@@ -619,5 +790,182 @@ mod tests {
         let (report, sent) = run(&g, &policy, &settings, &custom).await;
         assert_eq!(report.unwrap().findings[0].rule, "EC2-SG-007");
         assert!(sent.is_empty());
+    }
+
+    fn narrowed(id: &str, port: i64) -> SgRule {
+        stored(id, port, "10.0.0.0/8", Direction::Ingress)
+    }
+
+    #[tokio::test]
+    async fn a_rule_narrowed_since_the_event_is_not_revoked() {
+        let g = groups(&[]);
+        g.rules.lock().unwrap()[0] = narrowed("sgr-ssh", 22);
+        let mut policy = Policy::embedded();
+        policy.dry_run = false;
+        let (report, sent) = run(&g, &policy, &GuardSettings::default(), &mixed()).await;
+        let report = report.unwrap();
+        assert_eq!(
+            results(&report),
+            vec![("sgr-ssh".to_string(), OutcomeKind::ChangedSince)]
+        );
+        assert!(
+            g.revoke_calls.lock().unwrap().is_empty(),
+            "nothing revoked on stale evidence"
+        );
+        assert!(sent[0].message.contains("no longer breaks a revoke rule"));
+        assert!(sent[0].message.contains("10.0.0.0/8"));
+    }
+
+    #[tokio::test]
+    async fn offending_rules_go_in_one_call_and_one_by_one_when_ec2_rejects_the_batch() {
+        let event = event(
+            sg::AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1"}),
+            json!({"securityGroupRuleSet": {"items": [item("sgr-ssh", 22), item("sgr-rdp", 3389), item("sgr-https", 443)]}}),
+            None,
+        );
+        let mut policy = Policy::embedded();
+        policy.dry_run = false;
+        for reject in [false, true] {
+            let mut g = groups(&[]);
+            g.rules
+                .lock()
+                .unwrap()
+                .push(stored("sgr-rdp", 3389, "0.0.0.0/0", Direction::Ingress));
+            g.reject_batches = reject;
+            let (report, _) = run(&g, &policy, &GuardSettings::default(), &event).await;
+            let report = report.unwrap();
+            assert_eq!(
+                results(&report),
+                vec![
+                    ("sgr-ssh".to_string(), OutcomeKind::Revoked),
+                    ("sgr-rdp".to_string(), OutcomeKind::Revoked)
+                ],
+                "reject batches: {reject}"
+            );
+            let calls = g.revoke_calls.lock().unwrap().clone();
+            let want: &[&str] = if reject {
+                &["sg-1/sgr-ssh,sgr-rdp", "sg-1/sgr-ssh", "sg-1/sgr-rdp"]
+            } else {
+                &["sg-1/sgr-ssh,sgr-rdp"]
+            };
+            assert_eq!(calls, want);
+            assert_eq!(ids(&g), vec!["sgr-https", "sgr-out"]);
+        }
+    }
+
+    fn denied(operation: &'static str) -> AwsError {
+        AwsError {
+            operation,
+            code: Some("UnauthorizedOperation".to_string()),
+            message: "denied".to_string(),
+            retryable: false,
+        }
+    }
+
+    fn modify(rule_id: &str, port: i64) -> Event {
+        event(
+            sg::MODIFY_RULES,
+            json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1", "SecurityGroupRule": {
+                "SecurityGroupRuleId": rule_id, "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIpv4": "0.0.0.0/0"}}}}),
+            json!({}),
+            None,
+        )
+    }
+
+    #[tokio::test]
+    async fn every_modified_rule_is_verified_and_an_unverifiable_one_still_alerts() {
+        let policy = Policy::embedded();
+        let settings = GuardSettings::default();
+        // An egress rule modified to a notify-only port: verified, not judged as ingress.
+        let g = groups(&[]);
+        g.rules.lock().unwrap()[2] = stored("sgr-out", 8443, "0.0.0.0/0", Direction::Egress);
+        let (report, sent) = run(&g, &policy, &settings, &modify("sgr-out", 8443)).await;
+        assert!(
+            report.unwrap().findings.is_empty(),
+            "egress is never an ingress finding"
+        );
+        assert!(sent.is_empty());
+
+        // The direction cannot be read: judged as ingress, alerted, said, nothing revoked.
+        let mut g = groups(&[]);
+        g.rules_error = Some(denied("DescribeSecurityGroupRules"));
+        let (report, sent) = run(&g, &policy, &settings, &modify("sgr-ssh", 22)).await;
+        let report = report.unwrap();
+        assert_eq!(report.findings[0].rule, "EC2-SG-003");
+        assert!(g.revoke_calls.lock().unwrap().is_empty());
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].message.contains("unverified")
+                && sent[0].message.contains("UnauthorizedOperation"),
+            "{}",
+            sent[0].message
+        );
+
+        // The modified rule is gone: still alerted, said, not revoked.
+        let g = groups(&[]);
+        let (report, sent) = run(&g, &policy, &settings, &modify("sgr-gone", 3389)).await;
+        let report = report.unwrap();
+        assert_eq!(report.findings[0].rule, "EC2-SG-004");
+        assert!(sent[0]
+            .message
+            .contains("no longer exists: its direction cannot be verified"));
+        assert!(g.revoke_calls.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_record_with_no_rule_to_judge_alerts_could_not_evaluate_and_judges_the_group() {
+        let g = groups(&[]);
+        let mut policy = Policy::embedded();
+        policy.dry_run = false;
+        let hollow = event(
+            sg::AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": {}}),
+            json!({"_return": true}),
+            None,
+        );
+        let (report, sent) = run(&g, &policy, &GuardSettings::default(), &hollow).await;
+        let report = report.unwrap();
+        assert!(report
+            .unevaluated
+            .as_deref()
+            .unwrap()
+            .starts_with("requestParameters.ipPermissions: no rule to judge"));
+        assert_eq!(
+            report.findings[0].rule, "EC2-SG-003",
+            "the group's current rules, judged"
+        );
+        assert!(report.plan.is_empty() && g.revoke_calls.lock().unwrap().is_empty());
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0]
+                .subject
+                .starts_with("[CRITICAL] Could not evaluate AuthorizeSecurityGroupIngress on sg-1"),
+            "{}",
+            sent[0].subject
+        );
+        assert!(sent[0].message.contains("COULD NOT EVALUATE"));
+    }
+
+    #[tokio::test]
+    async fn a_trimmed_response_hides_no_rule_the_request_opened() {
+        let g = groups(&[]);
+        let mut policy = Policy::embedded();
+        policy.dry_run = false;
+        // The request opened 22 and 443; the response lists only 443.
+        let trimmed = event(
+            sg::AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}},
+                {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+            json!({"securityGroupRuleSet": {"items": [item("sgr-https", 443)]}}),
+            None,
+        );
+        let (report, _) = run(&g, &policy, &GuardSettings::default(), &trimmed).await;
+        assert_eq!(
+            results(&report.unwrap()),
+            vec![("sgr-ssh".to_string(), OutcomeKind::Revoked)]
+        );
+        assert_eq!(ids(&g), vec!["sgr-https", "sgr-out"]);
     }
 }

@@ -149,7 +149,10 @@ impl<'a> Node<'a> {
                 None | Some(Value::Null) if self.is_omitted() => {
                     Err(self.error("omitted by CloudTrail"))
                 }
-                None | Some(Value::Null) => Ok(Vec::new()),
+                // `{}` is how CloudTrail writes an empty list; an object with
+                // other members and no `items` is a list we cannot read.
+                None | Some(Value::Null) if map.is_empty() => Ok(Vec::new()),
+                None | Some(Value::Null) => Err(self.error("an object without items")),
                 Some(other) => Err(self
                     .get("items")
                     .error(format!("expected a list, found {}", kind(other)))),
@@ -202,13 +205,18 @@ mod tests {
 
     #[test]
     fn items_in_both_shapes() {
-        let doc = json!({"a": {"items": [1, 2]}, "b": [3], "c": {}, "d": "x"});
+        let doc = json!({"a": {"items": [1, 2]}, "b": [3], "c": {}, "d": "x", "e": {"item": [1]}});
         let root = Node::root(&doc, "");
         assert_eq!(root.get("a").items().unwrap()[1].path(), "a.items[1]");
         assert_eq!(root.get("b").items().unwrap()[0].path(), "b[0]");
         assert!(root.get("c").items().unwrap().is_empty());
         assert!(root.get("missing").items().unwrap().is_empty());
         assert_eq!(root.get("d").items().unwrap_err().path, "d");
+        let err = root.get("e").items().unwrap_err();
+        assert_eq!(
+            (err.path.as_str(), err.problem.as_str()),
+            ("e", "an object without items")
+        );
     }
 
     #[test]

@@ -121,9 +121,10 @@ fn resource(report: &Report) -> &str {
 /// ASCII only (SNS rejects other subjects), at most 100 characters.
 pub fn subject(report: &Report) -> String {
     let severity = report
-        .top_severity()
+        .alert_severity()
         .map_or("INFO".to_string(), |s| s.as_str().to_ascii_uppercase());
     let what = match report.findings.first() {
+        _ if report.unevaluated.is_some() => format!("Could not evaluate {}", report.event_name),
         Some(f) if report.findings.len() > 1 => {
             format!("{} (+{} more)", f.title, report.findings.len() - 1)
         }
@@ -181,6 +182,13 @@ pub fn text_body(report: &Report, shown: usize) -> String {
     let _ = writeln!(out, "When:  {}", report.event_time);
     if let Some(reach) = &report.reachability {
         let _ = writeln!(out, "Reach: {reach}");
+    }
+    if let Some(problem) = &report.unevaluated {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "COULD NOT EVALUATE the record ({problem}): what the call changed is unknown."
+        );
     }
     let _ = writeln!(out);
     if report.findings.is_empty() {
@@ -263,6 +271,8 @@ fn action_attribute(report: &Report) -> &'static str {
         "exempt"
     } else if has(OutcomeKind::AlreadyAbsent) {
         "already_absent"
+    } else if has(OutcomeKind::ChangedSince) {
+        "changed_since"
     } else {
         "notify"
     }
@@ -272,7 +282,7 @@ fn attributes(report: &Report) -> Vec<Attribute> {
     let mut rule_ids: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
-    let severity = report.top_severity().map_or("info", |s| s.as_str());
+    let severity = report.alert_severity().map_or("info", |s| s.as_str());
     let mut attrs = vec![
         Attribute {
             name: "severity",

@@ -11,21 +11,34 @@ use crate::svc::{CREATE_SERVICE, UPDATE_SERVICE};
 use crate::td::REGISTER_TASK_DEFINITION;
 use crate::{ingress, service_guard, task_guard};
 
+/// The calls a guard evaluates: (service, event name).
+const GUARDED: [(&str, &str); 5] = [
+    ("ec2", AUTHORIZE_INGRESS),
+    ("ec2", MODIFY_RULES),
+    ("ecs", REGISTER_TASK_DEFINITION),
+    ("ecs", CREATE_SERVICE),
+    ("ecs", UPDATE_SERVICE),
+];
+
 /// True for the event names some guard evaluates; the others are reported
 /// `not handled` and their request and response are never read.
 pub fn is_guarded(event_name: &str) -> bool {
-    [
-        AUTHORIZE_INGRESS,
-        MODIFY_RULES,
-        REGISTER_TASK_DEFINITION,
-        CREATE_SERVICE,
-        UPDATE_SERVICE,
-    ]
-    .contains(&event_name)
+    GUARDED.iter().any(|(_, name)| *name == event_name)
+}
+
+/// True when a guard evaluates this event: its name and its service
+/// (`eventSource` is part of the identity).
+pub fn is_handled(event: &Event) -> bool {
+    GUARDED
+        .iter()
+        .any(|(service, name)| *name == event.name && event.is_from(service))
 }
 
 /// Evaluates one event as its guard would, without calling AWS.
 pub fn evaluate(event: &Event, policy: &Policy, today: Date) -> Result<Report, ParseError> {
+    if !is_handled(event) {
+        return Ok(Report::not_handled(event));
+    }
     let verdict = match event.name.as_str() {
         REGISTER_TASK_DEFINITION => task_guard::evaluate_offline(event, policy),
         CREATE_SERVICE | UPDATE_SERVICE => service_guard::evaluate_offline(event, policy),
@@ -65,5 +78,21 @@ mod tests {
         );
         let counted = read_document_with(LOG.as_bytes(), "log.json", |_| Want::Nothing);
         assert!(matches!(counted[..], [Ok(None)]));
+    }
+
+    #[test]
+    fn the_event_source_is_part_of_the_identity() {
+        let policy = Policy::embedded();
+        for (source, name) in [
+            ("apprunner.amazonaws.com", "CreateService"),
+            ("servicediscovery.amazonaws.com", "UpdateService"),
+            ("ecs.amazonaws.com", "AuthorizeSecurityGroupIngress"),
+        ] {
+            let record = serde_json::json!({"eventID": "e1", "eventName": name, "eventSource": source,
+                "requestParameters": {"serviceName": "web", "serviceId": "srv-1"}});
+            let event = Event::from_value(&record, "t").unwrap();
+            let report = evaluate(&event, &policy, crate::today()).unwrap();
+            assert!(report.is_not_handled(), "{source} {name}: {report:?}");
+        }
     }
 }

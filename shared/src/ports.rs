@@ -70,29 +70,21 @@ pub trait SecurityGroups: Send + Sync {
     async fn rules_of_group(&self, group_id: &str) -> Result<Vec<SgRule>, AwsError>;
 }
 
-/// What to revoke: a rule by id, or (older records) the exact permission.
-#[derive(Debug, Clone, Copy)]
-pub enum RevokeTarget<'a> {
-    RuleId(&'a str),
-    Permission(&'a SgRule),
-}
-
 /// A revocation that did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {
     Revoked,
-    /// Not found, or returned in `UnknownIpPermissions`: gone already.
+    /// EC2 found no such rule (for several ids: at least one of them), or
+    /// listed it in `UnknownIpPermissions`.
     AlreadyAbsent,
 }
 
 /// Removes ingress rules.
 #[async_trait]
 pub trait IngressRemediator: Send + Sync {
-    async fn revoke_ingress(
-        &self,
-        group_id: &str,
-        target: RevokeTarget<'_>,
-    ) -> Result<Revoked, AwsError>;
+    /// Revokes the group's ingress rules `rule_ids` in one call. EC2 applies
+    /// such a call whole or not at all.
+    async fn revoke_ingress(&self, group_id: &str, rule_ids: &[&str]) -> Result<Revoked, AwsError>;
 }
 
 /// Reads task definitions from ECS.

@@ -21,6 +21,9 @@ pub enum OutcomeKind {
     DryRun,
     /// Beyond `max_revocations_per_event`.
     HeldBack,
+    /// Read back right before revoking, the rule no longer breaks a `revoke`
+    /// rule (narrowed, or no longer ingress): left alone.
+    ChangedSince,
     Failed,
 }
 
@@ -33,6 +36,7 @@ impl OutcomeKind {
             OutcomeKind::Exempt => "not revoked: the group is exempt",
             OutcomeKind::DryRun => "would revoke (dry run)",
             OutcomeKind::HeldBack => "not revoked: over max_revocations_per_event",
+            OutcomeKind::ChangedSince => "not revoked: changed since the event, no longer offends",
             OutcomeKind::Failed => "revoke FAILED",
         }
     }
@@ -73,6 +77,10 @@ pub struct Report {
     /// How the resource can be reached (services): public IP, open groups, exec, users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reachability: Option<String>,
+    /// Why the record could not be evaluated (the field at fault): the alert
+    /// says so, and any findings are from what the Lambda read instead.
+    #[serde(rename = "could_not_evaluate", skip_serializing_if = "Option::is_none")]
+    pub unevaluated: Option<String>,
     /// What could not be checked, and other facts for the reader.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -97,6 +105,7 @@ impl Report {
             skipped: None,
             exemption: None,
             reachability: None,
+            unevaluated: None,
             notes: Vec::new(),
         }
     }
@@ -126,10 +135,20 @@ impl Report {
         self.findings.iter().map(|f| f.severity).max()
     }
 
+    /// The severity the alert carries: the top finding's, and at least high
+    /// when the record could not be evaluated (what it did is unknown).
+    pub fn alert_severity(&self) -> Option<Severity> {
+        let floor = self.unevaluated.as_ref().map(|_| Severity::High);
+        self.top_severity().max(floor)
+    }
+
     /// True when the event deserves a message: a finding at or above the
-    /// threshold, or anything done (or not done) about it.
+    /// threshold, anything done (or not done) about it, or a record that could
+    /// not be evaluated.
     pub fn should_notify(&self, min: Severity) -> bool {
-        self.findings.iter().any(|f| f.severity >= min) || !self.outcomes.is_empty()
+        self.findings.iter().any(|f| f.severity >= min)
+            || !self.outcomes.is_empty()
+            || self.unevaluated.is_some()
     }
 
     /// The JSON line.

@@ -127,7 +127,7 @@ impl ServiceGuard<'_> {
             },
         }
         for group_id in change.security_groups() {
-            match self.groups.rules_of_group(&group_id).await {
+            match self.groups.rules_of_group(group_id).await {
                 Ok(stored) => {
                     let ingress = SgChange {
                         kind: ChangeKind::Authorize,
@@ -140,7 +140,7 @@ impl ServiceGuard<'_> {
                     };
                     enrichment
                         .groups
-                        .push((group_id, rules::evaluate_sg(&ingress, self.policy)));
+                        .push((group_id.clone(), rules::evaluate_sg(&ingress, self.policy)));
                 }
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {
@@ -149,10 +149,44 @@ impl ServiceGuard<'_> {
                         "could not check security group {group_id}: {}",
                         e.code_or_kind()
                     ));
+                    enrichment
+                        .unchecked_groups
+                        .push((group_id.clone(), e.code_or_kind()));
                 }
             }
         }
         Ok((enrichment, deployed))
+    }
+}
+
+/// The internet-open groups in front of the service; "unknown" (with why)
+/// wherever a check did not run, never "none".
+fn open_groups(change: &ServiceChange, enrichment: Option<&Enrichment>) -> String {
+    let Some(e) = enrichment else {
+        return "unknown (not checked)".to_string();
+    };
+    let mut parts: Vec<String> = e
+        .groups
+        .iter()
+        .filter(|(_, f)| !f.is_empty())
+        .map(|(g, f)| {
+            let mut rules: Vec<&str> = f.iter().map(|x| x.rule).collect();
+            rules.dedup();
+            format!("{g} ({})", rules.join(", "))
+        })
+        .collect();
+    parts.extend(
+        e.unchecked_groups
+            .iter()
+            .map(|(g, code)| format!("unknown for {g} ({code})")),
+    );
+    if !parts.is_empty() {
+        return parts.join(", ");
+    }
+    match &change.after().awsvpc {
+        Some(_) if !change.security_groups().is_empty() => "none".to_string(),
+        Some(_) => "unknown (none named: the VPC default group applies)".to_string(),
+        None => "unknown (not awsvpc: the container instances' groups apply)".to_string(),
     }
 }
 
@@ -164,32 +198,13 @@ pub fn reachability(
     td: Option<&TaskDefinition>,
 ) -> String {
     let after = change.after();
-    let public_ip = match &after.awsvpc {
-        Some(vpc) if vpc.assign_public_ip => "yes",
-        Some(_) => "no",
+    let public_ip = match after.awsvpc.as_ref().map(|vpc| vpc.assign_public_ip) {
+        Some(Some(true)) => "yes",
+        Some(Some(false)) => "no",
         None if after.network_configured => "no",
-        None => "unknown",
+        _ => "unknown",
     };
-    let groups = match enrichment {
-        None => "not checked".to_string(),
-        Some(e) => {
-            let open: Vec<String> = e
-                .groups
-                .iter()
-                .filter(|(_, f)| !f.is_empty())
-                .map(|(g, f)| {
-                    let mut rules: Vec<&str> = f.iter().map(|x| x.rule).collect();
-                    rules.dedup();
-                    format!("{g} ({})", rules.join(", "))
-                })
-                .collect();
-            if open.is_empty() {
-                "none".to_string()
-            } else {
-                open.join(", ")
-            }
-        }
-    };
+    let groups = open_groups(change, enrichment);
     let exec = match after.enable_execute_command {
         Some(true) => "enabled",
         Some(false) => "disabled",
@@ -316,7 +331,7 @@ mod tests {
         );
         assert_eq!(
             report.reachability.as_deref(),
-            Some("public IP: yes; internet-open groups: sg-1 (EC2-SG-003); ECS Exec: unknown; tasks run as: app=root, privileged")
+            Some("public IP: yes; internet-open groups: sg-1 (EC2-SG-003); ECS Exec: disabled; tasks run as: app=root, privileged")
         );
         assert_eq!(sent.len(), 1);
         assert!(sent[0].message.contains("Reach: public IP: yes"));
@@ -334,9 +349,17 @@ mod tests {
             ),
         )
         .await;
-        assert!(report.unwrap().findings.is_empty());
+        let report = report.unwrap();
+        assert!(report.findings.is_empty());
         assert!(sent.is_empty());
         assert!(tds.calls.lock().unwrap().is_empty());
+        assert!(
+            report
+                .reachability
+                .unwrap()
+                .contains("internet-open groups: unknown (not checked)"),
+            "a check that did not run is unknown, never none"
+        );
     }
 
     #[tokio::test]
@@ -357,6 +380,21 @@ mod tests {
         assert!(sent[0]
             .message
             .contains("could not check task definition web:3: AccessDeniedException"));
+
+        // A group that cannot be read is "unknown" in the reach line, never "none".
+        let mut denied = ssh_open_group();
+        denied.rules_error = Some(AwsError {
+            operation: "DescribeSecurityGroupRules",
+            code: Some("UnauthorizedOperation".into()),
+            message: "no".into(),
+            retryable: false,
+        });
+        let (report, _) = run(&privileged_task(), &denied, &create()).await;
+        let reach = report.unwrap().reachability.unwrap();
+        assert!(
+            reach.contains("internet-open groups: unknown for sg-1 (UnauthorizedOperation)"),
+            "{reach}"
+        );
 
         tds.error = Some(AwsError {
             operation: "DescribeTaskDefinition",

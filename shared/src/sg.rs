@@ -51,6 +51,13 @@ impl SgRule {
         }
     }
 
+    /// Same protocol, ports and source: the same permission, whatever the ids.
+    pub fn same_permission(&self, other: &SgRule) -> bool {
+        self.protocol == other.protocol
+            && self.source == other.source
+            && (self.protocol.is_all_traffic() || self.ports() == other.ports())
+    }
+
     /// The ports it opens, when the protocol has ports.
     pub fn port_range(&self) -> Option<PortRange> {
         self.protocol.carries_ports().then(|| self.ports())
@@ -97,8 +104,13 @@ pub struct SgChange {
 
 impl SgChange {
     /// Reads the change from an `AuthorizeSecurityGroupIngress` or
-    /// `ModifySecurityGroupRules` record. `Ok(None)` for any other event.
+    /// `ModifySecurityGroupRules` record of EC2. `Ok(None)` for any other
+    /// event. A successful record that yields no rule to judge is an error
+    /// naming the field, never an empty change.
     pub fn from_event(event: &Event) -> Result<Option<SgChange>, FieldError> {
+        if !event.is_from("ec2") {
+            return Ok(None);
+        }
         match event.name.as_str() {
             AUTHORIZE_INGRESS => authorize(event).map(Some),
             MODIFY_RULES => modify(event).map(Some),
@@ -116,35 +128,81 @@ impl SgChange {
     }
 }
 
+/// The group an ingress record names, read leniently (for a record that
+/// could not be read whole): the request's group id, else the response's.
+pub fn group_named(event: &Event) -> Option<String> {
+    let text = |n: Node<'_>| n.str().ok().flatten().map(str::to_string);
+    let request = event.request();
+    text(request.get("groupId"))
+        .or_else(|| {
+            text(
+                request
+                    .get("ModifySecurityGroupRulesRequest")
+                    .get("GroupId"),
+            )
+        })
+        .or_else(|| {
+            let items = event.response().get("securityGroupRuleSet").items().ok()?;
+            text(items.first()?.get("groupId"))
+        })
+        .filter(|id| id.starts_with("sg-"))
+}
+
 fn authorize(event: &Event) -> Result<SgChange, FieldError> {
     let request = event.request();
     let rule_set = event.response().get("securityGroupRuleSet");
     let created = rule_set.items()?;
-    if (request.is_omitted() || !request.is_present()) && created.is_empty() {
+    let request_readable = request.is_present() && !request.is_omitted();
+    if !request_readable && created.is_empty() {
         return Err(request.error("missing or omitted by CloudTrail, and no securityGroupRuleSet"));
     }
     let mut group_id = request.get("groupId").str()?.map(str::to_string);
     let group_name = request.get("groupName").str()?.map(str::to_string);
 
-    // The response lists exactly what was created, with rule ids: prefer it.
-    if !created.is_empty() {
-        let mut rules = Vec::with_capacity(created.len());
-        for item in &created {
-            if group_id.is_none() {
-                group_id = item.get("groupId").str()?.map(str::to_string);
-            }
-            rules.push(response_rule(item)?);
+    // The response's rules carry ids; the request's permissions are judged
+    // too, so a response that lists fewer rules than the request opened
+    // (trimmed) hides none of them.
+    let mut rules = Vec::with_capacity(created.len());
+    for item in &created {
+        if group_id.is_none() {
+            group_id = item.get("groupId").str()?.map(str::to_string);
         }
-        return Ok(SgChange {
-            kind: ChangeKind::Authorize,
-            group_id,
-            group_name,
-            rules,
-        });
+        rules.push(response_rule(item)?);
     }
+    if request_readable {
+        let (requested, sourceless) = requested_rules(&request)?;
+        match sourceless {
+            // A permission that lost its sources is never "safe": without the
+            // response's rules to say what was created, it is an error.
+            Some(field) if created.is_empty() => return Err(field),
+            _ => {}
+        }
+        for wanted in requested {
+            if !rules.iter().any(|r| r.same_permission(&wanted)) {
+                rules.push(wanted);
+            }
+        }
+    }
+    if rules.is_empty() {
+        return Err(request
+            .get("ipPermissions")
+            .error("no rule to judge: the request lists no permission and the response no securityGroupRuleSet"));
+    }
+    Ok(SgChange {
+        kind: ChangeKind::Authorize,
+        group_id,
+        group_name,
+        rules,
+    })
+}
 
+/// The permissions an `AuthorizeSecurityGroupIngress` request asked for, in
+/// the flat form (`cidrIp`, `ipProtocol`, ports at the top) and the nested
+/// one (`ipPermissions.items[]`), one rule per source, without rule ids;
+/// and the first permission that names no source at all.
+fn requested_rules(request: &Node<'_>) -> Result<(Vec<SgRule>, Option<FieldError>), FieldError> {
+    let mut sourceless = None;
     let mut rules = Vec::new();
-    // Flat form: cidrIp / ipProtocol / ports at the top.
     let flat_source = request.get("cidrIp");
     let flat_group = request.get("sourceSecurityGroupName");
     if flat_source.is_present() || request.get("ipProtocol").is_present() || flat_group.is_present()
@@ -174,6 +232,7 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
         let (ip_protocol, protocol) = protocol_of(&perm.get("ipProtocol"), false)?;
         let from_port = perm.get("fromPort").port()?;
         let to_port = perm.get("toPort").port()?;
+        let before = rules.len();
         let mut push = |source: Source| {
             rules.push(SgRule {
                 rule_id: None,
@@ -206,13 +265,12 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
                 user_id: group.get("userId").str()?.map(str::to_string),
             });
         }
+        if rules.len() == before && sourceless.is_none() {
+            sourceless =
+                Some(perm.error("no source (ipRanges, ipv6Ranges, prefixListIds or groups)"));
+        }
     }
-    Ok(SgChange {
-        kind: ChangeKind::Authorize,
-        group_id,
-        group_name,
-        rules,
-    })
+    Ok((rules, sourceless))
 }
 
 /// One item of `securityGroupRuleSet` (also the shape `DescribeSecurityGroupRules` returns).
@@ -252,14 +310,27 @@ fn response_rule(item: &Node<'_>) -> Result<SgRule, FieldError> {
 
 fn modify(event: &Event) -> Result<SgChange, FieldError> {
     let request = event.request().get("ModifySecurityGroupRulesRequest");
-    if !request.is_present() {
+    if !request.is_present() || request.is_omitted() {
         return Err(request.error("missing or omitted by CloudTrail"));
     }
     let group_id = request.get("GroupId").str()?.map(str::to_string);
+    let entries = request.get("SecurityGroupRule");
+    if entries.is_omitted() {
+        return Err(entries.error("omitted by CloudTrail"));
+    }
+    let entries = entries.one_or_many()?;
+    if entries.is_empty() {
+        return Err(request
+            .get("SecurityGroupRule")
+            .error("missing: no rule to judge"));
+    }
     let mut rules = Vec::new();
-    for entry in request.get("SecurityGroupRule").one_or_many()? {
-        let rule_id = entry.get("SecurityGroupRuleId").required_str()?.to_string();
+    for entry in entries {
         let rule = entry.get("SecurityGroupRule");
+        if entry.is_omitted() || rule.is_omitted() || !rule.is_present() {
+            return Err(rule.error("missing or omitted by CloudTrail"));
+        }
+        let rule_id = entry.get("SecurityGroupRuleId").required_str()?.to_string();
         let (ip_protocol, protocol) = protocol_of(&rule.get("IpProtocol"), false)?;
         let source = if let Some(cidr) = rule.get("CidrIpv4").str()? {
             Source::cidr(cidr)
@@ -315,8 +386,8 @@ mod tests {
     use serde_json::json;
 
     fn event(name: &str, request: Value, response: Value) -> Event {
-        let value = json!({"eventID": "e", "eventName": name, "requestParameters": request,
-                           "responseElements": response});
+        let value = json!({"eventID": "e", "eventName": name, "eventSource": "ec2.amazonaws.com",
+                           "requestParameters": request, "responseElements": response});
         Event::from_value(&value, "test").unwrap()
     }
 
@@ -404,5 +475,49 @@ mod tests {
             SgChange::from_event(&e).is_err(),
             "a half event is never clean"
         );
+    }
+
+    #[test]
+    fn request_and_response_are_judged_together() {
+        // The response lists one of the two rules the request opened.
+        let e = event(
+            AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}},
+                {"ipProtocol": "6", "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+            json!({"securityGroupRuleSet": {"items": [
+                {"groupId": "sg-1", "securityGroupRuleId": "sgr-443", "isEgress": false, "ipProtocol": "tcp",
+                 "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"}]}}),
+        );
+        let change = SgChange::from_event(&e).unwrap().unwrap();
+        let rules: Vec<String> = change.rules.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            rules,
+            ["tcp 443 from 0.0.0.0/0 (sgr-443)", "tcp 22 from 0.0.0.0/0"]
+        );
+    }
+
+    #[test]
+    fn a_record_with_no_rule_to_judge_is_an_error_naming_the_field() {
+        let cases = [
+            (AUTHORIZE_INGRESS, json!({"groupId": "sg-1", "ipPermissions": {}}), "requestParameters.ipPermissions"),
+            (AUTHORIZE_INGRESS, json!({"groupId": "sg-1"}), "requestParameters.ipPermissions"),
+            (AUTHORIZE_INGRESS, json!({"groupId": "sg-1", "ipPermissions": {"item": []}}), "requestParameters.ipPermissions"),
+            (AUTHORIZE_INGRESS, json!({"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {}, "ipv6Ranges": {}, "groups": {}, "prefixListIds": {}}]}}),
+                "requestParameters.ipPermissions.items[0]"),
+            (MODIFY_RULES, json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1"}}),
+                "requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule"),
+            (MODIFY_RULES, json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1", "SecurityGroupRule": {"omitted": true}}}),
+                "requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule"),
+            (MODIFY_RULES, json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1", "SecurityGroupRule": [
+                {"SecurityGroupRuleId": "sgr-1", "SecurityGroupRule": {"omitted": true}}]}}),
+                "requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule[0].SecurityGroupRule"),
+        ];
+        for (name, request, path) in cases {
+            let e = event(name, request.clone(), json!({"_return": true}));
+            let err = SgChange::from_event(&e).expect_err(&request.to_string());
+            assert_eq!(err.path, path, "{request}: {err}");
+        }
     }
 }

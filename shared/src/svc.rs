@@ -1,6 +1,8 @@
 //! `CreateService` and `UpdateService` records: what the call set, and the
-//! service's effective state after it (DESIGN §3: in UpdateService an absent
-//! field means "unchanged").
+//! service's effective state after it (DESIGN §3). Request and response are
+//! both evidence and either may be partial: the state after the call is judged
+//! field by field, the response where it carries the field, the request where
+//! it does not. In UpdateService an absent field means "unchanged".
 
 use crate::event::Event;
 use crate::json::{FieldError, Node};
@@ -8,17 +10,42 @@ use crate::json::{FieldError, Node};
 pub const CREATE_SERVICE: &str = "CreateService";
 pub const UPDATE_SERVICE: &str = "UpdateService";
 
-/// `networkConfiguration.awsvpcConfiguration` as written.
+/// `networkConfiguration.awsvpcConfiguration`. A field is `None` when its
+/// source does not say (a trimmed response); a request's configuration is
+/// whole, so there an absent field takes ECS's default (no groups, no public IP).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsvpcConfiguration {
-    pub security_groups: Vec<String>,
-    pub subnets: Vec<String>,
-    /// `assignPublicIp: ENABLED` (absent means DISABLED).
-    pub assign_public_ip: bool,
+    pub security_groups: Option<Vec<String>>,
+    pub subnets: Option<Vec<String>>,
+    /// `assignPublicIp: ENABLED`.
+    pub assign_public_ip: Option<bool>,
+}
+
+impl AwsvpcConfiguration {
+    /// Field by field: `self` where it says, else `other`.
+    fn or(self, other: &AwsvpcConfiguration) -> AwsvpcConfiguration {
+        AwsvpcConfiguration {
+            security_groups: self
+                .security_groups
+                .or_else(|| other.security_groups.clone()),
+            subnets: self.subnets.or_else(|| other.subnets.clone()),
+            assign_public_ip: self.assign_public_ip.or(other.assign_public_ip),
+        }
+    }
+
+    /// True when the tasks get public IPs.
+    pub fn public_ip(&self) -> bool {
+        self.assign_public_ip == Some(true)
+    }
+
+    /// The groups, empty when none are named (or the source does not say).
+    pub fn groups(&self) -> &[String] {
+        self.security_groups.as_deref().unwrap_or_default()
+    }
 }
 
 /// The settings of a service the rules judge. Each is `None` when the source
-/// (the request of an UpdateService, say) does not say.
+/// (the request of an UpdateService, a trimmed response) does not say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceSettings {
     pub task_definition: Option<String>,
@@ -30,24 +57,38 @@ pub struct ServiceSettings {
     pub platform_version: Option<String>,
 }
 
+/// How absent fields read: in a request's `awsvpcConfiguration` they take
+/// ECS's defaults; in a response they are unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Absent {
+    Default,
+    Unknown,
+}
+
 impl ServiceSettings {
-    fn from_json(node: &Node<'_>) -> Result<ServiceSettings, FieldError> {
+    fn from_json(node: &Node<'_>, absent: Absent) -> Result<ServiceSettings, FieldError> {
         let network = node.get("networkConfiguration");
         let awsvpc = network.get("awsvpcConfiguration");
-        let strings = |n: Node<'_>| -> Result<Vec<String>, FieldError> {
+        let strings = |n: Node<'_>| -> Result<Option<Vec<String>>, FieldError> {
+            if !n.is_present() && absent == Absent::Unknown {
+                return Ok(None);
+            }
             n.items()?
                 .iter()
                 .map(|i| i.required_str().map(str::to_string))
-                .collect()
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
         };
         let awsvpc = if awsvpc.is_present() {
+            let public_ip = awsvpc.get("assignPublicIp").str()?;
             Some(AwsvpcConfiguration {
                 security_groups: strings(awsvpc.get("securityGroups"))?,
                 subnets: strings(awsvpc.get("subnets"))?,
-                assign_public_ip: awsvpc
-                    .get("assignPublicIp")
-                    .str()?
-                    .is_some_and(|v| v.eq_ignore_ascii_case("ENABLED")),
+                assign_public_ip: match (public_ip, absent) {
+                    (Some(v), _) => Some(v.eq_ignore_ascii_case("ENABLED")),
+                    (None, Absent::Default) => Some(false),
+                    (None, Absent::Unknown) => None,
+                },
             })
         } else {
             None
@@ -61,6 +102,26 @@ impl ServiceSettings {
             platform_version: node.get("platformVersion").str()?.map(str::to_string),
         })
     }
+
+    /// Field by field: `self` where it says, else `other`.
+    fn or(self, other: &ServiceSettings) -> ServiceSettings {
+        let awsvpc = match (self.awsvpc, &other.awsvpc) {
+            (Some(mine), Some(theirs)) => Some(mine.or(theirs)),
+            (mine, theirs) => mine.or_else(|| theirs.clone()),
+        };
+        ServiceSettings {
+            task_definition: self
+                .task_definition
+                .or_else(|| other.task_definition.clone()),
+            awsvpc,
+            network_configured: self.network_configured || other.network_configured,
+            enable_execute_command: self.enable_execute_command.or(other.enable_execute_command),
+            launch_type: self.launch_type.or_else(|| other.launch_type.clone()),
+            platform_version: self
+                .platform_version
+                .or_else(|| other.platform_version.clone()),
+        }
+    }
 }
 
 /// One CreateService or UpdateService call.
@@ -72,18 +133,23 @@ pub struct ServiceChange {
     pub cluster: String,
     /// What the request set.
     pub requested: ServiceSettings,
-    /// The service after the call (`responseElements.service`), when the record has it.
-    pub effective: Option<ServiceSettings>,
+    /// The service after the call: `responseElements.service` field by field,
+    /// the request where the response does not carry a field.
+    pub effective: ServiceSettings,
 }
 
 impl ServiceChange {
-    /// Reads a CreateService or UpdateService record; `Ok(None)` for any other event.
+    /// Reads a CreateService or UpdateService record of ECS; `Ok(None)` for
+    /// any other event (App Runner's CreateService, Cloud Map's UpdateService).
     pub fn from_event(event: &Event) -> Result<Option<ServiceChange>, FieldError> {
         let created = match event.name.as_str() {
             CREATE_SERVICE => true,
             UPDATE_SERVICE => false,
             _ => return Ok(None),
         };
+        if !event.is_from("ecs") {
+            return Ok(None);
+        }
         let request = event.request();
         if request.is_omitted() || !request.is_present() {
             return Err(request.error("missing or omitted by CloudTrail"));
@@ -104,16 +170,21 @@ impl ServiceChange {
             .map_or("default".to_string(), |c| {
                 c.rsplit('/').next().unwrap_or(c).to_string()
             });
+        let mut requested = ServiceSettings::from_json(&request, Absent::Default)?;
+        if created {
+            // A new service without the flag has ECS Exec off.
+            requested.enable_execute_command = requested.enable_execute_command.or(Some(false));
+        }
         let effective = if response.is_present() && !response.is_omitted() {
-            Some(ServiceSettings::from_json(&response)?)
+            ServiceSettings::from_json(&response, Absent::Unknown)?.or(&requested)
         } else {
-            None
+            requested.clone()
         };
         Ok(Some(ServiceChange {
             created,
             service,
             cluster,
-            requested: ServiceSettings::from_json(&request)?,
+            requested,
             effective,
         }))
     }
@@ -127,15 +198,16 @@ impl ServiceChange {
     /// service on creation, only the request on update (no re-alert on every
     /// scale-out).
     pub fn set_by_call(&self) -> &ServiceSettings {
-        match (&self.effective, self.created) {
-            (Some(effective), true) => effective,
-            _ => &self.requested,
+        if self.created {
+            &self.effective
+        } else {
+            &self.requested
         }
     }
 
-    /// The state after the call: the response when present, else the request.
+    /// The state after the call.
     pub fn after(&self) -> &ServiceSettings {
-        self.effective.as_ref().unwrap_or(&self.requested)
+        &self.effective
     }
 
     /// True when what the service runs or where it is reachable may have
@@ -146,21 +218,19 @@ impl ServiceChange {
             || self.requested.network_configured
     }
 
-    /// The task definition the service deploys after the call.
+    /// The task definition the service deploys after the call: the
+    /// response's revision ARN when present (a bare family in the request
+    /// means "latest", which moves), else the request's.
     pub fn task_definition(&self) -> Option<&str> {
-        self.requested
-            .task_definition
-            .as_deref()
-            .or(self.after().task_definition.as_deref())
+        self.effective.task_definition.as_deref()
     }
 
     /// The security groups the service's tasks get after the call.
-    pub fn security_groups(&self) -> Vec<String> {
-        match (&self.requested.awsvpc, &self.after().awsvpc) {
-            (Some(req), _) if self.requested.network_configured => req.security_groups.clone(),
-            (_, Some(after)) => after.security_groups.clone(),
-            _ => Vec::new(),
-        }
+    pub fn security_groups(&self) -> &[String] {
+        self.effective
+            .awsvpc
+            .as_ref()
+            .map_or(&[], AwsvpcConfiguration::groups)
     }
 }
 
@@ -171,7 +241,8 @@ mod tests {
 
     fn event(name: &str, request: serde_json::Value, response: serde_json::Value) -> Event {
         Event::from_value(
-            &json!({"eventID": "e", "eventName": name, "requestParameters": request, "responseElements": response}),
+            &json!({"eventID": "e", "eventName": name, "eventSource": "ecs.amazonaws.com",
+                    "requestParameters": request, "responseElements": response}),
             "t",
         )
         .unwrap()
@@ -187,7 +258,7 @@ mod tests {
         );
         let c = ServiceChange::from_event(&e).unwrap().unwrap();
         assert_eq!(c.resource(), "default/web");
-        assert!(c.set_by_call().awsvpc.as_ref().unwrap().assign_public_ip);
+        assert!(c.set_by_call().awsvpc.as_ref().unwrap().public_ip());
         assert_eq!(c.security_groups(), vec!["sg-1"]);
         assert!(c.changes_exposure());
     }
@@ -210,6 +281,51 @@ mod tests {
         );
         assert!(!c.changes_exposure());
         assert_eq!(c.security_groups(), vec!["sg-1"], "the effective groups");
+    }
+
+    #[test]
+    fn a_partial_response_is_judged_field_by_field() {
+        // The response is trimmed to ARN, name and status: the request still speaks.
+        let e = event(
+            CREATE_SERVICE,
+            json!({"serviceName": "web", "taskDefinition": "web", "enableExecuteCommand": true,
+                   "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}}}),
+            json!({"service": {"serviceArn": "arn:aws:ecs:eu-west-1:1:service/default/web", "serviceName": "web", "status": "ACTIVE",
+                   "taskDefinition": "arn:aws:ecs:eu-west-1:1:task-definition/web:7",
+                   "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}}}),
+        );
+        let c = ServiceChange::from_event(&e).unwrap().unwrap();
+        let after = c.set_by_call();
+        assert_eq!(after.enable_execute_command, Some(true));
+        let vpc = after.awsvpc.as_ref().unwrap();
+        assert!(
+            vpc.public_ip(),
+            "the request's assignPublicIp fills the gap"
+        );
+        assert_eq!(vpc.security_groups, Some(vec![]), "the request named none");
+        assert_eq!(
+            c.task_definition(),
+            Some("arn:aws:ecs:eu-west-1:1:task-definition/web:7"),
+            "the response's revision, not the moving family"
+        );
+
+        // Where the response carries a field, it wins.
+        let e = event(
+            CREATE_SERVICE,
+            json!({"serviceName": "web", "enableExecuteCommand": true}),
+            json!({"service": {"serviceName": "web", "enableExecuteCommand": false}}),
+        );
+        let c = ServiceChange::from_event(&e).unwrap().unwrap();
+        assert_eq!(c.set_by_call().enable_execute_command, Some(false));
+    }
+
+    #[test]
+    fn other_services_calls_of_the_same_name_are_not_ecs() {
+        for source in ["apprunner.amazonaws.com", "servicediscovery.amazonaws.com"] {
+            let mut e = event(CREATE_SERVICE, json!({"serviceName": "web"}), json!(null));
+            e.source = source.to_string();
+            assert_eq!(ServiceChange::from_event(&e).unwrap(), None, "{source}");
+        }
     }
 
     #[test]

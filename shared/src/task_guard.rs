@@ -56,7 +56,7 @@ impl TaskDefinitionGuard<'_> {
         if let Some(skipped) = preflight(event, self.settings, &[]) {
             return Ok(skipped);
         }
-        if event.name != crate::td::REGISTER_TASK_DEFINITION {
+        if event.name != crate::td::REGISTER_TASK_DEFINITION || !event.is_from("ecs") {
             return Ok(Report::not_handled(event));
         }
         let td = match TaskDefinition::from_event(event).map_err(GuardError::parse(event))? {

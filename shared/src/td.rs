@@ -54,8 +54,11 @@ pub struct Container {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
     pub name: String,
-    /// `host.sourcePath` (bind mount from the instance).
+    /// The instance path the volume binds: `host.sourcePath`, or the
+    /// `device` of a `dockerVolumeConfiguration` bind (see [`docker_bind_source`]).
     pub host_source_path: Option<String>,
+    /// True when that path comes from a `dockerVolumeConfiguration` bind.
+    pub docker_bind: bool,
     /// `efsVolumeConfiguration.transitEncryption`, when the volume is EFS.
     pub efs_transit_encryption: Option<String>,
 }
@@ -114,9 +117,22 @@ impl TaskDefinition {
         let mut volumes = Vec::new();
         for v in node.get("volumes").items()? {
             let efs = v.get("efsVolumeConfiguration");
+            let docker = v.get("dockerVolumeConfiguration");
+            let options = docker.get("driverOpts");
+            let bind = if docker.is_present() {
+                docker_bind_source(
+                    docker.get("driver").str()?,
+                    options.get("o").str()?,
+                    options.get("device").str()?,
+                )
+            } else {
+                None
+            };
+            let host = v.get("host").get("sourcePath").str()?.map(str::to_string);
             volumes.push(Volume {
                 name: v.get("name").str()?.unwrap_or_default().to_string(),
-                host_source_path: v.get("host").get("sourcePath").str()?.map(str::to_string),
+                docker_bind: host.is_none() && bind.is_some(),
+                host_source_path: host.or(bind),
                 efs_transit_encryption: if efs.is_present() {
                     Some(
                         efs.get("transitEncryption")
@@ -183,6 +199,23 @@ impl TaskDefinition {
             .flatten()
             .map(str::to_string)
     }
+}
+
+/// The host path a Docker volume binds: the `local` driver (the default)
+/// with `o` holding `bind` (or `rbind`) and `device` an absolute path, which
+/// is a host mount however it is spelled.
+pub fn docker_bind_source(
+    driver: Option<&str>,
+    o: Option<&str>,
+    device: Option<&str>,
+) -> Option<String> {
+    let local = driver.is_none_or(|d| d.trim().eq_ignore_ascii_case("local"));
+    let binds = o.is_some_and(|o| {
+        o.split(',')
+            .any(|opt| matches!(opt.trim(), "bind" | "rbind"))
+    });
+    let device = device.map(str::trim).filter(|d| d.starts_with('/'))?;
+    (local && binds).then(|| device.to_string())
 }
 
 /// An image reference, parsed the way Docker resolves it.

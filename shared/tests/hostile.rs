@@ -109,7 +109,8 @@ fn wrong_types_and_omitted_fields_name_the_field_and_plan_nothing() {
 fn a_ten_megabyte_event_is_read_in_bounded_time() {
     let blob = "x".repeat(10 * 1024 * 1024);
     let doc = record(
-        json!({"groupId": "sg-1", "ipPermissions": {}, "padding": blob}),
+        json!({"groupId": "sg-1", "padding": blob, "ipPermissions": {"items": [{"ipProtocol": "tcp",
+            "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
         json!({}),
     )
     .to_string();

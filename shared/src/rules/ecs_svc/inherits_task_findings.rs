@@ -93,6 +93,7 @@ mod tests {
                     finding("ECS-TD-002", Severity::Low),
                 ],
             )),
+            ..Enrichment::default()
         };
         let ctx = SvcContext {
             policy: &policy,
@@ -107,6 +108,7 @@ mod tests {
         let mild = Enrichment {
             groups: vec![],
             task_definition: Some(("web:3".into(), vec![finding("ECS-TD-002", Severity::Low)])),
+            ..Enrichment::default()
         };
         assert!(evaluate(
             &change("CreateService", json!({"serviceName": "web"})),

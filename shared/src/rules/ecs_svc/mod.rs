@@ -16,6 +16,8 @@ use crate::policy::Policy;
 pub struct Enrichment {
     /// Each attached group with the EC2-SG findings of its live ingress rules.
     pub groups: Vec<(String, Vec<Finding>)>,
+    /// Groups whose rules could not be read, with the AWS error code.
+    pub unchecked_groups: Vec<(String, String)>,
     /// The deployed task definition (`family:revision`) with its findings.
     pub task_definition: Option<(String, Vec<Finding>)>,
 }

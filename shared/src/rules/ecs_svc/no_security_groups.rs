@@ -34,7 +34,9 @@ crate::rule! {
 /// Pure check: an awsvpc configuration set by the call names no group.
 pub fn evaluate(change: &ServiceChange, _ctx: &SvcContext) -> Vec<Hit> {
     match &change.set_by_call().awsvpc {
-        Some(vpc) if vpc.security_groups.is_empty() => {
+        // Only when the evidence names no group (a trimmed response that
+        // does not say is not "none").
+        Some(vpc) if vpc.security_groups.as_deref().is_some_and(<[_]>::is_empty) => {
             vec![Hit::new(
                 "awsvpcConfiguration has no securityGroups: the VPC default group applies",
             )]

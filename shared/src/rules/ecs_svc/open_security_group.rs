@@ -82,6 +82,7 @@ mod tests {
         let enrichment = Enrichment {
             groups: vec![("sg-1".into(), vec![finding]), ("sg-2".into(), vec![])],
             task_definition: None,
+            ..Enrichment::default()
         };
         let ctx = SvcContext {
             policy: &policy,

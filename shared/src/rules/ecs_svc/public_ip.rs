@@ -36,12 +36,11 @@ crate::rule! {
 /// Pure check: the call gives the tasks public IPs.
 pub fn evaluate(change: &ServiceChange, _ctx: &SvcContext) -> Vec<Hit> {
     match &change.set_by_call().awsvpc {
-        Some(vpc) if vpc.assign_public_ip => vec![Hit::new(format!(
+        Some(vpc) if vpc.public_ip() => vec![Hit::new(format!(
             "assignPublicIp: ENABLED (subnets {})",
-            if vpc.subnets.is_empty() {
-                "unchanged".to_string()
-            } else {
-                vpc.subnets.join(", ")
+            match vpc.subnets.as_deref() {
+                Some(subnets) if !subnets.is_empty() => subnets.join(", "),
+                _ => "unchanged".to_string(),
             }
         ))],
         _ => Vec::new(),

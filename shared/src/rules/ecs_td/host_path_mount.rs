@@ -5,7 +5,10 @@ use crate::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does
-    /// Flags containers that mount a volume whose `host.sourcePath` (normalised:
+    /// Flags containers that mount a volume whose host path — `host.sourcePath`,
+    /// or the `device` of a `dockerVolumeConfiguration` with the `local` driver
+    /// and bind options (`driverOpts.o` holding `bind`), the same mount spelled
+    /// another way — (normalised:
     /// `..`, `.` and trailing slashes removed) is `/`, or is or lies under `/etc`,
     /// `/proc`, `/sys`, `/dev`, `/root`, `/boot`, `/var/lib/docker`,
     /// `/var/lib/ecs`, `/etc/ecs`, or the policy's
@@ -88,17 +91,22 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
             let path = normalize_path(source);
             let at = m.container_path.as_deref().unwrap_or("?");
             let ro = if m.read_only { " read-only" } else { "" };
+            let via = if volume.docker_bind {
+                " (docker volume, local bind)"
+            } else {
+                ""
+            };
             if DOCKER_SOCKET.contains(&path.as_str()) {
                 hits.push(Hit {
                     detail: format!(
-                        "container {}: mounts the Docker socket (host {path}) at {at}{ro}",
+                        "container {}: mounts the Docker socket (host {path}{via}) at {at}{ro}",
                         c.name
                     ),
                     escalate_to: Some(Severity::Critical),
                 });
             } else if is_sensitive(&path, ctx) {
                 hits.push(Hit::new(format!(
-                    "container {}: mounts host {path} at {at}{ro}",
+                    "container {}: mounts host {path}{via} at {at}{ro}",
                     c.name
                 )));
             }
@@ -137,6 +145,7 @@ mod tests {
         let mut td = task(vec![c]);
         let vol = |name: &str, path: &str| Volume {
             name: name.into(),
+            docker_bind: false,
             host_source_path: Some(path.into()),
             efs_transit_encryption: None,
         };
@@ -158,6 +167,43 @@ mod tests {
         assert_eq!(
             hits[1].detail,
             "container app: mounts host /etc/ecs at /host/etc read-only"
+        );
+    }
+
+    #[test]
+    fn a_docker_volume_bound_to_the_host_is_a_host_mount() {
+        let doc = serde_json::json!({"family": "web", "containerDefinitions": [{"name": "app",
+            "mountPoints": [{"sourceVolume": "sock", "containerPath": "/var/run/docker.sock"},
+                            {"sourceVolume": "cache", "containerPath": "/cache"}]}],
+            "volumes": [
+                {"name": "sock", "dockerVolumeConfiguration": {"scope": "task", "driver": "local",
+                    "driverOpts": {"type": "none", "o": "bind", "device": "/var/run/docker.sock"}}},
+                {"name": "cache", "dockerVolumeConfiguration": {"scope": "shared", "driver": "local",
+                    "driverOpts": {"type": "tmpfs", "device": "tmpfs", "o": "size=100m"}}}]});
+        let td = TaskDefinition::from_json(&crate::json::Node::root(&doc, "")).unwrap();
+        let policy = Policy::embedded();
+        let hits = evaluate(
+            &td,
+            &TdContext {
+                policy: &policy,
+                account: "1",
+            },
+        );
+        assert_eq!(hits.len(), 1, "the tmpfs volume is no host mount: {hits:?}");
+        assert_eq!(hits[0].escalate_to, Some(Severity::Critical));
+        assert!(
+            hits[0].detail.contains("docker volume, local bind"),
+            "{}",
+            hits[0].detail
+        );
+        // Another driver's options are that driver's business, not a host path.
+        assert_eq!(
+            crate::td::docker_bind_source(Some("rexray/ebs"), Some("bind"), Some("/etc")),
+            None
+        );
+        assert_eq!(
+            crate::td::docker_bind_source(None, Some("rw,rbind"), Some("/etc")).as_deref(),
+            Some("/etc")
         );
     }
 }
