@@ -67,15 +67,17 @@ locals {
 
   functions = toset(keys(local.function_actions))
 
+  # ACCESS_GUARD_DRY_RUN is passed only when var.dry_run is set: it then wins
+  # over the policy's dry_run; unset, the policy decides (embedded default: true).
   common_environment = merge(
     {
       ACCESS_GUARD_TOPIC_ARN           = aws_sns_topic.alerts.arn
-      ACCESS_GUARD_DRY_RUN             = tostring(var.dry_run)
       ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity
       ACCESS_GUARD_EXEMPTION_TAG_KEY   = var.exemption_tag_key
       AWS_LAMBDA_LOG_FORMAT            = "JSON"
     },
     local.policy != "" ? { ACCESS_GUARD_POLICY = local.policy } : {},
+    var.dry_run != null ? { ACCESS_GUARD_DRY_RUN = tostring(var.dry_run) } : {},
   )
 
   log_kms_key_arn = var.log_kms_key_arn != "" ? var.log_kms_key_arn : aws_kms_key.guard.arn

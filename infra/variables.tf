@@ -16,9 +16,10 @@ variable "alert_emails" {
 }
 
 variable "dry_run" {
-  description = "Notify-only: report what would be revoked without revoking. Set to false to let ingress-guard revoke world-open rules."
+  description = "Set to override the policy's dry_run (true: report \"would revoke\" without revoking; false: let ingress-guard revoke). Unset (null): the policy decides, and the embedded policy's dry_run is true."
   type        = bool
-  default     = true
+  default     = null
+  nullable    = true
 }
 
 variable "notify_min_severity" {

@@ -9,21 +9,29 @@ use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
 use access_guard_e2e::{
     authorize_event, endpoint, register_privileged_task, sdk_config, unique, AlertSink, Emulator,
 };
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 
 fn config(topic_arn: &str) -> FunctionConfig {
     let topic = topic_arn.to_string();
     FunctionConfig::from_lookup(move |name| {
-        (name == "ACCESS_GUARD_TOPIC_ARN").then(|| topic.clone())
+        match name {
+            "ACCESS_GUARD_TOPIC_ARN" => Some(topic.clone()),
+            // The embedded policy is dry-run; these scenarios revoke.
+            "ACCESS_GUARD_DRY_RUN" => Some("false".to_string()),
+            _ => None,
+        }
     })
     .expect("config")
 }
 
 async fn ingress(deps: &ingress_guard::handler::Deps, event: &Value) -> Result<Value, Diagnostic> {
-    ingress_guard::handler::handle(LambdaEvent::new(event.clone(), Context::default()), deps)
-        .await
-        .map_err(Diagnostic::from)
+    ingress_guard::handler::handle(
+        LambdaEvent::new(event.clone(), access_guard_e2e::context()),
+        deps,
+    )
+    .await
+    .map_err(Diagnostic::from)
 }
 
 fn ports(rules: &[(u16, String)]) -> Vec<u16> {
@@ -115,13 +123,78 @@ async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once(
     );
     assert!(sink.alerts(&emu).await.is_empty());
 
-    // Lambda's retry: nothing new to revoke, one alert.
+    // Lambda's retry: it reads the rule back, finds it gone, revokes nothing, one alert.
     ingress(&deps, &event).await.expect("the retry succeeds");
-    assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 2);
+    assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 1);
     assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
     let alerts = sink.alerts(&emu).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(results(&alerts[0].doc), ["already_absent"]);
+}
+
+/// Twenty high-risk ports (EC2-SG-005, action revoke) opened in one call.
+const TWENTY: [u16; 20] = [
+    20, 21, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 4333, 5000, 5432, 5500, 5601, 8080,
+    8088, 8888,
+];
+
+#[tokio::test]
+async fn twenty_rules_go_in_one_revoke_and_one_by_one_when_ec2_rejects_it_within_the_timeout() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    for (fault, expected_calls) in [
+        // Throttled twice, then accepted: one call's worth of work.
+        (
+            Fault::Error {
+                code: "RequestLimitExceeded",
+                status: 503,
+            },
+            3,
+        ),
+        // Rejected (not retryable): one call per rule.
+        (
+            Fault::Error {
+                code: "InvalidParameterValue",
+                status: 400,
+            },
+            21,
+        ),
+    ] {
+        let group = emu.group(&[]).await;
+        let rules = emu.open_to_world(&group, &TWENTY).await;
+        let calls = if expected_calls == 3 { 1..=2 } else { 1..=1 };
+        let proxy = FaultProxy::start(
+            &endpoint(),
+            vec![FaultRule {
+                operation: "RevokeSecurityGroupIngress",
+                calls,
+                fault,
+            }],
+        );
+        let deps = ingress_guard::handler::Deps::new(
+            &sdk_config(&proxy.url, 3).await,
+            config(&sink.topic_arn),
+        );
+
+        let started = Instant::now();
+        ingress(&deps, &authorize_event(&group, &rules))
+            .await
+            .expect("handler");
+        let took = started.elapsed();
+
+        assert!(
+            took < Duration::from_secs(30),
+            "{took:?}: past the function timeout"
+        );
+        assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), expected_calls);
+        assert!(
+            emu.ingress_rules(&group).await.is_empty(),
+            "all twenty revoked"
+        );
+        let alerts = sink.alerts(&emu).await;
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(results(&alerts[0].doc), vec!["revoked"; 20]);
+    }
 }
 
 #[tokio::test]
@@ -162,7 +235,7 @@ async fn denied_describe_calls_are_named_in_the_alert() {
         json!(null),
     );
     let svc = service_guard::handler::Deps::new(&sdk, config(&sink.topic_arn));
-    service_guard::handler::handle(LambdaEvent::new(create, Context::default()), &svc)
+    service_guard::handler::handle(LambdaEvent::new(create, access_guard_e2e::context()), &svc)
         .await
         .expect("handler");
     let alerts = sink.alerts(&emu).await;

@@ -10,12 +10,14 @@ use access_guard_e2e::{
     AlertSink, Emulator,
 };
 use ingress_guard::handler::{handle, Deps};
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+/// The function's configuration: `policy` inline, else one that revokes
+/// (the embedded policy is dry-run).
 fn config(topic_arn: &str, policy: Option<&str>) -> FunctionConfig {
     let topic_arn = topic_arn.to_string();
-    let policy = policy.map(str::to_string);
+    let policy = Some(policy.unwrap_or("dry_run = false").to_string());
     FunctionConfig::from_lookup(move |name| match name {
         "ACCESS_GUARD_TOPIC_ARN" => Some(topic_arn.clone()),
         "ACCESS_GUARD_POLICY" => policy.clone(),
@@ -25,9 +27,12 @@ fn config(topic_arn: &str, policy: Option<&str>) -> FunctionConfig {
 }
 
 async fn invoke(deps: &Deps, event: &Value) -> Result<Value, Diagnostic> {
-    handle(LambdaEvent::new(event.clone(), Context::default()), deps)
-        .await
-        .map_err(Diagnostic::from)
+    handle(
+        LambdaEvent::new(event.clone(), access_guard_e2e::context()),
+        deps,
+    )
+    .await
+    .map_err(Diagnostic::from)
 }
 
 fn ports(rules: &[(u16, String)]) -> Vec<u16> {
@@ -315,6 +320,7 @@ async fn the_guard_never_acts_on_its_own_role_but_a_look_alike_session_name_is_n
     let config = FunctionConfig::from_lookup(move |name| match name {
         "ACCESS_GUARD_TOPIC_ARN" => Some(topic.clone()),
         "ACCESS_GUARD_ROLE_ARN" => Some(role.clone()),
+        "ACCESS_GUARD_DRY_RUN" => Some("false".to_string()),
         _ => None,
     })
     .expect("config");
@@ -344,4 +350,128 @@ async fn the_guard_never_acts_on_its_own_role_but_a_look_alike_session_name_is_n
     invoke(&deps, &other).await.expect("handler");
     assert!(emu.ingress_rules(&group).await.is_empty());
     assert_eq!(sink.alerts(&emu).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rule_narrowed_since_the_event_is_left_alone_and_the_alert_says_why() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let ssh_id = rules[0].1.clone();
+    // Someone narrows the rule before the (late) event arrives.
+    emu.modify_rule(&group, &ssh_id, 22, "10.0.0.0/8").await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    invoke(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("handler");
+
+    assert_eq!(
+        emu.ingress_rules(&group).await,
+        vec![(22, ssh_id.clone())],
+        "nothing revoked on stale evidence"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        results(&alerts[0].doc),
+        vec![(ssh_id, "changed_since".to_string())]
+    );
+    assert_eq!(
+        alerts[0].attribute("action").as_deref(),
+        Some("changed_since")
+    );
+    assert!(
+        sink.texts()[0].contains("10.0.0.0/8")
+            && sink.texts()[0].contains("no longer breaks a revoke rule"),
+        "{}",
+        sink.texts()[0]
+    );
+}
+
+#[tokio::test]
+async fn an_event_from_another_account_is_alerted_fails_and_is_never_acted_on() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+    let mut event = authorize_event(&group, &rules);
+    event["account"] = "999988887777".into();
+    event["detail"]["recipientAccountId"] = "999988887777".into();
+
+    let err = invoke(&deps, &event)
+        .await
+        .expect_err("fails: shows in the error alarm");
+
+    assert_eq!(err.error_type, "AccessGuard.NotHere");
+    assert_eq!(
+        ports(&emu.ingress_rules(&group).await),
+        vec![22],
+        "nothing done"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    let reason = alerts[0].doc["could_not_evaluate"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason
+            .starts_with("not evaluated here: event from account 999988887777 / region us-east-1"),
+        "{reason}"
+    );
+    assert!(alerts[0].doc["outcomes"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+
+    // Another region of the same account: the same.
+    let mut event = authorize_event(&group, &rules);
+    event["region"] = "eu-central-1".into();
+    event["detail"]["awsRegion"] = "eu-central-1".into();
+    let err = invoke(&deps, &event).await.expect_err("another region");
+    assert_eq!(err.error_type, "AccessGuard.NotHere");
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22]);
+    assert_eq!(sink.alerts(&emu).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_record_with_nothing_to_judge_alerts_could_not_evaluate_with_the_groups_rules() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    emu.open_to_world(&group, &[22]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+    // Trimmed by a log pipeline: the permissions and the created rules are gone.
+    let hollow = access_guard_e2e::envelope(
+        "ec2",
+        "AuthorizeSecurityGroupIngress",
+        serde_json::json!({"groupId": group, "ipPermissions": {}}),
+        serde_json::json!({"requestId": "r-1", "_return": true}),
+    );
+
+    invoke(&deps, &hollow).await.expect("handler");
+
+    assert_eq!(
+        ports(&emu.ingress_rules(&group).await),
+        vec![22],
+        "nothing revoked on a guess"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0]
+            .subject
+            .starts_with("[CRITICAL] Could not evaluate AuthorizeSecurityGroupIngress"),
+        "{}",
+        alerts[0].subject
+    );
+    assert_eq!(
+        alerts[0].doc["could_not_evaluate"],
+        "requestParameters.ipPermissions: no rule to judge: the request lists no permission and the response no securityGroupRuleSet"
+    );
+    assert_eq!(
+        alerts[0].doc["findings"][0]["rule"], "EC2-SG-003",
+        "the group's current rules, read from EC2"
+    );
 }

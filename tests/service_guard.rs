@@ -7,7 +7,7 @@
 use access_guard::config::FunctionConfig;
 use access_guard_e2e::{envelope, register_privileged_task, unique, AlertSink, Emulator};
 use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration};
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
 use service_guard::handler::{handle, Deps};
 
@@ -90,7 +90,7 @@ async fn a_new_service_is_judged_with_what_it_runs_and_the_groups_in_front_of_it
     );
     let deps = deps(&emu, &sink);
 
-    handle(LambdaEvent::new(event, Context::default()), &deps)
+    handle(LambdaEvent::new(event, access_guard_e2e::context()), &deps)
         .await
         .expect("handler");
 
@@ -141,7 +141,7 @@ async fn a_new_service_is_judged_with_what_it_runs_and_the_groups_in_front_of_it
         json!({"service": {"serviceArn": service_arn, "serviceName": service, "taskDefinition": td_arn,
                "networkConfiguration": network, "enableExecuteCommand": false, "desiredCount": 3}}),
     );
-    let verdict: Value = handle(LambdaEvent::new(scale, Context::default()), &deps)
+    let verdict: Value = handle(LambdaEvent::new(scale, access_guard_e2e::context()), &deps)
         .await
         .expect("handler");
     assert_eq!(verdict["findings"], json!([]));

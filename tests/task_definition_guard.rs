@@ -4,7 +4,7 @@
 
 use access_guard::config::FunctionConfig;
 use access_guard_e2e::{envelope, register_privileged_task, AlertSink, Emulator, ACCOUNT};
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use task_definition_guard::handler::{handle, Deps};
 
@@ -38,9 +38,12 @@ fn deps(emu: &Emulator, sink: &AlertSink) -> Deps {
 }
 
 async fn invoke(deps: &Deps, event: &Value) -> Result<Value, Diagnostic> {
-    handle(LambdaEvent::new(event.clone(), Context::default()), deps)
-        .await
-        .map_err(Diagnostic::from)
+    handle(
+        LambdaEvent::new(event.clone(), access_guard_e2e::context()),
+        deps,
+    )
+    .await
+    .map_err(Diagnostic::from)
 }
 
 fn rules_of(doc: &Value) -> Vec<String> {

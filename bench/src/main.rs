@@ -88,7 +88,9 @@ fn against_moto(mut cmd: Command, topic: &str) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", access_guard_e2e::REGION)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("ACCESS_GUARD_TOPIC_ARN", topic);
+        .env("ACCESS_GUARD_TOPIC_ARN", topic)
+        // The bench measures the revoke: the embedded policy is dry-run.
+        .env("ACCESS_GUARD_DRY_RUN", "false");
     cmd
 }
 

@@ -157,13 +157,19 @@ fn rules_command(id: Option<&str>, markdown: bool) -> ExitCode {
 }
 
 fn policy_check(file: &std::path::Path) -> ExitCode {
-    let policy = match load_policy(Some(file)) {
+    let mut policy = match load_policy(Some(file)) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("access-guard: {e:#}");
             return ExitCode::from(2);
         }
     };
+    // What a function with this policy would do: the environment's overrides too.
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Err(e) = access_guard::config::apply_overrides(&mut policy, &env) {
+        eprintln!("access-guard: {e}");
+        return ExitCode::from(2);
+    }
     let past_due = policy.expired_exemptions(access_guard::today());
     for problem in &past_due {
         eprintln!("access-guard: policy {}: {problem}", file.display());
@@ -172,11 +178,12 @@ fn policy_check(file: &std::path::Path) -> ExitCode {
         return ExitCode::from(1);
     }
     println!(
-        "{}: valid ({} rules, {} exemptions, dry_run = {}, notify_min_severity = {})",
+        "{}: valid ({} rules, {} exemptions, dry_run = {} (from {}), notify_min_severity = {})",
         file.display(),
         policy.rules.len(),
         policy.exemptions.len(),
         policy.dry_run,
+        policy.dry_run_source,
         policy.notify_min_severity
     );
     ExitCode::SUCCESS

@@ -152,13 +152,33 @@ fn rules_and_policy_commands() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("exemptions[0].expires"));
 
+    // `policy check` prints the dry_run a function would run with, and why.
     let good = dir.join("good.toml");
-    std::fs::write(&good, "dry_run = true\n").unwrap();
-    assert_eq!(
-        run(&["policy", "check", good.to_str().unwrap()])
-            .status
-            .code(),
-        Some(0)
+    std::fs::write(&good, "dry_run = false\n").unwrap();
+    let o = run(&["policy", "check", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("dry_run = false (from the policy file)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = bin()
+        .args(["policy", "check", good.to_str().unwrap()])
+        .env("ACCESS_GUARD_DRY_RUN", "true")
+        .output()
+        .expect("run access-guard");
+    assert!(
+        stdout(&o).contains("dry_run = true (from ACCESS_GUARD_DRY_RUN)"),
+        "{}",
+        stdout(&o)
+    );
+    let plain = dir.join("plain.toml");
+    std::fs::write(&plain, "notify_min_severity = \"low\"\n").unwrap();
+    let o = run(&["policy", "check", plain.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("dry_run = true (from the embedded default)"),
+        "{}",
+        stdout(&o)
     );
     // A policy that cannot be read stops `check` before it evaluates anything.
     let o = run(&[

@@ -81,6 +81,17 @@ pub fn policy_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Polic
             Policy::from_toml(&text, &path)?
         }
     };
+    apply_overrides(&mut policy, get)?;
+    Ok(policy)
+}
+
+/// Applies the environment's overrides of common knobs. Precedence for
+/// `dry_run`: `ACCESS_GUARD_DRY_RUN` when set, else the policy file's
+/// `dry_run`, else the embedded default (`true`).
+pub fn apply_overrides(
+    policy: &mut Policy,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
     if let Some(value) = get(DRY_RUN_VAR) {
         policy.dry_run = match value.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => true,
@@ -92,6 +103,7 @@ pub fn policy_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Polic
                 })
             }
         };
+        policy.dry_run_source = DRY_RUN_VAR;
     }
     if let Some(value) = get(NOTIFY_MIN_SEVERITY_VAR) {
         policy.notify_min_severity =
@@ -105,7 +117,7 @@ pub fn policy_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Polic
     if let Some(value) = get(EXEMPTION_TAG_KEY_VAR) {
         policy.exemption_tag_key = value;
     }
-    Ok(policy)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -131,6 +143,40 @@ mod tests {
         let config = FunctionConfig::from_lookup(get).unwrap();
         assert!(config.policy.dry_run);
         assert_eq!(config.policy.notify_min_severity, Severity::Low);
+    }
+
+    #[test]
+    fn dry_run_is_on_unless_the_environment_or_the_policy_says_otherwise() {
+        let topic = (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111122223333:alerts");
+        let cases: [(&[(&str, &str)], bool, &str); 5] = [
+            (&[], true, "the embedded default"),
+            (&[(POLICY_VAR, "dry_run = false")], false, "the policy file"),
+            (
+                &[(POLICY_VAR, "notify_min_severity = \"low\"")],
+                true,
+                "the embedded default",
+            ),
+            (
+                &[(POLICY_VAR, "dry_run = false"), (DRY_RUN_VAR, "true")],
+                true,
+                DRY_RUN_VAR,
+            ),
+            (
+                &[(POLICY_VAR, "dry_run = true"), (DRY_RUN_VAR, "false")],
+                false,
+                DRY_RUN_VAR,
+            ),
+        ];
+        for (vars, dry_run, source) in cases {
+            let mut pairs = vars.to_vec();
+            pairs.push(topic);
+            let policy = FunctionConfig::from_lookup(lookup(&pairs)).unwrap().policy;
+            assert_eq!(
+                (policy.dry_run, policy.dry_run_source),
+                (dry_run, source),
+                "{vars:?}"
+            );
+        }
     }
 
     #[test]

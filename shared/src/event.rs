@@ -50,6 +50,9 @@ pub struct Event {
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
     pub error_code: Option<String>,
+    /// Where the EventBridge envelope and the record disagree on the account
+    /// or the region: what each says.
+    pub envelope_conflict: Option<String>,
     pub request: Value,
     pub response: Value,
 }
@@ -57,23 +60,51 @@ pub struct Event {
 impl Event {
     /// Reads one record. `value` is an EventBridge envelope or a bare record.
     pub fn from_value(value: &Value, origin: &str) -> Result<Event, ParseError> {
-        let envelope = Node::root(value, "");
-        let (record, envelope) = if envelope.get("detail").is_present() {
-            (envelope.get("detail"), Some(envelope))
+        let root = Node::root(value, "");
+        if root.get("detail").is_present() {
+            let envelope = |key: &str| Ok(root.get(key).str()?.map(str::to_string));
+            Event::from_record(root.get("detail"), Some(&envelope), origin)
         } else {
-            (envelope, None)
+            Event::from_record(root, None, origin)
+        }
+    }
+
+    /// Reads the CloudTrail record an EventBridge event carries in `detail`,
+    /// the envelope (read by `aws_lambda_events`) giving what the record leaves out.
+    #[cfg(feature = "lambda")]
+    pub fn from_envelope(
+        envelope: &aws_lambda_events::eventbridge::EventBridgeEvent,
+        origin: &str,
+    ) -> Result<Event, ParseError> {
+        let field = |key: &str| {
+            Ok(match key {
+                "id" => envelope.id.clone(),
+                "account" => envelope.account.clone(),
+                "region" => envelope.region.clone(),
+                "time" => envelope
+                    .time
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                _ => None,
+            })
         };
+        Event::from_record(Node::root(&envelope.detail, "detail"), Some(&field), origin)
+    }
+
+    /// Reads `record`; `envelope(key)` reads the EventBridge envelope's
+    /// `id`, `account`, `region` and `time`, when there is one.
+    #[allow(clippy::type_complexity)]
+    fn from_record(
+        record: Node<'_>,
+        envelope: Option<&dyn Fn(&str) -> Result<Option<String>, FieldError>>,
+        origin: &str,
+    ) -> Result<Event, ParseError> {
         let event_label = record
             .get("eventID")
             .value()
             .and_then(Value::as_str)
-            .or_else(|| {
-                envelope
-                    .as_ref()
-                    .and_then(|e| e.get("id").value()?.as_str())
-            })
-            .unwrap_or("(no eventID)")
-            .to_string();
+            .map(str::to_string)
+            .or_else(|| envelope.and_then(|e| e("id").ok().flatten()))
+            .unwrap_or_else(|| "(no eventID)".to_string());
         let fail = |field: FieldError| ParseError::Field {
             origin: origin.to_string(),
             event: event_label.clone(),
@@ -83,8 +114,8 @@ impl Event {
             return Err(fail(record.error("expected a CloudTrail record")));
         }
         let from_envelope = |key: &str| -> Result<Option<String>, ParseError> {
-            match &envelope {
-                Some(e) => Ok(e.get(key).str().map_err(&fail)?.map(str::to_string)),
+            match envelope {
+                Some(e) => e(key).map_err(&fail),
                 None => Ok(None),
             }
         };
@@ -124,6 +155,22 @@ impl Event {
                 .bool()
                 .map_err(&fail)?,
         };
+        // Where the record and its envelope both say, they must agree
+        // (DESIGN §11): a forwarded event that disagrees is never acted on.
+        let mut conflicts = Vec::new();
+        for (in_record, in_envelope, what) in [
+            ("recipientAccountId", "account", "account"),
+            ("awsRegion", "region", "region"),
+        ] {
+            if let (Some(record), Some(envelope)) = (text(in_record)?, from_envelope(in_envelope)?)
+            {
+                if record != envelope {
+                    conflicts.push(format!(
+                        "the envelope says {what} {envelope}, the record {record}"
+                    ));
+                }
+            }
+        }
         let account = match text("recipientAccountId")? {
             Some(account) => account,
             None => from_envelope("account")?
@@ -153,6 +200,7 @@ impl Event {
             source_ip: text("sourceIPAddress")?,
             user_agent: text("userAgent")?,
             error_code: text("errorCode")?,
+            envelope_conflict: (!conflicts.is_empty()).then(|| conflicts.join("; ")),
             request: record
                 .get("requestParameters")
                 .value()
@@ -443,6 +491,7 @@ impl Head<'_> {
             source_ip: owned(&self.source_ip_address),
             user_agent: owned(&self.user_agent),
             error_code: owned(&self.error_code),
+            envelope_conflict: None,
             request: Value::Null,
             response: Value::Null,
         }

@@ -25,6 +25,10 @@ pub enum GuardError {
         #[source]
         source: AwsError,
     },
+    /// The event belongs to another account or region (DESIGN §7.9): alerted,
+    /// never acted on.
+    #[error("event {event_id}: {reason}")]
+    NotHere { event_id: String, reason: String },
 }
 
 impl GuardError {
@@ -34,6 +38,7 @@ impl GuardError {
             GuardError::Event(_) | GuardError::Parse { .. } => "AccessGuard.InvalidEvent",
             GuardError::Aws { source, .. } if source.retryable => "AccessGuard.AwsRetryable",
             GuardError::Aws { .. } => "AccessGuard.AwsFailure",
+            GuardError::NotHere { .. } => "AccessGuard.NotHere",
         }
     }
 
@@ -49,6 +54,89 @@ impl GuardError {
             event_id: event.id.clone(),
             field,
         }
+    }
+}
+
+/// Where a function runs and may act: its own account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    pub account: String,
+    pub region: String,
+}
+
+impl Home {
+    /// From the invoked function's ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
+    pub fn from_function_arn(arn: &str) -> Option<Home> {
+        let mut parts = arn.split(':');
+        let (Some("arn"), Some(_), Some("lambda"), Some(region), Some(account)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        (account_ok && !region.is_empty()).then(|| Home {
+            account: account.to_string(),
+            region: region.to_string(),
+        })
+    }
+}
+
+/// Why the function must not act on this event where it runs (DESIGN §7.9),
+/// or `None` when the event is from its own account and region. A function
+/// that cannot tell where it runs acts nowhere.
+pub fn not_here(event: &Event, home: Option<&Home>) -> Option<String> {
+    if let Some(conflict) = &event.envelope_conflict {
+        return Some(format!("not evaluated: {conflict}"));
+    }
+    let Some(home) = home else {
+        return Some(
+            "not evaluated: the function cannot tell its own account and region (no invoked function ARN)"
+                .to_string(),
+        );
+    };
+    if event.account == home.account && event.region == home.region {
+        return None;
+    }
+    let shown = |s: &str| {
+        if s.is_empty() {
+            "(none)".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    Some(format!(
+        "not evaluated here: event from account {} / region {}; this function acts in account {} / region {}",
+        shown(&event.account),
+        shown(&event.region),
+        home.account,
+        home.region
+    ))
+}
+
+/// Alerts that an event is not evaluated where it arrived, and returns the
+/// error that fails the invocation (it shows in the error alarm).
+pub async fn refuse(
+    event: &Event,
+    reason: String,
+    policy: &Policy,
+    notifier: &dyn Notifier,
+) -> GuardError {
+    tracing::error!(event_id = %event.id, reason = %reason, "not evaluated here");
+    let mut report = Report::for_event(event);
+    report.unevaluated = Some(reason.clone());
+    if let Err(source) = notify_if_due(&report, policy, notifier).await {
+        return GuardError::Aws {
+            event_id: event.id.clone(),
+            source,
+        };
+    }
+    GuardError::NotHere {
+        event_id: event.id.clone(),
+        reason,
     }
 }
 
@@ -116,4 +204,78 @@ pub async fn notify_if_due(
     notifier.publish(&notification).await?;
     info!(event_id = %report.event_id, subject = %notification.subject, "notified");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::MemoryNotifier;
+
+    fn event(account: &str, region: &str) -> Event {
+        let record = serde_json::json!({"eventID": "ev-9", "eventName": "AuthorizeSecurityGroupIngress",
+            "recipientAccountId": account, "awsRegion": region});
+        Event::from_value(&record, "t").unwrap()
+    }
+
+    #[test]
+    fn the_function_arn_says_where_it_runs() {
+        let home =
+            Home::from_function_arn("arn:aws:lambda:eu-west-1:111122223333:function:ingress-guard")
+                .unwrap();
+        assert_eq!(
+            (home.account.as_str(), home.region.as_str()),
+            ("111122223333", "eu-west-1")
+        );
+        for bad in [
+            "",
+            "arn:aws:lambda:eu-west-1::function:x",
+            "arn:aws:s3:::bucket",
+        ] {
+            assert_eq!(Home::from_function_arn(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_events_of_its_own_account_and_region_are_evaluated() {
+        let home = Home {
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+        };
+        assert_eq!(
+            not_here(&event("111122223333", "eu-west-1"), Some(&home)),
+            None
+        );
+        assert_eq!(
+            not_here(&event("999988887777", "eu-west-1"), Some(&home)).as_deref(),
+            Some("not evaluated here: event from account 999988887777 / region eu-west-1; this function acts in account 111122223333 / region eu-west-1")
+        );
+        assert!(not_here(&event("111122223333", "us-east-1"), Some(&home)).is_some());
+        assert!(not_here(&event("111122223333", "eu-west-1"), None).is_some());
+        // The envelope and the record disagree: never acted on.
+        let envelope = serde_json::json!({"id": "x", "account": "999988887777", "region": "eu-west-1",
+            "detail": {"eventID": "ev-9", "eventName": "AuthorizeSecurityGroupIngress",
+                "recipientAccountId": "111122223333", "awsRegion": "eu-west-1"}});
+        let forged = Event::from_value(&envelope, "t").unwrap();
+        assert_eq!(
+            not_here(&forged, Some(&home)).as_deref(),
+            Some("not evaluated: the envelope says account 999988887777, the record 111122223333")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_event_is_alerted_and_fails() {
+        let notifier = MemoryNotifier::default();
+        let e = event("999988887777", "eu-west-1");
+        let err = refuse(
+            &e,
+            "not evaluated here: x".into(),
+            &Policy::embedded(),
+            &notifier,
+        )
+        .await;
+        assert_eq!(err.error_type(), "AccessGuard.NotHere");
+        let sent = notifier.sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].message.contains("not evaluated here: x"));
+    }
 }

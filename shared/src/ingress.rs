@@ -453,6 +453,13 @@ mod tests {
 
     const TODAY: Date = date!(2026 - 06 - 01);
 
+    /// The embedded policy with revocation on (it is dry-run by default).
+    fn revoking() -> Policy {
+        let mut policy = Policy::embedded();
+        policy.dry_run = false;
+        policy
+    }
+
     fn stored(id: &str, port: i64, cidr: &str, direction: Direction) -> SgRule {
         SgRule {
             rule_id: Some(id.to_string()),
@@ -552,7 +559,7 @@ mod tests {
     #[tokio::test]
     async fn revokes_exactly_the_offending_rule_then_is_idempotent() {
         let g = groups(&[]);
-        let policy = Policy::embedded();
+        let policy = revoking();
         let settings = GuardSettings::default();
         let (report, sent) = run(&g, &policy, &settings, &mixed()).await;
         let report = report.unwrap();
@@ -577,7 +584,7 @@ mod tests {
     #[tokio::test]
     async fn dry_run_and_exemptions_revoke_nothing() {
         let settings = GuardSettings::default();
-        let mut policy = Policy::embedded();
+        let mut policy = revoking();
         policy.dry_run = true;
         let g = groups(&[]);
         let (report, sent) = run(&g, &policy, &settings, &mixed()).await;
@@ -588,7 +595,7 @@ mod tests {
         assert!(g.revoke_calls.lock().unwrap().is_empty());
         assert!(sent[0].message.contains("would revoke"));
 
-        let policy = Policy::embedded();
+        let policy = revoking();
         let g = groups(&[(
             "access-guard:exempt",
             "public bastion SEC-42;expires=2027-01-01",
@@ -618,7 +625,7 @@ mod tests {
     #[tokio::test]
     async fn retryable_failures_fail_the_invocation_others_are_reported() {
         let settings = GuardSettings::default();
-        let policy = Policy::embedded();
+        let policy = revoking();
         let mut g = groups(&[]);
         g.revoke_error = Some(AwsError {
             operation: "RevokeSecurityGroupIngress",
@@ -648,7 +655,7 @@ mod tests {
 
     #[tokio::test]
     async fn own_calls_failed_calls_and_other_events_are_skipped() {
-        let policy = Policy::embedded();
+        let policy = revoking();
         let g = groups(&[]);
         let settings = GuardSettings {
             own_role_arn: Some("arn:aws:iam::111122223333:role/Dev".to_string()),
@@ -674,7 +681,7 @@ mod tests {
 
     #[tokio::test]
     async fn modify_is_verified_and_older_records_resolve_rule_ids() {
-        let policy = Policy::embedded();
+        let policy = revoking();
         let settings = GuardSettings::default();
         let g = groups(&[]);
         // The modified rule is really egress: never revoked.
@@ -742,7 +749,7 @@ mod tests {
             let tags: &[(&str, &str)] = if exempt { &[("access-guard:exempt", "proptest")] } else { &[] };
             let g = groups(tags);
             *g.rules.lock().unwrap() = rules.clone();
-            let mut policy = Policy::embedded();
+            let mut policy = revoking();
             policy.max_revocations_per_event = cap;
             policy.dry_run = dry_run;
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -777,7 +784,7 @@ mod tests {
 
     #[tokio::test]
     async fn findings_below_the_threshold_do_not_alert() {
-        let mut policy = Policy::embedded();
+        let mut policy = revoking();
         policy.notify_min_severity = crate::finding::Severity::Critical;
         let settings = GuardSettings::default();
         let g = groups(&[]);
@@ -800,8 +807,7 @@ mod tests {
     async fn a_rule_narrowed_since_the_event_is_not_revoked() {
         let g = groups(&[]);
         g.rules.lock().unwrap()[0] = narrowed("sgr-ssh", 22);
-        let mut policy = Policy::embedded();
-        policy.dry_run = false;
+        let policy = revoking();
         let (report, sent) = run(&g, &policy, &GuardSettings::default(), &mixed()).await;
         let report = report.unwrap();
         assert_eq!(
@@ -824,8 +830,7 @@ mod tests {
             json!({"securityGroupRuleSet": {"items": [item("sgr-ssh", 22), item("sgr-rdp", 3389), item("sgr-https", 443)]}}),
             None,
         );
-        let mut policy = Policy::embedded();
-        policy.dry_run = false;
+        let policy = revoking();
         for reject in [false, true] {
             let mut g = groups(&[]);
             g.rules
@@ -875,7 +880,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_modified_rule_is_verified_and_an_unverifiable_one_still_alerts() {
-        let policy = Policy::embedded();
+        let policy = revoking();
         let settings = GuardSettings::default();
         // An egress rule modified to a notify-only port: verified, not judged as ingress.
         let g = groups(&[]);
@@ -916,8 +921,7 @@ mod tests {
     #[tokio::test]
     async fn a_record_with_no_rule_to_judge_alerts_could_not_evaluate_and_judges_the_group() {
         let g = groups(&[]);
-        let mut policy = Policy::embedded();
-        policy.dry_run = false;
+        let policy = revoking();
         let hollow = event(
             sg::AUTHORIZE_INGRESS,
             json!({"groupId": "sg-1", "ipPermissions": {}}),
@@ -950,8 +954,7 @@ mod tests {
     #[tokio::test]
     async fn a_trimmed_response_hides_no_rule_the_request_opened() {
         let g = groups(&[]);
-        let mut policy = Policy::embedded();
-        policy.dry_run = false;
+        let policy = revoking();
         // The request opened 22 and 443; the response lists only 443.
         let trimmed = event(
             sg::AUTHORIZE_INGRESS,

@@ -144,6 +144,9 @@ impl ExemptionMatch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub dry_run: bool,
+    /// Where `dry_run` came from: the policy file, the embedded default, or
+    /// `ACCESS_GUARD_DRY_RUN` (which wins when set).
+    pub dry_run_source: &'static str,
     pub notify_min_severity: Severity,
     pub max_revocations_per_event: usize,
     pub wide: WidePrefixes,
@@ -373,7 +376,12 @@ impl Policy {
         }
 
         Ok(Policy {
-            dry_run: file.dry_run.or(base.dry_run).unwrap_or(false),
+            dry_run_source: if file.dry_run.is_some() && origin != "(embedded)" {
+                "the policy file"
+            } else {
+                "the embedded default"
+            },
+            dry_run: file.dry_run.or(base.dry_run).unwrap_or(true),
             notify_min_severity,
             max_revocations_per_event: max_revocations as usize,
             wide,
@@ -547,7 +555,7 @@ mod tests {
     #[test]
     fn embedded_policy_is_valid_and_complete() {
         let p = Policy::embedded();
-        assert!(!p.dry_run);
+        assert!(p.dry_run, "a first deployment never revokes by surprise");
         assert_eq!(p.notify_min_severity, Severity::High);
         assert_eq!(p.authorized_tcp, vec![80, 443]);
         assert_eq!(p.high_risk_ports.len(), 22);

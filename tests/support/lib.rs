@@ -43,6 +43,15 @@ pub async fn sdk_config(endpoint: &str, max_attempts: u32) -> SdkConfig {
         .await
 }
 
+/// The Lambda context of a function deployed in the emulator's account and
+/// region (the guards act only where their function ARN says they run).
+pub fn context() -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = unique("req");
+    context.invoked_function_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:guard");
+    context
+}
+
 /// A name no other test (or earlier run against the same emulator) uses.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

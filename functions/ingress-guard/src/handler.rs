@@ -40,16 +40,21 @@ impl Deps {
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    handle_with(event, |record| async move {
-        IngressGuard {
-            groups: &deps.groups,
-            remediator: &deps.remediator,
-            notifier: &deps.notifier,
-            policy: &deps.config.policy,
-            settings: &deps.config.settings,
-        }
-        .handle(&record, access_guard::today())
-        .await
-    })
+    handle_with(
+        event,
+        &deps.notifier,
+        &deps.config.policy,
+        |record| async move {
+            IngressGuard {
+                groups: &deps.groups,
+                remediator: &deps.remediator,
+                notifier: &deps.notifier,
+                policy: &deps.config.policy,
+                settings: &deps.config.settings,
+            }
+            .handle(&record, access_guard::today())
+            .await
+        },
+    )
     .await
 }

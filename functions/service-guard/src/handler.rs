@@ -38,16 +38,21 @@ impl Deps {
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    handle_with(event, |record| async move {
-        ServiceGuard {
-            task_definitions: &deps.task_definitions,
-            groups: &deps.groups,
-            notifier: &deps.notifier,
-            policy: &deps.config.policy,
-            settings: &deps.config.settings,
-        }
-        .handle(&record)
-        .await
-    })
+    handle_with(
+        event,
+        &deps.notifier,
+        &deps.config.policy,
+        |record| async move {
+            ServiceGuard {
+                task_definitions: &deps.task_definitions,
+                groups: &deps.groups,
+                notifier: &deps.notifier,
+                policy: &deps.config.policy,
+                settings: &deps.config.settings,
+            }
+            .handle(&record)
+            .await
+        },
+    )
     .await
 }

@@ -32,15 +32,20 @@ impl Deps {
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    handle_with(event, |record| async move {
-        TaskDefinitionGuard {
-            task_definitions: &deps.task_definitions,
-            notifier: &deps.notifier,
-            policy: &deps.config.policy,
-            settings: &deps.config.settings,
-        }
-        .handle(&record)
-        .await
-    })
+    handle_with(
+        event,
+        &deps.notifier,
+        &deps.config.policy,
+        |record| async move {
+            TaskDefinitionGuard {
+                task_definitions: &deps.task_definitions,
+                notifier: &deps.notifier,
+                policy: &deps.config.policy,
+                settings: &deps.config.settings,
+            }
+            .handle(&record)
+            .await
+        },
+    )
     .await
 }
