@@ -31,6 +31,9 @@ locals {
 
   # EventBridge patterns, one per function. Failed calls are dropped, except a
   # duplicate ingress rule (the open rule exists: ingress-guard re-reads it).
+  # CreateTags/DeleteTags reach ingress-guard, which alerts when they set or
+  # remove the exemption tag on a security group (the tag key is policy, so
+  # the function filters; the call is cheap and rare next to the rest).
   # The tests install these patterns in an emulator and route every sample event.
   event_patterns = {
     "ingress-guard" = {
@@ -38,7 +41,7 @@ locals {
       "detail-type" = ["AWS API Call via CloudTrail"]
       "detail" = {
         "eventSource" = ["ec2.amazonaws.com"]
-        "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"]
+        "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "CreateTags", "DeleteTags"]
         "$or" = [
           { "errorCode" = [{ "exists" = false }] },
           { "errorCode" = ["Client.InvalidPermission.Duplicate", "InvalidPermission.Duplicate"] },

@@ -258,6 +258,12 @@ td_events = {
 }
 for i, (name, td) in enumerate(td_events.items()):
     events[name] = register(100 + i, td)
+# A Docker volume bound to the host's Docker socket is a host mount too.
+events["td-docker-volume-bind-socket.json"] = register(151, task_def("build-agent", [clean_container("agent", mountPoints=[
+        {"sourceVolume": "dockersock", "containerPath": "/var/run/docker.sock", "readOnly": False}])],
+        volumes=[{"name": "dockersock", "dockerVolumeConfiguration": {"scope": "task", "driver": "local",
+                  "driverOpts": {"type": "none", "o": "bind", "device": "/var/run/docker.sock"}}}],
+        requiresCompatibilities=["EC2"], networkMode="bridge"))
 events["td-omitted-request.json"] = register(150, task_def("huge-stack", [clean_container(privileged=True)]), omit_request=True)
 
 # --- CreateService / UpdateService -------------------------------------------
@@ -310,6 +316,42 @@ events["svc-update-enables-public-ip.json"] = update_service(204, "orders-api", 
 events["svc-update-scale-only.json"] = update_service(205, "orders-api", {"desiredCount": 6}, network(public=True), True)
 events["svc-update-new-task-definition.json"] = update_service(206, "orders-api", {"taskDefinition": "orders-stack:118", "forceNewDeployment": True},
                                                                network(), False, td="orders-stack:118")
+
+# Request and response are both evidence, and either may be partial.
+events["svc-create-partial-response.json"] = envelope(207, "CreateService",
+    {"cluster": CLUSTER, "serviceName": "payments-api", "taskDefinition": "payments-api", "desiredCount": 2,
+     "launchType": "FARGATE", "networkConfiguration": network(public=True, groups=()), "enableExecuteCommand": True},
+    # Trimmed by a log pipeline to the ARN, the name and the status.
+    {"service": {"serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/payments-api",
+                 "serviceName": "payments-api", "status": "ACTIVE"}}, source="ecs")
+# eventSource is part of the identity: App Runner and Cloud Map have calls of the same names.
+events["svc-apprunner-create-service-not-handled.json"] = envelope(208, "CreateService",
+    {"serviceName": "public-site", "sourceConfiguration": {"imageRepository": {
+        "imageIdentifier": "public.ecr.aws/nginx/nginx:1.27", "imageRepositoryType": "ECR_PUBLIC"}},
+     "networkConfiguration": {"egressConfiguration": {"egressType": "DEFAULT"}}},
+    {"service": {"serviceName": "public-site", "serviceArn": f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/public-site/0123456789abcdef",
+                 "status": "OPERATION_IN_PROGRESS"}}, source="apprunner")
+events["svc-cloudmap-update-service-not-handled.json"] = envelope(209, "UpdateService",
+    {"id": "srv-0123456789abcdef", "service": {"dnsConfig": {"dnsRecords": [{"type": "A", "tTL": 60}]}}},
+    {"operationId": "op-0123456789abcdef"}, source="servicediscovery")
+
+# Setting or removing the exemption tag on a security group is alerted.
+def tags(n, name, resources, tag_items):
+    return envelope(n, name, {"resourcesSet": items([{"resourceId": r} for r in resources]),
+                              "tagSet": items(tag_items)}, {"requestId": ident(3000 + n), "_return": True})
+
+
+events["sg-exemption-tag-set.json"] = tags(40, "CreateTags", [SG], [
+    {"key": "team", "value": "partners"},
+    {"key": "access-guard:exempt", "value": "public SFTP for partners, SEC-1234;expires=2026-12-15"}])
+events["sg-exemption-tag-set-no-expiry.json"] = tags(41, "CreateTags", [SG], [
+    {"key": "access-guard:exempt", "value": "bastion, ask Bob"}])
+events["sg-exemption-tag-removed.json"] = tags(42, "DeleteTags", [SG], [{"key": "access-guard:exempt"}])
+events["sg-tags-other-key-not-handled.json"] = tags(43, "CreateTags", [SG, "i-0a1b2c3d4e5f60001"], [{"key": "team", "value": "web"}])
+# A response trimmed to one of the two rules the request opened: 22 is still judged.
+events["sg-trimmed-response-hides-ssh.json"] = authorize(44, SG,
+    [perm("tcp", 22, 22, v4=["0.0.0.0/0"]), perm("tcp", 443, 443, v4=["0.0.0.0/0"])],
+    [("sgr-0trim00000000443", "tcp", 443, 443, "cidrIpv4", "0.0.0.0/0")])
 
 os.makedirs(OUT, exist_ok=True)
 for name, ev in events.items():

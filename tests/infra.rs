@@ -76,10 +76,20 @@ fn expected_function(file: &str, event: &Value) -> Option<&'static str> {
     if failed.is_some() && !duplicate {
         return None;
     }
-    match event["detail"]["eventName"].as_str() {
-        Some("AuthorizeSecurityGroupIngress" | "ModifySecurityGroupRules") => Some("ingress-guard"),
-        Some("RegisterTaskDefinition") => Some("task-definition-guard"),
-        Some("CreateService" | "UpdateService") => Some("service-guard"),
+    let call = (
+        event["detail"]["eventSource"].as_str().unwrap_or_default(),
+        event["detail"]["eventName"].as_str().unwrap_or_default(),
+    );
+    match call {
+        (
+            "ec2.amazonaws.com",
+            "AuthorizeSecurityGroupIngress"
+            | "ModifySecurityGroupRules"
+            | "CreateTags"
+            | "DeleteTags",
+        ) => Some("ingress-guard"),
+        ("ecs.amazonaws.com", "RegisterTaskDefinition") => Some("task-definition-guard"),
+        ("ecs.amazonaws.com", "CreateService" | "UpdateService") => Some("service-guard"),
         _ => {
             assert!(
                 file.contains("not-handled"),
@@ -152,7 +162,8 @@ async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
             .as_str()
             .expect("eventID")
             .to_string();
-        expected.insert(id, (file.clone(), expected_function(&file, &event)));
+        let earlier = expected.insert(id.clone(), (file.clone(), expected_function(&file, &event)));
+        assert!(earlier.is_none(), "{file}: eventID {id} is used twice");
         events
             .put_events()
             .entries(

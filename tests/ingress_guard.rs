@@ -149,7 +149,7 @@ async fn a_group_exempt_by_tag_is_left_alone_and_the_exemption_named() {
     let group = emu
         .group(&[(
             "access-guard:exempt",
-            "public SFTP for partners, SEC-1234;expires=2099-12-31",
+            &format!("public SFTP for partners, SEC-1234;expires={}", in_days(30)),
         )])
         .await;
     let rules = emu.open_to_world(&group, &[22, 443]).await;
@@ -167,6 +167,41 @@ async fn a_group_exempt_by_tag_is_left_alone_and_the_exemption_named() {
         "public SFTP for partners, SEC-1234"
     );
     assert!(sink.texts()[0].contains("public SFTP for partners, SEC-1234"));
+}
+
+/// The date `days` from today, as a tag's `expires=` writes it.
+fn in_days(days: i64) -> String {
+    (access_guard::today() + time::Duration::days(days)).to_string()
+}
+
+#[tokio::test]
+async fn a_tag_exemption_without_a_near_expiry_is_not_honoured_and_named() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    for value in [
+        "partners forever".to_string(),
+        format!("partners;expires={}", in_days(91)),
+    ] {
+        let group = emu.group(&[("access-guard:exempt", &value)]).await;
+        let rules = emu.open_to_world(&group, &[22]).await;
+        let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+        invoke(&deps, &authorize_event(&group, &rules))
+            .await
+            .expect("handler");
+
+        assert!(
+            emu.ingress_rules(&group).await.is_empty(),
+            "{value}: revoked"
+        );
+        let alerts = sink.alerts(&emu).await;
+        assert_eq!(alerts[0].doc["exemption"]["status"], "unbounded", "{value}");
+        assert_eq!(results(&alerts[0].doc)[0].1, "revoked");
+    }
+    assert!(sink
+        .texts()
+        .iter()
+        .all(|t| t.contains("NOT HONOURED: a tag exemption needs expires= within")));
 }
 
 #[tokio::test]
@@ -474,4 +509,61 @@ async fn a_record_with_nothing_to_judge_alerts_could_not_evaluate_with_the_group
         alerts[0].doc["findings"][0]["rule"], "EC2-SG-003",
         "the group's current rules, read from EC2"
     );
+}
+
+#[tokio::test]
+async fn setting_or_removing_the_exemption_tag_is_alerted_with_who_and_until_when() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+    let until = in_days(14);
+    let tags = |name: &str, value: Option<&str>| {
+        let mut tag = serde_json::json!({"key": "access-guard:exempt"});
+        if let Some(value) = value {
+            tag["value"] = value.into();
+        }
+        access_guard_e2e::envelope(
+            "ec2",
+            name,
+            serde_json::json!({"resourcesSet": {"items": [{"resourceId": group}]}, "tagSet": {"items": [tag]}}),
+            serde_json::json!({"_return": true}),
+        )
+    };
+
+    invoke(
+        &deps,
+        &tags("CreateTags", Some(&format!("partner SFTP;expires={until}"))),
+    )
+    .await
+    .expect("handler");
+    invoke(&deps, &tags("DeleteTags", None))
+        .await
+        .expect("handler");
+
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 2);
+    let set = alerts
+        .iter()
+        .find(|a| a.attribute("action").as_deref() == Some("exemption_set"))
+        .expect("set");
+    assert_eq!(
+        set.subject,
+        format!("[INFO] Exemption tag set on {group} (123456789012 us-east-1)")
+    );
+    assert_eq!(set.doc["exemption"]["reason"], "partner SFTP");
+    assert_eq!(set.doc["exemption"]["expires"], until.as_str());
+    assert_eq!(
+        set.doc["actor"],
+        "arn:aws:sts::123456789012:assumed-role/Dev/jane"
+    );
+    let removed = alerts
+        .iter()
+        .find(|a| a.attribute("action").as_deref() == Some("exemption_removed"))
+        .expect("removed");
+    assert_eq!(removed.doc["exemption_tag"]["groups"][0], group.as_str());
+    assert!(sink
+        .texts()
+        .iter()
+        .any(|t| t.contains("EXEMPTION TAG REMOVED")));
 }

@@ -276,7 +276,18 @@ fn write_text(
         "{name}  {}  {resource}  (event {})",
         report.event_name, report.event_id
     )?;
-    if report.findings.is_empty() {
+    if let Some(change) = &report.exemption_tag {
+        let what = match change.action {
+            access_guard::tags::TagAction::Set => "set on",
+            access_guard::tags::TagAction::Removed => "removed from",
+        };
+        writeln!(
+            out,
+            "    exemption tag {what} {} by {}",
+            change.resource(),
+            report.actor.as_deref().unwrap_or("unknown principal")
+        )?;
+    } else if report.findings.is_empty() {
         writeln!(out, "    no findings")?;
     }
     for f in &report.findings {
@@ -316,10 +327,17 @@ fn write_text(
         writeln!(out, "    reach: {reach}")?;
     }
     if let Some(ex) = &report.exemption {
+        let expires = ex
+            .expires
+            .as_deref()
+            .map(|e| format!(", expires {e}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "    exemption ({:?}): {} — {}",
-            ex.status, ex.source, ex.reason
+            "    exemption ({}): {} — {}{expires}",
+            ex.status.phrase(),
+            ex.source,
+            ex.reason
         )?;
     }
     for note in &report.notes {

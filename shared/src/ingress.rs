@@ -16,6 +16,7 @@ use crate::ports::{AwsError, IngressRemediator, Notifier, Revoked, SecurityGroup
 use crate::report::{Outcome, OutcomeKind, Report};
 use crate::rules;
 use crate::sg::{ChangeKind, Direction, SgChange, SgRule};
+use crate::tags::{ExemptionTagChange, TagAction};
 
 /// Error codes after which the call changed nothing but the rule exists anyway.
 const DUPLICATE_CODES: [&str; 2] = [
@@ -35,10 +36,33 @@ pub fn assess(change: &SgChange, policy: &Policy) -> (Vec<Finding>, Option<Plan>
     (findings, plan)
 }
 
+/// The verdict on a `CreateTags`/`DeleteTags` call: an alert when it sets or
+/// removes the exemption tag on security groups (who, which groups, the
+/// reason and expiry, whether it is honoured); otherwise not handled.
+pub fn exemption_tag_report(
+    event: &Event,
+    policy: &Policy,
+    today: Date,
+) -> Result<Report, FieldError> {
+    let Some(change) = ExemptionTagChange::from_event(event, &policy.exemption_tag_key)? else {
+        return Ok(Report::not_handled(event));
+    };
+    let mut report = Report::for_event(event);
+    report.resource = Some(change.resource());
+    if let (TagAction::Set, Some(value)) = (change.action, &change.value) {
+        report.exemption = Some(policy.tag_exemption(value, today));
+    }
+    report.exemption_tag = Some(change);
+    Ok(report)
+}
+
 /// The offline verdict (CLI): what the Lambda would find and plan, with no AWS call.
 pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<Report, FieldError> {
     if let Some(reason) = skip_reason(event) {
         return Ok(Report::skipped(event, reason));
+    }
+    if ExemptionTagChange::is_tag_call(event) {
+        return exemption_tag_report(event, policy, today);
     }
     let Some(change) = SgChange::from_event(event)? else {
         return Ok(Report::not_handled(event));
@@ -126,6 +150,17 @@ impl IngressGuard<'_> {
         let aws = GuardError::aws(event);
         if let Some(skipped) = preflight(event, self.settings, &DUPLICATE_CODES) {
             return Ok(skipped);
+        }
+        if ExemptionTagChange::is_tag_call(event) {
+            let report = exemption_tag_report(event, self.policy, today)
+                .map_err(GuardError::parse(event))?;
+            if report.exemption_tag.is_some() {
+                info!(event_id = %event.id, groups = %report.resource.as_deref().unwrap_or_default(), "exemption tag changed");
+            }
+            notify_if_due(&report, self.policy, self.notifier)
+                .await
+                .map_err(aws)?;
+            return Ok(report);
         }
         let change = match SgChange::from_event(event) {
             Ok(Some(change)) => change,
@@ -598,7 +633,7 @@ mod tests {
         let policy = revoking();
         let g = groups(&[(
             "access-guard:exempt",
-            "public bastion SEC-42;expires=2027-01-01",
+            "public bastion SEC-42;expires=2026-08-01",
         )]);
         let (report, sent) = run(&g, &policy, &settings, &mixed()).await;
         let report = report.unwrap();
@@ -746,7 +781,7 @@ mod tests {
             let items: Vec<Value> = created.iter().map(|r| json!({"groupId": "sg-1", "securityGroupRuleId": r.rule_id,
                 "isEgress": false, "ipProtocol": "tcp", "fromPort": r.from_port, "toPort": r.to_port, "cidrIpv4": r.source.to_string()})).collect();
             let e = event(sg::AUTHORIZE_INGRESS, json!({"groupId": "sg-1"}), json!({"securityGroupRuleSet": {"items": items}}), None);
-            let tags: &[(&str, &str)] = if exempt { &[("access-guard:exempt", "proptest")] } else { &[] };
+            let tags: &[(&str, &str)] = if exempt { &[("access-guard:exempt", "proptest;expires=2026-07-01")] } else { &[] };
             let g = groups(tags);
             *g.rules.lock().unwrap() = rules.clone();
             let mut policy = revoking();

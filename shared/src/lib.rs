@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod service_guard;
 pub mod sg;
 pub mod svc;
+pub mod tags;
 pub mod task_guard;
 pub mod td;
 

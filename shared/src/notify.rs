@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::report::{OutcomeKind, Report};
+use crate::tags::TagAction;
 
 /// SNS subjects are at most 100 characters.
 pub const SUBJECT_MAX: usize = 100;
@@ -125,6 +126,12 @@ pub fn subject(report: &Report) -> String {
         .map_or("INFO".to_string(), |s| s.as_str().to_ascii_uppercase());
     let what = match report.findings.first() {
         _ if report.unevaluated.is_some() => format!("Could not evaluate {}", report.event_name),
+        _ if report.exemption_tag.is_some() => {
+            match report.exemption_tag.as_ref().map(|t| t.action) {
+                Some(TagAction::Set) => "Exemption tag set".to_string(),
+                _ => "Exemption tag removed".to_string(),
+            }
+        }
         Some(f) if report.findings.len() > 1 => {
             format!("{} (+{} more)", f.title, report.findings.len() - 1)
         }
@@ -183,6 +190,21 @@ pub fn text_body(report: &Report, shown: usize) -> String {
     if let Some(reach) = &report.reachability {
         let _ = writeln!(out, "Reach: {reach}");
     }
+    if let Some(change) = &report.exemption_tag {
+        let _ = writeln!(out);
+        let _ = match change.action {
+            TagAction::Set => writeln!(
+                out,
+                "EXEMPTION TAG SET on {}: while it is honoured (below), ingress-guard revokes nothing there.",
+                change.resource()
+            ),
+            TagAction::Removed => writeln!(
+                out,
+                "EXEMPTION TAG REMOVED from {}: remediation applies there again.",
+                change.resource()
+            ),
+        };
+    }
     if let Some(problem) = &report.unevaluated {
         let _ = writeln!(out);
         let _ = writeln!(
@@ -239,11 +261,7 @@ pub fn text_body(report: &Report, shown: usize) -> String {
             .as_deref()
             .map(|e| format!(", expires {e}"))
             .unwrap_or_default();
-        let status = match ex.status {
-            crate::policy::ExemptionStatus::Active => "active",
-            crate::policy::ExemptionStatus::Expired => "EXPIRED, not honoured",
-            crate::policy::ExemptionStatus::Invalid => "UNREADABLE, not honoured",
-        };
+        let status = ex.status.phrase();
         let _ = writeln!(
             out,
             "Exemption ({status}): {} — {}{expires}",
@@ -261,6 +279,12 @@ pub fn text_body(report: &Report, shown: usize) -> String {
 /// What was done, in one word, for filter policies.
 fn action_attribute(report: &Report) -> &'static str {
     let has = |kind: OutcomeKind| report.outcomes.iter().any(|o| o.result == kind);
+    if let Some(change) = &report.exemption_tag {
+        return match change.action {
+            TagAction::Set => "exemption_set",
+            TagAction::Removed => "exemption_removed",
+        };
+    }
     if has(OutcomeKind::Failed) {
         "failed"
     } else if has(OutcomeKind::Revoked) {

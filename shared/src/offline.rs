@@ -8,13 +8,16 @@ use crate::policy::Policy;
 use crate::report::Report;
 use crate::sg::{AUTHORIZE_INGRESS, MODIFY_RULES};
 use crate::svc::{CREATE_SERVICE, UPDATE_SERVICE};
+use crate::tags::{CREATE_TAGS, DELETE_TAGS};
 use crate::td::REGISTER_TASK_DEFINITION;
 use crate::{ingress, service_guard, task_guard};
 
 /// The calls a guard evaluates: (service, event name).
-const GUARDED: [(&str, &str); 5] = [
+const GUARDED: [(&str, &str); 7] = [
     ("ec2", AUTHORIZE_INGRESS),
     ("ec2", MODIFY_RULES),
+    ("ec2", CREATE_TAGS),
+    ("ec2", DELETE_TAGS),
     ("ecs", REGISTER_TASK_DEFINITION),
     ("ecs", CREATE_SERVICE),
     ("ecs", UPDATE_SERVICE),
@@ -42,7 +45,9 @@ pub fn evaluate(event: &Event, policy: &Policy, today: Date) -> Result<Report, P
     let verdict = match event.name.as_str() {
         REGISTER_TASK_DEFINITION => task_guard::evaluate_offline(event, policy),
         CREATE_SERVICE | UPDATE_SERVICE => service_guard::evaluate_offline(event, policy),
-        AUTHORIZE_INGRESS | MODIFY_RULES => ingress::evaluate_offline(event, policy, today),
+        AUTHORIZE_INGRESS | MODIFY_RULES | CREATE_TAGS | DELETE_TAGS => {
+            ingress::evaluate_offline(event, policy, today)
+        }
         _ => Ok(Report::not_handled(event)),
     };
     verdict.map_err(|field| event.field_error(field))

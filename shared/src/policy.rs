@@ -34,6 +34,7 @@ struct PolicyFile {
     wide_ipv6_prefix: Option<u8>,
     wide_port_range: Option<u32>,
     exemption_tag_key: Option<String>,
+    max_tag_exemption_days: Option<u32>,
     authorized_public_ports: Option<PortsByProtocol>,
     ports: Option<PortListsFile>,
     task_definition: Option<TaskDefinitionFile>,
@@ -119,6 +120,23 @@ pub enum ExemptionStatus {
     Expired,
     /// Written so that it cannot be read (e.g. a bad date in the tag): not honoured.
     Invalid,
+    /// A tag without `expires=`, or expiring beyond `max_tag_exemption_days`:
+    /// not honoured (tag exemptions expire).
+    Unbounded,
+}
+
+impl ExemptionStatus {
+    /// How the alert says it.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            ExemptionStatus::Active => "active",
+            ExemptionStatus::Expired => "EXPIRED, not honoured",
+            ExemptionStatus::Invalid => "UNREADABLE, not honoured",
+            ExemptionStatus::Unbounded => {
+                "NOT HONOURED: a tag exemption needs expires= within max_tag_exemption_days"
+            }
+        }
+    }
 }
 
 /// The exemption that applies to one event's group, with where it came from.
@@ -152,6 +170,9 @@ pub struct Policy {
     pub wide: WidePrefixes,
     pub wide_port_range: u32,
     pub exemption_tag_key: String,
+    /// How far ahead a tag exemption may expire; without `expires=`, or
+    /// beyond this, it is not honoured.
+    pub max_tag_exemption_days: u32,
     pub authorized_tcp: Vec<u16>,
     pub authorized_udp: Vec<u16>,
     pub high_risk_ports: Vec<u16>,
@@ -287,6 +308,16 @@ impl Policy {
         if exemption_tag_key.trim().is_empty() {
             return Err(err("exemption_tag_key", "must not be empty".to_string()));
         }
+        let max_tag_exemption_days = file
+            .max_tag_exemption_days
+            .or(base.max_tag_exemption_days)
+            .unwrap_or(90);
+        if !(1..=366).contains(&max_tag_exemption_days) {
+            return Err(err(
+                "max_tag_exemption_days",
+                format!("{max_tag_exemption_days} is not from 1 to 366"),
+            ));
+        }
 
         let mut rule_settings = BTreeMap::new();
         for rule in rules::ALL {
@@ -387,6 +418,7 @@ impl Policy {
             wide,
             wide_port_range,
             exemption_tag_key,
+            max_tag_exemption_days,
             authorized_tcp: file_ports.tcp.or(base_ports.tcp).unwrap_or_default(),
             authorized_udp: file_ports.udp.or(base_ports.udp).unwrap_or_default(),
             high_risk_ports: file_lists
@@ -428,6 +460,49 @@ impl Policy {
             severity: rule.severity,
             action: rule.action,
         })
+    }
+
+    /// Reads the exemption tag's value `<reason>;expires=YYYY-MM-DD`. It
+    /// holds only with a reason and an expiry from today to
+    /// `max_tag_exemption_days` ahead (DESIGN §7.11).
+    pub fn tag_exemption(&self, value: &str, today: Date) -> ExemptionMatch {
+        let mut parts = value.split(';');
+        let reason = parts.next().unwrap_or_default().trim().to_string();
+        let mut expires = None;
+        let mut status = ExemptionStatus::Unbounded;
+        for part in parts {
+            match part.trim().split_once('=') {
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("expires") => match parse_date(v) {
+                    Ok(date) => {
+                        expires = Some(format_date(date));
+                        let latest =
+                            today + time::Duration::days(self.max_tag_exemption_days.into());
+                        status = if date < today {
+                            ExemptionStatus::Expired
+                        } else if date > latest {
+                            ExemptionStatus::Unbounded
+                        } else {
+                            ExemptionStatus::Active
+                        };
+                    }
+                    Err(_) => {
+                        expires = Some(v.trim().to_string());
+                        status = ExemptionStatus::Invalid;
+                    }
+                },
+                _ => {}
+            }
+        }
+        if reason.is_empty() {
+            status = ExemptionStatus::Invalid;
+        }
+        ExemptionMatch {
+            source: format!("tag {}", self.exemption_tag_key),
+            reason,
+            owner: None,
+            expires,
+            status,
+        }
     }
 
     /// Exemptions in the policy file that are past due on `today`, by key.
@@ -477,7 +552,7 @@ impl Policy {
         }
         for (key, value) in tags {
             if key == &self.exemption_tag_key {
-                found.push(tag_exemption(key, value, today));
+                found.push(self.tag_exemption(value, today));
             }
         }
         found
@@ -485,41 +560,6 @@ impl Policy {
             .find(|m| m.is_active())
             .or_else(|| found.first())
             .cloned()
-    }
-}
-
-/// Reads `<reason>;expires=YYYY-MM-DD` (the expiry is optional).
-fn tag_exemption(key: &str, value: &str, today: Date) -> ExemptionMatch {
-    let mut parts = value.split(';');
-    let reason = parts.next().unwrap_or_default().trim().to_string();
-    let mut expires = None;
-    let mut status = ExemptionStatus::Active;
-    for part in parts {
-        match part.trim().split_once('=') {
-            Some((k, v)) if k.trim().eq_ignore_ascii_case("expires") => match parse_date(v) {
-                Ok(date) => {
-                    expires = Some(format_date(date));
-                    if date < today {
-                        status = ExemptionStatus::Expired;
-                    }
-                }
-                Err(_) => {
-                    expires = Some(v.trim().to_string());
-                    status = ExemptionStatus::Invalid;
-                }
-            },
-            _ => {}
-        }
-    }
-    if reason.is_empty() {
-        status = ExemptionStatus::Invalid;
-    }
-    ExemptionMatch {
-        source: format!("tag {key}"),
-        reason,
-        owner: None,
-        expires,
-        status,
     }
 }
 
@@ -611,6 +651,7 @@ mod tests {
                 "max_revocations_per_event = 0\n",
                 "max_revocations_per_event",
             ),
+            ("max_tag_exemption_days = 0\n", "max_tag_exemption_days"),
             (
                 "[authorized_public_ports]\ntcp = [80, 70000]\n",
                 "authorized_public_ports.tcp",
@@ -652,11 +693,27 @@ mod tests {
             .exemption_for(
                 Some("sg-2"),
                 "0",
-                &tag("public web;expires=2027-01-01"),
+                &tag("public web;expires=2026-08-30"),
                 today,
             )
             .unwrap();
         assert!(m.is_active() && m.reason == "public web");
+        // Tag exemptions expire: none, or beyond 90 days, is not honoured.
+        for value in [
+            "public web",
+            "public web;expires=2026-08-31",
+            "public web;expires=2099-12-31",
+        ] {
+            let m = p
+                .exemption_for(Some("sg-2"), "0", &tag(value), today)
+                .unwrap();
+            assert_eq!(m.status, ExemptionStatus::Unbounded, "{value}");
+        }
+        let short = policy("max_tag_exemption_days = 7\n").unwrap();
+        let m = short
+            .exemption_for(Some("sg-2"), "0", &tag("x;expires=2026-06-09"), today)
+            .unwrap();
+        assert_eq!(m.status, ExemptionStatus::Unbounded);
         let m = p
             .exemption_for(Some("sg-2"), "0", &tag("old;expires=2025-01-01"), today)
             .unwrap();

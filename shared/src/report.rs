@@ -7,6 +7,7 @@ use crate::event::Event;
 use crate::finding::{Finding, Severity};
 use crate::plan::PlanStep;
 use crate::policy::ExemptionMatch;
+use crate::tags::ExemptionTagChange;
 
 /// How a report says no guard evaluates its event.
 const NOT_HANDLED: &str = "not handled: ";
@@ -77,6 +78,9 @@ pub struct Report {
     /// How the resource can be reached (services): public IP, open groups, exec, users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reachability: Option<String>,
+    /// The exemption tag set on, or removed from, groups by this call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption_tag: Option<ExemptionTagChange>,
     /// Why the record could not be evaluated (the field at fault): the alert
     /// says so, and any findings are from what the Lambda read instead.
     #[serde(rename = "could_not_evaluate", skip_serializing_if = "Option::is_none")]
@@ -105,6 +109,7 @@ impl Report {
             skipped: None,
             exemption: None,
             reachability: None,
+            exemption_tag: None,
             unevaluated: None,
             notes: Vec::new(),
         }
@@ -144,11 +149,12 @@ impl Report {
 
     /// True when the event deserves a message: a finding at or above the
     /// threshold, anything done (or not done) about it, or a record that could
-    /// not be evaluated.
+    /// not be evaluated, or an exemption tag set or removed.
     pub fn should_notify(&self, min: Severity) -> bool {
         self.findings.iter().any(|f| f.severity >= min)
             || !self.outcomes.is_empty()
             || self.unevaluated.is_some()
+            || self.exemption_tag.is_some()
     }
 
     /// The JSON line.

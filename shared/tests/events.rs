@@ -61,6 +61,47 @@ fn every_sample_event_matches_its_snapshot() {
 }
 
 #[test]
+fn partial_records_hide_nothing() {
+    // The response lists 443 only; 22, opened in the same request, is judged and planned.
+    let r = verdicts("sg-trimmed-response-hides-ssh.json");
+    assert_eq!(fired(&r), ["EC2-SG-003"]);
+    assert_eq!(planned(&r), ["tcp 22 from 0.0.0.0/0"]);
+    // A trimmed CreateService response: the request's public IP, exec and missing groups still count.
+    let r = verdicts("svc-create-partial-response.json");
+    assert_eq!(fired(&r), ["ECS-SVC-001", "ECS-SVC-002", "ECS-SVC-003"]);
+    // A Docker volume bound to the socket is the socket.
+    let r = verdicts("td-docker-volume-bind-socket.json");
+    let socket = r[0]
+        .findings
+        .iter()
+        .find(|f| f.rule == "ECS-TD-013")
+        .expect("ECS-TD-013");
+    assert_eq!(socket.severity, access_guard::finding::Severity::Critical);
+    // Same names, other services: not ECS.
+    for name in [
+        "svc-apprunner-create-service-not-handled.json",
+        "svc-cloudmap-update-service-not-handled.json",
+    ] {
+        assert!(verdicts(name)[0].is_not_handled(), "{name}");
+    }
+}
+
+#[test]
+fn exemption_tags_are_alerted_and_must_expire() {
+    let set = &verdicts("sg-exemption-tag-set.json")[0];
+    assert!(set.should_notify(access_guard::finding::Severity::Critical));
+    assert!(set.exemption.as_ref().unwrap().is_active());
+    let forever = &verdicts("sg-exemption-tag-set-no-expiry.json")[0];
+    assert_eq!(
+        forever.exemption.as_ref().unwrap().status,
+        access_guard::policy::ExemptionStatus::Unbounded
+    );
+    let removed = &verdicts("sg-exemption-tag-removed.json")[0];
+    assert!(removed.should_notify(access_guard::finding::Severity::Critical));
+    assert!(verdicts("sg-tags-other-key-not-handled.json")[0].is_not_handled());
+}
+
+#[test]
 fn key_scenarios() {
     // One call, two rules: only SSH is revoked, HTTPS stays.
     let r = verdicts("sg-mixed-ssh-and-https.json");
