@@ -1,12 +1,15 @@
-//! What the three Lambda handlers share (feature `lambda`): reading the
-//! payload, running a guard on it, and reporting failures to Lambda with a
-//! stable error type.
+//! What the three Lambda handlers share (feature `lambda`): their logging,
+//! reading the payload, running a guard on it, and reporting failures to
+//! Lambda with a stable error type.
 
 use std::future::Future;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::tracing::subscriber::filter::{EnvFilter, LevelFilter};
+use lambda_runtime::tracing::subscriber::fmt::{self, MakeWriter};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tracing::subscriber::{set_global_default, SetGlobalDefaultError};
 
 use crate::event::{Event, ParseError};
 use crate::guard::{not_here, refuse, GuardError, Home};
@@ -80,3 +83,56 @@ fn read(payload: Value, origin: &str) -> Result<Event, ParseError> {
 
 /// The `detail-type` of the events CloudTrail puts on EventBridge.
 pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// Targets that print request, response or event bodies below INFO: the
+/// Lambda runtime logs the raw event at TRACE, the HTTP stack and the SDK
+/// their payloads at DEBUG/TRACE. They are capped at INFO whatever level is
+/// asked for, so that no level prints a secret an event carries.
+pub const BODY_PRINTING_TARGETS: [&str; 9] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "hyper",
+    "h2",
+    "rustls",
+    "tower",
+    "aws_smithy",
+    "aws_sdk",
+    "aws_config",
+];
+
+/// The functions' log filter: `level` (a plain level: `trace` … `error`;
+/// anything else means INFO) for their own code, at most INFO for
+/// [`BODY_PRINTING_TARGETS`]. Per-target directives from the environment are
+/// not taken, so none can lift the cap.
+pub fn log_filter(level: Option<&str>) -> EnvFilter {
+    let level = level
+        .and_then(|l| l.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let cap = level.min(LevelFilter::INFO);
+    let mut directives = vec![level.to_string()];
+    directives.extend(BODY_PRINTING_TARGETS.iter().map(|t| format!("{t}={cap}")));
+    EnvFilter::builder().parse_lossy(directives.join(","))
+}
+
+/// Installs the functions' logging, writing to `writer`: the level from
+/// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else INFO) through [`log_filter`],
+/// JSON when `AWS_LAMBDA_LOG_FORMAT=JSON` (Lambda's logging controls). Each
+/// function's `main` calls it with stdout.
+pub fn init_tracing_to<W>(writer: W) -> Result<(), SetGlobalDefaultError>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let level = var("AWS_LAMBDA_LOG_LEVEL").or_else(|| var("RUST_LOG"));
+    let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = fmt::fmt()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(log_filter(level.as_deref()))
+        .with_writer(writer);
+    if json {
+        set_global_default(builder.json().finish())
+    } else {
+        set_global_default(builder.finish())
+    }
+}

@@ -4,6 +4,7 @@
 //! names), run a handler, then read the result back from the emulator.
 
 pub mod faults;
+pub mod runtime;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

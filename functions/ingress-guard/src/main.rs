@@ -6,7 +6,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    // Logs never print an event body, at any level.
+    access_guard::lambda::init_tracing_to(std::io::stdout)?;
     // A bad configuration or policy fails the start, loudly, naming the key.
     let config = access_guard::config::FunctionConfig::from_env()?;
     let sdk = access_guard::aws::sdk_config().await;
