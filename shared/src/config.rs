@@ -148,7 +148,8 @@ mod tests {
     #[test]
     fn dry_run_is_on_unless_the_environment_or_the_policy_says_otherwise() {
         let topic = (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111122223333:alerts");
-        let cases: [(&[(&str, &str)], bool, &str); 5] = [
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Vars, bool, &str); 5] = [
             (&[], true, "the embedded default"),
             (&[(POLICY_VAR, "dry_run = false")], false, "the policy file"),
             (

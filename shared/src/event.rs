@@ -23,6 +23,9 @@ pub enum ParseError {
     },
 }
 
+/// Reads a field of the EventBridge envelope (`id`, `account`, `region`, `time`).
+type EnvelopeField<'a> = &'a dyn Fn(&str) -> Result<Option<String>, FieldError>;
+
 /// Who made the call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Actor {
@@ -92,10 +95,9 @@ impl Event {
 
     /// Reads `record`; `envelope(key)` reads the EventBridge envelope's
     /// `id`, `account`, `region` and `time`, when there is one.
-    #[allow(clippy::type_complexity)]
     fn from_record(
         record: Node<'_>,
-        envelope: Option<&dyn Fn(&str) -> Result<Option<String>, FieldError>>,
+        envelope: Option<EnvelopeField<'_>>,
         origin: &str,
     ) -> Result<Event, ParseError> {
         let event_label = record

@@ -117,12 +117,7 @@ fn recheck(planned: &SgRule, group_id: &str, current: &[SgRule], policy: &Policy
     if now.direction != Direction::Ingress {
         return Recheck::ChangedSince(format!("{now} is not an ingress rule"));
     }
-    let alone = SgChange {
-        kind: ChangeKind::Authorize,
-        group_id: Some(group_id.to_string()),
-        group_name: None,
-        rules: vec![now.clone()],
-    };
+    let alone = SgChange::current_ingress(group_id, vec![now.clone()]);
     let offends = rules::evaluate_sg(&alone, policy)
         .iter()
         .any(|f| f.action == Action::Revoke && f.target == Some(0));
@@ -213,15 +208,7 @@ impl IngressGuard<'_> {
                 .push("the record names no group: nothing could be read instead".to_string()),
             Some(group_id) => match self.groups.rules_of_group(&group_id).await {
                 Ok(stored) => {
-                    let current = SgChange {
-                        kind: ChangeKind::Authorize,
-                        group_id: Some(group_id.clone()),
-                        group_name: None,
-                        rules: stored
-                            .into_iter()
-                            .filter(|r| r.direction == Direction::Ingress)
-                            .collect(),
-                    };
+                    let current = SgChange::current_ingress(&group_id, stored);
                     report.findings = rules::evaluate_sg(&current, self.policy);
                     report.notes.push(format!(
                         "judged {group_id}'s current ingress rules instead (DescribeSecurityGroupRules); nothing revoked: the record does not say which rules the call created"

@@ -12,7 +12,7 @@ use crate::ports::{AwsError, Notifier, SecurityGroups, TaskDefinitions};
 use crate::report::Report;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
 use crate::rules::ecs_td::is_root_user;
-use crate::sg::{ChangeKind, Direction, SgChange};
+use crate::sg::SgChange;
 use crate::svc::ServiceChange;
 use crate::td::TaskDefinition;
 use crate::{rules, task_guard};
@@ -129,15 +129,7 @@ impl ServiceGuard<'_> {
         for group_id in change.security_groups() {
             match self.groups.rules_of_group(group_id).await {
                 Ok(stored) => {
-                    let ingress = SgChange {
-                        kind: ChangeKind::Authorize,
-                        group_id: Some(group_id.clone()),
-                        group_name: None,
-                        rules: stored
-                            .into_iter()
-                            .filter(|r| r.direction == Direction::Ingress)
-                            .collect(),
-                    };
+                    let ingress = SgChange::current_ingress(group_id, stored);
                     enrichment
                         .groups
                         .push((group_id.clone(), rules::evaluate_sg(&ingress, self.policy)));
@@ -238,7 +230,7 @@ mod tests {
     use crate::fakes::{MemoryGroups, MemoryNotifier, MemoryTaskDefinitions};
     use crate::finding::Severity;
     use crate::net::{Protocol, Source};
-    use crate::sg::SgRule;
+    use crate::sg::{Direction, SgRule};
     use crate::td::Container;
     use serde_json::json;
 

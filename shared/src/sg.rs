@@ -118,6 +118,20 @@ impl SgChange {
         }
     }
 
+    /// The ingress rules a group has now (read from EC2), judged as if just
+    /// added: what the live checks and the fallbacks evaluate.
+    pub fn current_ingress(group_id: &str, stored: Vec<SgRule>) -> SgChange {
+        SgChange {
+            kind: ChangeKind::Authorize,
+            group_id: Some(group_id.to_string()),
+            group_name: None,
+            rules: stored
+                .into_iter()
+                .filter(|r| r.direction == Direction::Ingress)
+                .collect(),
+        }
+    }
+
     /// The group named by the event, for messages.
     pub fn resource(&self) -> String {
         match (&self.group_id, &self.group_name) {
