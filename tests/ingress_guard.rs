@@ -567,3 +567,37 @@ async fn setting_or_removing_the_exemption_tag_is_alerted_with_who_and_until_whe
         .iter()
         .any(|t| t.contains("EXEMPTION TAG REMOVED")));
 }
+
+#[tokio::test]
+async fn a_payload_that_is_not_a_cloudtrail_eventbridge_event_is_an_invalid_event() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+    let event = authorize_event("sg-0123456789abcdef0", &[(22, "sgr-1".to_string())]);
+
+    // A bare CloudTrail record, without its envelope.
+    let err = invoke(&deps, &event["detail"])
+        .await
+        .expect_err("no envelope");
+    assert_eq!(err.error_type, "AccessGuard.InvalidEvent");
+    assert!(
+        err.error_message.contains("not an EventBridge event"),
+        "{}",
+        err.error_message
+    );
+
+    // Another kind of EventBridge event.
+    let mut other = event.clone();
+    other["detail-type"] = "EC2 Instance State-change Notification".into();
+    let err = invoke(&deps, &other)
+        .await
+        .expect_err("not a CloudTrail call");
+    assert_eq!(err.error_type, "AccessGuard.InvalidEvent");
+    assert!(
+        err.error_message
+            .contains("not \"AWS API Call via CloudTrail\""),
+        "{}",
+        err.error_message
+    );
+    assert!(sink.alerts(&emu).await.is_empty());
+}

@@ -315,3 +315,23 @@ fn an_archive_counts_the_events_no_guard_handles_apart_from_the_skipped() {
         .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_record_with_nothing_to_judge_exits_2_naming_the_field_never_no_findings() {
+    let dir = temp_dir("hollow");
+    let hollow = dir.join("hollow.json");
+    std::fs::write(
+        &hollow,
+        r#"{"eventID": "ev-hollow", "eventName": "AuthorizeSecurityGroupIngress", "eventSource": "ec2.amazonaws.com",
+            "requestParameters": {"groupId": "sg-1", "ipPermissions": {}}, "responseElements": {"_return": true}}"#,
+    )
+    .unwrap();
+    let o = run(&["check", hollow.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("event ev-hollow: requestParameters.ipPermissions: no rule to judge"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("no findings"));
+}
