@@ -124,6 +124,8 @@ async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once(
     assert!(sink.alerts(&emu).await.is_empty());
 
     // Lambda's retry: it reads the rule back, finds it gone, revokes nothing, one alert.
+    // (DESIGN §7.10 wants "revoked (earlier attempt)" here: that needs the state
+    // table of the sweep issue, which records what the first attempt did.)
     ingress(&deps, &event).await.expect("the retry succeeds");
     assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 1);
     assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
@@ -196,6 +198,66 @@ async fn twenty_rules_go_in_one_revoke_and_one_by_one_when_ec2_rejects_it_within
         assert_eq!(alerts.len(), 1);
         assert_eq!(results(&alerts[0].doc), vec!["revoked"; 20]);
     }
+}
+
+#[tokio::test]
+async fn a_rejected_batch_whose_single_revokes_are_throttled_fails_fast_and_the_retry_finishes() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &TWENTY).await;
+    let event = authorize_event(&group, &rules);
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![
+            FaultRule {
+                operation: "RevokeSecurityGroupIngress",
+                calls: 1..=1,
+                fault: Fault::Error {
+                    code: "InvalidParameterValue",
+                    status: 400,
+                },
+            },
+            FaultRule {
+                operation: "RevokeSecurityGroupIngress",
+                calls: 2..=99,
+                fault: Fault::Error {
+                    code: "RequestLimitExceeded",
+                    status: 503,
+                },
+            },
+        ],
+    );
+    let deps = ingress_guard::handler::Deps::new(
+        &sdk_config(&proxy.url, 3).await,
+        config(&sink.topic_arn),
+    );
+
+    let started = Instant::now();
+    let err = ingress(&deps, &event).await.expect_err("Lambda must retry");
+    let took = started.elapsed();
+    eprintln!("rejected batch, throttled singles: failed after {took:?}");
+
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert_eq!(err.error_type, "AccessGuard.AwsRetryable");
+    assert_eq!(
+        proxy.calls("RevokeSecurityGroupIngress"),
+        4,
+        "the batch, then the first single call's three attempts"
+    );
+    assert_eq!(
+        emu.ingress_rules(&group).await.len(),
+        20,
+        "nothing half done"
+    );
+    assert!(sink.alerts(&emu).await.is_empty());
+
+    // Lambda's retry, with EC2 answering again: all twenty, in one call.
+    let deps = ingress_guard::handler::Deps::new(&emu.sdk, config(&sink.topic_arn));
+    ingress(&deps, &event).await.expect("the retry");
+    assert!(emu.ingress_rules(&group).await.is_empty());
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(results(&alerts[0].doc), vec!["revoked"; 20]);
 }
 
 #[tokio::test]

@@ -131,10 +131,11 @@ fn stored_rule(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<SgRule> {
     };
     Some(SgRule {
         rule_id: r.security_group_rule_id().map(str::to_string),
-        direction: if r.is_egress() == Some(true) {
-            Direction::Egress
-        } else {
-            Direction::Ingress
+        direction: match r.is_egress() {
+            Some(true) => Direction::Egress,
+            Some(false) => Direction::Ingress,
+            // EC2 did not say: never revoked as ingress, still judged.
+            None => Direction::Unverified,
         },
         ip_protocol,
         protocol,

@@ -2,6 +2,8 @@
 //! security-group ingress events. [`assess`] is the pure part the CLI runs
 //! offline; [`IngressGuard::handle`] adds what only AWS can tell and does.
 
+use std::time::{Duration, Instant};
+
 use time::Date;
 use tracing::{info, warn};
 
@@ -115,7 +117,7 @@ fn recheck(planned: &SgRule, group_id: &str, current: &[SgRule], policy: &Policy
         return Recheck::Gone;
     };
     if now.direction != Direction::Ingress {
-        return Recheck::ChangedSince(format!("{now} is not an ingress rule"));
+        return Recheck::ChangedSince(format!("{now}: EC2 does not say it is an ingress rule"));
     }
     let alone = SgChange::current_ingress(group_id, vec![now.clone()]);
     let offends = rules::evaluate_sg(&alone, policy)
@@ -137,7 +139,13 @@ pub struct IngressGuard<'a> {
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
+    /// When the invocation must have answered (Lambda's deadline): revoking
+    /// rule by rule stops in time and leaves the rest to Lambda's retry.
+    pub deadline: Option<Instant>,
 }
+
+/// What one more revoke call may take: the SDK's operation timeout and a margin.
+const ONE_CALL: Duration = Duration::from_secs(13);
 
 impl IngressGuard<'_> {
     /// Handles one event end to end and returns the report that was published (if any).
@@ -253,7 +261,7 @@ impl IngressGuard<'_> {
             Err(e) => {
                 warn!(event_id = %event.id, group_id = %group_id, error = %e, "cannot read the group's rules");
                 report.notes.push(format!(
-                    "could not read {group_id}'s rules ({}): what only EC2 can say (direction, rule ids) is unverified and nothing of it is revoked",
+                    "could not read {group_id}'s rules ({}): what only EC2 can say (direction, rule ids) is unverified; a rule is revoked only if it reads back as offending ingress right before the revoke",
                     e.code_or_kind()
                 ));
                 return Ok(change);
@@ -422,7 +430,20 @@ impl IngressGuard<'_> {
             _ if ids.len() == 1 => false,
             Ok(Revoked::AlreadyAbsent) | Err(_) => true,
         };
-        for (r, id) in &offending {
+        for (done, (r, id)) in offending.iter().enumerate() {
+            if per_rule && self.deadline.is_some_and(|d| Instant::now() + ONE_CALL > d) {
+                // Each rule is read back again on the retry: nothing is lost.
+                return Err(AwsError {
+                    operation: "RevokeSecurityGroupIngress",
+                    code: Some("OutOfTime".to_string()),
+                    message: format!(
+                        "{} of {} rules left to revoke one by one and too little time before the deadline",
+                        offending.len() - done,
+                        offending.len()
+                    ),
+                    retryable: true,
+                });
+            }
             let result = if per_rule {
                 self.remediator
                     .revoke_ingress(group_id, &[id.as_str()])
@@ -552,6 +573,7 @@ mod tests {
             notifier: &notifier,
             policy,
             settings,
+            deadline: None,
         };
         let result = guard.handle(event, TODAY).await;
         let sent = notifier.sent.lock().unwrap().clone();
@@ -992,5 +1014,37 @@ mod tests {
             vec![("sgr-ssh".to_string(), OutcomeKind::Revoked)]
         );
         assert_eq!(ids(&g), vec!["sgr-https", "sgr-out"]);
+    }
+
+    #[tokio::test]
+    async fn revoking_one_by_one_stops_before_the_deadline_and_leaves_the_rest_to_the_retry() {
+        let mut g = groups(&[]);
+        g.rules
+            .lock()
+            .unwrap()
+            .push(stored("sgr-rdp", 3389, "0.0.0.0/0", Direction::Ingress));
+        g.reject_batches = true;
+        let event = event(
+            sg::AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1"}),
+            json!({"securityGroupRuleSet": {"items": [item("sgr-ssh", 22), item("sgr-rdp", 3389)]}}),
+            None,
+        );
+        let notifier = MemoryNotifier::default();
+        let policy = revoking();
+        let settings = GuardSettings::default();
+        let guard = IngressGuard {
+            groups: &g,
+            remediator: &g,
+            notifier: &notifier,
+            policy: &policy,
+            settings: &settings,
+            deadline: Some(Instant::now() + Duration::from_secs(5)),
+        };
+        let err = guard.handle(&event, TODAY).await.unwrap_err();
+        assert_eq!(err.error_type(), "AccessGuard.AwsRetryable");
+        assert!(err.to_string().contains("2 of 2 rules left"), "{err}");
+        assert_eq!(*g.revoke_calls.lock().unwrap(), ["sg-1/sgr-ssh,sgr-rdp"]);
+        assert!(notifier.sent.lock().unwrap().is_empty(), "the retry alerts");
     }
 }

@@ -3,16 +3,18 @@
 //! Lambda with a stable error type.
 
 use std::future::Future;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::tracing::subscriber::filter::{EnvFilter, LevelFilter};
 use lambda_runtime::tracing::subscriber::fmt::{self, MakeWriter};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing::subscriber::{set_global_default, SetGlobalDefaultError};
 
 use crate::event::{Event, ParseError};
 use crate::guard::{not_here, refuse, GuardError, Home};
+use crate::json::Node;
 use crate::policy::Policy;
 use crate::ports::Notifier;
 use crate::report::Report;
@@ -65,13 +67,42 @@ where
 }
 
 /// The record an EventBridge "AWS API Call via CloudTrail" event carries.
+/// Errors name the field and its JSON kind, never a value: an event may
+/// carry secrets.
 fn read(payload: Value, origin: &str) -> Result<Event, ParseError> {
     let problem = |problem: String| ParseError::Document {
         origin: origin.to_string(),
-        problem,
+        problem: format!("not an EventBridge event: {problem}"),
     };
-    let envelope: EventBridgeEvent = serde_json::from_value(payload)
-        .map_err(|e| problem(format!("not an EventBridge event: {e}")))?;
+    let root = Node::root(&payload, "");
+    if root.object().map_err(|f| problem(f.problem))?.is_none() {
+        return Err(problem("the payload is null".to_string()));
+    }
+    for key in [
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+    ] {
+        root.get(key).str().map_err(|f| problem(f.to_string()))?;
+    }
+    for resource in root
+        .get("resources")
+        .items()
+        .map_err(|f| problem(f.to_string()))?
+    {
+        resource.str().map_err(|f| problem(f.to_string()))?;
+    }
+    // What is left to go wrong is a missing field or an unreadable time;
+    // serde's own message would quote the value.
+    let envelope: EventBridgeEvent = serde_json::from_value(payload).map_err(|_| {
+        problem(
+            "detail-type, source and detail are required, and time is an RFC 3339 date".to_string(),
+        )
+    })?;
     if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE {
         return Err(problem(format!(
             "detail-type is {:?}, not {CLOUDTRAIL_DETAIL_TYPE:?}",
@@ -79,6 +110,14 @@ fn read(payload: Value, origin: &str) -> Result<Event, ParseError> {
         )));
     }
     Event::from_envelope(&envelope, origin)
+}
+
+/// When the invocation must have answered, from Lambda's deadline (`None`
+/// when the context has none, as in a hand-made one).
+pub fn deadline(context: &Context) -> Option<Instant> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let left = Duration::from_millis(context.deadline).checked_sub(now)?;
+    (context.deadline > 0).then(|| Instant::now() + left)
 }
 
 /// The `detail-type` of the events CloudTrail puts on EventBridge.
@@ -134,5 +173,44 @@ where
         set_global_default(builder.json().finish())
     } else {
         set_global_default(builder.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_envelope_is_named_without_its_values() {
+        let secret = "AKIAQ7RZ2M4XWJ3K8PLN";
+        let cases = [
+            (
+                serde_json::json!(secret),
+                "not an EventBridge event: expected an object, found a string",
+            ),
+            (
+                serde_json::json!({"detail-type": 7, "source": "aws.ec2", "detail": {}}),
+                "detail-type: expected a string, found a number",
+            ),
+            (
+                serde_json::json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "resources": [secret, 1], "detail": {}}),
+                "resources[1]: expected a string, found a number",
+            ),
+            (
+                serde_json::json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": secret, "detail": {}}),
+                "time is an RFC 3339 date",
+            ),
+            (
+                serde_json::json!({"eventName": "RegisterTaskDefinition", "requestParameters": {"x": secret}}),
+                "detail-type, source and detail are required",
+            ),
+        ];
+        for (payload, expected) in cases {
+            let err = read(payload.clone(), "request r-1")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{payload}: {err}");
+            assert!(!err.contains(secret), "{err}");
+        }
     }
 }

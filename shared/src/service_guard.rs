@@ -193,7 +193,6 @@ pub fn reachability(
     let public_ip = match after.awsvpc.as_ref().map(|vpc| vpc.assign_public_ip) {
         Some(Some(true)) => "yes",
         Some(Some(false)) => "no",
-        None if after.network_configured => "no",
         _ => "unknown",
     };
     let groups = open_groups(change, enrichment);

@@ -118,8 +118,9 @@ impl SgChange {
         }
     }
 
-    /// The ingress rules a group has now (read from EC2), judged as if just
-    /// added: what the live checks and the fallbacks evaluate.
+    /// The ingress rules a group has now (read from EC2; a rule whose
+    /// direction EC2 did not give counts), judged as if just added: what the
+    /// live checks and the fallbacks evaluate.
     pub fn current_ingress(group_id: &str, stored: Vec<SgRule>) -> SgChange {
         SgChange {
             kind: ChangeKind::Authorize,
@@ -127,7 +128,7 @@ impl SgChange {
             group_name: None,
             rules: stored
                 .into_iter()
-                .filter(|r| r.direction == Direction::Ingress)
+                .filter(|r| r.direction != Direction::Egress)
                 .collect(),
         }
     }
@@ -185,11 +186,13 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
     }
     if request_readable {
         let (requested, sourceless) = requested_rules(&request)?;
-        match sourceless {
-            // A permission that lost its sources is never "safe": without the
-            // response's rules to say what was created, it is an error.
-            Some(field) if created.is_empty() => return Err(field),
-            _ => {}
+        // A permission that lost its sources is never "safe": unless the
+        // response lists a rule it could have created, it is an error.
+        if let Some(lost) = sourceless
+            .into_iter()
+            .find(|lost| !rules.iter().any(|r| lost.created_as(r)))
+        {
+            return Err(lost.field);
         }
         for wanted in requested {
             if !rules.iter().any(|r| r.same_permission(&wanted)) {
@@ -210,79 +213,110 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
     })
 }
 
+/// A requested permission that names no source: the record lost them.
+struct Sourceless {
+    protocol: Protocol,
+    ports: PortRange,
+    field: FieldError,
+}
+
+impl Sourceless {
+    /// True when `rule` (from the response) could be what this permission created.
+    fn created_as(&self, rule: &SgRule) -> bool {
+        rule.protocol == self.protocol
+            && (self.protocol.is_all_traffic() || rule.ports() == self.ports)
+    }
+}
+
 /// The permissions an `AuthorizeSecurityGroupIngress` request asked for, in
 /// the flat form (`cidrIp`, `ipProtocol`, ports at the top) and the nested
 /// one (`ipPermissions.items[]`), one rule per source, without rule ids;
-/// and the first permission that names no source at all.
-fn requested_rules(request: &Node<'_>) -> Result<(Vec<SgRule>, Option<FieldError>), FieldError> {
-    let mut sourceless = None;
+/// and the permissions that name no source at all.
+fn requested_rules(request: &Node<'_>) -> Result<(Vec<SgRule>, Vec<Sourceless>), FieldError> {
+    let mut sourceless = Vec::new();
     let mut rules = Vec::new();
     let flat_source = request.get("cidrIp");
     let flat_group = request.get("sourceSecurityGroupName");
     if flat_source.is_present() || request.get("ipProtocol").is_present() || flat_group.is_present()
     {
         let (ip_protocol, protocol) = protocol_of(&request.get("ipProtocol"), true)?;
-        let source = match flat_source.str()? {
-            Some(cidr) => Source::cidr(cidr),
-            None => Source::Group {
-                group_id: flat_group.str()?.map(str::to_string),
-                user_id: request
-                    .get("sourceSecurityGroupOwnerId")
-                    .str()?
-                    .map(str::to_string),
-            },
-        };
-        rules.push(SgRule {
+        let rule = SgRule {
             rule_id: None,
             direction: Direction::Ingress,
             ip_protocol,
             protocol,
             from_port: request.get("fromPort").port()?,
             to_port: request.get("toPort").port()?,
-            source,
-        });
+            source: Source::Unparsed(String::new()),
+        };
+        let source = match (flat_source.str()?, flat_group.str()?) {
+            (Some(cidr), _) => Some(Source::cidr(cidr)),
+            (None, Some(group)) => Some(Source::Group {
+                group_id: Some(group.to_string()),
+                user_id: request
+                    .get("sourceSecurityGroupOwnerId")
+                    .str()?
+                    .map(str::to_string),
+            }),
+            (None, None) => None,
+        };
+        match source {
+            Some(source) => rules.push(SgRule { source, ..rule }),
+            None => sourceless.push(Sourceless {
+                protocol: rule.protocol,
+                ports: rule.ports(),
+                field: flat_source.error("missing: no cidrIp or sourceSecurityGroupName"),
+            }),
+        }
     }
     for perm in request.get("ipPermissions").items()? {
         let (ip_protocol, protocol) = protocol_of(&perm.get("ipProtocol"), false)?;
         let from_port = perm.get("fromPort").port()?;
         let to_port = perm.get("toPort").port()?;
-        let before = rules.len();
-        let mut push = |source: Source| {
-            rules.push(SgRule {
-                rule_id: None,
-                direction: Direction::Ingress,
-                ip_protocol: ip_protocol.clone(),
-                protocol,
-                from_port,
-                to_port,
-                source,
-            })
+        let rule = SgRule {
+            rule_id: None,
+            direction: Direction::Ingress,
+            ip_protocol,
+            protocol,
+            from_port,
+            to_port,
+            source: Source::Unparsed(String::new()),
         };
+        let mut sources = Vec::new();
         for range in perm.get("ipRanges").items()? {
-            push(Source::cidr(range.get("cidrIp").required_str()?));
+            sources.push(Source::cidr(range.get("cidrIp").required_str()?));
         }
         for range in perm.get("ipv6Ranges").items()? {
-            push(Source::cidr(range.get("cidrIpv6").required_str()?));
+            sources.push(Source::cidr(range.get("cidrIpv6").required_str()?));
         }
         for list in perm.get("prefixListIds").items()? {
-            push(Source::PrefixList(
+            sources.push(Source::PrefixList(
                 list.get("prefixListId").required_str()?.to_string(),
             ));
         }
         for group in perm.get("groups").items()? {
-            push(Source::Group {
-                group_id: group
-                    .get("groupId")
-                    .str()?
-                    .or(group.get("groupName").str()?)
-                    .map(str::to_string),
-                user_id: group.get("userId").str()?.map(str::to_string),
+            let group_id = group
+                .get("groupId")
+                .str()?
+                .or(group.get("groupName").str()?)
+                .map(str::to_string);
+            let user_id = group.get("userId").str()?.map(str::to_string);
+            // A group pair that names nothing is a lost source, not a safe one.
+            if group_id.is_some() || user_id.is_some() {
+                sources.push(Source::Group { group_id, user_id });
+            }
+        }
+        if sources.is_empty() {
+            sourceless.push(Sourceless {
+                protocol: rule.protocol,
+                ports: rule.ports(),
+                field: perm.error("no source (ipRanges, ipv6Ranges, prefixListIds or groups)"),
             });
         }
-        if rules.len() == before && sourceless.is_none() {
-            sourceless =
-                Some(perm.error("no source (ipRanges, ipv6Ranges, prefixListIds or groups)"));
-        }
+        rules.extend(sources.into_iter().map(|source| SgRule {
+            source,
+            ..rule.clone()
+        }));
     }
     Ok((rules, sourceless))
 }
@@ -530,6 +564,35 @@ mod tests {
         ];
         for (name, request, path) in cases {
             let e = event(name, request.clone(), json!({"_return": true}));
+            let err = SgChange::from_event(&e).expect_err(&request.to_string());
+            assert_eq!(err.path, path, "{request}: {err}");
+        }
+        // A lost source is not hidden by a response that lists another rule,
+        // nor by a flat form or a group pair that names nothing.
+        let https = json!({"securityGroupRuleSet": {"items": [{"groupId": "sg-1", "securityGroupRuleId": "sgr-443",
+            "isEgress": false, "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"}]}});
+        let lost = [
+            (
+                json!({"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {}},
+                {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+                https.clone(),
+                "requestParameters.ipPermissions.items[0]",
+            ),
+            (
+                json!({"groupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipPermissions": {}}),
+                https.clone(),
+                "requestParameters.cidrIp",
+            ),
+            (
+                json!({"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "groups": {"items": [{}]}}]}}),
+                json!({"_return": true}),
+                "requestParameters.ipPermissions.items[0]",
+            ),
+        ];
+        for (request, response, path) in lost {
+            let e = event(AUTHORIZE_INGRESS, request.clone(), response);
             let err = SgChange::from_event(&e).expect_err(&request.to_string());
             assert_eq!(err.path, path, "{request}: {err}");
         }

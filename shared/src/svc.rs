@@ -69,6 +69,12 @@ impl ServiceSettings {
     fn from_json(node: &Node<'_>, absent: Absent) -> Result<ServiceSettings, FieldError> {
         let network = node.get("networkConfiguration");
         let awsvpc = network.get("awsvpcConfiguration");
+        for part in [&network, &awsvpc] {
+            // Trimmed away: unknown, never "no public IP".
+            if part.is_omitted() {
+                return Err(part.error("omitted by CloudTrail"));
+            }
+        }
         let strings = |n: Node<'_>| -> Result<Option<Vec<String>>, FieldError> {
             if !n.is_present() && absent == Absent::Unknown {
                 return Ok(None);
@@ -317,6 +323,19 @@ mod tests {
         );
         let c = ServiceChange::from_event(&e).unwrap().unwrap();
         assert_eq!(c.set_by_call().enable_execute_command, Some(false));
+    }
+
+    #[test]
+    fn an_omitted_network_configuration_is_an_error_not_a_private_service() {
+        let e = event(
+            CREATE_SERVICE,
+            json!({"serviceName": "web", "networkConfiguration": {"awsvpcConfiguration": {"omitted": true}}}),
+            json!(null),
+        );
+        assert_eq!(
+            ServiceChange::from_event(&e).unwrap_err().path,
+            "requestParameters.networkConfiguration.awsvpcConfiguration"
+        );
     }
 
     #[test]

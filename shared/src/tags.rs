@@ -66,6 +66,11 @@ impl ExemptionTagChange {
                 touched = Some(tag.get("value").str()?.map(str::to_string));
             }
         }
+        let resources = request.get("resourcesSet");
+        if touched.is_some() && resources.items()?.is_empty() {
+            // The exemption key, on resources the record does not name.
+            return Err(resources.error("missing: the record names no resource"));
+        }
         Ok(match touched {
             Some(value) if !groups.is_empty() => Some(ExemptionTagChange {
                 action,

@@ -40,6 +40,7 @@ impl Deps {
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
+    let deadline = access_guard::lambda::deadline(&event.context);
     handle_with(
         event,
         &deps.notifier,
@@ -51,6 +52,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 notifier: &deps.notifier,
                 policy: &deps.config.policy,
                 settings: &deps.config.settings,
+                deadline,
             }
             .handle(&record, access_guard::today())
             .await
