@@ -6,8 +6,10 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_sns::types::MessageAttributeValue;
 
+use crate::guard::{Home, Place};
 use crate::net::{Protocol, Source};
 use crate::notify::Notification;
+use crate::policy::Organization;
 use crate::ports::{
     is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, Revoked, SecurityGroups,
     TaskDefinitions,
@@ -360,4 +362,107 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .timeout_config(guard_timeouts())
         .load()
         .await
+}
+
+/// The adapters a guard acts through in one place (account, region).
+#[derive(Debug, Clone)]
+pub struct PlaceClients {
+    pub groups: Ec2SecurityGroups,
+    pub remediator: Ec2Remediator,
+    pub task_definitions: EcsTaskDefinitions,
+    /// Whose credentials they carry: the member role's ARN, or `None` for
+    /// the function's own.
+    pub role_arn: Option<String>,
+}
+
+impl PlaceClients {
+    fn new(sdk: &aws_config::SdkConfig, role_arn: Option<String>) -> PlaceClients {
+        let ec2 = aws_sdk_ec2::Client::new(sdk);
+        PlaceClients {
+            groups: Ec2SecurityGroups::new(ec2.clone()),
+            remediator: Ec2Remediator::new(ec2),
+            task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
+            role_arn,
+        }
+    }
+}
+
+/// How many places (account, region) an instance keeps clients for.
+pub const PLACES_KEPT: usize = 64;
+
+/// The clients of every place a function acts in (DESIGN §11), built on
+/// first use and kept for the life of the instance: the function's own
+/// credentials in its own account (any region), the member role assumed in
+/// any other account.
+pub struct Members {
+    sdk: aws_config::SdkConfig,
+    cache: crate::cache::PlaceCache<PlaceClients>,
+}
+
+impl Members {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Members {
+        Members {
+            sdk: sdk.clone(),
+            cache: crate::cache::PlaceCache::new(PLACES_KEPT),
+        }
+    }
+
+    /// The role a function assumes in `account`.
+    pub fn member_role_arn(home: &Home, account: &str, role_name: &str) -> String {
+        format!("arn:{}:iam::{account}:role/{role_name}", home.partition)
+    }
+
+    /// The clients for `place`. In another account the member role is
+    /// assumed first, so that a denied AssumeRole is an error with its code.
+    pub async fn at(
+        &self,
+        place: &Place,
+        home: &Home,
+        organization: Option<&Organization>,
+    ) -> Result<std::sync::Arc<PlaceClients>, AwsError> {
+        self.cache
+            .get_or_build(place, || async {
+                let region = aws_config::Region::new(place.region.clone());
+                if place.account == home.account {
+                    let sdk = self.sdk.to_builder().region(region).build();
+                    return Ok(PlaceClients::new(&sdk, None));
+                }
+                let Some(org) = organization else {
+                    return Err(AwsError {
+                        operation: "AssumeRole",
+                        code: Some("NotAnOrganizationDeployment".to_string()),
+                        message: format!("account {} is not the function's own", place.account),
+                        retryable: false,
+                    });
+                };
+                let role_arn = Self::member_role_arn(home, &place.account, &org.member_role_name);
+                let session: String = format!("access-guard-{}", home.function)
+                    .chars()
+                    .take(64)
+                    .collect();
+                aws_sdk_sts::Client::new(&self.sdk)
+                    .assume_role()
+                    .role_arn(&role_arn)
+                    .role_session_name(&session)
+                    .send()
+                    .await
+                    .map_err(|e| classify("AssumeRole", &e))?;
+                let provider = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
+                    .session_name(&session)
+                    .region(region.clone())
+                    .configure(&self.sdk)
+                    .build()
+                    .await;
+                let sdk = self
+                    .sdk
+                    .to_builder()
+                    .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                        provider,
+                    ))
+                    .region(region)
+                    .build();
+                Ok(PlaceClients::new(&sdk, Some(role_arn)))
+            })
+            .await
+    }
 }

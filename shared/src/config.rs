@@ -60,6 +60,7 @@ impl FunctionConfig {
             policy: policy_from_lookup(&get)?,
             settings: GuardSettings {
                 own_role_arn: get(OWN_ROLE_ARN_VAR),
+                acting_as: None,
             },
         })
     }

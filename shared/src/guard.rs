@@ -6,7 +6,7 @@ use tracing::info;
 use crate::event::{Event, ParseError};
 use crate::json::FieldError;
 use crate::notify::Notification;
-use crate::policy::Policy;
+use crate::policy::{Organization, Policy};
 use crate::ports::{AwsError, Notifier};
 use crate::report::Report;
 
@@ -57,50 +57,82 @@ impl GuardError {
     }
 }
 
-/// Where a function runs and may act: its own account and region.
+/// Where a function runs: its own account and region, and who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
     pub account: String,
     pub region: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`: member role ARNs are built in it.
+    pub partition: String,
+    /// The function's name: the session name of the roles it assumes.
+    pub function: String,
 }
 
 impl Home {
     /// From the invoked function's ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
     pub fn from_function_arn(arn: &str) -> Option<Home> {
-        let mut parts = arn.split(':');
-        let (Some("arn"), Some(_), Some("lambda"), Some(region), Some(account)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let ["arn", partition, "lambda", region, account, "function", function, ..] = parts[..]
+        else {
             return None;
         };
         let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        (account_ok && !region.is_empty()).then(|| Home {
-            account: account.to_string(),
-            region: region.to_string(),
-        })
+        (account_ok && !region.is_empty() && !partition.is_empty() && !function.is_empty()).then(
+            || Home {
+                account: account.to_string(),
+                region: region.to_string(),
+                partition: partition.to_string(),
+                function: function.to_string(),
+            },
+        )
     }
 }
 
-/// Why the function must not act on this event where it runs (DESIGN §7.9),
-/// or `None` when the event is from its own account and region. A function
-/// that cannot tell where it runs acts nowhere.
-pub fn not_here(event: &Event, home: Option<&Home>) -> Option<String> {
+/// Where a guard acts on an event: the event's own account and region
+/// (DESIGN §11), with the function's own credentials when that is `home`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Place {
+    pub account: String,
+    pub region: String,
+}
+
+impl Place {
+    /// True when this is where the function runs.
+    pub fn is_home(&self, home: &Home) -> bool {
+        self.account == home.account && self.region == home.region
+    }
+}
+
+/// Why an event is not acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// From another account or region than the function may act in, or an
+    /// envelope that disagrees with its record, or a function that cannot
+    /// tell where it runs: alerted, and the invocation fails.
+    NotHere(String),
+    /// An organization deployment's event from outside its scope: alerted
+    /// once, nothing done, the invocation succeeds (no retry loop).
+    OutsideScope(String),
+}
+
+/// Where to act on `event` (DESIGN §7.9, §11): with no `[organization]`, only
+/// in the function's own account and region; with one, in the event's
+/// account and region when they are in scope. A function that cannot tell
+/// where it runs acts nowhere.
+pub fn place(
+    event: &Event,
+    home: Option<&Home>,
+    organization: Option<&Organization>,
+) -> Result<Place, Refusal> {
     if let Some(conflict) = &event.envelope_conflict {
-        return Some(format!("not evaluated: {conflict}"));
+        return Err(Refusal::NotHere(format!("not evaluated: {conflict}")));
     }
     let Some(home) = home else {
-        return Some(
+        return Err(Refusal::NotHere(
             "not evaluated: the function cannot tell its own account and region (no invoked function ARN)"
                 .to_string(),
-        );
+        ));
     };
-    if event.account == home.account && event.region == home.region {
-        return None;
-    }
     let shown = |s: &str| {
         if s.is_empty() {
             "(none)".to_string()
@@ -108,13 +140,52 @@ pub fn not_here(event: &Event, home: Option<&Home>) -> Option<String> {
             s.to_string()
         }
     };
-    Some(format!(
-        "not evaluated here: event from account {} / region {}; this function acts in account {} / region {}",
-        shown(&event.account),
-        shown(&event.region),
-        home.account,
-        home.region
-    ))
+    let here = Place {
+        account: event.account.clone(),
+        region: event.region.clone(),
+    };
+    match organization {
+        None if here.is_home(home) => Ok(here),
+        None => Err(Refusal::NotHere(format!(
+            "not evaluated here: event from account {} / region {}; this function acts in account {} / region {}",
+            shown(&event.account),
+            shown(&event.region),
+            home.account,
+            home.region
+        ))),
+        Some(org) => match org.outside(&event.account, &event.region) {
+            None => Ok(here),
+            Some(why) => Err(Refusal::OutsideScope(format!(
+                "outside scope, nothing done: {why} (event from account {} / region {})",
+                shown(&event.account),
+                shown(&event.region)
+            ))),
+        },
+    }
+}
+
+/// Why the function must not act on this event where it runs, or `None`
+/// (single-account deployments: [`place`] without an organization).
+pub fn not_here(event: &Event, home: Option<&Home>) -> Option<String> {
+    match place(event, home, None) {
+        Ok(_) => None,
+        Err(Refusal::NotHere(why) | Refusal::OutsideScope(why)) => Some(why),
+    }
+}
+
+/// Alerts that an event is not acted on (outside scope, another account or
+/// region): the report says why.
+pub async fn alert_not_acted(
+    event: &Event,
+    reason: String,
+    policy: &Policy,
+    notifier: &dyn Notifier,
+) -> Result<Report, AwsError> {
+    tracing::error!(event_id = %event.id, reason = %reason, "not acted on");
+    let mut report = Report::for_event(event);
+    report.unevaluated = Some(reason);
+    notify_if_due(&mut report, policy, &GuardSettings::default(), notifier).await?;
+    Ok(report)
 }
 
 /// Alerts that an event is not evaluated where it arrived, and returns the
@@ -125,10 +196,7 @@ pub async fn refuse(
     policy: &Policy,
     notifier: &dyn Notifier,
 ) -> GuardError {
-    tracing::error!(event_id = %event.id, reason = %reason, "not evaluated here");
-    let mut report = Report::for_event(event);
-    report.unevaluated = Some(reason.clone());
-    if let Err(source) = notify_if_due(&report, policy, notifier).await {
+    if let Err(source) = alert_not_acted(event, reason.clone(), policy, notifier).await {
         return GuardError::Aws {
             event_id: event.id.clone(),
             source,
@@ -145,6 +213,9 @@ pub async fn refuse(
 pub struct GuardSettings {
     /// The role the guard itself runs as: events it caused are ignored (by role ARN, never session name).
     pub own_role_arn: Option<String>,
+    /// Whose credentials the guard acts with for this event (the member role
+    /// assumed in another account, or the function's own): named in the alert.
+    pub acting_as: Option<String>,
 }
 
 impl GuardSettings {
@@ -189,10 +260,12 @@ pub fn preflight(
 
 /// Publishes the report when it deserves a message (DESIGN §8).
 pub async fn notify_if_due(
-    report: &Report,
+    report: &mut Report,
     policy: &Policy,
+    settings: &GuardSettings,
     notifier: &dyn Notifier,
 ) -> Result<(), AwsError> {
+    report.acted_as.clone_from(&settings.acting_as);
     if !report.should_notify(policy.notify_min_severity) {
         return Ok(());
     }
@@ -237,10 +310,8 @@ mod tests {
 
     #[test]
     fn only_events_of_its_own_account_and_region_are_evaluated() {
-        let home = Home {
-            account: "111122223333".into(),
-            region: "eu-west-1".into(),
-        };
+        let home = Home::from_function_arn("arn:aws:lambda:eu-west-1:111122223333:function:guard")
+            .unwrap();
         assert_eq!(
             not_here(&event("111122223333", "eu-west-1"), Some(&home)),
             None

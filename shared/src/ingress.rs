@@ -155,12 +155,12 @@ impl IngressGuard<'_> {
             return Ok(skipped);
         }
         if ExemptionTagChange::is_tag_call(event) {
-            let report = exemption_tag_report(event, self.policy, today)
+            let mut report = exemption_tag_report(event, self.policy, today)
                 .map_err(GuardError::parse(event))?;
             if report.exemption_tag.is_some() {
                 info!(event_id = %event.id, groups = %report.resource.as_deref().unwrap_or_default(), "exemption tag changed");
             }
-            notify_if_due(&report, self.policy, self.notifier)
+            notify_if_due(&mut report, self.policy, self.settings, self.notifier)
                 .await
                 .map_err(aws)?;
             return Ok(report);
@@ -190,7 +190,7 @@ impl IngressGuard<'_> {
                 .await
                 .map_err(aws)?;
         }
-        notify_if_due(&report, self.policy, self.notifier)
+        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
             .await
             .map_err(aws)?;
         Ok(report)
@@ -229,7 +229,7 @@ impl IngressGuard<'_> {
                 )),
             },
         }
-        notify_if_due(&report, self.policy, self.notifier).await?;
+        notify_if_due(&mut report, self.policy, self.settings, self.notifier).await?;
         Ok(report)
     }
 
@@ -703,6 +703,7 @@ mod tests {
         let g = groups(&[]);
         let settings = GuardSettings {
             own_role_arn: Some("arn:aws:iam::111122223333:role/Dev".to_string()),
+            ..GuardSettings::default()
         };
         let (report, _) = run(&g, &policy, &settings, &mixed()).await;
         assert!(report.unwrap().skipped.unwrap().starts_with("own call"));

@@ -12,12 +12,18 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing::subscriber::{set_global_default, SetGlobalDefaultError};
 
+#[cfg(feature = "aws")]
+use crate::aws::{Members, PlaceClients};
 use crate::event::{Event, ParseError};
-use crate::guard::{not_here, refuse, GuardError, Home};
+use crate::guard::{
+    alert_not_acted, place, refuse, GuardError, GuardSettings, Home, Place, Refusal,
+};
 use crate::json::Node;
 use crate::policy::Policy;
 use crate::ports::Notifier;
 use crate::report::Report;
+#[cfg(feature = "aws")]
+use std::sync::Arc;
 
 /// Why an invocation failed. Lambda retries it, then sends it to the
 /// on-failure destination; `error_type` is stable for alarms and filters.
@@ -35,9 +41,12 @@ impl From<HandlerError> for Diagnostic {
 }
 
 /// Reads the EventBridge envelope (`aws_lambda_events`) and the CloudTrail
-/// record in it, refuses an event that does not belong where the function runs
-/// (another account or region: alerted, and the invocation fails), runs
-/// `guard` on the others and returns the verdict (the alert's JSON document).
+/// record in it, decides where the event belongs ([`place`]: the function's
+/// own account and region, or, in an organization deployment, any in scope),
+/// refuses what it may not act on (another account or region: alerted, the
+/// invocation fails; outside an organization's scope: alerted once, no
+/// retry), runs `guard` on the others and returns the verdict (the alert's
+/// JSON document).
 pub async fn handle_with<F, Fut>(
     event: LambdaEvent<Value>,
     notifier: &dyn Notifier,
@@ -45,15 +54,29 @@ pub async fn handle_with<F, Fut>(
     guard: F,
 ) -> Result<Value, HandlerError>
 where
-    F: FnOnce(Event) -> Fut,
+    F: FnOnce(Event, Place, Home) -> Fut,
     Fut: Future<Output = Result<Report, GuardError>>,
 {
     let origin = format!("request {}", event.context.request_id);
     let home = Home::from_function_arn(&event.context.invoked_function_arn);
     let result = match read(event.payload, &origin) {
-        Ok(record) => match not_here(&record, home.as_ref()) {
-            Some(reason) => Err(refuse(&record, reason, policy, notifier).await),
-            None => guard(record).await,
+        Ok(record) => match (
+            place(&record, home.as_ref(), policy.organization.as_ref()),
+            home,
+        ) {
+            (Ok(at), Some(home)) => guard(record, at, home).await,
+            (Err(Refusal::OutsideScope(reason)), _) => {
+                alert_not_acted(&record, reason, policy, notifier)
+                    .await
+                    .map_err(GuardError::aws(&record))
+            }
+            (Err(Refusal::NotHere(reason)), _) => {
+                Err(refuse(&record, reason, policy, notifier).await)
+            }
+            (Ok(_), None) => {
+                let reason = "not evaluated: the function cannot tell where it runs".to_string();
+                Err(refuse(&record, reason, policy, notifier).await)
+            }
         },
         Err(e) => Err(GuardError::Event(e)),
     };
@@ -63,6 +86,63 @@ where
             tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
             Err(HandlerError(e))
         }
+    }
+}
+
+/// The clients to act with in `place` when it is not where the function
+/// runs (`None` at home: the function's own clients). A member role that
+/// cannot be assumed is an alert naming the account and the code, and the
+/// invocation fails so that Lambda retries (nothing lost).
+#[cfg(feature = "aws")]
+pub async fn clients_away(
+    members: &Members,
+    event: &Event,
+    place: &Place,
+    home: &Home,
+    policy: &Policy,
+    notifier: &dyn Notifier,
+) -> Result<Option<Arc<PlaceClients>>, GuardError> {
+    if place.is_home(home) {
+        return Ok(None);
+    }
+    // Boxed: building the member role's clients nests deep futures.
+    match Box::pin(members.at(place, home, policy.organization.as_ref())).await {
+        Ok(clients) => Ok(Some(clients)),
+        Err(source) => {
+            let reason = format!(
+                "could not act in account {} / region {}: {} failed: {}",
+                place.account,
+                place.region,
+                source.operation,
+                source.code_or_kind()
+            );
+            alert_not_acted(event, reason, policy, notifier)
+                .await
+                .map_err(GuardError::aws(event))?;
+            Err(GuardError::Aws {
+                event_id: event.id.clone(),
+                source,
+            })
+        }
+    }
+}
+
+/// The guard settings for one event: who it acts as is named in the alert
+/// of an organization deployment.
+pub fn settings_for(
+    settings: &GuardSettings,
+    policy: &Policy,
+    role_arn: Option<&str>,
+) -> GuardSettings {
+    let acting_as = policy.organization.as_ref().map(|_| {
+        role_arn
+            .map(str::to_string)
+            .or_else(|| settings.own_role_arn.clone())
+            .unwrap_or_else(|| "the function's own role".to_string())
+    });
+    GuardSettings {
+        acting_as,
+        ..settings.clone()
     }
 }
 

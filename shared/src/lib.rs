@@ -5,6 +5,7 @@
 //! Flow: [`event`] ▶ [`sg`] ▶ [`rules`] ▶ [`plan`] ▶ [`ingress`] (act through
 //! [`ports`]) ▶ [`report`] / [`notify`].
 
+pub mod cache;
 pub mod config;
 pub mod event;
 pub mod finding;

@@ -186,6 +186,9 @@ pub fn text_body(report: &Report, shown: usize) -> String {
         "Where: account {} in {}",
         report.account, report.region
     );
+    if let Some(role) = &report.acted_as {
+        let _ = writeln!(out, "As:    {role}");
+    }
     let _ = writeln!(out, "When:  {}", report.event_time);
     if let Some(reach) = &report.reachability {
         let _ = writeln!(out, "Reach: {reach}");

@@ -38,10 +38,27 @@ struct PolicyFile {
     authorized_public_ports: Option<PortsByProtocol>,
     ports: Option<PortListsFile>,
     task_definition: Option<TaskDefinitionFile>,
+    organization: Option<OrganizationFile>,
     #[serde(default)]
     rules: BTreeMap<String, RuleOverrideFile>,
     #[serde(default)]
     exemptions: Vec<ExemptionFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrganizationFile {
+    accounts: AccountsFile,
+    organization_id: Option<String>,
+    regions: Vec<String>,
+    member_role_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum AccountsFile {
+    List(Vec<String>),
+    Every(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +101,50 @@ struct ExemptionFile {
     reason: Option<String>,
     owner: Option<String>,
     expires: Option<String>,
+}
+
+/// The member role's name when the policy names none.
+pub const DEFAULT_MEMBER_ROLE: &str = "access-guard-member";
+
+/// The accounts an organization deployment acts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountScope {
+    Listed(Vec<String>),
+    /// Every account of the organization (events reach the central bus only
+    /// from it: its policy checks `aws:PrincipalOrgID`).
+    Organization(String),
+}
+
+/// `[organization]`: one deployment for many accounts and regions (DESIGN §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub accounts: AccountScope,
+    pub regions: Vec<String>,
+    /// The role assumed in a member account (`arn:<partition>:iam::<account>:role/<name>`).
+    pub member_role_name: String,
+}
+
+impl Organization {
+    /// Why `account`/`region` is outside the scope, or `None` when inside.
+    pub fn outside(&self, account: &str, region: &str) -> Option<String> {
+        let account_in = match &self.accounts {
+            AccountScope::Listed(accounts) => accounts.iter().any(|a| a == account),
+            AccountScope::Organization(_) => is_account_id(account),
+        };
+        if !account_in {
+            return Some(format!(
+                "account {account} is not in the organization scope"
+            ));
+        }
+        if !self.regions.iter().any(|r| r == region) {
+            return Some(format!("region {region} is not in the organization scope"));
+        }
+        None
+    }
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How the policy changes one rule.
@@ -187,6 +248,8 @@ pub struct Policy {
     pub allowed_env_names: Vec<String>,
     pub rules: BTreeMap<&'static str, RuleSetting>,
     pub exemptions: Vec<Exemption>,
+    /// One deployment for many accounts and regions; `None`: the function's own only.
+    pub organization: Option<Organization>,
 }
 
 fn parse_date(text: &str) -> Result<Date, String> {
@@ -406,7 +469,12 @@ impl Policy {
             });
         }
 
+        let organization = match file.organization {
+            None => None,
+            Some(org) => Some(organization(org, &err)?),
+        };
         Ok(Policy {
+            organization,
             dry_run_source: if file.dry_run.is_some() && origin != "(embedded)" {
                 "the policy file"
             } else {
@@ -561,6 +629,95 @@ impl Policy {
             .or_else(|| found.first())
             .cloned()
     }
+}
+
+/// Validates `[organization]`.
+fn organization(
+    org: OrganizationFile,
+    err: &impl Fn(&str, String) -> PolicyError,
+) -> Result<Organization, PolicyError> {
+    let accounts = match (org.accounts, org.organization_id) {
+        (AccountsFile::Every(star), Some(id)) if star == "*" => {
+            let valid = id.starts_with("o-")
+                && id.len() >= 12
+                && id[2..]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            if !valid {
+                return Err(err(
+                    "organization.organization_id",
+                    format!("{id:?} is not an organization id (o-…)"),
+                ));
+            }
+            AccountScope::Organization(id)
+        }
+        (AccountsFile::Every(star), None) if star == "*" => {
+            return Err(err(
+                "organization.organization_id",
+                "missing: accounts = \"*\" needs the organization id".to_string(),
+            ));
+        }
+        (AccountsFile::Every(other), _) => {
+            return Err(err(
+                "organization.accounts",
+                format!("{other:?}: expected a list of account ids or \"*\""),
+            ));
+        }
+        (AccountsFile::List(accounts), _) => {
+            if accounts.is_empty() {
+                return Err(err(
+                    "organization.accounts",
+                    "empty: list the accounts in scope, or \"*\"".to_string(),
+                ));
+            }
+            for (i, account) in accounts.iter().enumerate() {
+                if !is_account_id(account) {
+                    return Err(err(
+                        &format!("organization.accounts[{i}]"),
+                        format!("{account:?} is not a 12-digit account id"),
+                    ));
+                }
+            }
+            AccountScope::Listed(accounts)
+        }
+    };
+    if org.regions.is_empty() {
+        return Err(err(
+            "organization.regions",
+            "empty: list the regions in scope".to_string(),
+        ));
+    }
+    for (i, region) in org.regions.iter().enumerate() {
+        let valid = region.split('-').count() >= 3
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return Err(err(
+                &format!("organization.regions[{i}]"),
+                format!("{region:?} is not a region name"),
+            ));
+        }
+    }
+    let member_role_name = org
+        .member_role_name
+        .unwrap_or_else(|| DEFAULT_MEMBER_ROLE.to_string());
+    let role_ok = !member_role_name.is_empty()
+        && member_role_name.len() <= 64
+        && member_role_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if !role_ok {
+        return Err(err(
+            "organization.member_role_name",
+            format!("{member_role_name:?} is not an IAM role name"),
+        ));
+    }
+    Ok(Organization {
+        accounts,
+        regions: org.regions,
+        member_role_name,
+    })
 }
 
 /// The key written on the line where a TOML error starts (`dry_run`, `[rules."X"]`).

@@ -78,6 +78,10 @@ pub struct Report {
     /// How the resource can be reached (services): public IP, open groups, exec, users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reachability: Option<String>,
+    /// Whose credentials the guard acted with: the member role it assumed in
+    /// the event's account, or the function's own role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acted_as: Option<String>,
     /// The exemption tag set on, or removed from, groups by this call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption_tag: Option<ExemptionTagChange>,
@@ -109,6 +113,7 @@ impl Report {
             skipped: None,
             exemption: None,
             reachability: None,
+            acted_as: None,
             exemption_tag: None,
             unevaluated: None,
             notes: Vec::new(),

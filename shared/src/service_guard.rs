@@ -86,7 +86,7 @@ impl ServiceGuard<'_> {
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
         }
-        notify_if_due(&report, self.policy, self.notifier)
+        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
             .await
             .map_err(aws)?;
         Ok(report)

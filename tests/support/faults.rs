@@ -152,8 +152,15 @@ fn error_body(request: &Request, code: &str) -> (&'static str, String) {
         );
     }
     let body = String::from_utf8_lossy(&request.body);
-    if body.contains("Version=2010-03-31") || body.contains("Version=2012-11-05") {
-        // SNS / SQS query protocol.
+    if [
+        "Version=2010-03-31",
+        "Version=2012-11-05",
+        "Version=2011-06-15",
+    ]
+    .iter()
+    .any(|v| body.contains(v))
+    {
+        // SNS / SQS / STS query protocol.
         return (
             "text/xml",
             format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected by the fault proxy</Message></Error><RequestId>fault</RequestId></ErrorResponse>"),

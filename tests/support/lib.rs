@@ -78,7 +78,49 @@ pub struct Emulator {
 
 impl Emulator {
     pub async fn connect() -> Emulator {
-        let sdk = sdk_config(&endpoint(), 2).await;
+        Emulator::with(sdk_config(&endpoint(), 2).await)
+    }
+
+    /// The emulator as another account sees it: the `access-guard-member`
+    /// role of `account` assumed through STS (moto keeps each account's
+    /// resources apart), in `region`.
+    pub async fn member(&self, account: &str, region: &str) -> Emulator {
+        let out = aws_sdk_sts::Client::new(&self.sdk)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/access-guard-member"))
+            .role_session_name("tests")
+            .send()
+            .await
+            .expect("AssumeRole");
+        let c = out.credentials().expect("credentials");
+        let sdk = self
+            .sdk
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                Credentials::new(
+                    c.access_key_id(),
+                    c.secret_access_key(),
+                    Some(c.session_token().to_string()),
+                    None,
+                    "member",
+                ),
+            ))
+            .build();
+        Emulator::with(sdk)
+    }
+
+    /// The emulator in another region of the default account.
+    pub fn in_region(&self, region: &str) -> Emulator {
+        Emulator::with(
+            self.sdk
+                .to_builder()
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
+    fn with(sdk: SdkConfig) -> Emulator {
         Emulator {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             ecs: aws_sdk_ecs::Client::new(&sdk),

@@ -1,10 +1,11 @@
 //! The handler: one EventBridge event in, the verdict out (also published to SNS).
 
-use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, SnsNotifier};
+use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, Members, SnsNotifier};
 use access_guard::config::FunctionConfig;
 use access_guard::ingress::IngressGuard;
-use access_guard::lambda::handle_with;
 pub use access_guard::lambda::HandlerError;
+use access_guard::lambda::{clients_away, handle_with, settings_for};
+use access_guard::ports::{IngressRemediator, SecurityGroups};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -23,6 +24,8 @@ pub struct Deps {
     pub groups: Ec2SecurityGroups,
     pub remediator: Ec2Remediator,
     pub notifier: SnsNotifier,
+    /// Clients for other accounts and regions (organization deployments).
+    pub members: Members,
     pub config: FunctionConfig,
 }
 
@@ -33,6 +36,7 @@ impl Deps {
             groups: Ec2SecurityGroups::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            members: Members::new(sdk),
             config,
         }
     }
@@ -45,13 +49,28 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         event,
         &deps.notifier,
         &deps.config.policy,
-        |record| async move {
+        |record, place, home| async move {
+            let policy = &deps.config.policy;
+            let away = clients_away(
+                &deps.members,
+                &record,
+                &place,
+                &home,
+                policy,
+                &deps.notifier,
+            )
+            .await?;
+            let (groups, remediator): (&dyn SecurityGroups, &dyn IngressRemediator) = match &away {
+                Some(clients) => (&clients.groups, &clients.remediator),
+                None => (&deps.groups, &deps.remediator),
+            };
+            let role = away.as_ref().and_then(|c| c.role_arn.as_deref());
             IngressGuard {
-                groups: &deps.groups,
-                remediator: &deps.remediator,
+                groups,
+                remediator,
                 notifier: &deps.notifier,
-                policy: &deps.config.policy,
-                settings: &deps.config.settings,
+                policy,
+                settings: &settings_for(&deps.config.settings, policy, role),
                 deadline,
             }
             .handle(&record, access_guard::today())

@@ -1,9 +1,10 @@
 //! The handler: one CreateService/UpdateService event in, the verdict out (also published to SNS).
 
-use access_guard::aws::{Ec2SecurityGroups, EcsTaskDefinitions, SnsNotifier};
+use access_guard::aws::{Ec2SecurityGroups, EcsTaskDefinitions, Members, SnsNotifier};
 use access_guard::config::FunctionConfig;
-use access_guard::lambda::handle_with;
 pub use access_guard::lambda::HandlerError;
+use access_guard::lambda::{clients_away, handle_with, settings_for};
+use access_guard::ports::{SecurityGroups, TaskDefinitions};
 use access_guard::service_guard::ServiceGuard;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -22,6 +23,8 @@ pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
     pub groups: Ec2SecurityGroups,
     pub notifier: SnsNotifier,
+    /// Clients for other accounts and regions (organization deployments).
+    pub members: Members,
     pub config: FunctionConfig,
 }
 
@@ -31,6 +34,7 @@ impl Deps {
             task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
             groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            members: Members::new(sdk),
             config,
         }
     }
@@ -42,13 +46,29 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         event,
         &deps.notifier,
         &deps.config.policy,
-        |record| async move {
+        |record, place, home| async move {
+            let policy = &deps.config.policy;
+            let away = clients_away(
+                &deps.members,
+                &record,
+                &place,
+                &home,
+                policy,
+                &deps.notifier,
+            )
+            .await?;
+            let role = away.as_ref().and_then(|c| c.role_arn.as_deref());
+            let (task_definitions, groups): (&dyn TaskDefinitions, &dyn SecurityGroups) =
+                match &away {
+                    Some(clients) => (&clients.task_definitions, &clients.groups),
+                    None => (&deps.task_definitions, &deps.groups),
+                };
             ServiceGuard {
-                task_definitions: &deps.task_definitions,
-                groups: &deps.groups,
+                task_definitions,
+                groups,
                 notifier: &deps.notifier,
-                policy: &deps.config.policy,
-                settings: &deps.config.settings,
+                policy,
+                settings: &settings_for(&deps.config.settings, policy, role),
             }
             .handle(&record)
             .await

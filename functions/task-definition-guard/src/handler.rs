@@ -1,9 +1,9 @@
 //! The handler: one RegisterTaskDefinition event in, the verdict out (also published to SNS).
 
-use access_guard::aws::{EcsTaskDefinitions, SnsNotifier};
+use access_guard::aws::{EcsTaskDefinitions, Members, SnsNotifier};
 use access_guard::config::FunctionConfig;
-use access_guard::lambda::handle_with;
 pub use access_guard::lambda::HandlerError;
+use access_guard::lambda::{clients_away, handle_with, settings_for};
 use access_guard::task_guard::TaskDefinitionGuard;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -17,6 +17,8 @@ pub const IAM_ACTIONS: &[&str] = &["ecs:DescribeTaskDefinition", "sns:Publish"];
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
     pub notifier: SnsNotifier,
+    /// Clients for other accounts and regions (organization deployments).
+    pub members: Members,
     pub config: FunctionConfig,
 }
 
@@ -25,6 +27,7 @@ impl Deps {
         Deps {
             task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            members: Members::new(sdk),
             config,
         }
     }
@@ -36,12 +39,26 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         event,
         &deps.notifier,
         &deps.config.policy,
-        |record| async move {
+        |record, place, home| async move {
+            let policy = &deps.config.policy;
+            let away = clients_away(
+                &deps.members,
+                &record,
+                &place,
+                &home,
+                policy,
+                &deps.notifier,
+            )
+            .await?;
+            let role = away.as_ref().and_then(|c| c.role_arn.as_deref());
             TaskDefinitionGuard {
-                task_definitions: &deps.task_definitions,
+                task_definitions: match &away {
+                    Some(clients) => &clients.task_definitions,
+                    None => &deps.task_definitions,
+                },
                 notifier: &deps.notifier,
-                policy: &deps.config.policy,
-                settings: &deps.config.settings,
+                policy,
+                settings: &settings_for(&deps.config.settings, policy, role),
             }
             .handle(&record)
             .await

@@ -1,0 +1,186 @@
+//! Organization mode end to end (DESIGN §11), against moto server, whose STS
+//! AssumeRole switches account and keeps each account's resources apart: the
+//! function runs in account 123456789012 / us-east-1 and acts in the event's
+//! own account and region, through the member role elsewhere.
+
+use access_guard::config::FunctionConfig;
+use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
+use access_guard_e2e::{authorize_event, endpoint, sdk_config, AlertSink, Emulator, ACCOUNT};
+use ingress_guard::handler::{handle, Deps};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+const MEMBER_B: &str = "222233334444";
+const OUTSIDER: &str = "999988887777";
+
+fn config(topic_arn: &str) -> FunctionConfig {
+    let topic_arn = topic_arn.to_string();
+    let policy = format!(
+        "dry_run = false\n[organization]\naccounts = [\"{ACCOUNT}\", \"{MEMBER_B}\"]\nregions = [\"us-east-1\", \"eu-west-1\"]\n"
+    );
+    FunctionConfig::from_lookup(move |name| match name {
+        "ACCESS_GUARD_TOPIC_ARN" => Some(topic_arn.clone()),
+        "ACCESS_GUARD_POLICY" => Some(policy.clone()),
+        _ => None,
+    })
+    .expect("config")
+}
+
+async fn invoke(deps: &Deps, event: &Value) -> Result<Value, Diagnostic> {
+    handle(
+        LambdaEvent::new(event.clone(), access_guard_e2e::context()),
+        deps,
+    )
+    .await
+    .map_err(Diagnostic::from)
+}
+
+/// The event as account `account` in `region` would forward it.
+fn from(mut event: Value, account: &str, region: &str) -> Value {
+    event["account"] = account.into();
+    event["region"] = region.into();
+    event["detail"]["recipientAccountId"] = account.into();
+    event["detail"]["awsRegion"] = region.into();
+    event
+}
+
+fn ports(rules: &[(u16, String)]) -> Vec<u16> {
+    rules.iter().map(|(port, _)| *port).collect()
+}
+
+#[tokio::test]
+async fn an_event_from_a_member_is_acted_on_in_that_member_only_and_says_as_whom() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let b = emu.member(MEMBER_B, "us-east-1").await;
+    let group_b = b.group(&[]).await;
+    let rules_b = b.open_to_world(&group_b, &[22]).await;
+    // The central account has a group open the same way: never touched.
+    let group_a = emu.group(&[]).await;
+    emu.open_to_world(&group_a, &[22]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn));
+
+    invoke(
+        &deps,
+        &from(authorize_event(&group_b, &rules_b), MEMBER_B, "us-east-1"),
+    )
+    .await
+    .expect("handler");
+
+    assert!(b.ingress_rules(&group_b).await.is_empty(), "revoked in B");
+    assert_eq!(
+        ports(&emu.ingress_rules(&group_a).await),
+        [22],
+        "A untouched"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].attribute("account").as_deref(), Some(MEMBER_B));
+    assert_eq!(
+        alerts[0].doc["acted_as"],
+        format!("arn:aws:iam::{MEMBER_B}:role/access-guard-member")
+    );
+    assert_eq!(alerts[0].doc["outcomes"][0]["result"], "revoked");
+    assert!(sink.texts()[0].contains(&format!(
+        "As:    arn:aws:iam::{MEMBER_B}:role/access-guard-member"
+    )));
+}
+
+#[tokio::test]
+async fn an_event_from_another_region_is_acted_on_in_that_region() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let eu = emu.in_region("eu-west-1");
+    let group = eu.group(&[]).await;
+    let rules = eu.open_to_world(&group, &[22, 443]).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn));
+
+    invoke(
+        &deps,
+        &from(authorize_event(&group, &rules), ACCOUNT, "eu-west-1"),
+    )
+    .await
+    .expect("handler");
+
+    assert_eq!(
+        ports(&eu.ingress_rules(&group).await),
+        [443],
+        "22 revoked in eu-west-1"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts[0].attribute("region").as_deref(), Some("eu-west-1"));
+    assert_eq!(alerts[0].doc["acted_as"], "the function's own role");
+}
+
+#[tokio::test]
+async fn an_event_outside_the_scope_is_alerted_once_and_no_call_reaches_its_account() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let proxy = FaultProxy::start(&endpoint(), vec![]);
+    let deps = Deps::new(&sdk_config(&proxy.url, 3).await, config(&sink.topic_arn));
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+
+    for (account, region) in [(OUTSIDER, "us-east-1"), (MEMBER_B, "ap-south-1")] {
+        let verdict = invoke(
+            &deps,
+            &from(authorize_event(&group, &rules), account, region),
+        )
+        .await
+        .expect("no error: no retry loop");
+        assert!(
+            verdict["could_not_evaluate"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("outside scope, nothing done")),
+            "{verdict}"
+        );
+    }
+
+    assert_eq!(proxy.calls("AssumeRole"), 0);
+    assert_eq!(proxy.calls("DescribeSecurityGroups"), 0);
+    assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 0);
+    assert_eq!(sink.alerts(&emu).await.len(), 2, "one alert each");
+    assert_eq!(ports(&emu.ingress_rules(&group).await), [22]);
+}
+
+#[tokio::test]
+async fn a_denied_assume_role_is_alerted_with_the_account_and_the_code_and_fails() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let b = emu.member(MEMBER_B, "us-east-1").await;
+    let group = b.group(&[]).await;
+    let rules = b.open_to_world(&group, &[22]).await;
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![FaultRule {
+            operation: "AssumeRole",
+            calls: 1..=99,
+            fault: Fault::Error {
+                code: "AccessDenied",
+                status: 403,
+            },
+        }],
+    );
+    let deps = Deps::new(&sdk_config(&proxy.url, 3).await, config(&sink.topic_arn));
+
+    let err = invoke(
+        &deps,
+        &from(authorize_event(&group, &rules), MEMBER_B, "us-east-1"),
+    )
+    .await
+    .expect_err("Lambda must retry");
+
+    assert_eq!(err.error_type, "AccessGuard.AwsFailure");
+    assert!(
+        err.error_message.contains("AccessDenied"),
+        "{}",
+        err.error_message
+    );
+    assert_eq!(ports(&b.ingress_rules(&group).await), [22], "nothing done");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts[0].doc["could_not_evaluate"],
+        format!("could not act in account {MEMBER_B} / region us-east-1: AssumeRole failed: AccessDenied")
+    );
+}
