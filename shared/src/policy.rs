@@ -822,6 +822,49 @@ mod tests {
     }
 
     #[test]
+    fn organization_scope() {
+        let p =
+            policy("[organization]\naccounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\n")
+                .unwrap();
+        let org = p.organization.unwrap();
+        assert_eq!(org.member_role_name, DEFAULT_MEMBER_ROLE);
+        assert_eq!(org.outside("111122223333", "eu-west-1"), None);
+        assert!(org.outside("999988887777", "eu-west-1").is_some());
+        assert!(org.outside("111122223333", "us-east-1").is_some());
+        let every = policy(
+            "[organization]\naccounts = \"*\"\norganization_id = \"o-a1b2c3d4e5\"\nregions = [\"eu-west-1\"]\n",
+        )
+        .unwrap()
+        .organization
+        .unwrap();
+        assert_eq!(every.outside("999988887777", "eu-west-1"), None);
+        assert!(
+            every.outside("", "eu-west-1").is_some(),
+            "an account id, not anything"
+        );
+        assert!(
+            Policy::embedded().organization.is_none(),
+            "single account by default"
+        );
+
+        let cases = [
+            ("accounts = \"*\"\nregions = [\"eu-west-1\"]", "organization.organization_id"),
+            ("accounts = \"*\"\norganization_id = \"org-1\"\nregions = [\"eu-west-1\"]", "organization.organization_id"),
+            ("accounts = \"all\"\nregions = [\"eu-west-1\"]", "organization.accounts"),
+            ("accounts = []\nregions = [\"eu-west-1\"]", "organization.accounts"),
+            ("accounts = [\"12\"]\nregions = [\"eu-west-1\"]", "organization.accounts[0]"),
+            ("accounts = [\"111122223333\"]\nregions = []", "organization.regions"),
+            ("accounts = [\"111122223333\"]\nregions = [\"Europe\"]", "organization.regions[0]"),
+            ("accounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\nmember_role_name = \"a b\"", "organization.member_role_name"),
+        ];
+        for (body, key) in cases {
+            let text = format!("[organization]\n{body}\n");
+            let err = policy(&text).expect_err(&text);
+            assert_eq!(err.key, key, "{text} -> {err}");
+        }
+    }
+
+    #[test]
     fn exemptions_by_group_account_and_tag() {
         let p = policy(
             "[[exemptions]]\ngroup_id = \"sg-1\"\nreason = \"bastion\"\nexpires = \"2026-01-01\"\n\
