@@ -44,6 +44,17 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Organization mode: the member role in any account (the role trusts only
+  # these functions' roles), and nothing else new.
+  dynamic "statement" {
+    for_each = local.organization ? [1] : []
+    content {
+      sid       = "AssumeMemberRole"
+      actions   = local.organization_actions
+      resources = ["arn:${local.partition}:iam::*:role/${var.member_role_name}"]
+    }
+  }
+
   statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]

@@ -7,7 +7,8 @@ locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
 
-  policy = var.policy_file != "" ? file(var.policy_file) : var.policy_toml
+  user_policy = var.policy_file != "" ? file(var.policy_file) : var.policy_toml
+  policy      = trimspace(join("\n", compact([local.user_policy, local.organization_toml])))
 
   # What each function calls, and nothing more. The tests compare these lists
   # with the ones the functions declare in their code (handler::IAM_ACTIONS).

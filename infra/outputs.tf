@@ -22,3 +22,13 @@ output "kms_key_arn" {
   description = "The key encrypting the topic, the failure queue and the logs."
   value       = aws_kms_key.guard.arn
 }
+
+output "member_inputs" {
+  description = "Organization mode: what module infra/member needs in each member account (null otherwise)."
+  value = local.organization ? {
+    central_bus_arn   = aws_cloudwatch_event_bus.central[0].arn
+    central_role_arns = [for f in local.functions : aws_iam_role.function[f].arn]
+    event_patterns    = local.event_patterns
+    member_role_name  = var.member_role_name
+  } : null
+}

@@ -92,3 +92,32 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "organization_id" {
+  description = "Organization mode: the organization (o-...) whose member accounts forward their events to this deployment's central bus. Empty: this account and region only."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.organization_id == "" || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be empty or an organization id (o-...)."
+  }
+}
+
+variable "organization_accounts" {
+  description = "Organization mode: the accounts in scope; empty: every account of the organization."
+  type        = list(string)
+  default     = []
+}
+
+variable "organization_regions" {
+  description = "Organization mode: the regions in scope (member accounts forward from these)."
+  type        = list(string)
+  default     = []
+}
+
+variable "member_role_name" {
+  description = "Organization mode: the role the functions assume in member accounts (module infra/member creates it)."
+  type        = string
+  default     = "access-guard-member"
+}

@@ -16,17 +16,22 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// An attribute of the module's `locals` block, as JSON.
+/// An attribute of the module's `locals` block in `infra/main.tf`, as JSON.
 fn local(name: &str) -> Value {
-    let path = repo().join("infra/main.tf");
-    let text = std::fs::read_to_string(&path).expect("infra/main.tf");
-    let body: hcl::Body = hcl::from_str(&text).expect("main.tf parses as HCL");
+    local_in("infra/main.tf", name)
+}
+
+/// An attribute of a `locals` block of `file` (under the repository), as JSON.
+fn local_in(file: &str, name: &str) -> Value {
+    let path = repo().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let body: hcl::Body = hcl::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
     let expr = body
         .blocks()
         .filter(|b| b.identifier() == "locals")
         .flat_map(|b| b.body().attributes())
         .find(|a| a.key() == name)
-        .unwrap_or_else(|| panic!("locals.{name} missing from infra/main.tf"))
+        .unwrap_or_else(|| panic!("locals.{name} missing from {file}"))
         .expr()
         .clone();
     serde_json::to_value(hcl::Value::from(expr)).expect("a literal value")
@@ -64,6 +69,32 @@ fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
         let code: BTreeSet<String> = actions.iter().map(|a| a.to_string()).collect();
         assert_eq!(strings(&granted[function]), code, "{function}");
     }
+}
+
+#[test]
+fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_there() {
+    // Centrally: assuming the member role, and nothing else new.
+    let central: BTreeSet<String> =
+        strings(&local_in("infra/organization.tf", "organization_actions"));
+    let code: BTreeSet<String> = access_guard::aws::ORGANIZATION_ACTIONS
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(central, code);
+    // In members: what the functions call there (all but publishing the alert,
+    // which happens centrally).
+    let member = strings(&local_in("infra/member/main.tf", "member_actions"));
+    let called: BTreeSet<String> = [
+        ingress_guard::handler::IAM_ACTIONS,
+        task_definition_guard::handler::IAM_ACTIONS,
+        service_guard::handler::IAM_ACTIONS,
+    ]
+    .concat()
+    .into_iter()
+    .filter(|a| !a.starts_with("sns:"))
+    .map(str::to_string)
+    .collect();
+    assert_eq!(member, called);
 }
 
 /// The function whose queue an event must reach, or `None`.

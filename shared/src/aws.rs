@@ -387,6 +387,11 @@ impl PlaceClients {
     }
 }
 
+/// What a function calls besides its own actions when it runs in
+/// organization mode: the member role in the event's account. The Terraform
+/// module grants it only then (a test compares them).
+pub const ORGANIZATION_ACTIONS: &[&str] = &["sts:AssumeRole"];
+
 /// How many places (account, region) an instance keeps clients for.
 pub const PLACES_KEPT: usize = 64;
 

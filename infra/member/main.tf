@@ -1,0 +1,120 @@
+# One member account, one region: forward the guarded CloudTrail events to
+# the central bus, and (once per account) the member role the central
+# functions act through. Instantiate once per region in scope, with
+# create_account_resources = true in exactly one of them.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+
+  # What the central functions call in a member account, and nothing more
+  # (a test compares it with the functions' code): reads for the judgement,
+  # the revoke scoped to this account's security groups below.
+  member_actions = [
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:RevokeSecurityGroupIngress",
+    "ecs:DescribeTaskDefinition",
+  ]
+
+  forwarder_role_name = "${var.name_prefix}-forwarder"
+  forwarder_role_arn  = "arn:${local.partition}:iam::${local.account}:role/${local.forwarder_role_name}"
+}
+
+resource "aws_cloudwatch_event_rule" "forward" {
+  for_each      = var.event_patterns
+  name          = "${var.name_prefix}-forward-${each.key}"
+  description   = "CloudTrail calls that ${each.key} judges, to the central bus"
+  event_pattern = jsonencode(each.value)
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "forward" {
+  for_each = var.event_patterns
+  rule     = aws_cloudwatch_event_rule.forward[each.key].name
+  arn      = var.central_bus_arn
+  role_arn = local.forwarder_role_arn
+}
+
+# EventBridge puts the forwarded events on the central bus with this role.
+data "aws_iam_policy_document" "forwarder_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "forwarder" {
+  statement {
+    sid       = "PutOnTheCentralBus"
+    actions   = ["events:PutEvents"]
+    resources = [var.central_bus_arn]
+  }
+}
+
+resource "aws_iam_role" "forwarder" {
+  count              = var.create_account_resources ? 1 : 0
+  name               = local.forwarder_role_name
+  assume_role_policy = data.aws_iam_policy_document.forwarder_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "forwarder" {
+  count  = var.create_account_resources ? 1 : 0
+  name   = local.forwarder_role_name
+  role   = aws_iam_role.forwarder[0].id
+  policy = data.aws_iam_policy_document.forwarder.json
+}
+
+# The member role: trusted only by the central functions' roles.
+data "aws_iam_policy_document" "member_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = var.central_role_arns
+    }
+  }
+}
+
+data "aws_iam_policy_document" "member" {
+  dynamic "statement" {
+    for_each = [for a in local.member_actions : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe")]
+    content {
+      sid       = "Read${replace(replace(statement.value, ":", ""), "Describe", "")}"
+      actions   = [statement.value]
+      resources = ["*"]
+    }
+  }
+
+  statement {
+    sid       = "RevokeIngress"
+    actions   = ["ec2:RevokeSecurityGroupIngress"]
+    resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group/*"]
+  }
+}
+
+resource "aws_iam_role" "member" {
+  count              = var.create_account_resources ? 1 : 0
+  name               = var.member_role_name
+  assume_role_policy = data.aws_iam_policy_document.member_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "member" {
+  count  = var.create_account_resources ? 1 : 0
+  name   = var.member_role_name
+  role   = aws_iam_role.member[0].id
+  policy = data.aws_iam_policy_document.member.json
+}

@@ -1,0 +1,38 @@
+variable "central_bus_arn" {
+  description = "The central event bus (the central module's member_inputs.central_bus_arn)."
+  type        = string
+}
+
+variable "central_role_arns" {
+  description = "The central functions' roles: the only principals the member role trusts (member_inputs.central_role_arns)."
+  type        = list(string)
+}
+
+variable "event_patterns" {
+  description = "The guarded events, by function (member_inputs.event_patterns): forwarded exactly, failed calls dropped."
+  type        = any
+}
+
+variable "member_role_name" {
+  description = "The role the central functions assume here (member_inputs.member_role_name)."
+  type        = string
+  default     = "access-guard-member"
+}
+
+variable "create_account_resources" {
+  description = "Create the account-wide IAM roles (member role, forwarder role). True in exactly one region per account."
+  type        = bool
+  default     = true
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "ecs-access-guard"
+}
+
+variable "tags" {
+  description = "Tags on every resource."
+  type        = map(string)
+  default     = {}
+}
