@@ -60,3 +60,47 @@ resource "aws_cloudwatch_event_bus_policy" "central" {
   event_bus_name = aws_cloudwatch_event_bus.central[0].name
   policy         = data.aws_iam_policy_document.central_bus[0].json
 }
+
+# Rollout: every account of the target OUs, in every region in scope, gets
+# the member stack (member/member.cfn.json, the same resources as module
+# member/); a new account joining those OUs gets it without a person.
+resource "aws_cloudformation_stack_set" "member" {
+  count            = local.organization && length(var.member_ou_ids) > 0 ? 1 : 0
+  name             = "${var.name_prefix}-member"
+  description      = "ecs-access-guard member account: forwarding rules, forwarder role, member role"
+  permission_model = "SERVICE_MANAGED"
+  call_as          = var.stack_set_call_as
+  capabilities     = ["CAPABILITY_NAMED_IAM"]
+  template_body    = file("${path.module}/member/member.cfn.json")
+
+  parameters = {
+    CentralBusArn          = aws_cloudwatch_event_bus.central[0].arn
+    CentralRoleArns        = join(",", [for f in local.functions : aws_iam_role.function[f].arn])
+    MemberRoleName         = var.member_role_name
+    AccountResourcesRegion = var.organization_regions[0]
+    NamePrefix             = var.name_prefix
+  }
+
+  auto_deployment {
+    enabled                          = true
+    retain_stacks_on_account_removal = false
+  }
+
+  lifecycle {
+    # Service-managed stack sets have no administration role.
+    ignore_changes = [administration_role_arn]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudformation_stack_set_instance" "member" {
+  for_each                  = local.organization && length(var.member_ou_ids) > 0 ? toset(var.organization_regions) : toset([])
+  stack_set_name            = aws_cloudformation_stack_set.member[0].name
+  call_as                   = var.stack_set_call_as
+  stack_set_instance_region = each.key
+
+  deployment_targets {
+    organizational_unit_ids = var.member_ou_ids
+  }
+}

@@ -121,3 +121,20 @@ variable "member_role_name" {
   type        = string
   default     = "access-guard-member"
 }
+
+variable "member_ou_ids" {
+  description = "Organization mode: roll the member stack out by StackSet (service-managed, automatic deployment) to every account of these OUs (ou-... or the root r-...), in every region of organization_regions. Empty: apply module member/ yourself."
+  type        = list(string)
+  default     = []
+}
+
+variable "stack_set_call_as" {
+  description = "Whether this account manages the StackSet as the organization's management account (SELF) or as a delegated administrator (DELEGATED_ADMIN)."
+  type        = string
+  default     = "DELEGATED_ADMIN"
+
+  validation {
+    condition     = contains(["SELF", "DELEGATED_ADMIN"], var.stack_set_call_as)
+    error_message = "stack_set_call_as must be SELF or DELEGATED_ADMIN."
+  }
+}

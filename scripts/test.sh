@@ -21,14 +21,37 @@ if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$("$CHECKOV_VENV/bin/checkov" --ve
   "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
 fi
 
+CFN_LINT_VERSION="1.58.0"
+CFN_LINT_VENV=".venv-cfn-lint"
+if [ ! -x "$CFN_LINT_VENV/bin/cfn-lint" ] || [ "$("$CFN_LINT_VENV/bin/cfn-lint" --version 2>/dev/null)" != "cfn-lint $CFN_LINT_VERSION" ]; then
+  echo "==> installing cfn-lint==$CFN_LINT_VERSION into $CFN_LINT_VENV"
+  python3 -m venv "$CFN_LINT_VENV"
+  "$CFN_LINT_VENV/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+fi
+
+# The AWS provider's schema, for the offline check of infra/ (tests/tf_schema.rs):
+# @cdktf/provider-aws 21.22.1 ships provider 6.25.0's schema as declarations.
+TF_SCHEMA_VERSION="21.22.1"
+TF_SCHEMA_DIR=".tf-schema/$TF_SCHEMA_VERSION"
+if [ ! -d "$TF_SCHEMA_DIR/package/lib" ]; then
+  echo "==> fetching @cdktf/provider-aws@$TF_SCHEMA_VERSION (the provider schema) into $TF_SCHEMA_DIR"
+  rm -rf "$TF_SCHEMA_DIR" && mkdir -p "$TF_SCHEMA_DIR"
+  (cd "$TF_SCHEMA_DIR" && npm pack --silent "@cdktf/provider-aws@$TF_SCHEMA_VERSION" >/dev/null \
+    && tar xzf "cdktf-provider-aws-$TF_SCHEMA_VERSION.tgz" && rm "cdktf-provider-aws-$TF_SCHEMA_VERSION.tgz")
+fi
+export ACCESS_GUARD_TF_SCHEMA="$PWD/$TF_SCHEMA_DIR/package"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-echo "==> checkov on infra/ (every skip is written in the .tf with its reason)"
-"$CHECKOV_VENV/bin/checkov" -d infra --framework terraform --skip-download --quiet --compact
+echo "==> checkov on infra/, Terraform and the member template (every skip is written with its reason)"
+"$CHECKOV_VENV/bin/checkov" -d infra --framework terraform cloudformation --skip-download --quiet --compact
+
+echo "==> cfn-lint on the member template"
+"$CFN_LINT_VENV/bin/cfn-lint" infra/member/member.cfn.json
 
 if command -v terraform >/dev/null 2>&1; then
   echo "==> terraform fmt -check"

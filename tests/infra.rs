@@ -97,6 +97,45 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
     assert_eq!(member, called);
 }
 
+#[test]
+fn the_member_template_forwards_and_grants_what_the_member_module_does() {
+    let path = repo().join("infra/member/member.cfn.json");
+    let template: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("member.cfn.json")).expect("JSON");
+    let resources = &template["Resources"];
+    // The same patterns as the central rules (and the member module, which is given them).
+    let patterns = local("event_patterns");
+    for (function, logical) in [
+        ("ingress-guard", "ForwardIngressGuard"),
+        ("task-definition-guard", "ForwardTaskDefinitionGuard"),
+        ("service-guard", "ForwardServiceGuard"),
+    ] {
+        assert_eq!(
+            resources[logical]["Properties"]["EventPattern"], patterns[function],
+            "{logical}"
+        );
+    }
+    let rules = resources
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter(|r| r["Type"] == "AWS::Events::Rule")
+        .count();
+    assert_eq!(rules, 3, "exactly the guarded events");
+    // The member role: the same actions as the member module.
+    let granted: BTreeSet<String> = resources["MemberRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| s["Action"].as_str().expect("one action").to_string())
+        .collect();
+    assert_eq!(
+        granted,
+        strings(&local_in("infra/member/main.tf", "member_actions"))
+    );
+}
+
 /// The function whose queue an event must reach, or `None`.
 fn expected_function(file: &str, event: &Value) -> Option<&'static str> {
     let failed = event["detail"]["errorCode"].as_str();
@@ -133,6 +172,21 @@ fn expected_function(file: &str, event: &Value) -> Option<&'static str> {
 
 #[tokio::test]
 async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
+    route_every_sample_event(false).await;
+}
+
+/// Organization mode: the events are put on a member account's bus, whose
+/// forwarding rules (the same patterns, module `member/`) send them to the
+/// central bus, whose rules reach the functions. moto delivers to an
+/// event-bus target across accounts; it does not evaluate the central bus
+/// policy's `aws:PrincipalOrgID` condition nor the forwarder role, and it
+/// rewrites the forwarded envelope's `account` (AWS keeps the sender's).
+#[tokio::test]
+async fn member_accounts_forward_exactly_the_guarded_events_to_the_central_bus() {
+    route_every_sample_event(true).await;
+}
+
+async fn route_every_sample_event(through_a_member: bool) {
     let emu = Emulator::connect().await;
     let events = aws_sdk_eventbridge::Client::new(&emu.sdk);
     let patterns = local("event_patterns");
@@ -173,6 +227,53 @@ async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
         queues.insert(function.clone(), url);
     }
 
+    // In organization mode the events start in a member account.
+    let (put, put_bus) = if through_a_member {
+        let member = emu.member("222233334444", access_guard_e2e::REGION).await;
+        let member_events = aws_sdk_eventbridge::Client::new(&member.sdk);
+        let member_bus = unique("member-bus");
+        member_events
+            .create_event_bus()
+            .name(&member_bus)
+            .send()
+            .await
+            .expect("CreateEventBus in the member");
+        let central_arn = format!(
+            "arn:aws:events:{}:{}:event-bus/{bus}",
+            access_guard_e2e::REGION,
+            access_guard_e2e::ACCOUNT
+        );
+        for (function, pattern) in patterns.as_object().expect("a map") {
+            let rule = unique(&format!("forward-{function}"));
+            member_events
+                .put_rule()
+                .name(&rule)
+                .event_bus_name(&member_bus)
+                .event_pattern(pattern.to_string())
+                .send()
+                .await
+                .expect("PutRule in the member");
+            member_events
+                .put_targets()
+                .rule(&rule)
+                .event_bus_name(&member_bus)
+                .targets(
+                    aws_sdk_eventbridge::types::Target::builder()
+                        .id("central-bus")
+                        .arn(&central_arn)
+                        .role_arn("arn:aws:iam::222233334444:role/ecs-access-guard-forwarder")
+                        .build()
+                        .expect("target"),
+                )
+                .send()
+                .await
+                .expect("PutTargets in the member");
+        }
+        (member_events, member_bus)
+    } else {
+        (events.clone(), bus.clone())
+    };
+
     // Put every sample event on the bus, remembering where each must go.
     let mut expected: BTreeMap<String, (String, Option<&str>)> = BTreeMap::new();
     let mut files: Vec<_> = std::fs::read_dir(repo().join("events"))
@@ -195,11 +296,10 @@ async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
             .to_string();
         let earlier = expected.insert(id.clone(), (file.clone(), expected_function(&file, &event)));
         assert!(earlier.is_none(), "{file}: eventID {id} is used twice");
-        events
-            .put_events()
+        put.put_events()
             .entries(
                 aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                    .event_bus_name(&bus)
+                    .event_bus_name(&put_bus)
                     .source(event["source"].as_str().expect("source"))
                     .detail_type(event["detail-type"].as_str().expect("detail-type"))
                     .detail(event["detail"].to_string())
