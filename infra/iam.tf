@@ -45,13 +45,24 @@ data "aws_iam_policy_document" "function" {
   }
 
   # Organization mode: the member role in any account (the role trusts only
-  # these functions' roles), and nothing else new.
+  # these functions' roles), and where an account sits (exemptions by OU;
+  # this account must manage the organization or be its delegated
+  # administrator). Nothing else new.
   dynamic "statement" {
-    for_each = local.organization ? [1] : []
+    for_each = local.organization ? [for a in local.organization_actions : a if startswith(a, "sts:")] : []
     content {
       sid       = "AssumeMemberRole"
-      actions   = local.organization_actions
+      actions   = [statement.value]
       resources = ["arn:${local.partition}:iam::*:role/${var.member_role_name}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.organization ? [for a in local.organization_actions : a if startswith(a, "organizations:")] : []
+    content {
+      sid       = "ReadOrganizationUnits"
+      actions   = [statement.value]
+      resources = ["*"]
     }
   }
 

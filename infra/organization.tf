@@ -6,9 +6,10 @@
 locals {
   organization = var.organization_id != ""
 
-  # What the functions call besides their own actions in organization mode
-  # (a test compares it with the code's ORGANIZATION_ACTIONS).
-  organization_actions = ["sts:AssumeRole"]
+  # What the functions call besides their own actions in organization mode:
+  # the member role, and where an account sits (exemptions by OU). A test
+  # compares it with the code's ORGANIZATION_ACTIONS.
+  organization_actions = ["organizations:ListParents", "sts:AssumeRole"]
 
   event_bus_name = local.organization ? aws_cloudwatch_event_bus.central[0].name : "default"
 

@@ -239,6 +239,9 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
         remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&throttling)),
         notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&emu.sdk), config.topic_arn.clone()),
         members: access_guard::aws::Members::new(&emu.sdk),
+        organizations: access_guard::aws::OrganizationsOus::new(
+            aws_sdk_organizations::Client::new(&emu.sdk),
+        ),
         config,
     };
 

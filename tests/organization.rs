@@ -14,9 +14,17 @@ const MEMBER_B: &str = "222233334444";
 const OUTSIDER: &str = "999988887777";
 
 fn config(topic_arn: &str) -> FunctionConfig {
+    config_with(topic_arn, &[], "")
+}
+
+/// The organization policy with `more` accounts in scope and `extra` TOML.
+fn config_with(topic_arn: &str, more: &[&str], extra: &str) -> FunctionConfig {
     let topic_arn = topic_arn.to_string();
+    let mut accounts = vec![ACCOUNT, MEMBER_B];
+    accounts.extend(more);
+    let accounts = serde_json::to_string(&accounts).expect("accounts");
     let policy = format!(
-        "dry_run = false\n[organization]\naccounts = [\"{ACCOUNT}\", \"{MEMBER_B}\"]\nregions = [\"us-east-1\", \"eu-west-1\"]\n"
+        "dry_run = false\n{extra}\n[organization]\naccounts = {accounts}\nregions = [\"us-east-1\", \"eu-west-1\"]\n"
     );
     FunctionConfig::from_lookup(move |name| match name {
         "ACCESS_GUARD_TOPIC_ARN" => Some(topic_arn.clone()),
@@ -183,4 +191,130 @@ async fn a_denied_assume_role_is_alerted_with_the_account_and_the_code_and_fails
         alerts[0].doc["could_not_evaluate"],
         format!("could not act in account {MEMBER_B} / region us-east-1: AssumeRole failed: AccessDenied")
     );
+}
+
+#[tokio::test]
+async fn an_exemption_by_ou_covers_the_accounts_of_that_ou_and_no_other() {
+    use aws_sdk_organizations::types::OrganizationFeatureSet;
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    // The central account manages the organization (moto: one per account,
+    // perhaps made by another test already).
+    let orgs = aws_sdk_organizations::Client::new(&emu.sdk);
+    let _ = orgs
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await;
+    let roots = orgs.list_roots().send().await.expect("ListRoots");
+    let root = roots.roots()[0].id().expect("root id").to_string();
+    let ou = orgs
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name(access_guard_e2e::unique("sandboxes"))
+        .send()
+        .await
+        .expect("CreateOrganizationalUnit");
+    let ou = ou
+        .organizational_unit()
+        .and_then(|o| o.id())
+        .expect("ou id")
+        .to_string();
+    let created = orgs
+        .create_account()
+        .email(format!(
+            "{}@example.com",
+            access_guard_e2e::unique("sandbox")
+        ))
+        .account_name(access_guard_e2e::unique("sandbox"))
+        .send()
+        .await
+        .expect("CreateAccount");
+    let sandbox = created
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("account id")
+        .to_string();
+    orgs.move_account()
+        .account_id(&sandbox)
+        .source_parent_id(&root)
+        .destination_parent_id(&ou)
+        .send()
+        .await
+        .expect("MoveAccount");
+    // A second account, left at the root.
+    let outside = orgs
+        .create_account()
+        .email(format!("{}@example.com", access_guard_e2e::unique("other")))
+        .account_name(access_guard_e2e::unique("other"))
+        .send()
+        .await
+        .expect("CreateAccount");
+    let outside = outside
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("account id")
+        .to_string();
+    let exemption =
+        format!("[[exemptions]]\nou = \"{ou}\"\nreason = \"sandbox accounts, SEC-77\"\n");
+    let deps = Deps::new(
+        &emu.sdk,
+        config_with(
+            &sink.topic_arn,
+            &[sandbox.as_str(), outside.as_str()],
+            &exemption,
+        ),
+    );
+
+    // In the OU: exempt, left alone, the OU named.
+    let inside = emu.member(&sandbox, "us-east-1").await;
+    let group = inside.group(&[]).await;
+    let rules = inside.open_to_world(&group, &[22]).await;
+    invoke(
+        &deps,
+        &from(authorize_event(&group, &rules), &sandbox, "us-east-1"),
+    )
+    .await
+    .expect("handler");
+    assert_eq!(ports(&inside.ingress_rules(&group).await), [22]);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts[0].doc["outcomes"][0]["result"], "exempt");
+    assert_eq!(
+        alerts[0].doc["exemption"]["source"],
+        format!("policy OU {ou} (account {sandbox})")
+    );
+
+    // In the organization, not in the OU: revoked.
+    let other = emu.member(&outside, "us-east-1").await;
+    let group = other.group(&[]).await;
+    let rules = other.open_to_world(&group, &[22]).await;
+    invoke(
+        &deps,
+        &from(authorize_event(&group, &rules), &outside, "us-east-1"),
+    )
+    .await
+    .expect("handler");
+    assert!(other.ingress_rules(&group).await.is_empty());
+    assert_eq!(
+        sink.alerts(&emu).await[0].doc["outcomes"][0]["result"],
+        "revoked"
+    );
+
+    // An account Organizations does not know: its OUs cannot be read, so an
+    // exemption cannot be ruled out: nothing revoked, and the alert says why.
+    let b = emu.member(MEMBER_B, "us-east-1").await;
+    let group = b.group(&[]).await;
+    let rules = b.open_to_world(&group, &[22]).await;
+    invoke(
+        &deps,
+        &from(authorize_event(&group, &rules), MEMBER_B, "us-east-1"),
+    )
+    .await
+    .expect("handler");
+    assert_eq!(ports(&b.ingress_rules(&group).await), [22]);
+    let alert = &sink.alerts(&emu).await[0];
+    assert_eq!(alert.doc["outcomes"][0]["result"], "failed");
+    assert!(alert.doc["notes"]
+        .to_string()
+        .contains(&format!("could not read the OUs of account {MEMBER_B}")));
 }

@@ -388,9 +388,70 @@ impl PlaceClients {
 }
 
 /// What a function calls besides its own actions when it runs in
-/// organization mode: the member role in the event's account. The Terraform
-/// module grants it only then (a test compares them).
-pub const ORGANIZATION_ACTIONS: &[&str] = &["sts:AssumeRole"];
+/// organization mode: the member role in the event's account, and where an
+/// account sits (exemptions by OU). The Terraform module grants them only
+/// then (a test compares them).
+pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListParents", "sts:AssumeRole"];
+
+/// The OUs of accounts, read through Organizations (from the management
+/// account or a delegated administrator) and kept for the life of the instance.
+pub struct OrganizationsOus {
+    client: aws_sdk_organizations::Client,
+    known: std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
+}
+
+impl OrganizationsOus {
+    pub fn new(client: aws_sdk_organizations::Client) -> Self {
+        OrganizationsOus {
+            client,
+            known: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+/// Organizations nests OUs at most five deep.
+const MAX_OU_DEPTH: usize = 8;
+
+#[async_trait]
+impl crate::ports::OrganizationUnits for OrganizationsOus {
+    async fn ous_of(&self, account: &str) -> Result<Vec<String>, AwsError> {
+        let cached = self
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+            .cloned();
+        if let Some(ous) = cached {
+            return Ok(ous);
+        }
+        let mut ous = Vec::new();
+        let mut child = account.to_string();
+        for _ in 0..MAX_OU_DEPTH {
+            let out = self
+                .client
+                .list_parents()
+                .child_id(&child)
+                .send()
+                .await
+                .map_err(|e| classify("ListParents", &e))?;
+            let Some(parent) = out.parents().first() else {
+                break;
+            };
+            match (parent.r#type(), parent.id()) {
+                (Some(aws_sdk_organizations::types::ParentType::OrganizationalUnit), Some(id)) => {
+                    ous.push(id.to_string());
+                    child = id.to_string();
+                }
+                _ => break,
+            }
+        }
+        self.known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.to_string(), ous.clone());
+        Ok(ous)
+    }
+}
 
 /// How many places (account, region) an instance keeps clients for.
 pub const PLACES_KEPT: usize = 64;

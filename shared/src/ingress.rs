@@ -14,7 +14,9 @@ use crate::json::FieldError;
 use crate::net::Source;
 use crate::plan::{Plan, Revocation};
 use crate::policy::Policy;
-use crate::ports::{AwsError, IngressRemediator, Notifier, Revoked, SecurityGroups};
+use crate::ports::{
+    AwsError, IngressRemediator, Notifier, OrganizationUnits, Revoked, SecurityGroups,
+};
 use crate::report::{Outcome, OutcomeKind, Report};
 use crate::rules;
 use crate::sg::{ChangeKind, Direction, SgChange, SgRule};
@@ -76,7 +78,8 @@ pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<R
     if let Some(plan) = plan {
         report.plan = plan.steps();
     }
-    report.exemption = policy.exemption_for(change.group_id.as_deref(), &event.account, &[], today);
+    report.exemption =
+        policy.exemption_for(change.group_id.as_deref(), &event.account, &[], &[], today);
     if event.error_code.is_some() {
         report.notes.push(
             "the rule already existed (duplicate): the Lambda re-reads the group's rules"
@@ -135,6 +138,9 @@ fn recheck(planned: &SgRule, group_id: &str, current: &[SgRule], policy: &Policy
 /// The ingress guard with its ports.
 pub struct IngressGuard<'a> {
     pub groups: &'a dyn SecurityGroups,
+    /// Where the event's account sits, for exemptions by OU (read only when
+    /// the policy has one).
+    pub organizations: Option<&'a dyn OrganizationUnits>,
     pub remediator: &'a dyn IngressRemediator,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
@@ -343,9 +349,31 @@ impl IngressGuard<'_> {
                 .push(format!("{} no longer exists", plan.group_id));
             return Ok(());
         };
-        report.exemption =
-            self.policy
-                .exemption_for(Some(&group.group_id), &event.account, &group.tags, today);
+        let ous = match (self.policy.has_ou_exemptions(), self.organizations) {
+            (true, Some(organizations)) => match organizations.ous_of(&event.account).await {
+                Ok(ous) => ous,
+                Err(e) if e.retryable => return Err(e),
+                Err(e) => {
+                    // Without them we cannot know the account is not exempt: revoke nothing.
+                    warn!(event_id = %event.id, account = %event.account, error = %e, "cannot read the account's OUs");
+                    report.notes.push(format!(
+                        "could not read the OUs of account {} (exemptions by OU): {}",
+                        event.account,
+                        e.code_or_kind()
+                    ));
+                    fail_all(report, e.code_or_kind());
+                    return Ok(());
+                }
+            },
+            _ => Vec::new(),
+        };
+        report.exemption = self.policy.exemption_for(
+            Some(&group.group_id),
+            &event.account,
+            &ous,
+            &group.tags,
+            today,
+        );
         let exempt = report.exemption.as_ref().is_some_and(|e| e.is_active());
         if exempt {
             for r in &plan.revocations {
@@ -569,6 +597,7 @@ mod tests {
         let notifier = MemoryNotifier::default();
         let guard = IngressGuard {
             groups,
+            organizations: None,
             remediator: groups,
             notifier: &notifier,
             policy,
@@ -1036,6 +1065,7 @@ mod tests {
         let settings = GuardSettings::default();
         let guard = IngressGuard {
             groups: &g,
+            organizations: None,
             remediator: &g,
             notifier: &notifier,
             policy: &policy,

@@ -98,6 +98,7 @@ struct RuleOverrideFile {
 struct ExemptionFile {
     group_id: Option<String>,
     account: Option<String>,
+    ou: Option<String>,
     reason: Option<String>,
     owner: Option<String>,
     expires: Option<String>,
@@ -143,6 +144,15 @@ impl Organization {
     }
 }
 
+fn is_ou_id(text: &str) -> bool {
+    text.strip_prefix("ou-").is_some_and(|rest| {
+        rest.len() >= 10
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
+}
+
 fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
@@ -161,6 +171,8 @@ pub struct RuleSetting {
 pub enum ExemptionScope {
     Group(String),
     Account(String),
+    /// Every account of an organizational unit, at any depth below it.
+    Ou(String),
 }
 
 /// An exemption written in the policy file.
@@ -425,18 +437,23 @@ impl Policy {
         let mut exemptions = Vec::new();
         for (i, ex) in file.exemptions.into_iter().enumerate() {
             let key = format!("exemptions[{i}]");
-            let scope = match (ex.group_id, ex.account) {
-                (Some(g), None) if g.starts_with("sg-") => ExemptionScope::Group(g),
-                (Some(g), None) => {
+            let scope = match (ex.group_id, ex.account, ex.ou) {
+                (None, None, Some(ou)) if is_ou_id(&ou) => ExemptionScope::Ou(ou),
+                (None, None, Some(ou)) => {
+                    return Err(err(
+                        &format!("{key}.ou"),
+                        format!("{ou:?} is not an organizational unit id (ou-…)"),
+                    ));
+                }
+                (Some(g), None, None) if g.starts_with("sg-") => ExemptionScope::Group(g),
+                (Some(g), None, None) => {
                     return Err(err(
                         &format!("{key}.group_id"),
                         format!("{g:?} is not a security group id (sg-…)"),
                     ));
                 }
-                (None, Some(a)) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
-                    ExemptionScope::Account(a)
-                }
-                (None, Some(a)) => {
+                (None, Some(a), None) if is_account_id(&a) => ExemptionScope::Account(a),
+                (None, Some(a), None) => {
                     return Err(err(
                         &format!("{key}.account"),
                         format!("{a:?} is not a 12-digit account id"),
@@ -445,7 +462,7 @@ impl Policy {
                 _ => {
                     return Err(err(
                         &key,
-                        "needs exactly one of group_id or account".to_string(),
+                        "needs exactly one of group_id, account or ou".to_string(),
                     ));
                 }
             };
@@ -522,6 +539,14 @@ impl Policy {
         })
     }
 
+    /// True when an exemption names an OU: the guard then reads the OUs an
+    /// account sits in (`organizations:ListParents`).
+    pub fn has_ou_exemptions(&self) -> bool {
+        self.exemptions
+            .iter()
+            .any(|ex| matches!(ex.scope, ExemptionScope::Ou(_)))
+    }
+
     /// The severity and action the policy gives a rule.
     pub fn setting(&self, rule: &Rule) -> RuleSetting {
         self.rules.get(rule.id).copied().unwrap_or(RuleSetting {
@@ -588,12 +613,14 @@ impl Policy {
             .collect()
     }
 
-    /// The exemption that covers this group or account: an active one if any,
-    /// else an expired or unreadable one (so that it is reported), else none.
+    /// The exemption that covers this group, account or one of the OUs the
+    /// account sits in (`ous`): an active one if any, else an expired or
+    /// unreadable one (so that it is reported), else none.
     pub fn exemption_for(
         &self,
         group_id: Option<&str>,
         account: &str,
+        ous: &[String],
         tags: &[(String, String)],
         today: Date,
     ) -> Option<ExemptionMatch> {
@@ -604,6 +631,9 @@ impl Policy {
                     format!("policy group {g}")
                 }
                 ExemptionScope::Account(a) if a == account => format!("policy account {a}"),
+                ExemptionScope::Ou(ou) if ous.contains(ou) => {
+                    format!("policy OU {ou} (account {account})")
+                }
                 _ => continue,
             };
             found.push(ExemptionMatch {
@@ -822,6 +852,35 @@ mod tests {
     }
 
     #[test]
+    fn exemptions_by_ou() {
+        let p =
+            policy("[[exemptions]]\nou = \"ou-ab12-34567890\"\nreason = \"sandboxes\"\n").unwrap();
+        assert!(p.has_ou_exemptions());
+        let today = date!(2026 - 06 - 01);
+        let inside = [
+            "ou-ab12-34567890".to_string(),
+            "ou-ab12-00000001".to_string(),
+        ];
+        let m = p
+            .exemption_for(Some("sg-1"), "111122223333", &inside, &[], today)
+            .unwrap();
+        assert!(m.is_active());
+        assert_eq!(
+            m.source,
+            "policy OU ou-ab12-34567890 (account 111122223333)"
+        );
+        assert!(p
+            .exemption_for(Some("sg-1"), "111122223333", &[], &[], today)
+            .is_none());
+        for (text, key) in [
+            ("[[exemptions]]\nou = \"sandbox\"\nreason = \"x\"\n", "exemptions[0].ou"),
+            ("[[exemptions]]\nou = \"ou-ab12-34567890\"\naccount = \"111122223333\"\nreason = \"x\"\n", "exemptions[0]"),
+        ] {
+            assert_eq!(policy(text).unwrap_err().key, key, "{text}");
+        }
+    }
+
+    #[test]
     fn organization_scope() {
         let p =
             policy("[organization]\naccounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\n")
@@ -873,11 +932,11 @@ mod tests {
         .unwrap();
         let today = date!(2026 - 06 - 01);
         let m = p
-            .exemption_for(Some("sg-1"), "999999999999", &[], today)
+            .exemption_for(Some("sg-1"), "999999999999", &[], &[], today)
             .unwrap();
         assert_eq!(m.status, ExemptionStatus::Expired);
         let m = p
-            .exemption_for(Some("sg-1"), "111122223333", &[], today)
+            .exemption_for(Some("sg-1"), "111122223333", &[], &[], today)
             .unwrap();
         assert!(
             m.is_active(),
@@ -893,6 +952,7 @@ mod tests {
             .exemption_for(
                 Some("sg-2"),
                 "0",
+                &[],
                 &tag("public web;expires=2026-08-30"),
                 today,
             )
@@ -905,23 +965,31 @@ mod tests {
             "public web;expires=2099-12-31",
         ] {
             let m = p
-                .exemption_for(Some("sg-2"), "0", &tag(value), today)
+                .exemption_for(Some("sg-2"), "0", &[], &tag(value), today)
                 .unwrap();
             assert_eq!(m.status, ExemptionStatus::Unbounded, "{value}");
         }
         let short = policy("max_tag_exemption_days = 7\n").unwrap();
         let m = short
-            .exemption_for(Some("sg-2"), "0", &tag("x;expires=2026-06-09"), today)
+            .exemption_for(Some("sg-2"), "0", &[], &tag("x;expires=2026-06-09"), today)
             .unwrap();
         assert_eq!(m.status, ExemptionStatus::Unbounded);
         let m = p
-            .exemption_for(Some("sg-2"), "0", &tag("old;expires=2025-01-01"), today)
+            .exemption_for(
+                Some("sg-2"),
+                "0",
+                &[],
+                &tag("old;expires=2025-01-01"),
+                today,
+            )
             .unwrap();
         assert_eq!(m.status, ExemptionStatus::Expired);
         let m = p
-            .exemption_for(Some("sg-2"), "0", &tag("x;expires=someday"), today)
+            .exemption_for(Some("sg-2"), "0", &[], &tag("x;expires=someday"), today)
             .unwrap();
         assert_eq!(m.status, ExemptionStatus::Invalid);
-        assert!(p.exemption_for(Some("sg-2"), "0", &[], today).is_none());
+        assert!(p
+            .exemption_for(Some("sg-2"), "0", &[], &[], today)
+            .is_none());
     }
 }

@@ -87,6 +87,13 @@ pub trait IngressRemediator: Send + Sync {
     async fn revoke_ingress(&self, group_id: &str, rule_ids: &[&str]) -> Result<Revoked, AwsError>;
 }
 
+/// Reads where an account sits in the organization (for exemptions by OU).
+#[async_trait]
+pub trait OrganizationUnits: Send + Sync {
+    /// The organizational units `account` sits in, from its parent upwards.
+    async fn ous_of(&self, account: &str) -> Result<Vec<String>, AwsError>;
+}
+
 /// Reads task definitions from ECS.
 #[async_trait]
 pub trait TaskDefinitions: Send + Sync {

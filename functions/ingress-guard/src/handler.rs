@@ -1,6 +1,6 @@
 //! The handler: one EventBridge event in, the verdict out (also published to SNS).
 
-use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, Members, SnsNotifier};
+use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, Members, OrganizationsOus, SnsNotifier};
 use access_guard::config::FunctionConfig;
 use access_guard::ingress::IngressGuard;
 pub use access_guard::lambda::HandlerError;
@@ -26,6 +26,8 @@ pub struct Deps {
     pub notifier: SnsNotifier,
     /// Clients for other accounts and regions (organization deployments).
     pub members: Members,
+    /// Where accounts sit in the organization (exemptions by OU).
+    pub organizations: OrganizationsOus,
     pub config: FunctionConfig,
 }
 
@@ -37,6 +39,7 @@ impl Deps {
             remediator: Ec2Remediator::new(ec2),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
             members: Members::new(sdk),
+            organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk)),
             config,
         }
     }
@@ -67,6 +70,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
             let role = away.as_ref().and_then(|c| c.role_arn.as_deref());
             IngressGuard {
                 groups,
+                organizations: Some(&deps.organizations),
                 remediator,
                 notifier: &deps.notifier,
                 policy,
