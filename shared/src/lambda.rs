@@ -1,6 +1,7 @@
-//! What the three Lambda handlers share (feature `lambda`): their logging,
-//! reading the payload, running a guard on it, and reporting failures to
-//! Lambda with a stable error type.
+//! What the Lambda handlers share (feature `lambda`): their logging, the one
+//! runner that reads the payload, decides where to act and with which
+//! clients, runs a guard on it, and reports failures to Lambda with a stable
+//! error type.
 
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -12,7 +13,6 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing::subscriber::{set_global_default, SetGlobalDefaultError};
 
-#[cfg(feature = "aws")]
 use crate::aws::{Members, PlaceClients};
 use crate::event::{Event, ParseError};
 use crate::guard::{
@@ -22,7 +22,6 @@ use crate::json::Node;
 use crate::policy::Policy;
 use crate::ports::Notifier;
 use crate::report::Report;
-#[cfg(feature = "aws")]
 use std::sync::Arc;
 
 /// Why an invocation failed. Lambda retries it, then sends it to the
@@ -40,109 +39,132 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// Reads the EventBridge envelope (`aws_lambda_events`) and the CloudTrail
-/// record in it, decides where the event belongs ([`place`]: the function's
-/// own account and region, or, in an organization deployment, any in scope),
-/// refuses what it may not act on (another account or region: alerted, the
-/// invocation fails; outside an organization's scope: alerted once, no
-/// retry), runs `guard` on the others and returns the verdict (the alert's
-/// JSON document).
-pub async fn handle_with<F, Fut>(
-    event: LambdaEvent<Value>,
-    notifier: &dyn Notifier,
-    policy: &Policy,
-    guard: F,
-) -> Result<Value, HandlerError>
-where
-    F: FnOnce(Event, Place, Home) -> Fut,
-    Fut: Future<Output = Result<Report, GuardError>>,
-{
-    let origin = format!("request {}", event.context.request_id);
-    let home = Home::from_function_arn(&event.context.invoked_function_arn);
-    let result = match read(event.payload, &origin) {
-        Ok(record) => match (
-            place(&record, home.as_ref(), policy.organization.as_ref()),
-            home,
-        ) {
-            (Ok(at), Some(home)) => guard(record, at, home).await,
-            (Err(Refusal::OutsideScope(reason)), _) => {
-                alert_not_acted(&record, reason, policy, notifier)
-                    .await
-                    .map_err(GuardError::aws(&record))
-            }
-            (Err(Refusal::NotHere(reason)), _) => {
-                Err(refuse(&record, reason, policy, notifier).await)
-            }
-            (Ok(_), None) => {
-                let reason = "not evaluated: the function cannot tell where it runs".to_string();
-                Err(refuse(&record, reason, policy, notifier).await)
-            }
-        },
-        Err(e) => Err(GuardError::Event(e)),
-    };
-    match result {
-        Ok(report) => Ok(serde_json::to_value(&report).unwrap_or(Value::Null)),
-        Err(e) => {
-            tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
-            Err(HandlerError(e))
-        }
-    }
+/// What every handler shares, built once per instance: where alerts go, the
+/// policy, the function's settings and the clients of other places.
+pub struct Runner<'a> {
+    pub notifier: &'a dyn Notifier,
+    pub policy: &'a Policy,
+    pub settings: &'a GuardSettings,
+    pub members: &'a Members,
 }
 
-/// The clients to act with in `place` when it is not where the function
-/// runs (`None` at home: the function's own clients). A member role that
-/// cannot be assumed is an alert naming the account and the code, and the
-/// invocation fails so that Lambda retries (nothing lost).
-#[cfg(feature = "aws")]
-pub async fn clients_away(
-    members: &Members,
-    event: &Event,
-    place: &Place,
-    home: &Home,
-    policy: &Policy,
-    notifier: &dyn Notifier,
-) -> Result<Option<Arc<PlaceClients>>, GuardError> {
-    if place.is_home(home) {
-        return Ok(None);
-    }
-    // Boxed: building the member role's clients nests deep futures.
-    match Box::pin(members.at(place, home, policy.organization.as_ref())).await {
-        Ok(clients) => Ok(Some(clients)),
-        Err(source) => {
-            let reason = format!(
-                "could not act in account {} / region {}: {} failed: {}",
-                place.account,
-                place.region,
-                source.operation,
-                source.code_or_kind()
-            );
-            alert_not_acted(event, reason, policy, notifier)
-                .await
-                .map_err(GuardError::aws(event))?;
-            Err(GuardError::Aws {
-                event_id: event.id.clone(),
-                source,
-            })
-        }
-    }
+/// Where and as whom a guard acts on one event.
+pub struct Acting {
+    /// The clients of the event's account and region when that is not where
+    /// the function runs; `None`: the function's own.
+    pub away: Option<Arc<PlaceClients>>,
+    /// The function's settings, naming whose credentials it acts with.
+    pub settings: GuardSettings,
 }
 
-/// The guard settings for one event: who it acts as is named in the alert
-/// of an organization deployment.
-pub fn settings_for(
-    settings: &GuardSettings,
-    policy: &Policy,
-    role_arn: Option<&str>,
-) -> GuardSettings {
-    let acting_as = policy.organization.as_ref().map(|_| {
-        role_arn
-            .map(str::to_string)
-            .or_else(|| settings.own_role_arn.clone())
-            .unwrap_or_else(|| "the function's own role".to_string())
-    });
-    GuardSettings {
-        acting_as,
-        ..settings.clone()
+impl Runner<'_> {
+    /// Reads the EventBridge envelope (`aws_lambda_events`) and the
+    /// CloudTrail record in it, decides where the event belongs ([`place`]:
+    /// the function's own account and region, or, in an organization
+    /// deployment, any in scope), refuses what it may not act on (another
+    /// account or region: alerted, the invocation fails; outside an
+    /// organization's scope: alerted once, no retry), gets the clients of the
+    /// event's place, runs `guard` and returns the verdict (the alert's JSON
+    /// document).
+    pub async fn handle<F, Fut>(
+        &self,
+        event: LambdaEvent<Value>,
+        guard: F,
+    ) -> Result<Value, HandlerError>
+    where
+        F: FnOnce(Event, Acting) -> Fut,
+        Fut: Future<Output = Result<Report, GuardError>>,
+    {
+        let (policy, notifier) = (self.policy, self.notifier);
+        let origin = format!("request {}", event.context.request_id);
+        let home = Home::from_function_arn(&event.context.invoked_function_arn);
+        let result = match read(event.payload, &origin) {
+            Ok(record) => match (
+                place(&record, home.as_ref(), policy.organization.as_ref()),
+                home,
+            ) {
+                (Ok(at), Some(home)) => match self.acting(&record, &at, &home).await {
+                    Ok(acting) => guard(record, acting).await,
+                    Err(e) => Err(e),
+                },
+                (Err(Refusal::OutsideScope(reason)), _) => {
+                    alert_not_acted(&record, reason, policy, notifier)
+                        .await
+                        .map_err(GuardError::aws(&record))
+                }
+                (Err(Refusal::NotHere(reason)), _) => {
+                    Err(refuse(&record, reason, policy, notifier).await)
+                }
+                (Ok(_), None) => {
+                    let reason =
+                        "not evaluated: the function cannot tell where it runs".to_string();
+                    Err(refuse(&record, reason, policy, notifier).await)
+                }
+            },
+            Err(e) => Err(GuardError::Event(e)),
+        };
+        match result {
+            Ok(report) => Ok(serde_json::to_value(&report).unwrap_or(Value::Null)),
+            Err(e) => {
+                tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
+                Err(HandlerError(e))
+            }
+        }
+    }
+
+    /// The clients for `place` (none of its own at home) and the settings
+    /// naming whose credentials they carry. A member role that cannot be
+    /// assumed is an alert naming the account and the code, and the
+    /// invocation fails so that Lambda retries (nothing lost).
+    async fn acting(
+        &self,
+        event: &Event,
+        place: &Place,
+        home: &Home,
+    ) -> Result<Acting, GuardError> {
+        let away = if place.is_home(home) {
+            None
+        } else {
+            // Boxed: building the member role's clients nests deep futures.
+            match Box::pin(
+                self.members
+                    .at(place, home, self.policy.organization.as_ref()),
+            )
+            .await
+            {
+                Ok(clients) => Some(clients),
+                Err(source) => {
+                    let reason = format!(
+                        "could not act in account {} / region {}: {} failed: {}",
+                        place.account,
+                        place.region,
+                        source.operation,
+                        source.code_or_kind()
+                    );
+                    alert_not_acted(event, reason, self.policy, self.notifier)
+                        .await
+                        .map_err(GuardError::aws(event))?;
+                    return Err(GuardError::Aws {
+                        event_id: event.id.clone(),
+                        source,
+                    });
+                }
+            }
+        };
+        // An organization deployment's alerts say whose credentials were used.
+        let acting_as = self.policy.organization.as_ref().map(|_| {
+            away.as_ref()
+                .and_then(|c| c.role_arn.clone())
+                .or_else(|| self.settings.own_role_arn.clone())
+                .unwrap_or_else(|| "the function's own role".to_string())
+        });
+        Ok(Acting {
+            away,
+            settings: GuardSettings {
+                acting_as,
+                ..self.settings.clone()
+            },
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, Members, Organizations
 use access_guard::config::FunctionConfig;
 use access_guard::ingress::IngressGuard;
 pub use access_guard::lambda::HandlerError;
-use access_guard::lambda::{clients_away, handle_with, settings_for};
+use access_guard::lambda::Runner;
 use access_guard::ports::{IngressRemediator, SecurityGroups};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -43,43 +43,39 @@ impl Deps {
             config,
         }
     }
+
+    /// The shared runner over these dependencies.
+    pub fn runner(&self) -> Runner<'_> {
+        Runner {
+            notifier: &self.notifier,
+            policy: &self.config.policy,
+            settings: &self.config.settings,
+            members: &self.members,
+        }
+    }
 }
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
     let deadline = access_guard::lambda::deadline(&event.context);
-    handle_with(
-        event,
-        &deps.notifier,
-        &deps.config.policy,
-        |record, place, home| async move {
-            let policy = &deps.config.policy;
-            let away = clients_away(
-                &deps.members,
-                &record,
-                &place,
-                &home,
-                policy,
-                &deps.notifier,
-            )
-            .await?;
-            let (groups, remediator): (&dyn SecurityGroups, &dyn IngressRemediator) = match &away {
-                Some(clients) => (&clients.groups, &clients.remediator),
-                None => (&deps.groups, &deps.remediator),
-            };
-            let role = away.as_ref().and_then(|c| c.role_arn.as_deref());
+    deps.runner()
+        .handle(event, |record, acting| async move {
+            let (groups, remediator): (&dyn SecurityGroups, &dyn IngressRemediator) =
+                match &acting.away {
+                    Some(clients) => (&clients.groups, &clients.remediator),
+                    None => (&deps.groups, &deps.remediator),
+                };
             IngressGuard {
                 groups,
                 organizations: Some(&deps.organizations),
                 remediator,
                 notifier: &deps.notifier,
-                policy,
-                settings: &settings_for(&deps.config.settings, policy, role),
+                policy: &deps.config.policy,
+                settings: &acting.settings,
                 deadline,
             }
             .handle(&record, access_guard::today())
             .await
-        },
-    )
-    .await
+        })
+        .await
 }

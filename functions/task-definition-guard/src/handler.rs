@@ -3,7 +3,7 @@
 use access_guard::aws::{EcsTaskDefinitions, Members, SnsNotifier};
 use access_guard::config::FunctionConfig;
 pub use access_guard::lambda::HandlerError;
-use access_guard::lambda::{clients_away, handle_with, settings_for};
+use access_guard::lambda::Runner;
 use access_guard::task_guard::TaskDefinitionGuard;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -31,38 +31,33 @@ impl Deps {
             config,
         }
     }
+
+    /// The shared runner over these dependencies.
+    pub fn runner(&self) -> Runner<'_> {
+        Runner {
+            notifier: &self.notifier,
+            policy: &self.config.policy,
+            settings: &self.config.settings,
+            members: &self.members,
+        }
+    }
 }
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    handle_with(
-        event,
-        &deps.notifier,
-        &deps.config.policy,
-        |record, place, home| async move {
-            let policy = &deps.config.policy;
-            let away = clients_away(
-                &deps.members,
-                &record,
-                &place,
-                &home,
-                policy,
-                &deps.notifier,
-            )
-            .await?;
-            let role = away.as_ref().and_then(|c| c.role_arn.as_deref());
+    deps.runner()
+        .handle(event, |record, acting| async move {
             TaskDefinitionGuard {
-                task_definitions: match &away {
+                task_definitions: match &acting.away {
                     Some(clients) => &clients.task_definitions,
                     None => &deps.task_definitions,
                 },
                 notifier: &deps.notifier,
-                policy,
-                settings: &settings_for(&deps.config.settings, policy, role),
+                policy: &deps.config.policy,
+                settings: &acting.settings,
             }
             .handle(&record)
             .await
-        },
-    )
-    .await
+        })
+        .await
 }
