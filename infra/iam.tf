@@ -54,6 +54,12 @@ data "aws_iam_policy_document" "function" {
       sid       = "AssumeMemberRole"
       actions   = [statement.value]
       resources = ["arn:${local.partition}:iam::*:role/${var.member_role_name}"]
+      # Only in accounts of the organization.
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceOrgID"
+        values   = [var.organization_id]
+      }
     }
   }
 

@@ -78,7 +78,7 @@ resource "aws_cloudformation_stack_set" "member" {
     CentralBusArn          = aws_cloudwatch_event_bus.central[0].arn
     CentralRoleArns        = join(",", [for f in local.functions : aws_iam_role.function[f].arn])
     MemberRoleName         = var.member_role_name
-    AccountResourcesRegion = var.organization_regions[0]
+    AccountResourcesRegion = coalesce(var.member_roles_region, var.organization_regions[0])
     NamePrefix             = var.name_prefix
   }
 
@@ -95,13 +95,27 @@ resource "aws_cloudformation_stack_set" "member" {
   tags = var.tags
 }
 
-resource "aws_cloudformation_stack_set_instance" "member" {
-  for_each                  = local.organization && length(var.member_ou_ids) > 0 ? toset(var.organization_regions) : toset([])
-  stack_set_name            = aws_cloudformation_stack_set.member[0].name
-  call_as                   = var.stack_set_call_as
-  stack_set_instance_region = each.key
+# All regions in one resource: one StackSet operation at a time (parallel
+# instances would collide with OperationInProgress), regions in parallel.
+resource "aws_cloudformation_stack_instances" "member" {
+  count          = local.organization && length(var.member_ou_ids) > 0 ? 1 : 0
+  stack_set_name = aws_cloudformation_stack_set.member[0].name
+  call_as        = var.stack_set_call_as
+  regions        = var.organization_regions
 
   deployment_targets {
     organizational_unit_ids = var.member_ou_ids
+  }
+
+  operation_preferences {
+    region_concurrency_type      = "PARALLEL"
+    max_concurrent_percentage    = 25
+    failure_tolerance_percentage = 10
+  }
+
+  timeouts {
+    create = "2h"
+    update = "2h"
+    delete = "2h"
   }
 }

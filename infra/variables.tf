@@ -138,3 +138,9 @@ variable "stack_set_call_as" {
     error_message = "stack_set_call_as must be SELF or DELEGATED_ADMIN."
   }
 }
+
+variable "member_roles_region" {
+  description = "Organization mode: the region whose member stack creates the account-wide roles (member role, forwarder role). Empty: the first of organization_regions; keep it fixed once deployed."
+  type        = string
+  default     = ""
+}

@@ -513,9 +513,11 @@ impl Members {
                     .send()
                     .await
                     .map_err(|e| classify("AssumeRole", &e))?;
+                // STS in the home region, as the check above: the event's
+                // region may not be enabled for STS in the central account.
                 let provider = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
                     .session_name(&session)
-                    .region(region.clone())
+                    .region(aws_config::Region::new(home.region.clone()))
                     .configure(&self.sdk)
                     .build()
                     .await;

@@ -327,6 +327,30 @@ mod tests {
             "detail": {"eventID": "ev-9", "eventName": "AuthorizeSecurityGroupIngress",
                 "recipientAccountId": "111122223333", "awsRegion": "eu-west-1"}});
         let forged = Event::from_value(&envelope, "t").unwrap();
+        let org = Policy::from_toml(
+            "[organization]\naccounts = [\"111122223333\", \"999988887777\"]\nregions = [\"eu-west-1\"]\n",
+            "t",
+        )
+        .unwrap()
+        .organization;
+        assert!(
+            matches!(
+                place(&forged, Some(&home), org.as_ref()),
+                Err(Refusal::NotHere(_))
+            ),
+            "organization mode refuses a forged record too"
+        );
+        assert_eq!(
+            place(
+                &event("999988887777", "eu-west-1"),
+                Some(&home),
+                org.as_ref()
+            ),
+            Ok(Place {
+                account: "999988887777".into(),
+                region: "eu-west-1".into()
+            })
+        );
         assert_eq!(
             not_here(&forged, Some(&home)).as_deref(),
             Some("not evaluated: the envelope says account 999988887777, the record 111122223333")

@@ -349,8 +349,17 @@ impl IngressGuard<'_> {
                 .push(format!("{} no longer exists", plan.group_id));
             return Ok(());
         };
-        let ous = match (self.policy.has_ou_exemptions(), self.organizations) {
-            (true, Some(organizations)) => match organizations.ous_of(&event.account).await {
+        let ous = if self.policy.has_ou_exemptions() {
+            let read = match self.organizations {
+                Some(organizations) => organizations.ous_of(&event.account).await,
+                None => Err(AwsError {
+                    operation: "ListParents",
+                    code: Some("NoOrganizationsClient".to_string()),
+                    message: "this guard cannot read OUs".to_string(),
+                    retryable: false,
+                }),
+            };
+            match read {
                 Ok(ous) => ous,
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {
@@ -364,8 +373,9 @@ impl IngressGuard<'_> {
                     fail_all(report, e.code_or_kind());
                     return Ok(());
                 }
-            },
-            _ => Vec::new(),
+            }
+        } else {
+            Vec::new()
         };
         report.exemption = self.policy.exemption_for(
             Some(&group.group_id),

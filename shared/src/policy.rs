@@ -490,6 +490,18 @@ impl Policy {
             None => None,
             Some(org) => Some(organization(org, &err)?),
         };
+        if organization.is_none() {
+            // Where an account sits is read only in organization mode.
+            if let Some(i) = exemptions
+                .iter()
+                .position(|ex: &Exemption| matches!(ex.scope, ExemptionScope::Ou(_)))
+            {
+                return Err(err(
+                    &format!("exemptions[{i}].ou"),
+                    "exemptions by OU need [organization]".to_string(),
+                ));
+            }
+        }
         Ok(Policy {
             organization,
             dry_run_source: if file.dry_run.is_some() && origin != "(embedded)" {
@@ -853,9 +865,19 @@ mod tests {
 
     #[test]
     fn exemptions_by_ou() {
-        let p =
-            policy("[[exemptions]]\nou = \"ou-ab12-34567890\"\nreason = \"sandboxes\"\n").unwrap();
+        let org = "[organization]\naccounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\n";
+        let p = policy(&format!(
+            "[[exemptions]]\nou = \"ou-ab12-34567890\"\nreason = \"sandboxes\"\n{org}"
+        ))
+        .unwrap();
         assert!(p.has_ou_exemptions());
+        assert_eq!(
+            policy("[[exemptions]]\nou = \"ou-ab12-34567890\"\nreason = \"sandboxes\"\n")
+                .unwrap_err()
+                .key,
+            "exemptions[0].ou",
+            "a single-account deployment cannot read OUs"
+        );
         let today = date!(2026 - 06 - 01);
         let inside = [
             "ou-ab12-34567890".to_string(),
