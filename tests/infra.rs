@@ -134,6 +134,33 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
         granted,
         strings(&local_in("infra/member/main.tf", "member_actions"))
     );
+    // The StackSet passes exactly the template's parameters.
+    let text =
+        std::fs::read_to_string(repo().join("infra/organization.tf")).expect("organization.tf");
+    let body: hcl::Body = hcl::from_str(&text).expect("organization.tf parses as HCL");
+    let stack_set = body
+        .blocks()
+        .find(|b| {
+            b.identifier() == "resource"
+                && b.labels().first().map(|l| l.as_str()) == Some("aws_cloudformation_stack_set")
+        })
+        .expect("the StackSet");
+    let passed: BTreeSet<String> = stack_set
+        .body()
+        .attributes()
+        .find(|a| a.key() == "parameters")
+        .and_then(|a| match a.expr() {
+            hcl::Expression::Object(object) => Some(object.keys().map(|k| k.to_string()).collect()),
+            _ => None,
+        })
+        .expect("parameters = { ... }");
+    let declared: BTreeSet<String> = template["Parameters"]
+        .as_object()
+        .expect("Parameters")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(passed, declared);
 }
 
 /// The function whose queue an event must reach, or `None`.

@@ -98,10 +98,15 @@ data "aws_iam_policy_document" "member" {
     }
   }
 
-  statement {
-    sid       = "RevokeIngress"
-    actions   = ["ec2:RevokeSecurityGroupIngress"]
-    resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group/*"]
+  # Every grant comes from member_actions: the revoke, scoped to this
+  # account's security groups.
+  dynamic "statement" {
+    for_each = [for a in local.member_actions : a if a == "ec2:RevokeSecurityGroupIngress"]
+    content {
+      sid       = "RevokeIngress"
+      actions   = [statement.value]
+      resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group/*"]
+    }
   }
 }
 
