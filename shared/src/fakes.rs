@@ -111,3 +111,100 @@ impl crate::ports::TaskDefinitions for MemoryTaskDefinitions {
             .map(|(_, td)| td.clone()))
     }
 }
+
+/// The state table in memory.
+#[derive(Default)]
+pub struct MemoryState {
+    pub records: Mutex<std::collections::BTreeMap<String, crate::state::Record>>,
+    pub statuses: Mutex<Vec<crate::state::PlaceStatus>>,
+    /// (account, region, event id, rule id) of every recorded revocation.
+    pub revoked: Mutex<Vec<(String, String, String, String)>>,
+}
+
+#[async_trait]
+impl crate::ports::StateStore for MemoryState {
+    async fn findings(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<Vec<crate::state::Record>, AwsError> {
+        Ok(self
+            .records
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|r| r.account == account && r.region == region)
+            .cloned()
+            .collect())
+    }
+
+    async fn save(&self, records: &[crate::state::Record]) -> Result<(), AwsError> {
+        let mut all = self.records.lock().unwrap();
+        for r in records {
+            all.insert(r.fingerprint.clone(), r.clone());
+        }
+        Ok(())
+    }
+
+    async fn save_status(&self, status: &crate::state::PlaceStatus) -> Result<(), AwsError> {
+        let mut all = self.statuses.lock().unwrap();
+        all.retain(|s| (&s.account, &s.region) != (&status.account, &status.region));
+        all.push(status.clone());
+        Ok(())
+    }
+
+    async fn everything(
+        &self,
+    ) -> Result<(Vec<crate::state::Record>, Vec<crate::state::PlaceStatus>), AwsError> {
+        Ok((
+            self.records.lock().unwrap().values().cloned().collect(),
+            self.statuses.lock().unwrap().clone(),
+        ))
+    }
+}
+
+#[async_trait]
+impl crate::ports::RevocationLog for MemoryState {
+    async fn record_revoked(
+        &self,
+        account: &str,
+        region: &str,
+        event_id: &str,
+        _group_id: &str,
+        rule_id: &str,
+    ) -> Result<(), AwsError> {
+        self.revoked.lock().unwrap().push((
+            account.to_string(),
+            region.to_string(),
+            event_id.to_string(),
+            rule_id.to_string(),
+        ));
+        Ok(())
+    }
+
+    async fn revoked_earlier(
+        &self,
+        account: &str,
+        region: &str,
+        event_id: &str,
+        rule_id: &str,
+    ) -> Result<bool, AwsError> {
+        Ok(self.revoked.lock().unwrap().iter().any(|(a, r, e, id)| {
+            (a.as_str(), r.as_str(), e.as_str(), id.as_str())
+                == (account, region, event_id, rule_id)
+        }))
+    }
+}
+
+/// An estate read from memory (what the sweep's reader would return).
+#[derive(Default)]
+pub struct MemoryEstate {
+    pub estate: Mutex<crate::sweep::Estate>,
+}
+
+#[async_trait]
+impl crate::ports::EstateReader for MemoryEstate {
+    async fn read(&self) -> crate::sweep::Estate {
+        self.estate.lock().unwrap().clone()
+    }
+}

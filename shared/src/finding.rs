@@ -95,6 +95,9 @@ pub struct Finding {
     /// The action the policy gives this rule.
     #[serde(skip)]
     pub action: Action,
+    /// The resource it is about, when the verdict covers several (a sweep).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     /// Which security-group rule of the event (index into the change's rules) this is about.
     #[serde(skip)]
     pub target: Option<usize>,

@@ -15,7 +15,8 @@ use crate::net::Source;
 use crate::plan::{Plan, Revocation};
 use crate::policy::Policy;
 use crate::ports::{
-    AwsError, IngressRemediator, Notifier, OrganizationUnits, Revoked, SecurityGroups,
+    AwsError, IngressRemediator, Notifier, OrganizationUnits, RevocationLog, Revoked,
+    SecurityGroups,
 };
 use crate::report::{Outcome, OutcomeKind, Report};
 use crate::rules;
@@ -142,6 +143,9 @@ pub struct IngressGuard<'a> {
     /// the policy has one).
     pub organizations: Option<&'a dyn OrganizationUnits>,
     pub remediator: &'a dyn IngressRemediator,
+    /// What earlier attempts of an event revoked (the state table): a retry
+    /// reports `revoked (earlier attempt)`, not `already absent`.
+    pub revocations: Option<&'a dyn RevocationLog>,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -310,7 +314,7 @@ impl IngressGuard<'_> {
     /// Carries out the plan, reporting one outcome per rule: reads the
     /// group's tags (exemptions), reads every planned rule back right before
     /// revoking (invariant 8), and revokes what still offends in one call.
-    async fn act(
+    pub(crate) async fn act(
         &self,
         event: &Event,
         plan: &Plan,
@@ -436,9 +440,8 @@ impl IngressGuard<'_> {
             match recheck(&r.rule, group_id, &current, self.policy) {
                 Recheck::Offends(id) => offending.push((r, id)),
                 Recheck::Gone => {
-                    report
-                        .outcomes
-                        .push(outcome(r.label(), OutcomeKind::AlreadyAbsent, None))
+                    let o = self.gone(event, &r.label(), report).await;
+                    report.outcomes.push(o);
                 }
                 Recheck::ChangedSince(why) => {
                     info!(event_id = %event.id, group_id = %group_id, rule_id = %r.label(), why = %why, "changed since the event");
@@ -490,7 +493,10 @@ impl IngressGuard<'_> {
                 batch.clone()
             };
             let o = match result {
-                Ok(Revoked::Revoked) => outcome(r.label(), OutcomeKind::Revoked, None),
+                Ok(Revoked::Revoked) => {
+                    self.log_revoked(event, group_id, id, report).await;
+                    outcome(r.label(), OutcomeKind::Revoked, None)
+                }
                 Ok(Revoked::AlreadyAbsent) => outcome(r.label(), OutcomeKind::AlreadyAbsent, None),
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {
@@ -505,11 +511,59 @@ impl IngressGuard<'_> {
     }
 }
 
+impl IngressGuard<'_> {
+    /// The outcome of a planned rule that is no longer there: `revoked
+    /// (earlier attempt)` when the state table says an earlier attempt of
+    /// this event revoked it, else already absent.
+    async fn gone(&self, event: &Event, rule_id: &str, report: &mut Report) -> Outcome {
+        let Some(log) = self.revocations else {
+            return outcome(rule_id.to_string(), OutcomeKind::AlreadyAbsent, None);
+        };
+        match log
+            .revoked_earlier(&event.account, &event.region, &event.id, rule_id)
+            .await
+        {
+            Ok(true) => Outcome {
+                earlier_attempt: true,
+                ..outcome(rule_id.to_string(), OutcomeKind::Revoked, None)
+            },
+            Ok(false) => outcome(rule_id.to_string(), OutcomeKind::AlreadyAbsent, None),
+            Err(e) => {
+                warn!(event_id = %event.id, rule_id = %rule_id, error = %e, "cannot read the state table");
+                report.notes.push(format!(
+                    "{rule_id}: could not read the state table ({}): whether an earlier attempt revoked it is unknown",
+                    e.code_or_kind()
+                ));
+                outcome(rule_id.to_string(), OutcomeKind::AlreadyAbsent, None)
+            }
+        }
+    }
+
+    /// Records a revocation for retries of the event. A failure is noted, not
+    /// fatal: the rule is revoked and the alert must still go out.
+    async fn log_revoked(&self, event: &Event, group_id: &str, rule_id: &str, report: &mut Report) {
+        let Some(log) = self.revocations else {
+            return;
+        };
+        if let Err(e) = log
+            .record_revoked(&event.account, &event.region, &event.id, group_id, rule_id)
+            .await
+        {
+            warn!(event_id = %event.id, rule_id = %rule_id, error = %e, "cannot record the revocation");
+            report.notes.push(format!(
+                "{rule_id}: could not record the revocation in the state table ({}): a retry would report it already absent",
+                e.code_or_kind()
+            ));
+        }
+    }
+}
+
 fn outcome(rule_id: String, result: OutcomeKind, error_code: Option<String>) -> Outcome {
     Outcome {
         rule_id,
         result,
         error_code,
+        earlier_attempt: false,
     }
 }
 
@@ -609,6 +663,7 @@ mod tests {
             groups,
             organizations: None,
             remediator: groups,
+            revocations: None,
             notifier: &notifier,
             policy,
             settings,
@@ -1077,6 +1132,7 @@ mod tests {
             groups: &g,
             organizations: None,
             remediator: &g,
+            revocations: None,
             notifier: &notifier,
             policy: &policy,
             settings: &settings,

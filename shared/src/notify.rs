@@ -136,6 +136,10 @@ pub fn subject(report: &Report) -> String {
             format!("{} (+{} more)", f.title, report.findings.len() - 1)
         }
         Some(f) => f.title.to_string(),
+        None if !report.resolved.is_empty() => match report.resolved.len() {
+            1 => "1 finding resolved".to_string(),
+            n => format!("{n} findings resolved"),
+        },
         None => format!("{} handled", report.event_name),
     };
     let raw = format!(
@@ -221,9 +225,14 @@ pub fn text_body(report: &Report, shown: usize) -> String {
     } else {
         let _ = writeln!(out, "Findings ({}):", report.findings.len());
         for f in report.findings.iter().take(shown) {
+            let on = f
+                .resource
+                .as_deref()
+                .map(|r| format!("{r}: "))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "- [{}] {} {}\n    {}\n    Fix: {}",
+                "- [{}] {} {}\n    {on}{}\n    Fix: {}",
                 f.severity.as_str().to_ascii_uppercase(),
                 f.rule,
                 f.title,
@@ -239,6 +248,28 @@ pub fn text_body(report: &Report, shown: usize) -> String {
             );
         }
     }
+    if !report.resolved.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Resolved since the last sweep ({}):",
+            report.resolved.len()
+        );
+        for r in report.resolved.iter().take(shown.max(10)) {
+            let _ = writeln!(
+                out,
+                "- {} on {}: {} (open since {})",
+                r.rule, r.resource, r.detail, r.first_seen
+            );
+        }
+        if report.resolved.len() > shown.max(10) {
+            let _ = writeln!(
+                out,
+                "- … and {} more (all are in the JSON document)",
+                report.resolved.len() - shown.max(10)
+            );
+        }
+    }
     if !report.outcomes.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "What was done:");
@@ -248,7 +279,7 @@ pub fn text_body(report: &Report, shown: usize) -> String {
                 .as_deref()
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "- {}: {}{code}", o.rule_id, o.result.phrase());
+            let _ = writeln!(out, "- {}: {}{code}", o.rule_id, o.phrase());
         }
     } else if !report.plan.is_empty() {
         let _ = writeln!(out);
@@ -362,6 +393,7 @@ mod tests {
         let mut r = Report::for_event(&event);
         r.resource = Some("sg-0abc".into());
         r.findings.push(Finding {
+            resource: None,
             rule: "EC2-SG-003",
             severity: Severity::Critical,
             title: "SSH (22) open to the internet",
@@ -374,6 +406,7 @@ mod tests {
             rule_id: "sgr-1".into(),
             result: OutcomeKind::Revoked,
             error_code: None,
+            earlier_attempt: false,
         });
         r
     }
@@ -433,6 +466,7 @@ mod tests {
             let one = r.findings[0].clone();
             r.findings = (0..count)
                 .map(|i| Finding {
+                    resource: None,
                     detail: format!("tcp {i} from 0.0.0.0/0 (sgr-{i:017})"),
                     ..one.clone()
                 })

@@ -39,10 +39,18 @@ struct PolicyFile {
     ports: Option<PortListsFile>,
     task_definition: Option<TaskDefinitionFile>,
     organization: Option<OrganizationFile>,
+    sweep: Option<SweepFile>,
     #[serde(default)]
     rules: BTreeMap<String, RuleOverrideFile>,
     #[serde(default)]
     exemptions: Vec<ExemptionFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepFile {
+    revoke: Option<bool>,
+    max_revocations_per_run: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,6 +165,16 @@ fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `[sweep]`: what the scheduled sweep may do besides alerting (DESIGN §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepSettings {
+    /// Revoke world-open ingress the sweep finds (every invariant of §7
+    /// holds, `dry_run` included). Off by default: the sweep only alerts.
+    pub revoke: bool,
+    /// At most this many rules revoked by one sweep of one place.
+    pub max_revocations_per_run: usize,
+}
+
 /// How the policy changes one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleSetting {
@@ -262,6 +280,7 @@ pub struct Policy {
     pub exemptions: Vec<Exemption>,
     /// One deployment for many accounts and regions; `None`: the function's own only.
     pub organization: Option<Organization>,
+    pub sweep: SweepSettings,
 }
 
 fn parse_date(text: &str) -> Result<Date, String> {
@@ -486,6 +505,22 @@ impl Policy {
             });
         }
 
+        let base_sweep = base.sweep.unwrap_or_default();
+        let file_sweep = file.sweep.unwrap_or_default();
+        let max_revocations_per_run = file_sweep
+            .max_revocations_per_run
+            .or(base_sweep.max_revocations_per_run)
+            .unwrap_or(10);
+        if max_revocations_per_run == 0 {
+            return Err(err(
+                "sweep.max_revocations_per_run",
+                "must be at least 1 (use sweep.revoke = false to stop revoking)".to_string(),
+            ));
+        }
+        let sweep = SweepSettings {
+            revoke: file_sweep.revoke.or(base_sweep.revoke).unwrap_or(false),
+            max_revocations_per_run: max_revocations_per_run as usize,
+        };
         let organization = match file.organization {
             None => None,
             Some(org) => Some(organization(org, &err)?),
@@ -504,6 +539,7 @@ impl Policy {
         }
         Ok(Policy {
             organization,
+            sweep,
             dry_run_source: if file.dry_run.is_some() && origin != "(embedded)" {
                 "the policy file"
             } else {

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::notify::Notification;
 use crate::sg::SgRule;
+use crate::state::{PlaceStatus, Record};
 use crate::td::TaskDefinition;
 
 /// An AWS call that failed, classified by its error code (never by message text).
@@ -105,4 +106,51 @@ pub trait TaskDefinitions: Send + Sync {
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn publish(&self, notification: &Notification) -> Result<(), AwsError>;
+}
+
+/// Reads the current state of one place (account, region) for the sweep.
+#[async_trait]
+pub trait EstateReader: Send + Sync {
+    /// Everything the sweep judges. A read that fails is recorded in
+    /// [`Estate::unread`](crate::sweep::Estate::unread) and the others go on.
+    async fn read(&self) -> crate::sweep::Estate;
+}
+
+/// The state table (DESIGN §12).
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Every finding record of one place.
+    async fn findings(&self, account: &str, region: &str) -> Result<Vec<Record>, AwsError>;
+    async fn save(&self, records: &[Record]) -> Result<(), AwsError>;
+    async fn save_status(&self, status: &PlaceStatus) -> Result<(), AwsError>;
+    /// Every finding record and place status (the daily summary).
+    async fn everything(&self) -> Result<(Vec<Record>, Vec<PlaceStatus>), AwsError>;
+}
+
+/// What ingress-guard revoked, per event, so that a retry of the event
+/// reports it (DESIGN §7.10).
+#[async_trait]
+pub trait RevocationLog: Send + Sync {
+    async fn record_revoked(
+        &self,
+        account: &str,
+        region: &str,
+        event_id: &str,
+        group_id: &str,
+        rule_id: &str,
+    ) -> Result<(), AwsError>;
+    async fn revoked_earlier(
+        &self,
+        account: &str,
+        region: &str,
+        event_id: &str,
+        rule_id: &str,
+    ) -> Result<bool, AwsError>;
+}
+
+/// Lists the accounts of the organization (the sweep's scope with `accounts = "*"`).
+#[async_trait]
+pub trait AccountLister: Send + Sync {
+    /// The active accounts.
+    async fn accounts(&self) -> Result<Vec<String>, AwsError>;
 }

@@ -52,6 +52,32 @@ pub struct Outcome {
     /// The AWS error code of a failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// A retry of the event found the rule gone because an earlier attempt
+    /// of the same event revoked it (the state table says so, DESIGN §7.10).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub earlier_attempt: bool,
+}
+
+impl Outcome {
+    /// How the text message says it.
+    pub fn phrase(&self) -> &'static str {
+        if self.earlier_attempt && self.result == OutcomeKind::Revoked {
+            "revoked (earlier attempt)"
+        } else {
+            self.result.phrase()
+        }
+    }
+}
+
+/// A finding the sweep no longer sees (DESIGN §12), listed once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    pub rule: String,
+    pub severity: String,
+    pub resource: String,
+    pub detail: String,
+    /// When it was first seen (RFC 3339).
+    pub first_seen: String,
 }
 
 /// The verdict on one event.
@@ -89,6 +115,9 @@ pub struct Report {
     /// says so, and any findings are from what the Lambda read instead.
     #[serde(rename = "could_not_evaluate", skip_serializing_if = "Option::is_none")]
     pub unevaluated: Option<String>,
+    /// Findings of earlier sweeps that are gone now (sweep only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<Resolved>,
     /// What could not be checked, and other facts for the reader.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -116,6 +145,7 @@ impl Report {
             acted_as: None,
             exemption_tag: None,
             unevaluated: None,
+            resolved: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -160,6 +190,7 @@ impl Report {
             || !self.outcomes.is_empty()
             || self.unevaluated.is_some()
             || self.exemption_tag.is_some()
+            || !self.resolved.is_empty()
     }
 
     /// The JSON line.

@@ -122,6 +122,7 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
             }
             if let Some(detail) = check(sg_rule, policy) {
                 findings.push(Finding {
+                    resource: None,
                     rule: rule.id,
                     severity: setting.severity,
                     title: rule.title,
@@ -177,6 +178,7 @@ fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) 
         }
         for hit in run(rule.check).unwrap_or_default() {
             findings.push(Finding {
+                resource: None,
                 rule: rule.id,
                 severity: hit
                     .escalate_to

@@ -71,6 +71,7 @@ mod tests {
 
     fn finding(rule: &'static str, severity: Severity) -> Finding {
         Finding {
+            resource: None,
             rule,
             severity,
             title: "t",

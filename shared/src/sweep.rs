@@ -1,0 +1,667 @@
+//! The sweep (DESIGN §12): the current state of one place (account, region),
+//! read with paginated calls, turned into the inputs the event path builds
+//! and judged by the same rules; then reconciled with the state table so that
+//! only what is new or resolved is alerted. The CLI's `scan` runs the same
+//! sweep read-only, without the table.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use time::Date;
+use tracing::{info, warn};
+
+use crate::event::{Actor, Event};
+use crate::finding::{Action, Finding, Severity};
+use crate::guard::{notify_if_due, GuardSettings};
+use crate::ingress::IngressGuard;
+use crate::notify::{Attribute, Notification};
+use crate::plan::Plan;
+use crate::policy::Policy;
+use crate::ports::{
+    AccountLister, AwsError, EstateReader, IngressRemediator, Notifier, OrganizationUnits,
+    SecurityGroups, StateStore,
+};
+use crate::report::Report;
+use crate::rules::ecs_svc::{Enrichment, SvcContext};
+use crate::sg::{SgChange, SgRule};
+use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
+use crate::svc::{ServiceChange, ServiceSettings};
+use crate::td::TaskDefinition;
+use crate::{rules, task_guard};
+
+/// The `event_name` of what the sweep reports: it came from no event.
+pub const SWEEP: &str = "Sweep";
+
+/// A security group as the sweep reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupState {
+    pub info: crate::ports::GroupInfo,
+    /// Every stored rule, ingress and egress.
+    pub rules: Vec<SgRule>,
+}
+
+/// An ECS service as the sweep reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceState {
+    /// The cluster's name.
+    pub cluster: String,
+    pub name: String,
+    pub settings: ServiceSettings,
+}
+
+/// A read that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// `DescribeServices (cluster web)`.
+    pub what: String,
+    pub error: AwsError,
+}
+
+impl Unread {
+    pub fn phrase(&self) -> String {
+        format!("{}: {}", self.what, self.error.code_or_kind())
+    }
+}
+
+/// Everything the sweep read in one place.
+#[derive(Debug, Clone, Default)]
+pub struct Estate {
+    pub groups: Vec<GroupState>,
+    pub services: Vec<ServiceState>,
+    /// The task definitions the services run, each once, by the name the
+    /// services give (their revision ARN).
+    pub task_definitions: BTreeMap<String, TaskDefinition>,
+    pub unread: Vec<Unread>,
+    /// How many AWS calls the reads took.
+    pub api_calls: usize,
+}
+
+impl Estate {
+    /// True when every read succeeded: only then is anything resolved.
+    pub fn complete(&self) -> bool {
+        self.unread.is_empty()
+    }
+}
+
+/// Judges the estate with the event path's rules. Each security group is
+/// judged as the live checks judge it (its current ingress rules), each
+/// service as a creation of itself (with its groups' findings and its task
+/// definition's, as service-guard joins them), each task definition as its
+/// registration. Groups (or accounts) with an active exemption give exempt
+/// findings; `ous` are the account's OUs (exemptions by OU).
+pub fn judge(
+    account: &str,
+    region: &str,
+    estate: &Estate,
+    policy: &Policy,
+    ous: &[String],
+    today: Date,
+) -> Vec<Seen> {
+    let mut seen = Vec::new();
+    let mut group_findings: BTreeMap<&str, Vec<Finding>> = BTreeMap::new();
+    for group in &estate.groups {
+        let id = group.info.group_id.as_str();
+        let change = SgChange::current_ingress(id, group.rules.clone());
+        let findings = rules::evaluate_sg(&change, policy);
+        let exempt = policy
+            .exemption_for(Some(id), account, ous, &group.info.tags, today)
+            .is_some_and(|e| e.is_active());
+        for f in &findings {
+            seen.push(Seen::new(account, region, id, f.clone(), exempt));
+        }
+        group_findings.insert(id, findings);
+    }
+    let mut td_findings: BTreeMap<&str, (String, Vec<Finding>)> = BTreeMap::new();
+    for (name, td) in &estate.task_definitions {
+        let findings = task_guard::assess(td, account, policy);
+        for f in &findings {
+            seen.push(Seen::new(account, region, &td.label(), f.clone(), false));
+        }
+        td_findings.insert(name.as_str(), (td.label(), findings));
+    }
+    let groups_unread: Vec<&Unread> = estate
+        .unread
+        .iter()
+        .filter(|u| u.what.starts_with("DescribeSecurityGroup"))
+        .collect();
+    for service in &estate.services {
+        let change = ServiceChange {
+            created: true,
+            service: service.name.clone(),
+            cluster: service.cluster.clone(),
+            requested: service.settings.clone(),
+            effective: service.settings.clone(),
+        };
+        let mut enrichment = Enrichment {
+            task_definition: change
+                .task_definition()
+                .and_then(|name| td_findings.get(name).cloned()),
+            ..Enrichment::default()
+        };
+        for group_id in change.security_groups() {
+            match group_findings.get(group_id.as_str()) {
+                Some(findings) => enrichment.groups.push((group_id.clone(), findings.clone())),
+                None => {
+                    let why = match groups_unread.first() {
+                        Some(u) => u.error.code_or_kind(),
+                        None => "NotFound".to_string(),
+                    };
+                    enrichment.unchecked_groups.push((group_id.clone(), why));
+                }
+            }
+        }
+        let findings = rules::evaluate_svc(
+            &change,
+            &SvcContext {
+                policy,
+                enrichment: Some(&enrichment),
+            },
+        );
+        for f in findings {
+            seen.push(Seen::new(account, region, &change.resource(), f, false));
+        }
+    }
+    seen
+}
+
+/// One sweep of one place: what it found, what it alerted, what it could not read.
+#[derive(Debug, Clone)]
+pub struct PlaceResult {
+    /// The verdict, as published (when there was anything to say).
+    pub report: Report,
+    /// Every finding present now.
+    pub seen: Vec<Seen>,
+    pub unread: Vec<Unread>,
+    pub groups: usize,
+    pub services: usize,
+    pub task_definitions: usize,
+    pub api_calls: usize,
+}
+
+/// What the sweep may revoke with (`[sweep] revoke = true`).
+pub struct Remediation<'a> {
+    pub groups: &'a dyn SecurityGroups,
+    pub remediator: &'a dyn IngressRemediator,
+}
+
+/// The sweep of one place with its ports.
+pub struct PlaceSweep<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    /// Identifies the sweep run (its start, RFC 3339) in event ids.
+    pub run: &'a str,
+    pub estate: &'a dyn EstateReader,
+    /// `None`: read-only (the CLI) — everything present is reported.
+    pub state: Option<&'a dyn StateStore>,
+    pub notifier: Option<&'a dyn Notifier>,
+    pub organizations: Option<&'a dyn OrganizationUnits>,
+    pub remediation: Option<Remediation<'a>>,
+    pub policy: &'a Policy,
+    pub settings: &'a GuardSettings,
+    /// RFC 3339.
+    pub now: &'a str,
+    pub today: Date,
+}
+
+impl PlaceSweep<'_> {
+    /// Reads, judges, reconciles with the table, revokes if allowed, alerts,
+    /// and records the place's status. An error (the table, SNS, throttling)
+    /// fails the work item, which is retried: nothing unchanged is alerted
+    /// twice, because the table is written only after the alert went out.
+    pub async fn run(&self) -> Result<PlaceResult, AwsError> {
+        let mut estate = self.estate.read().await;
+        let ous = self.ous(&mut estate).await?;
+        let seen = judge(
+            self.account,
+            self.region,
+            &estate,
+            self.policy,
+            &ous,
+            self.today,
+        );
+        let mut report = self.report();
+        let writes = match self.state {
+            Some(state) => {
+                let stored = state.findings(self.account, self.region).await?;
+                let r = reconcile(
+                    self.account,
+                    self.region,
+                    &seen,
+                    stored,
+                    estate.complete(),
+                    self.policy.notify_min_severity,
+                    self.now,
+                );
+                report.findings = r.new;
+                report.resolved = r.resolved;
+                r.writes
+            }
+            None => {
+                report.findings = seen.iter().map(|s| s.finding.clone()).collect();
+                report
+                    .findings
+                    .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+                Vec::new()
+            }
+        };
+        report.resource = Some(resource_phrase(&report, self.account, self.region));
+        if let Some(remediation) = &self.remediation {
+            self.revoke(remediation, &estate, &seen, &mut report)
+                .await?;
+        }
+        for u in &estate.unread {
+            warn!(account = %self.account, region = %self.region, what = %u.what, error = %u.error, "could not read");
+            report.notes.push(format!(
+                "could not read {}: nothing there was resolved this sweep",
+                u.phrase()
+            ));
+        }
+        if let Some(notifier) = self.notifier {
+            notify_if_due(&mut report, self.policy, self.settings, notifier).await?;
+        }
+        if let Some(state) = self.state {
+            state.save(&writes).await?;
+            state
+                .save_status(&PlaceStatus {
+                    account: self.account.to_string(),
+                    region: self.region.to_string(),
+                    swept_at: self.now.to_string(),
+                    complete: estate.complete(),
+                    problems: estate.unread.iter().map(Unread::phrase).collect(),
+                })
+                .await?;
+        }
+        info!(account = %self.account, region = %self.region, groups = estate.groups.len(),
+            services = estate.services.len(), findings = seen.len(), new = report.findings.len(),
+            resolved = report.resolved.len(), unread = estate.unread.len(), api_calls = estate.api_calls, "swept");
+        Ok(PlaceResult {
+            report,
+            groups: estate.groups.len(),
+            services: estate.services.len(),
+            task_definitions: estate.task_definitions.len(),
+            api_calls: estate.api_calls,
+            seen,
+            unread: estate.unread,
+        })
+    }
+
+    /// The account's OUs when the policy exempts by OU. When they cannot be
+    /// read, no group counts as exempt by OU (alerting is the safe side) and
+    /// nothing is revoked (the sweep cannot know the account is not exempt).
+    async fn ous(&self, estate: &mut Estate) -> Result<Vec<String>, AwsError> {
+        if !self.policy.has_ou_exemptions() {
+            return Ok(Vec::new());
+        }
+        let read = match self.organizations {
+            Some(o) => o.ous_of(self.account).await,
+            None => Err(AwsError {
+                operation: "ListParents",
+                code: Some("NoOrganizationsClient".to_string()),
+                message: "this sweep cannot read OUs".to_string(),
+                retryable: false,
+            }),
+        };
+        match read {
+            Ok(ous) => Ok(ous),
+            Err(e) if e.retryable => Err(e),
+            Err(e) => {
+                estate.unread.push(Unread {
+                    what: format!("ListParents (account {})", self.account),
+                    error: e,
+                });
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn report(&self) -> Report {
+        let mut report = Report::for_event(&self.event());
+        report.notes.push(
+            "found by the scheduled sweep of the current state: who made the change is not known (no event was seen for it, or it predates the guard)"
+                .to_string(),
+        );
+        report
+    }
+
+    /// The sweep as an event, for reports and logs.
+    fn event(&self) -> Event {
+        Event {
+            origin: "sweep".to_string(),
+            id: format!("sweep-{}-{}-{}", self.run, self.account, self.region),
+            name: SWEEP.to_string(),
+            source: "access-guard".to_string(),
+            time: self.now.to_string(),
+            account: self.account.to_string(),
+            region: self.region.to_string(),
+            actor: Actor::default(),
+            source_ip: None,
+            user_agent: None,
+            error_code: None,
+            envelope_conflict: None,
+            request: serde_json::Value::Null,
+            response: serde_json::Value::Null,
+        }
+    }
+
+    /// Revokes what breaks a `revoke` rule in groups that are not exempt, as
+    /// ingress-guard does (tags and exemptions read again, every rule read
+    /// back right before its revoke, dry run honoured), at most
+    /// `max_revocations_per_run` rules; the rest are held back and reported.
+    async fn revoke(
+        &self,
+        remediation: &Remediation<'_>,
+        estate: &Estate,
+        seen: &[Seen],
+        report: &mut Report,
+    ) -> Result<(), AwsError> {
+        if !self.policy.sweep.revoke {
+            return Ok(());
+        }
+        let offending: BTreeSet<&str> = seen
+            .iter()
+            .filter(|s| !s.exempt && s.finding.action == Action::Revoke)
+            .map(Seen::resource)
+            .collect();
+        let mut budget = self.policy.sweep.max_revocations_per_run;
+        let mut held_back = 0;
+        let event = self.event();
+        let guard = IngressGuard {
+            groups: remediation.groups,
+            organizations: self.organizations,
+            remediator: remediation.remediator,
+            revocations: None,
+            notifier: &NoNotifier,
+            policy: self.policy,
+            settings: self.settings,
+            deadline: None,
+        };
+        for group in estate
+            .groups
+            .iter()
+            .filter(|g| offending.contains(g.info.group_id.as_str()))
+        {
+            let change = SgChange::current_ingress(&group.info.group_id, group.rules.clone());
+            let findings = rules::evaluate_sg(&change, self.policy);
+            let Some(mut plan) = Plan::for_change(&change, &findings, self.policy) else {
+                continue;
+            };
+            if plan.revocations.len() > budget {
+                let over = plan.revocations.split_off(budget);
+                plan.held_back.splice(0..0, over);
+            }
+            budget -= plan.revocations.len();
+            held_back += plan.held_back.len();
+            report.plan.extend(plan.steps());
+            if plan.revocations.is_empty() {
+                report
+                    .outcomes
+                    .extend(plan.held_back.iter().map(|r| crate::report::Outcome {
+                        rule_id: r.label(),
+                        result: crate::report::OutcomeKind::HeldBack,
+                        error_code: None,
+                        earlier_attempt: false,
+                    }));
+                continue;
+            }
+            let mut part = Report::for_event(&event);
+            guard.act(&event, &plan, &mut part, self.today).await?;
+            report.outcomes.extend(part.outcomes);
+            report.notes.extend(part.notes);
+        }
+        if held_back > 0 {
+            report.notes.push(format!(
+                "{held_back} rules held back (max_revocations_per_run {} or max_revocations_per_event): left for the next sweep",
+                self.policy.sweep.max_revocations_per_run
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The act step publishes nothing: the sweep's report carries its outcomes.
+struct NoNotifier;
+
+#[async_trait::async_trait]
+impl Notifier for NoNotifier {
+    async fn publish(&self, _: &Notification) -> Result<(), AwsError> {
+        Ok(())
+    }
+}
+
+/// The resource a sweep's message is about: the one resource, or how many.
+fn resource_phrase(report: &Report, account: &str, region: &str) -> String {
+    let resources: BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.resource.as_deref())
+        .chain(report.resolved.iter().map(|r| r.resource.as_str()))
+        .collect();
+    match resources.len() {
+        1 => resources.into_iter().next().unwrap_or_default().to_string(),
+        n => format!("{n} resources in {}", place_key(account, region)),
+    }
+}
+
+/// One unit of the sweep's work: a place, and the run it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct WorkItem {
+    pub account: String,
+    pub region: String,
+    pub run: String,
+}
+
+/// The places a sweep covers: the function's own account and region, or
+/// every account and region of `[organization]` (with `accounts = "*"`, the
+/// organization's active accounts, listed through `accounts`).
+pub async fn places(
+    policy: &Policy,
+    home_account: &str,
+    home_region: &str,
+    accounts: &dyn AccountLister,
+) -> Result<Vec<(String, String)>, AwsError> {
+    let Some(org) = &policy.organization else {
+        return Ok(vec![(home_account.to_string(), home_region.to_string())]);
+    };
+    let listed = match &org.accounts {
+        crate::policy::AccountScope::Listed(list) => list.clone(),
+        crate::policy::AccountScope::Organization(_) => accounts.accounts().await?,
+    };
+    let mut out = Vec::new();
+    for account in &listed {
+        for region in &org.regions {
+            out.push((account.clone(), region.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// The daily summary (DESIGN §12): open findings by severity, account and
+/// rule, the oldest open ones, the exempt count, and every place whose last
+/// sweep could not read everything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub kind: &'static str,
+    pub generated_at: String,
+    pub open: usize,
+    pub exempt: usize,
+    pub by_severity: BTreeMap<String, usize>,
+    pub by_account: BTreeMap<String, usize>,
+    pub by_rule: BTreeMap<String, usize>,
+    pub oldest: Vec<OldFinding>,
+    pub places_swept: usize,
+    pub incomplete: Vec<PlaceStatus>,
+}
+
+/// One of the oldest open findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OldFinding {
+    pub rule: String,
+    pub severity: String,
+    pub account: String,
+    pub region: String,
+    pub resource: String,
+    pub detail: String,
+    pub first_seen: String,
+}
+
+/// How many of the oldest open findings the summary lists.
+pub const OLDEST_LISTED: usize = 10;
+
+impl Summary {
+    pub fn of(records: &[Record], statuses: Vec<PlaceStatus>, now: &str) -> Summary {
+        let open: Vec<&Record> = records
+            .iter()
+            .filter(|r| r.status == Status::Open)
+            .collect();
+        let count = |key: fn(&Record) -> String| {
+            let mut m = BTreeMap::new();
+            for r in &open {
+                *m.entry(key(r)).or_insert(0) += 1;
+            }
+            m
+        };
+        let mut oldest = open.clone();
+        oldest.sort_by(|a, b| {
+            a.first_seen
+                .cmp(&b.first_seen)
+                .then(b.severity.cmp(&a.severity))
+        });
+        Summary {
+            kind: "sweep_summary",
+            generated_at: now.to_string(),
+            open: open.len(),
+            exempt: records
+                .iter()
+                .filter(|r| r.status == Status::Exempt)
+                .count(),
+            by_severity: count(|r| r.severity.as_str().to_string()),
+            by_account: count(|r| r.account.clone()),
+            by_rule: count(|r| r.rule.clone()),
+            oldest: oldest
+                .into_iter()
+                .take(OLDEST_LISTED)
+                .map(|r| OldFinding {
+                    rule: r.rule.clone(),
+                    severity: r.severity.as_str().to_string(),
+                    account: r.account.clone(),
+                    region: r.region.clone(),
+                    resource: r.resource.clone(),
+                    detail: r.detail.clone(),
+                    first_seen: r.first_seen.clone(),
+                })
+                .collect(),
+            places_swept: statuses.len(),
+            incomplete: statuses.into_iter().filter(|s| !s.complete).collect(),
+        }
+    }
+
+    /// The most severe open finding's severity.
+    fn top(&self) -> Option<Severity> {
+        ["critical", "high", "medium", "low", "info"]
+            .into_iter()
+            .find(|s| self.by_severity.contains_key(*s))
+            .and_then(|s| s.parse().ok())
+    }
+
+    pub fn subject(&self) -> String {
+        let severity = self.top().map_or("INFO", |s| match s {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low => "LOW",
+            Severity::Info => "INFO",
+        });
+        let mut subject = format!(
+            "[{severity}] Daily summary: {} open findings in {} accounts",
+            self.open,
+            self.by_account.len()
+        );
+        if !self.incomplete.is_empty() {
+            let _ = write!(subject, ", {} places not fully read", self.incomplete.len());
+        }
+        subject.truncate(crate::notify::SUBJECT_MAX);
+        subject
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}\n", self.subject());
+        let _ = writeln!(
+            out,
+            "Open findings: {} (exempt: {}), over {} places swept, as of {}",
+            self.open, self.exempt, self.places_swept, self.generated_at
+        );
+        for (title, map) in [
+            ("By severity", &self.by_severity),
+            ("By account", &self.by_account),
+            ("By rule", &self.by_rule),
+        ] {
+            let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(out, "{title}: {}", parts.join(", "));
+        }
+        if !self.oldest.is_empty() {
+            let _ = writeln!(out, "\nOldest open findings:");
+            for o in &self.oldest {
+                let _ = writeln!(
+                    out,
+                    "- since {}: [{}] {} on {} ({} {}): {}",
+                    o.first_seen,
+                    o.severity.to_ascii_uppercase(),
+                    o.rule,
+                    o.resource,
+                    o.account,
+                    o.region,
+                    o.detail
+                );
+            }
+        }
+        if !self.incomplete.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nNot fully read at their last sweep (nothing there was resolved):"
+            );
+            for p in &self.incomplete {
+                let _ = writeln!(
+                    out,
+                    "- {} {} at {}: {}",
+                    p.account,
+                    p.region,
+                    p.swept_at,
+                    p.problems.join("; ")
+                );
+            }
+        }
+        out
+    }
+
+    /// The SNS message: text for people, this document for machines.
+    pub fn notification(&self) -> Notification {
+        let text = self.text();
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let message = serde_json::json!({
+            "default": text, "email": text, "sqs": json, "lambda": json, "https": json,
+        })
+        .to_string();
+        Notification {
+            subject: self.subject(),
+            message,
+            attributes: vec![
+                Attribute {
+                    name: "severity",
+                    data_type: "String",
+                    value: self.top().map_or("info", Severity::as_str).to_string(),
+                },
+                Attribute {
+                    name: "action",
+                    data_type: "String",
+                    value: "summary".to_string(),
+                },
+            ],
+            verdict_included: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,434 @@
+use serde_json::json;
+use time::macros::date;
+
+use super::*;
+use crate::fakes::{MemoryEstate, MemoryGroups, MemoryNotifier, MemoryState};
+use crate::json::Node;
+use crate::net::{Protocol, Source};
+use crate::ports::{AwsError, GroupInfo};
+use crate::sg::Direction;
+use crate::svc::AwsvpcConfiguration;
+
+const ACCOUNT: &str = "111122223333";
+const REGION: &str = "eu-west-1";
+const TODAY: Date = date!(2026 - 12 - 01);
+
+fn rule(id: &str, port: i64, cidr: &str) -> SgRule {
+    SgRule {
+        rule_id: Some(id.to_string()),
+        direction: Direction::Ingress,
+        ip_protocol: "tcp".to_string(),
+        protocol: Protocol::Tcp,
+        from_port: Some(port),
+        to_port: Some(port),
+        source: Source::cidr(cidr),
+    }
+}
+
+fn group(id: &str, rules: Vec<SgRule>, tags: &[(&str, &str)]) -> GroupState {
+    GroupState {
+        info: GroupInfo {
+            group_id: id.to_string(),
+            name: format!("{id}-name"),
+            vpc_id: Some("vpc-1".to_string()),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+        rules,
+    }
+}
+
+fn privileged_td() -> TaskDefinition {
+    let value = json!({"family": "web", "revision": 3, "networkMode": "awsvpc",
+        "containerDefinitions": [{"name": "app", "image": "nginx@sha256:abc", "privileged": true,
+            "readonlyRootFilesystem": true, "user": "1000",
+            "logConfiguration": {"logDriver": "awslogs"}}]});
+    TaskDefinition::from_json(&Node::root(&value, "td")).unwrap()
+}
+
+const TD_ARN: &str = "arn:aws:ecs:eu-west-1:111122223333:task-definition/web:3";
+
+fn public_service(groups: &[&str]) -> ServiceState {
+    ServiceState {
+        cluster: "prod".to_string(),
+        name: "web".to_string(),
+        settings: ServiceSettings {
+            task_definition: Some(TD_ARN.to_string()),
+            awsvpc: Some(AwsvpcConfiguration {
+                security_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
+                subnets: Some(vec!["subnet-1".to_string()]),
+                assign_public_ip: Some(true),
+            }),
+            network_configured: true,
+            enable_execute_command: Some(false),
+            launch_type: Some("FARGATE".to_string()),
+            platform_version: Some("LATEST".to_string()),
+        },
+    }
+}
+
+fn estate() -> Estate {
+    Estate {
+        groups: vec![
+            group("sg-open", vec![rule("sgr-ssh", 22, "0.0.0.0/0")], &[]),
+            group("sg-safe", vec![rule("sgr-https", 443, "10.0.0.0/8")], &[]),
+        ],
+        services: vec![public_service(&["sg-open"])],
+        task_definitions: [(TD_ARN.to_string(), privileged_td())].into(),
+        unread: Vec::new(),
+        api_calls: 6,
+    }
+}
+
+fn rules_on(seen: &[Seen], resource: &str) -> Vec<&'static str> {
+    let mut ids: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.resource() == resource)
+        .map(|s| s.finding.rule)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn the_estate_is_judged_by_the_event_paths_rules() {
+    let seen = judge(ACCOUNT, REGION, &estate(), &Policy::embedded(), &[], TODAY);
+    assert_eq!(rules_on(&seen, "sg-open"), ["EC2-SG-003"]);
+    assert!(rules_on(&seen, "sg-safe").is_empty());
+    assert_eq!(
+        rules_on(&seen, "web:3"),
+        ["ECS-TD-001", "ECS-TD-015", "ECS-TD-016"]
+    );
+    // The service joins its group's and its task definition's findings.
+    assert_eq!(
+        rules_on(&seen, "prod/web"),
+        ["ECS-SVC-001", "ECS-SVC-004", "ECS-SVC-005"]
+    );
+}
+
+#[test]
+fn a_group_the_service_names_that_could_not_be_read_is_unknown_not_clean() {
+    let mut e = estate();
+    e.groups.clear();
+    e.unread.push(Unread {
+        what: "DescribeSecurityGroupRules".to_string(),
+        error: AwsError {
+            operation: "DescribeSecurityGroupRules",
+            code: Some("AccessDenied".to_string()),
+            message: "denied".to_string(),
+            retryable: false,
+        },
+    });
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    assert!(!rules_on(&seen, "prod/web").contains(&"ECS-SVC-004"));
+}
+
+#[test]
+fn an_exempt_group_gives_exempt_findings() {
+    let mut e = estate();
+    e.groups[0] = group(
+        "sg-open",
+        vec![rule("sgr-ssh", 22, "0.0.0.0/0")],
+        &[("access-guard:exempt", "bastion;expires=2026-12-20")],
+    );
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    let ssh = seen.iter().find(|s| s.resource() == "sg-open").unwrap();
+    assert!(ssh.exempt);
+}
+
+struct Harness {
+    estate: MemoryEstate,
+    state: MemoryState,
+    notifier: MemoryNotifier,
+    groups: MemoryGroups,
+}
+
+impl Harness {
+    fn new(e: Estate) -> Harness {
+        Harness {
+            estate: MemoryEstate {
+                estate: std::sync::Mutex::new(e),
+            },
+            state: MemoryState::default(),
+            notifier: MemoryNotifier::default(),
+            groups: MemoryGroups::default(),
+        }
+    }
+
+    async fn sweep(&self, policy: &Policy, now: &str, revoke: bool) -> PlaceResult {
+        let settings = GuardSettings::default();
+        PlaceSweep {
+            account: ACCOUNT,
+            region: REGION,
+            run: now,
+            estate: &self.estate,
+            state: Some(&self.state),
+            notifier: Some(&self.notifier),
+            organizations: None,
+            remediation: revoke.then_some(Remediation {
+                groups: &self.groups,
+                remediator: &self.groups,
+            }),
+            policy,
+            settings: &settings,
+            now,
+            today: TODAY,
+        }
+        .run()
+        .await
+        .unwrap()
+    }
+
+    fn sent(&self) -> Vec<Notification> {
+        self.notifier.sent.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn alerts_once_stays_quiet_then_lists_what_resolved() {
+    let h = Harness::new(estate());
+    let policy = Policy::embedded();
+    let first = h.sweep(&policy, "2026-12-01T00:00:00Z", false).await;
+    assert_eq!(h.sent().len(), 1);
+    let doc: serde_json::Value = serde_json::from_str(
+        &serde_json::from_str::<serde_json::Value>(&h.sent()[0].message).unwrap()["sqs"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["event_name"], "Sweep");
+    assert!(first.report.findings.iter().any(|f| f.rule == "EC2-SG-003"));
+    assert!(
+        h.sent()[0].subject.starts_with("[CRITICAL]"),
+        "{}",
+        h.sent()[0].subject
+    );
+
+    h.sweep(&policy, "2026-12-01T06:00:00Z", false).await;
+    assert_eq!(h.sent().len(), 1, "nothing unchanged is re-alerted");
+
+    h.estate.estate.lock().unwrap().groups[0].rules.clear();
+    let third = h.sweep(&policy, "2026-12-01T12:00:00Z", false).await;
+    assert_eq!(h.sent().len(), 2);
+    let resolved: Vec<&str> = third
+        .report
+        .resolved
+        .iter()
+        .map(|r| r.rule.as_str())
+        .collect();
+    assert!(resolved.contains(&"EC2-SG-003"), "{resolved:?}");
+    assert_eq!(third.report.resolved[0].first_seen, "2026-12-01T00:00:00Z");
+    let text = serde_json::from_str::<serde_json::Value>(&h.sent()[1].message).unwrap()["default"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("Resolved since the last sweep"), "{text}");
+}
+
+#[tokio::test]
+async fn a_denied_read_resolves_nothing_and_is_in_the_summary() {
+    let h = Harness::new(estate());
+    let policy = Policy::embedded();
+    h.sweep(&policy, "t1", false).await;
+    {
+        let mut e = h.estate.estate.lock().unwrap();
+        e.groups.clear();
+        e.unread.push(Unread {
+            what: "DescribeSecurityGroupRules".to_string(),
+            error: AwsError {
+                operation: "DescribeSecurityGroupRules",
+                code: Some("UnauthorizedOperation".to_string()),
+                message: "denied".to_string(),
+                retryable: false,
+            },
+        });
+    }
+    let partial = h.sweep(&policy, "t2", false).await;
+    assert!(partial.report.resolved.is_empty());
+    let (records, statuses) = crate::ports::StateStore::everything(&h.state)
+        .await
+        .unwrap();
+    assert!(records.iter().all(|r| r.status == Status::Open));
+    let summary = Summary::of(&records, statuses, "t3");
+    assert_eq!(summary.incomplete.len(), 1);
+    assert!(summary
+        .text()
+        .contains("DescribeSecurityGroupRules: UnauthorizedOperation"));
+    assert_eq!(summary.by_severity.get("critical"), Some(&3));
+    assert!(summary.subject().contains("1 places not fully read"));
+}
+
+#[tokio::test]
+async fn the_sweep_revokes_only_when_allowed_and_at_most_the_cap() {
+    let open = |n: usize| -> Vec<SgRule> {
+        (0..n)
+            .map(|i| rule(&format!("sgr-{i}"), 22, "0.0.0.0/0"))
+            .map(|mut r| {
+                r.from_port = Some(22);
+                r
+            })
+            .collect()
+    };
+    let mut e = estate();
+    e.groups = vec![group("sg-open", open(3), &[])];
+    let mut policy = Policy::from_toml(
+        "dry_run = false\n[sweep]\nrevoke = true\nmax_revocations_per_run = 2\n",
+        "t",
+    )
+    .unwrap();
+    let h = Harness::new(e.clone());
+    *h.groups.rules.lock().unwrap() = open(3);
+    let h = Harness {
+        groups: MemoryGroups {
+            info: Some(e.groups[0].info.clone()),
+            rules: std::sync::Mutex::new(open(3)),
+            ..MemoryGroups::default()
+        },
+        ..h
+    };
+    // Not allowed: nothing revoked.
+    policy.sweep.revoke = false;
+    h.sweep(&policy, "t1", true).await;
+    assert!(h.groups.revoke_calls.lock().unwrap().is_empty());
+    // Allowed: two of three, the third held back.
+    policy.sweep.revoke = true;
+    let r = h.sweep(&policy, "t2", true).await;
+    assert_eq!(
+        *h.groups.revoke_calls.lock().unwrap(),
+        ["sg-open/sgr-0,sgr-1"]
+    );
+    let kinds: Vec<crate::report::OutcomeKind> =
+        r.report.outcomes.iter().map(|o| o.result).collect();
+    use crate::report::OutcomeKind::{HeldBack, Revoked};
+    assert_eq!(kinds, [Revoked, Revoked, HeldBack]);
+    assert_eq!(h.groups.rules.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_sweep_honours_dry_run_and_exemptions_when_revoking() {
+    let mut e = estate();
+    e.groups.truncate(1);
+    let exempt_tags = [("access-guard:exempt", "bastion;expires=2026-12-20")];
+    for (policy, tags, expected) in [
+        (
+            "dry_run = true\n[sweep]\nrevoke = true\n",
+            &[][..],
+            crate::report::OutcomeKind::DryRun,
+        ),
+        (
+            "dry_run = false\n[sweep]\nrevoke = true\n",
+            &exempt_tags[..],
+            crate::report::OutcomeKind::Exempt,
+        ),
+    ] {
+        let policy = Policy::from_toml(policy, "t").unwrap();
+        let mut e = e.clone();
+        e.groups[0] = group("sg-open", vec![rule("sgr-ssh", 22, "0.0.0.0/0")], tags);
+        let info = e.groups[0].info.clone();
+        let h = Harness {
+            groups: MemoryGroups {
+                info: Some(info),
+                rules: std::sync::Mutex::new(vec![rule("sgr-ssh", 22, "0.0.0.0/0")]),
+                ..MemoryGroups::default()
+            },
+            ..Harness::new(e)
+        };
+        let r = h.sweep(&policy, "t1", true).await;
+        assert!(h.groups.revoke_calls.lock().unwrap().is_empty());
+        let kinds: Vec<_> = r.report.outcomes.iter().map(|o| o.result).collect();
+        // An exempt group is not even planned by the sweep.
+        if expected == crate::report::OutcomeKind::DryRun {
+            assert_eq!(kinds, [expected]);
+        } else {
+            assert!(kinds.is_empty(), "{kinds:?}");
+        }
+    }
+}
+
+#[test]
+fn the_summary_counts_and_lists_the_oldest() {
+    let mk = |rule: &str, sev: Severity, acct: &str, first: &str, status: Status| Record {
+        fingerprint: format!("{rule}{acct}{first}"),
+        account: acct.to_string(),
+        region: REGION.to_string(),
+        resource: "sg-1".to_string(),
+        rule: rule.to_string(),
+        severity: sev,
+        title: "t".to_string(),
+        detail: "d".to_string(),
+        status,
+        first_seen: first.to_string(),
+        last_seen: first.to_string(),
+        last_alert: None,
+        resolved_at: None,
+    };
+    let records = vec![
+        mk(
+            "EC2-SG-003",
+            Severity::Critical,
+            "111111111111",
+            "2026-01-02",
+            Status::Open,
+        ),
+        mk(
+            "EC2-SG-003",
+            Severity::Critical,
+            "222222222222",
+            "2026-01-01",
+            Status::Open,
+        ),
+        mk(
+            "ECS-TD-001",
+            Severity::High,
+            "111111111111",
+            "2026-03-01",
+            Status::Open,
+        ),
+        mk(
+            "EC2-SG-004",
+            Severity::Critical,
+            "111111111111",
+            "2025-01-01",
+            Status::Resolved,
+        ),
+        mk(
+            "EC2-SG-004",
+            Severity::Critical,
+            "111111111111",
+            "2025-01-01",
+            Status::Exempt,
+        ),
+    ];
+    let s = Summary::of(&records, Vec::new(), "now");
+    assert_eq!((s.open, s.exempt), (3, 1));
+    assert_eq!(s.by_rule["EC2-SG-003"], 2);
+    assert_eq!(s.by_account["111111111111"], 2);
+    assert_eq!(s.oldest[0].account, "222222222222");
+    assert!(s
+        .subject()
+        .starts_with("[CRITICAL] Daily summary: 3 open findings in 2 accounts"));
+}
+
+#[tokio::test]
+async fn places_are_the_home_or_the_organizations_accounts_and_regions() {
+    struct Two;
+    #[async_trait::async_trait]
+    impl AccountLister for Two {
+        async fn accounts(&self) -> Result<Vec<String>, AwsError> {
+            Ok(vec!["111111111111".to_string(), "222222222222".to_string()])
+        }
+    }
+    let alone = places(&Policy::embedded(), ACCOUNT, REGION, &Two)
+        .await
+        .unwrap();
+    assert_eq!(alone, [(ACCOUNT.to_string(), REGION.to_string())]);
+    let org = Policy::from_toml(
+        "[organization]\naccounts = \"*\"\norganization_id = \"o-a1b2c3d4e5\"\nregions = [\"eu-west-1\", \"us-east-1\"]\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(places(&org, ACCOUNT, REGION, &Two).await.unwrap().len(), 4);
+}
