@@ -20,9 +20,16 @@ resource "aws_iam_role" "function" {
   tags               = var.tags
 }
 
+locals {
+  # Each function's calls on the state table, granted in one statement.
+  state_table_actions = { for f, actions in local.function_actions : f => [for a in actions : a if startswith(a, "dynamodb:")] }
+}
+
 # The calls the function's code makes (local.function_actions), scoped where
 # the action allows it, plus what Lambda needs to run it: its own log group,
-# X-Ray, and the failure queue.
+# X-Ray, the failure queue, and for the sweep its work queue's event source.
+# Every grant of a listed action is generated from local.function_actions, so
+# a function gets nothing its list does not name.
 data "aws_iam_policy_document" "function" {
   for_each = local.functions
 
@@ -35,12 +42,52 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # ListClusters and ListServices take no resource narrower than "*" that
+  # would still let the sweep enumerate what it must read.
   dynamic "statement" {
-    for_each = contains(local.function_actions[each.key], "ec2:RevokeSecurityGroupIngress") ? [1] : []
+    for_each = [for a in local.function_actions[each.key] : a if startswith(a, "ecs:List")]
+    content {
+      sid       = "List${replace(replace(statement.value, ":", ""), "List", "")}"
+      actions   = [statement.value]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = [for a in local.function_actions[each.key] : a if a == "ec2:RevokeSecurityGroupIngress"]
     content {
       sid       = "RevokeIngress"
-      actions   = ["ec2:RevokeSecurityGroupIngress"]
+      actions   = [statement.value]
       resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group/*"]
+    }
+  }
+
+  # The state table only (findings, and ingress-guard's idempotency records).
+  dynamic "statement" {
+    for_each = length(local.state_table_actions[each.key]) > 0 ? [local.state_table_actions[each.key]] : []
+    content {
+      sid       = "StateTable"
+      actions   = statement.value
+      resources = [aws_dynamodb_table.state.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = [for a in local.function_actions[each.key] : a if startswith(a, "sns:")]
+    content {
+      sid       = "PublishAlerts"
+      actions   = [statement.value]
+      resources = [aws_sns_topic.alerts.arn]
+    }
+  }
+
+  # The sweep's run hands one work item per (account, region) to its workers.
+  dynamic "statement" {
+    for_each = [for a in local.function_actions[each.key] : a if startswith(a, "sqs:")]
+    content {
+      sid       = "EnqueueSweepWork"
+      actions   = [statement.value]
+      resources = [aws_sqs_queue.sweep_work.arn]
     }
   }
 
@@ -72,10 +119,26 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  statement {
-    sid       = "PublishAlerts"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alerts.arn]
+  # Organization mode, the sweep only: the accounts to sweep when the
+  # organization's accounts are "*".
+  dynamic "statement" {
+    for_each = local.organization && each.key == "sweep" ? local.sweep_organization_actions : []
+    content {
+      sid       = "ListOrganizationAccounts"
+      actions   = [statement.value]
+      resources = ["*"]
+    }
+  }
+
+  # Not the function's own calls: the Lambda event source mapping polls the
+  # work queue with the sweep's role (receive, delete, read its attributes).
+  dynamic "statement" {
+    for_each = each.key == "sweep" ? [1] : []
+    content {
+      sid       = "PollSweepWork"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      resources = [aws_sqs_queue.sweep_work.arn]
+    }
   }
 
   statement {
@@ -96,6 +159,8 @@ data "aws_iam_policy_document" "function" {
     resources = [aws_sqs_queue.failures.arn]
   }
 
+  # The topic, the queues, the state table and the environment are encrypted
+  # with the module's key.
   statement {
     sid       = "EncryptedDestinations"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]

@@ -1,6 +1,7 @@
-# One customer-managed key encrypts the alert topic, the failure queue and the
-# log groups. Only the account (for administration), the three function roles,
-# CloudWatch alarms and CloudWatch Logs may use it.
+# One customer-managed key encrypts the alert topic, the queues, the state
+# table, the schedules' input, the functions' environment and the log groups.
+# Only the account (for administration), the function roles, the scheduler
+# role, CloudWatch alarms and CloudWatch Logs may use it.
 data "aws_iam_policy_document" "key" {
   #checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; write access is limited by the principals of each statement.
   #checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself, not every resource.
@@ -22,6 +23,18 @@ data "aws_iam_policy_document" "key" {
     principals {
       type        = "AWS"
       identifiers = [for f in local.functions : aws_iam_role.function[f].arn]
+    }
+  }
+
+  # Scheduler reads the schedules' input with its role when it invokes the
+  # sweep.
+  statement {
+    sid       = "SchedulesDecrypt"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.scheduler.arn]
     }
   }
 
@@ -57,7 +70,7 @@ data "aws_iam_policy_document" "key" {
 }
 
 resource "aws_kms_key" "guard" {
-  description             = "${var.name_prefix}: alert topic, failure queue and logs"
+  description             = "${var.name_prefix}: alert topic, queues, state table, schedules and logs"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.key.json

@@ -20,14 +20,18 @@ resource "aws_lambda_function" "guard" {
   runtime                        = "provided.al2023"
   architectures                  = ["arm64"]
   memory_size                    = var.memory_mb
-  timeout                        = var.timeout_seconds
+  timeout                        = each.key == "sweep" ? var.sweep_timeout_seconds : var.timeout_seconds
   reserved_concurrent_executions = var.reserved_concurrency
   kms_key_arn                    = aws_kms_key.guard.arn
 
+  # The sweep also learns its work queue (DESIGN §12): the run enqueues one
+  # item per (account, region) there, and the workers drain it.
   environment {
-    variables = merge(local.common_environment, {
-      ACCESS_GUARD_ROLE_ARN = aws_iam_role.function[each.key].arn
-    })
+    variables = merge(
+      local.common_environment,
+      { ACCESS_GUARD_ROLE_ARN = aws_iam_role.function[each.key].arn },
+      each.key == "sweep" ? { ACCESS_GUARD_SWEEP_QUEUE_URL = aws_sqs_queue.sweep_work.url } : {},
+    )
   }
 
   logging_config {

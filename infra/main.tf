@@ -12,8 +12,14 @@ locals {
 
   # What each function calls, and nothing more. The tests compare these lists
   # with the ones the functions declare in their code (handler::IAM_ACTIONS).
+  # ingress-guard keeps its retry idempotency records in the state table; the
+  # sweep (DESIGN §12) reads every (account, region) in scope, records its
+  # findings in the state table and hands work items to itself on the work
+  # queue. iam.tf scopes each action to its resource.
   function_actions = {
     "ingress-guard" = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
       "ec2:DescribeSecurityGroupRules",
       "ec2:DescribeSecurityGroups",
       "ec2:RevokeSecurityGroupIngress",
@@ -28,10 +34,28 @@ locals {
       "ecs:DescribeTaskDefinition",
       "sns:Publish",
     ]
+    "sweep" = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSecurityGroups",
+      "ec2:RevokeSecurityGroupIngress",
+      "ecs:DescribeServices",
+      "ecs:DescribeTaskDefinition",
+      "ecs:ListClusters",
+      "ecs:ListServices",
+      "sns:Publish",
+      "sqs:SendMessage",
+    ]
   }
 
-  # EventBridge patterns, one per function. Failed calls are dropped, except a
-  # duplicate ingress rule (the open rule exists: ingress-guard re-reads it).
+  # EventBridge patterns, one per event-driven function: the sweep runs on a
+  # schedule and has none, so the rules (here and in member accounts) iterate
+  # over this map, never over local.functions. Failed calls are dropped,
+  # except a duplicate ingress rule (the open rule exists: ingress-guard
+  # re-reads it).
   # CreateTags/DeleteTags reach ingress-guard, which alerts when they set or
   # remove the exemption tag on a security group (the tag key is policy, so
   # the function filters; the call is cheap and rare next to the rest).
@@ -69,6 +93,7 @@ locals {
     }
   }
 
+  # Every function: the event-driven guards and the sweep.
   functions = toset(keys(local.function_actions))
 
   # ACCESS_GUARD_DRY_RUN is passed only when var.dry_run is set: it then wins
@@ -78,6 +103,7 @@ locals {
       ACCESS_GUARD_TOPIC_ARN           = aws_sns_topic.alerts.arn
       ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity
       ACCESS_GUARD_EXEMPTION_TAG_KEY   = var.exemption_tag_key
+      ACCESS_GUARD_STATE_TABLE         = aws_dynamodb_table.state.name
       AWS_LAMBDA_LOG_FORMAT            = "JSON"
     },
     local.policy != "" ? { ACCESS_GUARD_POLICY = local.policy } : {},

@@ -11,6 +11,10 @@ locals {
   # compares it with the code's ORGANIZATION_ACTIONS.
   organization_actions = ["organizations:ListParents", "sts:AssumeRole"]
 
+  # And the sweep's alone: the organization's accounts, when the accounts in
+  # scope are "*" (organization_accounts empty).
+  sweep_organization_actions = ["organizations:ListAccounts"]
+
   event_bus_name = local.organization ? aws_cloudwatch_event_bus.central[0].name : "default"
 
   # The policy's [organization] table, from the module's variables.

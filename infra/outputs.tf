@@ -4,12 +4,27 @@ output "alert_topic_arn" {
 }
 
 output "failure_queue_url" {
-  description = "Events not handled after their retries, with the error."
+  description = "Events not handled after their retries (with the error), and sweep work items that failed every attempt."
   value       = aws_sqs_queue.failures.url
 }
 
+output "state_table_name" {
+  description = "The state table: the sweep's findings and the event path's idempotency records."
+  value       = aws_dynamodb_table.state.name
+}
+
+output "sweep_work_queue_url" {
+  description = "The sweep's work queue: one message per (account, region) of a run."
+  value       = aws_sqs_queue.sweep_work.url
+}
+
+output "sweep_function_name" {
+  description = "The sweep function (invoke it with {\"sweep\": \"run\"} to sweep now)."
+  value       = aws_lambda_function.guard["sweep"].function_name
+}
+
 output "function_names" {
-  description = "The three functions, by guard."
+  description = "The functions (the three guards and the sweep), by name."
   value       = { for f in local.functions : f => aws_lambda_function.guard[f].function_name }
 }
 
@@ -19,7 +34,7 @@ output "role_arns" {
 }
 
 output "kms_key_arn" {
-  description = "The key encrypting the topic, the failure queue and the logs."
+  description = "The key encrypting the topic, the queues, the state table, the schedules and the logs."
   value       = aws_kms_key.guard.arn
 }
 

@@ -144,3 +144,75 @@ variable "member_roles_region" {
   type        = string
   default     = ""
 }
+
+variable "sweep_schedule" {
+  description = "When the sweep reads every (account, region) in scope and alerts on new and resolved findings: an EventBridge Scheduler expression, rate(...) or cron(...)."
+  type        = string
+  default     = "rate(6 hours)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.sweep_schedule))
+    error_message = "sweep_schedule must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "summary_schedule" {
+  description = "When the sweep sends its summary of open findings: an EventBridge Scheduler expression, in summary_timezone."
+  type        = string
+  default     = "cron(0 7 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.summary_schedule))
+    error_message = "summary_schedule must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "summary_timezone" {
+  description = "Time zone of summary_schedule (an IANA name such as Europe/Paris)."
+  type        = string
+  default     = "UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_+/-]*$", var.summary_timezone))
+    error_message = "summary_timezone must be an IANA time zone name such as UTC or Europe/Paris."
+  }
+}
+
+variable "sweep_concurrency" {
+  description = "At most this many sweep workers run at once, each on one (account, region): the work queue's maximum concurrency. Keep it at least 2 below reserved_concurrency, which the scheduled runs share."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.sweep_concurrency >= 2 && var.sweep_concurrency <= 1000 && floor(var.sweep_concurrency) == var.sweep_concurrency
+    error_message = "sweep_concurrency must be a whole number from 2 to 1000 (the limits of an SQS event source's maximum concurrency)."
+  }
+}
+
+variable "sweep_timeout_seconds" {
+  description = "Timeout of the sweep function: one (account, region), or enqueueing the work of a run. The work queue's visibility timeout is six times this."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.sweep_timeout_seconds >= 1 && var.sweep_timeout_seconds <= 900 && floor(var.sweep_timeout_seconds) == var.sweep_timeout_seconds
+    error_message = "sweep_timeout_seconds must be a whole number from 1 to 900 (Lambda's limit)."
+  }
+}
+
+variable "sweep_max_receive_count" {
+  description = "Attempts at one (account, region) before its work item goes to the failure queue."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.sweep_max_receive_count >= 1 && var.sweep_max_receive_count <= 1000 && floor(var.sweep_max_receive_count) == var.sweep_max_receive_count
+    error_message = "sweep_max_receive_count must be a whole number from 1 to 1000 (SQS's limits)."
+  }
+}
+
+variable "state_deletion_protection" {
+  description = "Protect the state table (findings, their history, idempotency records) from deletion; set false before destroying the module."
+  type        = bool
+  default     = true
+}

@@ -7,16 +7,22 @@ use std::time::{Duration, Instant};
 use access_guard::config::FunctionConfig;
 use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
 use access_guard_e2e::{
-    authorize_event, endpoint, register_privileged_task, sdk_config, unique, AlertSink, Emulator,
+    authorize_event, endpoint, register_privileged_task, sdk_config, state_items, state_table,
+    unique, AlertSink, Emulator, ACCOUNT, REGION,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 
 fn config(topic_arn: &str) -> FunctionConfig {
+    config_with_table(topic_arn, None)
+}
+
+fn config_with_table(topic_arn: &str, table: Option<String>) -> FunctionConfig {
     let topic = topic_arn.to_string();
     FunctionConfig::from_lookup(move |name| {
         match name {
             "ACCESS_GUARD_TOPIC_ARN" => Some(topic.clone()),
+            "ACCESS_GUARD_STATE_TABLE" => table.clone(),
             // The embedded policy is dry-run; these scenarios revoke.
             "ACCESS_GUARD_DRY_RUN" => Some("false".to_string()),
             _ => None,
@@ -106,9 +112,10 @@ async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once(
             },
         }],
     );
+    let table = state_table(&emu).await;
     let deps = ingress_guard::handler::Deps::new(
         &sdk_config(&proxy.url, 3).await,
-        config(&sink.topic_arn),
+        config_with_table(&sink.topic_arn, Some(table.clone())),
     );
     let event = authorize_event(&group, &rules);
 
@@ -123,15 +130,50 @@ async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once(
     );
     assert!(sink.alerts(&emu).await.is_empty());
 
-    // Lambda's retry: it reads the rule back, finds it gone, revokes nothing, one alert.
-    // (DESIGN §7.10 wants "revoked (earlier attempt)" here: that needs the state
-    // table of the sweep issue, which records what the first attempt did.)
+    // The first attempt recorded its revocation in the state table.
+    let ssh_rule = &rules[0].1;
+    let event_id = event["detail"]["eventID"].as_str().expect("event id");
+    let items = state_items(&emu, &table, &format!("{ACCOUNT}/{REGION}")).await;
+    assert!(
+        items.iter().any(
+            |i| i["fingerprint"] == format!("revoked#{event_id}#{ssh_rule}")
+                && i["group_id"] == group.as_str()
+        ),
+        "{items:?}"
+    );
+
+    // Lambda's retry: it reads the rule back, finds it gone, revokes nothing,
+    // and reports what the first attempt did (DESIGN §7.10), in one alert.
     ingress(&deps, &event).await.expect("the retry succeeds");
     assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 1);
     assert_eq!(ports(&emu.ingress_rules(&group).await), vec![443]);
     let alerts = sink.alerts(&emu).await;
     assert_eq!(alerts.len(), 1);
-    assert_eq!(results(&alerts[0].doc), ["already_absent"]);
+    assert_eq!(results(&alerts[0].doc), ["revoked"]);
+    assert_eq!(alerts[0].doc["outcomes"][0]["earlier_attempt"], true);
+    assert!(
+        sink.texts()
+            .iter()
+            .any(|t| t.contains("revoked (earlier attempt)")),
+        "{:?}",
+        sink.texts()
+    );
+
+    // Without the table (a deployment that has none), the same retry can
+    // only say the rule is gone.
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let untracked = ingress_guard::handler::Deps::new(
+        &sdk_config(&proxy.url, 3).await,
+        config(&sink.topic_arn),
+    );
+    let event = authorize_event(&group, &rules);
+    ingress(&untracked, &event).await.expect("first attempt");
+    ingress(&untracked, &event).await.expect("retry");
+    let alerts = sink.alerts(&emu).await;
+    let mut last: Vec<String> = alerts.iter().flat_map(|a| results(&a.doc)).collect();
+    last.sort_unstable();
+    assert_eq!(last, ["already_absent", "revoked"]);
 }
 
 /// Twenty high-risk ports (EC2-SG-005, action revoke) opened in one call.

@@ -55,6 +55,7 @@ fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
             task_definition_guard::handler::IAM_ACTIONS,
         ),
         ("service-guard", service_guard::handler::IAM_ACTIONS),
+        ("sweep", sweep::handler::IAM_ACTIONS),
     ]
     .into_iter()
     .collect();
@@ -81,17 +82,32 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
         .map(|a| a.to_string())
         .collect();
     assert_eq!(central, code);
+    // The sweep, besides: the organization's accounts.
+    let sweep_central: BTreeSet<String> = strings(&local_in(
+        "infra/organization.tf",
+        "sweep_organization_actions",
+    ));
+    let sweep_code: BTreeSet<String> = sweep::handler::ORGANIZATION_ACTIONS
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(sweep_central, sweep_code);
     // In members: what the functions call there (all but publishing the alert,
-    // which happens centrally).
+    // the state table, the work queue and Organizations, which are central).
     let member = strings(&local_in("infra/member/main.tf", "member_actions"));
     let called: BTreeSet<String> = [
         ingress_guard::handler::IAM_ACTIONS,
         task_definition_guard::handler::IAM_ACTIONS,
         service_guard::handler::IAM_ACTIONS,
+        sweep::handler::IAM_ACTIONS,
     ]
     .concat()
     .into_iter()
-    .filter(|a| !a.starts_with("sns:"))
+    .filter(|a| {
+        !["sns:", "dynamodb:", "sqs:", "organizations:"]
+            .iter()
+            .any(|central| a.starts_with(central))
+    })
     .map(str::to_string)
     .collect();
     assert_eq!(member, called);

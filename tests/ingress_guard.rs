@@ -242,6 +242,7 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
         organizations: access_guard::aws::OrganizationsOus::new(
             aws_sdk_organizations::Client::new(&emu.sdk),
         ),
+        state: None,
         config,
     };
 

@@ -11,13 +11,18 @@ locals {
   partition = data.aws_partition.current.partition
 
   # What the central functions call in a member account, and nothing more
-  # (a test compares it with the functions' code): reads for the judgement,
-  # the revoke scoped to this account's security groups below.
+  # (a test compares it with the functions' code): every function's actions
+  # but those on central resources (the topic, the state table, the queues,
+  # the organization). Reads for the judgement and the sweep, the revoke
+  # scoped to this account's security groups below.
   member_actions = [
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:RevokeSecurityGroupIngress",
+    "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
+    "ecs:ListClusters",
+    "ecs:ListServices",
   ]
 
   forwarder_role_name = "${var.name_prefix}-forwarder"
@@ -93,6 +98,17 @@ data "aws_iam_policy_document" "member" {
     for_each = [for a in local.member_actions : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe")]
     content {
       sid       = "Read${replace(replace(statement.value, ":", ""), "Describe", "")}"
+      actions   = [statement.value]
+      resources = ["*"]
+    }
+  }
+
+  # What the sweep lists: no resource narrower than "*" would let it
+  # enumerate the clusters and their services.
+  dynamic "statement" {
+    for_each = [for a in local.member_actions : a if startswith(a, "ecs:List")]
+    content {
+      sid       = "List${replace(replace(statement.value, ":", ""), "List", "")}"
       actions   = [statement.value]
       resources = ["*"]
     }

@@ -15,6 +15,11 @@ pub const EXEMPTION_TAG_KEY_VAR: &str = "ACCESS_GUARD_EXEMPTION_TAG_KEY";
 pub const TOPIC_ARN_VAR: &str = "ACCESS_GUARD_TOPIC_ARN";
 /// The function's own role: its own calls are never acted on.
 pub const OWN_ROLE_ARN_VAR: &str = "ACCESS_GUARD_ROLE_ARN";
+/// The state table (DESIGN §12): the sweep's findings, ingress-guard's
+/// revocations for retries.
+pub const STATE_TABLE_VAR: &str = "ACCESS_GUARD_STATE_TABLE";
+/// The sweep's work queue: one item per (account, region).
+pub const SWEEP_QUEUE_VAR: &str = "ACCESS_GUARD_SWEEP_QUEUE_URL";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -30,6 +35,10 @@ pub struct FunctionConfig {
     pub topic_arn: String,
     pub policy: Policy,
     pub settings: GuardSettings,
+    /// The state table's name, when the deployment has one.
+    pub state_table: Option<String>,
+    /// The sweep's work queue URL (the sweep function only).
+    pub sweep_queue_url: Option<String>,
 }
 
 impl FunctionConfig {
@@ -62,6 +71,8 @@ impl FunctionConfig {
                 own_role_arn: get(OWN_ROLE_ARN_VAR),
                 acting_as: None,
             },
+            state_table: get(STATE_TABLE_VAR),
+            sweep_queue_url: get(SWEEP_QUEUE_VAR),
         })
     }
 }

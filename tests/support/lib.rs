@@ -552,3 +552,70 @@ pub fn failing_ec2_endpoint(code: &'static str, status: u16) -> String {
     });
     url
 }
+
+/// A new state table shaped as the Terraform module creates it (DESIGN §12):
+/// `place` and `fingerprint` keys, on demand.
+pub async fn state_table(emu: &Emulator) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let name = unique("state");
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    aws_sdk_dynamodb::Client::new(&emu.sdk)
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("place", KeyType::Hash))
+        .key_schema(key("fingerprint", KeyType::Range))
+        .attribute_definitions(attribute("place"))
+        .attribute_definitions(attribute("fingerprint"))
+        .send()
+        .await
+        .expect("CreateTable");
+    name
+}
+
+/// Every item of the state table under `place` (`account/region`), read
+/// from the emulator, as JSON objects of their string and boolean attributes.
+pub async fn state_items(emu: &Emulator, table: &str, place: &str) -> Vec<Value> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let out = aws_sdk_dynamodb::Client::new(&emu.sdk)
+        .query()
+        .table_name(table)
+        .key_condition_expression("place = :p")
+        .expression_attribute_values(":p", AttributeValue::S(place.to_string()))
+        .send()
+        .await
+        .expect("Query");
+    out.items()
+        .iter()
+        .map(|item| {
+            let fields: serde_json::Map<String, Value> = item
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    AttributeValue::S(s) => Some((k.clone(), json!(s))),
+                    AttributeValue::Bool(b) => Some((k.clone(), json!(b))),
+                    AttributeValue::L(l) => Some((
+                        k.clone(),
+                        json!(l.iter().filter_map(|v| v.as_s().ok()).collect::<Vec<_>>()),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            Value::Object(fields)
+        })
+        .collect()
+}

@@ -1,18 +1,22 @@
 //! The handler: one EventBridge event in, the verdict out (also published to SNS).
 
+use access_guard::aws::state::DynamoState;
 use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, Members, OrganizationsOus, SnsNotifier};
 use access_guard::config::FunctionConfig;
 use access_guard::ingress::IngressGuard;
 pub use access_guard::lambda::HandlerError;
 use access_guard::lambda::Runner;
-use access_guard::ports::{IngressRemediator, SecurityGroups};
+use access_guard::ports::{IngressRemediator, RevocationLog, SecurityGroups};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 /// Every AWS action this function calls: DescribeSecurityGroups (tags, for
 /// exemptions), DescribeSecurityGroupRules (stored rules), RevokeSecurityGroupIngress,
-/// Publish. The Terraform module grants exactly these (a test compares them).
+/// Publish, and the state table's GetItem/PutItem (what an earlier attempt of
+/// an event revoked). The Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:RevokeSecurityGroupIngress",
@@ -28,6 +32,8 @@ pub struct Deps {
     pub members: Members,
     /// Where accounts sit in the organization (exemptions by OU).
     pub organizations: OrganizationsOus,
+    /// The state table, when the deployment has one (it does with the module).
+    pub state: Option<DynamoState>,
     pub config: FunctionConfig,
 }
 
@@ -40,6 +46,10 @@ impl Deps {
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
             members: Members::new(sdk),
             organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk)),
+            state: config
+                .state_table
+                .as_ref()
+                .map(|table| DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table)),
             config,
         }
     }
@@ -69,6 +79,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 groups,
                 organizations: Some(&deps.organizations),
                 remediator,
+                revocations: deps.state.as_ref().map(|s| s as &dyn RevocationLog),
                 notifier: &deps.notifier,
                 policy: &deps.config.policy,
                 settings: &acting.settings,

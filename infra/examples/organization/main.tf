@@ -9,6 +9,8 @@
 #
 # Repeat the member part for each member account (and for the security
 # account itself, whose own events reach its default bus, not the central one).
+# The sweep reads every account and region in scope through the member role,
+# at most sweep_concurrency at once.
 
 terraform {
   required_version = ">= 1.5.0"

@@ -5,6 +5,9 @@
 #   terraform init && terraform apply -var 'alert_emails=["secops@example.com"]'
 #
 # When the alerts look right, set dry_run = false to let ingress-guard revoke.
+# The sweep reads the account and region every 6 hours and sends a daily
+# summary. To remove everything, set state_deletion_protection = false on the
+# module and apply before destroying (the state table is protected).
 
 terraform {
   required_version = ">= 1.5.0"

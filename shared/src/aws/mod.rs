@@ -1,5 +1,9 @@
 //! SDK-backed adapters for the ports (feature `aws`).
 
+pub mod estate;
+#[cfg(feature = "state")]
+pub mod state;
+
 use async_trait::async_trait;
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
@@ -117,7 +121,7 @@ impl SecurityGroups for Ec2SecurityGroups {
 }
 
 /// A stored rule as the guard models it; `None` for a rule with no source we know.
-fn stored_rule(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<SgRule> {
+pub(crate) fn stored_rule(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<SgRule> {
     let ip_protocol = r.ip_protocol()?.to_string();
     let protocol = Protocol::parse(&ip_protocol).unwrap_or(Protocol::All);
     let source = if let Some(cidr) = r.cidr_ipv4().or(r.cidr_ipv6()) {
@@ -250,7 +254,7 @@ impl TaskDefinitions for EcsTaskDefinitions {
 }
 
 /// The SDK's task definition as the rules see it.
-fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
+pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
     use crate::td::{Container, EnvVar, MountPoint, PortMapping, Volume};
     let containers = td
         .container_definitions()
@@ -370,6 +374,8 @@ pub struct PlaceClients {
     pub groups: Ec2SecurityGroups,
     pub remediator: Ec2Remediator,
     pub task_definitions: EcsTaskDefinitions,
+    /// The sweep's reads.
+    pub estate: estate::SdkEstate,
     /// Whose credentials they carry: the member role's ARN, or `None` for
     /// the function's own.
     pub role_arn: Option<String>,
@@ -378,10 +384,12 @@ pub struct PlaceClients {
 impl PlaceClients {
     fn new(sdk: &aws_config::SdkConfig, role_arn: Option<String>) -> PlaceClients {
         let ec2 = aws_sdk_ec2::Client::new(sdk);
+        let ecs = aws_sdk_ecs::Client::new(sdk);
         PlaceClients {
             groups: Ec2SecurityGroups::new(ec2.clone()),
-            remediator: Ec2Remediator::new(ec2),
-            task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
+            remediator: Ec2Remediator::new(ec2.clone()),
+            task_definitions: EcsTaskDefinitions::new(ecs.clone()),
+            estate: estate::SdkEstate::new(ec2, ecs),
             role_arn,
         }
     }
@@ -450,6 +458,51 @@ impl crate::ports::OrganizationUnits for OrganizationsOus {
             .unwrap_or_else(|p| p.into_inner())
             .insert(account.to_string(), ous.clone());
         Ok(ous)
+    }
+}
+
+/// The organization's active accounts, through Organizations `ListAccounts`
+/// (from the management account or a delegated administrator).
+pub struct OrganizationsAccounts {
+    client: aws_sdk_organizations::Client,
+}
+
+impl OrganizationsAccounts {
+    pub fn new(client: aws_sdk_organizations::Client) -> Self {
+        OrganizationsAccounts { client }
+    }
+}
+
+#[async_trait]
+impl crate::ports::AccountLister for OrganizationsAccounts {
+    async fn accounts(&self) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_organizations::types::{AccountState, AccountStatus};
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_accounts()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListAccounts", &e))?;
+            for account in page.accounts() {
+                // `State` replaces `Status`; either may be the one given.
+                let active = match (account.state(), account.status()) {
+                    (Some(state), _) => *state == AccountState::Active,
+                    (None, Some(status)) => *status == AccountStatus::Active,
+                    (None, None) => false,
+                };
+                if let (true, Some(id)) = (active, account.id()) {
+                    out.push(id.to_string());
+                }
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
     }
 }
 

@@ -1,0 +1,314 @@
+//! The sweep's reads of one place (DESIGN §12), through EC2 and ECS: every
+//! call paginated at the largest page each API allows, so the number of
+//! calls grows with pages, not resources. EC2 and ECS are read at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+
+use super::{classify, stored_rule, task_definition_of};
+use crate::ports::{AwsError, EstateReader, GroupInfo};
+use crate::svc::{AwsvpcConfiguration, ServiceSettings};
+use crate::sweep::{Estate, GroupState, ServiceState, Unread};
+use crate::td::TaskDefinition;
+
+/// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
+/// DescribeServices takes at most 10 services.
+const EC2_PAGE: i32 = 1000;
+const ECS_PAGE: i32 = 100;
+const SERVICES_PER_DESCRIBE: usize = 10;
+
+/// Reads security groups, their rules, clusters, services and the task
+/// definitions the services run.
+#[derive(Debug, Clone)]
+pub struct SdkEstate {
+    ec2: aws_sdk_ec2::Client,
+    ecs: aws_sdk_ecs::Client,
+}
+
+impl SdkEstate {
+    pub fn new(ec2: aws_sdk_ec2::Client, ecs: aws_sdk_ecs::Client) -> SdkEstate {
+        SdkEstate { ec2, ecs }
+    }
+}
+
+/// What one branch of the reads found.
+#[derive(Default)]
+struct Part {
+    unread: Vec<Unread>,
+    calls: AtomicUsize,
+}
+
+impl Part {
+    fn call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn failed(&mut self, what: impl Into<String>, error: AwsError) {
+        self.unread.push(Unread {
+            what: what.into(),
+            error,
+        });
+    }
+}
+
+#[async_trait]
+impl EstateReader for SdkEstate {
+    async fn read(&self) -> Estate {
+        let (network, ecs) = tokio::join!(self.network(), self.ecs());
+        let ((groups, mut net_part), (services, task_definitions, ecs_part)) = (network, ecs);
+        net_part.unread.extend(ecs_part.unread);
+        Estate {
+            groups,
+            services,
+            task_definitions,
+            unread: net_part.unread,
+            api_calls: net_part.calls.into_inner() + ecs_part.calls.into_inner(),
+        }
+    }
+}
+
+impl SdkEstate {
+    async fn network(&self) -> (Vec<GroupState>, Part) {
+        let mut part = Part::default();
+        let mut groups: Vec<GroupState> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            let out = match self
+                .ec2
+                .describe_security_groups()
+                .max_results(EC2_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    part.failed(
+                        "DescribeSecurityGroups",
+                        classify("DescribeSecurityGroups", &e),
+                    );
+                    return (Vec::new(), part);
+                }
+            };
+            groups.extend(out.security_groups().iter().filter_map(|g| {
+                Some(GroupState {
+                    info: GroupInfo {
+                        group_id: g.group_id()?.to_string(),
+                        name: g.group_name().unwrap_or_default().to_string(),
+                        vpc_id: g.vpc_id().map(str::to_string),
+                        tags: g
+                            .tags()
+                            .iter()
+                            .map(|t| {
+                                (
+                                    t.key().unwrap_or_default().to_string(),
+                                    t.value().unwrap_or_default().to_string(),
+                                )
+                            })
+                            .collect(),
+                    },
+                    rules: Vec::new(),
+                })
+            }));
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        let index: BTreeMap<String, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.info.group_id.clone(), i))
+            .collect();
+        loop {
+            part.call();
+            let out = match self
+                .ec2
+                .describe_security_group_rules()
+                .max_results(EC2_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    // Without every rule no group can be judged clean.
+                    part.failed(
+                        "DescribeSecurityGroupRules",
+                        classify("DescribeSecurityGroupRules", &e),
+                    );
+                    return (Vec::new(), part);
+                }
+            };
+            for r in out.security_group_rules() {
+                let (Some(group_id), Some(rule)) = (r.group_id(), stored_rule(r)) else {
+                    continue;
+                };
+                if let Some(&i) = index.get(group_id) {
+                    groups[i].rules.push(rule);
+                }
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        (groups, part)
+    }
+
+    async fn ecs(&self) -> (Vec<ServiceState>, BTreeMap<String, TaskDefinition>, Part) {
+        let mut part = Part::default();
+        let mut services = Vec::new();
+        let mut clusters = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            match self
+                .ecs
+                .list_clusters()
+                .max_results(ECS_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    clusters.extend(out.cluster_arns().iter().cloned());
+                    match out.next_token() {
+                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    part.failed("ListClusters", classify("ListClusters", &e));
+                    return (services, BTreeMap::new(), part);
+                }
+            }
+        }
+        for cluster in &clusters {
+            let name = cluster.rsplit('/').next().unwrap_or(cluster).to_string();
+            let mut arns: Vec<String> = Vec::new();
+            loop {
+                part.call();
+                match self
+                    .ecs
+                    .list_services()
+                    .cluster(cluster)
+                    .max_results(ECS_PAGE)
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        arns.extend(out.service_arns().iter().cloned());
+                        match out.next_token() {
+                            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                            _ => break,
+                        }
+                    }
+                    Err(e) => {
+                        part.failed(
+                            format!("ListServices (cluster {name})"),
+                            classify("ListServices", &e),
+                        );
+                        break;
+                    }
+                }
+            }
+            for batch in arns.chunks(SERVICES_PER_DESCRIBE) {
+                part.call();
+                match self
+                    .ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(batch.to_vec()))
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        for failure in out.failures() {
+                            part.failed(
+                                format!(
+                                    "DescribeServices ({})",
+                                    failure.arn().unwrap_or("a service")
+                                ),
+                                AwsError {
+                                    operation: "DescribeServices",
+                                    code: failure.reason().map(str::to_string),
+                                    message: failure.detail().unwrap_or_default().to_string(),
+                                    retryable: false,
+                                },
+                            );
+                        }
+                        services.extend(
+                            out.services()
+                                .iter()
+                                .filter(|s| s.status() != Some("INACTIVE"))
+                                .map(|s| service_state(&name, s)),
+                        );
+                    }
+                    Err(e) => part.failed(
+                        format!("DescribeServices (cluster {name})"),
+                        classify("DescribeServices", &e),
+                    ),
+                }
+            }
+        }
+        let wanted: BTreeSet<String> = services
+            .iter()
+            .filter_map(|s: &ServiceState| s.settings.task_definition.clone())
+            .collect();
+        let mut task_definitions = BTreeMap::new();
+        for arn in wanted {
+            part.call();
+            match self
+                .ecs
+                .describe_task_definition()
+                .task_definition(&arn)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    if let Some(td) = out.task_definition() {
+                        task_definitions.insert(arn, task_definition_of(td));
+                    }
+                }
+                Err(e) => part.failed(
+                    format!("DescribeTaskDefinition ({arn})"),
+                    classify("DescribeTaskDefinition", &e),
+                ),
+            }
+        }
+        (services, task_definitions, part)
+    }
+}
+
+/// A described service as the rules see it: what ECS holds is whole, so an
+/// absent `assignPublicIp` is ECS's default (disabled).
+fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState {
+    let network = s.network_configuration();
+    let awsvpc = network
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|a| AwsvpcConfiguration {
+            security_groups: Some(a.security_groups().to_vec()),
+            subnets: Some(a.subnets().to_vec()),
+            assign_public_ip: Some(
+                a.assign_public_ip()
+                    .is_some_and(|p| p.as_str().eq_ignore_ascii_case("ENABLED")),
+            ),
+        });
+    ServiceState {
+        cluster: cluster.to_string(),
+        name: s.service_name().unwrap_or_default().to_string(),
+        settings: ServiceSettings {
+            task_definition: s.task_definition().map(str::to_string),
+            awsvpc,
+            network_configured: network.is_some(),
+            enable_execute_command: Some(s.enable_execute_command()),
+            launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+            platform_version: s.platform_version().map(str::to_string),
+        },
+    }
+}

@@ -1,0 +1,344 @@
+//! The state table in DynamoDB (DESIGN §12; feature `state`). One item per
+//! finding, per place status and per revocation, under the place's partition
+//! (`account/region`), so a sweep reads its place with one paginated Query:
+//! - `finding#<fingerprint>`: a finding's record; resolved ones expire after
+//!   [`RESOLVED_KEPT_DAYS`];
+//! - `sweep#status`: how the place's last sweep ended;
+//! - `revoked#<event id>#<rule id>`: a revocation by ingress-guard, kept
+//!   [`REVOCATIONS_KEPT_DAYS`] for retries of the event.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+
+use super::classify;
+use crate::finding::Severity;
+use crate::ports::{AwsError, RevocationLog, StateStore};
+use crate::state::{place_key, PlaceStatus, Record, Status};
+
+/// The table's keys.
+pub const PARTITION_KEY: &str = "place";
+pub const SORT_KEY: &str = "fingerprint";
+/// The table's TTL attribute (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+const FINDING: &str = "finding#";
+const STATUS: &str = "sweep#status";
+const REVOKED: &str = "revoked#";
+
+pub const RESOLVED_KEPT_DAYS: u64 = 90;
+pub const REVOCATIONS_KEPT_DAYS: u64 = 30;
+
+/// DynamoDB writes at most 25 items per BatchWriteItem.
+const BATCH: usize = 25;
+/// Unprocessed items (throttling) are sent again this many times.
+const BATCH_RETRIES: u32 = 6;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The state table.
+#[derive(Debug, Clone)]
+pub struct DynamoState {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoState {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoState {
+        DynamoState {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn epoch_in(days: u64) -> AttributeValue {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    AttributeValue::N(
+        (now + Duration::from_secs(days * 86_400))
+            .as_secs()
+            .to_string(),
+    )
+}
+
+fn record_item(r: &Record) -> Item {
+    let mut item: Item = [
+        (PARTITION_KEY, s(place_key(&r.account, &r.region))),
+        (SORT_KEY, s(format!("{FINDING}{}", r.fingerprint))),
+        ("account", s(&r.account)),
+        ("region", s(&r.region)),
+        ("resource", s(&r.resource)),
+        ("rule", s(&r.rule)),
+        ("severity", s(r.severity.as_str())),
+        ("title", s(&r.title)),
+        ("detail", s(&r.detail)),
+        ("status", s(r.status.as_str())),
+        ("first_seen", s(&r.first_seen)),
+        ("last_seen", s(&r.last_seen)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(at) = &r.last_alert {
+        item.insert("last_alert".to_string(), s(at));
+    }
+    if let Some(at) = &r.resolved_at {
+        item.insert("resolved_at".to_string(), s(at));
+        item.insert(TTL_ATTRIBUTE.to_string(), epoch_in(RESOLVED_KEPT_DAYS));
+    }
+    item
+}
+
+/// A problem with a stored item: the table holds something this code did
+/// not write. An error, never a silently skipped finding.
+fn bad_item(key: &str, problem: String) -> AwsError {
+    AwsError {
+        operation: "Query",
+        code: Some("MalformedStateItem".to_string()),
+        message: format!("state item {key}: {problem}"),
+        retryable: false,
+    }
+}
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn record_of(item: &Item, key: &str) -> Result<Record, AwsError> {
+    let need =
+        |name: &str| text(item, name).ok_or_else(|| bad_item(key, format!("{name} missing")));
+    let severity: Severity = need("severity")?
+        .parse()
+        .map_err(|e: String| bad_item(key, e))?;
+    let status = Status::parse(&need("status")?)
+        .ok_or_else(|| bad_item(key, "status is not open, resolved or exempt".to_string()))?;
+    Ok(Record {
+        fingerprint: key.trim_start_matches(FINDING).to_string(),
+        account: need("account")?,
+        region: need("region")?,
+        resource: need("resource")?,
+        rule: need("rule")?,
+        severity,
+        title: need("title")?,
+        detail: need("detail")?,
+        status,
+        first_seen: need("first_seen")?,
+        last_seen: need("last_seen")?,
+        last_alert: text(item, "last_alert"),
+        resolved_at: text(item, "resolved_at"),
+    })
+}
+
+fn status_of(item: &Item, key: &str) -> Result<PlaceStatus, AwsError> {
+    let need =
+        |name: &str| text(item, name).ok_or_else(|| bad_item(key, format!("{name} missing")));
+    Ok(PlaceStatus {
+        account: need("account")?,
+        region: need("region")?,
+        swept_at: need("swept_at")?,
+        complete: matches!(item.get("complete"), Some(AttributeValue::Bool(true))),
+        problems: match item.get("problems") {
+            Some(AttributeValue::L(list)) => {
+                list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
+            }
+            _ => Vec::new(),
+        },
+    })
+}
+
+impl DynamoState {
+    async fn put(&self, operation: &'static str, item: Item) -> Result<(), AwsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify(operation, &e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StateStore for DynamoState {
+    async fn findings(&self, account: &str, region: &str) -> Result<Vec<Record>, AwsError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#p = :p AND begins_with(#f, :f)")
+                .expression_attribute_names("#p", PARTITION_KEY)
+                .expression_attribute_names("#f", SORT_KEY)
+                .expression_attribute_values(":p", s(place_key(account, region)))
+                .expression_attribute_values(":f", s(FINDING))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("Query", &e))?;
+            for item in page.items() {
+                let key = text(item, SORT_KEY).unwrap_or_default();
+                out.push(record_of(item, &key)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn save(&self, records: &[Record]) -> Result<(), AwsError> {
+        for chunk in records.chunks(BATCH) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|r| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(record_item(r)))
+                        .build()
+                        .map_err(|e| bad_item(&r.fingerprint, e.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, AwsError>>()?;
+            for attempt in 0..=BATCH_RETRIES {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_RETRIES {
+                    return Err(AwsError {
+                        operation: "BatchWriteItem",
+                        code: Some("UnprocessedItems".to_string()),
+                        message: format!("{} items still unprocessed", pending.len()),
+                        retryable: true,
+                    });
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(|e| classify("BatchWriteItem", &e))?;
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    async fn save_status(&self, status: &PlaceStatus) -> Result<(), AwsError> {
+        let item: Item = [
+            (PARTITION_KEY, s(place_key(&status.account, &status.region))),
+            (SORT_KEY, s(STATUS)),
+            ("account", s(&status.account)),
+            ("region", s(&status.region)),
+            ("swept_at", s(&status.swept_at)),
+            ("complete", AttributeValue::Bool(status.complete)),
+            (
+                "problems",
+                AttributeValue::L(status.problems.iter().map(s).collect()),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        self.put("PutItem", item).await
+    }
+
+    async fn everything(&self) -> Result<(Vec<Record>, Vec<PlaceStatus>), AwsError> {
+        let (mut records, mut statuses) = (Vec::new(), Vec::new());
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("Scan", &e))?;
+            for item in page.items() {
+                let key = text(item, SORT_KEY).unwrap_or_default();
+                if key.starts_with(FINDING) {
+                    records.push(record_of(item, &key)?);
+                } else if key == STATUS {
+                    statuses.push(status_of(item, &key)?);
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok((records, statuses)),
+            }
+        }
+    }
+}
+
+fn revoked_key(event_id: &str, rule_id: &str) -> String {
+    format!("{REVOKED}{event_id}#{rule_id}")
+}
+
+#[async_trait]
+impl RevocationLog for DynamoState {
+    async fn record_revoked(
+        &self,
+        account: &str,
+        region: &str,
+        event_id: &str,
+        group_id: &str,
+        rule_id: &str,
+    ) -> Result<(), AwsError> {
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let item: Item = [
+            (PARTITION_KEY, s(place_key(account, region))),
+            (SORT_KEY, s(revoked_key(event_id, rule_id))),
+            ("group_id", s(group_id)),
+            ("revoked_at", s(at)),
+            (TTL_ATTRIBUTE, epoch_in(REVOCATIONS_KEPT_DAYS)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        self.put("PutItem", item).await
+    }
+
+    async fn revoked_earlier(
+        &self,
+        account: &str,
+        region: &str,
+        event_id: &str,
+        rule_id: &str,
+    ) -> Result<bool, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(place_key(account, region)))
+            .key(SORT_KEY, s(revoked_key(event_id, rule_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        Ok(out.item().is_some_and(|i| !i.is_empty()))
+    }
+}
