@@ -243,7 +243,7 @@ fn read_input(path: &Path) -> std::io::Result<(String, Vec<u8>)> {
     Ok((path.display().to_string(), std::fs::read(path)?))
 }
 
-fn paint(text: &str, severity: Severity, colour: bool) -> String {
+pub(crate) fn paint(text: &str, severity: Severity, colour: bool) -> String {
     if !colour {
         return text.to_string();
     }

@@ -1,7 +1,10 @@
 //! `access-guard`: the ecs-access-guard rules, offline, over sample events and
-//! CloudTrail archives. Never calls AWS.
+//! CloudTrail archives. `check` never calls AWS; `scan` (built with the `aws`
+//! feature) reads the current state with the caller's credentials, read-only.
 
 mod check;
+#[cfg(feature = "aws")]
+mod scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +45,31 @@ enum Command {
         /// Files or folders (searched recursively); `-` reads standard input.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+    },
+    /// Sweep the current state of an account, read-only, with your credentials:
+    /// security groups, ECS services and the task definitions they run, judged
+    /// by the same rules as the events. Nothing is changed or published.
+    ///
+    /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when something could not be read.
+    #[cfg(feature = "aws")]
+    Scan {
+        /// The AWS profile (else the environment's credentials).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// A region to scan (repeatable); else the profile's or AWS_REGION.
+        #[arg(long, value_name = "REGION", conflicts_with = "all_regions")]
+        region: Vec<String>,
+        /// Every region enabled in the account.
+        #[arg(long)]
+        all_regions: bool,
+        /// Policy file (TOML); the embedded default when absent.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when a finding of at least this severity is found.
+        #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+        fail_on: Option<Severity>,
     },
     /// List the rule catalog, or show one rule's documentation.
     Rules {
@@ -96,6 +124,31 @@ fn main() -> ExitCode {
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             ExitCode::from(check::run(&policy, format, fail_on, jobs, &paths))
+        }
+        #[cfg(feature = "aws")]
+        Command::Scan {
+            profile,
+            region,
+            all_regions,
+            policy,
+            format,
+            fail_on,
+        } => {
+            let policy = match load_policy(policy.as_deref()) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("access-guard: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            let args = scan::ScanArgs {
+                profile,
+                regions: region,
+                all_regions,
+                format,
+                fail_on,
+            };
+            ExitCode::from(scan::run(&policy, &args))
         }
         Command::Rules { id, markdown } => rules_command(id.as_deref(), markdown),
         Command::Policy { command } => match command {
