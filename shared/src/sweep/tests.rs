@@ -110,6 +110,14 @@ fn the_estate_is_judged_by_the_event_paths_rules() {
 }
 
 #[test]
+fn a_service_with_exec_enabled_is_judged_as_its_creation_would_be() {
+    let mut e = estate();
+    e.services[0].settings.enable_execute_command = Some(true);
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    assert!(rules_on(&seen, "prod/web").contains(&"ECS-SVC-002"));
+}
+
+#[test]
 fn a_group_the_service_names_that_could_not_be_read_is_unknown_not_clean() {
     let mut e = estate();
     e.groups.clear();
@@ -193,12 +201,8 @@ async fn alerts_once_stays_quiet_then_lists_what_resolved() {
     let policy = Policy::embedded();
     let first = h.sweep(&policy, "2026-12-01T00:00:00Z", false).await;
     assert_eq!(h.sent().len(), 1);
-    let doc: serde_json::Value = serde_json::from_str(
-        &serde_json::from_str::<serde_json::Value>(&h.sent()[0].message).unwrap()["sqs"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let message: serde_json::Value = serde_json::from_str(&h.sent()[0].message).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
     assert_eq!(doc["event_name"], "Sweep");
     assert!(first.report.findings.iter().any(|f| f.rule == "EC2-SG-003"));
     assert!(
