@@ -21,7 +21,8 @@ fmt:
 package:
 	scripts/package.sh
 
-# Cold start, warm latency, memory, archive scan and artifact sizes (not part of test).
+# Cold start, warm latency, memory, archive scan, artifact sizes, and the
+# sweep against Prowler (scripts/bench_sweep.sh) (not part of test).
 bench:
 	scripts/bench.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: the arm64 zips, release builds, moto server on 127.0.0.1, then one table of
 # cold start, warm latency, memory, archive scan speed and artifact sizes,
-# and criterion's evaluation-only figures. Not part of the test command.
+# criterion's evaluation-only figures, and last the sweep against Prowler
+# (scripts/bench_sweep.sh). Not part of the test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +27,7 @@ scripts/package.sh
 
 echo "==> release builds"
 cargo build --release --quiet -p ingress-guard -p task-definition-guard -p service-guard \
-  -p access-guard-cli -p access-guard-bench
+  -p access-guard-cli -p access-guard-bench --features access-guard-cli/aws
 
 port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
@@ -44,3 +45,6 @@ target/release/access-guard-bench
 
 echo "==> evaluation alone (criterion)"
 cargo bench --quiet -p access-guard --bench evaluate -- --noplot 2>&1 | grep -E "time:|^[a-z]" || true
+
+echo "==> sweep: access-guard scan against Prowler (scripts/bench_sweep.sh)"
+scripts/bench_sweep.sh "$port" target/release/access-guard

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The sweep's table, from what scripts/bench_sweep.sh left in target/sweep/<groups>/.
+
+    python3 bench/sweep/table.py target/sweep 200 2000
+
+Each size's folder holds estate.json, moto_reads.json, scan.time and
+scan.stderr (when the scan ran), prowler.time (when Prowler ran). A *.time
+file is GNU time's "%e %M": wall seconds and peak RSS in KiB, one line per
+run. Prints the Markdown table and writes results.json beside the folders.
+"""
+import json
+import os
+import re
+import sys
+
+
+def read_json(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_times(path):
+    """[(seconds, peak KiB)] of each run, or [] when it did not run."""
+    if not os.path.exists(path):
+        return []
+    runs = []
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            # GNU time writes "Command exited with non-zero status 1" before
+            # the figures when the command fails (the scan's exit 1 is a result).
+            if len(fields) == 2 and all(re.fullmatch(r"[0-9.]+", x) for x in fields):
+                runs.append((float(fields[0]), int(fields[1])))
+    return runs
+
+
+def api_calls(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        found = re.findall(r"api calls: ([0-9]+)", f.read())
+    return int(found[-1]) if found else None
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB" if kib is not None else "–"
+
+
+def secs(value):
+    return f"{value:.2f} s" if value is not None else "–"
+
+
+def ratio(a, b):
+    return f"{a / b:.1f}×" if a is not None and b else "–"
+
+
+def main():
+    root, sizes = sys.argv[1], sys.argv[2:]
+    prowler_version = os.environ.get("PROWLER_VERSION", "")
+    rows, results = [], {}
+    for size in sizes:
+        folder = os.path.join(root, size)
+        estate = read_json(os.path.join(folder, "estate.json")) or {}
+        moto = read_json(os.path.join(folder, "moto_reads.json")) or {}
+        scans = read_times(os.path.join(folder, "scan.time"))
+        prowler = read_times(os.path.join(folder, "prowler.time"))
+        scan_s = min(s for s, _ in scans) if scans else None
+        scan_kib = max(k for _, k in scans) if scans else None
+        prowler_s, prowler_kib = prowler[0] if prowler else (None, None)
+        calls = api_calls(os.path.join(folder, "scan.stderr"))
+        moto_s = moto.get("seconds")
+        results[size] = {
+            "estate": estate, "moto_reads": moto,
+            "scan": {"runs": scans, "best_seconds": scan_s, "peak_rss_kib": scan_kib,
+                     "api_calls": calls},
+            "prowler": {"version": prowler_version, "seconds": prowler_s,
+                        "peak_rss_kib": prowler_kib},
+        }
+        rows.append([
+            f"{estate.get('groups', size):,} groups, {estate.get('services', '?')} services, "
+            f"{estate.get('task_definitions', '?')} task definitions",
+            secs(moto_s), secs(scan_s), ratio(scan_s, moto_s), secs(prowler_s),
+            ratio(prowler_s, scan_s), mib(scan_kib), mib(prowler_kib),
+            f"{calls if calls is not None else '–'} / {moto.get('calls', '–')}",
+        ])
+    with open(os.path.join(root, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+    scan_runs = os.environ.get("SCAN_RUNS", "3")
+    print(f"| estate | moto reads (best of 3) | access-guard scan (best of {scan_runs}) "
+          f"| scan ÷ moto | Prowler {prowler_version} | Prowler ÷ scan | scan peak RSS "
+          f"| Prowler peak RSS | API calls: scan / moto reads |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
