@@ -67,9 +67,14 @@ MAPPING = {
 
 
 def resource_key(resource):
-    """Group ids stand for their ARNs; ECS ARNs compare as they are."""
+    """Both sides named as the scan names them: a group by its id, a service
+    as `cluster/service`, a task definition as `family:revision`."""
     if ":security-group/" in resource:
         return resource.rsplit("/", 1)[1]
+    if ":service/" in resource:
+        return resource.split(":service/", 1)[1]
+    if ":task-definition/" in resource:
+        return resource.split(":task-definition/", 1)[1]
     return resource
 
 

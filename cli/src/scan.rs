@@ -43,11 +43,7 @@ pub fn run(policy: &Policy, args: &ScanArgs) -> u8 {
 
 /// Timeouts for a person's scan: large pages may take a while to arrive.
 fn timeouts() -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(60))
-        .operation_timeout(Duration::from_secs(180))
-        .build()
+    access_guard::aws::timeouts(5, 60, 180)
 }
 
 async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {

@@ -257,7 +257,7 @@ impl PlaceSweep<'_> {
                 u.phrase()
             ));
         }
-        if let Some(notifier) = self.notifier {
+        if let Some(notifier) = self.notifier.filter(|_| worth_a_message(&report)) {
             notify_if_due(&mut report, self.policy, self.settings, notifier).await?;
         }
         if let Some(state) = self.state {
@@ -417,6 +417,20 @@ impl PlaceSweep<'_> {
         }
         Ok(())
     }
+}
+
+/// A sweep's message says what changed: new findings, resolved ones, or a
+/// rule revoked (or a revoke that failed). A rule the sweep would revoke in
+/// dry run, or holds back, is said once, with its finding when it is new:
+/// nothing unchanged is alerted again.
+fn worth_a_message(report: &Report) -> bool {
+    use crate::report::OutcomeKind::{Failed, Revoked};
+    !report.findings.is_empty()
+        || !report.resolved.is_empty()
+        || report
+            .outcomes
+            .iter()
+            .any(|o| matches!(o.result, Revoked | Failed))
 }
 
 /// The act step publishes nothing: the sweep's report carries its outcomes.

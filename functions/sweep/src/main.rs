@@ -11,7 +11,10 @@ async fn main() -> Result<(), Error> {
     access_guard::lambda::init_tracing_to(std::io::stdout)?;
     // A bad configuration or policy fails the start, loudly, naming the key.
     let config = access_guard::config::FunctionConfig::from_env()?;
-    let sdk = access_guard::aws::sdk_config().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(access_guard::aws::sweep_timeouts())
+        .load()
+        .await;
     let deps = Deps::new(&sdk, config)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         handler::handle(event, &deps)

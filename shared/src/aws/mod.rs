@@ -348,15 +348,27 @@ pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> Tas
     }
 }
 
+/// Connect, per-attempt and whole-operation timeouts, in seconds.
+pub fn timeouts(connect: u64, attempt: u64, operation: u64) -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(connect))
+        .operation_attempt_timeout(Duration::from_secs(attempt))
+        .operation_timeout(Duration::from_secs(operation))
+        .build()
+}
+
 /// Timeouts of every AWS call the functions make: a hung endpoint fails the
 /// invocation well inside the function's timeout (30 s in the module) instead of
 /// consuming it, and Lambda retries the event.
 pub fn guard_timeouts() -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .operation_attempt_timeout(std::time::Duration::from_secs(5))
-        .operation_timeout(std::time::Duration::from_secs(12))
-        .build()
+    timeouts(3, 5, 12)
+}
+
+/// Timeouts of the sweep's calls: a page of a thousand rules takes longer
+/// than a guard's single lookups, and a sweep has minutes, not seconds.
+pub fn sweep_timeouts() -> aws_config::timeout::TimeoutConfig {
+    timeouts(3, 30, 90)
 }
 
 /// The SDK configuration of a guard function: the environment's credentials

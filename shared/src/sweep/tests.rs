@@ -312,6 +312,27 @@ async fn the_sweep_revokes_only_when_allowed_and_at_most_the_cap() {
 }
 
 #[tokio::test]
+async fn a_dry_run_revoke_is_said_once_with_its_finding_not_every_sweep() {
+    let mut e = estate();
+    e.groups.truncate(1);
+    let policy = Policy::from_toml("dry_run = true\n[sweep]\nrevoke = true\n", "t").unwrap();
+    let h = Harness {
+        groups: MemoryGroups {
+            info: Some(e.groups[0].info.clone()),
+            rules: std::sync::Mutex::new(vec![rule("sgr-ssh", 22, "0.0.0.0/0")]),
+            ..MemoryGroups::default()
+        },
+        ..Harness::new(e)
+    };
+    let first = h.sweep(&policy, "t1", true).await;
+    assert_eq!(first.report.outcomes[0].result, crate::report::OutcomeKind::DryRun);
+    assert_eq!(h.sent().len(), 1);
+    let second = h.sweep(&policy, "t2", true).await;
+    assert_eq!(second.report.outcomes[0].result, crate::report::OutcomeKind::DryRun);
+    assert_eq!(h.sent().len(), 1, "unchanged: not alerted again");
+}
+
+#[tokio::test]
 async fn the_sweep_honours_dry_run_and_exemptions_when_revoking() {
     let mut e = estate();
     e.groups.truncate(1);
