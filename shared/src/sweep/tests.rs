@@ -325,10 +325,16 @@ async fn a_dry_run_revoke_is_said_once_with_its_finding_not_every_sweep() {
         ..Harness::new(e)
     };
     let first = h.sweep(&policy, "t1", true).await;
-    assert_eq!(first.report.outcomes[0].result, crate::report::OutcomeKind::DryRun);
+    assert_eq!(
+        first.report.outcomes[0].result,
+        crate::report::OutcomeKind::DryRun
+    );
     assert_eq!(h.sent().len(), 1);
     let second = h.sweep(&policy, "t2", true).await;
-    assert_eq!(second.report.outcomes[0].result, crate::report::OutcomeKind::DryRun);
+    assert_eq!(
+        second.report.outcomes[0].result,
+        crate::report::OutcomeKind::DryRun
+    );
     assert_eq!(h.sent().len(), 1, "unchanged: not alerted again");
 }
 
