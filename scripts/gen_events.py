@@ -206,8 +206,24 @@ def register(n, td, omit_request=False):
     return envelope(n, "RegisterTaskDefinition", request, {"taskDefinition": response_td}, source="ecs")
 
 
+# The AWS documentation's example keys: reported as examples (info), not leaks.
 AKIA_EXAMPLE = "AKIAIOSFODNN7EXAMPLE"
 SECRET_EXAMPLE = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+# Made-up keys of the real shape (not the documentation's).
+AKIA_FAKE = "AKIA" + "Q3EGRJ7XKZ2MN4PL"
+SECRET_FAKE = "q8Zr3LmX/T2vN9pKc7Wd" + "+Hs4Jf6Gb1Ye5Ua0Ri8O"
+
+
+def github_token(payload):
+    """A GitHub classic token with a valid checksum (CRC32 of the payload, base62)."""
+    import zlib
+    b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    value, digits = zlib.crc32(payload.encode()), ""
+    for _ in range(6):
+        digits = b62[value % 62] + digits
+        value //= 62
+    return "ghp_" + payload + digits
+
 td_events = {
     "td-privileged.json": task_def("node-exporter", [clean_container("exporter", privileged=True)]),
     "td-writable-root-filesystem.json": task_def("orders-api", [clean_container(readonlyRootFilesystem=None)]),
@@ -217,12 +233,12 @@ td_events = {
                                            networkMode="host", requiresCompatibilities=["EC2"]),
     "td-root-user.json": task_def("orders-api", [clean_container(user="0:0")]),
     "td-aws-keys-in-env.json": task_def("report-export", [clean_container("export", environment=[
-        {"name": "AWS_ACCESS_KEY_ID", "value": AKIA_EXAMPLE},
-        {"name": "AWS_SECRET_ACCESS_KEY", "value": SECRET_EXAMPLE},
+        {"name": "AWS_ACCESS_KEY_ID", "value": AKIA_FAKE},
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": SECRET_FAKE},
         {"name": "AWS_REGION", "value": REGION}])]),
     "td-secret-values-in-env.json": task_def("orders-api", [clean_container(environment=[
         {"name": "DATABASE_URL", "value": "postgres://orders:Tr0ub4dor-and-3@orders-db.internal:5432/orders"},
-        {"name": "GITHUB_DEPLOY", "value": "ghp_" + "x7Kq2mP9vR4tW8yB3nC6dF1gH5jL0sA2eZ9u"},
+        {"name": "GITHUB_DEPLOY", "value": github_token("x7Kq2mP9vR4tW8yB3nC6dF1gH5jL0s")},
         {"name": "SESSION_SEED", "value": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJvcmRlcnMtYXBpIiwicm9sZSI6ImFkbWluIn0.qL4p0Ya3Xv9sFh2Wm7Rk1Tz8Nc5Bd6Ue0Gj3Io"},
         {"name": "APP_ENV", "value": "production"}])]),
     "td-secret-name-literal.json": task_def("orders-api", [clean_container(environment=[
@@ -258,6 +274,10 @@ td_events = {
 }
 for i, (name, td) in enumerate(td_events.items()):
     events[name] = register(100 + i, td)
+# The documentation's example keys: reported at info, as examples.
+events["td-aws-documentation-example-keys.json"] = register(152, task_def("docs-demo", [clean_container("demo", environment=[
+    {"name": "AWS_ACCESS_KEY_ID", "value": AKIA_EXAMPLE},
+    {"name": "AWS_SECRET_ACCESS_KEY", "value": SECRET_EXAMPLE}])]))
 # A Docker volume bound to the host's Docker socket is a host mount too.
 events["td-docker-volume-bind-socket.json"] = register(151, task_def("build-agent", [clean_container("agent", mountPoints=[
         {"sourceVolume": "dockersock", "containerPath": "/var/run/docker.sock", "readOnly": False}])],

@@ -197,6 +197,14 @@ fn rules_command(id: Option<&str>, markdown: bool) -> ExitCode {
                 .join("\n")
         );
         println!();
+        if rule.id == rules::ecs_td::secret_value_in_env::SECRET_VALUE_IN_ENV.id {
+            println!("## Kinds");
+            println!("Structured: AWS access key id and secret key, private key (PEM), JSON Web Token, credentials in a URL, connection-string Password/AccountKey/SharedAccessKey, Slack webhook URL, Telegram bot token, Mailchimp key; then high entropy.");
+            println!("Provider formats (prefix + body, severity):");
+            for row in access_guard::secrets::formats::rows() {
+                println!("  {row}");
+            }
+        }
         return ExitCode::SUCCESS;
     }
     println!("{:<12} {:<9} {:<7} title", "ID", "SEVERITY", "ACTION");

@@ -8,8 +8,27 @@ use access_guard::policy::Policy;
 use proptest::prelude::*;
 use serde_json::json;
 
+/// A well-formed fake of every provider format (checksums included), and of
+/// every structured kind.
+fn every_kind() -> impl Strategy<Value = String> {
+    use access_guard::secrets::formats::{well_formed, FORMATS};
+    prop_oneof![
+        (0..FORMATS.len(), any::<u64>()).prop_map(|(i, seed)| well_formed(&FORMATS[i], seed)),
+        "[A-Za-z0-9]{24}"
+            .prop_map(|s| format!("https://hooks.slack.com/services/T04ABCDE12/B05FGHIJ34/{s}")),
+        "[A-Za-z0-9_-]{33}".prop_map(|s| format!("123456789:AA{s}")),
+        "[A-Za-z0-9+/]{86}".prop_map(|k| format!(
+            "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={k}=="
+        )),
+        "[0-9a-f]{32}".prop_map(|k| format!("{k}-us21")),
+        "[A-Za-z0-9]{12,30}"
+            .prop_map(|p| format!("Server=db;Database=app;User Id=app;Password={p};")),
+    ]
+}
+
 fn value() -> impl Strategy<Value = String> {
     prop_oneof![
+        every_kind(),
         "[A-Za-z0-9+/]{8,60}",
         "[A-Z0-9]{16}".prop_map(|s| format!("AKIA{s}")),
         "[A-Za-z0-9]{8,20}".prop_map(|p| format!("postgres://app:{p}@db.internal:5432/app")),

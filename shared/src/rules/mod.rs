@@ -180,9 +180,10 @@ fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) 
             findings.push(Finding {
                 resource: None,
                 rule: rule.id,
-                severity: hit
-                    .escalate_to
-                    .map_or(setting.severity, |s| s.max(setting.severity)),
+                severity: hit.exactly.unwrap_or_else(|| {
+                    hit.escalate_to
+                        .map_or(setting.severity, |s| s.max(setting.severity))
+                }),
                 title: rule.title,
                 detail: hit.detail,
                 remediation: rule.remediation,

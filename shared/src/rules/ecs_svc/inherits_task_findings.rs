@@ -57,6 +57,7 @@ pub fn evaluate(change: &ServiceChange, ctx: &SvcContext) -> Vec<Hit> {
     vec![Hit {
         detail: format!("{label} has {}", named.join(", ")),
         escalate_to: Some(top),
+        exactly: None,
     }]
 }
 

@@ -49,6 +49,18 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
             if !secrets::is_literal_secret_candidate(&var.value) {
                 continue;
             }
+            if secrets::is_documentation_example(&var.value) {
+                hits.push(Hit::at(
+                    Severity::Info,
+                    format!(
+                        "container {}: environment {} holds the AWS documentation's example key (not a leak; {})",
+                        c.name,
+                        var.name,
+                        redact(&var.value)
+                    ),
+                ));
+                continue;
+            }
             hits.push(Hit::new(format!(
                 "container {}: environment {} = {}",
                 c.name,

@@ -50,6 +50,7 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
     vec![Hit {
         detail: format!("networkMode: host, and {} run(s) as root", roots.join(", ")),
         escalate_to: Some(Severity::High),
+        exactly: None,
     }]
 }
 

@@ -103,6 +103,7 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
                         c.name
                     ),
                     escalate_to: Some(Severity::Critical),
+                    exactly: None,
                 });
             } else if is_sensitive(&path, ctx) {
                 hits.push(Hit::new(format!(

@@ -36,6 +36,9 @@ pub struct TdContext<'a> {
 pub struct Hit {
     pub detail: String,
     pub escalate_to: Option<Severity>,
+    /// This severity whatever the policy says: a documentation example
+    /// key is reported at info, not as a leak.
+    pub exactly: Option<Severity>,
 }
 
 impl Hit {
@@ -43,6 +46,15 @@ impl Hit {
         Hit {
             detail: detail.into(),
             escalate_to: None,
+            exactly: None,
+        }
+    }
+
+    /// A hit reported at `severity` exactly.
+    pub fn at(severity: Severity, detail: impl Into<String>) -> Hit {
+        Hit {
+            exactly: Some(severity),
+            ..Hit::new(detail)
         }
     }
 }

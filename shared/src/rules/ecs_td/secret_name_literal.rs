@@ -48,6 +48,7 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
             if owned_elsewhere
                 || is_allowed(var, ctx.policy)
                 || !secrets::is_literal_secret_candidate(&var.value)
+                || secrets::is_reference(&var.name, &var.value)
                 || !secrets::name_suggests_secret(&var.name, &ctx.policy.secret_name_keywords)
             {
                 continue;

@@ -2,17 +2,28 @@ use super::secret_value;
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
 use crate::notify::redact;
+use crate::secrets::SecretKind;
 use crate::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does
     /// Flags environment values that look like secrets whatever the variable is
-    /// called: AWS access key ids (`AKIA`/`ASIA`) and the 40-character secret keys
-    /// beside them, private-key blocks, JSON Web Tokens, passwords inside URLs
-    /// (`scheme://user:pass@host`), GitHub, GitLab, Slack, Stripe and
-    /// OpenAI/Anthropic-style tokens, and high-entropy strings. Placeholders
-    /// (`${VAR}`, `changeme`, `<token>`), ARNs, numbers and booleans are not
-    /// flagged. The value is never shown beyond its first 4 characters.
+    /// called. Structure first: AWS access key ids (`AKIA`/`ASIA`) and the
+    /// 40-character secret keys beside them, private-key blocks, JSON Web
+    /// Tokens (the header decoded), passwords inside URLs
+    /// (`scheme://user:pass@host`) and connection strings (`Password=`,
+    /// `AccountKey=`), Slack webhook URLs, Telegram bot tokens and Mailchimp
+    /// keys; then the provider formats (`access-guard rules ECS-TD-008` lists
+    /// them: GitHub, GitLab, npm, PyPI, Slack, Stripe, OpenAI, Anthropic,
+    /// Google, Shopify, Databricks, Mailgun, Twilio, SendGrid …), with their
+    /// checksums where they have one (GitHub, npm), so a random string of the
+    /// right length is not a credential; only then high entropy, which never
+    /// fires on what decodes to ordinary text or JSON, on paths, on URLs
+    /// without credentials, or on digests and UUIDs. Placeholders (`${VAR}`,
+    /// `changeme`, `<token>`), ARNs, numbers and booleans are not flagged. The
+    /// AWS documentation's example keys (`AKIAIOSFODNN7EXAMPLE`) are reported
+    /// at info, as examples. The value is never shown beyond its first 4
+    /// characters.
     ///
     /// ## Why is this bad?
     /// Task definitions are readable by many principals and logged in CloudTrail in
@@ -45,13 +56,22 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
     for c in &td.containers {
         for var in &c.environment {
             if let Some(kind) = secret_value(var, c, ctx.policy) {
-                hits.push(Hit::new(format!(
+                let detail = format!(
                     "container {}: environment {} holds {} ({})",
                     c.name,
                     var.name,
                     kind.describe(),
                     redact(&var.value)
-                )));
+                );
+                hits.push(match kind {
+                    SecretKind::Example(_) => Hit::at(Severity::Info, detail),
+                    // A provider's credential at the severity the format gives it.
+                    SecretKind::Format(f) => Hit {
+                        escalate_to: Some(f.severity),
+                        ..Hit::new(detail)
+                    },
+                    _ => Hit::new(detail),
+                });
             }
         }
     }
