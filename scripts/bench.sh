@@ -46,5 +46,8 @@ target/release/access-guard-bench
 echo "==> evaluation alone (criterion)"
 cargo bench --quiet -p access-guard --bench evaluate -- --noplot 2>&1 | grep -E "time:|^[a-z]" || true
 
+echo "==> secrets: access-guard against Kingfisher (scripts/bench_secrets.sh)"
+scripts/bench_secrets.sh target/release/access-guard
+
 echo "==> sweep: access-guard scan against Prowler (scripts/bench_sweep.sh)"
 scripts/bench_sweep.sh "$port" target/release/access-guard

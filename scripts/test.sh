@@ -45,9 +45,9 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
-# `access-guard scan` is built only with the CLI's `aws` feature.
-cargo clippy -p access-guard-cli --features aws --all-targets --quiet -- -D warnings
+# With the CLI's `aws` feature (`access-guard scan`) in the same build: the
+# functions already compile the SDK, so it costs no second build of it.
+cargo clippy --workspace --all-targets --features access-guard-cli/aws --quiet -- -D warnings
 
 echo "==> checkov on infra/, Terraform and the member template (every skip is written with its reason)"
 "$CHECKOV_VENV/bin/checkov" -d infra --framework terraform cloudformation --skip-download --quiet --compact
@@ -81,6 +81,4 @@ done
 echo "==> cargo test"
 export ACCESS_GUARD_TEST_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
-cargo test --workspace --quiet --no-fail-fast "$@"
-echo "==> cargo test: access-guard scan (the CLI's aws feature)"
-cargo test -p access-guard-cli --features aws --quiet --no-fail-fast --test scan
+cargo test --workspace --features access-guard-cli/aws --quiet --no-fail-fast "$@"

@@ -121,6 +121,12 @@ fn is_key_char(c: u8) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit()
 }
 
+/// True when the value holds an AWS access key id that is not the
+/// documentation's example (what [`detect`] reports as one), cheaply.
+pub fn is_access_key_id(value: &str) -> bool {
+    has_access_key_id(value) && !is_documentation_example(value) && !is_placeholder(value)
+}
+
 /// `AKIA…`/`ASIA…` followed by 16 upper-case letters or digits, anywhere in the value.
 fn has_access_key_id(value: &str) -> bool {
     let bytes = value.as_bytes();

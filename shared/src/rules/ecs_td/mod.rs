@@ -78,7 +78,7 @@ pub(crate) fn holds_access_key(container: &Container) -> bool {
     container
         .environment
         .iter()
-        .any(|e| secrets::detect(&e.value, false) == Some(secrets::SecretKind::AwsAccessKeyId))
+        .any(|e| secrets::is_access_key_id(&e.value))
 }
 
 /// What ECS-TD-008 sees in a variable, unless another rule already owns it.
