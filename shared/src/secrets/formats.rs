@@ -67,6 +67,8 @@ pub struct Format {
     pub severity: Severity,
 }
 
+// One row of the table per call, the fields in the table's column order.
+#[allow(clippy::too_many_arguments)]
 const fn format(
     id: &'static str,
     provider: &'static str,
