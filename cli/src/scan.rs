@@ -222,8 +222,8 @@ impl Totals {
         self.groups += r.groups;
         self.services += r.services;
         self.task_definitions += r.task_definitions;
-        self.findings += r.seen.len();
-        for s in &r.seen {
+        self.findings += r.report.findings.len();
+        for s in r.seen.iter().filter(|s| !s.exempt) {
             *self.by_severity.entry(s.finding.severity).or_insert(0) += 1;
             if fail_on.is_some_and(|min| s.finding.severity >= min) {
                 self.reached_fail_on = true;

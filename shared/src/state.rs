@@ -157,15 +157,24 @@ pub fn reconcile(
         .map(|r| (r.fingerprint.clone(), r))
         .collect();
     let mut out = Reconciled::default();
+    let mut done = std::collections::BTreeSet::new();
     for s in seen {
+        // The same finding twice (a variable repeated in one container) is one record.
+        if !done.insert(s.fingerprint.as_str()) {
+            continue;
+        }
         let status = if s.exempt {
             Status::Exempt
         } else {
             Status::Open
         };
         let before = stored.remove(&s.fingerprint);
-        let was_open = before.as_ref().is_some_and(|r| r.status == Status::Open);
-        let alert = status == Status::Open && !was_open && s.finding.severity >= alert_min;
+        // Alerted once: unless it is open and was alerted already (a finding
+        // below the threshold then, above it now, is alerted now).
+        let alerted = before
+            .as_ref()
+            .is_some_and(|r| r.status == Status::Open && r.last_alert.is_some());
+        let alert = status == Status::Open && !alerted && s.finding.severity >= alert_min;
         if alert {
             out.new.push(s.finding.clone());
         }
@@ -321,6 +330,33 @@ mod tests {
         let ended = sweep(&[seen("tcp 22 from 0.0.0.0/0")], first.writes, true, "t2");
         assert_eq!(ended.new.len(), 1);
         assert_eq!(ended.writes[0].first_seen, "t1");
+    }
+
+    #[test]
+    fn a_finding_twice_is_one_record_and_one_alert() {
+        let twice = [seen("tcp 22 from 0.0.0.0/0"), seen("tcp 22 from 0.0.0.0/0")];
+        let r = sweep(&twice, vec![], true, "t1");
+        assert_eq!((r.new.len(), r.writes.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_finding_recorded_below_the_threshold_alerts_once_it_reaches_it() {
+        let mut low = finding("EC2-SG-007", "tcp 8443 from 0.0.0.0/0");
+        low.severity = Severity::Medium;
+        let quiet = [Seen::new(
+            "111122223333",
+            "eu-west-1",
+            "sg-1",
+            low.clone(),
+            false,
+        )];
+        let first = sweep(&quiet, vec![], true, "t1");
+        assert!(first.new.is_empty());
+        low.severity = Severity::High;
+        let loud = [Seen::new("111122223333", "eu-west-1", "sg-1", low, false)];
+        let second = sweep(&loud, first.writes, true, "t2");
+        assert_eq!(second.new.len(), 1);
+        assert_eq!(second.writes[0].first_seen, "t1");
     }
 
     #[test]

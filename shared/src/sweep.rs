@@ -238,7 +238,18 @@ impl PlaceSweep<'_> {
                 r.writes
             }
             None => {
-                report.findings = seen.iter().map(|s| s.finding.clone()).collect();
+                // Read-only (the CLI): what is present, exempt findings counted apart.
+                let exempt = seen.iter().filter(|s| s.exempt).count();
+                if exempt > 0 {
+                    report.notes.push(format!(
+                        "{exempt} findings on exempt groups or accounts are not listed"
+                    ));
+                }
+                report.findings = seen
+                    .iter()
+                    .filter(|s| !s.exempt)
+                    .map(|s| s.finding.clone())
+                    .collect();
                 report
                     .findings
                     .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
@@ -247,8 +258,15 @@ impl PlaceSweep<'_> {
         };
         report.resource = Some(resource_phrase(&report, self.account, self.region));
         if let Some(remediation) = &self.remediation {
-            self.revoke(remediation, &estate, &seen, &mut report)
-                .await?;
+            if let Err(e) = self.revoke(remediation, &estate, &seen, &mut report).await {
+                // What was revoked before the error is reported now; the rest
+                // waits for the next sweep (each rule is read back again then).
+                warn!(account = %self.account, region = %self.region, error = %e, "revoking stopped");
+                report.notes.push(format!(
+                    "revoking stopped: {}: the rest is left for the next sweep",
+                    e.code_or_kind()
+                ));
+            }
         }
         for u in &estate.unread {
             warn!(account = %self.account, region = %self.region, what = %u.what, error = %u.error, "could not read");
@@ -257,11 +275,24 @@ impl PlaceSweep<'_> {
                 u.phrase()
             ));
         }
+        // Nothing revoked: alert first, then record (a failed alert is retried
+        // and still finds the findings new). Something revoked: record first,
+        // so that a retry after a failed alert finds the revoked findings in
+        // the table and lists them as resolved instead of forgetting them.
+        let revoked = report
+            .outcomes
+            .iter()
+            .any(|o| o.result == crate::report::OutcomeKind::Revoked);
+        if let (true, Some(state)) = (revoked, self.state) {
+            state.save(&writes).await?;
+        }
         if let Some(notifier) = self.notifier.filter(|_| worth_a_message(&report)) {
             notify_if_due(&mut report, self.policy, self.settings, notifier).await?;
         }
         if let Some(state) = self.state {
-            state.save(&writes).await?;
+            if !revoked {
+                state.save(&writes).await?;
+            }
             state
                 .save_status(&PlaceStatus {
                     account: self.account.to_string(),

@@ -61,9 +61,10 @@ const AWS_EXAMPLES: [&str; 4] = [
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
 ];
 
-/// True when the value is (or holds) one of the AWS documentation's example keys.
+/// True when the value is one of the AWS documentation's example keys (the
+/// whole value: an example beside a real key is not an example).
 pub fn is_documentation_example(value: &str) -> bool {
-    AWS_EXAMPLES.iter().any(|e| value.contains(e))
+    AWS_EXAMPLES.iter().any(|e| value.trim() == *e)
 }
 
 /// Values that stand for a secret rather than being one.
@@ -385,7 +386,22 @@ pub fn is_reference(name: &str, value: &str) -> bool {
         || v.starts_with("./")
         || v.starts_with("~/")
         || v.to_ascii_lowercase().starts_with("arn:")
-        || (v.contains("://") && !has_url_credentials(v) && !v.contains(char::is_whitespace))
+        || (v.contains("://")
+            && !has_url_credentials(v)
+            && !v.contains(char::is_whitespace)
+            && !url_carries_a_token(v))
+}
+
+/// A URL whose query, or one of whose path segments, carries what looks like
+/// a token (`…/webhooks/123/AbC…`, `?token=…`, a presigned signature): the
+/// URL is then the secret, not a pointer to one.
+fn url_carries_a_token(url: &str) -> bool {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme.contains('?')
+        || after_scheme
+            .split('/')
+            .skip(1)
+            .any(|segment| segment.len() >= 20 && looks_random(segment))
 }
 
 /// True when a variable name suggests a secret: one of `keywords` (each one
@@ -601,6 +617,15 @@ mod kinds {
             "API_TOKEN_URL",
             "https://auth.example.com/oauth2/token"
         ));
+        let hook = format!(
+            "https://discord.com/api/webhooks/1234567890/{}",
+            "Zq8pL3vX9tR2mW7nB4kJ6hF1cD5sG0yQ"
+        );
+        assert!(!is_reference("DISCORD_WEBHOOK_TOKEN", &hook));
+        assert!(!is_reference(
+            "API_TOKEN",
+            "https://api.example.com/v1?token=abc123def456"
+        ));
         assert!(is_reference(
             "TOKEN_SOURCE",
             "arn:aws:ssm:eu-west-1:111122223333:parameter/token"
@@ -619,6 +644,9 @@ mod kinds {
         assert!(kind.is_some_and(SecretKind::is_example), "{kind:?}");
         let real_shape = format!("AKIA{}", "Q3EGRJ7XKZ2MN4PL");
         assert_eq!(detect(&real_shape, false), Some(SecretKind::AwsAccessKeyId));
+        // Beside a real key, the example does not make the value an example.
+        let both = format!("{example},{real_shape}");
+        assert_eq!(detect(&both, false), Some(SecretKind::AwsAccessKeyId));
     }
 
     #[test]
