@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
-use super::{classify, stored_rule, task_definition_of};
-use crate::ports::{AwsError, EstateReader, GroupInfo};
+use super::{classify, group_info, stored_rule, task_definition_of};
+use crate::ports::{AwsError, EstateReader};
 use crate::svc::{AwsvpcConfiguration, ServiceSettings};
 use crate::sweep::{Estate, GroupState, ServiceState, Unread};
 use crate::td::TaskDefinition;
@@ -93,26 +93,15 @@ impl SdkEstate {
                     return (Vec::new(), part);
                 }
             };
-            groups.extend(out.security_groups().iter().filter_map(|g| {
-                Some(GroupState {
-                    info: GroupInfo {
-                        group_id: g.group_id()?.to_string(),
-                        name: g.group_name().unwrap_or_default().to_string(),
-                        vpc_id: g.vpc_id().map(str::to_string),
-                        tags: g
-                            .tags()
-                            .iter()
-                            .map(|t| {
-                                (
-                                    t.key().unwrap_or_default().to_string(),
-                                    t.value().unwrap_or_default().to_string(),
-                                )
-                            })
-                            .collect(),
-                    },
-                    rules: Vec::new(),
-                })
-            }));
+            groups.extend(
+                out.security_groups()
+                    .iter()
+                    .filter(|g| g.group_id().is_some())
+                    .map(|g| GroupState {
+                        info: group_info(g),
+                        rules: Vec::new(),
+                    }),
+            );
             match out.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_string()),
                 _ => break,

@@ -84,18 +84,7 @@ impl SecurityGroups for Ec2SecurityGroups {
         };
         Ok(out.security_groups().first().map(|g| GroupInfo {
             group_id: g.group_id().unwrap_or(group_id).to_string(),
-            name: g.group_name().unwrap_or_default().to_string(),
-            vpc_id: g.vpc_id().map(str::to_string),
-            tags: g
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect(),
+            ..group_info(g)
         }))
     }
 
@@ -117,6 +106,25 @@ impl SecurityGroups for Ec2SecurityGroups {
                 _ => return Ok(rules),
             }
         }
+    }
+}
+
+/// A described group as the guard models it (id empty when EC2 gave none).
+pub(crate) fn group_info(g: &aws_sdk_ec2::types::SecurityGroup) -> GroupInfo {
+    GroupInfo {
+        group_id: g.group_id().unwrap_or_default().to_string(),
+        name: g.group_name().unwrap_or_default().to_string(),
+        vpc_id: g.vpc_id().map(str::to_string),
+        tags: g
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
     }
 }
 
