@@ -11,7 +11,7 @@ locals {
   policy      = trimspace(join("\n", compact([local.user_policy, local.organization_toml])))
 
   # What each function calls, and nothing more. The tests compare these lists
-  # with the ones the functions declare in their code (handler::IAM_ACTIONS).
+  # with the ones the functions declare in their code (IAM_ACTIONS in shared/src/lambda/<function>.rs).
   # ingress-guard keeps its retry idempotency records in the state table; the
   # sweep (DESIGN §12) reads every (account, region) in scope, records its
   # findings in the state table and hands work items to itself on the work

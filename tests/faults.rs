@@ -31,8 +31,11 @@ fn config_with_table(topic_arn: &str, table: Option<String>) -> FunctionConfig {
     .expect("config")
 }
 
-async fn ingress(deps: &ingress_guard::handler::Deps, event: &Value) -> Result<Value, Diagnostic> {
-    ingress_guard::handler::handle(
+async fn ingress(
+    deps: &access_guard::lambda::ingress_guard::Deps,
+    event: &Value,
+) -> Result<Value, Diagnostic> {
+    access_guard::lambda::ingress_guard::handle(
         LambdaEvent::new(event.clone(), access_guard_e2e::context()),
         deps,
     )
@@ -79,7 +82,7 @@ async fn a_revoke_throttled_then_reset_then_accepted_is_revoked_once_and_alerted
             },
         ],
     );
-    let deps = ingress_guard::handler::Deps::new(
+    let deps = access_guard::lambda::ingress_guard::Deps::new(
         &sdk_config(&proxy.url, 3).await,
         config(&sink.topic_arn),
     );
@@ -113,7 +116,7 @@ async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once(
         }],
     );
     let table = state_table(&emu).await;
-    let deps = ingress_guard::handler::Deps::new(
+    let deps = access_guard::lambda::ingress_guard::Deps::new(
         &sdk_config(&proxy.url, 3).await,
         config_with_table(&sink.topic_arn, Some(table.clone())),
     );
@@ -163,7 +166,7 @@ async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once(
     // only say the rule is gone.
     let group = emu.group(&[]).await;
     let rules = emu.open_to_world(&group, &[22]).await;
-    let untracked = ingress_guard::handler::Deps::new(
+    let untracked = access_guard::lambda::ingress_guard::Deps::new(
         &sdk_config(&proxy.url, 3).await,
         config(&sink.topic_arn),
     );
@@ -215,7 +218,7 @@ async fn twenty_rules_go_in_one_revoke_and_one_by_one_when_ec2_rejects_it_within
                 fault,
             }],
         );
-        let deps = ingress_guard::handler::Deps::new(
+        let deps = access_guard::lambda::ingress_guard::Deps::new(
             &sdk_config(&proxy.url, 3).await,
             config(&sink.topic_arn),
         );
@@ -270,7 +273,7 @@ async fn a_rejected_batch_whose_single_revokes_are_throttled_fails_fast_and_the_
             },
         ],
     );
-    let deps = ingress_guard::handler::Deps::new(
+    let deps = access_guard::lambda::ingress_guard::Deps::new(
         &sdk_config(&proxy.url, 3).await,
         config(&sink.topic_arn),
     );
@@ -295,7 +298,7 @@ async fn a_rejected_batch_whose_single_revokes_are_throttled_fails_fast_and_the_
     assert!(sink.alerts(&emu).await.is_empty());
 
     // Lambda's retry, with EC2 answering again: all twenty, in one call.
-    let deps = ingress_guard::handler::Deps::new(&emu.sdk, config(&sink.topic_arn));
+    let deps = access_guard::lambda::ingress_guard::Deps::new(&emu.sdk, config(&sink.topic_arn));
     ingress(&deps, &event).await.expect("the retry");
     assert!(emu.ingress_rules(&group).await.is_empty());
     let alerts = sink.alerts(&emu).await;
@@ -339,10 +342,13 @@ async fn denied_describe_calls_are_named_in_the_alert() {
         json!({"serviceName": unique("svc"), "taskDefinition": td_arn, "networkConfiguration": network}),
         json!(null),
     );
-    let svc = service_guard::handler::Deps::new(&sdk, config(&sink.topic_arn));
-    service_guard::handler::handle(LambdaEvent::new(create, access_guard_e2e::context()), &svc)
-        .await
-        .expect("handler");
+    let svc = access_guard::lambda::service_guard::Deps::new(&sdk, config(&sink.topic_arn));
+    access_guard::lambda::service_guard::handle(
+        LambdaEvent::new(create, access_guard_e2e::context()),
+        &svc,
+    )
+    .await
+    .expect("handler");
     let alerts = sink.alerts(&emu).await;
     assert_eq!(alerts.len(), 1);
     let notes = alerts[0].doc["notes"].to_string();
@@ -357,7 +363,7 @@ async fn denied_describe_calls_are_named_in_the_alert() {
     // The ingress guard cannot read the group's tags: it revokes nothing (it cannot rule out an exemption) and says why.
     let group = emu.group(&[]).await;
     let rules = emu.open_to_world(&group, &[22]).await;
-    let deps = ingress_guard::handler::Deps::new(&sdk, config(&sink.topic_arn));
+    let deps = access_guard::lambda::ingress_guard::Deps::new(&sdk, config(&sink.topic_arn));
     ingress(&deps, &authorize_event(&group, &rules))
         .await
         .expect("handler");
@@ -403,10 +409,10 @@ async fn an_unreachable_or_silent_endpoint_fails_fast_with_a_clear_error() {
             .credentials_provider(aws_sdk_ec2::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))
-            .timeout_config(access_guard::aws::guard_timeouts())
+            .timeout_config(access_guard::ports::aws::guard_timeouts())
             .load()
             .await;
-        let deps = ingress_guard::handler::Deps::new(&sdk, config(&sink.topic_arn));
+        let deps = access_guard::lambda::ingress_guard::Deps::new(&sdk, config(&sink.topic_arn));
         let started = Instant::now();
         let err = ingress(&deps, event).await.expect_err("no AWS, no success");
         let took = started.elapsed();

@@ -4,7 +4,7 @@
 //!   event in `events/` to exactly the queue of its own function, and failed
 //!   calls and unhandled events to none;
 //! - the IAM actions the module grants each function equal the list the
-//!   function's code declares (`handler::IAM_ACTIONS`).
+//!   function's code declares (`access_guard::lambda::<function>::IAM_ACTIONS`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -49,13 +49,19 @@ fn strings(v: &Value) -> BTreeSet<String> {
 fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
     let granted = local("function_actions");
     let declared: BTreeMap<&str, &[&str]> = [
-        ("ingress-guard", ingress_guard::handler::IAM_ACTIONS),
+        (
+            "ingress-guard",
+            access_guard::lambda::ingress_guard::IAM_ACTIONS,
+        ),
         (
             "task-definition-guard",
-            task_definition_guard::handler::IAM_ACTIONS,
+            access_guard::lambda::task_definition_guard::IAM_ACTIONS,
         ),
-        ("service-guard", service_guard::handler::IAM_ACTIONS),
-        ("sweep", sweep::handler::IAM_ACTIONS),
+        (
+            "service-guard",
+            access_guard::lambda::service_guard::IAM_ACTIONS,
+        ),
+        ("sweep", access_guard::lambda::sweep::IAM_ACTIONS),
     ]
     .into_iter()
     .collect();
@@ -77,7 +83,7 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
     // Centrally: assuming the member role, and nothing else new.
     let central: BTreeSet<String> =
         strings(&local_in("infra/organization.tf", "organization_actions"));
-    let code: BTreeSet<String> = access_guard::aws::ORGANIZATION_ACTIONS
+    let code: BTreeSet<String> = access_guard::ports::aws::ORGANIZATION_ACTIONS
         .iter()
         .map(|a| a.to_string())
         .collect();
@@ -87,7 +93,7 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
         "infra/organization.tf",
         "sweep_organization_actions",
     ));
-    let sweep_code: BTreeSet<String> = sweep::handler::ORGANIZATION_ACTIONS
+    let sweep_code: BTreeSet<String> = access_guard::lambda::sweep::ORGANIZATION_ACTIONS
         .iter()
         .map(|a| a.to_string())
         .collect();
@@ -96,10 +102,10 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
     // the state table, the work queue and Organizations, which are central).
     let member = strings(&local_in("infra/member/main.tf", "member_actions"));
     let called: BTreeSet<String> = [
-        ingress_guard::handler::IAM_ACTIONS,
-        task_definition_guard::handler::IAM_ACTIONS,
-        service_guard::handler::IAM_ACTIONS,
-        sweep::handler::IAM_ACTIONS,
+        access_guard::lambda::ingress_guard::IAM_ACTIONS,
+        access_guard::lambda::task_definition_guard::IAM_ACTIONS,
+        access_guard::lambda::service_guard::IAM_ACTIONS,
+        access_guard::lambda::sweep::IAM_ACTIONS,
     ]
     .concat()
     .into_iter()

@@ -3,13 +3,13 @@
 //! handler on that call's CloudTrail event, then reads the group and the
 //! alert back from the emulator.
 
-use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, SnsNotifier};
 use access_guard::config::FunctionConfig;
+use access_guard::lambda::ingress_guard::{handle, Deps};
+use access_guard::ports::aws::{Ec2Remediator, Ec2SecurityGroups};
 use access_guard_e2e::{
     authorize_event, failing_ec2_endpoint, modify_event, older_authorize_event, sdk_config,
     AlertSink, Emulator,
 };
-use ingress_guard::handler::{handle, Deps};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
@@ -237,13 +237,11 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
     let deps = Deps {
         groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(&emu.sdk)),
         remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&throttling)),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&emu.sdk), config.topic_arn.clone()),
-        members: access_guard::aws::Members::new(&emu.sdk),
-        organizations: access_guard::aws::OrganizationsOus::new(
+        organizations: access_guard::ports::aws::OrganizationsOus::new(
             aws_sdk_organizations::Client::new(&emu.sdk),
         ),
         state: None,
-        config,
+        common: access_guard::lambda::Common::new(&emu.sdk, config),
     };
 
     let err = invoke(&deps, &authorize_event(&group, &rules))

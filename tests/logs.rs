@@ -55,9 +55,9 @@ async fn no_log_level_prints_the_secrets_an_event_carries() {
         (name == "ACCESS_GUARD_TOPIC_ARN").then(|| topic.clone())
     })
     .expect("config");
-    let deps: &'static _ = Box::leak(Box::new(task_definition_guard::handler::Deps::new(
-        &emu.sdk, config,
-    )));
+    let deps: &'static _ = Box::leak(Box::new(
+        access_guard::lambda::task_definition_guard::Deps::new(&emu.sdk, config),
+    ));
 
     let access_key = format!("AKIA{}", "Q7RZ2M4XWJ3K8PLN");
     let secret_key = "kT9vR2mX7qL4wZ8nB3cF6hJ1pD5sG0aY2eU8iO4r".to_string();
@@ -79,7 +79,7 @@ async fn no_log_level_prints_the_secrets_an_event_carries() {
     let id = api.push(event.to_string().into_bytes());
 
     let runtime = lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        task_definition_guard::handler::handle(event, deps)
+        access_guard::lambda::task_definition_guard::handle(event, deps)
     }));
     let waiter = api.clone();
     let answer = tokio::select! {

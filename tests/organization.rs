@@ -4,9 +4,9 @@
 //! own account and region, through the member role elsewhere.
 
 use access_guard::config::FunctionConfig;
+use access_guard::lambda::ingress_guard::{handle, Deps};
 use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
 use access_guard_e2e::{authorize_event, endpoint, sdk_config, AlertSink, Emulator, ACCOUNT};
-use ingress_guard::handler::{handle, Deps};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 

@@ -5,11 +5,11 @@
 //! port) and ECS-SVC-005 (ECS-TD-001); a scale-only UpdateService sends nothing.
 
 use access_guard::config::FunctionConfig;
+use access_guard::lambda::service_guard::{handle, Deps};
 use access_guard_e2e::{envelope, register_privileged_task, unique, AlertSink, Emulator};
 use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration};
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
-use service_guard::handler::{handle, Deps};
 
 fn deps(emu: &Emulator, sink: &AlertSink) -> Deps {
     let topic = sink.topic_arn.clone();

@@ -10,11 +10,11 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use access_guard::config::FunctionConfig;
+use access_guard::lambda::sweep::{handle, Deps};
 use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
 use access_guard_e2e::{endpoint, sdk_config, state_items, state_table, AlertSink, Emulator};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
-use sweep::handler::{handle, Deps};
 
 /// A 12-digit account id no other test (or run) uses.
 fn account() -> String {
@@ -436,12 +436,12 @@ mod parity {
 
     use std::io::{Read, Write};
 
-    use access_guard::aws::estate::SdkEstate;
-    use access_guard::event::Event;
-    use access_guard::guard::GuardSettings;
-    use access_guard::net::Source;
+    use access_guard::guards::GuardSettings;
+    use access_guard::model::event::Event;
+    use access_guard::model::net::Source;
+    use access_guard::model::sg::{Direction, SgChange};
     use access_guard::policy::Policy;
-    use access_guard::sg::{Direction, SgChange};
+    use access_guard::ports::aws::estate::SdkEstate;
     use access_guard::sweep::PlaceSweep;
     use access_guard_e2e::{unique, Emulator};
     use aws_sdk_ec2::config::ProvideCredentials;
@@ -563,14 +563,15 @@ mod parity {
                 not_applied.push((file, "not a record".to_string()));
                 continue;
             };
-            if event.error_code.is_some() || !access_guard::offline::is_handled(&event) {
+            if event.error_code.is_some() || !access_guard::guards::offline::is_handled(&event) {
                 not_applied.push((
                     file,
                     "creates nothing (failed, or no guard handles it)".to_string(),
                 ));
                 continue;
             }
-            let Ok(offline) = access_guard::offline::evaluate(&event, &policy, today) else {
+            let Ok(offline) = access_guard::guards::offline::evaluate(&event, &policy, today)
+            else {
                 not_applied.push((
                     file,
                     "the record cannot be read (the event path says so)".to_string(),

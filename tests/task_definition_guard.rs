@@ -3,10 +3,10 @@
 //! CloudTrail event, and the alert is read back from an SQS subscriber.
 
 use access_guard::config::FunctionConfig;
+use access_guard::lambda::task_definition_guard::{handle, Deps};
 use access_guard_e2e::{envelope, register_privileged_task, AlertSink, Emulator, ACCOUNT};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
-use task_definition_guard::handler::{handle, Deps};
 
 /// Assembled at run time so that no secret-shaped literal sits in the source.
 fn secret_value() -> String {

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use access_guard::event::{read_document_with, Want};
 use access_guard::finding::Severity;
+use access_guard::model::event::{read_document_with, Want};
+use access_guard::output::report::Report;
 use access_guard::policy::Policy;
-use access_guard::report::Report;
 
 use crate::Format;
 
@@ -136,7 +136,7 @@ fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
     };
     // Text output only counts the events no guard handles; JSON prints them.
     let want = |name: &str| match output.format {
-        _ if access_guard::offline::is_guarded(name) => Want::Everything,
+        _ if access_guard::guards::offline::is_guarded(name) => Want::Everything,
         Format::Json => Want::Head,
         Format::Text => Want::Nothing,
     };
@@ -147,7 +147,9 @@ fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
                 result.tally.not_handled += 1;
                 continue;
             }
-            Ok(Some(event)) => access_guard::offline::evaluate(&event, policy, output.today),
+            Ok(Some(event)) => {
+                access_guard::guards::offline::evaluate(&event, policy, output.today)
+            }
             Err(e) => Err(e),
         };
         let report = match report {
@@ -278,8 +280,8 @@ fn write_text(
     )?;
     if let Some(change) = &report.exemption_tag {
         let what = match change.action {
-            access_guard::tags::TagAction::Set => "set on",
-            access_guard::tags::TagAction::Removed => "removed from",
+            access_guard::model::tags::TagAction::Set => "set on",
+            access_guard::model::tags::TagAction::Removed => "removed from",
         };
         writeln!(
             out,

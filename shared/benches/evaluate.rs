@@ -1,6 +1,6 @@
 //! Evaluation alone (parse + rules + plan, no I/O), per event kind.
 
-use access_guard::event::read_document;
+use access_guard::model::event::read_document;
 use access_guard::policy::Policy;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -17,7 +17,7 @@ fn evaluate(c: &mut Criterion) {
         c.bench_function(kind, |b| {
             b.iter(|| {
                 for event in read_document(black_box(&bytes), file).into_iter().flatten() {
-                    black_box(access_guard::offline::evaluate(&event, &policy, today).ok());
+                    black_box(access_guard::guards::offline::evaluate(&event, &policy, today).ok());
                 }
             })
         });

@@ -2,7 +2,7 @@
 //! environment. A bad value fails the start, naming the variable or policy key.
 
 use crate::finding::Severity;
-use crate::guard::GuardSettings;
+use crate::guards::GuardSettings;
 use crate::policy::{Policy, PolicyError};
 
 /// The policy: a path inside the deployment package, or inline TOML.

@@ -2,42 +2,26 @@
 //! rule catalog, the policy, the planner, the ports to AWS (and, with the
 //! `aws` feature, their SDK adapters) and the notification.
 //!
-//! Flow: [`event`] ▶ [`sg`] ▶ [`rules`] ▶ [`plan`] ▶ [`ingress`] (act through
-//! [`ports`]) ▶ [`report`] / [`notify`].
+//! Grouped by the pipeline: [`model`] (the event and what it carries) ▶
+//! [`rules`] (the catalog, pure) ▶ [`guards`] (one per function, acting
+//! through [`ports`], whose AWS adapters and fakes sit beside them) ▶
+//! [`output`] (the report and the alert). [`sweep`] and [`state`] judge the
+//! current state with the same rules; [`lambda`] is the functions' runner.
 
-pub mod cache;
 pub mod config;
-pub mod event;
 pub mod finding;
-pub mod guard;
-pub mod ingress;
-pub mod json;
-pub mod net;
-pub mod notify;
-pub mod offline;
-pub mod plan;
+pub mod guards;
+pub mod model;
+pub mod output;
 pub mod policy;
 pub mod ports;
-pub mod report;
 pub mod rules;
 pub mod secrets;
-pub mod service_guard;
-pub mod sg;
 pub mod state;
-pub mod svc;
 pub mod sweep;
-pub mod tags;
-pub mod task_guard;
-pub mod td;
-
-#[cfg(feature = "aws")]
-pub mod aws;
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
-
-#[cfg(test)]
-mod fakes;
 
 /// Today's date (UTC), for exemption expiry. Rules never read the clock; the
 /// callers pass the date in.

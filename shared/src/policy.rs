@@ -9,7 +9,7 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::finding::{Action, Severity};
-use crate::net::WidePrefixes;
+use crate::model::net::WidePrefixes;
 use crate::rules::{self, Rule};
 
 /// The policy compiled into every binary.

@@ -1,6 +1,6 @@
 //! The state table (DESIGN §12): one record per finding the sweep has seen,
 //! keyed by its fingerprint, and what a sweep changes in it. Pure: the
-//! DynamoDB adapter is `crate::aws::state`.
+//! DynamoDB adapter is `crate::ports::aws::state`.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::finding::{Finding, Severity};
-use crate::report::Resolved;
+use crate::output::report::Resolved;
 
 /// Where a finding stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

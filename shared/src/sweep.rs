@@ -11,24 +11,25 @@ use serde::Serialize;
 use time::Date;
 use tracing::{info, warn};
 
-use crate::event::{Actor, Event};
 use crate::finding::{Action, Finding, Severity};
-use crate::guard::{notify_if_due, GuardSettings};
-use crate::ingress::IngressGuard;
-use crate::notify::{Attribute, Notification};
-use crate::plan::Plan;
+use crate::guards::ingress::IngressGuard;
+use crate::guards::plan::Plan;
+use crate::guards::task_definition as task_guard;
+use crate::guards::{notify_if_due, GuardSettings};
+use crate::model::event::{Actor, Event};
+use crate::model::sg::{SgChange, SgRule};
+use crate::model::svc::{ServiceChange, ServiceSettings};
+use crate::model::td::TaskDefinition;
+use crate::output::notify::{Attribute, Notification};
+use crate::output::report::Report;
 use crate::policy::Policy;
 use crate::ports::{
     AccountLister, AwsError, EstateReader, IngressRemediator, Notifier, OrganizationUnits,
     SecurityGroups, StateStore,
 };
-use crate::report::Report;
+use crate::rules;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
-use crate::sg::{SgChange, SgRule};
 use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
-use crate::svc::{ServiceChange, ServiceSettings};
-use crate::td::TaskDefinition;
-use crate::{rules, task_guard};
 
 /// The `event_name` of what the sweep reports: it came from no event.
 pub const SWEEP: &str = "Sweep";
@@ -282,7 +283,7 @@ impl PlaceSweep<'_> {
         let revoked = report
             .outcomes
             .iter()
-            .any(|o| o.result == crate::report::OutcomeKind::Revoked);
+            .any(|o| o.result == crate::output::report::OutcomeKind::Revoked);
         if let (true, Some(state)) = (revoked, self.state) {
             state.save(&writes).await?;
         }
@@ -425,14 +426,14 @@ impl PlaceSweep<'_> {
             held_back += plan.held_back.len();
             report.plan.extend(plan.steps());
             if plan.revocations.is_empty() {
-                report
-                    .outcomes
-                    .extend(plan.held_back.iter().map(|r| crate::report::Outcome {
+                report.outcomes.extend(plan.held_back.iter().map(|r| {
+                    crate::output::report::Outcome {
                         rule_id: r.label(),
-                        result: crate::report::OutcomeKind::HeldBack,
+                        result: crate::output::report::OutcomeKind::HeldBack,
                         error_code: None,
                         earlier_attempt: false,
-                    }));
+                    }
+                }));
                 continue;
             }
             let mut part = Report::for_event(&event);
@@ -455,7 +456,7 @@ impl PlaceSweep<'_> {
 /// dry run, or holds back, is said once, with its finding when it is new:
 /// nothing unchanged is alerted again.
 fn worth_a_message(report: &Report) -> bool {
-    use crate::report::OutcomeKind::{Failed, Revoked};
+    use crate::output::report::OutcomeKind::{Failed, Revoked};
     !report.findings.is_empty()
         || !report.resolved.is_empty()
         || report
@@ -625,7 +626,7 @@ impl Summary {
         if !self.incomplete.is_empty() {
             let _ = write!(subject, ", {} places not fully read", self.incomplete.len());
         }
-        subject.truncate(crate::notify::SUBJECT_MAX);
+        subject.truncate(crate::output::notify::SUBJECT_MAX);
         subject
     }
 

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use access_guard::event::read_document;
+use access_guard::model::event::read_document;
+use access_guard::output::report::Report;
 use access_guard::policy::Policy;
-use access_guard::report::Report;
 use time::macros::date;
 
 fn events_dir() -> PathBuf {
@@ -21,7 +21,7 @@ fn verdicts(name: &str) -> Vec<Report> {
         .into_iter()
         .map(|event| {
             let event = event.unwrap_or_else(|e| panic!("{e}"));
-            access_guard::offline::evaluate(&event, &policy, date!(2026 - 11 - 02))
+            access_guard::guards::offline::evaluate(&event, &policy, date!(2026 - 11 - 02))
                 .unwrap_or_else(|e| panic!("{e}"))
         })
         .collect()

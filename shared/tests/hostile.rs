@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use access_guard::event::read_document;
-use access_guard::notify::{Notification, SNS_MESSAGE_LIMIT};
+use access_guard::model::event::read_document;
+use access_guard::output::notify::{Notification, SNS_MESSAGE_LIMIT};
 use access_guard::policy::Policy;
 use serde_json::{json, Value};
 use time::macros::date;
@@ -16,13 +16,17 @@ fn record(request: Value, response: Value) -> Value {
 }
 
 /// Every verdict or error for a document; panics only if the code under test does.
-fn run(bytes: &[u8], name: &str) -> Vec<Result<access_guard::report::Report, String>> {
+fn run(bytes: &[u8], name: &str) -> Vec<Result<access_guard::output::report::Report, String>> {
     read_document(bytes, name)
         .into_iter()
         .map(|event| {
             let event = event.map_err(|e| e.to_string())?;
-            access_guard::offline::evaluate(&event, &Policy::embedded(), date!(2026 - 01 - 01))
-                .map_err(|e| e.to_string())
+            access_guard::guards::offline::evaluate(
+                &event,
+                &Policy::embedded(),
+                date!(2026 - 01 - 01),
+            )
+            .map_err(|e| e.to_string())
         })
         .collect()
 }

@@ -1,9 +1,9 @@
 //! Laws of the parser and planner, over arbitrary input.
 
-use access_guard::event::{read_document, read_document_with, Event, Want};
 use access_guard::finding::Action;
+use access_guard::model::event::{read_document, read_document_with, Event, Want};
+use access_guard::model::sg::{Direction, SgChange};
 use access_guard::policy::Policy;
-use access_guard::sg::{Direction, SgChange};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -148,7 +148,7 @@ proptest! {
         for name in ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"] {
             let record = json!({"eventID": "e", "eventName": name, "requestParameters": request.clone(), "responseElements": response.clone()});
             for event in read_document(record.to_string().as_bytes(), "prop").into_iter().flatten() {
-                let _ = access_guard::offline::evaluate(&event, &Policy::embedded(), time::macros::date!(2026 - 01 - 01));
+                let _ = access_guard::guards::offline::evaluate(&event, &Policy::embedded(), time::macros::date!(2026 - 01 - 01));
             }
         }
     }
@@ -166,7 +166,7 @@ proptest! {
         }).collect();
         let record = json!({"eventID": "e", "eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"groupId": "sg-1"},
             "responseElements": {"securityGroupRuleSet": {"items": items}}});
-        let event = access_guard::event::Event::from_value(&record, "prop").unwrap();
+        let event = access_guard::model::event::Event::from_value(&record, "prop").unwrap();
         let change = match SgChange::from_event(&event) {
             Ok(change) => change.unwrap(),
             // Nothing to judge is an error, never an empty change.
@@ -177,7 +177,7 @@ proptest! {
         };
         let mut policy = Policy::embedded();
         policy.max_revocations_per_event = cap;
-        let (findings, plan) = access_guard::ingress::assess(&change, &policy);
+        let (findings, plan) = access_guard::guards::ingress::assess(&change, &policy);
         if let Some(plan) = plan {
             prop_assert_eq!(plan.group_id.as_str(), "sg-1");
             prop_assert!(plan.revocations.len() <= cap);

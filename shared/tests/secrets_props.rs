@@ -2,8 +2,8 @@
 //! what the guard produces: the JSON document (also the CLI's JSON line), the
 //! SNS message (text and JSON bodies) and its subject.
 
-use access_guard::event::Event;
-use access_guard::notify::Notification;
+use access_guard::model::event::Event;
+use access_guard::output::notify::Notification;
 use access_guard::policy::Policy;
 use proptest::prelude::*;
 use serde_json::json;
@@ -60,7 +60,7 @@ proptest! {
             "awsRegion": "eu-west-1", "requestParameters": {"family": "web", "containerDefinitions": [
                 {"name": "app", "image": "nginx", "environment": environment}]}});
         let event = Event::from_value(&record, "prop").unwrap();
-        let report = access_guard::offline::evaluate(&event, &Policy::embedded(), time::macros::date!(2026 - 01 - 01)).unwrap();
+        let report = access_guard::guards::offline::evaluate(&event, &Policy::embedded(), time::macros::date!(2026 - 01 - 01)).unwrap();
         let notification = Notification::render(&report);
         let outputs = [report.to_json(), notification.message.clone(), notification.subject.clone()];
         for (_, v) in vars.iter().filter(|(_, v)| v.len() >= 8) {

@@ -1,20 +1,8 @@
-//! Lambda `service-guard`: CreateService/UpdateService → the ECS-SVC rules,
-//! joined with the deployed task definition and the attached groups → one
-//! alert. Wiring only; the handler is in `handler.rs`.
-
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use service_guard::handler::{self, Deps};
+//! Lambda `service-guard`: ECS service, task-set and standalone-task calls →
+//! the ECS-SVC rules, joined with what AWS says → one alert. The wiring is
+//! `access_guard::lambda::service_guard`.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    // Logs never print an event body, at any level.
-    access_guard::lambda::init_tracing_to(std::io::stdout)?;
-    // A bad configuration or policy fails the start, loudly, naming the key.
-    let config = access_guard::config::FunctionConfig::from_env()?;
-    let sdk = access_guard::aws::sdk_config().await;
-    let deps = Deps::new(&sdk, config);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::handle(event, &deps)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    access_guard::lambda::serve::<access_guard::lambda::service_guard::Deps>().await
 }

@@ -8,10 +8,10 @@ pub mod ecs_svc;
 pub mod ecs_td;
 
 use crate::finding::{Action, Finding, Severity};
+use crate::model::sg::{Direction, SgChange, SgRule};
+use crate::model::svc::ServiceChange;
+use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
-use crate::sg::{Direction, SgChange, SgRule};
-use crate::svc::ServiceChange;
-use crate::td::TaskDefinition;
 use ecs_svc::SvcContext;
 use ecs_td::{Hit, TdContext};
 

@@ -1,6 +1,6 @@
 //! Secret detection in environment values (ECS-TD-007/008/009). Detection
 //! returns what kind of secret a value looks like, never the value; callers
-//! show at most its first 4 characters ([`crate::notify::redact`]).
+//! show at most its first 4 characters ([`crate::output::notify::redact`]).
 //!
 //! Structure comes before entropy: AWS keys, private-key blocks, JSON Web
 //! Tokens (their header decoded), credentials in URLs and connection

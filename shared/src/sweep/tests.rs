@@ -2,12 +2,12 @@ use serde_json::json;
 use time::macros::date;
 
 use super::*;
-use crate::fakes::{MemoryEstate, MemoryGroups, MemoryNotifier, MemoryState};
-use crate::json::Node;
-use crate::net::{Protocol, Source};
+use crate::model::json::Node;
+use crate::model::net::{Protocol, Source};
+use crate::model::sg::Direction;
+use crate::model::svc::AwsvpcConfiguration;
+use crate::ports::fakes::{MemoryEstate, MemoryGroups, MemoryNotifier, MemoryState};
 use crate::ports::{AwsError, GroupInfo};
-use crate::sg::Direction;
-use crate::svc::AwsvpcConfiguration;
 
 const ACCOUNT: &str = "111122223333";
 const REGION: &str = "eu-west-1";
@@ -304,9 +304,9 @@ async fn the_sweep_revokes_only_when_allowed_and_at_most_the_cap() {
         *h.groups.revoke_calls.lock().unwrap(),
         ["sg-open/sgr-0,sgr-1"]
     );
-    let kinds: Vec<crate::report::OutcomeKind> =
+    let kinds: Vec<crate::output::report::OutcomeKind> =
         r.report.outcomes.iter().map(|o| o.result).collect();
-    use crate::report::OutcomeKind::{HeldBack, Revoked};
+    use crate::output::report::OutcomeKind::{HeldBack, Revoked};
     assert_eq!(kinds, [Revoked, Revoked, HeldBack]);
     assert_eq!(h.groups.rules.lock().unwrap().len(), 1);
 }
@@ -327,13 +327,13 @@ async fn a_dry_run_revoke_is_said_once_with_its_finding_not_every_sweep() {
     let first = h.sweep(&policy, "t1", true).await;
     assert_eq!(
         first.report.outcomes[0].result,
-        crate::report::OutcomeKind::DryRun
+        crate::output::report::OutcomeKind::DryRun
     );
     assert_eq!(h.sent().len(), 1);
     let second = h.sweep(&policy, "t2", true).await;
     assert_eq!(
         second.report.outcomes[0].result,
-        crate::report::OutcomeKind::DryRun
+        crate::output::report::OutcomeKind::DryRun
     );
     assert_eq!(h.sent().len(), 1, "unchanged: not alerted again");
 }
@@ -347,12 +347,12 @@ async fn the_sweep_honours_dry_run_and_exemptions_when_revoking() {
         (
             "dry_run = true\n[sweep]\nrevoke = true\n",
             &[][..],
-            crate::report::OutcomeKind::DryRun,
+            crate::output::report::OutcomeKind::DryRun,
         ),
         (
             "dry_run = false\n[sweep]\nrevoke = true\n",
             &exempt_tags[..],
-            crate::report::OutcomeKind::Exempt,
+            crate::output::report::OutcomeKind::Exempt,
         ),
     ] {
         let policy = Policy::from_toml(policy, "t").unwrap();
@@ -371,7 +371,7 @@ async fn the_sweep_honours_dry_run_and_exemptions_when_revoking() {
         assert!(h.groups.revoke_calls.lock().unwrap().is_empty());
         let kinds: Vec<_> = r.report.outcomes.iter().map(|o| o.result).collect();
         // An exempt group is not even planned by the sweep.
-        if expected == crate::report::OutcomeKind::DryRun {
+        if expected == crate::output::report::OutcomeKind::DryRun {
             assert_eq!(kinds, [expected]);
         } else {
             assert!(kinds.is_empty(), "{kinds:?}");

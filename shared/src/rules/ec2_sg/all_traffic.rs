@@ -1,7 +1,7 @@
 use super::from_internet;
 use crate::finding::{Action, Severity};
+use crate::model::sg::SgRule;
 use crate::policy::Policy;
-use crate::sg::SgRule;
 
 crate::rule! {
     /// ## What it does

@@ -9,8 +9,8 @@ pub mod unauthorized_port;
 pub mod unparsed_cidr;
 pub mod wide_port_range;
 
+use crate::model::sg::SgRule;
 use crate::policy::Policy;
-use crate::sg::SgRule;
 
 /// True when the rule lets the internet in (DESIGN §4).
 fn from_internet(rule: &SgRule, policy: &Policy) -> bool {
@@ -41,8 +41,8 @@ fn describe(rule: &SgRule, ports: &[u16]) -> String {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::net::{Protocol, Source};
-    use crate::sg::{Direction, SgRule};
+    use crate::model::net::{Protocol, Source};
+    use crate::model::sg::{Direction, SgRule};
 
     /// An ingress rule from a protocol, port bounds and a CIDR.
     pub fn rule(protocol: &str, from: i64, to: i64, cidr: &str) -> SgRule {

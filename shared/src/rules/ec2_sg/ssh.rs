@@ -1,7 +1,7 @@
 use super::{describe, exposed_ports};
 use crate::finding::{Action, Severity};
+use crate::model::sg::SgRule;
 use crate::policy::Policy;
-use crate::sg::SgRule;
 
 crate::rule! {
     /// ## What it does

@@ -1,7 +1,7 @@
 use crate::finding::{Action, Severity};
-use crate::net::Source;
+use crate::model::net::Source;
+use crate::model::sg::SgRule;
 use crate::policy::Policy;
-use crate::sg::SgRule;
 
 crate::rule! {
     /// ## What it does

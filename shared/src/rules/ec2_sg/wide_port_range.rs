@@ -1,8 +1,8 @@
 use super::from_internet;
 use crate::finding::{Action, Severity};
-use crate::net::Protocol;
+use crate::model::net::Protocol;
+use crate::model::sg::SgRule;
 use crate::policy::Policy;
-use crate::sg::SgRule;
 
 crate::rule! {
     /// ## What it does

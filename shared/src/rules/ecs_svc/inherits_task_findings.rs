@@ -1,7 +1,7 @@
 use super::SvcContext;
 use crate::finding::{Action, Severity};
+use crate::model::svc::ServiceChange;
 use crate::rules::ecs_td::Hit;
-use crate::svc::ServiceChange;
 
 crate::rule! {
     /// ## What it does

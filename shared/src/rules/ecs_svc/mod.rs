@@ -32,10 +32,10 @@ pub struct SvcContext<'a> {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::SvcContext;
-    use crate::event::Event;
+    use crate::model::event::Event;
+    use crate::model::svc::ServiceChange;
     use crate::policy::Policy;
     use crate::rules::ecs_td::Hit;
-    use crate::svc::ServiceChange;
 
     pub fn change(name: &str, request: serde_json::Value) -> ServiceChange {
         let record =

@@ -1,6 +1,6 @@
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
-use crate::td::TaskDefinition;
+use crate::model::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does

@@ -1,7 +1,7 @@
 use super::normalize_path;
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
-use crate::td::TaskDefinition;
+use crate::model::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does
@@ -119,9 +119,9 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::td::{MountPoint, Volume};
     use crate::policy::Policy;
     use crate::rules::ecs_td::test_support::{container, task};
-    use crate::td::{MountPoint, Volume};
 
     #[test]
     fn flags_what_it_should() {
@@ -181,7 +181,7 @@ mod tests {
                     "driverOpts": {"type": "none", "o": "bind", "device": "/var/run/docker.sock"}}},
                 {"name": "cache", "dockerVolumeConfiguration": {"scope": "shared", "driver": "local",
                     "driverOpts": {"type": "tmpfs", "device": "tmpfs", "o": "size=100m"}}}]});
-        let td = TaskDefinition::from_json(&crate::json::Node::root(&doc, "")).unwrap();
+        let td = TaskDefinition::from_json(&crate::model::json::Node::root(&doc, "")).unwrap();
         let policy = Policy::embedded();
         let hits = evaluate(
             &td,
@@ -199,11 +199,11 @@ mod tests {
         );
         // Another driver's options are that driver's business, not a host path.
         assert_eq!(
-            crate::td::docker_bind_source(Some("rexray/ebs"), Some("bind"), Some("/etc")),
+            crate::model::td::docker_bind_source(Some("rexray/ebs"), Some("bind"), Some("/etc")),
             None
         );
         assert_eq!(
-            crate::td::docker_bind_source(None, Some("rw,rbind"), Some("/etc")).as_deref(),
+            crate::model::td::docker_bind_source(None, Some("rw,rbind"), Some("/etc")).as_deref(),
             Some("/etc")
         );
     }

@@ -19,9 +19,9 @@ pub mod untrusted_registry;
 pub mod writable_root_filesystem;
 
 use crate::finding::Severity;
+use crate::model::td::{Container, EnvVar};
 use crate::policy::Policy;
 use crate::secrets;
-use crate::td::{Container, EnvVar};
 
 /// What a task-definition rule sees besides the definition.
 pub struct TdContext<'a> {
@@ -130,8 +130,8 @@ pub fn normalize_path(path: &str) -> String {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::TdContext;
+    use crate::model::td::{Container, EnvVar, TaskDefinition};
     use crate::policy::Policy;
-    use crate::td::{Container, EnvVar, TaskDefinition};
 
     pub fn container(name: &str) -> Container {
         Container {

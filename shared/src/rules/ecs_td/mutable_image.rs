@@ -1,7 +1,7 @@
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
-use crate::td::ImageRef;
-use crate::td::TaskDefinition;
+use crate::model::td::ImageRef;
+use crate::model::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does

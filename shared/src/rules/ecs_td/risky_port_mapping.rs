@@ -1,6 +1,6 @@
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
-use crate::td::TaskDefinition;
+use crate::model::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does
@@ -85,8 +85,8 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::td::PortMapping;
     use crate::rules::ecs_td::test_support::{container, run, task};
-    use crate::td::PortMapping;
 
     #[test]
     fn flags_what_it_should() {

@@ -1,7 +1,7 @@
 use super::is_root_user;
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
-use crate::td::TaskDefinition;
+use crate::model::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does

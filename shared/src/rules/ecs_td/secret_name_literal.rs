@@ -1,9 +1,9 @@
 use super::{is_allowed, is_aws_credential_name, secret_value};
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
-use crate::notify::redact;
+use crate::model::td::TaskDefinition;
+use crate::output::notify::redact;
 use crate::secrets;
-use crate::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does

@@ -1,9 +1,9 @@
 use super::secret_value;
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
-use crate::notify::redact;
+use crate::model::td::TaskDefinition;
+use crate::output::notify::redact;
 use crate::secrets::SecretKind;
-use crate::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does

@@ -4,8 +4,8 @@
 //! field by field, the response where it carries the field, the request where
 //! it does not. In UpdateService an absent field means "unchanged".
 
-use crate::event::Event;
-use crate::json::{FieldError, Node};
+use crate::model::event::Event;
+use crate::model::json::{FieldError, Node};
 
 pub const CREATE_SERVICE: &str = "CreateService";
 pub const UPDATE_SERVICE: &str = "UpdateService";

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 
 use super::{classify, group_info, stored_rule, task_definition_of};
+use crate::model::svc::{AwsvpcConfiguration, ServiceSettings};
+use crate::model::td::TaskDefinition;
 use crate::ports::{AwsError, EstateReader};
-use crate::svc::{AwsvpcConfiguration, ServiceSettings};
 use crate::sweep::{Estate, GroupState, ServiceState, Unread};
-use crate::td::TaskDefinition;
 
 /// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
 /// DescribeServices takes at most 10 services.

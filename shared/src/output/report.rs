@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::event::Event;
 use crate::finding::{Finding, Severity};
-use crate::plan::PlanStep;
+use crate::guards::plan::PlanStep;
+use crate::model::event::Event;
+use crate::model::tags::ExemptionTagChange;
 use crate::policy::ExemptionMatch;
-use crate::tags::ExemptionTagChange;
 
 /// How a report says no guard evaluates its event.
 const NOT_HANDLED: &str = "not handled: ";

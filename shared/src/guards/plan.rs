@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::finding::{Action, Finding};
+use crate::model::sg::{Direction, SgChange, SgRule};
 use crate::policy::Policy;
-use crate::sg::{Direction, SgChange, SgRule};
 
 /// One rule of the event to revoke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,8 +120,8 @@ pub struct PlanStep {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::sg::ChangeKind;
     use crate::rules::{self, ec2_sg::test_support::rule};
-    use crate::sg::ChangeKind;
 
     fn change(rules: Vec<SgRule>) -> SgChange {
         SgChange {

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use crate::event::Event;
-use crate::json::FieldError;
+use crate::model::event::Event;
+use crate::model::json::FieldError;
 
 pub const CREATE_TAGS: &str = "CreateTags";
 pub const DELETE_TAGS: &str = "DeleteTags";

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{OutcomeKind, Report};
-use crate::tags::TagAction;
+use crate::model::tags::TagAction;
+use crate::output::report::{OutcomeKind, Report};
 
 /// SNS subjects are at most 100 characters.
 pub const SUBJECT_MAX: usize = 100;
@@ -382,14 +382,14 @@ pub fn redact(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::finding::{Action, Finding, Severity};
-    use crate::report::Outcome;
+    use crate::output::report::Outcome;
 
     fn report() -> Report {
         let value = serde_json::json!({"eventID": "ev-1", "eventName": "AuthorizeSecurityGroupIngress",
             "recipientAccountId": "123456789012", "awsRegion": "us-east-1", "eventTime": "2026-01-01T00:00:00Z",
             "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2",
             "userIdentity": {"arn": "arn:aws:iam::123456789012:user/alice"}});
-        let event = crate::event::Event::from_value(&value, "t").unwrap();
+        let event = crate::model::event::Event::from_value(&value, "t").unwrap();
         let mut r = Report::for_event(&event);
         r.resource = Some("sg-0abc".into());
         r.findings.push(Finding {

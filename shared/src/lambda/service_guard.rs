@@ -1,13 +1,14 @@
-//! The handler: one CreateService/UpdateService event in, the verdict out (also published to SNS).
+//! `service-guard`: CreateService/UpdateService → the ECS-SVC rules, joined
+//! with the deployed task definition and the attached groups → one alert.
 
-use access_guard::aws::{Ec2SecurityGroups, EcsTaskDefinitions, Members, SnsNotifier};
-use access_guard::config::FunctionConfig;
-pub use access_guard::lambda::HandlerError;
-use access_guard::lambda::Runner;
-use access_guard::ports::{SecurityGroups, TaskDefinitions};
-use access_guard::service_guard::ServiceGuard;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
+
+use super::{Common, Function, HandlerError};
+use crate::config::FunctionConfig;
+use crate::guards::service::ServiceGuard;
+use crate::ports::aws::{Ec2SecurityGroups, EcsTaskDefinitions};
+use crate::ports::{SecurityGroups, TaskDefinitions};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (what the
 /// service deploys), DescribeSecurityGroupRules (the groups in front of it) and
@@ -22,10 +23,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
     pub groups: Ec2SecurityGroups,
-    pub notifier: SnsNotifier,
-    /// Clients for other accounts and regions (organization deployments).
-    pub members: Members,
-    pub config: FunctionConfig,
+    pub common: Common,
 }
 
 impl Deps {
@@ -33,26 +31,28 @@ impl Deps {
         Deps {
             task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
             groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
-            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
-            members: Members::new(sdk),
-            config,
-        }
-    }
-
-    /// The shared runner over these dependencies.
-    pub fn runner(&self) -> Runner<'_> {
-        Runner {
-            notifier: &self.notifier,
-            policy: &self.config.policy,
-            settings: &self.config.settings,
-            members: &self.members,
+            common: Common::new(sdk, config),
         }
     }
 }
 
-/// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
+impl Function for Deps {
+    const IAM_ACTIONS: &'static [&'static str] = IAM_ACTIONS;
+
+    fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Result<Deps, String> {
+        Ok(Deps::new(sdk, config))
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        handle(event, self).await
+    }
+}
+
+/// Evaluates one event and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    deps.runner()
+    let common = &deps.common;
+    common
+        .runner()
         .handle(event, |record, acting| async move {
             let (task_definitions, groups): (&dyn TaskDefinitions, &dyn SecurityGroups) =
                 match &acting.away {
@@ -62,8 +62,8 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
             ServiceGuard {
                 task_definitions,
                 groups,
-                notifier: &deps.notifier,
-                policy: &deps.config.policy,
+                notifier: &common.notifier,
+                policy: &common.config.policy,
                 settings: &acting.settings,
             }
             .handle(&record)

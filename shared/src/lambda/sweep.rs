@@ -1,4 +1,4 @@
-//! The handler. Three invocations, told apart by their payload:
+//! `sweep`. Three invocations, told apart by their payload:
 //! - `{"sweep": "run"}` (the schedule): one work item per (account, region)
 //!   in scope on the work queue;
 //! - an SQS batch of work items (the queue's event source mapping, whose
@@ -7,14 +7,14 @@
 //!   SQS retries it and then moves it to the failure queue, the others go on;
 //! - `{"sweep": "summary"}` (the daily schedule): the summary of the table.
 
-use access_guard::aws::state::DynamoState;
-use access_guard::aws::{Members, OrganizationsAccounts, OrganizationsOus, SnsNotifier};
-use access_guard::config::{FunctionConfig, STATE_TABLE_VAR, SWEEP_QUEUE_VAR};
-use access_guard::guard::{GuardError, GuardSettings, Home, Place};
-pub use access_guard::lambda::HandlerError;
-use access_guard::ports::{AwsError, Notifier, StateStore};
-use access_guard::state::PlaceStatus;
-use access_guard::sweep::{places, PlaceSweep, Remediation, Summary, WorkItem};
+use super::{Function, HandlerError};
+use crate::config::{FunctionConfig, STATE_TABLE_VAR, SWEEP_QUEUE_VAR};
+use crate::guards::{GuardError, GuardSettings, Home, Place};
+use crate::ports::aws::state::DynamoState;
+use crate::ports::aws::{Members, OrganizationsAccounts, OrganizationsOus, SnsNotifier};
+use crate::ports::{AwsError, Notifier, StateStore};
+use crate::state::PlaceStatus;
+use crate::sweep::{places, PlaceSweep, Remediation, Summary, WorkItem};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
@@ -40,7 +40,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sqs:SendMessage",
 ];
 
-/// Besides [`access_guard::aws::ORGANIZATION_ACTIONS`], in organization mode:
+/// Besides [`crate::ports::aws::ORGANIZATION_ACTIONS`], in organization mode:
 /// the organization's accounts, for `accounts = "*"`.
 pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListAccounts"];
 
@@ -82,6 +82,23 @@ impl Deps {
             queue_url,
             config,
         })
+    }
+}
+
+impl Function for Deps {
+    const IAM_ACTIONS: &'static [&'static str] = IAM_ACTIONS;
+
+    fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Result<Deps, String> {
+        Deps::new(sdk, config)
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        handle(event, self).await
+    }
+
+    /// Pages of a thousand rules are slow: longer than a guard's.
+    fn timeouts() -> aws_config::timeout::TimeoutConfig {
+        crate::ports::aws::sweep_timeouts()
     }
 }
 
@@ -130,7 +147,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     if payload.get("Records").is_some() {
         let batch: SqsBatch = serde_json::from_value(payload).map_err(|e| {
             HandlerError(GuardError::Event(
-                access_guard::event::ParseError::Document {
+                crate::model::event::ParseError::Document {
                     origin: "SQS batch".to_string(),
                     problem: e.to_string(),
                 },
@@ -142,7 +159,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         Some("run") => coordinate(&home, deps).await,
         Some("summary") => summary(deps).await,
         _ => Err(HandlerError(GuardError::Event(
-            access_guard::event::ParseError::Document {
+            crate::model::event::ParseError::Document {
                 origin: format!("request {}", event.context.request_id),
                 problem: "not a sweep invocation: expected {\"sweep\": \"run\"}, {\"sweep\": \"summary\"} or an SQS batch (field sweep)".to_string(),
             },
@@ -194,7 +211,7 @@ async fn coordinate(home: &Home, deps: &Deps) -> Result<Value, HandlerError> {
             .map_err(|e| {
                 failure(
                     "sweep run",
-                    access_guard::aws::classify("SendMessageBatch", &e),
+                    crate::ports::aws::classify("SendMessageBatch", &e),
                 )
             })?;
         if let Some(failed) = out.failed().first() {
@@ -301,7 +318,7 @@ async fn sweep_one(body: &str, home: &Home, deps: &Deps) -> Result<Value, String
         policy,
         settings: &settings,
         now: &now,
-        today: access_guard::today(),
+        today: crate::today(),
     }
     .run()
     .await

@@ -8,7 +8,7 @@ use std::io::Read;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::json::{FieldError, Node};
+use crate::model::json::{FieldError, Node};
 
 /// An event that could not be read, naming where it came from and the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,14 +1,15 @@
-//! The handler: one EventBridge event in, the verdict out (also published to SNS).
+//! `ingress-guard`: security-group ingress events → revoke the world-open
+//! rule, notify.
 
-use access_guard::aws::state::DynamoState;
-use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups, Members, OrganizationsOus, SnsNotifier};
-use access_guard::config::FunctionConfig;
-use access_guard::ingress::IngressGuard;
-pub use access_guard::lambda::HandlerError;
-use access_guard::lambda::Runner;
-use access_guard::ports::{IngressRemediator, RevocationLog, SecurityGroups};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
+
+use super::{Common, Function, HandlerError};
+use crate::config::FunctionConfig;
+use crate::guards::ingress::IngressGuard;
+use crate::ports::aws::state::DynamoState;
+use crate::ports::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus};
+use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups};
 
 /// Every AWS action this function calls: DescribeSecurityGroups (tags, for
 /// exemptions), DescribeSecurityGroupRules (stored rules), RevokeSecurityGroupIngress,
@@ -27,14 +28,11 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub struct Deps {
     pub groups: Ec2SecurityGroups,
     pub remediator: Ec2Remediator,
-    pub notifier: SnsNotifier,
-    /// Clients for other accounts and regions (organization deployments).
-    pub members: Members,
     /// Where accounts sit in the organization (exemptions by OU).
     pub organizations: OrganizationsOus,
     /// The state table, when the deployment has one (it does with the module).
     pub state: Option<DynamoState>,
-    pub config: FunctionConfig,
+    pub common: Common,
 }
 
 impl Deps {
@@ -43,32 +41,34 @@ impl Deps {
         Deps {
             groups: Ec2SecurityGroups::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2),
-            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
-            members: Members::new(sdk),
             organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk)),
             state: config
                 .state_table
                 .as_ref()
                 .map(|table| DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table)),
-            config,
+            common: Common::new(sdk, config),
         }
     }
+}
 
-    /// The shared runner over these dependencies.
-    pub fn runner(&self) -> Runner<'_> {
-        Runner {
-            notifier: &self.notifier,
-            policy: &self.config.policy,
-            settings: &self.config.settings,
-            members: &self.members,
-        }
+impl Function for Deps {
+    const IAM_ACTIONS: &'static [&'static str] = IAM_ACTIONS;
+
+    fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Result<Deps, String> {
+        Ok(Deps::new(sdk, config))
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        handle(event, self).await
     }
 }
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    let deadline = access_guard::lambda::deadline(&event.context);
-    deps.runner()
+    let deadline = super::deadline(&event.context);
+    let common = &deps.common;
+    common
+        .runner()
         .handle(event, |record, acting| async move {
             let (groups, remediator): (&dyn SecurityGroups, &dyn IngressRemediator) =
                 match &acting.away {
@@ -80,12 +80,12 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 organizations: Some(&deps.organizations),
                 remediator,
                 revocations: deps.state.as_ref().map(|s| s as &dyn RevocationLog),
-                notifier: &deps.notifier,
-                policy: &deps.config.policy,
+                notifier: &common.notifier,
+                policy: &common.config.policy,
                 settings: &acting.settings,
                 deadline,
             }
-            .handle(&record, access_guard::today())
+            .handle(&record, crate::today())
             .await
         })
         .await

@@ -1,12 +1,12 @@
-//! The handler: one RegisterTaskDefinition event in, the verdict out (also published to SNS).
+//! `task-definition-guard`: RegisterTaskDefinition → the ECS-TD rules → one alert.
 
-use access_guard::aws::{EcsTaskDefinitions, Members, SnsNotifier};
-use access_guard::config::FunctionConfig;
-pub use access_guard::lambda::HandlerError;
-use access_guard::lambda::Runner;
-use access_guard::task_guard::TaskDefinitionGuard;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
+
+use super::{Common, Function, HandlerError};
+use crate::config::FunctionConfig;
+use crate::guards::task_definition::TaskDefinitionGuard;
+use crate::ports::aws::EcsTaskDefinitions;
 
 /// Every AWS action this function calls: DescribeTaskDefinition (when CloudTrail
 /// omitted the definition) and Publish. The Terraform module grants exactly
@@ -16,44 +16,43 @@ pub const IAM_ACTIONS: &[&str] = &["ecs:DescribeTaskDefinition", "sns:Publish"];
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
-    pub notifier: SnsNotifier,
-    /// Clients for other accounts and regions (organization deployments).
-    pub members: Members,
-    pub config: FunctionConfig,
+    pub common: Common,
 }
 
 impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
         Deps {
             task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
-            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
-            members: Members::new(sdk),
-            config,
-        }
-    }
-
-    /// The shared runner over these dependencies.
-    pub fn runner(&self) -> Runner<'_> {
-        Runner {
-            notifier: &self.notifier,
-            policy: &self.config.policy,
-            settings: &self.config.settings,
-            members: &self.members,
+            common: Common::new(sdk, config),
         }
     }
 }
 
-/// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
+impl Function for Deps {
+    const IAM_ACTIONS: &'static [&'static str] = IAM_ACTIONS;
+
+    fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Result<Deps, String> {
+        Ok(Deps::new(sdk, config))
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        handle(event, self).await
+    }
+}
+
+/// Evaluates one event and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
-    deps.runner()
+    let common = &deps.common;
+    common
+        .runner()
         .handle(event, |record, acting| async move {
             TaskDefinitionGuard {
                 task_definitions: match &acting.away {
                     Some(clients) => &clients.task_definitions,
                     None => &deps.task_definitions,
                 },
-                notifier: &deps.notifier,
-                policy: &deps.config.policy,
+                notifier: &common.notifier,
+                policy: &common.config.policy,
                 settings: &acting.settings,
             }
             .handle(&record)

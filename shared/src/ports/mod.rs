@@ -1,12 +1,18 @@
 //! The ports through which the guards reach AWS. Domain code depends on these
-//! traits; `crate::aws` implements them with the SDK, tests with fakes.
+//! traits; `crate::ports::aws` implements them with the SDK, tests with fakes.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod cache;
+#[cfg(test)]
+pub mod fakes;
 
 use async_trait::async_trait;
 
-use crate::notify::Notification;
-use crate::sg::SgRule;
+use crate::model::sg::SgRule;
+use crate::model::td::TaskDefinition;
+use crate::output::notify::Notification;
 use crate::state::{PlaceStatus, Record};
-use crate::td::TaskDefinition;
 
 /// An AWS call that failed, classified by its error code (never by message text).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,60 +3,39 @@
 
 use time::Date;
 
-use crate::event::{Event, ParseError};
+use super::REGISTRY;
+use crate::model::event::{Event, ParseError};
+use crate::output::report::Report;
 use crate::policy::Policy;
-use crate::report::Report;
-use crate::sg::{AUTHORIZE_INGRESS, MODIFY_RULES};
-use crate::svc::{CREATE_SERVICE, UPDATE_SERVICE};
-use crate::tags::{CREATE_TAGS, DELETE_TAGS};
-use crate::td::REGISTER_TASK_DEFINITION;
-use crate::{ingress, service_guard, task_guard};
-
-/// The calls a guard evaluates: (service, event name).
-const GUARDED: [(&str, &str); 7] = [
-    ("ec2", AUTHORIZE_INGRESS),
-    ("ec2", MODIFY_RULES),
-    ("ec2", CREATE_TAGS),
-    ("ec2", DELETE_TAGS),
-    ("ecs", REGISTER_TASK_DEFINITION),
-    ("ecs", CREATE_SERVICE),
-    ("ecs", UPDATE_SERVICE),
-];
 
 /// True for the event names some guard evaluates; the others are reported
 /// `not handled` and their request and response are never read.
 pub fn is_guarded(event_name: &str) -> bool {
-    GUARDED.iter().any(|(_, name)| *name == event_name)
+    REGISTRY
+        .iter()
+        .any(|g| g.calls.iter().any(|(_, name)| *name == event_name))
 }
 
 /// True when a guard evaluates this event: its name and its service
 /// (`eventSource` is part of the identity).
 pub fn is_handled(event: &Event) -> bool {
-    GUARDED
-        .iter()
-        .any(|(service, name)| *name == event.name && event.is_from(service))
+    REGISTRY.iter().any(|g| g.handles(event))
 }
 
 /// Evaluates one event as its guard would, without calling AWS.
 pub fn evaluate(event: &Event, policy: &Policy, today: Date) -> Result<Report, ParseError> {
-    if !is_handled(event) {
-        return Ok(Report::not_handled(event));
-    }
-    let verdict = match event.name.as_str() {
-        REGISTER_TASK_DEFINITION => task_guard::evaluate_offline(event, policy),
-        CREATE_SERVICE | UPDATE_SERVICE => service_guard::evaluate_offline(event, policy),
-        AUTHORIZE_INGRESS | MODIFY_RULES | CREATE_TAGS | DELETE_TAGS => {
-            ingress::evaluate_offline(event, policy, today)
+    match REGISTRY.iter().find(|g| g.handles(event)) {
+        Some(guard) => {
+            (guard.offline)(event, policy, today).map_err(|field| event.field_error(field))
         }
-        _ => Ok(Report::not_handled(event)),
-    };
-    verdict.map_err(|field| event.field_error(field))
+        None => Ok(Report::not_handled(event)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{read_document_with, Want};
+    use crate::model::event::{read_document_with, Want};
 
     const LOG: &str = r#"{"Records":[{"eventID":"e1","eventName":"DescribeInstances",
         "errorCode":"Client.UnauthorizedOperation","requestParameters":{"x":1}}]}"#;

@@ -4,18 +4,19 @@
 
 use tracing::{info, warn};
 
-use crate::event::Event;
-use crate::guard::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
-use crate::json::FieldError;
+use crate::guards::task_definition as task_guard;
+use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::model::event::Event;
+use crate::model::json::FieldError;
+use crate::model::sg::SgChange;
+use crate::model::svc::ServiceChange;
+use crate::model::td::TaskDefinition;
+use crate::output::report::Report;
 use crate::policy::Policy;
 use crate::ports::{AwsError, Notifier, SecurityGroups, TaskDefinitions};
-use crate::report::Report;
+use crate::rules;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
 use crate::rules::ecs_td::is_root_user;
-use crate::sg::SgChange;
-use crate::svc::ServiceChange;
-use crate::td::TaskDefinition;
-use crate::{rules, task_guard};
 
 /// What the offline verdict cannot judge.
 pub const NEEDS_AWS: &str = "ECS-SVC-004 (the groups' live rules) and ECS-SVC-005 (the deployed task definition) need AWS: the Lambda checks them";
@@ -226,11 +227,11 @@ pub fn reachability(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fakes::{MemoryGroups, MemoryNotifier, MemoryTaskDefinitions};
     use crate::finding::Severity;
-    use crate::net::{Protocol, Source};
-    use crate::sg::{Direction, SgRule};
-    use crate::td::Container;
+    use crate::model::net::{Protocol, Source};
+    use crate::model::sg::{Direction, SgRule};
+    use crate::model::td::Container;
+    use crate::ports::fakes::{MemoryGroups, MemoryNotifier, MemoryTaskDefinitions};
     use serde_json::json;
 
     fn ssh_open_group() -> MemoryGroups {
@@ -285,7 +286,10 @@ mod tests {
         tds: &MemoryTaskDefinitions,
         groups: &MemoryGroups,
         e: &Event,
-    ) -> (Result<Report, GuardError>, Vec<crate::notify::Notification>) {
+    ) -> (
+        Result<Report, GuardError>,
+        Vec<crate::output::notify::Notification>,
+    ) {
         let notifier = MemoryNotifier::default();
         let policy = Policy::embedded();
         let settings = GuardSettings::default();

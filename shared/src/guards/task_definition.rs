@@ -5,15 +5,15 @@
 
 use tracing::info;
 
-use crate::event::Event;
 use crate::finding::Finding;
-use crate::guard::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
-use crate::json::FieldError;
+use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::model::event::Event;
+use crate::model::json::FieldError;
+use crate::model::td::TaskDefinition;
+use crate::output::report::Report;
 use crate::policy::Policy;
 use crate::ports::{Notifier, TaskDefinitions};
-use crate::report::Report;
 use crate::rules::{self, ecs_td::TdContext};
-use crate::td::TaskDefinition;
 
 /// Why the offline verdict cannot be given: the definition is not in the event.
 pub const INCOMPLETE: &str =
@@ -56,7 +56,7 @@ impl TaskDefinitionGuard<'_> {
         if let Some(skipped) = preflight(event, self.settings, &[]) {
             return Ok(skipped);
         }
-        if event.name != crate::td::REGISTER_TASK_DEFINITION || !event.is_from("ecs") {
+        if event.name != crate::model::td::REGISTER_TASK_DEFINITION || !event.is_from("ecs") {
             return Ok(Report::not_handled(event));
         }
         let td = match TaskDefinition::from_event(event).map_err(GuardError::parse(event))? {
@@ -98,8 +98,8 @@ impl TaskDefinitionGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fakes::{MemoryNotifier, MemoryTaskDefinitions};
-    use crate::td::{Container, EnvVar};
+    use crate::model::td::{Container, EnvVar};
+    use crate::ports::fakes::{MemoryNotifier, MemoryTaskDefinitions};
     use serde_json::json;
 
     const ARN: &str = "arn:aws:ecs:eu-west-1:111122223333:task-definition/web:7";
@@ -120,7 +120,10 @@ mod tests {
     async fn run(
         fakes: &MemoryTaskDefinitions,
         e: &Event,
-    ) -> (Result<Report, GuardError>, Vec<crate::notify::Notification>) {
+    ) -> (
+        Result<Report, GuardError>,
+        Vec<crate::output::notify::Notification>,
+    ) {
         let notifier = MemoryNotifier::default();
         let policy = Policy::embedded();
         let settings = GuardSettings::default();

@@ -5,9 +5,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::event::Event;
-use crate::json::{FieldError, Node};
-use crate::net::{PortRange, Protocol, Source};
+use crate::model::event::Event;
+use crate::model::json::{FieldError, Node};
+use crate::model::net::{PortRange, Protocol, Source};
 
 pub const AUTHORIZE_INGRESS: &str = "AuthorizeSecurityGroupIngress";
 pub const MODIFY_RULES: &str = "ModifySecurityGroupRules";

@@ -1,13 +1,13 @@
 //! Task definitions as `RegisterTaskDefinition` sends them (and
 //! `DescribeTaskDefinition` returns them), reduced to what the rules judge.
 
-use crate::event::Event;
-use crate::json::{FieldError, Node};
+use crate::model::event::Event;
+use crate::model::json::{FieldError, Node};
 
 pub const REGISTER_TASK_DEFINITION: &str = "RegisterTaskDefinition";
 
 /// One `environment` entry. The value may be a secret: it is never printed
-/// (see [`crate::notify::redact`]).
+/// (see [`crate::output::notify::redact`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvVar {
     pub name: String,

@@ -1,7 +1,14 @@
-//! What the Lambda handlers share (feature `lambda`): their logging, the one
-//! runner that reads the payload, decides where to act and with which
-//! clients, runs a guard on it, and reports failures to Lambda with a stable
-//! error type.
+//! The functions (feature `lambda`): each one's wiring in a module of its
+//! own ([`ingress_guard`], [`task_definition_guard`], [`service_guard`],
+//! [`sweep`]), and what they share — their logging, [`serve`] (every
+//! function's `main`), the one runner that reads the payload, decides where
+//! to act and with which clients, runs a guard on it, and reports failures
+//! to Lambda with a stable error type.
+
+pub mod ingress_guard;
+pub mod service_guard;
+pub mod sweep;
+pub mod task_definition_guard;
 
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,15 +20,16 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing::subscriber::{set_global_default, SetGlobalDefaultError};
 
-use crate::aws::{Members, PlaceClients};
-use crate::event::{Event, ParseError};
-use crate::guard::{
+use crate::config::FunctionConfig;
+use crate::guards::{
     alert_not_acted, place, refuse, GuardError, GuardSettings, Home, Place, Refusal,
 };
-use crate::json::Node;
+use crate::model::event::{Event, ParseError};
+use crate::model::json::Node;
+use crate::output::report::Report;
 use crate::policy::Policy;
+use crate::ports::aws::{Members, PlaceClients, SnsNotifier};
 use crate::ports::Notifier;
-use crate::report::Report;
 use std::sync::Arc;
 
 /// Why an invocation failed. Lambda retries it, then sends it to the
@@ -35,6 +43,74 @@ impl From<HandlerError> for Diagnostic {
         Diagnostic {
             error_type: err.0.error_type().to_string(),
             error_message: err.0.to_string(),
+        }
+    }
+}
+
+/// A Lambda function: what it is built from and how it handles one
+/// invocation. Each function's `main` is [`serve`] over one of these.
+pub trait Function: Sized {
+    /// Every AWS action the function calls. The Terraform module grants
+    /// exactly these (a test compares them).
+    const IAM_ACTIONS: &'static [&'static str];
+
+    /// Built once per instance; an error fails the start, loudly.
+    fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Result<Self, String>;
+
+    /// One invocation.
+    fn handle(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> impl Future<Output = Result<Value, HandlerError>>;
+
+    /// The timeouts of its AWS calls.
+    fn timeouts() -> aws_config::timeout::TimeoutConfig {
+        crate::ports::aws::guard_timeouts()
+    }
+}
+
+/// Every function's `main`: logging that never prints an event body at any
+/// level, the configuration and policy (a bad one fails the start, naming
+/// the key), the SDK with the function's timeouts, then the Lambda runtime.
+pub async fn serve<F: Function>() -> Result<(), lambda_runtime::Error> {
+    init_tracing_to(std::io::stdout)?;
+    let config = FunctionConfig::from_env()?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(F::timeouts())
+        .load()
+        .await;
+    let function = F::new(&sdk, config)?;
+    lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<Value>| {
+        function.handle(event)
+    }))
+    .await
+}
+
+/// What every guard function holds besides its own clients: where alerts
+/// go, the clients of other places, and its configuration.
+pub struct Common {
+    pub notifier: SnsNotifier,
+    /// Clients for other accounts and regions (organization deployments).
+    pub members: Members,
+    pub config: FunctionConfig,
+}
+
+impl Common {
+    pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Common {
+        Common {
+            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            members: Members::new(sdk),
+            config,
+        }
+    }
+
+    /// The shared runner over these.
+    pub fn runner(&self) -> Runner<'_> {
+        Runner {
+            notifier: &self.notifier,
+            policy: &self.config.policy,
+            settings: &self.config.settings,
+            members: &self.members,
         }
     }
 }

@@ -10,16 +10,16 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::guard::{Home, Place};
-use crate::net::{Protocol, Source};
-use crate::notify::Notification;
+use crate::guards::{Home, Place};
+use crate::model::net::{Protocol, Source};
+use crate::model::sg::{Direction, SgRule};
+use crate::model::td::TaskDefinition;
+use crate::output::notify::Notification;
 use crate::policy::Organization;
 use crate::ports::{
     is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, Revoked, SecurityGroups,
     TaskDefinitions,
 };
-use crate::sg::{Direction, SgRule};
-use crate::td::TaskDefinition;
 
 /// EC2 error codes that mean the rule or group is already gone.
 const GONE_CODES: [&str; 3] = [
@@ -263,7 +263,7 @@ impl TaskDefinitions for EcsTaskDefinitions {
 
 /// The SDK's task definition as the rules see it.
 pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
-    use crate::td::{Container, EnvVar, MountPoint, PortMapping, Volume};
+    use crate::model::td::{Container, EnvVar, MountPoint, PortMapping, Volume};
     let containers = td
         .container_definitions()
         .iter()
@@ -340,7 +340,7 @@ pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> Tas
                 let bind = v.docker_volume_configuration().and_then(|d| {
                     let option =
                         |key: &str| d.driver_opts().and_then(|o| o.get(key)).map(String::as_str);
-                    crate::td::docker_bind_source(d.driver(), option("o"), option("device"))
+                    crate::model::td::docker_bind_source(d.driver(), option("o"), option("device"))
                 });
                 Volume {
                     name: v.name().unwrap_or_default().to_string(),
@@ -535,14 +535,14 @@ pub const PLACES_KEPT: usize = 64;
 /// any other account.
 pub struct Members {
     sdk: aws_config::SdkConfig,
-    cache: crate::cache::PlaceCache<PlaceClients>,
+    cache: crate::ports::cache::PlaceCache<PlaceClients>,
 }
 
 impl Members {
     pub fn new(sdk: &aws_config::SdkConfig) -> Members {
         Members {
             sdk: sdk.clone(),
-            cache: crate::cache::PlaceCache::new(PLACES_KEPT),
+            cache: crate::ports::cache::PlaceCache::new(PLACES_KEPT),
         }
     }
 

@@ -4,9 +4,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::notify::Notification;
+use crate::model::sg::SgRule;
+use crate::output::notify::Notification;
 use crate::ports::{AwsError, GroupInfo, IngressRemediator, Notifier, Revoked, SecurityGroups};
-use crate::sg::SgRule;
 
 /// One security group held in memory; revoking removes the rule.
 #[derive(Default)]
@@ -60,7 +60,8 @@ impl IngressRemediator for MemoryGroups {
         let mut rules = self.rules.lock().unwrap();
         let known = |id: &str| {
             rules.iter().any(|r| {
-                r.rule_id.as_deref() == Some(id) && r.direction == crate::sg::Direction::Ingress
+                r.rule_id.as_deref() == Some(id)
+                    && r.direction == crate::model::sg::Direction::Ingress
             })
         };
         if !rule_ids.iter().all(|id| known(id)) {
@@ -88,7 +89,7 @@ impl Notifier for MemoryNotifier {
 /// Task definitions held in memory, by ARN.
 #[derive(Default)]
 pub struct MemoryTaskDefinitions {
-    pub by_arn: Vec<(String, crate::td::TaskDefinition)>,
+    pub by_arn: Vec<(String, crate::model::td::TaskDefinition)>,
     pub calls: Mutex<Vec<String>>,
     /// Answer every call with this error instead.
     pub error: Option<AwsError>,
@@ -99,7 +100,7 @@ impl crate::ports::TaskDefinitions for MemoryTaskDefinitions {
     async fn describe(
         &self,
         task_definition: &str,
-    ) -> Result<Option<crate::td::TaskDefinition>, AwsError> {
+    ) -> Result<Option<crate::model::td::TaskDefinition>, AwsError> {
         self.calls.lock().unwrap().push(task_definition.to_string());
         if let Some(e) = &self.error {
             return Err(e.clone());

@@ -7,21 +7,21 @@ use std::time::{Duration, Instant};
 use time::Date;
 use tracing::{info, warn};
 
-use crate::event::Event;
 use crate::finding::{Action, Finding};
-use crate::guard::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
-use crate::json::FieldError;
-use crate::net::Source;
-use crate::plan::{Plan, Revocation};
+use crate::guards::plan::{Plan, Revocation};
+use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::model::event::Event;
+use crate::model::json::FieldError;
+use crate::model::net::Source;
+use crate::model::sg::{ChangeKind, Direction, SgChange, SgRule};
+use crate::model::tags::{ExemptionTagChange, TagAction};
+use crate::output::report::{Outcome, OutcomeKind, Report};
 use crate::policy::Policy;
 use crate::ports::{
     AwsError, IngressRemediator, Notifier, OrganizationUnits, RevocationLog, Revoked,
     SecurityGroups,
 };
-use crate::report::{Outcome, OutcomeKind, Report};
 use crate::rules;
-use crate::sg::{ChangeKind, Direction, SgChange, SgRule};
-use crate::tags::{ExemptionTagChange, TagAction};
 
 /// Error codes after which the call changed nothing but the rule exists anyway.
 const DUPLICATE_CODES: [&str; 2] = [
@@ -218,7 +218,7 @@ impl IngressGuard<'_> {
         warn!(event_id = %event.id, field = %field.path, problem = %field.problem, "could not evaluate");
         let mut report = Report::for_event(event);
         report.unevaluated = Some(field.to_string());
-        let group_id = crate::sg::group_named(event);
+        let group_id = crate::model::sg::group_named(event);
         report.resource = group_id.clone();
         match group_id {
             None => report
@@ -580,8 +580,8 @@ fn needs_stored_rules(change: &SgChange, plan: Option<&Plan>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fakes::{MemoryGroups, MemoryNotifier};
-    use crate::notify::Notification;
+    use crate::output::notify::Notification;
+    use crate::ports::fakes::{MemoryGroups, MemoryNotifier};
     use crate::ports::GroupInfo;
     use serde_json::{json, Value};
     use time::macros::date;
@@ -600,7 +600,7 @@ mod tests {
             rule_id: Some(id.to_string()),
             direction,
             ip_protocol: "tcp".to_string(),
-            protocol: crate::net::Protocol::Tcp,
+            protocol: crate::model::net::Protocol::Tcp,
             from_port: Some(port),
             to_port: Some(port),
             source: Source::cidr(cidr),
@@ -692,7 +692,7 @@ mod tests {
             .collect()
     }
 
-    use crate::sg;
+    use crate::model::sg;
 
     #[tokio::test]
     async fn revokes_exactly_the_offending_rule_then_is_idempotent() {
@@ -874,7 +874,7 @@ mod tests {
                 rule_id: Some(format!("sgr-{i}")),
                 direction: if *egress { Direction::Egress } else { Direction::Ingress },
                 ip_protocol: "tcp".into(),
-                protocol: crate::net::Protocol::Tcp,
+                protocol: crate::model::net::Protocol::Tcp,
                 from_port: Some(i64::from(*port)),
                 to_port: Some(i64::from(*port + span)),
                 source: Source::cidr(cidr),

@@ -1,14 +1,69 @@
 //! What every guard function shares: its errors, its non-policy settings,
 //! the loop guard, and the one-message-per-event notification.
 
+pub mod ingress;
+pub mod offline;
+pub mod plan;
+pub mod service;
+pub mod task_definition;
+
+use time::Date;
 use tracing::info;
 
-use crate::event::{Event, ParseError};
-use crate::json::FieldError;
-use crate::notify::Notification;
+use crate::model::event::{Event, ParseError};
+use crate::model::json::FieldError;
+use crate::output::notify::Notification;
+use crate::output::report::Report;
 use crate::policy::{Organization, Policy};
 use crate::ports::{AwsError, Notifier};
-use crate::report::Report;
+
+/// A guard function and the calls it judges.
+pub struct Registered {
+    /// The function's name: its crate under `functions/`, its key in the
+    /// Terraform module's patterns and grants.
+    pub function: &'static str,
+    /// (service, event name): `eventSource` is part of an event's identity.
+    pub calls: &'static [(&'static str, &'static str)],
+    /// The verdict without AWS (the CLI's `check`).
+    pub offline: fn(&Event, &Policy, Date) -> Result<Report, FieldError>,
+}
+
+impl Registered {
+    /// True when this guard judges `event`.
+    pub fn handles(&self, event: &Event) -> bool {
+        self.calls
+            .iter()
+            .any(|(service, name)| *name == event.name && event.is_from(service))
+    }
+}
+
+/// Every guard: adding one is a module, a line here, its function's wiring
+/// (`lambda`), its EventBridge pattern and its IAM list in the module.
+pub static REGISTRY: &[Registered] = &[
+    Registered {
+        function: "ingress-guard",
+        calls: &[
+            ("ec2", crate::model::sg::AUTHORIZE_INGRESS),
+            ("ec2", crate::model::sg::MODIFY_RULES),
+            ("ec2", crate::model::tags::CREATE_TAGS),
+            ("ec2", crate::model::tags::DELETE_TAGS),
+        ],
+        offline: ingress::evaluate_offline,
+    },
+    Registered {
+        function: "task-definition-guard",
+        calls: &[("ecs", crate::model::td::REGISTER_TASK_DEFINITION)],
+        offline: |event, policy, _| task_definition::evaluate_offline(event, policy),
+    },
+    Registered {
+        function: "service-guard",
+        calls: &[
+            ("ecs", crate::model::svc::CREATE_SERVICE),
+            ("ecs", crate::model::svc::UPDATE_SERVICE),
+        ],
+        offline: |event, policy, _| service::evaluate_offline(event, policy),
+    },
+];
 
 /// Why a guard could not handle an event. Lambda retries the invocation and
 /// then sends it to the on-failure destination; every step is idempotent.
@@ -282,7 +337,7 @@ pub async fn notify_if_due(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fakes::MemoryNotifier;
+    use crate::ports::fakes::MemoryNotifier;
 
     fn event(account: &str, region: &str) -> Event {
         let record = serde_json::json!({"eventID": "ev-9", "eventName": "AuthorizeSecurityGroupIngress",

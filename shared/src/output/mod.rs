@@ -1,0 +1,4 @@
+//! What comes out of a guard: the verdict on one event and its alert.
+
+pub mod notify;
+pub mod report;
