@@ -38,12 +38,32 @@ struct PolicyFile {
     authorized_public_ports: Option<PortsByProtocol>,
     ports: Option<PortListsFile>,
     task_definition: Option<TaskDefinitionFile>,
+    wide_public_ipv4_prefix: Option<u8>,
+    wide_public_ipv6_prefix: Option<u8>,
+    required_tags: Option<RequiredTagsFile>,
+    service: Option<ServiceFile>,
     organization: Option<OrganizationFile>,
     sweep: Option<SweepFile>,
     #[serde(default)]
     rules: BTreeMap<String, RuleOverrideFile>,
     #[serde(default)]
     exemptions: Vec<ExemptionFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequiredTagsFile {
+    task_definition: Option<Vec<String>>,
+    service: Option<Vec<String>>,
+    cluster: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceFile {
+    allowed_namespaces: Option<Vec<String>>,
+    latest_linux_platform_version: Option<String>,
+    latest_windows_platform_version: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +101,7 @@ struct PortsByProtocol {
 struct PortListsFile {
     high_risk: Option<Vec<u16>>,
     data_plane: Option<Vec<u16>>,
+    udp_amplification: Option<Vec<u16>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,6 +270,21 @@ impl ExemptionMatch {
     }
 }
 
+/// Tag keys required per kind of resource; an empty list asks for at least one tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequiredTags {
+    pub task_definition: Vec<String>,
+    pub service: Vec<String>,
+    pub cluster: Vec<String>,
+}
+
+/// The current Fargate platform version per operating system family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformVersions {
+    pub linux: String,
+    pub windows: String,
+}
+
 /// A validated policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -268,6 +304,19 @@ pub struct Policy {
     pub authorized_udp: Vec<u16>,
     pub high_risk_ports: Vec<u16>,
     pub data_plane_ports: Vec<u16>,
+    /// UDP ports that answer small requests with large replies (EC2-SG-008).
+    pub udp_amplification_ports: Vec<u16>,
+    /// A public source at least this wide, and narrower than internet-wide,
+    /// is a wide public CIDR (EC2-SG-009).
+    pub wide_public: WidePrefixes,
+    /// Tag keys each kind of resource must carry (ECS-TD-026, ECS-SVC-011,
+    /// ECS-CL-003); an empty list asks for at least one tag.
+    pub required_tags: RequiredTags,
+    /// Service Connect namespaces services may join (ECS-SVC-007); empty:
+    /// any namespace (TLS is still required).
+    pub allowed_namespaces: Vec<String>,
+    /// The Fargate platform versions considered current (ECS-SVC-006).
+    pub latest_platform: PlatformVersions,
     /// Registries trusted besides the account's own ECR (host, or host/path prefix).
     pub trusted_registries: Vec<String>,
     pub extra_dangerous_capabilities: Vec<String>,
@@ -375,6 +424,88 @@ impl Policy {
                 format!("{} is not a prefix length from 0 to 64", wide.ipv6),
             ));
         }
+        let wide_public = WidePrefixes {
+            ipv4: file
+                .wide_public_ipv4_prefix
+                .or(base.wide_public_ipv4_prefix)
+                .unwrap_or(16),
+            ipv6: file
+                .wide_public_ipv6_prefix
+                .or(base.wide_public_ipv6_prefix)
+                .unwrap_or(32),
+        };
+        if wide_public.ipv4 <= wide.ipv4 || wide_public.ipv4 > 32 {
+            return Err(err(
+                "wide_public_ipv4_prefix",
+                format!(
+                    "{} is not a prefix length from wide_ipv4_prefix + 1 ({}) to 32",
+                    wide_public.ipv4,
+                    wide.ipv4 + 1
+                ),
+            ));
+        }
+        if wide_public.ipv6 <= wide.ipv6 || wide_public.ipv6 > 128 {
+            return Err(err(
+                "wide_public_ipv6_prefix",
+                format!(
+                    "{} is not a prefix length from wide_ipv6_prefix + 1 ({}) to 128",
+                    wide_public.ipv6,
+                    wide.ipv6 + 1
+                ),
+            ));
+        }
+        let base_tags = base.required_tags.unwrap_or_default();
+        let file_tags = file.required_tags.unwrap_or_default();
+        let required_tags = RequiredTags {
+            task_definition: file_tags
+                .task_definition
+                .or(base_tags.task_definition)
+                .unwrap_or_default(),
+            service: file_tags.service.or(base_tags.service).unwrap_or_default(),
+            cluster: file_tags.cluster.or(base_tags.cluster).unwrap_or_default(),
+        };
+        for (kind, keys) in [
+            ("task_definition", &required_tags.task_definition),
+            ("service", &required_tags.service),
+            ("cluster", &required_tags.cluster),
+        ] {
+            if let Some(i) = keys.iter().position(|k| k.trim().is_empty()) {
+                return Err(err(
+                    &format!("required_tags.{kind}[{i}]"),
+                    "a tag key must not be empty".to_string(),
+                ));
+            }
+        }
+        let base_svc = base.service.unwrap_or_default();
+        let file_svc = file.service.unwrap_or_default();
+        let latest_platform = PlatformVersions {
+            linux: file_svc
+                .latest_linux_platform_version
+                .or(base_svc.latest_linux_platform_version)
+                .unwrap_or_else(|| "1.4.0".to_string()),
+            windows: file_svc
+                .latest_windows_platform_version
+                .or(base_svc.latest_windows_platform_version)
+                .unwrap_or_else(|| "1.0.0".to_string()),
+        };
+        for (key, version) in [
+            (
+                "service.latest_linux_platform_version",
+                &latest_platform.linux,
+            ),
+            (
+                "service.latest_windows_platform_version",
+                &latest_platform.windows,
+            ),
+        ] {
+            if crate::model::svc::platform_version(version).is_none() {
+                return Err(err(key, format!("{version:?} is not a version like 1.4.0")));
+            }
+        }
+        let allowed_namespaces = file_svc
+            .allowed_namespaces
+            .or(base_svc.allowed_namespaces)
+            .unwrap_or_default();
         let max_revocations = file
             .max_revocations_per_event
             .or(base.max_revocations_per_event)
@@ -562,6 +693,14 @@ impl Policy {
                 .data_plane
                 .or(base_lists.data_plane)
                 .unwrap_or_default(),
+            udp_amplification_ports: file_lists
+                .udp_amplification
+                .or(base_lists.udp_amplification)
+                .unwrap_or_default(),
+            wide_public,
+            required_tags,
+            allowed_namespaces,
+            latest_platform,
             trusted_registries: file_td
                 .trusted_registries
                 .or(base_td.trusted_registries)

@@ -10,6 +10,16 @@ use crate::model::json::{FieldError, Node};
 pub const CREATE_SERVICE: &str = "CreateService";
 pub const UPDATE_SERVICE: &str = "UpdateService";
 
+/// A Fargate platform version `1.4.0` as numbers; `None` for `LATEST` or
+/// anything that is not three numbers.
+pub fn platform_version(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.trim().split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(Some(a)), Some(Some(b)), Some(Some(c)), None) => Some((a, b, c)),
+        _ => None,
+    }
+}
+
 /// `networkConfiguration.awsvpcConfiguration`. A field is `None` when its
 /// source does not say (a trimmed response); a request's configuration is
 /// whole, so there an absent field takes ECS's default (no groups, no public IP).
