@@ -34,6 +34,10 @@ locals {
       "ecs:DescribeTaskDefinition",
       "sns:Publish",
     ]
+    "cluster-guard" = [
+      "ecs:DescribeClusters",
+      "sns:Publish",
+    ]
     "sweep" = [
       "dynamodb:BatchWriteItem",
       "dynamodb:PutItem",
@@ -59,7 +63,9 @@ locals {
   # CreateTags/DeleteTags reach ingress-guard, which alerts when they set or
   # remove the exemption tag on a security group (the tag key is policy, so
   # the function filters; the call is cheap and rare next to the rest).
-  # The tests install these patterns in an emulator and route every sample event.
+  # The tests install these patterns in an emulator and route every sample
+  # event, and check that each function's event names are exactly the ones
+  # its guard registers in the code (access_guard::guards::REGISTRY).
   event_patterns = {
     "ingress-guard" = {
       "source"      = ["aws.ec2"]
@@ -89,6 +95,19 @@ locals {
         "eventSource" = ["ecs.amazonaws.com"]
         "eventName"   = ["CreateService", "UpdateService"]
         "errorCode"   = [{ "exists" = false }]
+      }
+    }
+    "cluster-guard" = {
+      "source"      = ["aws.ecs"]
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      "detail" = {
+        "eventSource" = ["ecs.amazonaws.com"]
+        "eventName" = [
+          "CreateCluster", "UpdateCluster", "UpdateClusterSettings",
+          "PutAccountSetting", "PutAccountSettingDefault",
+          "CreateCapacityProvider", "UpdateCapacityProvider",
+        ]
+        "errorCode" = [{ "exists" = false }]
       }
     }
   }

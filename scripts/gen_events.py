@@ -199,11 +199,16 @@ def register(n, td, omit_request=False):
                        registeredBy=f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformEngineer/jane.doe",
                        compatibilities=["EC2", "FARGATE"])
     request = td
+    response = {"taskDefinition": response_td}
+    if "tags" in response_td:
+        # ECS returns the tags beside the definition, not in it.
+        response["tags"] = response_td.pop("tags")
     if omit_request:
         # CloudTrail drops oversized parameters; the response keeps only the ARN.
         request = {"omitted": True, "originalSize": 312345}
         response_td = {k: response_td[k] for k in ("taskDefinitionArn", "family", "revision", "status")}
-    return envelope(n, "RegisterTaskDefinition", request, {"taskDefinition": response_td}, source="ecs")
+        response = {"taskDefinition": response_td}
+    return envelope(n, "RegisterTaskDefinition", request, response, source="ecs")
 
 
 # The AWS documentation's example keys: reported as examples (info), not leaks.
@@ -284,6 +289,31 @@ events["td-docker-volume-bind-socket.json"] = register(151, task_def("build-agen
         volumes=[{"name": "dockersock", "dockerVolumeConfiguration": {"scope": "task", "driver": "local",
                   "driverOpts": {"type": "none", "o": "bind", "device": "/var/run/docker.sock"}}}],
         requiresCompatibilities=["EC2"], networkMode="bridge"))
+# EFS without transit encryption (absent means DISABLED); the encrypted volume passes.
+events["td-efs-without-transit-encryption.json"] = register(153, task_def("media-store", [clean_container("media", mountPoints=[
+        {"sourceVolume": "uploads", "containerPath": "/srv/uploads", "readOnly": False},
+        {"sourceVolume": "archive", "containerPath": "/srv/archive", "readOnly": True}])],
+        volumes=[{"name": "uploads", "efsVolumeConfiguration": {"fileSystemId": "fs-0a1b2c3d4e5f60001", "rootDirectory": "/uploads"}},
+                 {"name": "archive", "efsVolumeConfiguration": {"fileSystemId": "fs-0a1b2c3d4e5f60001", "transitEncryption": "ENABLED",
+                                                                "authorizationConfig": {"iam": "ENABLED"}}}]))
+# Windows: no user runs as ContainerAdministrator; ContainerUser passes. No Linux-only rules.
+events["td-windows-container-administrator.json"] = register(154, task_def("legacy-iis", [
+        clean_container("iis", image=f"{ECR}/legacy-iis@{DIGEST}", user=None, readonlyRootFilesystem=None),
+        clean_container("agent", image=f"{ECR}/legacy-agent@{DIGEST}", user="ContainerAdministrator", readonlyRootFilesystem=None),
+        clean_container("reports", image=f"{ECR}/legacy-reports@{DIGEST}", user="ContainerUser", readonlyRootFilesystem=None)],
+        cpu="1024", memory="2048", runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}))
+# One role for the application and the agent.
+events["td-task-role-equals-execution-role.json"] = register(155, task_def("orders-api", [clean_container()], taskRoleArn=EXEC_ROLE))
+# EC2, networkMode absent (bridge), no task memory: the container without limits is reported.
+events["td-ec2-bridge-no-memory-limit.json"] = register(156, task_def("batch-worker", [
+        clean_container("worker", memory=None, portMappings=[]),
+        clean_container("sidecar", memory=None, memoryReservation=128, portMappings=[])],
+        networkMode=None, cpu=None, memory=None, requiresCompatibilities=["EC2"]))
+# Hardened: capabilities dropped, non-blocking logs, tagged: clean under every rule.
+events["td-hardened-tagged.json"] = register(157, task_def("orders-api", [clean_container(
+        linuxParameters={"capabilities": {"drop": ["ALL"]}},
+        logConfiguration={"logDriver": "awslogs", "options": dict(logs("api")["options"], mode="non-blocking", **{"max-buffer-size": "25m"})})],
+        tags=[{"key": "owner", "value": "orders-team"}, {"key": "cost-center", "value": "cc-1042"}]))
 events["td-omitted-request.json"] = register(150, task_def("huge-stack", [clean_container(privileged=True)]), omit_request=True)
 
 # --- CreateService / UpdateService -------------------------------------------
@@ -372,6 +402,73 @@ events["sg-tags-other-key-not-handled.json"] = tags(43, "CreateTags", [SG, "i-0a
 events["sg-trimmed-response-hides-ssh.json"] = authorize(44, SG,
     [perm("tcp", 22, 22, v4=["0.0.0.0/0"]), perm("tcp", 443, 443, v4=["0.0.0.0/0"])],
     [("sgr-0trim00000000443", "tcp", 443, 443, "cidrIpv4", "0.0.0.0/0")])
+
+# --- Clusters, account settings, capacity providers (cluster-guard) ---------
+# Shapes as in the ECS CloudTrail guide's CreateCluster and
+# PutAccountSettingDefault entries.
+def cluster_response(name, settings=None, configuration=None, tags=None):
+    cluster = {"clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{name}", "clusterName": name,
+               "status": "ACTIVE", "registeredContainerInstancesCount": 0, "runningTasksCount": 0,
+               "pendingTasksCount": 0, "activeServicesCount": 0, "statistics": [],
+               "capacityProviders": [], "defaultCapacityProviderStrategy": []}
+    if settings is not None:
+        cluster["settings"] = settings
+    if configuration is not None:
+        cluster["configuration"] = configuration
+    if tags is not None:
+        cluster["tags"] = tags
+    return {"cluster": cluster}
+
+
+def insights(value):
+    return [{"name": "containerInsights", "value": value}]
+
+
+EXEC_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+SECURE_EXEC = {"executeCommandConfiguration": {"kmsKeyId": EXEC_KEY, "logging": "OVERRIDE",
+               "logConfiguration": {"cloudWatchLogGroupName": "/ecs/exec/payments", "cloudWatchEncryptionEnabled": True}}}
+TEAM_TAGS = [{"key": "team", "value": "green"}]
+
+events["cl-create-cluster-insights-disabled.json"] = envelope(300, "CreateCluster",
+    {"clusterName": "payments", "settings": insights("disabled"), "tags": TEAM_TAGS},
+    cluster_response("payments", insights("disabled"), tags=TEAM_TAGS), source="ecs")
+events["cl-create-cluster-secure.json"] = envelope(301, "CreateCluster",
+    {"clusterName": "payments", "settings": insights("enhanced"), "configuration": SECURE_EXEC, "tags": TEAM_TAGS},
+    cluster_response("payments", insights("enhanced"), SECURE_EXEC, TEAM_TAGS), source="ecs")
+# No setting in the request, none in the response: the account default applies.
+events["cl-create-cluster-account-default.json"] = envelope(302, "CreateCluster",
+    {"clusterName": "batch"}, cluster_response("batch"), source="ecs")
+events["cl-update-cluster-exec-logging-none.json"] = envelope(303, "UpdateCluster",
+    {"cluster": "payments", "configuration": {"executeCommandConfiguration": {"kmsKeyId": EXEC_KEY, "logging": "NONE"}}},
+    cluster_response("payments", insights("enhanced"),
+                     {"executeCommandConfiguration": {"kmsKeyId": EXEC_KEY, "logging": "NONE"}}, TEAM_TAGS), source="ecs")
+events["cl-update-cluster-settings-insights-off.json"] = envelope(304, "UpdateClusterSettings",
+    {"cluster": "payments", "settings": insights("disabled")},
+    cluster_response("payments", insights("disabled")), source="ecs")
+events["cl-put-account-setting-default-insights-off.json"] = envelope(305, "PutAccountSettingDefault",
+    {"name": "containerInsights", "value": "disabled"},
+    {"setting": {"name": "containerInsights", "value": "disabled", "principalArn": f"arn:aws:iam::{ACCOUNT}:root", "type": "user"}},
+    source="ecs")
+events["cl-put-account-setting-insights-enhanced.json"] = envelope(306, "PutAccountSetting",
+    {"name": "containerInsights", "value": "enhanced"},
+    {"setting": {"name": "containerInsights", "value": "enhanced",
+                 "principalArn": f"arn:aws:iam::{ACCOUNT}:role/PlatformEngineer", "type": "user"}}, source="ecs")
+events["cl-create-capacity-provider-no-termination-protection.json"] = envelope(307, "CreateCapacityProvider",
+    {"name": "payments-ec2", "autoScalingGroupProvider": {
+        "autoScalingGroupArn": f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d:autoScalingGroupName/payments-ecs",
+        "managedScaling": {"status": "ENABLED", "targetCapacity": 90}}},
+    {"capacityProvider": {"capacityProviderArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:capacity-provider/payments-ec2",
+                          "name": "payments-ec2", "status": "ACTIVE", "autoScalingGroupProvider": {
+        "autoScalingGroupArn": f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d:autoScalingGroupName/payments-ecs",
+        "managedScaling": {"status": "ENABLED", "targetCapacity": 90, "minimumScalingStepSize": 1,
+                           "maximumScalingStepSize": 10000, "instanceWarmupPeriod": 300},
+        "managedTerminationProtection": "DISABLED", "managedDraining": "ENABLED"}, "tags": []}}, source="ecs")
+# EKS has a CreateCluster too: not ECS.
+events["cl-eks-create-cluster-not-handled.json"] = envelope(308, "CreateCluster",
+    {"name": "platform", "roleArn": f"arn:aws:iam::{ACCOUNT}:role/eks-cluster",
+     "resourcesVpcConfig": {"subnetIds": ["subnet-0a1b2c3d4e5f60001"], "endpointPublicAccess": True}},
+    {"cluster": {"name": "platform", "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/platform", "status": "CREATING"}},
+    source="eks")
 
 os.makedirs(OUT, exist_ok=True)
 for name, ev in events.items():

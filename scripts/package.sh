@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=".venv"
-FUNCTIONS=(ingress-guard task-definition-guard service-guard sweep)
+FUNCTIONS=(ingress-guard task-definition-guard service-guard cluster-guard sweep)
 
 if [ ! -x "$VENV/bin/cargo-lambda" ]; then
   echo "==> installing cargo-lambda and ziglang into $VENV"

@@ -45,26 +45,51 @@ fn strings(v: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every function with the actions its code declares.
+fn every_function() -> Vec<(&'static str, &'static [&'static str])> {
+    use access_guard::lambda::*;
+    vec![
+        ("ingress-guard", ingress_guard::IAM_ACTIONS),
+        ("task-definition-guard", task_definition_guard::IAM_ACTIONS),
+        ("service-guard", service_guard::IAM_ACTIONS),
+        ("cluster-guard", cluster_guard::IAM_ACTIONS),
+        ("sweep", sweep::IAM_ACTIONS),
+    ]
+}
+
+#[test]
+fn each_pattern_names_exactly_the_calls_its_guard_registers() {
+    let patterns = local("event_patterns");
+    let in_module: BTreeSet<&str> = patterns
+        .as_object()
+        .expect("a map")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let registered: BTreeSet<&str> = access_guard::guards::REGISTRY
+        .iter()
+        .map(|g| g.function)
+        .collect();
+    assert_eq!(in_module, registered);
+    for guard in access_guard::guards::REGISTRY {
+        let detail = &patterns[guard.function]["detail"];
+        let names = strings(&detail["eventName"]);
+        let code: BTreeSet<String> = guard.calls.iter().map(|(_, n)| n.to_string()).collect();
+        assert_eq!(names, code, "{}", guard.function);
+        let sources = strings(&detail["eventSource"]);
+        let code: BTreeSet<String> = guard
+            .calls
+            .iter()
+            .map(|(s, _)| format!("{s}.amazonaws.com"))
+            .collect();
+        assert_eq!(sources, code, "{}", guard.function);
+    }
+}
+
 #[test]
 fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
     let granted = local("function_actions");
-    let declared: BTreeMap<&str, &[&str]> = [
-        (
-            "ingress-guard",
-            access_guard::lambda::ingress_guard::IAM_ACTIONS,
-        ),
-        (
-            "task-definition-guard",
-            access_guard::lambda::task_definition_guard::IAM_ACTIONS,
-        ),
-        (
-            "service-guard",
-            access_guard::lambda::service_guard::IAM_ACTIONS,
-        ),
-        ("sweep", access_guard::lambda::sweep::IAM_ACTIONS),
-    ]
-    .into_iter()
-    .collect();
+    let declared: BTreeMap<&str, &[&str]> = every_function().into_iter().collect();
     let functions: BTreeSet<&str> = granted
         .as_object()
         .expect("a map")
@@ -101,21 +126,16 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
     // In members: what the functions call there (all but publishing the alert,
     // the state table, the work queue and Organizations, which are central).
     let member = strings(&local_in("infra/member/main.tf", "member_actions"));
-    let called: BTreeSet<String> = [
-        access_guard::lambda::ingress_guard::IAM_ACTIONS,
-        access_guard::lambda::task_definition_guard::IAM_ACTIONS,
-        access_guard::lambda::service_guard::IAM_ACTIONS,
-        access_guard::lambda::sweep::IAM_ACTIONS,
-    ]
-    .concat()
-    .into_iter()
-    .filter(|a| {
-        !["sns:", "dynamodb:", "sqs:", "organizations:"]
-            .iter()
-            .any(|central| a.starts_with(central))
-    })
-    .map(str::to_string)
-    .collect();
+    let called: BTreeSet<String> = every_function()
+        .into_iter()
+        .flat_map(|(_, actions)| actions.iter().copied())
+        .filter(|a| {
+            !["sns:", "dynamodb:", "sqs:", "organizations:"]
+                .iter()
+                .any(|central| a.starts_with(central))
+        })
+        .map(str::to_string)
+        .collect();
     assert_eq!(member, called);
 }
 
@@ -127,11 +147,18 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
     let resources = &template["Resources"];
     // The same patterns as the central rules (and the member module, which is given them).
     let patterns = local("event_patterns");
-    for (function, logical) in [
-        ("ingress-guard", "ForwardIngressGuard"),
-        ("task-definition-guard", "ForwardTaskDefinitionGuard"),
-        ("service-guard", "ForwardServiceGuard"),
-    ] {
+    let functions: Vec<&String> = patterns.as_object().expect("a map").keys().collect();
+    for function in &functions {
+        // ingress-guard → ForwardIngressGuard
+        let logical: String = std::iter::once("Forward".to_string())
+            .chain(function.split('-').map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            }))
+            .collect();
+        let logical = logical.as_str();
         assert_eq!(
             resources[logical]["Properties"]["EventPattern"], patterns[function],
             "{logical}"
@@ -143,7 +170,7 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
         .values()
         .filter(|r| r["Type"] == "AWS::Events::Rule")
         .count();
-    assert_eq!(rules, 3, "exactly the guarded events");
+    assert_eq!(rules, functions.len(), "exactly the guarded events");
     // The member role: the same actions as the member module.
     let granted: BTreeSet<String> = resources["MemberRole"]["Properties"]["Policies"][0]
         ["PolicyDocument"]["Statement"]
@@ -195,28 +222,21 @@ fn expected_function(file: &str, event: &Value) -> Option<&'static str> {
     if failed.is_some() && !duplicate {
         return None;
     }
-    let call = (
-        event["detail"]["eventSource"].as_str().unwrap_or_default(),
-        event["detail"]["eventName"].as_str().unwrap_or_default(),
-    );
-    match call {
-        (
-            "ec2.amazonaws.com",
-            "AuthorizeSecurityGroupIngress"
-            | "ModifySecurityGroupRules"
-            | "CreateTags"
-            | "DeleteTags",
-        ) => Some("ingress-guard"),
-        ("ecs.amazonaws.com", "RegisterTaskDefinition") => Some("task-definition-guard"),
-        ("ecs.amazonaws.com", "CreateService" | "UpdateService") => Some("service-guard"),
-        _ => {
-            assert!(
-                file.contains("not-handled"),
-                "{file}: no function handles it; name the file so"
-            );
-            None
-        }
+    let source = event["detail"]["eventSource"].as_str().unwrap_or_default();
+    let name = event["detail"]["eventName"].as_str().unwrap_or_default();
+    // The guard the code registers for the call (the registry the CLI reads).
+    let guard = access_guard::guards::REGISTRY.iter().find(|g| {
+        g.calls
+            .iter()
+            .any(|(s, n)| *n == name && source == format!("{s}.amazonaws.com"))
+    });
+    if guard.is_none() {
+        assert!(
+            file.contains("not-handled"),
+            "{file}: no function handles it; name the file so"
+        );
     }
+    guard.map(|g| g.function)
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ locals {
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:RevokeSecurityGroupIngress",
+    "ecs:DescribeClusters",
     "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
     "ecs:ListClusters",

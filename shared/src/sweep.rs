@@ -17,7 +17,7 @@ use crate::guards::plan::Plan;
 use crate::guards::task_definition as task_guard;
 use crate::guards::{notify_if_due, GuardSettings};
 use crate::model::event::{Actor, Event};
-use crate::model::sg::{SgChange, SgRule};
+use crate::model::sg::{PrefixLists, SgChange, SgRule};
 use crate::model::svc::{ServiceChange, ServiceSettings};
 use crate::model::td::TaskDefinition;
 use crate::output::notify::{Attribute, Notification};
@@ -40,6 +40,20 @@ pub struct GroupState {
     pub info: crate::ports::GroupInfo,
     /// Every stored rule, ingress and egress.
     pub rules: Vec<SgRule>,
+    /// What the prefix lists its rules reference hold, as read (a list that
+    /// could not be read is unknown, and its read is in the estate's unread).
+    pub prefix_lists: PrefixLists,
+}
+
+impl GroupState {
+    /// The group's current ingress rules as the event path judges them: in
+    /// the group of this name, owned by `account`, with its prefix lists read.
+    pub fn change(&self, account: &str) -> SgChange {
+        SgChange::current_ingress(&self.info.group_id, self.rules.clone())
+            .with_group_name(&self.info.name)
+            .with_account(account)
+            .with_prefix_lists(self.prefix_lists.clone())
+    }
 }
 
 /// An ECS service as the sweep reads it.
@@ -103,7 +117,7 @@ pub fn judge(
     let mut group_findings: BTreeMap<&str, Vec<Finding>> = BTreeMap::new();
     for group in &estate.groups {
         let id = group.info.group_id.as_str();
-        let change = SgChange::current_ingress(id, group.rules.clone());
+        let change = group.change(account);
         let findings = rules::evaluate_sg(&change, policy);
         let exempt = policy
             .exemption_for(Some(id), account, ous, &group.info.tags, today)
@@ -111,7 +125,13 @@ pub fn judge(
         for f in &findings {
             seen.push(Seen::new(account, region, id, f.clone(), exempt));
         }
-        group_findings.insert(id, findings);
+        // What the services behind the group are exposed to: not where the
+        // group sits or whom it trusts (a default group, a prefix list).
+        let exposure = findings
+            .into_iter()
+            .filter(|f| !rules::ec2_sg::CONTEXT_RULES.contains(&f.rule))
+            .collect();
+        group_findings.insert(id, exposure);
     }
     let mut td_findings: BTreeMap<&str, (String, Vec<Finding>)> = BTreeMap::new();
     for (name, td) in &estate.task_definitions {
@@ -127,13 +147,8 @@ pub fn judge(
         .filter(|u| u.what.starts_with("DescribeSecurityGroup"))
         .collect();
     for service in &estate.services {
-        let change = ServiceChange {
-            created: true,
-            service: service.name.clone(),
-            cluster: service.cluster.clone(),
-            requested: service.settings.clone(),
-            effective: service.settings.clone(),
-        };
+        let change =
+            ServiceChange::current(&service.cluster, &service.name, service.settings.clone());
         let mut enrichment = Enrichment {
             task_definition: change
                 .task_definition()
@@ -413,7 +428,7 @@ impl PlaceSweep<'_> {
             .iter()
             .filter(|g| offending.contains(g.info.group_id.as_str()))
         {
-            let change = SgChange::current_ingress(&group.info.group_id, group.rules.clone());
+            let change = group.change(self.account);
             let findings = rules::evaluate_sg(&change, self.policy);
             let Some(mut plan) = Plan::for_change(&change, &findings, self.policy) else {
                 continue;

@@ -7,21 +7,26 @@ use std::time::{Duration, Instant};
 use time::Date;
 use tracing::{info, warn};
 
-use crate::finding::{Action, Finding};
+use crate::finding::{Action, Finding, Severity};
 use crate::guards::plan::{Plan, Revocation};
 use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
 use crate::model::net::Source;
-use crate::model::sg::{ChangeKind, Direction, SgChange, SgRule};
+use crate::model::sg::{
+    ChangeKind, Direction, PrefixListChange, PrefixListEntries, SgChange, SgRule,
+    MODIFY_PREFIX_LIST,
+};
 use crate::model::tags::{ExemptionTagChange, TagAction};
 use crate::output::report::{Outcome, OutcomeKind, Report};
 use crate::policy::Policy;
 use crate::ports::{
-    AwsError, IngressRemediator, Notifier, OrganizationUnits, RevocationLog, Revoked,
+    AwsError, GroupInfo, IngressRemediator, Notifier, OrganizationUnits, RevocationLog, Revoked,
     SecurityGroups,
 };
 use crate::rules;
+use crate::rules::ec2_sg::default_group::DEFAULT_GROUP;
+use crate::rules::ec2_sg::external_source::EXTERNAL_SOURCE;
 
 /// Error codes after which the call changed nothing but the rule exists anyway.
 const DUPLICATE_CODES: [&str; 2] = [
@@ -61,6 +66,103 @@ pub fn exemption_tag_report(
     Ok(report)
 }
 
+/// True for a `ModifyManagedPrefixList` call of EC2.
+fn is_prefix_list_call(event: &Event) -> bool {
+    event.name == MODIFY_PREFIX_LIST && event.is_from("ec2")
+}
+
+/// How an alert about a prefix list that now holds the internet says to fix it.
+const PREFIX_LIST_FIX: &str =
+    "Remove the entry from the prefix list, or stop referencing the list from security groups.";
+
+/// The finding about entries added to a prefix list that open whatever
+/// references it to the internet (EC2-SG-011, notify only: nothing is
+/// revoked on this event). `referencing`: the security groups that reference
+/// the list, when read (`None`: unknown — alerted as if some did).
+pub fn prefix_list_finding(
+    change: &PrefixListChange,
+    policy: &Policy,
+    referencing: Option<&[String]>,
+) -> Option<Finding> {
+    let rule = &EXTERNAL_SOURCE;
+    let setting = policy.setting(rule);
+    let opened = change.internet_entries(policy.wide);
+    if setting.action == Action::Off || opened.is_empty() {
+        return None;
+    }
+    let alerting = setting.severity.max(Severity::High);
+    let (who, severity) = match referencing {
+        None => (
+            "every security-group rule that references it is open to the internet".to_string(),
+            alerting,
+        ),
+        Some([]) => (
+            "no security group references it (yet)".to_string(),
+            setting.severity,
+        ),
+        Some(groups) => (
+            format!(
+                "open to the internet through it: {} (every rule that references the list)",
+                groups.join(", ")
+            ),
+            alerting,
+        ),
+    };
+    let opened: Vec<String> = opened.iter().map(ToString::to_string).collect();
+    Some(Finding {
+        resource: None,
+        rule: rule.id,
+        severity,
+        title: rule.title,
+        detail: format!(
+            "{} now holds {}: {who}",
+            change.resource(),
+            opened.join(", ")
+        ),
+        remediation: PREFIX_LIST_FIX,
+        action: Action::Notify,
+        target: None,
+    })
+}
+
+/// The offline verdict on a `ModifyManagedPrefixList` call: the entries the
+/// record says were added; which groups reference the list needs AWS.
+pub fn prefix_list_report(event: &Event, policy: &Policy) -> Result<Report, FieldError> {
+    let Some(change) = PrefixListChange::from_event(event)? else {
+        return Ok(Report::not_handled(event));
+    };
+    let mut report = Report::for_event(event);
+    report.resource = Some(change.resource());
+    report
+        .findings
+        .extend(prefix_list_finding(&change, policy, None));
+    if !report.findings.is_empty() {
+        report.notes.push(format!(
+            "which security groups reference {} needs AWS (GetManagedPrefixListAssociations): not read offline",
+            change.list_id
+        ));
+    }
+    Ok(report)
+}
+
+/// What offline cannot say about a change, in the report: the group's name
+/// when the record lacks it (EC2-SG-010), and what the prefix lists its rules
+/// reference hold (they are not read).
+fn offline_unverified(change: &SgChange, policy: &Policy, report: &mut Report) {
+    let judged = |rule| policy.setting(rule).action != Action::Off;
+    if change.group_name.is_none() && judged(&DEFAULT_GROUP) && !change.rules.is_empty() {
+        report.notes.push(format!(
+            "the record does not name the group: whether {} is a VPC default group (EC2-SG-010) is unverified; the Lambda reads its name with DescribeSecurityGroups",
+            change.resource()
+        ));
+    }
+    for list in change.prefix_list_ids() {
+        report.notes.push(format!(
+            "prefix list {list} is not read offline: whether it holds the internet is unverified; the Lambda reads it with GetManagedPrefixListEntries"
+        ));
+    }
+}
+
 /// The offline verdict (CLI): what the Lambda would find and plan, with no AWS call.
 pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<Report, FieldError> {
     if let Some(reason) = skip_reason(event) {
@@ -68,6 +170,9 @@ pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<R
     }
     if ExemptionTagChange::is_tag_call(event) {
         return exemption_tag_report(event, policy, today);
+    }
+    if is_prefix_list_call(event) {
+        return prefix_list_report(event, policy);
     }
     let Some(change) = SgChange::from_event(event)? else {
         return Ok(Report::not_handled(event));
@@ -93,6 +198,7 @@ pub fn evaluate_offline(event: &Event, policy: &Policy, today: Date) -> Result<R
                 .to_string(),
         );
     }
+    offline_unverified(&change, policy, &mut report);
     Ok(report)
 }
 
@@ -105,25 +211,40 @@ enum Recheck {
     Gone,
     /// Still there but no longer offending (narrowed, or egress): why.
     ChangedSince(String),
+    /// Through a prefix list that could not be read again: the error code.
+    /// Whether it still offends is unknown: never revoked.
+    Unknown(String),
 }
 
-/// Judges `planned` against the group's rules as they are now.
-fn recheck(planned: &SgRule, group_id: &str, current: &[SgRule], policy: &Policy) -> Recheck {
-    let found = match &planned.rule_id {
+/// The rule of `current` that `planned` is now: the same id, or on older
+/// records the same ingress permission.
+fn now_of<'c>(planned: &SgRule, current: &'c [SgRule]) -> Option<&'c SgRule> {
+    match &planned.rule_id {
         Some(id) => current
             .iter()
             .find(|r| r.rule_id.as_deref() == Some(id.as_str())),
         None => current
             .iter()
             .find(|r| r.direction == Direction::Ingress && r.same_permission(planned)),
-    };
-    let Some(now) = found else {
+    }
+}
+
+/// Judges `planned` against the group's rules as they are now, in the
+/// group's context as it is now (`group`: its id, name, account and the
+/// prefix lists read again; no rules).
+fn recheck(planned: &SgRule, group: &SgChange, current: &[SgRule], policy: &Policy) -> Recheck {
+    let Some(now) = now_of(planned, current) else {
         return Recheck::Gone;
     };
     if now.direction != Direction::Ingress {
         return Recheck::ChangedSince(format!("{now}: EC2 does not say it is an ingress rule"));
     }
-    let alone = SgChange::current_ingress(group_id, vec![now.clone()]);
+    if let Source::PrefixList(list) = &now.source {
+        if let Some(PrefixListEntries::Unknown(why)) = group.prefix_lists.get(list) {
+            return Recheck::Unknown(why.clone());
+        }
+    }
+    let alone = group.with_rules(vec![now.clone()]);
     let offends = rules::evaluate_sg(&alone, policy)
         .iter()
         .any(|f| f.action == Action::Revoke && f.target == Some(0));
@@ -175,6 +296,13 @@ impl IngressGuard<'_> {
                 .map_err(aws)?;
             return Ok(report);
         }
+        if is_prefix_list_call(event) {
+            let mut report = self.prefix_list_change(event).await.map_err(aws)?;
+            notify_if_due(&mut report, self.policy, self.settings, self.notifier)
+                .await
+                .map_err(aws)?;
+            return Ok(report);
+        }
         let change = match SgChange::from_event(event) {
             Ok(Some(change)) => change,
             Ok(None) => return Ok(Report::not_handled(event)),
@@ -182,10 +310,19 @@ impl IngressGuard<'_> {
         };
         let mut report = Report::for_event(event);
         report.resource = Some(change.resource());
+        let change = self
+            .enrich(event, change, true, &mut report)
+            .await
+            .map_err(aws)?;
         let (mut findings, mut plan) = assess(&change, self.policy);
         if needs_stored_rules(&change, plan.as_ref()) {
             let change = self
                 .complete(event, change, &mut report)
+                .await
+                .map_err(aws)?;
+            // A source read back from EC2 may be a prefix list not read yet.
+            let change = self
+                .enrich(event, change, false, &mut report)
                 .await
                 .map_err(aws)?;
             (findings, plan) = assess(&change, self.policy);
@@ -226,7 +363,9 @@ impl IngressGuard<'_> {
                 .push("the record names no group: nothing could be read instead".to_string()),
             Some(group_id) => match self.groups.rules_of_group(&group_id).await {
                 Ok(stored) => {
-                    let current = SgChange::current_ingress(&group_id, stored);
+                    let current =
+                        SgChange::current_ingress(&group_id, stored).with_account(&event.account);
+                    let current = self.enrich(event, current, true, &mut report).await?;
                     report.findings = rules::evaluate_sg(&current, self.policy);
                     report.notes.push(format!(
                         "judged {group_id}'s current ingress rules instead (DescribeSecurityGroupRules); nothing revoked: the record does not say which rules the call created"
@@ -297,6 +436,22 @@ impl IngressGuard<'_> {
                     rule.direction = s.direction;
                     if matches!(rule.source, Source::Unparsed(_)) {
                         rule.source = s.source.clone();
+                    }
+                    // ModifySecurityGroupRules names a referenced group without its owner.
+                    if let (
+                        Source::Group {
+                            group_id,
+                            user_id: None,
+                        },
+                        Source::Group {
+                            group_id: stored_group,
+                            user_id: Some(_),
+                        },
+                    ) = (&rule.source, &s.source)
+                    {
+                        if group_id == stored_group {
+                            rule.source = s.source.clone();
+                        }
                     }
                 }
                 None if rule.direction == Direction::Unverified => {
@@ -396,7 +551,7 @@ impl IngressGuard<'_> {
                     .push(outcome(r.label(), OutcomeKind::Exempt, None));
             }
         } else {
-            self.recheck_and_revoke(event, plan, report).await?;
+            self.recheck_and_revoke(event, plan, &group, report).await?;
         }
         for r in &plan.held_back {
             report
@@ -413,6 +568,7 @@ impl IngressGuard<'_> {
         &self,
         event: &Event,
         plan: &Plan,
+        group: &GroupInfo,
         report: &mut Report,
     ) -> Result<(), AwsError> {
         let group_id = plan.group_id.as_str();
@@ -435,9 +591,23 @@ impl IngressGuard<'_> {
                 return Ok(());
             }
         };
+        // The group as it is now: its name, the event's account, and the
+        // prefix lists the planned rules reference now, read again.
+        let mut context = SgChange::current_ingress(group_id, Vec::new())
+            .with_group_name(&group.name)
+            .with_account(&event.account);
+        for r in &plan.revocations {
+            if let Some(Source::PrefixList(list)) = now_of(&r.rule, &current).map(|now| &now.source)
+            {
+                if !context.prefix_lists.contains_key(list) {
+                    let read = self.read_prefix_list(event, list, report).await?;
+                    context.prefix_lists.insert(list.clone(), read);
+                }
+            }
+        }
         let mut offending: Vec<(&Revocation, String)> = Vec::new();
         for r in &plan.revocations {
-            match recheck(&r.rule, group_id, &current, self.policy) {
+            match recheck(&r.rule, &context, &current, self.policy) {
                 Recheck::Offends(id) => offending.push((r, id)),
                 Recheck::Gone => {
                     let o = self.gone(event, &r.label(), report).await;
@@ -449,6 +619,16 @@ impl IngressGuard<'_> {
                     report
                         .outcomes
                         .push(outcome(r.label(), OutcomeKind::ChangedSince, None));
+                }
+                Recheck::Unknown(why) => {
+                    warn!(event_id = %event.id, group_id = %group_id, rule_id = %r.label(), why = %why, "prefix list unreadable before revoking");
+                    report.notes.push(format!(
+                        "{}: its prefix list could not be read again right before revoking ({why}): not revoked",
+                        r.label()
+                    ));
+                    report
+                        .outcomes
+                        .push(outcome(r.label(), OutcomeKind::Failed, Some(why)));
                 }
             }
         }
@@ -512,6 +692,135 @@ impl IngressGuard<'_> {
 }
 
 impl IngressGuard<'_> {
+    /// Adds what only EC2 can say about the change's context: the group's
+    /// name when the record lacks it and `read_name` (EC2-SG-010,
+    /// DescribeSecurityGroups), and what the prefix lists its rules reference
+    /// hold (a list that cannot be read is unknown, and said). A list already
+    /// read is not read again.
+    async fn enrich(
+        &self,
+        event: &Event,
+        mut change: SgChange,
+        read_name: bool,
+        report: &mut Report,
+    ) -> Result<SgChange, AwsError> {
+        let name_matters = self.policy.setting(&DEFAULT_GROUP).action != Action::Off;
+        if let (true, true, None, Some(group_id)) = (
+            read_name,
+            name_matters,
+            &change.group_name,
+            change.group_id.clone(),
+        ) {
+            match self.groups.group(&group_id).await {
+                Ok(Some(group)) => change = change.with_group_name(&group.name),
+                Ok(None) => report.notes.push(format!(
+                    "{group_id} no longer exists: whether it was a VPC default group (EC2-SG-010) is unknown"
+                )),
+                Err(e) if e.retryable => return Err(e),
+                Err(e) => {
+                    warn!(event_id = %event.id, group_id = %group_id, error = %e, "cannot read the group's name");
+                    report.notes.push(format!(
+                        "could not read {group_id}'s name ({}): whether it is a VPC default group (EC2-SG-010) is unknown",
+                        e.code_or_kind()
+                    ));
+                }
+            }
+        }
+        for list in change.prefix_list_ids() {
+            if !change.prefix_lists.contains_key(&list) {
+                let read = self.read_prefix_list(event, &list, report).await?;
+                change.prefix_lists.insert(list, read);
+            }
+        }
+        Ok(change)
+    }
+
+    /// What a prefix list holds. One that cannot be read is unknown (said
+    /// in the report), never clean: a rule through it is never revoked.
+    async fn read_prefix_list(
+        &self,
+        event: &Event,
+        list_id: &str,
+        report: &mut Report,
+    ) -> Result<PrefixListEntries, AwsError> {
+        match self.groups.prefix_list(list_id).await {
+            Ok(entries) => Ok(entries),
+            Err(e) if e.retryable => Err(e),
+            Err(e) => {
+                warn!(event_id = %event.id, prefix_list = %list_id, error = %e, "cannot read the prefix list");
+                report.notes.push(format!(
+                    "could not read prefix list {list_id} ({}): what it holds is unknown; a rule through it is not judged open to the internet and is never revoked",
+                    e.code_or_kind()
+                ));
+                Ok(PrefixListEntries::Unknown(e.code_or_kind()))
+            }
+        }
+    }
+
+    /// A `ModifyManagedPrefixList` call: the entries it added that open
+    /// whatever references the list to the internet, and the security groups
+    /// that reference it (GetManagedPrefixListAssociations). Notify only:
+    /// nothing is revoked on this event. A record that cannot be read is said
+    /// so, and the list as it is now is judged instead.
+    async fn prefix_list_change(&self, event: &Event) -> Result<Report, AwsError> {
+        let mut report = Report::for_event(event);
+        let change = match PrefixListChange::from_event(event) {
+            Ok(Some(change)) => change,
+            Ok(None) => return Ok(Report::not_handled(event)),
+            Err(field) => {
+                warn!(event_id = %event.id, field = %field.path, problem = %field.problem, "could not evaluate");
+                report.unevaluated = Some(field.to_string());
+                let Some(list_id) = crate::model::sg::prefix_list_named(event) else {
+                    report.notes.push(
+                        "the record names no prefix list: nothing could be read instead"
+                            .to_string(),
+                    );
+                    return Ok(report);
+                };
+                report.resource = Some(format!("prefix list {list_id}"));
+                match self.read_prefix_list(event, &list_id, &mut report).await? {
+                    PrefixListEntries::Read(entries) => {
+                        report.notes.push(format!(
+                            "judged {list_id}'s current entries instead (GetManagedPrefixListEntries)"
+                        ));
+                        PrefixListChange {
+                            list_id,
+                            list_name: None,
+                            added: entries,
+                        }
+                    }
+                    _ => return Ok(report),
+                }
+            }
+        };
+        report.resource = Some(change.resource());
+        if prefix_list_finding(&change, self.policy, None).is_none() {
+            return Ok(report);
+        }
+        let referencing = match self.groups.groups_referencing(&change.list_id).await {
+            Ok(groups) => Some(groups),
+            Err(e) if e.retryable => return Err(e),
+            Err(e) => {
+                warn!(event_id = %event.id, prefix_list = %change.list_id, error = %e, "cannot read the list's associations");
+                report.notes.push(format!(
+                    "could not read which security groups reference {} ({}): unknown, alerted as if some did",
+                    change.list_id,
+                    e.code_or_kind()
+                ));
+                None
+            }
+        };
+        report.findings.extend(prefix_list_finding(
+            &change,
+            self.policy,
+            referencing.as_deref(),
+        ));
+        for f in &report.findings {
+            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
+        }
+        Ok(report)
+    }
+
     /// The outcome of a planned rule that is no longer there: `revoked
     /// (earlier attempt)` when the state table says an earlier attempt of
     /// this event revoked it, else already absent.

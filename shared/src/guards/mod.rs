@@ -1,6 +1,7 @@
 //! What every guard function shares: its errors, its non-policy settings,
 //! the loop guard, and the one-message-per-event notification.
 
+pub mod cluster;
 pub mod ingress;
 pub mod offline;
 pub mod plan;
@@ -45,6 +46,7 @@ pub static REGISTRY: &[Registered] = &[
         calls: &[
             ("ec2", crate::model::sg::AUTHORIZE_INGRESS),
             ("ec2", crate::model::sg::MODIFY_RULES),
+            ("ec2", crate::model::sg::MODIFY_PREFIX_LIST),
             ("ec2", crate::model::tags::CREATE_TAGS),
             ("ec2", crate::model::tags::DELETE_TAGS),
         ],
@@ -60,8 +62,25 @@ pub static REGISTRY: &[Registered] = &[
         calls: &[
             ("ecs", crate::model::svc::CREATE_SERVICE),
             ("ecs", crate::model::svc::UPDATE_SERVICE),
+            ("ecs", crate::model::svc::CREATE_TASK_SET),
+            ("ecs", crate::model::svc::UPDATE_TASK_SET),
+            ("ecs", crate::model::svc::RUN_TASK),
+            ("ecs", crate::model::svc::START_TASK),
         ],
         offline: |event, policy, _| service::evaluate_offline(event, policy),
+    },
+    Registered {
+        function: "cluster-guard",
+        calls: &[
+            ("ecs", crate::model::cl::CREATE_CLUSTER),
+            ("ecs", crate::model::cl::UPDATE_CLUSTER),
+            ("ecs", crate::model::cl::UPDATE_CLUSTER_SETTINGS),
+            ("ecs", crate::model::cl::PUT_ACCOUNT_SETTING),
+            ("ecs", crate::model::cl::PUT_ACCOUNT_SETTING_DEFAULT),
+            ("ecs", crate::model::cl::CREATE_CAPACITY_PROVIDER),
+            ("ecs", crate::model::cl::UPDATE_CAPACITY_PROVIDER),
+        ],
+        offline: |event, policy, _| cluster::evaluate_offline(event, policy),
     },
 ];
 

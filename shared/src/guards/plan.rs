@@ -128,6 +128,8 @@ mod tests {
             kind: ChangeKind::Authorize,
             group_id: Some("sg-1".to_string()),
             group_name: None,
+            account: None,
+            prefix_lists: Default::default(),
             rules,
         }
     }

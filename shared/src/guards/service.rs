@@ -1,6 +1,9 @@
-//! The service guard: `CreateService`/`UpdateService` ▶ the ECS-SVC rules,
-//! joined with what the service deploys (`DescribeTaskDefinition`) and the
-//! groups in front of it (`DescribeSecurityGroupRules`) ▶ one alert. Notify only.
+//! The service guard: services (`CreateService`/`UpdateService`), task sets
+//! (`CreateTaskSet`/`UpdateTaskSet`) and standalone tasks
+//! (`RunTask`/`StartTask`) ▶ the ECS-SVC rules, joined with what they deploy
+//! (`DescribeTaskDefinition`), the groups in front of them
+//! (`DescribeSecurityGroupRules`) and, when the call turns ECS Exec on, the
+//! cluster's Exec configuration (`DescribeClusters`) ▶ one alert. Notify only.
 
 use tracing::{info, warn};
 
@@ -9,17 +12,60 @@ use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSett
 use crate::model::event::Event;
 use crate::model::json::FieldError;
 use crate::model::sg::SgChange;
-use crate::model::svc::ServiceChange;
+use crate::model::svc::{ServiceChange, Subject};
 use crate::model::td::TaskDefinition;
 use crate::output::report::Report;
 use crate::policy::Policy;
-use crate::ports::{AwsError, Notifier, SecurityGroups, TaskDefinitions};
+use crate::ports::{AwsError, Clusters, Notifier, SecurityGroups, TaskDefinitions};
 use crate::rules;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
 use crate::rules::ecs_td::is_root_user;
 
 /// What the offline verdict cannot judge.
 pub const NEEDS_AWS: &str = "ECS-SVC-004 (the groups' live rules) and ECS-SVC-005 (the deployed task definition) need AWS: the Lambda checks them";
+
+/// What the offline verdict cannot judge when the call turns ECS Exec on.
+pub const NEEDS_AWS_EXEC: &str =
+    "ECS-SVC-012 (the cluster's exec session logging and encryption) needs AWS: the Lambda reads the cluster";
+
+/// True when the call turns ECS Exec on: the cluster's Exec configuration
+/// decides ECS-SVC-012.
+fn turns_exec_on(change: &ServiceChange) -> bool {
+    change.set_by_call().enable_execute_command == Some(true)
+}
+
+/// Who started standalone tasks, when it is not a person's call: the AWS
+/// service that invoked RunTask (EventBridge, Step Functions, Batch) and the
+/// `startedBy` it gave.
+fn started_by(event: &Event, change: &ServiceChange) -> Option<String> {
+    if change.subject != Subject::Task {
+        return None;
+    }
+    let invoked = event.actor.invoked_by.as_deref().map(|by| {
+        let who = match by {
+            "events.amazonaws.com" => "EventBridge (events.amazonaws.com)".to_string(),
+            "states.amazonaws.com" => "Step Functions (states.amazonaws.com)".to_string(),
+            "batch.amazonaws.com" => "AWS Batch (batch.amazonaws.com)".to_string(),
+            "scheduler.amazonaws.com" => {
+                "EventBridge Scheduler (scheduler.amazonaws.com)".to_string()
+            }
+            other => other.to_string(),
+        };
+        format!("invoked by {who}")
+    });
+    let tag = change
+        .started_by
+        .as_deref()
+        .map(|s| format!("startedBy {s}"));
+    match (invoked, tag) {
+        (None, None) => None,
+        (a, b) => Some(format!(
+            "{} {}",
+            event.name,
+            [a, b].into_iter().flatten().collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
 
 fn report_for(
     event: &Event,
@@ -43,8 +89,12 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
     };
     let mut report = report_for(event, &change, policy, None);
     report.reachability = Some(reachability(&change, None, None));
+    report.notes.extend(started_by(event, &change));
     if change.changes_exposure() {
         report.notes.push(NEEDS_AWS.to_string());
+    }
+    if turns_exec_on(&change) {
+        report.notes.push(NEEDS_AWS_EXEC.to_string());
     }
     Ok(report)
 }
@@ -53,6 +103,7 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
 pub struct ServiceGuard<'a> {
     pub task_definitions: &'a dyn TaskDefinitions,
     pub groups: &'a dyn SecurityGroups,
+    pub clusters: &'a dyn Clusters,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -68,15 +119,24 @@ impl ServiceGuard<'_> {
             Some(change) => change,
             None => return Ok(Report::not_handled(event)),
         };
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = started_by(event, &change).into_iter().collect();
         let mut task_definition = None;
-        let enrichment = if change.changes_exposure() {
+        let mut enrichment = if change.changes_exposure() {
             let (enrichment, td) = self.enrich(event, &change, &mut notes).await.map_err(aws)?;
             task_definition = td;
             Some(enrichment)
         } else {
             None
         };
+        if turns_exec_on(&change) {
+            let exec = self
+                .cluster_exec(event, &change.cluster, &mut notes)
+                .await
+                .map_err(aws)?;
+            enrichment
+                .get_or_insert_with(Enrichment::default)
+                .cluster_exec = exec;
+        }
         let mut report = report_for(event, &change, self.policy, enrichment.as_ref());
         report.notes = notes;
         report.reachability = Some(reachability(
@@ -91,6 +151,34 @@ impl ServiceGuard<'_> {
             .await
             .map_err(aws)?;
         Ok(report)
+    }
+
+    /// The cluster's Exec configuration; `None` (with a note saying why) when
+    /// it cannot be read: unknown, never "protected".
+    async fn cluster_exec(
+        &self,
+        event: &Event,
+        cluster: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<(String, crate::model::cl::ExecConfiguration)>, AwsError> {
+        match self.clusters.describe(cluster).await {
+            Ok(Some(settings)) => Ok(settings.exec.map(|exec| (cluster.to_string(), exec))),
+            Ok(None) => {
+                notes.push(format!(
+                    "could not check cluster {cluster}'s exec configuration: not found"
+                ));
+                Ok(None)
+            }
+            Err(e) if e.retryable => Err(e),
+            Err(e) => {
+                warn!(event_id = %event.id, cluster = %cluster, error = %e, "could not check");
+                notes.push(format!(
+                    "could not check cluster {cluster}'s exec configuration: {}",
+                    e.code_or_kind()
+                ));
+                Ok(None)
+            }
+        }
     }
 
     /// Reads the deployed task definition and the attached groups. What cannot
@@ -231,7 +319,9 @@ mod tests {
     use crate::model::net::{Protocol, Source};
     use crate::model::sg::{Direction, SgRule};
     use crate::model::td::Container;
-    use crate::ports::fakes::{MemoryGroups, MemoryNotifier, MemoryTaskDefinitions};
+    use crate::ports::fakes::{
+        MemoryClusters, MemoryGroups, MemoryNotifier, MemoryTaskDefinitions,
+    };
     use serde_json::json;
 
     fn ssh_open_group() -> MemoryGroups {
@@ -290,12 +380,25 @@ mod tests {
         Result<Report, GuardError>,
         Vec<crate::output::notify::Notification>,
     ) {
+        run_in(tds, groups, &MemoryClusters::default(), e).await
+    }
+
+    async fn run_in(
+        tds: &MemoryTaskDefinitions,
+        groups: &MemoryGroups,
+        clusters: &MemoryClusters,
+        e: &Event,
+    ) -> (
+        Result<Report, GuardError>,
+        Vec<crate::output::notify::Notification>,
+    ) {
         let notifier = MemoryNotifier::default();
         let policy = Policy::embedded();
         let settings = GuardSettings::default();
         let guard = ServiceGuard {
             task_definitions: tds,
             groups,
+            clusters,
             notifier: &notifier,
             policy: &policy,
             settings: &settings,
@@ -305,12 +408,115 @@ mod tests {
         (result, sent)
     }
 
+    fn rules_of(report: &Report) -> Vec<&str> {
+        report.findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[tokio::test]
+    async fn a_task_set_and_a_standalone_task_get_the_live_join_a_service_gets() {
+        let net = json!({"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "ENABLED"}});
+        let task_set = event(
+            "CreateTaskSet",
+            json!({"cluster": "prod", "service": "web", "taskDefinition": "web:3", "networkConfiguration": net}),
+        );
+        let (report, sent) = run(&privileged_task(), &ssh_open_group(), &task_set).await;
+        let report = report.unwrap();
+        assert_eq!(
+            rules_of(&report),
+            ["ECS-SVC-005", "ECS-SVC-004", "ECS-SVC-008"]
+        );
+        assert_eq!(report.resource.as_deref(), Some("prod/web"));
+        assert_eq!(sent.len(), 1);
+        // RunTask by an EventBridge rule: judged the same, and the alert says who started it.
+        let mut run_task = event(
+            "RunTask",
+            json!({"cluster": "prod", "taskDefinition": "web:3", "networkConfiguration": net,
+                   "startedBy": "events-rule/nightly-job"}),
+        );
+        run_task.actor.invoked_by = Some("events.amazonaws.com".into());
+        let (report, sent) = run(&privileged_task(), &ssh_open_group(), &run_task).await;
+        let report = report.unwrap();
+        assert_eq!(
+            rules_of(&report),
+            ["ECS-SVC-005", "ECS-SVC-004", "ECS-SVC-009"]
+        );
+        assert_eq!(report.resource.as_deref(), Some("prod/task web:3"));
+        assert!(
+            report.notes.iter().any(|n| n
+                == "RunTask invoked by EventBridge (events.amazonaws.com), startedBy events-rule/nightly-job"),
+            "{:?}",
+            report.notes
+        );
+        assert!(
+            sent[0].message.contains("invoked by EventBridge"),
+            "{}",
+            sent[0].message
+        );
+    }
+
+    #[tokio::test]
+    async fn exec_on_a_cluster_that_does_not_log_sessions_is_read_and_judged() {
+        use crate::model::cl::{ClusterSettings, ExecConfiguration};
+        let exec_on = event(
+            "UpdateService",
+            json!({"cluster": "prod", "service": "web", "enableExecuteCommand": true}),
+        );
+        let unlogged = MemoryClusters {
+            by_name: vec![(
+                "prod".into(),
+                ClusterSettings {
+                    exec: Some(ExecConfiguration {
+                        logging: Some("NONE".into()),
+                        ..ExecConfiguration::default()
+                    }),
+                    ..ClusterSettings::default()
+                },
+            )],
+            ..MemoryClusters::default()
+        };
+        let none = MemoryGroups::default();
+        let (report, sent) = run_in(
+            &MemoryTaskDefinitions::default(),
+            &none,
+            &unlogged,
+            &exec_on,
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(rules_of(&report), ["ECS-SVC-012", "ECS-SVC-002"]);
+        assert_eq!(*unlogged.calls.lock().unwrap(), ["prod"]);
+        assert_eq!(sent.len(), 1, "high: alerted");
+        // Unreadable: unknown, said, and no ECS-SVC-012 on a guess.
+        let denied = MemoryClusters {
+            error: Some(AwsError {
+                operation: "DescribeClusters",
+                code: Some("AccessDeniedException".into()),
+                message: "no".into(),
+                retryable: false,
+            }),
+            ..MemoryClusters::default()
+        };
+        let (report, _) = run_in(&MemoryTaskDefinitions::default(), &none, &denied, &exec_on).await;
+        let report = report.unwrap();
+        assert_eq!(rules_of(&report), ["ECS-SVC-002"]);
+        assert_eq!(
+            report.notes,
+            ["could not check cluster prod's exec configuration: AccessDeniedException"]
+        );
+        // Offline the verdict says what it could not judge.
+        let offline = evaluate_offline(&exec_on, &Policy::embedded()).unwrap();
+        assert!(offline.notes.contains(&NEEDS_AWS_EXEC.to_string()));
+    }
+
     #[tokio::test]
     async fn joins_the_service_with_what_it_runs_and_exposes() {
         let (report, sent) = run(&privileged_task(), &ssh_open_group(), &create()).await;
         let report = report.unwrap();
         let rules: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
-        assert_eq!(rules, ["ECS-SVC-005", "ECS-SVC-001", "ECS-SVC-004"]);
+        assert_eq!(
+            rules,
+            ["ECS-SVC-005", "ECS-SVC-001", "ECS-SVC-004", "ECS-SVC-011"]
+        );
         assert_eq!(
             report.findings[0].severity,
             Severity::Critical,

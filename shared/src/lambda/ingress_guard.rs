@@ -12,14 +12,20 @@ use crate::ports::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus};
 use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups};
 
 /// Every AWS action this function calls: DescribeSecurityGroups (tags, for
-/// exemptions), DescribeSecurityGroupRules (stored rules), RevokeSecurityGroupIngress,
+/// exemptions, and the group's name: EC2-SG-010), DescribeSecurityGroupRules
+/// (stored rules), DescribeManagedPrefixLists and GetManagedPrefixListEntries
+/// (what a referenced prefix list holds), GetManagedPrefixListAssociations
+/// (the groups a modified prefix list opens), RevokeSecurityGroupIngress,
 /// Publish, and the state table's GetItem/PutItem (what an earlier attempt of
 /// an event revoked). The Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",
+    "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
+    "ec2:GetManagedPrefixListAssociations",
+    "ec2:GetManagedPrefixListEntries",
     "ec2:RevokeSecurityGroupIngress",
     "sns:Publish",
 ];

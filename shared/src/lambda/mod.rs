@@ -1,10 +1,12 @@
 //! The functions (feature `lambda`): each one's wiring in a module of its
 //! own ([`ingress_guard`], [`task_definition_guard`], [`service_guard`],
+//! [`cluster_guard`],
 //! [`sweep`]), and what they share — their logging, [`serve`] (every
 //! function's `main`), the one runner that reads the payload, decides where
 //! to act and with which clients, runs a guard on it, and reports failures
 //! to Lambda with a stable error type.
 
+pub mod cluster_guard;
 pub mod ingress_guard;
 pub mod service_guard;
 pub mod sweep;

@@ -1,5 +1,6 @@
-//! `service-guard`: CreateService/UpdateService → the ECS-SVC rules, joined
-//! with the deployed task definition and the attached groups → one alert.
+//! `service-guard`: services, task sets and standalone tasks → the ECS-SVC
+//! rules, joined with the deployed task definition, the attached groups and
+//! the cluster's Exec configuration → one alert.
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -7,14 +8,17 @@ use serde_json::Value;
 use super::{Common, Function, HandlerError};
 use crate::config::FunctionConfig;
 use crate::guards::service::ServiceGuard;
-use crate::ports::aws::{Ec2SecurityGroups, EcsTaskDefinitions};
-use crate::ports::{SecurityGroups, TaskDefinitions};
+use crate::ports::aws::{Ec2SecurityGroups, EcsClusters, EcsTaskDefinitions};
+use crate::ports::{Clusters, SecurityGroups, TaskDefinitions};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (what the
-/// service deploys), DescribeSecurityGroupRules (the groups in front of it) and
-/// Publish. The Terraform module grants exactly these (a test compares them).
+/// service, task set or task deploys), DescribeSecurityGroupRules (the groups
+/// in front of it), DescribeClusters (the cluster's Exec configuration, when
+/// the call turns Exec on) and Publish. The Terraform module grants exactly
+/// these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeSecurityGroupRules",
+    "ecs:DescribeClusters",
     "ecs:DescribeTaskDefinition",
     "sns:Publish",
 ];
@@ -23,13 +27,16 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
     pub groups: Ec2SecurityGroups,
+    pub clusters: EcsClusters,
     pub common: Common,
 }
 
 impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
+        let ecs = aws_sdk_ecs::Client::new(sdk);
         Deps {
-            task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
+            task_definitions: EcsTaskDefinitions::new(ecs.clone()),
+            clusters: EcsClusters::new(ecs),
             groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
             common: Common::new(sdk, config),
         }
@@ -54,14 +61,22 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, acting| async move {
-            let (task_definitions, groups): (&dyn TaskDefinitions, &dyn SecurityGroups) =
-                match &acting.away {
-                    Some(clients) => (&clients.task_definitions, &clients.groups),
-                    None => (&deps.task_definitions, &deps.groups),
-                };
+            let (task_definitions, groups, clusters): (
+                &dyn TaskDefinitions,
+                &dyn SecurityGroups,
+                &dyn Clusters,
+            ) = match &acting.away {
+                Some(clients) => (
+                    &clients.task_definitions,
+                    &clients.groups,
+                    &clients.clusters,
+                ),
+                None => (&deps.task_definitions, &deps.groups, &deps.clusters),
+            };
             ServiceGuard {
                 task_definitions,
                 groups,
+                clusters,
                 notifier: &common.notifier,
                 policy: &common.config.policy,
                 settings: &acting.settings,

@@ -35,6 +35,9 @@ pub struct Actor {
     pub issuer_arn: Option<String>,
     pub identity_type: Option<String>,
     pub mfa_authenticated: Option<bool>,
+    /// The AWS service that made the call on the caller's behalf
+    /// (`userIdentity.invokedBy`: `events.amazonaws.com`, `states.amazonaws.com`, …).
+    pub invoked_by: Option<String>,
 }
 
 /// One CloudTrail record: the facts every guard needs, plus the raw request
@@ -156,6 +159,11 @@ impl Event {
                 .get("mfaAuthenticated")
                 .bool()
                 .map_err(&fail)?,
+            invoked_by: identity
+                .get("invokedBy")
+                .str()
+                .map_err(&fail)?
+                .map(str::to_string),
         };
         // Where the record and its envelope both say, they must agree
         // (DESIGN §11): a forwarded event that disagrees is never acted on.
@@ -417,6 +425,8 @@ struct Identity<'a> {
     #[serde(borrow)]
     account_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
+    invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     session_context: Option<SessionContext<'a>>,
 }
 
@@ -489,6 +499,7 @@ impl Head<'_> {
                     .and_then(|s| owned(&s.arn)),
                 identity_type: identity.and_then(|i| owned(&i.kind)),
                 mfa_authenticated: self.mfa().ok().flatten(),
+                invoked_by: identity.and_then(|i| owned(&i.invoked_by)),
             },
             source_ip: owned(&self.source_ip_address),
             user_agent: owned(&self.user_agent),

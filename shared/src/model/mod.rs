@@ -1,5 +1,6 @@
 //! The event model: the CloudTrail record and what each guard reads from it.
 
+pub mod cl;
 pub mod event;
 pub mod json;
 pub mod net;

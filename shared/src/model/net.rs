@@ -145,6 +145,24 @@ impl Source {
             _ => false,
         }
     }
+
+    /// True when the source is a public network at least as wide as
+    /// `wide_public` (EC2-SG-009) but not internet-wide (`wide`): those are
+    /// the internet already. Private and special-purpose ranges are not public.
+    pub fn is_wide_public(&self, wide: WidePrefixes, wide_public: WidePrefixes) -> bool {
+        if self.is_internet_wide(wide) {
+            return false;
+        }
+        match self {
+            Source::Cidr(IpNet::V4(net)) => {
+                net.prefix_len() <= wide_public.ipv4 && is_public_v4(net)
+            }
+            Source::Cidr(IpNet::V6(net)) => {
+                net.prefix_len() <= wide_public.ipv6 && is_public_v6(net)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Source {
@@ -252,5 +270,25 @@ mod tests {
         assert!(matches!(Source::cidr("0.0.0.0/33"), Source::Unparsed(_)));
         assert!(matches!(Source::cidr("anywhere"), Source::Unparsed(_)));
         assert_eq!(Source::cidr("203.0.113.7"), Source::cidr("203.0.113.7/32"));
+    }
+
+    #[test]
+    fn wide_public_sources_are_public_and_narrower_than_the_internet() {
+        let wide_public = |raw: &str| {
+            Source::cidr(raw)
+                .is_wide_public(WidePrefixes::default(), WidePrefixes { ipv4: 16, ipv6: 32 })
+        };
+        assert!(wide_public("52.0.0.0/10") && wide_public("203.0.0.0/16"));
+        assert!(wide_public("2600:1f00::/24") && wide_public("2a05::/32"));
+        assert!(!wide_public("203.0.113.0/17"), "narrower than /16");
+        assert!(!wide_public("2a05::/33"));
+        assert!(
+            !wide_public("0.0.0.0/0") && !wide_public("0.0.0.0/1"),
+            "internet-wide"
+        );
+        assert!(!wide_public("2000::/3"));
+        assert!(!wide_public("10.0.0.0/8") && !wide_public("172.16.0.0/12"));
+        assert!(!wide_public("100.64.0.0/10") && !wide_public("fd00::/8"));
+        assert!(!wide_public("0.0.0.0/33"), "not a network at all");
     }
 }

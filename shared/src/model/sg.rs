@@ -1,16 +1,22 @@
 //! Security-group ingress changes read from `AuthorizeSecurityGroupIngress` and
-//! `ModifySecurityGroupRules` records (DESIGN §3).
+//! `ModifySecurityGroupRules` records (DESIGN §3), the managed prefix lists
+//! their rules may reference, and the entries `ModifyManagedPrefixList` adds.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde_json::Value;
 
 use crate::model::event::Event;
 use crate::model::json::{FieldError, Node};
-use crate::model::net::{PortRange, Protocol, Source};
+use crate::model::net::{PortRange, Protocol, Source, WidePrefixes};
 
 pub const AUTHORIZE_INGRESS: &str = "AuthorizeSecurityGroupIngress";
 pub const MODIFY_RULES: &str = "ModifySecurityGroupRules";
+pub const MODIFY_PREFIX_LIST: &str = "ModifyManagedPrefixList";
+
+/// The name EC2 gives every VPC's default security group (no other group may take it).
+pub const DEFAULT_GROUP_NAME: &str = "default";
 
 /// Whether a rule lets traffic in or out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,12 +99,61 @@ impl fmt::Display for SgRule {
     }
 }
 
+/// What the guard knows of a managed prefix list that a rule references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrefixListEntries {
+    /// A customer-managed list (the account's own, or shared with it), read
+    /// whole: its entries, masked.
+    Read(Vec<Source>),
+    /// An AWS-managed list (owner `AWS`, `com.amazonaws.*`): AWS's own
+    /// service ranges, not read.
+    AwsManaged,
+    /// The list could not be read: why (the AWS error code). Unknown, never clean.
+    Unknown(String),
+}
+
+impl PrefixListEntries {
+    /// The first entry that is the internet (DESIGN §4): a rule through such
+    /// a list is open to the internet, for every EC2-SG rule.
+    pub fn internet_entry(&self, wide: WidePrefixes) -> Option<&Source> {
+        match self {
+            PrefixListEntries::Read(entries) => entries.iter().find(|e| e.is_internet_wide(wide)),
+            _ => None,
+        }
+    }
+
+    /// The first entry that is a wide public network (EC2-SG-009).
+    pub fn wide_public_entry(
+        &self,
+        wide: WidePrefixes,
+        wide_public: WidePrefixes,
+    ) -> Option<&Source> {
+        match self {
+            PrefixListEntries::Read(entries) => {
+                entries.iter().find(|e| e.is_wide_public(wide, wide_public))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Prefix lists by id, as far as they were read.
+pub type PrefixLists = BTreeMap<String, PrefixListEntries>;
+
 /// The rules one event added to (or changed in) one security group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SgChange {
     pub kind: ChangeKind,
     pub group_id: Option<String>,
+    /// The group's name, when the record or EC2 said it (`default` is a VPC's
+    /// default group, EC2-SG-010). `None`: not known, never "not default".
     pub group_name: Option<String>,
+    /// The account that owns the group (the event's): a referenced group
+    /// owned by another account is cross-account (EC2-SG-011).
+    pub account: Option<String>,
+    /// The customer-managed prefix lists the rules reference, as the Lambda
+    /// read them; empty offline (not read).
+    pub prefix_lists: PrefixLists,
     pub rules: Vec<SgRule>,
 }
 
@@ -111,11 +166,12 @@ impl SgChange {
         if !event.is_from("ec2") {
             return Ok(None);
         }
-        match event.name.as_str() {
-            AUTHORIZE_INGRESS => authorize(event).map(Some),
-            MODIFY_RULES => modify(event).map(Some),
-            _ => Ok(None),
-        }
+        let change = match event.name.as_str() {
+            AUTHORIZE_INGRESS => authorize(event)?,
+            MODIFY_RULES => modify(event)?,
+            _ => return Ok(None),
+        };
+        Ok(Some(change.with_account(&event.account)))
     }
 
     /// The ingress rules a group has now (read from EC2; a rule whose
@@ -126,11 +182,51 @@ impl SgChange {
             kind: ChangeKind::Authorize,
             group_id: Some(group_id.to_string()),
             group_name: None,
+            account: None,
+            prefix_lists: PrefixLists::new(),
             rules: stored
                 .into_iter()
                 .filter(|r| r.direction != Direction::Egress)
                 .collect(),
         }
+    }
+
+    /// The same change in the group named `name` (an empty name is not a name).
+    pub fn with_group_name(mut self, name: &str) -> SgChange {
+        self.group_name = (!name.is_empty()).then(|| name.to_string());
+        self
+    }
+
+    /// The same change in a group of `account` (an empty account is not known).
+    pub fn with_account(mut self, account: &str) -> SgChange {
+        self.account = (!account.is_empty()).then(|| account.to_string());
+        self
+    }
+
+    /// The same change with what is known of the prefix lists its rules reference.
+    pub fn with_prefix_lists(mut self, lists: PrefixLists) -> SgChange {
+        self.prefix_lists = lists;
+        self
+    }
+
+    /// The same group, account and prefix lists with other rules (a rule read
+    /// back before revoking is judged in the context of its group).
+    pub fn with_rules(&self, rules: Vec<SgRule>) -> SgChange {
+        SgChange {
+            rules,
+            ..self.clone()
+        }
+    }
+
+    /// The prefix lists the change's rules reference.
+    pub fn prefix_list_ids(&self) -> BTreeSet<String> {
+        self.rules
+            .iter()
+            .filter_map(|r| match &r.source {
+                Source::PrefixList(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The group named by the event, for messages.
@@ -161,6 +257,22 @@ pub fn group_named(event: &Event) -> Option<String> {
             text(items.first()?.get("groupId"))
         })
         .filter(|id| id.starts_with("sg-"))
+}
+
+/// The prefix list a `ModifyManagedPrefixList` record names, read leniently
+/// (for a record that could not be read whole).
+pub fn prefix_list_named(event: &Event) -> Option<String> {
+    let request = event.request();
+    [
+        request
+            .get("ModifyManagedPrefixListRequest")
+            .get("PrefixListId"),
+        request.get("PrefixListId"),
+        request.get("prefixListId"),
+    ]
+    .into_iter()
+    .find_map(|n| n.str().ok().flatten().map(str::to_string))
+    .filter(|id| id.starts_with("pl-"))
 }
 
 fn authorize(event: &Event) -> Result<SgChange, FieldError> {
@@ -209,6 +321,8 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
         kind: ChangeKind::Authorize,
         group_id,
         group_name,
+        account: None,
+        prefix_lists: PrefixLists::new(),
         rules,
     })
 }
@@ -410,8 +524,111 @@ fn modify(event: &Event) -> Result<SgChange, FieldError> {
         kind: ChangeKind::Modify,
         group_id,
         group_name: None,
+        account: None,
+        prefix_lists: PrefixLists::new(),
         rules,
     })
+}
+
+/// The entries a `ModifyManagedPrefixList` call added to a customer-managed
+/// prefix list (AWS-managed lists cannot be modified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixListChange {
+    pub list_id: String,
+    /// The list's name, when the record carries it.
+    pub list_name: Option<String>,
+    /// Every CIDR added, masked; one that does not parse is kept as written.
+    pub added: Vec<Source>,
+}
+
+impl PrefixListChange {
+    /// Reads the change from a `ModifyManagedPrefixList` record of EC2;
+    /// `Ok(None)` for any other event. CloudTrail writes the request nested
+    /// (`ModifyManagedPrefixListRequest.{PrefixListId, AddEntry}`, an entry
+    /// being one object or a list of `{Cidr|cidr, Description}`); the flat
+    /// form (`prefixListId`, `addEntry`) is read too. A record whose request
+    /// is missing or omitted, or whose added entry has no CIDR, is an error
+    /// naming the field, never "nothing added".
+    pub fn from_event(event: &Event) -> Result<Option<PrefixListChange>, FieldError> {
+        if !event.is_from("ec2") || event.name != MODIFY_PREFIX_LIST {
+            return Ok(None);
+        }
+        let top = event.request();
+        let nested = top.get("ModifyManagedPrefixListRequest");
+        let request = if nested.is_present() { nested } else { top };
+        if !request.is_present() || request.is_omitted() {
+            return Err(request.error("missing or omitted by CloudTrail"));
+        }
+        let field = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| request.get(n))
+                .find(Node::is_present)
+                .unwrap_or_else(|| request.get(names[0]))
+        };
+        let list_id = field(&["PrefixListId", "prefixListId"])
+            .required_str()?
+            .to_string();
+        let response = event.response();
+        let listed = [
+            response
+                .get("ModifyManagedPrefixListResponse")
+                .get("prefixList"),
+            response.get("prefixList"),
+        ];
+        let mut list_name = field(&["PrefixListName", "prefixListName"])
+            .str()?
+            .map(str::to_string);
+        for list in listed {
+            if list_name.is_none() {
+                list_name = list.get("prefixListName").str()?.map(str::to_string);
+            }
+        }
+        let entries = field(&["AddEntry", "addEntry", "AddEntries", "addEntries"]);
+        if entries.is_omitted() {
+            return Err(entries.error("omitted by CloudTrail"));
+        }
+        // `{"items": [...]}` or `{}` (CloudTrail's lists), else one object or an array.
+        let listed = entries.get("items").is_present()
+            || entries
+                .value()
+                .and_then(Value::as_object)
+                .is_some_and(serde_json::Map::is_empty);
+        let entries = match listed {
+            true => entries.items()?,
+            false => entries.one_or_many()?,
+        };
+        let mut added = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let cidr = [entry.get("Cidr"), entry.get("cidr")]
+                .into_iter()
+                .find(Node::is_present)
+                .unwrap_or_else(|| entry.get("Cidr"));
+            added.push(Source::cidr(cidr.required_str()?));
+        }
+        Ok(Some(PrefixListChange {
+            list_id,
+            list_name,
+            added,
+        }))
+    }
+
+    /// The added entries that open whatever references the list to the
+    /// internet: internet-wide ones, and ones that do not parse (not safe).
+    pub fn internet_entries(&self, wide: WidePrefixes) -> Vec<&Source> {
+        self.added
+            .iter()
+            .filter(|s| s.is_internet_wide(wide) || matches!(s, Source::Unparsed(_)))
+            .collect()
+    }
+
+    /// `prefix list pl-… (name)`, for messages.
+    pub fn resource(&self) -> String {
+        match &self.list_name {
+            Some(name) => format!("prefix list {} ({name})", self.list_id),
+            None => format!("prefix list {}", self.list_id),
+        }
+    }
 }
 
 /// Reads `ipProtocol`. In the flat form an absent protocol means all traffic;
@@ -543,6 +760,99 @@ mod tests {
             rules,
             ["tcp 443 from 0.0.0.0/0 (sgr-443)", "tcp 22 from 0.0.0.0/0"]
         );
+    }
+
+    #[test]
+    fn the_group_name_and_account_come_with_the_change() {
+        let e = event(
+            AUTHORIZE_INGRESS,
+            json!({"groupName": "default", "cidrIp": "10.0.0.0/8", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443}),
+            json!({"_return": true}),
+        );
+        let change = SgChange::from_event(&e).unwrap().unwrap();
+        assert_eq!(change.group_name.as_deref(), Some(DEFAULT_GROUP_NAME));
+        assert_eq!(change.resource(), "group default");
+        let value = json!({"eventID": "e", "eventName": AUTHORIZE_INGRESS, "eventSource": "ec2.amazonaws.com",
+            "recipientAccountId": "111122223333", "requestParameters": {"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListIds": {"items": [{"prefixListId": "pl-1"}, {"prefixListId": "pl-2"}]}}]}}});
+        let change = SgChange::from_event(&Event::from_value(&value, "test").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.account.as_deref(), Some("111122223333"));
+        assert_eq!(change.group_name, None, "not named: unknown, not \"not default\"");
+        assert_eq!(change.prefix_list_ids().into_iter().collect::<Vec<_>>(), ["pl-1", "pl-2"]);
+        let stored = SgChange::current_ingress("sg-1", change.rules.clone());
+        assert_eq!((stored.account, stored.group_name), (None, None));
+        let named = SgChange::current_ingress("sg-1", Vec::new()).with_group_name("");
+        assert_eq!(named.group_name, None, "an empty name is no name");
+    }
+
+    fn modify_list(request: Value) -> Result<Option<PrefixListChange>, FieldError> {
+        PrefixListChange::from_event(&event(MODIFY_PREFIX_LIST, request, json!({})))
+    }
+
+    #[test]
+    fn modify_prefix_list_in_every_shape() {
+        let wide = WidePrefixes::default();
+        // As CloudTrail records it: one entry, lower-case `cidr`.
+        let one = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
+            "AddEntry": {"Description": "everyone", "cidr": "0.0.0.0/0", "tag": "1"}}}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(one.list_id, "pl-1");
+        assert_eq!(one.internet_entries(wide), [&Source::cidr("0.0.0.0/0")]);
+        // Several entries, `Cidr`, as a list or CloudTrail's items; the flat form.
+        for request in [
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": [
+                {"Cidr": "198.51.100.0/24"}, {"Cidr": "::/0"}]}}),
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": {"items": [
+                {"Cidr": "198.51.100.0/24"}, {"Cidr": "::/0"}]}}}),
+            json!({"prefixListId": "pl-1", "addEntry": [{"cidr": "198.51.100.0/24"}, {"cidr": "::/0"}]}),
+        ] {
+            let change = modify_list(request.clone()).unwrap().unwrap();
+            assert_eq!(change.added.len(), 2, "{request}");
+            assert_eq!(change.internet_entries(wide), [&Source::cidr("::/0")], "{request}");
+        }
+        // A rename, or removals only: nothing added.
+        let rename = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
+            "PrefixListName": "office", "RemoveEntry": {"Cidr": "0.0.0.0/0"}}}))
+        .unwrap()
+        .unwrap();
+        assert!(rename.added.is_empty());
+        assert_eq!(rename.resource(), "prefix list pl-1 (office)");
+        let empty = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": {}}}));
+        assert!(empty.unwrap().unwrap().added.is_empty());
+        // An entry that does not parse is not safe.
+        let odd = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
+            "AddEntry": {"Cidr": "anywhere"}}}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(odd.internet_entries(wide).len(), 1);
+        // Other events are not this one.
+        let other = event(MODIFY_RULES, json!({"PrefixListId": "pl-1"}), json!({}));
+        assert_eq!(PrefixListChange::from_event(&other).unwrap(), None);
+    }
+
+    #[test]
+    fn a_modify_prefix_list_record_that_cannot_be_read_is_an_error_naming_the_field() {
+        let cases = [
+            (json!(null), "requestParameters"),
+            (json!({"ModifyManagedPrefixListRequest": {"omitted": true}}), "requestParameters.ModifyManagedPrefixListRequest"),
+            (json!({"ModifyManagedPrefixListRequest": {"AddEntry": {"Cidr": "0.0.0.0/0"}}}),
+                "requestParameters.ModifyManagedPrefixListRequest.PrefixListId"),
+            (json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": {"omitted": true}}}),
+                "requestParameters.ModifyManagedPrefixListRequest.AddEntry"),
+            (json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": [{"Description": "lost"}]}}),
+                "requestParameters.ModifyManagedPrefixListRequest.AddEntry[0].Cidr"),
+            (json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": "0.0.0.0/0"}}),
+                "requestParameters.ModifyManagedPrefixListRequest.AddEntry"),
+        ];
+        for (request, path) in cases {
+            let err = modify_list(request.clone()).expect_err(&request.to_string());
+            assert_eq!(err.path, path, "{request}: {err}");
+        }
+        let lenient = event(MODIFY_PREFIX_LIST, json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": "x"}}), json!({}));
+        assert_eq!(prefix_list_named(&lenient).as_deref(), Some("pl-1"));
     }
 
     #[test]

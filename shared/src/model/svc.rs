@@ -1,5 +1,7 @@
-//! `CreateService` and `UpdateService` records: what the call set, and the
-//! service's effective state after it (DESIGN §3). Request and response are
+//! `CreateService` and `UpdateService` records, and the other ways ECS
+//! starts tasks — task sets (`CreateTaskSet`, `UpdateTaskSet`: services with
+//! the CODE_DEPLOY or EXTERNAL controller) and standalone tasks (`RunTask`,
+//! `StartTask`): what the call set, and the effective state after it (DESIGN §3). Request and response are
 //! both evidence and either may be partial: the state after the call is judged
 //! field by field, the response where it carries the field, the request where
 //! it does not. In UpdateService an absent field means "unchanged".
@@ -9,6 +11,90 @@ use crate::model::json::{FieldError, Node};
 
 pub const CREATE_SERVICE: &str = "CreateService";
 pub const UPDATE_SERVICE: &str = "UpdateService";
+pub const CREATE_TASK_SET: &str = "CreateTaskSet";
+pub const UPDATE_TASK_SET: &str = "UpdateTaskSet";
+pub const RUN_TASK: &str = "RunTask";
+pub const START_TASK: &str = "StartTask";
+
+/// What a call deploys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Service,
+    /// A task set of a service (CODE_DEPLOY or EXTERNAL deployment controller).
+    TaskSet,
+    /// Tasks outside any service (RunTask, StartTask).
+    Task,
+}
+
+/// `serviceConnectConfiguration` of a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceConnect {
+    pub enabled: bool,
+    /// The Cloud Map namespace (name or ARN); `None`: the cluster's default.
+    pub namespace: Option<String>,
+    /// The port names of the services it exposes without `tls`.
+    pub without_tls: Vec<String>,
+}
+
+/// `overrides` of a RunTask/StartTask: what the task runs differently from
+/// its task definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskOverrides {
+    pub task_role_arn: Option<String>,
+    pub containers: Vec<ContainerOverride>,
+}
+
+/// `overrides.containerOverrides[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerOverride {
+    pub name: String,
+    pub command: bool,
+    pub environment: Vec<crate::model::td::EnvVar>,
+}
+
+impl TaskOverrides {
+    fn from_json(node: &Node<'_>) -> Result<Option<TaskOverrides>, FieldError> {
+        if !node.is_present() {
+            return Ok(None);
+        }
+        if node.is_omitted() {
+            return Err(node.error("omitted by CloudTrail"));
+        }
+        let mut containers = Vec::new();
+        for c in node.get("containerOverrides").items()? {
+            let mut environment = Vec::new();
+            for e in c.get("environment").items()? {
+                environment.push(crate::model::td::EnvVar {
+                    name: e.get("name").required_str()?.to_string(),
+                    value: e.get("value").str()?.unwrap_or_default().to_string(),
+                });
+            }
+            containers.push(ContainerOverride {
+                name: c.get("name").str()?.unwrap_or("(unnamed)").to_string(),
+                command: !c.get("command").items()?.is_empty(),
+                environment,
+            });
+        }
+        Ok(Some(TaskOverrides {
+            task_role_arn: node.get("taskRoleArn").str()?.map(str::to_string),
+            containers,
+        }))
+    }
+
+    /// True when it changes nothing a rule judges.
+    pub fn is_empty(&self) -> bool {
+        self.task_role_arn.is_none()
+            && self
+                .containers
+                .iter()
+                .all(|c| !c.command && c.environment.is_empty())
+    }
+}
+
+/// `arn:…:service/prod/web` → `web`.
+fn last_segment(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or(name).to_string()
+}
 
 /// A Fargate platform version `1.4.0` as numbers; `None` for `LATEST` or
 /// anything that is not three numbers.
@@ -65,6 +151,11 @@ pub struct ServiceSettings {
     pub enable_execute_command: Option<bool>,
     pub launch_type: Option<String>,
     pub platform_version: Option<String>,
+    /// `Linux` or `WINDOWS_SERVER_…` (a response's `platformFamily`).
+    pub platform_family: Option<String>,
+    pub service_connect: Option<ServiceConnect>,
+    /// The tag keys.
+    pub tags: Option<Vec<String>>,
 }
 
 /// How absent fields read: in a request's `awsvpcConfiguration` they take
@@ -109,7 +200,36 @@ impl ServiceSettings {
         } else {
             None
         };
+        let connect = node.get("serviceConnectConfiguration");
+        if connect.is_omitted() {
+            return Err(connect.error("omitted by CloudTrail"));
+        }
+        let service_connect = if connect.is_present() {
+            let mut without_tls = Vec::new();
+            for service in connect.get("services").items()? {
+                if !service.get("tls").is_present() {
+                    without_tls.push(
+                        service
+                            .get("portName")
+                            .str()?
+                            .unwrap_or("(unnamed)")
+                            .to_string(),
+                    );
+                }
+            }
+            Some(ServiceConnect {
+                enabled: connect.get("enabled").bool()?.unwrap_or(false),
+                namespace: connect.get("namespace").str()?.map(str::to_string),
+                without_tls,
+            })
+        } else {
+            None
+        };
+        let tags = crate::model::cl::tag_keys(&node.get("tags"))?;
         Ok(ServiceSettings {
+            platform_family: node.get("platformFamily").str()?.map(str::to_string),
+            service_connect,
+            tags,
             task_definition: node.get("taskDefinition").str()?.map(str::to_string),
             awsvpc,
             network_configured: network.is_present(),
@@ -136,31 +256,65 @@ impl ServiceSettings {
             platform_version: self
                 .platform_version
                 .or_else(|| other.platform_version.clone()),
+            platform_family: self
+                .platform_family
+                .or_else(|| other.platform_family.clone()),
+            service_connect: self
+                .service_connect
+                .or_else(|| other.service_connect.clone()),
+            tags: self.tags.or_else(|| other.tags.clone()),
         }
     }
 }
 
-/// One CreateService or UpdateService call.
+/// One call that deploys tasks: a service's creation or update, a task
+/// set's, or standalone tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceChange {
+    pub subject: Subject,
     pub created: bool,
+    /// The service's name; for standalone tasks `task <family:revision>`.
     pub service: String,
     /// `default` when the request names none.
     pub cluster: String,
+    /// The task set's id (CreateTaskSet's response, UpdateTaskSet's request).
+    pub task_set: Option<String>,
     /// What the request set.
     pub requested: ServiceSettings,
-    /// The service after the call: `responseElements.service` field by field,
-    /// the request where the response does not carry a field.
+    /// The state after the call: the response field by field, the request
+    /// where the response does not carry a field.
     pub effective: ServiceSettings,
+    /// RunTask/StartTask `overrides`.
+    pub overrides: Option<TaskOverrides>,
+    /// RunTask/StartTask `startedBy`.
+    pub started_by: Option<String>,
 }
 
 impl ServiceChange {
-    /// Reads a CreateService or UpdateService record of ECS; `Ok(None)` for
-    /// any other event (App Runner's CreateService, Cloud Map's UpdateService).
+    /// A service as it stands (the sweep): judged as its creation.
+    pub fn current(cluster: &str, service: &str, settings: ServiceSettings) -> ServiceChange {
+        ServiceChange {
+            subject: Subject::Service,
+            created: true,
+            service: service.to_string(),
+            cluster: cluster.to_string(),
+            task_set: None,
+            requested: settings.clone(),
+            effective: settings,
+            overrides: None,
+            started_by: None,
+        }
+    }
+
+    /// Reads a service, task-set or standalone-task call of ECS; `Ok(None)`
+    /// for any other event (App Runner's CreateService, Cloud Map's UpdateService).
     pub fn from_event(event: &Event) -> Result<Option<ServiceChange>, FieldError> {
-        let created = match event.name.as_str() {
-            CREATE_SERVICE => true,
-            UPDATE_SERVICE => false,
+        let (subject, created) = match event.name.as_str() {
+            CREATE_SERVICE => (Subject::Service, true),
+            UPDATE_SERVICE => (Subject::Service, false),
+            CREATE_TASK_SET => (Subject::TaskSet, true),
+            UPDATE_TASK_SET => (Subject::TaskSet, false),
+            RUN_TASK | START_TASK => (Subject::Task, true),
             _ => return Ok(None),
         };
         if !event.is_from("ecs") {
@@ -170,44 +324,110 @@ impl ServiceChange {
         if request.is_omitted() || !request.is_present() {
             return Err(request.error("missing or omitted by CloudTrail"));
         }
-        let response = event.response().get("service");
-        let name_key = if created { "serviceName" } else { "service" };
-        let service = request
-            .get(name_key)
-            .str()?
-            .or(response.get("serviceName").str()?)
-            .ok_or_else(|| request.get(name_key).error("missing"))?;
-        // `service` in UpdateService may be an ARN: keep the last path segment.
-        let service = service.rsplit('/').next().unwrap_or(service).to_string();
+        let response = match subject {
+            Subject::Service => event.response().get("service"),
+            Subject::TaskSet => event.response().get("taskSet"),
+            // Every task of the call runs the same definition and settings.
+            Subject::Task => {
+                let tasks = event.response().get("tasks");
+                match tasks.items()?.into_iter().next() {
+                    Some(first) => first,
+                    // None started (all in `failures`): nothing to add.
+                    None => tasks.get("(none)"),
+                }
+            }
+        };
         let cluster = request
             .get("cluster")
             .str()?
             .or(response.get("clusterArn").str()?)
-            .map_or("default".to_string(), |c| {
-                c.rsplit('/').next().unwrap_or(c).to_string()
-            });
+            .map_or("default".to_string(), last_segment);
         let mut requested = ServiceSettings::from_json(&request, Absent::Default)?;
         if created {
-            // A new service without the flag has ECS Exec off.
+            // A new service (or task) without the flag has ECS Exec off.
             requested.enable_execute_command = requested.enable_execute_command.or(Some(false));
+            // A creation's request is whole: no `tags` is no tags.
+            requested.tags = requested.tags.or_else(|| Some(Vec::new()));
         }
-        let effective = if response.is_present() && !response.is_omitted() {
-            ServiceSettings::from_json(&response, Absent::Unknown)?.or(&requested)
+        let mut effective = if response.is_present() && !response.is_omitted() {
+            let mut after = ServiceSettings::from_json(&response, Absent::Unknown)?;
+            if subject == Subject::Task {
+                // A task names its definition `taskDefinitionArn`.
+                after.task_definition =
+                    response.get("taskDefinitionArn").str()?.map(str::to_string);
+            }
+            after.or(&requested)
         } else {
             requested.clone()
         };
+        if subject == Subject::Task {
+            // A task's response carries no network configuration (only its
+            // attachments): the request's is the task's.
+            effective.awsvpc = requested.awsvpc.clone();
+        }
+        let service = match subject {
+            Subject::Service => {
+                let key = if created { "serviceName" } else { "service" };
+                let name = request
+                    .get(key)
+                    .str()?
+                    .or(response.get("serviceName").str()?)
+                    .ok_or_else(|| request.get(key).error("missing"))?;
+                // `service` in UpdateService may be an ARN.
+                last_segment(name)
+            }
+            Subject::TaskSet => {
+                let name = request
+                    .get("service")
+                    .str()?
+                    .or(response.get("serviceArn").str()?)
+                    .ok_or_else(|| request.get("service").error("missing"))?;
+                last_segment(name)
+            }
+            Subject::Task => format!(
+                "task {}",
+                effective
+                    .task_definition
+                    .as_deref()
+                    .map(last_segment)
+                    .ok_or_else(|| request.get("taskDefinition").error("missing"))?
+            ),
+        };
+        let task_set = match subject {
+            Subject::TaskSet => request
+                .get("taskSet")
+                .str()?
+                .or(response.get("id").str()?)
+                .map(last_segment),
+            _ => None,
+        };
+        let (overrides, started_by) = match subject {
+            Subject::Task => (
+                TaskOverrides::from_json(&request.get("overrides"))?,
+                request.get("startedBy").str()?.map(str::to_string),
+            ),
+            _ => (None, None),
+        };
         Ok(Some(ServiceChange {
+            subject,
             created,
             service,
             cluster,
+            task_set,
             requested,
             effective,
+            overrides,
+            started_by,
         }))
     }
 
-    /// `cluster/service`, for messages.
+    /// `cluster/service`, `cluster/service/task-set`, `cluster/task family:revision`,
+    /// for messages.
     pub fn resource(&self) -> String {
-        format!("{}/{}", self.cluster, self.service)
+        match &self.task_set {
+            Some(id) => format!("{}/{}/{id}", self.cluster, self.service),
+            None => format!("{}/{}", self.cluster, self.service),
+        }
     }
 
     /// The settings a rule about what the call *set* should judge: the whole

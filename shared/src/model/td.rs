@@ -42,12 +42,27 @@ pub struct Container {
     pub user: Option<String>,
     pub environment: Vec<EnvVar>,
     pub has_log_configuration: bool,
+    /// `logConfiguration.options.mode` (`blocking`, `non-blocking`), as written.
+    pub log_mode: Option<String>,
+    /// `memory` (MiB): the hard limit.
+    pub memory: Option<i64>,
+    /// `memoryReservation` (MiB): the soft limit.
+    pub memory_reservation: Option<i64>,
     pub capabilities_add: Vec<String>,
+    /// `linuxParameters.capabilities.drop`, as written.
+    pub capabilities_drop: Vec<String>,
     /// `linuxParameters.devices[].hostPath`.
     pub devices: Vec<String>,
     pub mount_points: Vec<MountPoint>,
     pub docker_security_options: Vec<String>,
     pub port_mappings: Vec<PortMapping>,
+}
+
+/// A tag of the task definition (`tags: [{key, value}]`); keys are case-sensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
 }
 
 /// A task volume.
@@ -76,6 +91,11 @@ pub struct TaskDefinition {
     pub execution_role_arn: Option<String>,
     /// `runtimePlatform.operatingSystemFamily` (`LINUX`, `WINDOWS_SERVER_2022_CORE`, …).
     pub os_family: Option<String>,
+    /// Task-level `memory`: MiB (`"1024"`, `1024`) or GB (`"1 GB"`), as written.
+    pub memory: Option<String>,
+    /// The definition's tags; `None` when not known (a response or a
+    /// `DescribeTaskDefinition` that did not carry them), never "no tags".
+    pub tags: Option<Vec<Tag>>,
     pub containers: Vec<Container>,
     pub volumes: Vec<Volume>,
 }
@@ -158,6 +178,8 @@ impl TaskDefinition {
                 .get("operatingSystemFamily")
                 .str()?
                 .map(str::to_string),
+            memory: memory_of(&node.get("memory"))?,
+            tags: tags_of(&node.get("tags"))?,
             containers,
             volumes,
         })
@@ -175,15 +197,24 @@ impl TaskDefinition {
                 c.is_present() && !c.is_omitted()
             }
         };
-        let mut td = if complete(&request) {
-            TaskDefinition::from_json(&request)?
+        let (mut td, from_request) = if complete(&request) {
+            (TaskDefinition::from_json(&request)?, true)
         } else if complete(&response) {
-            TaskDefinition::from_json(&response)?
+            (TaskDefinition::from_json(&response)?, false)
         } else {
             return Ok(None);
         };
         if td.revision.is_none() {
             td.revision = response.get("revision").int()?;
+        }
+        // Tags travel beside the definition in the response
+        // (`responseElements.tags`); a request as sent without `tags` has none.
+        if td.tags.is_none() {
+            td.tags = match tags_of(&event.response().get("tags"))? {
+                Some(tags) => Some(tags),
+                None if from_request && !request.get("tags").is_omitted() => Some(Vec::new()),
+                None => None,
+            };
         }
         Ok(Some(td))
     }
@@ -199,6 +230,35 @@ impl TaskDefinition {
             .flatten()
             .map(str::to_string)
     }
+}
+
+/// Task-level `memory`, a number or a string (`"1024"`, `"1 GB"`); blank is absent.
+fn memory_of(node: &Node<'_>) -> Result<Option<String>, FieldError> {
+    match node.value() {
+        None => Ok(None),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(other) => Err(node.error(format!(
+            "expected a number or a string, found {}",
+            crate::model::json::kind(other)
+        ))),
+    }
+}
+
+/// `tags: [{key, value}]`; `None` when absent or omitted by CloudTrail.
+fn tags_of(node: &Node<'_>) -> Result<Option<Vec<Tag>>, FieldError> {
+    if !node.is_present() || node.is_omitted() {
+        return Ok(None);
+    }
+    let mut tags = Vec::new();
+    for t in node.items()? {
+        tags.push(Tag {
+            key: t.get("key").required_str()?.to_string(),
+            value: t.get("value").str()?.unwrap_or_default().to_string(),
+        });
+    }
+    Ok(Some(tags))
 }
 
 /// The host path a Docker volume binds: the `local` driver (the default)
@@ -296,6 +356,9 @@ fn container(c: &Node<'_>) -> Result<Container, FieldError> {
         });
     }
     let linux = c.get("linuxParameters");
+    let log = c.get("logConfiguration");
+    let log_options = log.get("options");
+    log_options.object()?;
     let mut devices = Vec::new();
     for d in linux.get("devices").items()? {
         devices.push(d.get("hostPath").required_str()?.to_string());
@@ -324,8 +387,12 @@ fn container(c: &Node<'_>) -> Result<Container, FieldError> {
         readonly_root_filesystem: c.get("readonlyRootFilesystem").bool()?.unwrap_or(false),
         user: c.get("user").str()?.map(str::to_string),
         environment,
-        has_log_configuration: c.get("logConfiguration").object()?.is_some(),
+        has_log_configuration: log.object()?.is_some(),
+        log_mode: log_options.get("mode").str()?.map(str::to_string),
+        memory: c.get("memory").int()?,
+        memory_reservation: c.get("memoryReservation").int()?,
         capabilities_add: strings(linux.get("capabilities").get("add"))?,
+        capabilities_drop: strings(linux.get("capabilities").get("drop"))?,
         devices,
         mount_points,
         docker_security_options: strings(c.get("dockerSecurityOptions"))?,
@@ -356,6 +423,95 @@ mod tests {
             td.volumes[1].efs_transit_encryption.as_deref(),
             Some("DISABLED")
         );
+    }
+
+    #[test]
+    fn reads_limits_capabilities_log_mode_and_tags() {
+        let doc = json!({"family": "web", "memory": "1 GB", "tags": [{"key": "team", "value": "web"}],
+            "containerDefinitions": [
+            {"name": "app", "memory": "512", "memoryReservation": 256,
+             "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
+             "logConfiguration": {"logDriver": "awslogs", "options": {"mode": "non-blocking"}}},
+            {"name": "bare"}]});
+        let td = TaskDefinition::from_json(&Node::root(&doc, "requestParameters")).unwrap();
+        assert_eq!(td.memory.as_deref(), Some("1 GB"));
+        assert_eq!(
+            td.tags,
+            Some(vec![Tag {
+                key: "team".into(),
+                value: "web".into()
+            }])
+        );
+        let (app, bare) = (&td.containers[0], &td.containers[1]);
+        assert_eq!((app.memory, app.memory_reservation), (Some(512), Some(256)));
+        assert_eq!(app.capabilities_drop, vec!["ALL"]);
+        assert_eq!(app.log_mode.as_deref(), Some("non-blocking"));
+        assert_eq!((bare.memory, bare.memory_reservation), (None, None));
+        assert!(bare.capabilities_drop.is_empty() && bare.log_mode.is_none());
+        let doc = json!({"family": "web", "memory": 2048, "containerDefinitions": []});
+        let td = TaskDefinition::from_json(&Node::root(&doc, "r")).unwrap();
+        assert_eq!((td.memory.as_deref(), td.tags), (Some("2048"), None));
+        for (doc, path) in [
+            (
+                json!({"containerDefinitions": [{"name": "a", "memory": "lots"}]}),
+                "r.containerDefinitions[0].memory",
+            ),
+            (
+                json!({"containerDefinitions": [{"name": "a", "logConfiguration": {"options": {"mode": 1}}}]}),
+                "r.containerDefinitions[0].logConfiguration.options.mode",
+            ),
+            (
+                json!({"containerDefinitions": [{"name": "a", "logConfiguration": {"options": "x"}}]}),
+                "r.containerDefinitions[0].logConfiguration.options",
+            ),
+            (
+                json!({"containerDefinitions": [{"name": "a", "linuxParameters": {"capabilities": {"drop": "ALL"}}}]}),
+                "r.containerDefinitions[0].linuxParameters.capabilities.drop",
+            ),
+            (
+                json!({"memory": true, "containerDefinitions": []}),
+                "r.memory",
+            ),
+            (
+                json!({"tags": [{"value": "x"}], "containerDefinitions": []}),
+                "r.tags[0].key",
+            ),
+        ] {
+            let err = TaskDefinition::from_json(&Node::root(&doc, "r")).unwrap_err();
+            assert_eq!(err.path, path);
+        }
+    }
+
+    #[test]
+    fn tags_come_from_the_request_or_beside_the_response_else_unknown() {
+        let record = |request: serde_json::Value, response: serde_json::Value| {
+            let record = json!({"eventID": "e", "eventName": "RegisterTaskDefinition",
+                "requestParameters": request, "responseElements": response});
+            let event = Event::from_value(&record, "t").unwrap();
+            TaskDefinition::from_event(&event).unwrap().unwrap().tags
+        };
+        let td = json!({"family": "web", "containerDefinitions": [{"name": "a"}]});
+        // A request as sent without tags has none.
+        assert_eq!(record(td.clone(), json!({})), Some(vec![]));
+        let tagged = json!({"family": "web", "tags": [{"key": "team", "value": "web"}],
+            "containerDefinitions": [{"name": "a"}]});
+        assert_eq!(record(tagged, json!({})).unwrap()[0].key, "team");
+        // Only the response: its tags beside the definition, or unknown.
+        let omitted = json!({"omitted": true});
+        assert_eq!(
+            record(
+                omitted.clone(),
+                json!({"taskDefinition": td, "tags": [{"key": "owner", "value": "x"}]})
+            )
+            .unwrap()[0]
+                .key,
+            "owner"
+        );
+        assert_eq!(record(omitted, json!({"taskDefinition": td})), None);
+        // Tags CloudTrail omitted from the request are unknown, not absent.
+        let mut cut = td.clone();
+        cut["tags"] = json!({"omitted": true});
+        assert_eq!(record(cut, json!({})), None);
     }
 
     #[test]

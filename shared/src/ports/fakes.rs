@@ -22,6 +22,17 @@ pub struct MemoryGroups {
     pub rules_error: Option<AwsError>,
     /// `group/rule,rule` of every revoke call.
     pub revoke_calls: Mutex<Vec<String>>,
+    /// Managed prefix lists by id: what each holds, or the error reading it
+    /// gives. A list not here reads as `InvalidPrefixListID.NotFound`.
+    pub prefix_lists: Vec<(
+        String,
+        Result<crate::model::sg::PrefixListEntries, AwsError>,
+    )>,
+    /// The groups referencing each prefix list (an error answers every list).
+    pub associations: Vec<(String, Vec<String>)>,
+    pub associations_error: Option<AwsError>,
+    /// The id of every prefix list read.
+    pub prefix_list_reads: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -35,6 +46,37 @@ impl SecurityGroups for MemoryGroups {
             return Err(e.clone());
         }
         Ok(self.rules.lock().unwrap().clone())
+    }
+
+    async fn prefix_list(
+        &self,
+        list_id: &str,
+    ) -> Result<crate::model::sg::PrefixListEntries, AwsError> {
+        self.prefix_list_reads
+            .lock()
+            .unwrap()
+            .push(list_id.to_string());
+        match self.prefix_lists.iter().find(|(id, _)| id == list_id) {
+            Some((_, read)) => read.clone(),
+            None => Err(AwsError {
+                operation: "DescribeManagedPrefixLists",
+                code: Some("InvalidPrefixListID.NotFound".to_string()),
+                message: format!("{list_id} does not exist"),
+                retryable: false,
+            }),
+        }
+    }
+
+    async fn groups_referencing(&self, list_id: &str) -> Result<Vec<String>, AwsError> {
+        if let Some(e) = &self.associations_error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .associations
+            .iter()
+            .find(|(id, _)| id == list_id)
+            .map(|(_, groups)| groups.clone())
+            .unwrap_or_default())
     }
 }
 
@@ -110,6 +152,34 @@ impl crate::ports::TaskDefinitions for MemoryTaskDefinitions {
             .iter()
             .find(|(arn, _)| arn == task_definition)
             .map(|(_, td)| td.clone()))
+    }
+}
+
+/// Clusters held in memory, by name.
+#[derive(Default)]
+pub struct MemoryClusters {
+    pub by_name: Vec<(String, crate::model::cl::ClusterSettings)>,
+    pub calls: Mutex<Vec<String>>,
+    /// Answer every call with this error instead.
+    pub error: Option<AwsError>,
+}
+
+#[async_trait]
+impl crate::ports::Clusters for MemoryClusters {
+    async fn describe(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<crate::model::cl::ClusterSettings>, AwsError> {
+        self.calls.lock().unwrap().push(cluster.to_string());
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let name = cluster.rsplit('/').next().unwrap_or(cluster);
+        Ok(self
+            .by_name
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.clone()))
     }
 }
 

@@ -9,7 +9,8 @@ pub mod fakes;
 
 use async_trait::async_trait;
 
-use crate::model::sg::SgRule;
+use crate::model::cl::ClusterSettings;
+use crate::model::sg::{PrefixListEntries, SgRule};
 use crate::model::td::TaskDefinition;
 use crate::output::notify::Notification;
 use crate::state::{PlaceStatus, Record};
@@ -67,7 +68,7 @@ pub struct GroupInfo {
     pub tags: Vec<(String, String)>,
 }
 
-/// Reads security groups and their rules.
+/// Reads security groups, their rules, and the managed prefix lists rules reference.
 #[async_trait]
 pub trait SecurityGroups: Send + Sync {
     /// The group, or `None` when it no longer exists.
@@ -75,6 +76,14 @@ pub trait SecurityGroups: Send + Sync {
 
     /// Every stored rule of the group, ingress and egress, with ids and directions.
     async fn rules_of_group(&self, group_id: &str) -> Result<Vec<SgRule>, AwsError>;
+
+    /// What a managed prefix list holds: every entry of a customer-managed
+    /// list (all pages), or [`PrefixListEntries::AwsManaged`] without reading
+    /// AWS's own. A list that cannot be read is an error, never an empty list.
+    async fn prefix_list(&self, list_id: &str) -> Result<PrefixListEntries, AwsError>;
+
+    /// The security groups that reference the prefix list (all pages).
+    async fn groups_referencing(&self, list_id: &str) -> Result<Vec<String>, AwsError>;
 }
 
 /// A revocation that did not fail.
@@ -109,6 +118,13 @@ pub trait TaskDefinitions: Send + Sync {
 }
 
 /// Sends the alert.
+/// Reads a cluster back: its settings, Exec configuration and tags.
+#[async_trait]
+pub trait Clusters: Send + Sync {
+    /// `None` when the cluster does not exist (or is inactive).
+    async fn describe(&self, cluster: &str) -> Result<Option<ClusterSettings>, AwsError>;
+}
+
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn publish(&self, notification: &Notification) -> Result<(), AwsError>;

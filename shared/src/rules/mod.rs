@@ -4,27 +4,33 @@
 //! (`access-guard rules`, the README table, the policy validator).
 
 pub mod ec2_sg;
+pub mod ecs_cl;
 pub mod ecs_svc;
 pub mod ecs_td;
 
 use crate::finding::{Action, Finding, Severity};
+use crate::model::cl::ClusterChange;
 use crate::model::sg::{Direction, SgChange, SgRule};
 use crate::model::svc::ServiceChange;
 use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
+use ecs_cl::ClContext;
 use ecs_svc::SvcContext;
 use ecs_td::{Hit, TdContext};
 
 /// What a rule looks at, and the pure function that judges it.
 #[derive(Clone, Copy)]
 pub enum Check {
-    /// One ingress rule of a security-group change. Returns the detail of the
-    /// finding (`tcp 22 from 0.0.0.0/0`) when the rule is broken.
-    SgIngress(fn(&SgRule, &Policy) -> Option<String>),
+    /// One ingress rule of a security-group change, in the context of its
+    /// group (name, account, the prefix lists read). Returns the hit
+    /// (`tcp 22 from 0.0.0.0/0`) when the rule is broken.
+    SgIngress(fn(&SgRule, &ec2_sg::SgContext) -> Option<Hit>),
     /// A task definition. Returns one hit per offending container, mount, variable…
     TaskDefinition(fn(&TaskDefinition, &TdContext) -> Vec<Hit>),
     /// A CreateService/UpdateService change, with what the Lambda learned from AWS.
     Service(fn(&ServiceChange, &SvcContext) -> Vec<Hit>),
+    /// A cluster, account-setting or capacity-provider change.
+    Cluster(fn(&ClusterChange, &ClContext) -> Vec<Hit>),
 }
 
 /// A rule of the catalog.
@@ -71,6 +77,10 @@ pub static ALL: &[&Rule] = &[
     &ec2_sg::high_risk_port::HIGH_RISK_PORT,
     &ec2_sg::data_plane_port::DATA_PLANE_PORT,
     &ec2_sg::unauthorized_port::UNAUTHORIZED_PORT,
+    &ec2_sg::udp_amplification::UDP_AMPLIFICATION,
+    &ec2_sg::wide_public_cidr::WIDE_PUBLIC_CIDR,
+    &ec2_sg::default_group::DEFAULT_GROUP,
+    &ec2_sg::external_source::EXTERNAL_SOURCE,
     &ec2_sg::unparsed_cidr::UNPARSED_CIDR,
     &ecs_td::privileged::PRIVILEGED,
     &ecs_td::writable_root_filesystem::WRITABLE_ROOT_FILESYSTEM,
@@ -89,11 +99,31 @@ pub static ALL: &[&Rule] = &[
     &ecs_td::untrusted_registry::UNTRUSTED_REGISTRY,
     &ecs_td::mutable_image::MUTABLE_IMAGE,
     &ecs_td::risky_port_mapping::RISKY_PORT_MAPPING,
+    &ecs_td::efs_transit_encryption::EFS_TRANSIT_ENCRYPTION,
+    &ecs_td::task_role_is_execution_role::TASK_ROLE_IS_EXECUTION_ROLE,
+    &ecs_td::windows_container_administrator::WINDOWS_CONTAINER_ADMINISTRATOR,
+    &ecs_td::no_memory_limit::NO_MEMORY_LIMIT,
+    &ecs_td::capabilities_not_dropped::CAPABILITIES_NOT_DROPPED,
+    &ecs_td::blocking_log_mode::BLOCKING_LOG_MODE,
+    &ecs_td::not_awsvpc::NOT_AWSVPC,
+    &ecs_td::required_tags::REQUIRED_TAGS,
     &ecs_svc::public_ip::PUBLIC_IP,
     &ecs_svc::exec_enabled::EXEC_ENABLED,
     &ecs_svc::no_security_groups::NO_SECURITY_GROUPS,
     &ecs_svc::open_security_group::OPEN_SECURITY_GROUP,
     &ecs_svc::inherits_task_findings::INHERITS_TASK_FINDINGS,
+    &ecs_svc::platform_version::PLATFORM_VERSION,
+    &ecs_svc::service_connect::SERVICE_CONNECT,
+    &ecs_svc::task_set_public_ip::TASK_SET_PUBLIC_IP,
+    &ecs_svc::task_public_ip::TASK_PUBLIC_IP,
+    &ecs_svc::task_overrides::TASK_OVERRIDES,
+    &ecs_svc::service_tags_missing::SERVICE_TAGS_MISSING,
+    &ecs_svc::exec_on_unprotected_cluster::EXEC_ON_UNPROTECTED_CLUSTER,
+    &ecs_cl::container_insights_off::CONTAINER_INSIGHTS_OFF,
+    &ecs_cl::exec_sessions_unprotected::EXEC_SESSIONS_UNPROTECTED,
+    &ecs_cl::cluster_tags_missing::CLUSTER_TAGS_MISSING,
+    &ecs_cl::account_insights_off::ACCOUNT_INSIGHTS_OFF,
+    &ecs_cl::no_termination_protection::NO_TERMINATION_PROTECTION,
 ];
 
 /// Rules that report only what no other rule reported about the same target.
@@ -107,6 +137,7 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 /// Evaluates every enabled ingress rule against every rule the change added.
 /// Findings come most severe first.
 pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
+    let ctx = ec2_sg::SgContext::of(change, policy);
     let mut findings = Vec::new();
     for rule in ALL {
         let Check::SgIngress(check) = rule.check else {
@@ -120,13 +151,16 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
             if sg_rule.direction == Direction::Egress {
                 continue;
             }
-            if let Some(detail) = check(sg_rule, policy) {
+            if let Some(hit) = check(sg_rule, &ctx) {
                 findings.push(Finding {
                     resource: None,
                     rule: rule.id,
-                    severity: setting.severity,
+                    severity: hit.exactly.unwrap_or_else(|| {
+                        hit.escalate_to
+                            .map_or(setting.severity, |s| s.max(setting.severity))
+                    }),
                     title: rule.title,
-                    detail,
+                    detail: hit.detail,
                     remediation: rule.remediation,
                     action: setting.action,
                     target: Some(i),
@@ -135,10 +169,12 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
         }
     }
     // EC2-SG-007 is the catch-all: a rule already reported as something more
-    // specific is not reported again as "outside the authorized ports".
+    // specific is not reported again as "outside the authorized ports". Where
+    // the rule sits or whom it trusts (default group, prefix list, another
+    // account) says nothing about its ports: no stand-in for the catch-all.
     let specific: Vec<Option<usize>> = findings
         .iter()
-        .filter(|f| !FALLBACK_RULES.contains(&f.rule))
+        .filter(|f| !FALLBACK_RULES.contains(&f.rule) && !ec2_sg::CONTEXT_RULES.contains(&f.rule))
         .map(|f| f.target)
         .collect();
     findings.retain(|f| !FALLBACK_RULES.contains(&f.rule) || !specific.contains(&f.target));
@@ -165,6 +201,29 @@ pub fn evaluate_svc(change: &ServiceChange, ctx: &SvcContext) -> Vec<Finding> {
         Check::Service(f) => Some(f(change, ctx)),
         _ => None,
     })
+}
+
+/// Evaluates every enabled cluster rule. Findings come most severe first.
+pub fn evaluate_cl(change: &ClusterChange, ctx: &ClContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::Cluster(f) => Some(f(change, ctx)),
+        _ => None,
+    })
+}
+
+/// What a resource's tags lack (ECS-TD-026, ECS-SVC-011, ECS-CL-003): with
+/// no required keys, any tag at all; else every required key. `None` when
+/// nothing is missing.
+pub fn missing_tags(keys: &[String], required: &[String]) -> Option<String> {
+    if required.is_empty() {
+        return keys.is_empty().then(|| "no tags".to_string());
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|r| !keys.iter().any(|k| k == *r))
+        .map(String::as_str)
+        .collect();
+    (!missing.is_empty()).then(|| format!("missing tag keys: {}", missing.join(", ")))
 }
 
 /// Runs `run` on every enabled rule it applies to and turns the hits into

@@ -37,14 +37,17 @@ fn group(id: &str, rules: Vec<SgRule>, tags: &[(&str, &str)]) -> GroupState {
                 .collect(),
         },
         rules,
+        prefix_lists: Default::default(),
     }
 }
 
 fn privileged_td() -> TaskDefinition {
-    let value = json!({"family": "web", "revision": 3, "networkMode": "awsvpc",
+    let value = json!({"family": "web", "revision": 3, "networkMode": "awsvpc", "memory": "512",
+        "tags": [{"key": "team", "value": "web"}],
         "containerDefinitions": [{"name": "app", "image": "nginx@sha256:abc", "privileged": true,
             "readonlyRootFilesystem": true, "user": "1000",
-            "logConfiguration": {"logDriver": "awslogs"}}]});
+            "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
+            "logConfiguration": {"logDriver": "awslogs", "options": {"mode": "non-blocking"}}}]});
     TaskDefinition::from_json(&Node::root(&value, "td")).unwrap()
 }
 
@@ -65,6 +68,7 @@ fn public_service(groups: &[&str]) -> ServiceState {
             enable_execute_command: Some(false),
             launch_type: Some("FARGATE".to_string()),
             platform_version: Some("LATEST".to_string()),
+            ..ServiceSettings::default()
         },
     }
 }

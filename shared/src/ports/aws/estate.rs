@@ -7,7 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
-use super::{classify, group_info, stored_rule, task_definition_of};
+use super::{
+    classify, group_info, is_aws_managed, prefix_list_entries, stored_rule, task_definition_of,
+};
+use crate::model::net::Source;
+use crate::model::sg::{PrefixListEntries, PrefixLists};
 use crate::model::svc::{AwsvpcConfiguration, ServiceSettings};
 use crate::model::td::TaskDefinition;
 use crate::ports::{AwsError, EstateReader};
@@ -18,6 +22,8 @@ use crate::sweep::{Estate, GroupState, ServiceState, Unread};
 const EC2_PAGE: i32 = 1000;
 const ECS_PAGE: i32 = 100;
 const SERVICES_PER_DESCRIBE: usize = 10;
+/// DescribeManagedPrefixLists returns at most 100 lists a page.
+const PREFIX_LIST_PAGE: i32 = 100;
 
 /// Reads security groups, their rules, clusters, services and the task
 /// definitions the services run.
@@ -100,6 +106,7 @@ impl SdkEstate {
                     .map(|g| GroupState {
                         info: group_info(g),
                         rules: Vec::new(),
+                        prefix_lists: PrefixLists::new(),
                     }),
             );
             match out.next_token() {
@@ -145,7 +152,84 @@ impl SdkEstate {
                 _ => break,
             }
         }
+        let list_of = |r: &crate::model::sg::SgRule| match &r.source {
+            Source::PrefixList(id) => Some(id.clone()),
+            _ => None,
+        };
+        let referenced: BTreeSet<String> = groups
+            .iter()
+            .flat_map(|g| g.rules.iter().filter_map(list_of))
+            .collect();
+        if !referenced.is_empty() {
+            let lists = self.prefix_lists(&referenced, &mut part).await;
+            for group in &mut groups {
+                group.prefix_lists = group
+                    .rules
+                    .iter()
+                    .filter_map(list_of)
+                    .filter_map(|id| lists.get(&id).map(|e| (id, e.clone())))
+                    .collect();
+            }
+        }
         (groups, part)
+    }
+
+    /// What each referenced prefix list holds: AWS-managed lists (listed by
+    /// DescribeManagedPrefixLists) are not read, every other one is read
+    /// whole. A list that cannot be read is unknown, and its read is
+    /// recorded as failed: nothing is resolved this sweep.
+    async fn prefix_lists(&self, referenced: &BTreeSet<String>, part: &mut Part) -> PrefixLists {
+        let mut lists = PrefixLists::new();
+        let mut aws_managed = BTreeSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            let out = match self
+                .ec2
+                .describe_managed_prefix_lists()
+                .max_results(PREFIX_LIST_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    let e = classify("DescribeManagedPrefixLists", &e);
+                    for id in referenced {
+                        lists.insert(id.clone(), PrefixListEntries::Unknown(e.code_or_kind()));
+                    }
+                    part.failed("DescribeManagedPrefixLists", e);
+                    return lists;
+                }
+            };
+            aws_managed.extend(
+                out.prefix_lists()
+                    .iter()
+                    .filter(|l| is_aws_managed(l))
+                    .filter_map(|l| l.prefix_list_id().map(str::to_string)),
+            );
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        for id in referenced {
+            if aws_managed.contains(id) {
+                lists.insert(id.clone(), PrefixListEntries::AwsManaged);
+                continue;
+            }
+            part.call();
+            match prefix_list_entries(&self.ec2, id).await {
+                Ok(entries) => {
+                    lists.insert(id.clone(), entries);
+                }
+                Err(e) => {
+                    lists.insert(id.clone(), PrefixListEntries::Unknown(e.code_or_kind()));
+                    part.failed(format!("GetManagedPrefixListEntries ({id})"), e);
+                }
+            }
+        }
+        lists
     }
 
     async fn ecs(&self) -> (Vec<ServiceState>, BTreeMap<String, TaskDefinition>, Part) {
@@ -298,6 +382,9 @@ fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState
             enable_execute_command: Some(s.enable_execute_command()),
             launch_type: s.launch_type().map(|l| l.as_str().to_string()),
             platform_version: s.platform_version().map(str::to_string),
+            platform_family: s.platform_family().map(str::to_string),
+            service_connect: None,
+            tags: None,
         },
     }
 }

@@ -11,8 +11,9 @@ use aws_sdk_ec2::types::Filter;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::guards::{Home, Place};
+use crate::model::cl::{ClusterSettings, ExecConfiguration};
 use crate::model::net::{Protocol, Source};
-use crate::model::sg::{Direction, SgRule};
+use crate::model::sg::{Direction, PrefixListEntries, SgRule};
 use crate::model::td::TaskDefinition;
 use crate::output::notify::Notification;
 use crate::policy::Organization;
@@ -105,6 +106,89 @@ impl SecurityGroups for Ec2SecurityGroups {
                 Some(next) if !next.is_empty() => token = Some(next.to_string()),
                 _ => return Ok(rules),
             }
+        }
+    }
+
+    async fn prefix_list(&self, list_id: &str) -> Result<PrefixListEntries, AwsError> {
+        let out = self
+            .client
+            .describe_managed_prefix_lists()
+            .prefix_list_ids(list_id)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeManagedPrefixLists", &e))?;
+        if out.prefix_lists().iter().any(is_aws_managed) {
+            return Ok(PrefixListEntries::AwsManaged);
+        }
+        prefix_list_entries(&self.client, list_id).await
+    }
+
+    async fn groups_referencing(&self, list_id: &str) -> Result<Vec<String>, AwsError> {
+        let mut groups = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .get_managed_prefix_list_associations()
+                .prefix_list_id(list_id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("GetManagedPrefixListAssociations", &e))?;
+            groups.extend(
+                out.prefix_list_associations()
+                    .iter()
+                    .filter_map(|a| a.resource_id())
+                    .filter(|id| id.starts_with("sg-"))
+                    .map(str::to_string),
+            );
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(groups),
+            }
+        }
+    }
+}
+
+/// An AWS-managed prefix list (owner `AWS`, `com.amazonaws.*`): AWS's own
+/// service ranges, which the guard does not read.
+pub(crate) fn is_aws_managed(list: &aws_sdk_ec2::types::ManagedPrefixList) -> bool {
+    list.owner_id() == Some("AWS")
+        || list
+            .prefix_list_name()
+            .is_some_and(|n| n.starts_with("com.amazonaws."))
+}
+
+/// Every entry of a customer-managed prefix list, all pages. An entry that
+/// is not a CIDR makes the list unknown (never a list without it).
+pub(crate) async fn prefix_list_entries(
+    client: &aws_sdk_ec2::Client,
+    list_id: &str,
+) -> Result<PrefixListEntries, AwsError> {
+    let mut entries = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(list_id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| classify("GetManagedPrefixListEntries", &e))?;
+        for entry in out.entries() {
+            let raw = entry.cidr().unwrap_or_default();
+            match Source::cidr(raw) {
+                Source::Unparsed(_) => {
+                    return Ok(PrefixListEntries::Unknown(format!(
+                        "entry {raw:?} is not a CIDR"
+                    )))
+                }
+                cidr => entries.push(cidr),
+            }
+        }
+        match out.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(PrefixListEntries::Read(entries)),
         }
     }
 }
@@ -254,14 +338,35 @@ impl TaskDefinitions for EcsTaskDefinitions {
             .client
             .describe_task_definition()
             .task_definition(task_definition)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
             .send()
             .await
             .map_err(|e| classify("DescribeTaskDefinition", &e))?;
-        Ok(out.task_definition().map(task_definition_of))
+        Ok(described_task_definition(&out))
     }
 }
 
-/// The SDK's task definition as the rules see it.
+/// The definition of a `DescribeTaskDefinition` asked to `include` `TAGS`,
+/// with its tags (which come beside the definition, not in it).
+pub(crate) fn described_task_definition(
+    out: &aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput,
+) -> Option<TaskDefinition> {
+    let tags = out
+        .tags()
+        .iter()
+        .map(|t| crate::model::td::Tag {
+            key: t.key().unwrap_or_default().to_string(),
+            value: t.value().unwrap_or_default().to_string(),
+        })
+        .collect();
+    out.task_definition().map(|td| TaskDefinition {
+        tags: Some(tags),
+        ..task_definition_of(td)
+    })
+}
+
+/// The SDK's task definition as the rules see it. Its tags are unknown
+/// (`None`): they come beside it; see [`described_task_definition`].
 pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
     use crate::model::td::{Container, EnvVar, MountPoint, PortMapping, Volume};
     let containers = td
@@ -284,9 +389,20 @@ pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> Tas
                     })
                     .collect(),
                 has_log_configuration: c.log_configuration().is_some(),
+                log_mode: c
+                    .log_configuration()
+                    .and_then(|l| l.options())
+                    .and_then(|o| o.get("mode"))
+                    .cloned(),
+                memory: c.memory().map(i64::from),
+                memory_reservation: c.memory_reservation().map(i64::from),
                 capabilities_add: linux
                     .and_then(|l| l.capabilities())
                     .map(|caps| caps.add().to_vec())
+                    .unwrap_or_default(),
+                capabilities_drop: linux
+                    .and_then(|l| l.capabilities())
+                    .map(|caps| caps.drop().to_vec())
                     .unwrap_or_default(),
                 devices: linux
                     .map(|l| {
@@ -331,6 +447,12 @@ pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> Tas
             .runtime_platform()
             .and_then(|p| p.operating_system_family())
             .map(|f| f.as_str().to_string()),
+        memory: td
+            .memory()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+        tags: None,
         containers,
         volumes: td
             .volumes()
@@ -353,6 +475,76 @@ pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> Tas
                 }
             })
             .collect(),
+    }
+}
+
+/// `DescribeClusters` with settings, configuration and tags.
+#[derive(Debug, Clone)]
+pub struct EcsClusters {
+    client: aws_sdk_ecs::Client,
+}
+
+impl EcsClusters {
+    pub fn new(client: aws_sdk_ecs::Client) -> Self {
+        EcsClusters { client }
+    }
+}
+
+#[async_trait]
+impl crate::ports::Clusters for EcsClusters {
+    async fn describe(&self, cluster: &str) -> Result<Option<ClusterSettings>, AwsError> {
+        use aws_sdk_ecs::types::ClusterField;
+        let out = self
+            .client
+            .describe_clusters()
+            .clusters(cluster)
+            .include(ClusterField::Settings)
+            .include(ClusterField::Configurations)
+            .include(ClusterField::Tags)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeClusters", &e))?;
+        Ok(out
+            .clusters()
+            .iter()
+            .find(|c| c.status() != Some("INACTIVE"))
+            .map(cluster_settings_of))
+    }
+}
+
+/// The model's view of a cluster as `DescribeClusters` returns it.
+pub fn cluster_settings_of(cluster: &aws_sdk_ecs::types::Cluster) -> ClusterSettings {
+    let container_insights = cluster
+        .settings()
+        .iter()
+        .find(|s| s.name().map(|n| n.as_str()) == Some(crate::model::cl::CONTAINER_INSIGHTS))
+        .and_then(|s| s.value())
+        .map(str::to_string);
+    let exec = cluster
+        .configuration()
+        .and_then(|c| c.execute_command_configuration())
+        .map(|e| {
+            let logs = e.log_configuration();
+            ExecConfiguration {
+                logging: e.logging().map(|l| l.as_str().to_string()),
+                kms_key_id: e.kms_key_id().map(str::to_string),
+                log_group: logs
+                    .and_then(|l| l.cloud_watch_log_group_name())
+                    .map(str::to_string),
+                s3_bucket: logs.and_then(|l| l.s3_bucket_name()).map(str::to_string),
+            }
+        })
+        .unwrap_or_default();
+    ClusterSettings {
+        container_insights,
+        exec: Some(exec),
+        tags: Some(
+            cluster
+                .tags()
+                .iter()
+                .filter_map(|t| t.key().map(str::to_string))
+                .collect(),
+        ),
     }
 }
 
@@ -394,6 +586,7 @@ pub struct PlaceClients {
     pub groups: Ec2SecurityGroups,
     pub remediator: Ec2Remediator,
     pub task_definitions: EcsTaskDefinitions,
+    pub clusters: EcsClusters,
     /// The sweep's reads.
     pub estate: estate::SdkEstate,
     /// Whose credentials they carry: the member role's ARN, or `None` for
@@ -409,6 +602,7 @@ impl PlaceClients {
             groups: Ec2SecurityGroups::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2.clone()),
             task_definitions: EcsTaskDefinitions::new(ecs.clone()),
+            clusters: EcsClusters::new(ecs.clone()),
             estate: estate::SdkEstate::new(ec2, ecs),
             role_arn,
         }

@@ -1,7 +1,8 @@
-use super::from_internet;
+use super::{from_internet, shown};
 use crate::finding::{Action, Severity};
 use crate::model::sg::SgRule;
-use crate::policy::Policy;
+use crate::rules::ec2_sg::SgContext;
+use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
@@ -34,18 +35,20 @@ crate::rule! {
 }
 
 /// Pure check: all traffic from an internet-wide source.
-pub fn evaluate(rule: &SgRule, policy: &Policy) -> Option<String> {
-    (rule.protocol.is_all_traffic() && from_internet(rule, policy)).then(|| rule.to_string())
+pub fn evaluate(rule: &SgRule, ctx: &SgContext) -> Option<Hit> {
+    (rule.protocol.is_all_traffic() && from_internet(rule, ctx)).then(|| Hit::new(shown(rule, ctx)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ec2_sg::test_support::rule;
+    use crate::policy::Policy;
+    use crate::rules::ec2_sg::test_support::{ctx, rule};
 
     #[test]
     fn all_protocols_and_unknown_numbers() {
         let p = Policy::embedded();
+        let p = ctx(&p);
         assert!(evaluate(&rule("-1", -1, -1, "0.0.0.0/0"), &p).is_some());
         assert!(evaluate(&rule("47", -1, -1, "::/0"), &p).is_some());
         assert!(evaluate(&rule("-1", -1, -1, "10.0.0.0/8"), &p).is_none());

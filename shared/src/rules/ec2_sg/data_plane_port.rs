@@ -1,7 +1,8 @@
 use super::{describe, exposed_ports};
 use crate::finding::{Action, Severity};
 use crate::model::sg::SgRule;
-use crate::policy::Policy;
+use crate::rules::ec2_sg::SgContext;
+use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
@@ -35,19 +36,21 @@ crate::rule! {
 }
 
 /// Pure check: any data/admin-plane port reachable from an internet-wide source.
-pub fn evaluate(rule: &SgRule, policy: &Policy) -> Option<String> {
-    let hit = exposed_ports(rule, policy, &policy.data_plane_ports);
-    (!hit.is_empty()).then(|| describe(rule, &hit))
+pub fn evaluate(rule: &SgRule, ctx: &SgContext) -> Option<Hit> {
+    let hit = exposed_ports(rule, ctx, &ctx.policy.data_plane_ports);
+    (!hit.is_empty()).then(|| Hit::new(describe(rule, ctx, &hit)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ec2_sg::test_support::rule;
+    use crate::policy::Policy;
+    use crate::rules::ec2_sg::test_support::{ctx, rule};
 
     #[test]
     fn listed_ports_only() {
         let p = Policy::embedded();
+        let p = ctx(&p);
         assert!(evaluate(&rule("tcp", 2375, 2375, "0.0.0.0/0"), &p).is_some());
         assert!(evaluate(&rule("udp", 11211, 11211, "2000::/3"), &p).is_some());
         assert!(evaluate(&rule("tcp", 8443, 8443, "0.0.0.0/0"), &p).is_none());

@@ -1,7 +1,8 @@
 use super::{describe, exposed_ports};
 use crate::finding::{Action, Severity};
 use crate::model::sg::SgRule;
-use crate::policy::Policy;
+use crate::rules::ec2_sg::SgContext;
+use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
@@ -34,24 +35,30 @@ crate::rule! {
 }
 
 /// Pure check: any high-risk port reachable from an internet-wide source.
-pub fn evaluate(rule: &SgRule, policy: &Policy) -> Option<String> {
-    let hit = exposed_ports(rule, policy, &policy.high_risk_ports);
-    (!hit.is_empty()).then(|| describe(rule, &hit))
+pub fn evaluate(rule: &SgRule, ctx: &SgContext) -> Option<Hit> {
+    let hit = exposed_ports(rule, ctx, &ctx.policy.high_risk_ports);
+    (!hit.is_empty()).then(|| Hit::new(describe(rule, ctx, &hit)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ec2_sg::test_support::rule;
+    use crate::policy::Policy;
+    use crate::rules::ec2_sg::test_support::{ctx, rule};
 
     #[test]
     fn listed_ports_only() {
         let p = Policy::embedded();
+        let p = ctx(&p);
         assert_eq!(
-            evaluate(&rule("tcp", 3306, 3306, "0.0.0.0/0"), &p).unwrap(),
+            evaluate(&rule("tcp", 3306, 3306, "0.0.0.0/0"), &p)
+                .unwrap()
+                .detail,
             "tcp 3306 from 0.0.0.0/0"
         );
-        let wide = evaluate(&rule("tcp", 5000, 5600, "::/0"), &p).unwrap();
+        let wide = evaluate(&rule("tcp", 5000, 5600, "::/0"), &p)
+            .unwrap()
+            .detail;
         assert!(wide.ends_with("exposing port 5000, 5432, 5500"), "{wide}");
         assert!(evaluate(&rule("tcp", 443, 443, "0.0.0.0/0"), &p).is_none());
         assert!(evaluate(&rule("tcp", 3306, 3306, "172.16.0.0/12"), &p).is_none());

@@ -1,7 +1,8 @@
 use super::{describe, exposed_ports};
 use crate::finding::{Action, Severity};
 use crate::model::sg::SgRule;
-use crate::policy::Policy;
+use crate::rules::ec2_sg::SgContext;
+use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
@@ -31,19 +32,21 @@ crate::rule! {
 }
 
 /// Pure check: port 22 reachable from an internet-wide source.
-pub fn evaluate(rule: &SgRule, policy: &Policy) -> Option<String> {
-    let hit = exposed_ports(rule, policy, &[22]);
-    (!hit.is_empty()).then(|| describe(rule, &hit))
+pub fn evaluate(rule: &SgRule, ctx: &SgContext) -> Option<Hit> {
+    let hit = exposed_ports(rule, ctx, &[22]);
+    (!hit.is_empty()).then(|| Hit::new(describe(rule, ctx, &hit)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ec2_sg::test_support::rule;
+    use crate::policy::Policy;
+    use crate::rules::ec2_sg::test_support::{ctx, rule};
 
     #[test]
     fn port_22_from_the_internet() {
         let p = Policy::embedded();
+        let p = ctx(&p);
         assert!(evaluate(&rule("tcp", 22, 22, "0.0.0.0/0"), &p).is_some());
         assert!(evaluate(&rule("6", 0, 65535, "::/0"), &p).is_some());
         assert!(evaluate(&rule("-1", -1, -1, "0.0.0.0/1"), &p).is_some());

@@ -1,8 +1,9 @@
-use super::from_internet;
+use super::{from_internet, shown};
 use crate::finding::{Action, Severity};
 use crate::model::net::Protocol;
 use crate::model::sg::SgRule;
-use crate::policy::Policy;
+use crate::rules::ec2_sg::SgContext;
+use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
@@ -37,29 +38,31 @@ crate::rule! {
 }
 
 /// Pure check: some port of the range is not authorized for the protocol.
-pub fn evaluate(rule: &SgRule, policy: &Policy) -> Option<String> {
+pub fn evaluate(rule: &SgRule, ctx: &SgContext) -> Option<Hit> {
     let range = rule.port_range()?;
-    if !from_internet(rule, policy) {
+    if !from_internet(rule, ctx) {
         return None;
     }
     let authorized: &[u16] = match rule.protocol {
-        Protocol::Tcp => &policy.authorized_tcp,
-        Protocol::Udp => &policy.authorized_udp,
+        Protocol::Tcp => &ctx.policy.authorized_tcp,
+        Protocol::Udp => &ctx.policy.authorized_udp,
         _ => &[],
     };
     // A range is authorized only when every one of its ports is.
     let all_authorized = (range.from..=range.to).all(|p| authorized.contains(&p));
-    (!all_authorized).then(|| rule.to_string())
+    (!all_authorized).then(|| Hit::new(shown(rule, ctx)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ec2_sg::test_support::rule;
+    use crate::policy::Policy;
+    use crate::rules::ec2_sg::test_support::{ctx, rule};
 
     #[test]
     fn only_authorized_ports_pass() {
         let p = Policy::embedded();
+        let p = ctx(&p);
         assert!(evaluate(&rule("tcp", 443, 443, "0.0.0.0/0"), &p).is_none());
         assert!(evaluate(&rule("tcp", 80, 80, "::/0"), &p).is_none());
         assert!(evaluate(&rule("tcp", 55, 55, "0.0.0.0/0"), &p).is_some());

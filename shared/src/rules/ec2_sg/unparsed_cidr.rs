@@ -1,7 +1,8 @@
 use crate::finding::{Action, Severity};
 use crate::model::net::Source;
 use crate::model::sg::SgRule;
-use crate::policy::Policy;
+use crate::rules::ec2_sg::SgContext;
+use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
@@ -33,18 +34,20 @@ crate::rule! {
 }
 
 /// Pure check: the source is a CIDR that did not parse.
-pub fn evaluate(rule: &SgRule, _policy: &Policy) -> Option<String> {
-    matches!(rule.source, Source::Unparsed(_)).then(|| rule.to_string())
+pub fn evaluate(rule: &SgRule, _ctx: &SgContext) -> Option<Hit> {
+    matches!(rule.source, Source::Unparsed(_)).then(|| Hit::new(rule.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ec2_sg::test_support::rule;
+    use crate::policy::Policy;
+    use crate::rules::ec2_sg::test_support::{ctx, rule};
 
     #[test]
     fn unparseable_sources() {
         let p = Policy::embedded();
+        let p = ctx(&p);
         assert!(evaluate(&rule("tcp", 22, 22, "0.0.0.0/33"), &p).is_some());
         assert!(evaluate(&rule("tcp", 22, 22, "0.0.0.0/0"), &p).is_none());
     }

@@ -1,8 +1,9 @@
-use super::from_internet;
+use super::{from_internet, shown};
 use crate::finding::{Action, Severity};
 use crate::model::net::Protocol;
 use crate::model::sg::SgRule;
-use crate::policy::Policy;
+use crate::rules::ec2_sg::SgContext;
+use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
@@ -33,22 +34,24 @@ crate::rule! {
 }
 
 /// Pure check: a tcp/udp range of `wide_port_range` ports or more from the internet.
-pub fn evaluate(rule: &SgRule, policy: &Policy) -> Option<String> {
+pub fn evaluate(rule: &SgRule, ctx: &SgContext) -> Option<Hit> {
     let range = rule.port_range()?;
     let wide = matches!(rule.protocol, Protocol::Tcp | Protocol::Udp)
-        && range.count() >= policy.wide_port_range
-        && from_internet(rule, policy);
-    wide.then(|| format!("{rule}, {} ports", range.count()))
+        && range.count() >= ctx.policy.wide_port_range
+        && from_internet(rule, ctx);
+    wide.then(|| Hit::new(format!("{}, {} ports", shown(rule, ctx), range.count())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ec2_sg::test_support::rule;
+    use crate::policy::Policy;
+    use crate::rules::ec2_sg::test_support::{ctx, rule};
 
     #[test]
     fn wide_ranges_only() {
         let p = Policy::embedded();
+        let p = ctx(&p);
         assert!(evaluate(&rule("tcp", 0, 65535, "0.0.0.0/0"), &p).is_some());
         assert!(evaluate(&rule("udp", 1000, 1999, "::/0"), &p).is_some());
         assert!(

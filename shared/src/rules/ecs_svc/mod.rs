@@ -3,12 +3,20 @@
 //! live rules, the deployed task definition): offline they never fire.
 
 pub mod exec_enabled;
+pub mod exec_on_unprotected_cluster;
 pub mod inherits_task_findings;
 pub mod no_security_groups;
 pub mod open_security_group;
+pub mod platform_version;
 pub mod public_ip;
+pub mod service_connect;
+pub mod service_tags_missing;
+pub mod task_overrides;
+pub mod task_public_ip;
+pub mod task_set_public_ip;
 
 use crate::finding::Finding;
+use crate::model::cl::ExecConfiguration;
 use crate::policy::Policy;
 
 /// What the service guard learned from AWS about the service's reach.
@@ -20,6 +28,8 @@ pub struct Enrichment {
     pub unchecked_groups: Vec<(String, String)>,
     /// The deployed task definition (`family:revision`) with its findings.
     pub task_definition: Option<(String, Vec<Finding>)>,
+    /// The cluster's ECS Exec configuration, read when the call turns Exec on.
+    pub cluster_exec: Option<(String, ExecConfiguration)>,
 }
 
 /// What a service rule sees besides the change.
@@ -49,16 +59,18 @@ pub(crate) mod test_support {
         check: fn(&ServiceChange, &SvcContext) -> Vec<Hit>,
         change: &ServiceChange,
     ) -> Vec<String> {
-        let policy = Policy::embedded();
-        check(
-            change,
-            &SvcContext {
-                policy: &policy,
-                enrichment: None,
-            },
-        )
-        .into_iter()
-        .map(|h| h.detail)
-        .collect()
+        run_with(check, change, &Policy::embedded(), None)
+    }
+
+    pub fn run_with(
+        check: fn(&ServiceChange, &SvcContext) -> Vec<Hit>,
+        change: &ServiceChange,
+        policy: &Policy,
+        enrichment: Option<&super::Enrichment>,
+    ) -> Vec<String> {
+        check(change, &SvcContext { policy, enrichment })
+            .into_iter()
+            .map(|h| h.detail)
+            .collect()
     }
 }

@@ -1,6 +1,6 @@
 use super::SvcContext;
 use crate::finding::{Action, Severity};
-use crate::model::svc::ServiceChange;
+use crate::model::svc::{ServiceChange, Subject};
 use crate::rules::ecs_td::Hit;
 
 crate::rule! {
@@ -35,6 +35,15 @@ crate::rule! {
 
 /// Pure check: the call gives the tasks public IPs.
 pub fn evaluate(change: &ServiceChange, _ctx: &SvcContext) -> Vec<Hit> {
+    if change.subject != Subject::Service {
+        // Task sets and standalone tasks have rules of their own (ECS-SVC-008/009).
+        return Vec::new();
+    }
+    public_ip(change)
+}
+
+/// `assignPublicIp: ENABLED` as the call set it, with the subnets.
+pub(crate) fn public_ip(change: &ServiceChange) -> Vec<Hit> {
     match &change.set_by_call().awsvpc {
         Some(vpc) if vpc.public_ip() => vec![Hit::new(format!(
             "assignPublicIp: ENABLED (subnets {})",

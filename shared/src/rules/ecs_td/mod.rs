@@ -1,7 +1,10 @@
 //! Rules about task definitions (ECS-TD-*), judged at `RegisterTaskDefinition`.
 
 pub mod aws_credentials_in_env;
+pub mod blocking_log_mode;
+pub mod capabilities_not_dropped;
 pub mod dangerous_capability;
+pub mod efs_transit_encryption;
 pub mod host_device;
 pub mod host_ipc;
 pub mod host_network;
@@ -10,12 +13,17 @@ pub mod host_pid;
 pub mod isolation_weakened;
 pub mod mutable_image;
 pub mod no_log_configuration;
+pub mod no_memory_limit;
+pub mod not_awsvpc;
 pub mod privileged;
+pub mod required_tags;
 pub mod risky_port_mapping;
 pub mod root_user;
 pub mod secret_name_literal;
 pub mod secret_value_in_env;
+pub mod task_role_is_execution_role;
 pub mod untrusted_registry;
+pub mod windows_container_administrator;
 pub mod writable_root_filesystem;
 
 use crate::finding::Severity;
@@ -143,6 +151,9 @@ pub(crate) mod test_support {
             readonly_root_filesystem: true,
             user: Some("1000".to_string()),
             has_log_configuration: true,
+            log_mode: Some("non-blocking".to_string()),
+            memory: Some(512),
+            capabilities_drop: vec!["ALL".to_string()],
             ..Container::default()
         }
     }
