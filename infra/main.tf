@@ -31,6 +31,7 @@ locals {
     ]
     "service-guard" = [
       "ec2:DescribeSecurityGroupRules",
+      "ecs:DescribeClusters",
       "ecs:DescribeTaskDefinition",
       "sns:Publish",
     ]
@@ -93,7 +94,7 @@ locals {
       "detail-type" = ["AWS API Call via CloudTrail"]
       "detail" = {
         "eventSource" = ["ecs.amazonaws.com"]
-        "eventName"   = ["CreateService", "UpdateService"]
+        "eventName"   = ["CreateService", "UpdateService", "CreateTaskSet", "UpdateTaskSet", "RunTask", "StartTask"]
         "errorCode"   = [{ "exists" = false }]
       }
     }

@@ -470,6 +470,77 @@ events["cl-eks-create-cluster-not-handled.json"] = envelope(308, "CreateCluster"
     {"cluster": {"name": "platform", "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/platform", "status": "CREATING"}},
     source="eks")
 
+# --- Task sets and standalone tasks (service-guard) ---------------------------
+def task_set_response(service, td, net, set_id="ecs-svc/4719261838472620139"):
+    return {"taskSet": {
+        "id": set_id, "taskSetArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-set/{CLUSTER}/{service}/{set_id.split('/')[-1]}",
+        "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{service}",
+        "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}", "externalId": "blue-2026-11",
+        "status": "ACTIVE", "taskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{td}",
+        "computedDesiredCount": 0, "pendingCount": 0, "runningCount": 0, "launchType": "FARGATE",
+        "platformVersion": "1.4.0", "platformFamily": "Linux", "networkConfiguration": net,
+        "scale": {"value": 100.0, "unit": "PERCENT"}, "stabilityStatus": "STABILIZING"}}
+
+
+def run_task_response(td, exec_on=False, launch="FARGATE"):
+    task_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    return {"tasks": [{
+        "taskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/{task_id}",
+        "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}",
+        "taskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{td}",
+        "lastStatus": "PROVISIONING", "desiredStatus": "RUNNING", "launchType": launch,
+        "platformVersion": "1.4.0" if launch == "FARGATE" else None, "platformFamily": "Linux" if launch == "FARGATE" else None,
+        "enableExecuteCommand": exec_on, "cpu": "256", "memory": "512", "createdAt": "Nov 2, 2026, 9:14:07 AM",
+        "attachments": [{"id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d", "type": "ElasticNetworkInterface", "status": "PRECREATED",
+                         "details": [{"name": "subnetId", "value": "subnet-0a1b2c3d4e5f60001"}]}] if launch == "FARGATE" else [],
+        "containers": [{"name": "job", "lastStatus": "PENDING"}]}], "failures": []}
+
+
+events["svc-create-task-set-public-ip.json"] = envelope(400, "CreateTaskSet",
+    {"cluster": CLUSTER, "service": "orders-api", "externalId": "blue-2026-11", "taskDefinition": "orders-api:118",
+     "networkConfiguration": network(public=True), "launchType": "FARGATE", "scale": {"value": 100.0, "unit": "PERCENT"},
+     "clientToken": "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"},
+    task_set_response("orders-api", "orders-api:118", network(public=True)), source="ecs")
+events["svc-update-task-set-scale-only.json"] = envelope(401, "UpdateTaskSet",
+    {"cluster": CLUSTER, "service": "orders-api", "taskSet": "ecs-svc/4719261838472620139", "scale": {"value": 50.0, "unit": "PERCENT"}},
+    task_set_response("orders-api", "orders-api:118", network(public=True)), source="ecs")
+# A scheduled EventBridge rule runs a job: the caller is the rule's role, invoked by EventBridge.
+scheduled = envelope(402, "RunTask",
+    {"cluster": CLUSTER, "taskDefinition": "nightly-export:9", "count": 1, "launchType": "FARGATE",
+     "networkConfiguration": network(public=True), "startedBy": "events-rule/nightly-export"},
+    run_task_response("nightly-export:9"), source="ecs")
+scheduled["detail"]["userIdentity"] = {
+    "type": "AssumedRole", "principalId": "AROAEXAMPLEROLEID0002:8d3f2c1b0a9e4d7c",
+    "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ecsEventsRole/8d3f2c1b0a9e4d7c", "accountId": ACCOUNT,
+    "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEROLEID0002",
+                                         "arn": f"arn:aws:iam::{ACCOUNT}:role/ecsEventsRole", "accountId": ACCOUNT,
+                                         "userName": "ecsEventsRole"},
+                       "attributes": {"creationDate": "2026-11-02T09:14:06Z", "mfaAuthenticated": "false"}},
+    "invokedBy": "events.amazonaws.com"}
+scheduled["detail"]["sourceIPAddress"] = "events.amazonaws.com"
+scheduled["detail"]["userAgent"] = "events.amazonaws.com"
+events["svc-run-task-public-ip-by-eventbridge.json"] = scheduled
+events["svc-run-task-overrides.json"] = envelope(403, "RunTask",
+    {"cluster": CLUSTER, "taskDefinition": "orders-migrate:4", "launchType": "FARGATE",
+     "networkConfiguration": network(), "overrides": {
+         "taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/orders-admin",
+         "containerOverrides": [{"name": "job", "command": ["sh", "-c", "python manage.py migrate --fake"],
+                                 "environment": [{"name": "LOG_LEVEL", "value": "debug"},
+                                                 {"name": "AWS_SECRET_ACCESS_KEY", "value": SECRET_FAKE}]}]}},
+    run_task_response("orders-migrate:4"), source="ecs")
+events["svc-start-task-on-instances.json"] = envelope(404, "StartTask",
+    {"cluster": CLUSTER, "taskDefinition": "legacy-worker:31",
+     "containerInstances": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/{CLUSTER}/4d3c2b1a0f9e8d7c6b5a49382716f5e4"]},
+    run_task_response("legacy-worker:31", launch="EC2"), source="ecs")
+connect = create_service(405, "orders-api", network())
+connect["detail"]["requestParameters"].update({
+    "platformVersion": "1.3.0", "tags": [{"key": "team", "value": "orders"}],
+    "serviceConnectConfiguration": {"enabled": True, "namespace": "shared-dev",
+                                    "services": [{"portName": "api", "clientAliases": [{"port": 8080}]}]}})
+connect["detail"]["responseElements"]["service"]["platformVersion"] = "1.3.0"
+events["svc-create-service-connect-without-tls.json"] = connect
+events["svc-update-enables-exec.json"] = update_service(406, "orders-api", {"enableExecuteCommand": True}, network(), True)
+
 os.makedirs(OUT, exist_ok=True)
 for name, ev in events.items():
     with open(os.path.join(OUT, name), "w") as f:

@@ -2,6 +2,7 @@
 //! security-group ingress events. [`assess`] is the pure part the CLI runs
 //! offline; [`IngressGuard::handle`] adds what only AWS can tell and does.
 
+use std::collections::btree_map::Entry;
 use std::time::{Duration, Instant};
 
 use time::Date;
@@ -599,9 +600,9 @@ impl IngressGuard<'_> {
         for r in &plan.revocations {
             if let Some(Source::PrefixList(list)) = now_of(&r.rule, &current).map(|now| &now.source)
             {
-                if !context.prefix_lists.contains_key(list) {
+                if let Entry::Vacant(slot) = context.prefix_lists.entry(list.clone()) {
                     let read = self.read_prefix_list(event, list, report).await?;
-                    context.prefix_lists.insert(list.clone(), read);
+                    slot.insert(read);
                 }
             }
         }
@@ -727,9 +728,9 @@ impl IngressGuard<'_> {
             }
         }
         for list in change.prefix_list_ids() {
-            if !change.prefix_lists.contains_key(&list) {
-                let read = self.read_prefix_list(event, &list, report).await?;
-                change.prefix_lists.insert(list, read);
+            if let Entry::Vacant(slot) = change.prefix_lists.entry(list) {
+                let read = self.read_prefix_list(event, slot.key(), report).await?;
+                slot.insert(read);
             }
         }
         Ok(change)
@@ -1452,5 +1453,441 @@ mod tests {
         assert!(err.to_string().contains("2 of 2 rules left"), "{err}");
         assert_eq!(*g.revoke_calls.lock().unwrap(), ["sg-1/sgr-ssh,sgr-rdp"]);
         assert!(notifier.sent.lock().unwrap().is_empty(), "the retry alerts");
+    }
+    fn listed(id: &str, port: i64, list: &str) -> SgRule {
+        SgRule {
+            source: Source::PrefixList(list.to_string()),
+            ..stored(id, port, "0.0.0.0/0", Direction::Ingress)
+        }
+    }
+
+    fn list_item(id: &str, port: i64, list: &str) -> Value {
+        json!({"groupId": "sg-1", "securityGroupRuleId": id, "isEgress": false, "ipProtocol": "tcp",
+               "fromPort": port, "toPort": port, "prefixListId": list})
+    }
+
+    fn through(list: &str) -> Event {
+        event(
+            sg::AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1"}),
+            json!({"securityGroupRuleSet": {"items": [list_item("sgr-pl", 22, list)]}}),
+            None,
+        )
+    }
+
+    fn holding(cidrs: &[&str]) -> Result<PrefixListEntries, AwsError> {
+        Ok(PrefixListEntries::Read(
+            cidrs.iter().map(|c| Source::cidr(c)).collect(),
+        ))
+    }
+
+    fn rule_ids(report: &Report) -> Vec<&'static str> {
+        report.findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[tokio::test]
+    async fn ssh_through_a_prefix_list_holding_the_internet_is_revoked_like_a_cidr_rule() {
+        let mut g = groups(&[]);
+        g.rules
+            .lock()
+            .unwrap()
+            .push(listed("sgr-pl", 22, "pl-world"));
+        g.prefix_lists = vec![(
+            "pl-world".to_string(),
+            holding(&["198.51.100.0/24", "0.0.0.0/0"]),
+        )];
+        let (report, sent) = run(
+            &g,
+            &revoking(),
+            &GuardSettings::default(),
+            &through("pl-world"),
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-003", "EC2-SG-011"]);
+        assert_eq!(
+            report.findings[0].detail,
+            "tcp 22 from prefix list pl-world (sgr-pl), which holds 0.0.0.0/0"
+        );
+        assert_eq!(
+            results(&report),
+            vec![("sgr-pl".to_string(), OutcomeKind::Revoked)]
+        );
+        assert!(!ids(&g).contains(&"sgr-pl".to_string()));
+        assert_eq!(
+            *g.prefix_list_reads.lock().unwrap(),
+            ["pl-world", "pl-world"],
+            "read to judge, and again right before revoking"
+        );
+        assert!(sent[0]
+            .subject
+            .starts_with("[CRITICAL] SSH (22) open to the internet"));
+
+        // An office list is not the internet: reported as a prefix-list source only.
+        let mut g = groups(&[]);
+        g.rules
+            .lock()
+            .unwrap()
+            .push(listed("sgr-pl", 22, "pl-office"));
+        g.prefix_lists = vec![("pl-office".to_string(), holding(&["198.51.100.0/24"]))];
+        let (report, _) = run(
+            &g,
+            &revoking(),
+            &GuardSettings::default(),
+            &through("pl-office"),
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-011"]);
+        assert!(report.plan.is_empty() && g.revoke_calls.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_prefix_list_is_unknown_never_clean_and_nothing_is_revoked() {
+        let mut g = groups(&[]);
+        g.rules
+            .lock()
+            .unwrap()
+            .push(listed("sgr-pl", 22, "pl-denied"));
+        g.prefix_lists = vec![(
+            "pl-denied".to_string(),
+            Err(denied("GetManagedPrefixListEntries")),
+        )];
+        let (report, sent) = run(
+            &g,
+            &revoking(),
+            &GuardSettings::default(),
+            &through("pl-denied"),
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-011"]);
+        assert_eq!(report.findings[0].severity, crate::finding::Severity::High);
+        assert!(report.findings[0]
+            .detail
+            .ends_with("entries unknown, the list could not be read (UnauthorizedOperation)"));
+        assert!(report.plan.is_empty() && g.revoke_calls.lock().unwrap().is_empty());
+        assert_eq!(sent.len(), 1, "unknown alerts");
+        assert!(sent[0]
+            .message
+            .contains("could not read prefix list pl-denied (UnauthorizedOperation)"));
+
+        // Throttled: the invocation fails and Lambda retries it.
+        g.prefix_lists[0].1 = Err(AwsError {
+            retryable: true,
+            code: Some("RequestLimitExceeded".to_string()),
+            ..denied("GetManagedPrefixListEntries")
+        });
+        let (result, sent) = run(
+            &g,
+            &revoking(),
+            &GuardSettings::default(),
+            &through("pl-denied"),
+        )
+        .await;
+        assert!(matches!(result, Err(GuardError::Aws { .. })));
+        assert!(sent.is_empty());
+    }
+
+    #[test]
+    fn a_prefix_list_unreadable_right_before_revoking_is_not_revoked() {
+        let policy = revoking();
+        let planned = listed("sgr-pl", 22, "pl-world");
+        let current = vec![planned.clone()];
+        let mut group = SgChange::current_ingress("sg-1", Vec::new()).with_account("111122223333");
+        let mut with = |entries: PrefixListEntries| {
+            group.prefix_lists.insert("pl-world".to_string(), entries);
+            recheck(&planned, &group, &current, &policy)
+        };
+        assert_eq!(
+            with(PrefixListEntries::Read(vec![Source::cidr("0.0.0.0/0")])),
+            Recheck::Offends("sgr-pl".to_string())
+        );
+        assert_eq!(
+            with(PrefixListEntries::Unknown(
+                "UnauthorizedOperation".to_string()
+            )),
+            Recheck::Unknown("UnauthorizedOperation".to_string())
+        );
+        assert!(matches!(
+            with(PrefixListEntries::Read(vec![Source::cidr("10.0.0.0/8")])),
+            Recheck::ChangedSince(_)
+        ));
+        assert!(matches!(
+            with(PrefixListEntries::AwsManaged),
+            Recheck::ChangedSince(_)
+        ));
+    }
+
+    fn private_https(request: Value) -> Event {
+        let item = json!({"groupId": "sg-1", "securityGroupRuleId": "sgr-int", "isEgress": false, "ipProtocol": "tcp",
+               "fromPort": 443, "toPort": 443, "cidrIpv4": "10.0.0.0/8"});
+        event(
+            sg::AUTHORIZE_INGRESS,
+            request,
+            json!({"securityGroupRuleSet": {"items": [item]}}),
+            None,
+        )
+    }
+
+    #[tokio::test]
+    async fn the_default_group_is_named_by_the_record_or_by_ec2() {
+        let policy = revoking();
+        let settings = GuardSettings::default();
+        // Named by the record.
+        let g = groups(&[]);
+        let (report, sent) = run(
+            &g,
+            &policy,
+            &settings,
+            &private_https(json!({"groupId": "sg-1", "groupName": "default"})),
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-010"]);
+        assert_eq!(
+            report.findings[0].detail,
+            "tcp 443 from 10.0.0.0/8 (sgr-int) in the default group"
+        );
+        assert!(report.plan.is_empty() && g.revoke_calls.lock().unwrap().is_empty());
+        assert_eq!(sent.len(), 1);
+
+        // Not named by the record: EC2 says it.
+        let mut g = groups(&[]);
+        g.info.as_mut().unwrap().name = "default".to_string();
+        let (report, _) = run(
+            &g,
+            &policy,
+            &settings,
+            &private_https(json!({"groupId": "sg-1"})),
+        )
+        .await;
+        assert_eq!(rule_ids(&report.unwrap()), ["EC2-SG-010"]);
+        let g = groups(&[]);
+        let (report, _) = run(
+            &g,
+            &policy,
+            &settings,
+            &private_https(json!({"groupId": "sg-1"})),
+        )
+        .await;
+        let report = report.unwrap();
+        assert!(report.findings.is_empty(), "named web");
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+
+        // EC2 does not say: unknown, and the report says so.
+        let mut g = groups(&[]);
+        g.group_error = Some(denied("DescribeSecurityGroups"));
+        let (report, _) = run(
+            &g,
+            &policy,
+            &settings,
+            &private_https(json!({"groupId": "sg-1"})),
+        )
+        .await;
+        let report = report.unwrap();
+        assert!(report.findings.is_empty());
+        assert_eq!(
+            report.notes,
+            ["could not read sg-1's name (UnauthorizedOperation): whether it is a VPC default group (EC2-SG-010) is unknown"]
+        );
+        g.group_error = Some(AwsError {
+            retryable: true,
+            ..denied("DescribeSecurityGroups")
+        });
+        let (result, _) = run(
+            &g,
+            &policy,
+            &settings,
+            &private_https(json!({"groupId": "sg-1"})),
+        )
+        .await;
+        assert!(result.is_err(), "retryable: Lambda retries");
+    }
+
+    #[tokio::test]
+    async fn udp_amplification_is_alerted_and_never_revoked() {
+        let g = groups(&[]);
+        let item = json!({"groupId": "sg-1", "securityGroupRuleId": "sgr-dns", "isEgress": false, "ipProtocol": "udp",
+               "fromPort": 53, "toPort": 53, "cidrIpv4": "0.0.0.0/0"});
+        let dns = event(
+            sg::AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1"}),
+            json!({"securityGroupRuleSet": {"items": [item]}}),
+            None,
+        );
+        let (report, sent) = run(&g, &revoking(), &GuardSettings::default(), &dns).await;
+        let report = report.unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-008"]);
+        assert!(report.plan.is_empty() && report.outcomes.is_empty());
+        assert!(g.revoke_calls.lock().unwrap().is_empty());
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0]
+                .subject
+                .starts_with("[HIGH] UDP amplification port open"),
+            "{}",
+            sent[0].subject
+        );
+    }
+
+    #[tokio::test]
+    async fn a_group_of_another_account_is_found_through_the_stored_rule() {
+        let g = groups(&[]);
+        g.rules.lock().unwrap().push(SgRule {
+            source: Source::Group {
+                group_id: Some("sg-9".to_string()),
+                user_id: Some("444455556666".to_string()),
+            },
+            ..stored("sgr-peer", 5432, "0.0.0.0/0", Direction::Ingress)
+        });
+        let modify = event(
+            sg::MODIFY_RULES,
+            json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1", "SecurityGroupRule": {
+                "SecurityGroupRuleId": "sgr-peer", "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "ReferencedGroupId": "sg-9"}}}}),
+            json!({}),
+            None,
+        );
+        let (report, _) = run(&g, &revoking(), &GuardSettings::default(), &modify).await;
+        let report = report.unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-011"]);
+        assert!(report.findings[0]
+            .detail
+            .ends_with("another account's group"));
+    }
+
+    fn add_to_list(add: Value) -> Event {
+        event(
+            sg::MODIFY_PREFIX_LIST,
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "CurrentVersion": 3, "AddEntry": add}}),
+            json!({"ModifyManagedPrefixListResponse": {"prefixList": {"prefixListId": "pl-1", "prefixListName": "partners"}}}),
+            None,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_prefix_list_that_now_holds_the_internet_alerts_with_the_groups_it_opens() {
+        let policy = revoking();
+        let settings = GuardSettings::default();
+        let world = add_to_list(json!({"Description": "temp", "cidr": "0.0.0.0/0"}));
+        let mut g = groups(&[]);
+        g.associations = vec![(
+            "pl-1".to_string(),
+            vec!["sg-1".to_string(), "sg-2".to_string()],
+        )];
+        let (report, sent) = run(&g, &policy, &settings, &world).await;
+        let report = report.unwrap();
+        assert_eq!(
+            report.resource.as_deref(),
+            Some("prefix list pl-1 (partners)")
+        );
+        assert_eq!(rule_ids(&report), ["EC2-SG-011"]);
+        let f = &report.findings[0];
+        assert_eq!(
+            (f.severity, f.action),
+            (crate::finding::Severity::High, Action::Notify)
+        );
+        assert_eq!(
+            f.detail,
+            "prefix list pl-1 (partners) now holds 0.0.0.0/0: open to the internet through it: sg-1, sg-2 (every rule that references the list)"
+        );
+        assert!(report.plan.is_empty() && report.outcomes.is_empty());
+        assert!(g.revoke_calls.lock().unwrap().is_empty(), "notify only");
+        assert_eq!(sent.len(), 1);
+
+        // Referenced by no group: reported at the rule's severity (medium: no alert).
+        let g = groups(&[]);
+        let (report, sent) = run(&g, &policy, &settings, &world).await;
+        let report = report.unwrap();
+        assert_eq!(
+            report.findings[0].severity,
+            crate::finding::Severity::Medium
+        );
+        assert!(report.findings[0]
+            .detail
+            .ends_with("no security group references it (yet)"));
+        assert!(sent.is_empty());
+
+        // The associations cannot be read: alerted as if groups referenced it.
+        let mut g = groups(&[]);
+        g.associations_error = Some(denied("GetManagedPrefixListAssociations"));
+        let (report, sent) = run(&g, &policy, &settings, &world).await;
+        let report = report.unwrap();
+        assert_eq!(report.findings[0].severity, crate::finding::Severity::High);
+        assert!(report.notes[0].starts_with(
+            "could not read which security groups reference pl-1 (UnauthorizedOperation)"
+        ));
+        assert_eq!(sent.len(), 1);
+
+        // A narrow entry opens nothing.
+        let g = groups(&[]);
+        let (report, sent) = run(
+            &g,
+            &policy,
+            &settings,
+            &add_to_list(json!([{"Cidr": "198.51.100.7/32"}])),
+        )
+        .await;
+        assert!(report.unwrap().findings.is_empty());
+        assert!(sent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_prefix_list_record_that_cannot_be_read_is_judged_by_the_list_as_it_is() {
+        let mut g = groups(&[]);
+        g.prefix_lists = vec![("pl-1".to_string(), holding(&["::/0"]))];
+        g.associations = vec![("pl-1".to_string(), vec!["sg-1".to_string()])];
+        let lost = add_to_list(json!([{"Description": "no cidr"}]));
+        let (report, sent) = run(&g, &revoking(), &GuardSettings::default(), &lost).await;
+        let report = report.unwrap();
+        assert!(report
+            .unevaluated
+            .as_deref()
+            .unwrap()
+            .starts_with("requestParameters.ModifyManagedPrefixListRequest.AddEntry[0].Cidr"));
+        assert_eq!(rule_ids(&report), ["EC2-SG-011"]);
+        assert!(report.findings[0].detail.contains("now holds ::/0"));
+        assert!(
+            sent[0].subject.contains("Could not evaluate"),
+            "{}",
+            sent[0].subject
+        );
+    }
+
+    #[test]
+    fn offline_says_what_only_aws_can_tell() {
+        let policy = Policy::embedded();
+        // A prefix list change: the finding, and the groups are not read.
+        let report =
+            evaluate_offline(&add_to_list(json!({"cidr": "0.0.0.0/0"})), &policy, TODAY).unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-011"]);
+        assert_eq!(report.findings[0].severity, crate::finding::Severity::High);
+        assert_eq!(
+            report.notes,
+            ["which security groups reference pl-1 needs AWS (GetManagedPrefixListAssociations): not read offline"]
+        );
+        // The group's name and the prefix lists are unverified, not clean.
+        let report = evaluate_offline(&through("pl-1"), &policy, TODAY).unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-011"]);
+        assert_eq!(
+            report.findings[0].detail,
+            "tcp 22 from prefix list pl-1 (sgr-pl): entries not read"
+        );
+        assert_eq!(
+            report.notes,
+            [
+                "the record does not name the group: whether sg-1 is a VPC default group (EC2-SG-010) is unverified; the Lambda reads its name with DescribeSecurityGroups",
+                "prefix list pl-1 is not read offline: whether it holds the internet is unverified; the Lambda reads it with GetManagedPrefixListEntries",
+            ]
+        );
+        // Named in the record: judged offline too.
+        let report = evaluate_offline(
+            &private_https(json!({"groupId": "sg-1", "groupName": "default"})),
+            &policy,
+            TODAY,
+        )
+        .unwrap();
+        assert_eq!(rule_ids(&report), ["EC2-SG-010"]);
+        assert!(report.notes.is_empty());
     }
 }

@@ -779,8 +779,14 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(change.account.as_deref(), Some("111122223333"));
-        assert_eq!(change.group_name, None, "not named: unknown, not \"not default\"");
-        assert_eq!(change.prefix_list_ids().into_iter().collect::<Vec<_>>(), ["pl-1", "pl-2"]);
+        assert_eq!(
+            change.group_name, None,
+            "not named: unknown, not \"not default\""
+        );
+        assert_eq!(
+            change.prefix_list_ids().into_iter().collect::<Vec<_>>(),
+            ["pl-1", "pl-2"]
+        );
         let stored = SgChange::current_ingress("sg-1", change.rules.clone());
         assert_eq!((stored.account, stored.group_name), (None, None));
         let named = SgChange::current_ingress("sg-1", Vec::new()).with_group_name("");
@@ -795,8 +801,10 @@ mod tests {
     fn modify_prefix_list_in_every_shape() {
         let wide = WidePrefixes::default();
         // As CloudTrail records it: one entry, lower-case `cidr`.
-        let one = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
-            "AddEntry": {"Description": "everyone", "cidr": "0.0.0.0/0", "tag": "1"}}}))
+        let one = modify_list(
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
+            "AddEntry": {"Description": "everyone", "cidr": "0.0.0.0/0", "tag": "1"}}}),
+        )
         .unwrap()
         .unwrap();
         assert_eq!(one.list_id, "pl-1");
@@ -811,20 +819,30 @@ mod tests {
         ] {
             let change = modify_list(request.clone()).unwrap().unwrap();
             assert_eq!(change.added.len(), 2, "{request}");
-            assert_eq!(change.internet_entries(wide), [&Source::cidr("::/0")], "{request}");
+            assert_eq!(
+                change.internet_entries(wide),
+                [&Source::cidr("::/0")],
+                "{request}"
+            );
         }
         // A rename, or removals only: nothing added.
-        let rename = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
-            "PrefixListName": "office", "RemoveEntry": {"Cidr": "0.0.0.0/0"}}}))
+        let rename = modify_list(
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
+            "PrefixListName": "office", "RemoveEntry": {"Cidr": "0.0.0.0/0"}}}),
+        )
         .unwrap()
         .unwrap();
         assert!(rename.added.is_empty());
         assert_eq!(rename.resource(), "prefix list pl-1 (office)");
-        let empty = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": {}}}));
+        let empty = modify_list(
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": {}}}),
+        );
         assert!(empty.unwrap().unwrap().added.is_empty());
         // An entry that does not parse is not safe.
-        let odd = modify_list(json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
-            "AddEntry": {"Cidr": "anywhere"}}}))
+        let odd = modify_list(
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1",
+            "AddEntry": {"Cidr": "anywhere"}}}),
+        )
         .unwrap()
         .unwrap();
         assert_eq!(odd.internet_entries(wide).len(), 1);
@@ -837,21 +855,36 @@ mod tests {
     fn a_modify_prefix_list_record_that_cannot_be_read_is_an_error_naming_the_field() {
         let cases = [
             (json!(null), "requestParameters"),
-            (json!({"ModifyManagedPrefixListRequest": {"omitted": true}}), "requestParameters.ModifyManagedPrefixListRequest"),
-            (json!({"ModifyManagedPrefixListRequest": {"AddEntry": {"Cidr": "0.0.0.0/0"}}}),
-                "requestParameters.ModifyManagedPrefixListRequest.PrefixListId"),
-            (json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": {"omitted": true}}}),
-                "requestParameters.ModifyManagedPrefixListRequest.AddEntry"),
-            (json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": [{"Description": "lost"}]}}),
-                "requestParameters.ModifyManagedPrefixListRequest.AddEntry[0].Cidr"),
-            (json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": "0.0.0.0/0"}}),
-                "requestParameters.ModifyManagedPrefixListRequest.AddEntry"),
+            (
+                json!({"ModifyManagedPrefixListRequest": {"omitted": true}}),
+                "requestParameters.ModifyManagedPrefixListRequest",
+            ),
+            (
+                json!({"ModifyManagedPrefixListRequest": {"AddEntry": {"Cidr": "0.0.0.0/0"}}}),
+                "requestParameters.ModifyManagedPrefixListRequest.PrefixListId",
+            ),
+            (
+                json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": {"omitted": true}}}),
+                "requestParameters.ModifyManagedPrefixListRequest.AddEntry",
+            ),
+            (
+                json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": [{"Description": "lost"}]}}),
+                "requestParameters.ModifyManagedPrefixListRequest.AddEntry[0].Cidr",
+            ),
+            (
+                json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": "0.0.0.0/0"}}),
+                "requestParameters.ModifyManagedPrefixListRequest.AddEntry",
+            ),
         ];
         for (request, path) in cases {
             let err = modify_list(request.clone()).expect_err(&request.to_string());
             assert_eq!(err.path, path, "{request}: {err}");
         }
-        let lenient = event(MODIFY_PREFIX_LIST, json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": "x"}}), json!({}));
+        let lenient = event(
+            MODIFY_PREFIX_LIST,
+            json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-1", "AddEntry": "x"}}),
+            json!({}),
+        );
         assert_eq!(prefix_list_named(&lenient).as_deref(), Some("pl-1"));
     }
 

@@ -394,11 +394,15 @@ impl ServiceChange {
             ),
         };
         let task_set = match subject {
+            // `ecs-svc/123…`, also inside a task set's ARN.
             Subject::TaskSet => request
                 .get("taskSet")
                 .str()?
                 .or(response.get("id").str()?)
-                .map(last_segment),
+                .map(|id| match id.find("ecs-svc/") {
+                    Some(at) => id[at..].to_string(),
+                    None => last_segment(id),
+                }),
             _ => None,
         };
         let (overrides, started_by) = match subject {

@@ -20,6 +20,8 @@ pub struct MemoryGroups {
     pub reject_batches: bool,
     /// Answer every read of the rules with this error instead.
     pub rules_error: Option<AwsError>,
+    /// Answer every read of the group with this error instead.
+    pub group_error: Option<AwsError>,
     /// `group/rule,rule` of every revoke call.
     pub revoke_calls: Mutex<Vec<String>>,
     /// Managed prefix lists by id: what each holds, or the error reading it
@@ -38,6 +40,9 @@ pub struct MemoryGroups {
 #[async_trait]
 impl SecurityGroups for MemoryGroups {
     async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+        if let Some(e) = &self.group_error {
+            return Err(e.clone());
+        }
         Ok(self.info.clone().filter(|g| g.group_id == group_id))
     }
 

@@ -467,3 +467,138 @@ async fn places_are_the_home_or_the_organizations_accounts_and_regions() {
     .unwrap();
     assert_eq!(places(&org, ACCOUNT, REGION, &Two).await.unwrap().len(), 4);
 }
+
+fn through_list(id: &str, port: i64, list: &str) -> SgRule {
+    SgRule {
+        source: Source::PrefixList(list.to_string()),
+        ..rule(id, port, "0.0.0.0/0")
+    }
+}
+
+fn lists(entries: &[(&str, crate::model::sg::PrefixListEntries)]) -> crate::model::sg::PrefixLists {
+    entries
+        .iter()
+        .map(|(id, e)| (id.to_string(), e.clone()))
+        .collect()
+}
+
+#[test]
+fn default_groups_prefix_lists_and_other_accounts_are_judged_as_the_event_path_judges_them() {
+    use crate::model::sg::PrefixListEntries;
+    let mut default = group("sg-default", vec![rule("sgr-int", 443, "10.0.0.0/8")], &[]);
+    default.info.name = "default".to_string();
+    let mut listed = group(
+        "sg-listed",
+        vec![
+            through_list("sgr-world", 22, "pl-world"),
+            through_list("sgr-denied", 22, "pl-denied"),
+        ],
+        &[],
+    );
+    listed.prefix_lists = lists(&[
+        (
+            "pl-world",
+            PrefixListEntries::Read(vec![Source::cidr("0.0.0.0/0")]),
+        ),
+        (
+            "pl-denied",
+            PrefixListEntries::Unknown("AccessDenied".to_string()),
+        ),
+    ]);
+    let peer = |owner: &str| SgRule {
+        source: Source::Group {
+            group_id: Some("sg-9".to_string()),
+            user_id: Some(owner.to_string()),
+        },
+        ..rule("sgr-peer", 5432, "0.0.0.0/0")
+    };
+    let mut e = estate();
+    e.groups = vec![
+        default,
+        listed,
+        group("sg-peered", vec![peer("444455556666")], &[]),
+        group("sg-own", vec![peer(ACCOUNT)], &[]),
+        group(
+            "sg-dns",
+            vec![SgRule {
+                ip_protocol: "udp".into(),
+                protocol: Protocol::Udp,
+                ..rule("sgr-dns", 53, "0.0.0.0/0")
+            }],
+            &[],
+        ),
+    ];
+    e.services = vec![public_service(&["sg-default"])];
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    assert_eq!(rules_on(&seen, "sg-default"), ["EC2-SG-010"]);
+    assert_eq!(rules_on(&seen, "sg-listed"), ["EC2-SG-003", "EC2-SG-011"]);
+    let denied = seen
+        .iter()
+        .find(|s| s.finding.detail.contains("pl-denied"))
+        .unwrap();
+    assert_eq!(
+        denied.finding.severity,
+        Severity::High,
+        "unknown is never clean"
+    );
+    assert_eq!(rules_on(&seen, "sg-peered"), ["EC2-SG-011"]);
+    assert!(rules_on(&seen, "sg-own").is_empty());
+    assert_eq!(rules_on(&seen, "sg-dns"), ["EC2-SG-008"]);
+    // A service in the default group is not "open to the internet" for it.
+    assert!(!rules_on(&seen, "prod/web").contains(&"ECS-SVC-004"));
+}
+
+#[tokio::test]
+async fn the_sweep_revokes_through_a_prefix_list_only_when_read_again() {
+    use crate::model::sg::PrefixListEntries;
+    let world = || PrefixListEntries::Read(vec![Source::cidr("0.0.0.0/0")]);
+    let mut listed = group(
+        "sg-listed",
+        vec![through_list("sgr-world", 22, "pl-world")],
+        &[],
+    );
+    listed.prefix_lists = lists(&[("pl-world", world())]);
+    let mut e = estate();
+    e.groups = vec![listed.clone()];
+    let policy = Policy::from_toml("dry_run = false\n[sweep]\nrevoke = true\n", "t").unwrap();
+    for (read_again, revoked) in [
+        (Ok(world()), true),
+        (
+            Err(AwsError {
+                operation: "GetManagedPrefixListEntries",
+                code: Some("AccessDenied".to_string()),
+                message: "denied".to_string(),
+                retryable: false,
+            }),
+            false,
+        ),
+    ] {
+        let h = Harness {
+            groups: MemoryGroups {
+                info: Some(listed.info.clone()),
+                rules: std::sync::Mutex::new(listed.rules.clone()),
+                prefix_lists: vec![("pl-world".to_string(), read_again)],
+                ..MemoryGroups::default()
+            },
+            ..Harness::new(e.clone())
+        };
+        let r = h.sweep(&policy, "t1", true).await;
+        let calls = h.groups.revoke_calls.lock().unwrap().clone();
+        if revoked {
+            assert_eq!(calls, ["sg-listed/sgr-world"]);
+        } else {
+            assert!(
+                calls.is_empty(),
+                "unknown right before revoking: not revoked"
+            );
+            assert_eq!(
+                r.report.outcomes[0].result,
+                crate::output::report::OutcomeKind::Failed
+            );
+            assert_eq!(
+                r.report.outcomes[0].error_code.as_deref(),
+                Some("AccessDenied")
+            );
+        }
+    }
+}

@@ -38,7 +38,7 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
         .iter()
         .filter_map(|v| {
             let mode = v.efs_transit_encryption.as_deref()?.trim();
-            (!mode.eq_ignore_ascii_case("ENABLED")).then(|| {
+            (mode.eq_ignore_ascii_case("DISABLED")).then(|| {
                 Hit::new(format!(
                     "volume {}: EFS transitEncryption {}",
                     v.name,
@@ -71,11 +71,13 @@ mod tests {
         assert!(run(evaluate, &td).is_empty());
         td.volumes.push(volume("shared", Some("DISABLED")));
         td.volumes.push(volume("cache", Some("disabled")));
+        td.volumes.push(volume("blank", Some(" ")));
         assert_eq!(
             run(evaluate, &td),
             [
                 "volume shared: EFS transitEncryption DISABLED",
-                "volume cache: EFS transitEncryption disabled"
+                "volume cache: EFS transitEncryption disabled",
+                "volume blank: EFS transitEncryption DISABLED"
             ]
         );
     }

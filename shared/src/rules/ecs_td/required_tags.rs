@@ -124,38 +124,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod tmp_probe {
-    #[test]
-    fn tmp_probe_new_samples() {
-        for f in [
-            "td-efs-without-transit-encryption",
-            "td-windows-container-administrator",
-            "td-task-role-equals-execution-role",
-            "td-ec2-bridge-no-memory-limit",
-            "td-hardened-tagged",
-            "td-clean-fargate",
-            "td-omitted-request",
-            "td-multi-container",
-        ] {
-            let path = format!("{}/../events/{f}.json", env!("CARGO_MANIFEST_DIR"));
-            let v: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-            let e = crate::model::event::Event::from_value(&v, f).unwrap();
-            let policy = crate::policy::Policy::embedded();
-            match crate::model::td::TaskDefinition::from_event(&e).unwrap() {
-                Some(td) => {
-                    let ctx = super::TdContext {
-                        policy: &policy,
-                        account: "111122223333",
-                    };
-                    for x in crate::rules::evaluate_td(&td, &ctx) {
-                        eprintln!("{f}: {} {} {}", x.rule, x.severity, x.detail);
-                    }
-                }
-                None => eprintln!("{f}: incomplete"),
-            }
-        }
-    }
-}

@@ -66,6 +66,8 @@ mod tests {
         assert!(run(evaluate, &td).is_empty(), "no execution role");
         td.execution_role_arn = Some("arn:aws:iam::111122223333:role/ecsTaskExecutionRole".into());
         assert!(run(evaluate, &td).is_empty(), "different roles");
+        td.execution_role_arn = Some("arn:aws:iam::111122223333:role/api".into());
+        assert!(run(evaluate, &td).is_empty(), "same length, different role");
         td.execution_role_arn = Some(format!(" {APP} "));
         assert_eq!(
             run(evaluate, &td),

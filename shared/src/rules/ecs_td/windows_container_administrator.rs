@@ -71,7 +71,9 @@ mod tests {
         admin.user = Some("containeradministrator".into());
         let mut none = container("sidecar");
         none.user = None;
-        let mut td = task(vec![c, admin, none]);
+        let mut blank = container("init");
+        blank.user = Some(" ".into());
+        let mut td = task(vec![c, admin, none, blank]);
         assert!(
             run(evaluate, &td).is_empty(),
             "Linux tasks are ECS-TD-006's"
@@ -83,7 +85,8 @@ mod tests {
             run(evaluate, &td),
             [
                 "container iis: user \"containeradministrator\"",
-                "container sidecar: no user set, so it runs as ContainerAdministrator"
+                "container sidecar: no user set, so it runs as ContainerAdministrator",
+                "container init: no user set, so it runs as ContainerAdministrator"
             ]
         );
     }
