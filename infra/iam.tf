@@ -42,6 +42,17 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # What a customer-managed prefix list holds and which groups reference
+  # it: a list of any account (one may be shared with this account).
+  dynamic "statement" {
+    for_each = [for a in local.function_actions[each.key] : a if startswith(a, "ec2:GetManagedPrefixList")]
+    content {
+      sid       = replace(replace(statement.value, "ec2:GetManagedPrefixList", "ReadPrefixList"), ":", "")
+      actions   = [statement.value]
+      resources = ["arn:${local.partition}:ec2:*:*:prefix-list/*"]
+    }
+  }
+
   # ListClusters and ListServices take no resource narrower than "*" that
   # would still let the sweep enumerate what it must read.
   dynamic "statement" {

@@ -20,8 +20,11 @@ locals {
     "ingress-guard" = [
       "dynamodb:GetItem",
       "dynamodb:PutItem",
+      "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeSecurityGroupRules",
       "ec2:DescribeSecurityGroups",
+      "ec2:GetManagedPrefixListAssociations",
+      "ec2:GetManagedPrefixListEntries",
       "ec2:RevokeSecurityGroupIngress",
       "sns:Publish",
     ]
@@ -30,7 +33,9 @@ locals {
       "sns:Publish",
     ]
     "service-guard" = [
+      "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeSecurityGroupRules",
+      "ec2:GetManagedPrefixListEntries",
       "ecs:DescribeClusters",
       "ecs:DescribeTaskDefinition",
       "sns:Publish",
@@ -44,11 +49,16 @@ locals {
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:Scan",
+      "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeSecurityGroupRules",
       "ec2:DescribeSecurityGroups",
+      "ec2:GetManagedPrefixListEntries",
       "ec2:RevokeSecurityGroupIngress",
+      "ecs:DescribeCapacityProviders",
+      "ecs:DescribeClusters",
       "ecs:DescribeServices",
       "ecs:DescribeTaskDefinition",
+      "ecs:ListAccountSettings",
       "ecs:ListClusters",
       "ecs:ListServices",
       "sns:Publish",
@@ -61,6 +71,8 @@ locals {
   # over this map, never over local.functions. Failed calls are dropped,
   # except a duplicate ingress rule (the open rule exists: ingress-guard
   # re-reads it).
+  # ModifyManagedPrefixList reaches ingress-guard too: an entry that makes a
+  # customer-managed list internet-wide opens every group that references it.
   # CreateTags/DeleteTags reach ingress-guard, which alerts when they set or
   # remove the exemption tag on a security group (the tag key is policy, so
   # the function filters; the call is cheap and rare next to the rest).
@@ -73,7 +85,7 @@ locals {
       "detail-type" = ["AWS API Call via CloudTrail"]
       "detail" = {
         "eventSource" = ["ec2.amazonaws.com"]
-        "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "CreateTags", "DeleteTags"]
+        "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "CreateTags", "DeleteTags", "ModifyManagedPrefixList"]
         "$or" = [
           { "errorCode" = [{ "exists" = false }] },
           { "errorCode" = ["Client.InvalidPermission.Duplicate", "InvalidPermission.Duplicate"] },

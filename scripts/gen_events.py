@@ -104,6 +104,8 @@ def authorize(n, group, perms, rules):
 
 
 SG = "sg-0a1b2c3d4e5f60718"
+DEFAULT_SG = "sg-0d0e0f1a2b3c40506"
+PREFIX_LIST = "pl-0a1b2c3d4e5f60718"
 events = {
     "sg-ssh-open-nested.json": authorize(1, SG, [perm("tcp", 22, 22, v4=["0.0.0.0/0"])],
         [("sgr-0ssh0000000000001", "tcp", 22, 22, "cidrIpv4", "0.0.0.0/0")]),
@@ -160,6 +162,27 @@ events = {
     "sg-egress-not-handled.json": envelope(20, "AuthorizeSecurityGroupEgress",
         {"groupId": SG, "ipPermissions": items([perm("-1", None, None, v4=["0.0.0.0/0"])])},
         {"requestId": ident(9020), "_return": True}),
+    # EC2-SG-008..011 and prefix lists as internet sources.
+    "sg-udp-dns-open.json": authorize(21, SG, [perm("udp", 53, 53, v4=["0.0.0.0/0"])],
+        [("sgr-0dns0000000000021", "udp", 53, 53, "cidrIpv4", "0.0.0.0/0")]),
+    "sg-wide-public-cidr.json": authorize(22, SG, [perm("tcp", 5432, 5432, v4=["52.16.0.0/12"])],
+        [("sgr-0wide00000000022", "tcp", 5432, 5432, "cidrIpv4", "52.16.0.0/12")]),
+    "sg-default-group-rule.json": envelope(23, "AuthorizeSecurityGroupIngress",
+        {"groupName": "default", "ipPermissions": items([perm("tcp", 443, 443, v4=["10.0.0.0/8"])])},
+        created(DEFAULT_SG, [("sgr-0default000000023", "tcp", 443, 443, "cidrIpv4", "10.0.0.0/8")])),
+    "sg-prefix-list-source.json": authorize(24, SG, [perm("tcp", 22, 22, pls=[PREFIX_LIST])],
+        [("sgr-0plist00000000024", "tcp", 22, 22, "prefixListId", PREFIX_LIST)]),
+    "sg-cross-account-group.json": envelope(25, "AuthorizeSecurityGroupIngress",
+        {"groupId": SG, "ipPermissions": items([perm("tcp", 5432, 5432,
+            groups=[{"groupId": "sg-0e1f2a3b4c5d60789", "userId": "444455556666"}])])},
+        {"requestId": ident(9025), "_return": True}),
+    "sg-modify-prefix-list-adds-world.json": envelope(26, "ModifyManagedPrefixList",
+        {"ModifyManagedPrefixListRequest": {"PrefixListId": PREFIX_LIST, "CurrentVersion": 4,
+            "AddEntry": {"Description": "temporary vendor access", "cidr": "0.0.0.0/0", "tag": 1}}},
+        {"ModifyManagedPrefixListResponse": {"requestId": ident(9026), "prefixList": {
+            "prefixListId": PREFIX_LIST, "addressFamily": "IPv4", "state": "modify-in-progress",
+            "prefixListArn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:prefix-list/{PREFIX_LIST}",
+            "prefixListName": "partner-offices", "maxEntries": 20, "version": 4, "ownerId": ACCOUNT}}}),
 }
 
 # --- RegisterTaskDefinition -------------------------------------------------
@@ -304,9 +327,10 @@ events["td-windows-container-administrator.json"] = register(154, task_def("lega
         cpu="1024", memory="2048", runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}))
 # One role for the application and the agent.
 events["td-task-role-equals-execution-role.json"] = register(155, task_def("orders-api", [clean_container()], taskRoleArn=EXEC_ROLE))
-# EC2, networkMode absent (bridge), no task memory: the container without limits is reported.
+# EC2, networkMode absent (bridge), no task memory: a container with only a
+# soft reservation has no limit (ECS refuses a container with neither).
 events["td-ec2-bridge-no-memory-limit.json"] = register(156, task_def("batch-worker", [
-        clean_container("worker", memory=None, portMappings=[]),
+        clean_container("worker", memory=None, memoryReservation=256, portMappings=[]),
         clean_container("sidecar", memory=None, memoryReservation=128, portMappings=[])],
         networkMode=None, cpu=None, memory=None, requiresCompatibilities=["EC2"]))
 # Hardened: capabilities dropped, non-blocking logs, tagged: clean under every rule.

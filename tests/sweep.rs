@@ -492,7 +492,9 @@ mod parity {
             "containerDefinitions": [{"name": "app", "essential": true,
                 "image": format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app@sha256:{}", "a".repeat(64)),
                 "user": "1000", "readonlyRootFilesystem": true,
-                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app"}}}]})
+                "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app", "mode": "non-blocking"}}}],
+            "tags": [{"key": "team", "value": "parity"}]})
     }
 
     /// What was applied for one sample event, and where the sweep finds it.

@@ -16,12 +16,17 @@ locals {
   # the organization). Reads for the judgement and the sweep, the revoke
   # scoped to this account's security groups below.
   member_actions = [
+    "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
+    "ec2:GetManagedPrefixListAssociations",
+    "ec2:GetManagedPrefixListEntries",
     "ec2:RevokeSecurityGroupIngress",
+    "ecs:DescribeCapacityProviders",
     "ecs:DescribeClusters",
     "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
+    "ecs:ListAccountSettings",
     "ecs:ListClusters",
     "ecs:ListServices",
   ]
@@ -101,6 +106,17 @@ data "aws_iam_policy_document" "member" {
       sid       = "Read${replace(replace(statement.value, ":", ""), "Describe", "")}"
       actions   = [statement.value]
       resources = ["*"]
+    }
+  }
+
+  # What a customer-managed prefix list holds and which groups reference
+  # it: a list of any account (one may be shared with this account).
+  dynamic "statement" {
+    for_each = [for a in local.member_actions : a if startswith(a, "ec2:GetManagedPrefixList")]
+    content {
+      sid       = replace(replace(statement.value, "ec2:GetManagedPrefixList", "ReadPrefixList"), ":", "")
+      actions   = [statement.value]
+      resources = ["arn:${local.partition}:ec2:*:*:prefix-list/*"]
     }
   }
 

@@ -16,6 +16,7 @@ use crate::guards::ingress::IngressGuard;
 use crate::guards::plan::Plan;
 use crate::guards::task_definition as task_guard;
 use crate::guards::{notify_if_due, GuardSettings};
+use crate::model::cl::{ClusterChange, ClusterSettings, CONTAINER_INSIGHTS};
 use crate::model::event::{Actor, Event};
 use crate::model::sg::{PrefixLists, SgChange, SgRule};
 use crate::model::svc::{ServiceChange, ServiceSettings};
@@ -28,6 +29,7 @@ use crate::ports::{
     SecurityGroups, StateStore,
 };
 use crate::rules;
+use crate::rules::ecs_cl::ClContext;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
 use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
 
@@ -63,6 +65,24 @@ pub struct ServiceState {
     pub cluster: String,
     pub name: String,
     pub settings: ServiceSettings,
+    /// Its task sets (services with the CODE_DEPLOY or EXTERNAL controller):
+    /// `(id, settings)`.
+    pub task_sets: Vec<(String, ServiceSettings)>,
+}
+
+/// A cluster as `DescribeClusters` shows it (settings, configuration, tags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterState {
+    pub name: String,
+    pub settings: ClusterSettings,
+}
+
+/// A capacity provider a cluster uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityProviderState {
+    pub name: String,
+    /// `None` for Fargate's providers, which have no Auto Scaling group.
+    pub termination_protection: Option<bool>,
 }
 
 /// A read that failed.
@@ -84,6 +104,11 @@ impl Unread {
 pub struct Estate {
     pub groups: Vec<GroupState>,
     pub services: Vec<ServiceState>,
+    pub clusters: Vec<ClusterState>,
+    /// The capacity providers the clusters use.
+    pub capacity_providers: Vec<CapacityProviderState>,
+    /// The account's effective `containerInsights` setting, when it could be read.
+    pub account_insights: Option<String>,
     /// The task definitions the services run, each once, by the name the
     /// services give (their revision ARN).
     pub task_definitions: BTreeMap<String, TaskDefinition>,
@@ -126,11 +151,9 @@ pub fn judge(
             seen.push(Seen::new(account, region, id, f.clone(), exempt));
         }
         // What the services behind the group are exposed to: not where the
-        // group sits or whom it trusts (a default group, a prefix list).
-        let exposure = findings
-            .into_iter()
-            .filter(|f| !rules::ec2_sg::CONTEXT_RULES.contains(&f.rule))
-            .collect();
+        // group sits or whom it trusts (a default group, a prefix list), nor
+        // a wide source that is not the internet.
+        let exposure = rules::ec2_sg::internet_exposure(findings);
         group_findings.insert(id, exposure);
     }
     let mut td_findings: BTreeMap<&str, (String, Vec<Finding>)> = BTreeMap::new();
@@ -146,13 +169,56 @@ pub fn judge(
         .iter()
         .filter(|u| u.what.starts_with("DescribeSecurityGroup"))
         .collect();
-    for service in &estate.services {
-        let change =
-            ServiceChange::current(&service.cluster, &service.name, service.settings.clone());
+    for cluster in &estate.clusters {
+        let change = ClusterChange::Cluster {
+            created: true,
+            cluster: cluster.name.clone(),
+            requested: cluster.settings.clone(),
+            effective: cluster.settings.clone(),
+        };
+        judge_cluster(account, region, &change, policy, &mut seen);
+    }
+    for provider in &estate.capacity_providers {
+        let change = ClusterChange::CapacityProvider {
+            created: true,
+            name: provider.name.clone(),
+            termination_protection: provider.termination_protection,
+            tags: None,
+        };
+        judge_cluster(account, region, &change, policy, &mut seen);
+    }
+    if let Some(value) = &estate.account_insights {
+        let change = ClusterChange::AccountSetting {
+            default: true,
+            name: CONTAINER_INSIGHTS.to_string(),
+            value: value.clone(),
+            principal: None,
+        };
+        judge_cluster(account, region, &change, policy, &mut seen);
+    }
+    let cluster_exec: BTreeMap<&str, &crate::model::cl::ExecConfiguration> = estate
+        .clusters
+        .iter()
+        .filter_map(|c| c.settings.exec.as_ref().map(|e| (c.name.as_str(), e)))
+        .collect();
+    let deployed = estate.services.iter().flat_map(|service| {
+        std::iter::once(ServiceChange::current(
+            &service.cluster,
+            &service.name,
+            service.settings.clone(),
+        ))
+        .chain(service.task_sets.iter().map(|(id, settings)| {
+            ServiceChange::current_task_set(&service.cluster, &service.name, id, settings.clone())
+        }))
+    });
+    for change in deployed {
         let mut enrichment = Enrichment {
             task_definition: change
                 .task_definition()
                 .and_then(|name| td_findings.get(name).cloned()),
+            cluster_exec: cluster_exec
+                .get(change.cluster.as_str())
+                .map(|exec| (change.cluster.clone(), (*exec).clone())),
             ..Enrichment::default()
         };
         for group_id in change.security_groups() {
@@ -179,6 +245,19 @@ pub fn judge(
         }
     }
     seen
+}
+
+/// Judges a cluster-level change as cluster-guard would.
+fn judge_cluster(
+    account: &str,
+    region: &str,
+    change: &ClusterChange,
+    policy: &Policy,
+    seen: &mut Vec<Seen>,
+) {
+    for f in rules::evaluate_cl(change, &ClContext { policy }) {
+        seen.push(Seen::new(account, region, &change.resource(), f, false));
+    }
 }
 
 /// One sweep of one place: what it found, what it alerted, what it could not read.

@@ -1890,4 +1890,49 @@ mod tests {
         assert_eq!(rule_ids(&report), ["EC2-SG-010"]);
         assert!(report.notes.is_empty());
     }
+    #[test]
+    fn the_sample_events_give_the_catalog_rules_offline() {
+        let policy = Policy::embedded();
+        let cases: [(&str, &str, &[&str]); 6] = [
+            (
+                "sg-udp-dns-open.json",
+                include_str!("../../../events/sg-udp-dns-open.json"),
+                &["EC2-SG-008"],
+            ),
+            (
+                "sg-wide-public-cidr.json",
+                include_str!("../../../events/sg-wide-public-cidr.json"),
+                &["EC2-SG-009"],
+            ),
+            (
+                "sg-default-group-rule.json",
+                include_str!("../../../events/sg-default-group-rule.json"),
+                &["EC2-SG-010"],
+            ),
+            (
+                "sg-prefix-list-source.json",
+                include_str!("../../../events/sg-prefix-list-source.json"),
+                &["EC2-SG-011"],
+            ),
+            (
+                "sg-cross-account-group.json",
+                include_str!("../../../events/sg-cross-account-group.json"),
+                &["EC2-SG-011"],
+            ),
+            (
+                "sg-modify-prefix-list-adds-world.json",
+                include_str!("../../../events/sg-modify-prefix-list-adds-world.json"),
+                &["EC2-SG-011"],
+            ),
+        ];
+        for (name, text, want) in cases {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let event = Event::from_value(&value, name).unwrap();
+            let guard = crate::guards::REGISTRY.iter().find(|g| g.handles(&event));
+            assert_eq!(guard.map(|g| g.function), Some("ingress-guard"), "{name}");
+            let report = evaluate_offline(&event, &policy, TODAY).unwrap();
+            assert_eq!(rule_ids(&report), want, "{name}: {:?}", report.findings);
+            assert!(report.plan.is_empty(), "{name}: notify only");
+        }
+    }
 }

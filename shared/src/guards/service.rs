@@ -11,7 +11,7 @@ use crate::guards::task_definition as task_guard;
 use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
-use crate::model::sg::SgChange;
+use crate::model::sg::{PrefixListEntries, SgChange};
 use crate::model::svc::{ServiceChange, Subject};
 use crate::model::td::TaskDefinition;
 use crate::output::report::Report;
@@ -218,10 +218,27 @@ impl ServiceGuard<'_> {
         for group_id in change.security_groups() {
             match self.groups.rules_of_group(group_id).await {
                 Ok(stored) => {
-                    let ingress = SgChange::current_ingress(group_id, stored);
-                    enrichment
-                        .groups
-                        .push((group_id.clone(), rules::evaluate_sg(&ingress, self.policy)));
+                    let mut ingress =
+                        SgChange::current_ingress(group_id, stored).with_account(&event.account);
+                    // A prefix list holding an internet-wide entry is the
+                    // internet; one that cannot be read is unknown (said).
+                    for list in ingress.prefix_list_ids() {
+                        let entries = match self.groups.prefix_list(&list).await {
+                            Ok(entries) => entries,
+                            Err(e) if e.retryable => return Err(e),
+                            Err(e) => {
+                                notes.push(format!(
+                                    "could not read prefix list {list} of {group_id} ({}): whether it opens the group to the internet is unknown",
+                                    e.code_or_kind()
+                                ));
+                                PrefixListEntries::Unknown(e.code_or_kind())
+                            }
+                        };
+                        ingress.prefix_lists.insert(list, entries);
+                    }
+                    let exposure =
+                        rules::ec2_sg::internet_exposure(rules::evaluate_sg(&ingress, self.policy));
+                    enrichment.groups.push((group_id.clone(), exposure));
                 }
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {

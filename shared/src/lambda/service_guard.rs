@@ -13,11 +13,14 @@ use crate::ports::{Clusters, SecurityGroups, TaskDefinitions};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (what the
 /// service, task set or task deploys), DescribeSecurityGroupRules (the groups
-/// in front of it), DescribeClusters (the cluster's Exec configuration, when
-/// the call turns Exec on) and Publish. The Terraform module grants exactly
-/// these (a test compares them).
+/// in front of it) and DescribeManagedPrefixLists/GetManagedPrefixListEntries
+/// (the prefix lists their rules name), DescribeClusters (the cluster's Exec
+/// configuration, when the call turns Exec on) and Publish. The Terraform
+/// module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",
+    "ec2:GetManagedPrefixListEntries",
     "ecs:DescribeClusters",
     "ecs:DescribeTaskDefinition",
     "sns:Publish",

@@ -165,7 +165,9 @@ pub fn tag_keys(node: &Node<'_>) -> Result<Option<Vec<String>>, FieldError> {
         .map(Some)
 }
 
-/// One cluster-level call.
+/// One cluster-level call. One is built per event (or per swept resource)
+/// and dropped after judging: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterChange {
     /// CreateCluster, UpdateCluster, UpdateClusterSettings.

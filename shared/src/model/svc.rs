@@ -306,6 +306,20 @@ impl ServiceChange {
         }
     }
 
+    /// A task set as it stands (the sweep): judged as its creation.
+    pub fn current_task_set(
+        cluster: &str,
+        service: &str,
+        id: &str,
+        settings: ServiceSettings,
+    ) -> ServiceChange {
+        ServiceChange {
+            subject: Subject::TaskSet,
+            task_set: Some(id.to_string()),
+            ..ServiceChange::current(cluster, service, settings)
+        }
+    }
+
     /// Reads a service, task-set or standalone-task call of ECS; `Ok(None)`
     /// for any other event (App Runner's CreateService, Cloud Map's UpdateService).
     pub fn from_event(event: &Event) -> Result<Option<ServiceChange>, FieldError> {

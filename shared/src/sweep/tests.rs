@@ -70,6 +70,7 @@ fn public_service(groups: &[&str]) -> ServiceState {
             platform_version: Some("LATEST".to_string()),
             ..ServiceSettings::default()
         },
+        task_sets: Vec::new(),
     }
 }
 
@@ -83,6 +84,7 @@ fn estate() -> Estate {
         task_definitions: [(TD_ARN.to_string(), privileged_td())].into(),
         unread: Vec::new(),
         api_calls: 6,
+        ..Estate::default()
     }
 }
 
@@ -111,6 +113,65 @@ fn the_estate_is_judged_by_the_event_paths_rules() {
         rules_on(&seen, "prod/web"),
         ["ECS-SVC-001", "ECS-SVC-004", "ECS-SVC-005"]
     );
+}
+
+#[test]
+fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_their_events() {
+    use crate::model::cl::{ClusterSettings, ExecConfiguration};
+    use crate::sweep::{CapacityProviderState, ClusterState};
+    let mut e = estate();
+    e.clusters.push(ClusterState {
+        name: "prod".to_string(),
+        settings: ClusterSettings {
+            container_insights: Some("disabled".to_string()),
+            exec: Some(ExecConfiguration {
+                logging: Some("NONE".to_string()),
+                ..ExecConfiguration::default()
+            }),
+            tags: Some(vec!["team".to_string()]),
+        },
+    });
+    e.capacity_providers.push(CapacityProviderState {
+        name: "prod-ec2".to_string(),
+        termination_protection: Some(false),
+    });
+    e.account_insights = Some("disabled".to_string());
+    e.services[0].settings.enable_execute_command = Some(true);
+    let settings = e.services[0].settings.clone();
+    e.services[0]
+        .task_sets
+        .push(("ecs-svc/1".to_string(), settings));
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    assert_eq!(rules_on(&seen, "prod"), ["ECS-CL-001", "ECS-CL-002"]);
+    assert_eq!(
+        rules_on(&seen, "capacity provider prod-ec2"),
+        ["ECS-CL-005"]
+    );
+    assert_eq!(
+        rules_on(&seen, "account setting containerInsights"),
+        ["ECS-CL-004"]
+    );
+    // The service with Exec on, in a cluster that does not log sessions.
+    assert!(rules_on(&seen, "prod/web").contains(&"ECS-SVC-012"));
+    // Its task set: the same join, under the task set's rule.
+    assert_eq!(
+        rules_on(&seen, "prod/web/ecs-svc/1"),
+        [
+            "ECS-SVC-002",
+            "ECS-SVC-004",
+            "ECS-SVC-005",
+            "ECS-SVC-008",
+            "ECS-SVC-012"
+        ]
+    );
+    // Fargate's own providers (no Auto Scaling group) are not judged.
+    let mut fargate = estate();
+    fargate.capacity_providers.push(CapacityProviderState {
+        name: "FARGATE".to_string(),
+        termination_protection: None,
+    });
+    let seen = judge(ACCOUNT, REGION, &fargate, &Policy::embedded(), &[], TODAY);
+    assert!(rules_on(&seen, "capacity provider FARGATE").is_empty());
 }
 
 #[test]

@@ -7,21 +7,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
+use aws_sdk_ecs::types::{ClusterField, ServiceField, SettingName, TaskDefinitionField};
+
 use super::{
-    classify, group_info, is_aws_managed, prefix_list_entries, stored_rule, task_definition_of,
+    classify, cluster_settings_of, described_task_definition, group_info, is_aws_managed,
+    prefix_list_entries, stored_rule,
 };
+use crate::model::cl::CONTAINER_INSIGHTS;
 use crate::model::net::Source;
 use crate::model::sg::{PrefixListEntries, PrefixLists};
-use crate::model::svc::{AwsvpcConfiguration, ServiceSettings};
+use crate::model::svc::{AwsvpcConfiguration, ServiceConnect, ServiceSettings};
 use crate::model::td::TaskDefinition;
 use crate::ports::{AwsError, EstateReader};
-use crate::sweep::{Estate, GroupState, ServiceState, Unread};
+use crate::sweep::{CapacityProviderState, ClusterState, Estate, GroupState, ServiceState, Unread};
 
 /// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
 /// DescribeServices takes at most 10 services.
 const EC2_PAGE: i32 = 1000;
 const ECS_PAGE: i32 = 100;
 const SERVICES_PER_DESCRIBE: usize = 10;
+/// DescribeClusters and DescribeCapacityProviders take at most 100 names.
+const CLUSTERS_PER_DESCRIBE: usize = 100;
+const PROVIDERS_PER_DESCRIBE: usize = 100;
 /// DescribeManagedPrefixLists returns at most 100 lists a page.
 const PREFIX_LIST_PAGE: i32 = 100;
 
@@ -63,12 +70,15 @@ impl Part {
 impl EstateReader for SdkEstate {
     async fn read(&self) -> Estate {
         let (network, ecs) = tokio::join!(self.network(), self.ecs());
-        let ((groups, mut net_part), (services, task_definitions, ecs_part)) = (network, ecs);
+        let ((groups, mut net_part), (read, ecs_part)) = (network, ecs);
         net_part.unread.extend(ecs_part.unread);
         Estate {
             groups,
-            services,
-            task_definitions,
+            services: read.services,
+            clusters: read.clusters,
+            capacity_providers: read.capacity_providers,
+            account_insights: read.account_insights,
+            task_definitions: read.task_definitions,
             unread: net_part.unread,
             api_calls: net_part.calls.into_inner() + ecs_part.calls.into_inner(),
         }
@@ -232,10 +242,10 @@ impl SdkEstate {
         lists
     }
 
-    async fn ecs(&self) -> (Vec<ServiceState>, BTreeMap<String, TaskDefinition>, Part) {
+    async fn ecs(&self) -> (EcsRead, Part) {
         let mut part = Part::default();
-        let mut services = Vec::new();
-        let mut clusters = Vec::new();
+        let mut read = EcsRead::default();
+        let mut arns = Vec::new();
         let mut token: Option<String> = None;
         loop {
             part.call();
@@ -248,7 +258,7 @@ impl SdkEstate {
                 .await
             {
                 Ok(out) => {
-                    clusters.extend(out.cluster_arns().iter().cloned());
+                    arns.extend(out.cluster_arns().iter().cloned());
                     match out.next_token() {
                         Some(next) if !next.is_empty() => token = Some(next.to_string()),
                         _ => break,
@@ -256,96 +266,120 @@ impl SdkEstate {
                 }
                 Err(e) => {
                     part.failed("ListClusters", classify("ListClusters", &e));
-                    return (services, BTreeMap::new(), part);
+                    return (read, part);
                 }
             }
         }
-        for cluster in &clusters {
+        let mut providers = BTreeSet::new();
+        for batch in arns.chunks(CLUSTERS_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_clusters()
+                .set_clusters(Some(batch.to_vec()))
+                .include(ClusterField::Settings)
+                .include(ClusterField::Configurations)
+                .include(ClusterField::Tags)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for c in out
+                        .clusters()
+                        .iter()
+                        .filter(|c| c.status() != Some("INACTIVE"))
+                    {
+                        providers.extend(c.capacity_providers().iter().cloned());
+                        read.clusters.push(ClusterState {
+                            name: c.cluster_name().unwrap_or_default().to_string(),
+                            settings: cluster_settings_of(c),
+                        });
+                    }
+                }
+                Err(e) => part.failed("DescribeClusters", classify("DescribeClusters", &e)),
+            }
+        }
+        for cluster in &arns {
             let name = cluster.rsplit('/').next().unwrap_or(cluster).to_string();
-            let mut arns: Vec<String> = Vec::new();
-            loop {
-                part.call();
-                match self
-                    .ecs
-                    .list_services()
-                    .cluster(cluster)
-                    .max_results(ECS_PAGE)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        arns.extend(out.service_arns().iter().cloned());
-                        match out.next_token() {
-                            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                            _ => break,
-                        }
-                    }
-                    Err(e) => {
-                        part.failed(
-                            format!("ListServices (cluster {name})"),
-                            classify("ListServices", &e),
-                        );
-                        break;
-                    }
-                }
-            }
-            for batch in arns.chunks(SERVICES_PER_DESCRIBE) {
-                part.call();
-                match self
-                    .ecs
-                    .describe_services()
-                    .cluster(cluster)
-                    .set_services(Some(batch.to_vec()))
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        for failure in out.failures() {
-                            part.failed(
-                                format!(
-                                    "DescribeServices ({})",
-                                    failure.arn().unwrap_or("a service")
-                                ),
-                                AwsError {
-                                    operation: "DescribeServices",
-                                    code: failure.reason().map(str::to_string),
-                                    message: failure.detail().unwrap_or_default().to_string(),
-                                    retryable: false,
-                                },
-                            );
-                        }
-                        services.extend(
-                            out.services()
-                                .iter()
-                                .filter(|s| s.status() != Some("INACTIVE"))
-                                .map(|s| service_state(&name, s)),
-                        );
-                    }
-                    Err(e) => part.failed(
-                        format!("DescribeServices (cluster {name})"),
-                        classify("DescribeServices", &e),
+            self.services_of(cluster, &name, &mut read.services, &mut part)
+                .await;
+        }
+        // Fargate's own providers have no Auto Scaling group to protect.
+        let named: Vec<String> = providers
+            .into_iter()
+            .filter(|p| p != "FARGATE" && p != "FARGATE_SPOT")
+            .collect();
+        for batch in named.chunks(PROVIDERS_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_capacity_providers()
+                .set_capacity_providers(Some(batch.to_vec()))
+                .send()
+                .await
+            {
+                Ok(out) => read
+                    .capacity_providers
+                    .extend(
+                        out.capacity_providers()
+                            .iter()
+                            .map(|p| CapacityProviderState {
+                                name: p.name().unwrap_or_default().to_string(),
+                                termination_protection: p.auto_scaling_group_provider().map(|a| {
+                                    a.managed_termination_protection()
+                                        .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
+                                }),
+                            }),
                     ),
-                }
+                Err(e) => part.failed(
+                    "DescribeCapacityProviders",
+                    classify("DescribeCapacityProviders", &e),
+                ),
             }
         }
-        let wanted: BTreeSet<String> = services
+        // The effective setting for the sweep's own principal: the account
+        // default unless that principal has one of its own.
+        part.call();
+        match self
+            .ecs
+            .list_account_settings()
+            .name(SettingName::ContainerInsights)
+            .effective_settings(true)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                read.account_insights = out
+                    .settings()
+                    .iter()
+                    .find(|s| s.name().map(|n| n.as_str()) == Some(CONTAINER_INSIGHTS))
+                    .and_then(|s| s.value())
+                    .map(str::to_string);
+            }
+            Err(e) => part.failed("ListAccountSettings", classify("ListAccountSettings", &e)),
+        }
+        let wanted: BTreeSet<String> = read
+            .services
             .iter()
-            .filter_map(|s: &ServiceState| s.settings.task_definition.clone())
+            .flat_map(|s: &ServiceState| {
+                std::iter::once(&s.settings)
+                    .chain(s.task_sets.iter().map(|(_, t)| t))
+                    .filter_map(|t| t.task_definition.clone())
+            })
             .collect();
-        let mut task_definitions = BTreeMap::new();
         for arn in wanted {
             part.call();
             match self
                 .ecs
                 .describe_task_definition()
                 .task_definition(&arn)
+                .include(TaskDefinitionField::Tags)
                 .send()
                 .await
             {
                 Ok(out) => {
-                    if let Some(td) = out.task_definition() {
-                        task_definitions.insert(arn, task_definition_of(td));
+                    if let Some(td) = described_task_definition(&out) {
+                        read.task_definitions.insert(arn, td);
                     }
                 }
                 Err(e) => part.failed(
@@ -354,15 +388,104 @@ impl SdkEstate {
                 ),
             }
         }
-        (services, task_definitions, part)
+        (read, part)
+    }
+
+    /// The services of one cluster, ten at a time, with their tags.
+    async fn services_of(
+        &self,
+        cluster: &str,
+        name: &str,
+        services: &mut Vec<ServiceState>,
+        part: &mut Part,
+    ) {
+        let mut arns: Vec<String> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            match self
+                .ecs
+                .list_services()
+                .cluster(cluster)
+                .max_results(ECS_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    arns.extend(out.service_arns().iter().cloned());
+                    match out.next_token() {
+                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    part.failed(
+                        format!("ListServices (cluster {name})"),
+                        classify("ListServices", &e),
+                    );
+                    break;
+                }
+            }
+        }
+        for batch in arns.chunks(SERVICES_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch.to_vec()))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for failure in out.failures() {
+                        part.failed(
+                            format!(
+                                "DescribeServices ({})",
+                                failure.arn().unwrap_or("a service")
+                            ),
+                            AwsError {
+                                operation: "DescribeServices",
+                                code: failure.reason().map(str::to_string),
+                                message: failure.detail().unwrap_or_default().to_string(),
+                                retryable: false,
+                            },
+                        );
+                    }
+                    services.extend(
+                        out.services()
+                            .iter()
+                            .filter(|s| s.status() != Some("INACTIVE"))
+                            .map(|s| service_state(name, s)),
+                    );
+                }
+                Err(e) => part.failed(
+                    format!("DescribeServices (cluster {name})"),
+                    classify("DescribeServices", &e),
+                ),
+            }
+        }
     }
 }
 
 /// A described service as the rules see it: what ECS holds is whole, so an
 /// absent `assignPublicIp` is ECS's default (disabled).
-fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState {
-    let network = s.network_configuration();
-    let awsvpc = network
+/// What the ECS half of the reads found.
+#[derive(Default)]
+struct EcsRead {
+    services: Vec<ServiceState>,
+    clusters: Vec<ClusterState>,
+    capacity_providers: Vec<CapacityProviderState>,
+    account_insights: Option<String>,
+    task_definitions: BTreeMap<String, TaskDefinition>,
+}
+
+fn awsvpc_of(
+    network: Option<&aws_sdk_ecs::types::NetworkConfiguration>,
+) -> Option<AwsvpcConfiguration> {
+    network
         .and_then(|n| n.awsvpc_configuration())
         .map(|a| AwsvpcConfiguration {
             security_groups: Some(a.security_groups().to_vec()),
@@ -371,20 +494,67 @@ fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState
                 a.assign_public_ip()
                     .is_some_and(|p| p.as_str().eq_ignore_ascii_case("ENABLED")),
             ),
+        })
+}
+
+fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState {
+    let network = s.network_configuration();
+    // Service Connect lives in the deployments; the primary one is current.
+    let connect = s
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.service_connect_configuration())
+        .map(|c| ServiceConnect {
+            enabled: c.enabled(),
+            namespace: c.namespace().map(str::to_string),
+            without_tls: c
+                .services()
+                .iter()
+                .filter(|svc| svc.tls().is_none())
+                .map(|svc| svc.port_name().to_string())
+                .collect(),
         });
     ServiceState {
         cluster: cluster.to_string(),
         name: s.service_name().unwrap_or_default().to_string(),
         settings: ServiceSettings {
             task_definition: s.task_definition().map(str::to_string),
-            awsvpc,
+            awsvpc: awsvpc_of(network),
             network_configured: network.is_some(),
             enable_execute_command: Some(s.enable_execute_command()),
             launch_type: s.launch_type().map(|l| l.as_str().to_string()),
             platform_version: s.platform_version().map(str::to_string),
             platform_family: s.platform_family().map(str::to_string),
-            service_connect: None,
-            tags: None,
+            service_connect: connect,
+            tags: Some(
+                s.tags()
+                    .iter()
+                    .filter_map(|t| t.key().map(str::to_string))
+                    .collect(),
+            ),
         },
+        task_sets: s
+            .task_sets()
+            .iter()
+            .filter(|t| t.status() != Some("DRAINING"))
+            .map(|t| {
+                let network = t.network_configuration();
+                (
+                    t.id().unwrap_or_default().to_string(),
+                    ServiceSettings {
+                        task_definition: t.task_definition().map(str::to_string),
+                        awsvpc: awsvpc_of(network),
+                        network_configured: network.is_some(),
+                        enable_execute_command: Some(false),
+                        launch_type: t.launch_type().map(|l| l.as_str().to_string()),
+                        platform_version: t.platform_version().map(str::to_string),
+                        platform_family: t.platform_family().map(str::to_string),
+                        service_connect: None,
+                        tags: None,
+                    },
+                )
+            })
+            .collect(),
     }
 }

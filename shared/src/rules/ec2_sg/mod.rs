@@ -51,6 +51,19 @@ pub const CONTEXT_RULES: [&str; 2] = [
     external_source::EXTERNAL_SOURCE.id,
 ];
 
+/// What the services behind a group are exposed to from the internet: its
+/// findings without those about where a rule sits or whom it trusts
+/// ([`CONTEXT_RULES`]) and without wide-but-not-internet sources
+/// (EC2-SG-009). ECS-SVC-004 joins these, in the event path and the sweep.
+pub fn internet_exposure(findings: Vec<crate::finding::Finding>) -> Vec<crate::finding::Finding> {
+    findings
+        .into_iter()
+        .filter(|f| {
+            !CONTEXT_RULES.contains(&f.rule) && f.rule != wide_public_cidr::WIDE_PUBLIC_CIDR.id
+        })
+        .collect()
+}
+
 /// The prefix list the rule references, and what is known of it (`None`: not read).
 fn prefix_list<'c>(
     rule: &SgRule,

@@ -38,7 +38,7 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
         .iter()
         .filter_map(|v| {
             let mode = v.efs_transit_encryption.as_deref()?.trim();
-            (mode.eq_ignore_ascii_case("DISABLED")).then(|| {
+            (!mode.eq_ignore_ascii_case("ENABLED")).then(|| {
                 Hit::new(format!(
                     "volume {}: EFS transitEncryption {}",
                     v.name,

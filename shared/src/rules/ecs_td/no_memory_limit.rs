@@ -4,9 +4,10 @@ use crate::model::td::TaskDefinition;
 
 crate::rule! {
     /// ## What it does
-    /// Flags every container with neither `memory` nor `memoryReservation`
-    /// when the task definition has no task-level `memory` either. (Fargate
-    /// requires task-level memory, so Fargate definitions pass.)
+    /// Flags every container without a hard memory limit: no container
+    /// `memory` and no task-level `memory`. A `memoryReservation` alone is a
+    /// soft limit (the container may grow past it), so it does not count.
+    /// (Fargate requires task-level memory, so Fargate definitions pass.)
     ///
     /// ## Why is this bad?
     /// Without any limit, one container can take all of the instance's memory:
@@ -14,8 +15,8 @@ crate::rule! {
     /// other task on the instance.
     ///
     /// ## Example
-    /// An EC2 task definition without `memory` whose container has neither
-    /// `memory` nor `memoryReservation`.
+    /// An EC2 task definition without `memory` whose container sets only
+    /// `"memoryReservation": 128`.
     ///
     /// ## Fix
     /// Set task-level `memory`, or `memory` (hard limit) on each container.
@@ -28,7 +29,7 @@ crate::rule! {
         severity: Severity::Low,
         action: Action::Notify,
         anchors: &["CT PR.7", "CIS Docker 5.11"],
-        remediation: "Set task-level `memory`, or `memory`/`memoryReservation` on every container.",
+        remediation: "Set task-level `memory`, or a hard `memory` limit on every container.",
         check: crate::rules::Check::TaskDefinition(evaluate),
     }
 }
@@ -38,15 +39,21 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
     if td.memory.as_deref().is_some_and(|m| !m.trim().is_empty()) {
         return Vec::new();
     }
-    let limited = |m: Option<i64>| m.is_some_and(|m| m > 0);
+    let limited = |m: Option<i64>| m.filter(|m| *m > 0);
     td.containers
         .iter()
-        .filter(|c| !limited(c.memory) && !limited(c.memory_reservation))
+        .filter(|c| limited(c.memory).is_none())
         .map(|c| {
-            Hit::new(format!(
-                "container {}: no memory or memoryReservation, and no task-level memory",
-                c.name
-            ))
+            Hit::new(match limited(c.memory_reservation) {
+                Some(soft) => format!(
+                    "container {}: no hard memory limit (memoryReservation {soft} MiB only), and no task-level memory",
+                    c.name
+                ),
+                None => format!(
+                    "container {}: no memory limit, and no task-level memory",
+                    c.name
+                ),
+            })
         })
         .collect()
 }
@@ -70,12 +77,15 @@ mod tests {
         td.memory = None;
         assert_eq!(
             run(evaluate, &td),
-            ["container debug: no memory or memoryReservation, and no task-level memory"]
+            [
+                "container sidecar: no hard memory limit (memoryReservation 128 MiB only), and no task-level memory",
+                "container debug: no memory limit, and no task-level memory"
+            ]
         );
         td.memory = Some("1 GB".into());
         assert!(run(evaluate, &td).is_empty(), "the task's memory limits it");
         td.memory = Some(" ".into());
-        td.containers[2].memory = Some(0);
-        assert_eq!(run(evaluate, &td).len(), 1, "blank and zero are no limit");
+        td.containers[0].memory = Some(0);
+        assert_eq!(run(evaluate, &td).len(), 3, "blank and zero are no limit");
     }
 }
