@@ -194,7 +194,7 @@ TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders-api-task"
 
 def logs(name):
     return {"logDriver": "awslogs", "options": {"awslogs-group": f"/ecs/{name}", "awslogs-region": REGION,
-                                                 "awslogs-stream-prefix": "ecs"}}
+                                                 "awslogs-stream-prefix": "ecs", "mode": "non-blocking"}}
 
 
 def clean_container(name="api", **over):
@@ -202,7 +202,8 @@ def clean_container(name="api", **over):
          "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
          "environment": [{"name": "APP_ENV", "value": "production"}, {"name": "LOG_LEVEL", "value": "info"}],
          "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:orders/db-Ab12Cd"}],
-         "readonlyRootFilesystem": True, "user": "1000:1000", "logConfiguration": logs(name)}
+         "readonlyRootFilesystem": True, "user": "1000:1000", "logConfiguration": logs(name),
+         "linuxParameters": {"capabilities": {"drop": ["ALL"]}}}
     c.update(over)
     return {k: v for k, v in c.items() if v is not None}
 
@@ -211,7 +212,8 @@ def task_def(family, containers, **over):
     td = {"family": family, "taskRoleArn": TASK_ROLE, "executionRoleArn": EXEC_ROLE, "networkMode": "awsvpc",
           "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
           "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
-          "containerDefinitions": containers}
+          "containerDefinitions": containers,
+          "tags": [{"key": "team", "value": "orders"}, {"key": "environment", "value": "production"}]}
     td.update(over)
     return {k: v for k, v in td.items() if v is not None}
 
@@ -275,9 +277,10 @@ td_events = {
         {"name": "API_TOKEN", "value": "${API_TOKEN}"}])]),
     "td-no-log-configuration.json": task_def("batch-job", [clean_container("job", logConfiguration=None)]),
     "td-dangerous-capabilities.json": task_def("net-debug", [clean_container("debug", linuxParameters={
-        "capabilities": {"add": ["NET_ADMIN", "CAP_SYS_PTRACE", "CHOWN"], "drop": []}})], requiresCompatibilities=["EC2"]),
+        "capabilities": {"add": ["NET_ADMIN", "CAP_SYS_PTRACE", "CHOWN"], "drop": ["ALL"]}})], requiresCompatibilities=["EC2"]),
     "td-host-device.json": task_def("disk-probe", [clean_container("probe", linuxParameters={
-        "devices": [{"hostPath": "/dev/xvda", "containerPath": "/dev/xvda", "permissions": ["read"]}]})], requiresCompatibilities=["EC2"]),
+        "devices": [{"hostPath": "/dev/xvda", "containerPath": "/dev/xvda", "permissions": ["read"]}],
+        "capabilities": {"drop": ["ALL"]}})], requiresCompatibilities=["EC2"]),
     "td-docker-socket-mount.json": task_def("ci-runner", [clean_container("runner", mountPoints=[
         {"sourceVolume": "docker", "containerPath": "/var/run/docker.sock", "readOnly": False},
         {"sourceVolume": "ecs-config", "containerPath": "/host/ecs", "readOnly": True}])],
@@ -321,10 +324,16 @@ events["td-efs-without-transit-encryption.json"] = register(153, task_def("media
                                                                 "authorizationConfig": {"iam": "ENABLED"}}}]))
 # Windows: no user runs as ContainerAdministrator; ContainerUser passes. No Linux-only rules.
 events["td-windows-container-administrator.json"] = register(154, task_def("legacy-iis", [
-        clean_container("iis", image=f"{ECR}/legacy-iis@{DIGEST}", user=None, readonlyRootFilesystem=None),
-        clean_container("agent", image=f"{ECR}/legacy-agent@{DIGEST}", user="ContainerAdministrator", readonlyRootFilesystem=None),
-        clean_container("reports", image=f"{ECR}/legacy-reports@{DIGEST}", user="ContainerUser", readonlyRootFilesystem=None)],
+        clean_container("iis", image=f"{ECR}/legacy-iis@{DIGEST}", user=None, readonlyRootFilesystem=None, linuxParameters=None),
+        clean_container("agent", image=f"{ECR}/legacy-agent@{DIGEST}", user="ContainerAdministrator", readonlyRootFilesystem=None, linuxParameters=None),
+        clean_container("reports", image=f"{ECR}/legacy-reports@{DIGEST}", user="ContainerUser", readonlyRootFilesystem=None, linuxParameters=None)],
         cpu="1024", memory="2048", runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}))
+# The defaults ECS gives when a field is left out: no capability dropped,
+# blocking log delivery, no tags.
+events["td-capabilities-not-dropped.json"] = register(157, task_def("orders-api", [clean_container(linuxParameters=None)]))
+events["td-blocking-log-mode.json"] = register(158, task_def("orders-api", [clean_container(logConfiguration={
+    "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/api", "awslogs-region": REGION, "awslogs-stream-prefix": "ecs"}})]))
+events["td-untagged.json"] = register(159, task_def("orders-api", [clean_container()], tags=None))
 # One role for the application and the agent.
 events["td-task-role-equals-execution-role.json"] = register(155, task_def("orders-api", [clean_container()], taskRoleArn=EXEC_ROLE))
 # EC2, networkMode absent (bridge), no task memory: a container with only a
@@ -367,6 +376,7 @@ def service_response(name, td, net, exec_on, cluster=CLUSTER, desired=2):
 def create_service(n, name, net, exec_on=False, cluster=CLUSTER, td="orders-api:117"):
     req = {"serviceName": name, "taskDefinition": td, "desiredCount": 2, "launchType": "FARGATE",
            "networkConfiguration": net, "enableExecuteCommand": exec_on, "enableECSManagedTags": True,
+           "tags": [{"key": "team", "value": "orders"}],
            "loadBalancers": [{"targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/0123456789abcdef",
                               "containerName": "api", "containerPort": 8080}]}
     if cluster:

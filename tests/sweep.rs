@@ -426,7 +426,14 @@ mod parity {
     //! - an awsvpc service without `securityGroups`: moto 5.2.5 fails on it
     //!   (HTTP 500, DESIGN §10); the unit tests of the sweep cover it;
     //! - records CloudTrail cut short (`omitted`): the event path cannot read
-    //!   them either, and says so.
+    //!   them either, and says so;
+    //! - an EC2 task definition whose container has only a memory
+    //!   reservation and no task memory: AWS takes it, moto 5.2.5 refuses it;
+    //! - `PutAccountSettingDefault`: not implemented in moto (HTTP 500);
+    //!   `PutAccountSetting` stands for it;
+    //! - RunTask/StartTask: standalone tasks are not swept (they are
+    //!   short-lived, and whether a task got a public IP is not readable
+    //!   after the fact); the event path judges them.
     //!
     //! Services are created running a task definition clean under every
     //! rule (so that ECS-SVC-005, which needs the deployed definition, has
@@ -489,7 +496,7 @@ mod parity {
     fn clean_task_definition(family: &str) -> Value {
         json!({"family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
             "cpu": "256", "memory": "512",
-            "containerDefinitions": [{"name": "app", "essential": true,
+            "containerDefinitions": [{"name": "app", "essential": true, "memory": 512,
                 "image": format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app@sha256:{}", "a".repeat(64)),
                 "user": "1000", "readonlyRootFilesystem": true,
                 "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
@@ -618,7 +625,27 @@ mod parity {
                             .push((file, "a source moto cannot hold as recorded".to_string()));
                         continue;
                     }
-                    let group = m.group(&[]).await;
+                    // A rule added to the VPC's default group goes to moto's.
+                    let group = if event.request["groupName"] == "default" {
+                        m.ec2
+                            .describe_security_groups()
+                            .filters(
+                                aws_sdk_ec2::types::Filter::builder()
+                                    .name("group-name")
+                                    .values("default")
+                                    .build(),
+                            )
+                            .send()
+                            .await
+                            .expect("DescribeSecurityGroups")
+                            .security_groups()
+                            .first()
+                            .and_then(|g| g.group_id())
+                            .expect("the default VPC's default group")
+                            .to_string()
+                    } else {
+                        m.group(&[]).await
+                    };
                     m.ec2
                         .authorize_security_group_ingress()
                         .group_id(&group)
@@ -634,6 +661,18 @@ mod parity {
                 }
                 "RegisterTaskDefinition" => {
                     let mut request = event.request.clone();
+                    let soft_only = request["containerDefinitions"]
+                        .as_array()
+                        .is_some_and(|cs| cs.iter().any(|c| c["memory"].is_null()))
+                        && request["memory"].is_null();
+                    if soft_only {
+                        not_applied.push((
+                            file,
+                            "moto refuses a container without a hard memory limit and no task memory"
+                                .to_string(),
+                        ));
+                        continue;
+                    }
                     let family = unique("fam");
                     request["family"] = json!(family);
                     let out = ecs_json(&m, "RegisterTaskDefinition", &request).await;
@@ -681,6 +720,80 @@ mod parity {
                         expected,
                     });
                 }
+                "CreateCluster" => {
+                    let mut request = event.request.clone();
+                    let name = unique("cl");
+                    request["clusterName"] = json!(name);
+                    ecs_json(&m, "CreateCluster", &request).await;
+                    applied.push(Applied {
+                        file,
+                        resource: name,
+                        expected,
+                    });
+                }
+                "CreateCapacityProvider" => {
+                    let mut request = event.request.clone();
+                    let name = unique("cp");
+                    request["name"] = json!(name);
+                    ecs_json(&m, "CreateCapacityProvider", &request).await;
+                    // The sweep reads the providers clusters use.
+                    ecs_json(
+                        &m,
+                        "PutClusterCapacityProviders",
+                        &json!({"cluster": cluster, "capacityProviders": [name],
+                                "defaultCapacityProviderStrategy": []}),
+                    )
+                    .await;
+                    applied.push(Applied {
+                        file,
+                        resource: format!("capacity provider {name}"),
+                        expected,
+                    });
+                }
+                "PutAccountSetting" => {
+                    ecs_json(&m, "PutAccountSetting", &event.request).await;
+                    applied.push(Applied {
+                        file,
+                        resource: "account setting containerInsights".to_string(),
+                        expected,
+                    });
+                }
+                "PutAccountSettingDefault" => not_applied.push((
+                    file,
+                    "not implemented in moto (HTTP 500); PutAccountSetting stands for it"
+                        .to_string(),
+                )),
+                "CreateTaskSet" => {
+                    let service = unique("ext");
+                    ecs_json(
+                        &m,
+                        "CreateService",
+                        &json!({"cluster": cluster, "serviceName": service, "desiredCount": 0,
+                                "deploymentController": {"type": "EXTERNAL"},
+                                "tags": [{"key": "team", "value": "parity"}]}),
+                    )
+                    .await;
+                    let mut request = event.request.clone();
+                    request["cluster"] = json!(cluster);
+                    request["service"] = json!(service);
+                    request["taskDefinition"] = json!(clean_arn);
+                    let vpc = &mut request["networkConfiguration"]["awsvpcConfiguration"];
+                    if vpc.is_object() {
+                        vpc["subnets"] = json!([subnet]);
+                        vpc["securityGroups"] = json!([closed]);
+                    }
+                    let out = ecs_json(&m, "CreateTaskSet", &request).await;
+                    let id = out["taskSet"]["id"].as_str().expect("task set id");
+                    applied.push(Applied {
+                        file,
+                        resource: format!("{cluster}/{service}/{id}"),
+                        expected,
+                    });
+                }
+                "RunTask" | "StartTask" => not_applied.push((
+                    file,
+                    "standalone tasks are not swept; the event path judges them".to_string(),
+                )),
                 _ => not_applied.push((file, "changes state an earlier call created".to_string())),
             }
         }
@@ -722,12 +835,36 @@ mod parity {
 
         // What moto 5.2.5 does not keep, so that the sweep cannot see it
         // there (AWS returns it in DescribeServices): (sample, rule, why).
-        let moto_lacks = [(
-            "svc-create-exec-enabled.json",
-            "ECS-SVC-002",
-            "moto drops enableExecuteCommand (the sweep's unit tests judge it)",
+        // What the event path reads from AWS where the record does not say
+        // (its offline verdict says it could not tell), so that the Lambda's
+        // verdict has it: (sample, rule, why).
+        let moto_lacks = [
+            (
+                "svc-create-exec-enabled.json",
+                "ECS-SVC-002",
+                "moto drops enableExecuteCommand (the sweep's unit tests judge it)",
+            ),
+            (
+                "svc-create-service-connect-without-tls.json",
+                "ECS-SVC-007",
+                "moto keeps no serviceConnectConfiguration (the sweep's unit tests judge it)",
+            ),
+        ];
+        let event_path_reads = [(
+            "cl-create-cluster-account-default.json",
+            "ECS-CL-001",
+            "the record does not say; cluster-guard reads the cluster (moto's default: disabled)",
         )];
         let mut mismatches = Vec::new();
+        for a in applied.iter_mut() {
+            for (file, rule, why) in event_path_reads {
+                if a.file == file {
+                    println!("{file}: {rule} expected: {why}");
+                    a.expected.push(rule.to_string());
+                    a.expected.sort();
+                }
+            }
+        }
         for a in &applied {
             let mut got = swept(&a.resource);
             for (file, rule, why) in moto_lacks {

@@ -299,6 +299,24 @@ mod tests {
     }
 
     #[test]
+    fn every_security_hub_ecs_control_and_ec2_2_has_a_rule() {
+        // Security Hub's ECS controls for these resources, and the default
+        // security group's (EC2.2).
+        let controls = [
+            "ECS.2", "ECS.3", "ECS.4", "ECS.5", "ECS.8", "ECS.9", "ECS.10", "ECS.12", "ECS.13",
+            "ECS.14", "ECS.15", "ECS.16", "ECS.17", "ECS.18", "ECS.19", "ECS.20", "ECS.21",
+            "EC2.2",
+        ];
+        for control in controls {
+            let anchor = format!("SH {control}");
+            assert!(
+                ALL.iter().any(|r| r.anchors.contains(&anchor.as_str())),
+                "no rule anchors {anchor}"
+            );
+        }
+    }
+
+    #[test]
     fn readme_table_is_generated_from_the_registry() {
         let readme = include_str!("../../../README.md");
         assert!(

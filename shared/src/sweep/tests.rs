@@ -164,6 +164,22 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
             "ECS-SVC-012"
         ]
     );
+    // Service Connect without TLS, an old platform version and no tags:
+    // read from DescribeServices, judged as the creation would be.
+    let mut connected = estate();
+    let settings = &mut connected.services[0].settings;
+    settings.service_connect = Some(crate::model::svc::ServiceConnect {
+        enabled: true,
+        namespace: Some("shared-dev".to_string()),
+        without_tls: vec!["api".to_string()],
+    });
+    settings.platform_version = Some("1.3.0".to_string());
+    settings.tags = Some(Vec::new());
+    let seen = judge(ACCOUNT, REGION, &connected, &Policy::embedded(), &[], TODAY);
+    let on_service = rules_on(&seen, "prod/web");
+    for rule in ["ECS-SVC-006", "ECS-SVC-007", "ECS-SVC-011"] {
+        assert!(on_service.contains(&rule), "{rule}: {on_service:?}");
+    }
     // Fargate's own providers (no Auto Scaling group) are not judged.
     let mut fargate = estate();
     fargate.capacity_providers.push(CapacityProviderState {
