@@ -330,10 +330,10 @@ events["td-windows-container-administrator.json"] = register(154, task_def("lega
         cpu="1024", memory="2048", runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}))
 # The defaults ECS gives when a field is left out: no capability dropped,
 # blocking log delivery, no tags.
-events["td-capabilities-not-dropped.json"] = register(157, task_def("orders-api", [clean_container(linuxParameters=None)]))
-events["td-blocking-log-mode.json"] = register(158, task_def("orders-api", [clean_container(logConfiguration={
+events["td-capabilities-not-dropped.json"] = register(160, task_def("orders-api", [clean_container(linuxParameters=None)]))
+events["td-blocking-log-mode.json"] = register(161, task_def("orders-api", [clean_container(logConfiguration={
     "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/api", "awslogs-region": REGION, "awslogs-stream-prefix": "ecs"}})]))
-events["td-untagged.json"] = register(159, task_def("orders-api", [clean_container()], tags=None))
+events["td-untagged.json"] = register(162, task_def("orders-api", [clean_container()], tags=None))
 # One role for the application and the agent.
 events["td-task-role-equals-execution-role.json"] = register(155, task_def("orders-api", [clean_container()], taskRoleArn=EXEC_ROLE))
 # EC2, networkMode absent (bridge), no task memory: a container with only a
