@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=".venv"
-FUNCTIONS=(ingress-guard task-definition-guard service-guard cluster-guard sweep)
+# Every crate under functions/ is a function.
+FUNCTIONS=()
+for dir in functions/*/; do FUNCTIONS+=("$(basename "$dir")"); done
 
 if [ ! -x "$VENV/bin/cargo-lambda" ]; then
   echo "==> installing cargo-lambda and ziglang into $VENV"

@@ -45,16 +45,18 @@ fn strings(v: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every function with the actions its code declares.
+/// Every function with the actions its code declares; each is a crate
+/// under `functions/`.
 fn every_function() -> Vec<(&'static str, &'static [&'static str])> {
-    use access_guard::lambda::*;
-    vec![
-        ("ingress-guard", ingress_guard::IAM_ACTIONS),
-        ("task-definition-guard", task_definition_guard::IAM_ACTIONS),
-        ("service-guard", service_guard::IAM_ACTIONS),
-        ("cluster-guard", cluster_guard::IAM_ACTIONS),
-        ("sweep", sweep::IAM_ACTIONS),
-    ]
+    let functions = access_guard::lambda::FUNCTIONS.to_vec();
+    let crates: std::collections::BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
+        .expect("functions/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let named: std::collections::BTreeSet<String> =
+        functions.iter().map(|(f, _)| f.to_string()).collect();
+    assert_eq!(crates, named, "a crate under functions/ per function");
+    functions
 }
 
 #[test]

@@ -49,6 +49,17 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
+/// Every function by name (its crate under `functions/`, its key in the
+/// Terraform module) with the AWS actions its code calls. The module's
+/// grants are proven equal to these.
+pub const FUNCTIONS: &[(&str, &[&str])] = &[
+    ("ingress-guard", ingress_guard::IAM_ACTIONS),
+    ("task-definition-guard", task_definition_guard::IAM_ACTIONS),
+    ("service-guard", service_guard::IAM_ACTIONS),
+    ("cluster-guard", cluster_guard::IAM_ACTIONS),
+    ("sweep", sweep::IAM_ACTIONS),
+];
+
 /// A Lambda function: what it is built from and how it handles one
 /// invocation. Each function's `main` is [`serve`] over one of these.
 pub trait Function: Sized {
