@@ -999,6 +999,17 @@ mod tests {
     fn errors_name_the_key() {
         let cases = [
             ("dry_run = \"yes\"\n", "dry_run"),
+            ("wide_public_ipv4_prefix = 4\n", "wide_public_ipv4_prefix"),
+            ("wide_public_ipv6_prefix = 129\n", "wide_public_ipv6_prefix"),
+            (
+                "[required_tags]\nservice = [\"owner\", \" \"]\n",
+                "required_tags.service[1]",
+            ),
+            (
+                "[service]\nlatest_windows_platform_version = \"1.0\"\n",
+                "service.latest_windows_platform_version",
+            ),
+            ("[service]\nnamespaces = []\n", "service.namespaces"),
             ("colour = true\n", "colour"),
             ("notify_min_severity = \"severe\"\n", "notify_min_severity"),
             (
