@@ -604,3 +604,120 @@ async fn a_payload_that_is_not_a_cloudtrail_eventbridge_event_is_an_invalid_even
     );
     assert!(sink.alerts(&emu).await.is_empty());
 }
+
+/// A customer-managed prefix list (moto holds it) with `entry`, and a group
+/// whose tcp 22 is open to that list: (group, rule id, list id).
+async fn ssh_through_a_prefix_list(emu: &Emulator, entry: &str) -> (String, String, String) {
+    use aws_sdk_ec2::types::{AddPrefixListEntry, IpPermission, PrefixListId};
+    let list = emu
+        .ec2
+        .create_managed_prefix_list()
+        .prefix_list_name(access_guard_e2e::unique("partners"))
+        .address_family("IPv4")
+        .max_entries(5)
+        .entries(AddPrefixListEntry::builder().cidr(entry).build())
+        .send()
+        .await
+        .expect("CreateManagedPrefixList");
+    let list_id = list
+        .prefix_list()
+        .and_then(|l| l.prefix_list_id())
+        .expect("prefix list id")
+        .to_string();
+    let group = emu.group(&[]).await;
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .prefix_list_ids(PrefixListId::builder().prefix_list_id(&list_id).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
+    let rule_id = emu
+        .ec2
+        .describe_security_group_rules()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-id")
+                .values(&group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules")
+        .security_group_rules()
+        .iter()
+        .find(|r| r.is_egress() == Some(false))
+        .and_then(|r| r.security_group_rule_id())
+        .expect("the ingress rule")
+        .to_string();
+    (group, rule_id, list_id)
+}
+
+fn prefix_list_event(group: &str, rule_id: &str, list_id: &str) -> Value {
+    access_guard_e2e::envelope(
+        "ec2",
+        "AuthorizeSecurityGroupIngress",
+        serde_json::json!({"groupId": group, "ipPermissions": {"items": [{"ipProtocol": "tcp",
+            "fromPort": 22, "toPort": 22, "groups": {}, "ipRanges": {}, "ipv6Ranges": {},
+            "prefixListIds": {"items": [{"prefixListId": list_id}]}}]}}),
+        serde_json::json!({"_return": true, "securityGroupRuleSet": {"items": [{
+            "groupId": group, "securityGroupRuleId": rule_id, "isEgress": false,
+            "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListId": list_id}]}}),
+    )
+}
+
+/// SSH open to a customer-managed prefix list that holds 0.0.0.0/0 is SSH
+/// open to the internet: the list is read from moto (GetManagedPrefixListEntries)
+/// and the rule is revoked like a CIDR rule; a list of one partner network
+/// is only EC2-SG-011 and nothing is revoked.
+#[tokio::test]
+async fn ssh_through_a_prefix_list_holding_the_internet_is_revoked_and_a_partner_list_is_not() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+
+    let (group, rule_id, list_id) = ssh_through_a_prefix_list(&emu, "0.0.0.0/0").await;
+    invoke(&deps, &prefix_list_event(&group, &rule_id, &list_id))
+        .await
+        .expect("handler");
+    assert!(
+        emu.ingress_rules(&group).await.is_empty(),
+        "the rule through the list is revoked (read back from moto)"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        results(&alerts[0].doc),
+        vec![(rule_id.clone(), "revoked".to_string())]
+    );
+    let ssh = alerts[0].doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "EC2-SG-003")
+        .expect("EC2-SG-003");
+    assert_eq!(
+        ssh["detail"],
+        format!("tcp 22 from prefix list {list_id} ({rule_id}), which holds 0.0.0.0/0")
+    );
+
+    let (group, rule_id, list_id) = ssh_through_a_prefix_list(&emu, "198.51.100.0/24").await;
+    let verdict = invoke(&deps, &prefix_list_event(&group, &rule_id, &list_id))
+        .await
+        .expect("handler");
+    let rules: Vec<&str> = verdict["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["EC2-SG-011"], "{verdict}");
+    assert_eq!(emu.ingress_rules(&group).await.len(), 1, "nothing revoked");
+}

@@ -421,8 +421,10 @@ mod parity {
     //!   that create it cover the same rules;
     //! - failed calls and events no guard handles: they create nothing;
     //! - a rule whose source is a prefix list, another group or an
-    //!   unparseable CIDR: moto cannot hold the source as the record has it
-    //!   (EC2-SG-008, a CIDR that does not parse, exists only in records);
+    //!   unparseable CIDR: moto holds no list or group under the record's
+    //!   id, and a CIDR that does not parse exists only in records (a list
+    //!   moto holds is covered by the ingress-guard test that revokes
+    //!   through it);
     //! - an awsvpc service without `securityGroups`: moto 5.2.5 fails on it
     //!   (HTTP 500, DESIGN §10); the unit tests of the sweep cover it;
     //! - records CloudTrail cut short (`omitted`): the event path cannot read

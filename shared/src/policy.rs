@@ -306,8 +306,8 @@ pub struct Policy {
     pub data_plane_ports: Vec<u16>,
     /// UDP ports that answer small requests with large replies (EC2-SG-008).
     pub udp_amplification_ports: Vec<u16>,
-    /// A public source at least this wide, and narrower than internet-wide,
-    /// is a wide public CIDR (EC2-SG-009).
+    /// A public source wider than this, and narrower than internet-wide, is
+    /// a wide public CIDR (EC2-SG-009).
     pub wide_public: WidePrefixes,
     /// Tag keys each kind of resource must carry (ECS-TD-026, ECS-SVC-011,
     /// ECS-CL-003); an empty list asks for at least one tag.

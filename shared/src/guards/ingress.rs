@@ -719,6 +719,7 @@ impl IngressGuard<'_> {
                 )),
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {
+                    change.group_name_unread = true;
                     warn!(event_id = %event.id, group_id = %group_id, error = %e, "cannot read the group's name");
                     report.notes.push(format!(
                         "could not read {group_id}'s name ({}): whether it is a VPC default group (EC2-SG-010) is unknown",
@@ -1565,7 +1566,15 @@ mod tests {
         assert_eq!(report.findings[0].severity, crate::finding::Severity::High);
         assert!(report.findings[0]
             .detail
-            .ends_with("entries unknown, the list could not be read (UnauthorizedOperation)"));
+            .ends_with("entries unknown, the list could not be read"));
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.contains("UnauthorizedOperation")),
+            "the code is said in the notes: {:?}",
+            report.notes
+        );
         assert!(report.plan.is_empty() && g.revoke_calls.lock().unwrap().is_empty());
         assert_eq!(sent.len(), 1, "unknown alerts");
         assert!(sent[0]
@@ -1686,7 +1695,17 @@ mod tests {
         )
         .await;
         let report = report.unwrap();
-        assert!(report.findings.is_empty());
+        // Unknown is reported under the rule (high: alerted), never "not default".
+        let rules: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["EC2-SG-010"]);
+        assert!(
+            report.findings[0].detail.ends_with(
+                "whether the group is a VPC default group is unknown (its name could not be read)"
+            ),
+            "{}",
+            report.findings[0].detail
+        );
+        assert!(report.plan.is_empty(), "nothing to revoke on an unknown");
         assert_eq!(
             report.notes,
             ["could not read sg-1's name (UnauthorizedOperation): whether it is a VPC default group (EC2-SG-010) is unknown"]

@@ -128,6 +128,7 @@ mod tests {
             kind: ChangeKind::Authorize,
             group_id: Some("sg-1".to_string()),
             group_name: None,
+            group_name_unread: false,
             account: None,
             prefix_lists: Default::default(),
             rules,

@@ -133,9 +133,11 @@ impl ServiceGuard<'_> {
                 .cluster_exec(event, &change.cluster, &mut notes)
                 .await
                 .map_err(aws)?;
-            enrichment
-                .get_or_insert_with(Enrichment::default)
-                .cluster_exec = exec;
+            let joined = enrichment.get_or_insert_with(Enrichment::default);
+            if exec.is_none() {
+                joined.cluster_exec_unknown = Some(change.cluster.clone());
+            }
+            joined.cluster_exec = exec;
         }
         let mut report = report_for(event, &change, self.policy, enrichment.as_ref());
         report.notes = notes;
@@ -162,7 +164,14 @@ impl ServiceGuard<'_> {
         notes: &mut Vec<String>,
     ) -> Result<Option<(String, crate::model::cl::ExecConfiguration)>, AwsError> {
         match self.clusters.describe(cluster).await {
-            Ok(Some(settings)) => Ok(settings.exec.map(|exec| (cluster.to_string(), exec))),
+            Ok(Some(settings)) => {
+                if settings.exec.is_none() {
+                    notes.push(format!(
+                        "could not check cluster {cluster}'s exec configuration: DescribeClusters does not say"
+                    ));
+                }
+                Ok(settings.exec.map(|exec| (cluster.to_string(), exec)))
+            }
             Ok(None) => {
                 notes.push(format!(
                     "could not check cluster {cluster}'s exec configuration: not found"
@@ -230,6 +239,11 @@ impl ServiceGuard<'_> {
                                 notes.push(format!(
                                     "could not read prefix list {list} of {group_id} ({}): whether it opens the group to the internet is unknown",
                                     e.code_or_kind()
+                                ));
+                                // The reach line says "unknown", never "none".
+                                enrichment.unchecked_groups.push((
+                                    group_id.clone(),
+                                    format!("prefix list {list}: {}", e.code_or_kind()),
                                 ));
                                 PrefixListEntries::Unknown(e.code_or_kind())
                             }
@@ -513,9 +527,12 @@ mod tests {
             }),
             ..MemoryClusters::default()
         };
-        let (report, _) = run_in(&MemoryTaskDefinitions::default(), &none, &denied, &exec_on).await;
+        let (report, sent) =
+            run_in(&MemoryTaskDefinitions::default(), &none, &denied, &exec_on).await;
         let report = report.unwrap();
-        assert_eq!(rules_of(&report), ["ECS-SVC-002"]);
+        assert_eq!(rules_of(&report), ["ECS-SVC-012", "ECS-SVC-002"]);
+        assert!(report.findings[0].detail.contains("is unknown"));
+        assert_eq!(sent.len(), 1, "an unknown at high alerts");
         assert_eq!(
             report.notes,
             ["could not check cluster prod's exec configuration: AccessDeniedException"]

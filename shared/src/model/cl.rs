@@ -260,10 +260,14 @@ impl ClusterChange {
                         .str()?
                         .map(|v| v.eq_ignore_ascii_case("ENABLED")))
                 };
-                let termination_protection = match provider(&after)? {
-                    Some(on) => Some(on),
-                    // A creation's request is whole: absent is DISABLED.
-                    None => provider(&request)?.or(created.then_some(false)),
+                let termination_protection = if created {
+                    // The response where it says; a creation's request is
+                    // whole: absent is DISABLED.
+                    provider(&after)?.or(provider(&request)?).or(Some(false))
+                } else {
+                    // An update is judged on what it set: its response
+                    // always carries the field, unchanged or not.
+                    provider(&request)?
                 };
                 let name = request
                     .get("name")
@@ -385,7 +389,7 @@ mod tests {
         let c = change(
             UPDATE_CAPACITY_PROVIDER,
             json!({"name": "cp", "autoScalingGroupProvider": {"managedScaling": {"status": "ENABLED"}}}),
-            json!(null),
+            json!({"capacityProvider": {"name": "cp", "autoScalingGroupProvider": {"managedTerminationProtection": "DISABLED"}}}),
         );
         assert!(matches!(
             c,

@@ -147,7 +147,7 @@ impl Source {
     }
 
     /// True when the source is a public network at least as wide as
-    /// `wide_public` (EC2-SG-009) but not internet-wide (`wide`): those are
+    /// wider than `wide_public` (EC2-SG-009) but not internet-wide (`wide`): those are
     /// the internet already. Private and special-purpose ranges are not public.
     pub fn is_wide_public(&self, wide: WidePrefixes, wide_public: WidePrefixes) -> bool {
         if self.is_internet_wide(wide) {
@@ -155,10 +155,10 @@ impl Source {
         }
         match self {
             Source::Cidr(IpNet::V4(net)) => {
-                net.prefix_len() <= wide_public.ipv4 && is_public_v4(net)
+                net.prefix_len() < wide_public.ipv4 && is_public_v4(net)
             }
             Source::Cidr(IpNet::V6(net)) => {
-                net.prefix_len() <= wide_public.ipv6 && is_public_v6(net)
+                net.prefix_len() < wide_public.ipv6 && is_public_v6(net)
             }
             _ => false,
         }
@@ -278,10 +278,10 @@ mod tests {
             Source::cidr(raw)
                 .is_wide_public(WidePrefixes::default(), WidePrefixes { ipv4: 16, ipv6: 32 })
         };
-        assert!(wide_public("52.0.0.0/10") && wide_public("203.0.0.0/16"));
-        assert!(wide_public("2600:1f00::/24") && wide_public("2a05::/32"));
-        assert!(!wide_public("203.0.113.0/17"), "narrower than /16");
-        assert!(!wide_public("2a05::/33"));
+        assert!(wide_public("52.0.0.0/10") && wide_public("203.0.0.0/15"));
+        assert!(wide_public("2600:1f00::/24") && wide_public("2a05::/31"));
+        assert!(!wide_public("203.0.0.0/16"), "not wider than /16");
+        assert!(!wide_public("2a05::/32"));
         assert!(
             !wide_public("0.0.0.0/0") && !wide_public("0.0.0.0/1"),
             "internet-wide"

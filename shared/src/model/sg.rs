@@ -148,6 +148,9 @@ pub struct SgChange {
     /// The group's name, when the record or EC2 said it (`default` is a VPC's
     /// default group, EC2-SG-010). `None`: not known, never "not default".
     pub group_name: Option<String>,
+    /// The Lambda asked EC2 for the name and could not read it: whether the
+    /// group is a default group is unknown (EC2-SG-010 says so).
+    pub group_name_unread: bool,
     /// The account that owns the group (the event's): a referenced group
     /// owned by another account is cross-account (EC2-SG-011).
     pub account: Option<String>,
@@ -182,6 +185,7 @@ impl SgChange {
             kind: ChangeKind::Authorize,
             group_id: Some(group_id.to_string()),
             group_name: None,
+            group_name_unread: false,
             account: None,
             prefix_lists: PrefixLists::new(),
             rules: stored
@@ -321,6 +325,7 @@ fn authorize(event: &Event) -> Result<SgChange, FieldError> {
         kind: ChangeKind::Authorize,
         group_id,
         group_name,
+        group_name_unread: false,
         account: None,
         prefix_lists: PrefixLists::new(),
         rules,
@@ -524,6 +529,7 @@ fn modify(event: &Event) -> Result<SgChange, FieldError> {
         kind: ChangeKind::Modify,
         group_id,
         group_name: None,
+        group_name_unread: false,
         account: None,
         prefix_lists: PrefixLists::new(),
         rules,

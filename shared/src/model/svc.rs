@@ -344,10 +344,15 @@ impl ServiceChange {
             // Every task of the call runs the same definition and settings.
             Subject::Task => {
                 let tasks = event.response().get("tasks");
-                match tasks.items()?.into_iter().next() {
-                    Some(first) => first,
-                    // None started (all in `failures`): nothing to add.
-                    None => tasks.get("(none)"),
+                if tasks.is_omitted() {
+                    // Trimmed by CloudTrail: the request (whole) is judged.
+                    tasks.get("(omitted)")
+                } else {
+                    match tasks.items()?.into_iter().next() {
+                        Some(first) => first,
+                        // None started (all in `failures`): nothing to add.
+                        None => tasks.get("(none)"),
+                    }
                 }
             }
         };
@@ -357,8 +362,10 @@ impl ServiceChange {
             .or(response.get("clusterArn").str()?)
             .map_or("default".to_string(), last_segment);
         let mut requested = ServiceSettings::from_json(&request, Absent::Default)?;
-        if created {
-            // A new service (or task) without the flag has ECS Exec off.
+        if created && subject != Subject::TaskSet {
+            // A new service (or task) without the flag has ECS Exec off; a
+            // task set has no Exec setting of its own (its service's is
+            // judged on the service).
             requested.enable_execute_command = requested.enable_execute_command.or(Some(false));
             // A creation's request is whole: no `tags` is no tags.
             requested.tags = requested.tags.or_else(|| Some(Vec::new()));
@@ -592,6 +599,25 @@ mod tests {
             let mut e = event(CREATE_SERVICE, json!({"serviceName": "web"}), json!(null));
             e.source = source.to_string();
             assert_eq!(ServiceChange::from_event(&e).unwrap(), None, "{source}");
+        }
+    }
+
+    #[test]
+    fn a_run_task_is_judged_on_its_request_when_the_response_is_trimmed() {
+        let net = json!({"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "ENABLED"}});
+        for response in [
+            json!({"tasks": {"omitted": true}}),
+            json!({"tasks": [], "failures": [{"reason": "RESOURCE:MEMORY"}]}),
+            json!(null),
+        ] {
+            let e = event(
+                RUN_TASK,
+                json!({"cluster": "jobs", "taskDefinition": "migrate:4", "networkConfiguration": net}),
+                response.clone(),
+            );
+            let c = ServiceChange::from_event(&e).unwrap().unwrap();
+            assert_eq!(c.resource(), "jobs/task migrate:4", "{response}");
+            assert!(c.set_by_call().awsvpc.as_ref().unwrap().public_ip());
         }
     }
 

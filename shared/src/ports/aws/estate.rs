@@ -546,7 +546,9 @@ fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState
                         task_definition: t.task_definition().map(str::to_string),
                         awsvpc: awsvpc_of(network),
                         network_configured: network.is_some(),
-                        enable_execute_command: Some(false),
+                        // A task set has no Exec setting of its own: its
+                        // service's is judged on the service.
+                        enable_execute_command: None,
                         launch_type: t.launch_type().map(|l| l.as_str().to_string()),
                         platform_version: t.platform_version().map(str::to_string),
                         platform_family: t.platform_family().map(str::to_string),

@@ -37,10 +37,18 @@ crate::rule! {
     }
 }
 
-/// Pure check: the rule sits in a group named `default` (an unknown name is not judged here).
+/// Pure check: the rule sits in a group named `default`. A name not in the
+/// record is not judged offline (the verdict says so); a name the Lambda
+/// could not read is reported as unknown, never as "not default".
 pub fn evaluate(rule: &SgRule, ctx: &SgContext) -> Option<Hit> {
-    (ctx.group_name == Some(DEFAULT_GROUP_NAME))
-        .then(|| Hit::new(format!("{rule} in the default group")))
+    if ctx.group_name == Some(DEFAULT_GROUP_NAME) {
+        return Some(Hit::new(format!("{rule} in the default group")));
+    }
+    (ctx.group_name.is_none() && ctx.group_name_unread).then(|| {
+        Hit::new(format!(
+            "{rule}: whether the group is a VPC default group is unknown (its name could not be read)"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub struct SgContext<'a> {
     pub policy: &'a Policy,
     /// `None`: the name is not known (not "not default").
     pub group_name: Option<&'a str>,
+    /// The Lambda could not read the name (EC2-SG-010 says it is unknown).
+    pub group_name_unread: bool,
     /// The account that owns the group.
     pub account: Option<&'a str>,
     /// The prefix lists as read (empty offline: not read).
@@ -36,6 +38,7 @@ impl<'a> SgContext<'a> {
         SgContext {
             policy,
             group_name: change.group_name.as_deref(),
+            group_name_unread: change.group_name_unread,
             account: change.account.as_deref(),
             prefix_lists: &change.prefix_lists,
         }
@@ -134,6 +137,7 @@ pub(crate) mod test_support {
         SgContext {
             policy,
             group_name: None,
+            group_name_unread: false,
             account: None,
             prefix_lists: &NO_LISTS,
         }
@@ -167,6 +171,7 @@ mod tests {
             kind: ChangeKind::Authorize,
             group_id: Some("sg-1".to_string()),
             group_name: Some("web".to_string()),
+            group_name_unread: false,
             account: Some("111122223333".to_string()),
             prefix_lists: PrefixLists::new(),
             rules,

@@ -5,14 +5,14 @@ use crate::rules::ecs_td::Hit;
 
 crate::rule! {
     /// ## What it does
-    /// Flags an ingress rule, any protocol or port, from a public network at
-    /// least as wide as the policy's `wide_public_ipv4_prefix` /
+    /// Flags an ingress rule, any protocol or port, from a public network
+    /// wider than the policy's `wide_public_ipv4_prefix` /
     /// `wide_public_ipv6_prefix` (default /16 and /32) and narrower than
     /// internet-wide (those are EC2-SG-001…007). A prefix list that holds such
     /// a network counts too. Private and special-purpose ranges are not public.
     ///
     /// ## Why is this bad?
-    /// A /16 is 65,536 addresses of somebody else's network — a cloud
+    /// A /15 is 131,072 addresses of somebody else's network — a cloud
     /// provider's, an ISP's: far more than the office or partner the rule was
     /// meant for, and often a typo for a /32.
     ///
@@ -64,7 +64,8 @@ mod tests {
         let p = Policy::embedded();
         let p = ctx(&p);
         assert!(evaluate(&rule("tcp", 5432, 5432, "52.0.0.0/11"), &p).is_some());
-        assert!(evaluate(&rule("tcp", 443, 443, "203.0.0.0/16"), &p).is_some());
+        assert!(evaluate(&rule("tcp", 443, 443, "203.0.0.0/15"), &p).is_some());
+        assert!(evaluate(&rule("tcp", 443, 443, "203.0.0.0/16"), &p).is_none());
         assert!(
             evaluate(&rule("icmp", -1, -1, "2600:1f00::/24"), &p).is_some(),
             "any protocol"

@@ -41,7 +41,15 @@ pub fn evaluate(change: &ServiceChange, ctx: &SvcContext) -> Vec<Hit> {
     if change.set_by_call().enable_execute_command != Some(true) {
         return Vec::new();
     }
-    let Some((cluster, exec)) = ctx.enrichment.and_then(|e| e.cluster_exec.as_ref()) else {
+    let Some(enrichment) = ctx.enrichment else {
+        return Vec::new();
+    };
+    if let Some(cluster) = &enrichment.cluster_exec_unknown {
+        return vec![Hit::new(format!(
+            "enableExecuteCommand: true in cluster {cluster}: whether exec sessions are logged and encrypted is unknown (the cluster could not be read)"
+        ))];
+    }
+    let Some((cluster, exec)) = &enrichment.cluster_exec else {
         return Vec::new();
     };
     let weaknesses = exec.weaknesses();
@@ -97,6 +105,15 @@ mod tests {
             run_with(evaluate, &on, &policy, None).is_empty(),
             "offline: not judged"
         );
+        let unread = Enrichment {
+            cluster_exec_unknown: Some("prod".to_string()),
+            ..Enrichment::default()
+        };
+        assert_eq!(
+            run_with(evaluate, &on, &policy, Some(&unread)),
+            ["enableExecuteCommand: true in cluster prod: whether exec sessions are logged and encrypted is unknown (the cluster could not be read)"]
+        );
+        assert!(run_with(evaluate, &off, &policy, Some(&unread)).is_empty());
         let task = change(
             "RunTask",
             json!({"taskDefinition": "debug:1", "cluster": "prod", "enableExecuteCommand": true}),

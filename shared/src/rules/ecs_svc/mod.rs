@@ -30,6 +30,9 @@ pub struct Enrichment {
     pub task_definition: Option<(String, Vec<Finding>)>,
     /// The cluster's ECS Exec configuration, read when the call turns Exec on.
     pub cluster_exec: Option<(String, ExecConfiguration)>,
+    /// The cluster whose Exec configuration could not be read (ECS-SVC-012
+    /// reports it unknown, never "protected").
+    pub cluster_exec_unknown: Option<String>,
 }
 
 /// What a service rule sees besides the change.

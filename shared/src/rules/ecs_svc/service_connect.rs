@@ -6,7 +6,8 @@ use crate::rules::ecs_td::Hit;
 crate::rule! {
     /// ## What it does
     /// Flags a service that joins a Service Connect namespace outside the
-    /// policy's `[service] allowed_namespaces` (when the list is not empty),
+    /// policy's `[service] allowed_namespaces` (when the list is not empty;
+    /// names and ARNs are compared as written),
     /// and Service Connect services exposed without `tls`. A configuration
     /// that names no namespace uses the cluster's default, which the record
     /// does not name: only TLS is judged then.
@@ -48,9 +49,10 @@ pub fn evaluate(change: &ServiceChange, ctx: &SvcContext) -> Vec<Hit> {
     let mut hits = Vec::new();
     let allowed = &ctx.policy.allowed_namespaces;
     if let Some(namespace) = &connect.namespace {
-        // A namespace is named by its name or its ARN; either may be listed.
-        let name = namespace.rsplit('/').next().unwrap_or(namespace);
-        if !allowed.is_empty() && !allowed.iter().any(|a| a == namespace || a == name) {
+        // Exactly as written: a call names a namespace by its name or by its
+        // ARN (whose last segment is its id, not its name), so an allowed
+        // namespace is listed in the forms its services use.
+        if !allowed.is_empty() && !allowed.iter().any(|a| a == namespace) {
             hits.push(Hit::new(format!(
                 "namespace {namespace} is not in the allowed list"
             )));
@@ -108,9 +110,16 @@ mod tests {
             json!({"enabled": true, "namespace": "arn:aws:servicediscovery:eu-west-1:1:namespace/payments",
             "services": [{"portName": "api", "tls": tls}]}),
         );
-        assert!(
-            run_with(evaluate, &by_arn, &policy, None).is_empty(),
-            "the ARN's last segment is the id"
+        assert_eq!(
+            run_with(evaluate, &by_arn, &policy, None).len(),
+            1,
+            "an ARN's last segment is the namespace's id, not its name"
         );
+        let both = Policy::from_toml(
+            "[service]\nallowed_namespaces = [\"payments\", \"arn:aws:servicediscovery:eu-west-1:1:namespace/payments\"]",
+            "t",
+        )
+        .unwrap();
+        assert!(run_with(evaluate, &by_arn, &both, None).is_empty());
     }
 }
