@@ -188,11 +188,16 @@ pub fn judge(
         judge_cluster(account, region, &change, policy, &mut seen);
     }
     if let Some(value) = &estate.account_insights {
+        // What was read is the effective setting of the reader's own
+        // principal: the account default unless that principal has its own.
         let change = ClusterChange::AccountSetting {
-            default: true,
+            default: false,
             name: CONTAINER_INSIGHTS.to_string(),
             value: value.clone(),
-            principal: None,
+            principal: Some(
+                "the sweep's own role (the account default unless that role has its own)"
+                    .to_string(),
+            ),
         };
         judge_cluster(account, region, &change, policy, &mut seen);
     }

@@ -156,6 +156,10 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
         rules_on(&seen, "account setting containerInsights"),
         ["ECS-CL-004"]
     );
+    assert!(seen.iter().any(|s| s
+        .finding
+        .detail
+        .contains("the sweep's own role (the account default")));
     // The service with Exec on, in a cluster that does not log sessions.
     assert!(rules_on(&seen, "prod/web").contains(&"ECS-SVC-012"));
     // Its task set: the same join, under the task set's rule.
