@@ -42,6 +42,32 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # IAM reads: the account's roles, instance profiles and policies, and
+  # AWS's managed policies (to read their documents).
+  dynamic "statement" {
+    for_each = length([for a in local.function_actions[each.key] : a if startswith(a, "iam:")]) > 0 ? [1] : []
+    content {
+      sid     = "ReadIam"
+      actions = [for a in local.function_actions[each.key] : a if startswith(a, "iam:")]
+      resources = [
+        "arn:${local.partition}:iam::${local.account}:role/*",
+        "arn:${local.partition}:iam::${local.account}:instance-profile/*",
+        "arn:${local.partition}:iam::${local.account}:policy/*",
+        "arn:${local.partition}:iam::aws:policy/*",
+      ]
+    }
+  }
+
+  # The account's default instance metadata options: no resource narrower than "*".
+  dynamic "statement" {
+    for_each = [for a in local.function_actions[each.key] : a if a == "ec2:GetInstanceMetadataDefaults"]
+    content {
+      sid       = "ReadMetadataDefaults"
+      actions   = [statement.value]
+      resources = ["*"]
+    }
+  }
+
   # What a customer-managed prefix list holds and which groups reference
   # it: a list of any account (one may be shared with this account).
   dynamic "statement" {

@@ -30,6 +30,12 @@ locals {
     ]
     "task-definition-guard" = [
       "ecs:DescribeTaskDefinition",
+      "iam:GetPolicy",
+      "iam:GetPolicyVersion",
+      "iam:GetRole",
+      "iam:GetRolePolicy",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListRolePolicies",
       "sns:Publish",
     ]
     "service-guard" = [
@@ -42,6 +48,27 @@ locals {
     ]
     "cluster-guard" = [
       "ecs:DescribeClusters",
+      "sns:Publish",
+    ]
+    "instance-guard" = [
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:DescribeManagedPrefixLists",
+      "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSubnets",
+      "ec2:GetInstanceMetadataDefaults",
+      "ec2:GetManagedPrefixListEntries",
+      "iam:GetInstanceProfile",
+      "iam:ListAttachedRolePolicies",
+      "sns:Publish",
+    ]
+    "iam-guard" = [
+      "iam:GetPolicy",
+      "iam:GetPolicyVersion",
+      "iam:GetRole",
+      "iam:GetRolePolicy",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListEntitiesForPolicy",
+      "iam:ListRolePolicies",
       "sns:Publish",
     ]
     "sweep" = [
@@ -119,6 +146,29 @@ locals {
           "CreateCluster", "UpdateCluster", "UpdateClusterSettings",
           "PutAccountSetting", "PutAccountSettingDefault",
           "CreateCapacityProvider", "UpdateCapacityProvider",
+        ]
+        "errorCode" = [{ "exists" = false }]
+      }
+    }
+    "instance-guard" = {
+      "source"      = ["aws.ec2"]
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      "detail" = {
+        "eventSource" = ["ec2.amazonaws.com"]
+        "eventName"   = ["RunInstances", "CreateLaunchTemplate", "CreateLaunchTemplateVersion", "ModifyInstanceMetadataOptions"]
+        "errorCode"   = [{ "exists" = false }]
+      }
+    }
+    # IAM is global: CloudTrail delivers its events to EventBridge in
+    # us-east-1 only. See the README for forwarding them to another region.
+    "iam-guard" = {
+      "source"      = ["aws.iam"]
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      "detail" = {
+        "eventSource" = ["iam.amazonaws.com"]
+        "eventName" = [
+          "AttachRolePolicy", "PutRolePolicy", "CreatePolicyVersion", "UpdateAssumeRolePolicy",
+          "AttachUserPolicy", "PutUserPolicy", "AttachGroupPolicy", "PutGroupPolicy",
         ]
         "errorCode" = [{ "exists" = false }]
       }

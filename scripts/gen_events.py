@@ -31,14 +31,14 @@ def identity():
     }
 
 
-def envelope(n, name, request, response, error=None, source="ec2", time="2026-11-02T09:14:07Z"):
+def envelope(n, name, request, response, error=None, source="ec2", time="2026-11-02T09:14:07Z", region=REGION):
     detail = {
         "eventVersion": "1.10",
         "userIdentity": identity(),
         "eventTime": time,
         "eventSource": f"{source}.amazonaws.com",
         "eventName": name,
-        "awsRegion": REGION,
+        "awsRegion": region,
         "sourceIPAddress": "198.51.100.23",
         "userAgent": "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8.0 md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.24 md/prompt#off md/command#ec2." + name,
         "requestParameters": request,
@@ -51,7 +51,7 @@ def envelope(n, name, request, response, error=None, source="ec2", time="2026-11
         "recipientAccountId": ACCOUNT,
         "eventCategory": "Management",
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
-                       "clientProvidedHostHeader": f"{source}.{REGION}.amazonaws.com"},
+                       "clientProvidedHostHeader": f"{source}.{region}.amazonaws.com"},
     }
     if error:
         detail["errorCode"], detail["errorMessage"] = error
@@ -63,7 +63,7 @@ def envelope(n, name, request, response, error=None, source="ec2", time="2026-11
         "source": f"aws.{source}",
         "account": ACCOUNT,
         "time": time,
-        "region": REGION,
+        "region": region,
         "resources": [],
         "detail": detail,
     }
@@ -574,6 +574,184 @@ connect["detail"]["requestParameters"].update({
 connect["detail"]["responseElements"]["service"]["platformVersion"] = "1.3.0"
 events["svc-create-service-connect-without-tls.json"] = connect
 events["svc-update-enables-exec.json"] = update_service(406, "orders-api", {"enableExecuteCommand": True}, network(), True)
+
+# --- Instances (instance-guard) ----------------------------------------------
+# RunInstances as CloudTrail writes it: camelCase, {"items": [...]} lists, the
+# launched instances in responseElements.instancesSet. Launch templates and
+# metadata updates in the query API's PascalCase (one-or-many members with a
+# `tag`), wrapped in <Call>Request / <Call>Response.
+CI_SUBNET = "subnet-0a1b2c3d4e5f60101"
+CI_SG = "sg-0c1d2e3f4a5b60102"
+ECS_AMI = "ami-0e1f2a3b4c5d60103"
+ECS_PROFILE = f"arn:aws:iam::{ACCOUNT}:instance-profile/ecsInstanceRole"
+LT_ID = "lt-0a1b2c3d4e5f60104"
+
+
+def launched(n, key=None, tokens="optional", hop=1, public_ip=None, profile=ECS_PROFILE, group=CI_SG):
+    nic = {"networkInterfaceId": f"eni-0a1b2c3d4e5f6{n:04d}", "subnetId": CI_SUBNET, "vpcId": "vpc-0a1b2c3d4e5f60100",
+           "ownerId": ACCOUNT, "status": "in-use", "privateIpAddress": "10.20.1.17", "sourceDestCheck": True,
+           "interfaceType": "interface", "groupSet": items([{"groupId": group, "groupName": "ecs-nodes"}]),
+           "attachment": {"attachmentId": f"eni-attach-0a1b2c3d4e5f6{n:04d}", "deviceIndex": 0, "networkCardIndex": 0,
+                          "status": "attaching", "attachTime": 1793610847000, "deleteOnTermination": True},
+           "privateIpAddressesSet": {"item": [{"privateIpAddress": "10.20.1.17", "primary": True}]},
+           "ipv6AddressesSet": {}, "tagSet": {}}
+    if public_ip:
+        nic["association"] = {"publicIp": public_ip, "publicDnsName": "", "ipOwnerId": "amazon"}
+    item = {"instanceId": f"i-0a1b2c3d4e5f6{n:04d}", "imageId": ECS_AMI, "currentInstanceBootMode": "uefi",
+            "instanceState": {"code": 0, "name": "pending"}, "privateDnsName": "ip-10-20-1-17.eu-west-1.compute.internal",
+            "amiLaunchIndex": 0, "productCodes": {}, "instanceType": "m6i.large", "launchTime": 1793610847000,
+            "placement": {"availabilityZone": "eu-west-1a", "tenancy": "default"}, "monitoring": {"state": "disabled"},
+            "subnetId": CI_SUBNET, "vpcId": "vpc-0a1b2c3d4e5f60100", "privateIpAddress": "10.20.1.17",
+            "stateReason": {"code": "pending", "message": "pending"}, "architecture": "x86_64", "rootDeviceType": "ebs",
+            "rootDeviceName": "/dev/xvda", "blockDeviceMapping": {}, "virtualizationType": "hvm", "hypervisor": "xen",
+            "groupSet": items([{"groupId": group, "groupName": "ecs-nodes"}]), "sourceDestCheck": True,
+            "networkInterfaceSet": items([nic]), "ebsOptimized": False, "enaSupport": True,
+            "cpuOptions": {"coreCount": 1, "threadsPerCore": 2},
+            "capacityReservationSpecification": {"capacityReservationPreference": "open"},
+            "enclaveOptions": {"enabled": False},
+            "metadataOptions": {"state": "pending", "httpTokens": tokens, "httpPutResponseHopLimit": hop,
+                                "httpEndpoint": "enabled", "httpProtocolIpv6": "disabled", "instanceMetadataTags": "disabled"},
+            "privateDnsNameOptions": {"hostnameType": "ip-name", "enableResourceNameDnsARecord": False,
+                                      "enableResourceNameDnsAAAARecord": False},
+            "maintenanceOptions": {"autoRecovery": "default"}}
+    if key:
+        item["keyName"] = key
+    if profile:
+        item["iamInstanceProfile"] = {"arn": profile, "id": "AIPAEXAMPLEPROFILE0001"}
+    return {"requestId": ident(2000 + n), "reservationId": f"r-0a1b2c3d4e5f6{n:04d}", "ownerId": ACCOUNT,
+            "groupSet": {}, "instancesSet": items([item])}
+
+
+def run_instances(n, extra=None, key=None, image=ECS_AMI, response=None, error=None):
+    instance = {"imageId": image, "minCount": 1, "maxCount": 1}
+    if key:
+        instance["keyName"] = key
+    request = {"instancesSet": items([instance]), "instanceType": "m6i.large", "userData": "<sensitiveDataRemoved>",
+               "blockDeviceMapping": {}, "monitoring": {"enabled": False}, "disableApiTermination": False,
+               "disableApiStop": False, "clientToken": ident(3000 + n),
+               "tagSpecificationSet": items([{"resourceType": "instance", "tags": [{"key": "Name", "value": "ecs-node"}]}])}
+    request.update(extra or {})
+    return envelope(n, "RunInstances", request, response, error=error)
+
+
+def ci_nic(public, groups=(CI_SG,)):
+    return {"networkInterfaceSet": items([{"deviceIndex": 0, "subnetId": CI_SUBNET, "associatePublicIpAddress": public,
+                                           "groupSet": items([{"groupId": g} for g in groups])}])}
+
+
+events["ci-run-instances-imdsv1-public-ip.json"] = run_instances(550,
+    {**ci_nic(True), "iamInstanceProfile": {"arn": ECS_PROFILE},
+     "metadataOptions": {"httpTokens": "optional", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"}},
+    key="ops-shared", response=launched(550, key="ops-shared", public_ip="203.0.113.45"))
+events["ci-run-instances-dry-run.json"] = run_instances(551,
+    {**ci_nic(True), "metadataOptions": {"httpTokens": "optional"}},
+    error=("Client.DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
+# A launch from a launch template: the record carries neither the template
+# version nor (here) the public-IP and key settings it decides.
+events["ci-run-instances-launch-template.json"] = run_instances(552,
+    {"launchTemplate": {"launchTemplateId": LT_ID, "version": "3"}},
+    response=launched(552, tokens="required", hop=2))
+del events["ci-run-instances-launch-template.json"]["detail"]["requestParameters"]["instancesSet"]["items"][0]["imageId"]
+# Hop limit as a string, as some SDKs' records show it.
+events["ci-run-instances-hop-limit-string.json"] = run_instances(553,
+    {**ci_nic(False), "iamInstanceProfile": {"arn": ECS_PROFILE},
+     "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": "3", "httpEndpoint": "enabled"}},
+    response=launched(553, tokens="required", hop=3))
+events["ci-run-instances-secure.json"] = run_instances(554,
+    {**ci_nic(False), "iamInstanceProfile": {"arn": ECS_PROFILE},
+     "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"}},
+    response=launched(554, tokens="required", hop=1))
+events["ci-create-launch-template-key-hop-2.json"] = envelope(555, "CreateLaunchTemplate",
+    {"CreateLaunchTemplateRequest": {"LaunchTemplateName": "ecs-nodes", "VersionDescription": "ECS nodes",
+        "ClientToken": ident(3555), "LaunchTemplateData": {
+            "ImageId": ECS_AMI, "InstanceType": "m6i.large", "KeyName": "ops-shared",
+            "UserData": "<sensitiveDataRemoved>", "IamInstanceProfile": {"Arn": ECS_PROFILE},
+            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+            "NetworkInterface": {"tag": 1, "DeviceIndex": 0, "AssociatePublicIpAddress": False, "SubnetId": CI_SUBNET,
+                                 "SecurityGroupId": {"tag": 1, "content": CI_SG}}}}},
+    {"CreateLaunchTemplateResponse": {"xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/", "requestId": ident(2555),
+        "launchTemplate": {"launchTemplateId": LT_ID, "launchTemplateName": "ecs-nodes",
+                           "createTime": "2026-11-02T09:14:07.000Z",
+                           "createdBy": f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformEngineer/jane.doe",
+                           "defaultVersionNumber": 1, "latestVersionNumber": 1}}})
+# A new version based on version 1 that turns IMDSv1 back on; the rest comes from version 1.
+events["ci-create-launch-template-version-imdsv1.json"] = envelope(556, "CreateLaunchTemplateVersion",
+    {"CreateLaunchTemplateVersionRequest": {"LaunchTemplateId": LT_ID, "SourceVersion": "1",
+        "VersionDescription": "debug IMDS", "LaunchTemplateData": {"MetadataOptions": {"HttpTokens": "optional"}}}},
+    {"CreateLaunchTemplateVersionResponse": {"xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/", "requestId": ident(2556),
+        "launchTemplateVersion": {"launchTemplateId": LT_ID, "launchTemplateName": "ecs-nodes", "versionNumber": 2,
+                                  "versionDescription": "debug IMDS", "createTime": "2026-11-02T09:14:07.000Z",
+                                  "createdBy": f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformEngineer/jane.doe",
+                                  "defaultVersion": False}}})
+events["ci-modify-metadata-options-optional.json"] = envelope(557, "ModifyInstanceMetadataOptions",
+    {"ModifyInstanceMetadataOptionsRequest": {"InstanceId": "i-0a1b2c3d4e5f60554", "HttpTokens": "optional"}},
+    {"ModifyInstanceMetadataOptionsResponse": {"xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/", "requestId": ident(2557),
+        "instanceId": "i-0a1b2c3d4e5f60554", "instanceMetadataOptions": {"state": "pending", "httpTokens": "optional",
+            "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled", "httpProtocolIpv6": "disabled",
+            "instanceMetadataTags": "disabled"}}})
+
+# --- IAM (iam-guard) ------------------------------------------------------------
+# IAM is global: its records come from us-east-1. Shapes as in real records
+# (Stratus Red Team's detonation logs of AttachUserPolicy and
+# UpdateAssumeRolePolicy): camelCase requestParameters, responseElements null
+# except for CreatePolicyVersion, policyDocument the JSON text as sent (compact
+# or pretty-printed) or URL-encoded (as IAM's Get* calls return it).
+import urllib.parse
+
+IAM_REGION = "us-east-1"
+
+
+def iam_event(n, name, request, response=None):
+    ev = envelope(n, name, request, response, source="iam", region=IAM_REGION)
+    ev["detail"]["tlsDetails"]["clientProvidedHostHeader"] = "iam.amazonaws.com"
+    ev["detail"]["userAgent"] = ev["detail"]["userAgent"].replace("md/command#ec2.", "md/command#iam.")
+    return ev
+
+
+def policy_text(*statements, pretty=False):
+    doc = {"Version": "2012-10-17", "Statement": list(statements)}
+    return json.dumps(doc, indent=2) if pretty else json.dumps(doc, separators=(",", ":"))
+
+
+def url_encoded(text):
+    return urllib.parse.quote(text, safe="")
+
+
+OPS_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/ecs-operators"
+events["iam-attach-role-policy-administrator-access.json"] = iam_event(500, "AttachRolePolicy",
+    {"roleName": "orders-api-task", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+events["iam-put-role-policy-url-encoded.json"] = iam_event(501, "PutRolePolicy",
+    {"roleName": "orders-worker-task", "policyName": "deploy-helpers", "policyDocument": url_encoded(policy_text(
+        {"Sid": "EcsEverything", "Effect": "Allow", "Action": "ecs:*", "Resource": "*"},
+        {"Sid": "PassAnyRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}))})
+events["iam-put-role-policy-json-string.json"] = iam_event(502, "PutRolePolicy",
+    {"roleName": "orders-api-task", "policyName": "orders-data", "policyDocument": policy_text(
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::orders-documents/*"},
+        {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+         "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders-events"}, pretty=True)})
+events["iam-create-policy-version-ecs-wildcard.json"] = iam_event(503, "CreatePolicyVersion",
+    {"policyArn": OPS_POLICY, "setAsDefault": True, "policyDocument": policy_text(
+        {"Effect": "Allow", "Action": ["ecs:*", "logs:GetLogEvents"], "Resource": "*"}, pretty=True)},
+    {"policyVersion": {"versionId": "v4", "isDefaultVersion": True, "createDate": "Nov 2, 2026, 9:14:07 AM"}})
+events["iam-put-user-policy-execute-command.json"] = iam_event(504, "PutUserPolicy",
+    {"userName": "jane.doe", "policyName": "debug-shell", "policyDocument": policy_text(
+        {"Sid": "ExecIntoTasks", "Effect": "Allow", "Action": ["ecs:ExecuteCommand", "ecs:DescribeTasks"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], "Resource": "*"})})
+events["iam-put-group-policy-passrole-runtask.json"] = iam_event(505, "PutGroupPolicy",
+    {"groupName": "deployers", "policyName": "run-jobs", "policyDocument": policy_text(
+        {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+        {"Sid": "RunJobs", "Effect": "Allow", "Action": ["ecs:RunTask", "ecs:DescribeTasks"], "Resource": "*"})})
+events["iam-update-assume-role-policy-ecs-tasks.json"] = iam_event(506, "UpdateAssumeRolePolicy",
+    {"roleName": "ops-automation", "policyDocument": policy_text(
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}, pretty=True)})
+events["iam-attach-user-policy-power-user.json"] = iam_event(507, "AttachUserPolicy",
+    {"userName": "contractor-ci", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"})
+events["iam-attach-group-policy-customer-managed.json"] = iam_event(508, "AttachGroupPolicy",
+    {"groupName": "deployers", "policyArn": OPS_POLICY})
 
 os.makedirs(OUT, exist_ok=True)
 for name, ev in events.items():

@@ -16,9 +16,12 @@ locals {
   # the organization). Reads for the judgement and the sweep, the revoke
   # scoped to this account's security groups below.
   member_actions = [
+    "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:GetInstanceMetadataDefaults",
     "ec2:GetManagedPrefixListAssociations",
     "ec2:GetManagedPrefixListEntries",
     "ec2:RevokeSecurityGroupIngress",
@@ -29,6 +32,14 @@ locals {
     "ecs:ListAccountSettings",
     "ecs:ListClusters",
     "ecs:ListServices",
+    "iam:GetInstanceProfile",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListEntitiesForPolicy",
+    "iam:ListRolePolicies",
   ]
 
   forwarder_role_name = "${var.name_prefix}-forwarder"
@@ -104,6 +115,32 @@ data "aws_iam_policy_document" "member" {
     for_each = [for a in local.member_actions : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe")]
     content {
       sid       = "Read${replace(replace(statement.value, ":", ""), "Describe", "")}"
+      actions   = [statement.value]
+      resources = ["*"]
+    }
+  }
+
+  # IAM reads: the account's roles, instance profiles and policies, and
+  # AWS's managed policies (to read their documents).
+  dynamic "statement" {
+    for_each = length([for a in local.member_actions : a if startswith(a, "iam:")]) > 0 ? [1] : []
+    content {
+      sid     = "ReadIam"
+      actions = [for a in local.member_actions : a if startswith(a, "iam:")]
+      resources = [
+        "arn:${local.partition}:iam::${local.account}:role/*",
+        "arn:${local.partition}:iam::${local.account}:instance-profile/*",
+        "arn:${local.partition}:iam::${local.account}:policy/*",
+        "arn:${local.partition}:iam::aws:policy/*",
+      ]
+    }
+  }
+
+  # The account's default instance metadata options: no resource narrower than "*".
+  dynamic "statement" {
+    for_each = [for a in local.member_actions : a if a == "ec2:GetInstanceMetadataDefaults"]
+    content {
+      sid       = "ReadMetadataDefaults"
       actions   = [statement.value]
       resources = ["*"]
     }

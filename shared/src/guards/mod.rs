@@ -2,7 +2,9 @@
 //! the loop guard, and the one-message-per-event notification.
 
 pub mod cluster;
+pub mod iam;
 pub mod ingress;
+pub mod instance;
 pub mod offline;
 pub mod plan;
 pub mod service;
@@ -81,6 +83,30 @@ pub static REGISTRY: &[Registered] = &[
             ("ecs", crate::model::cl::UPDATE_CAPACITY_PROVIDER),
         ],
         offline: |event, policy, _| cluster::evaluate_offline(event, policy),
+    },
+    Registered {
+        function: "instance-guard",
+        calls: &[
+            ("ec2", crate::model::ci::RUN_INSTANCES),
+            ("ec2", crate::model::ci::CREATE_LAUNCH_TEMPLATE),
+            ("ec2", crate::model::ci::CREATE_LAUNCH_TEMPLATE_VERSION),
+            ("ec2", crate::model::ci::MODIFY_INSTANCE_METADATA_OPTIONS),
+        ],
+        offline: |event, policy, _| instance::evaluate_offline(event, policy),
+    },
+    Registered {
+        function: "iam-guard",
+        calls: &[
+            ("iam", crate::model::iam::ATTACH_ROLE_POLICY),
+            ("iam", crate::model::iam::PUT_ROLE_POLICY),
+            ("iam", crate::model::iam::CREATE_POLICY_VERSION),
+            ("iam", crate::model::iam::UPDATE_ASSUME_ROLE_POLICY),
+            ("iam", crate::model::iam::ATTACH_USER_POLICY),
+            ("iam", crate::model::iam::PUT_USER_POLICY),
+            ("iam", crate::model::iam::ATTACH_GROUP_POLICY),
+            ("iam", crate::model::iam::PUT_GROUP_POLICY),
+        ],
+        offline: |event, policy, _| iam::evaluate_offline(event, policy),
     },
 ];
 

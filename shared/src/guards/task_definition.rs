@@ -6,14 +6,19 @@
 use tracing::info;
 
 use crate::finding::Finding;
+use crate::guards::iam::role_access;
 use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::model::event::Event;
+use crate::model::iam::role_findings;
 use crate::model::json::FieldError;
 use crate::model::td::TaskDefinition;
 use crate::output::report::Report;
 use crate::policy::Policy;
-use crate::ports::{Notifier, TaskDefinitions};
-use crate::rules::{self, ecs_td::TdContext};
+use crate::ports::{Iam, Notifier, TaskDefinitions};
+use crate::rules::{
+    self,
+    ecs_td::{TaskRoleAccess, TdContext},
+};
 
 /// Why the offline verdict cannot be given: the definition is not in the event.
 pub const INCOMPLETE: &str =
@@ -21,15 +26,41 @@ pub const INCOMPLETE: &str =
 
 /// The findings for a task definition registered in `account`.
 pub fn assess(td: &TaskDefinition, account: &str, policy: &Policy) -> Vec<Finding> {
-    rules::evaluate_td(td, &TdContext { policy, account })
+    assess_with(td, account, policy, None)
 }
 
-fn report_for(event: &Event, td: &TaskDefinition, policy: &Policy) -> Report {
+/// The findings, with what the Lambda read of the task role (ECS-TD-021).
+pub fn assess_with(
+    td: &TaskDefinition,
+    account: &str,
+    policy: &Policy,
+    task_role: Option<&TaskRoleAccess>,
+) -> Vec<Finding> {
+    rules::evaluate_td(
+        td,
+        &TdContext {
+            policy,
+            account,
+            task_role,
+        },
+    )
+}
+
+fn report_for(
+    event: &Event,
+    td: &TaskDefinition,
+    policy: &Policy,
+    task_role: Option<&TaskRoleAccess>,
+) -> Report {
     let mut report = Report::for_event(event);
     report.resource = Some(td.label());
-    report.findings = assess(td, &event.account, policy);
+    report.findings = assess_with(td, &event.account, policy, task_role);
     report
 }
+
+/// What the offline verdict cannot judge: the task role's permissions.
+pub const NEEDS_AWS_ROLE: &str =
+    "ECS-TD-021 (what the task role may do) needs AWS: the Lambda reads the role's policies";
 
 /// The offline verdict (CLI).
 pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldError> {
@@ -37,7 +68,13 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
         return Ok(Report::skipped(event, reason));
     }
     Ok(match TaskDefinition::from_event(event)? {
-        Some(td) => report_for(event, &td, policy),
+        Some(td) => {
+            let mut report = report_for(event, &td, policy, None);
+            if td.task_role_arn.is_some() {
+                report.notes.push(NEEDS_AWS_ROLE.to_string());
+            }
+            report
+        }
         None => Report::skipped(event, INCOMPLETE),
     })
 }
@@ -45,6 +82,8 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
 /// The task-definition guard with its ports.
 pub struct TaskDefinitionGuard<'a> {
     pub task_definitions: &'a dyn TaskDefinitions,
+    /// Reads the task role (ECS-TD-021); `None`: not judged, and said.
+    pub iam: Option<&'a dyn Iam>,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -84,7 +123,27 @@ impl TaskDefinitionGuard<'_> {
                 }
             }
         };
-        let mut report = report_for(event, &td, self.policy);
+        let task_role = match (&td.task_role_arn, self.iam) {
+            (Some(role), Some(iam)) => Some(TaskRoleAccess {
+                role: role.clone(),
+                findings: match iam.role(role).await {
+                    Ok(Some(raw)) => match role_access(&raw) {
+                        Ok((_, policies)) => {
+                            Ok(role_findings(&policies.documents, &policies.attached_arns))
+                        }
+                        Err(field) => Err(field.to_string()),
+                    },
+                    Ok(None) => Err("not found".to_string()),
+                    Err(e) if e.retryable => return Err(aws(e)),
+                    Err(e) => Err(e.code_or_kind()),
+                },
+            }),
+            _ => None,
+        };
+        let mut report = report_for(event, &td, self.policy, task_role.as_ref());
+        if td.task_role_arn.is_some() && self.iam.is_none() {
+            report.notes.push(NEEDS_AWS_ROLE.to_string());
+        }
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
         }
@@ -129,6 +188,7 @@ mod tests {
         let settings = GuardSettings::default();
         let guard = TaskDefinitionGuard {
             task_definitions: fakes,
+            iam: None,
             notifier: &notifier,
             policy: &policy,
             settings: &settings,

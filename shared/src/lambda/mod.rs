@@ -1,13 +1,15 @@
 //! The functions (feature `lambda`): each one's wiring in a module of its
 //! own ([`ingress_guard`], [`task_definition_guard`], [`service_guard`],
-//! [`cluster_guard`],
+//! [`cluster_guard`], [`instance_guard`], [`iam_guard`],
 //! [`sweep`]), and what they share — their logging, [`serve`] (every
 //! function's `main`), the one runner that reads the payload, decides where
 //! to act and with which clients, runs a guard on it, and reports failures
 //! to Lambda with a stable error type.
 
 pub mod cluster_guard;
+pub mod iam_guard;
 pub mod ingress_guard;
+pub mod instance_guard;
 pub mod service_guard;
 pub mod sweep;
 pub mod task_definition_guard;
@@ -57,6 +59,8 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("task-definition-guard", task_definition_guard::IAM_ACTIONS),
     ("service-guard", service_guard::IAM_ACTIONS),
     ("cluster-guard", cluster_guard::IAM_ACTIONS),
+    ("instance-guard", instance_guard::IAM_ACTIONS),
+    ("iam-guard", iam_guard::IAM_ACTIONS),
     ("sweep", sweep::IAM_ACTIONS),
 ];
 

@@ -6,16 +6,28 @@ use serde_json::Value;
 use super::{Common, Function, HandlerError};
 use crate::config::FunctionConfig;
 use crate::guards::task_definition::TaskDefinitionGuard;
+use crate::ports::aws::iam::IamClient;
 use crate::ports::aws::EcsTaskDefinitions;
+use crate::ports::{Iam, TaskDefinitions};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (when CloudTrail
-/// omitted the definition) and Publish. The Terraform module grants exactly
-/// these (a test compares them).
-pub const IAM_ACTIONS: &[&str] = &["ecs:DescribeTaskDefinition", "sns:Publish"];
+/// omitted the definition), the task role's trust and policies (ECS-TD-021)
+/// and Publish. The Terraform module grants exactly these (a test compares them).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ecs:DescribeTaskDefinition",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "sns:Publish",
+];
 
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
+    pub iam: IamClient,
     pub common: Common,
 }
 
@@ -23,6 +35,7 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
         Deps {
             task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
+            iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
             common: Common::new(sdk, config),
         }
     }
@@ -46,11 +59,13 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, acting| async move {
+            let (task_definitions, iam): (&dyn TaskDefinitions, &dyn Iam) = match &acting.away {
+                Some(clients) => (&clients.task_definitions, &clients.iam),
+                None => (&deps.task_definitions, &deps.iam),
+            };
             TaskDefinitionGuard {
-                task_definitions: match &acting.away {
-                    Some(clients) => &clients.task_definitions,
-                    None => &deps.task_definitions,
-                },
+                task_definitions,
+                iam: Some(iam),
                 notifier: &common.notifier,
                 policy: &common.config.policy,
                 settings: &acting.settings,

@@ -1,7 +1,9 @@
 //! The event model: the CloudTrail record and what each guard reads from it.
 
+pub mod ci;
 pub mod cl;
 pub mod event;
+pub mod iam;
 pub mod json;
 pub mod net;
 pub mod sg;

@@ -188,6 +188,76 @@ impl crate::ports::Clusters for MemoryClusters {
     }
 }
 
+/// IAM in memory: roles by name, managed policy documents by ARN.
+#[derive(Default)]
+pub struct MemoryIam {
+    pub roles: Vec<crate::ports::RolePolicies>,
+    pub policies: Vec<(String, String)>,
+    /// Instance profiles: name and role names.
+    pub profiles: Vec<(String, Vec<String>)>,
+    pub calls: Mutex<Vec<String>>,
+    /// Answer every call with this error instead.
+    pub error: Option<AwsError>,
+}
+
+impl MemoryIam {
+    fn call(&self, what: String) -> Result<(), AwsError> {
+        self.calls.lock().unwrap().push(what);
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ports::Iam for MemoryIam {
+    async fn role(&self, role: &str) -> Result<Option<crate::ports::RolePolicies>, AwsError> {
+        self.call(format!("role {role}"))?;
+        let name = role.rsplit('/').next().unwrap_or(role);
+        Ok(self.roles.iter().find(|r| r.role == name).cloned())
+    }
+
+    async fn policy_document(&self, arn: &str) -> Result<Option<String>, AwsError> {
+        self.call(format!("policy {arn}"))?;
+        Ok(self
+            .policies
+            .iter()
+            .find(|(a, _)| a == arn)
+            .map(|(_, d)| d.clone()))
+    }
+
+    async fn attached_policies(&self, role: &str) -> Result<Option<Vec<String>>, AwsError> {
+        self.call(format!("attached {role}"))?;
+        let name = role.rsplit('/').next().unwrap_or(role);
+        Ok(self
+            .roles
+            .iter()
+            .find(|r| r.role == name)
+            .map(|r| r.managed.iter().map(|(arn, _)| arn.clone()).collect()))
+    }
+
+    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, AwsError> {
+        self.call(format!("roles with {arn}"))?;
+        Ok(self
+            .roles
+            .iter()
+            .filter(|r| r.managed.iter().any(|(a, _)| a == arn))
+            .map(|r| r.role.clone())
+            .collect())
+    }
+
+    async fn instance_profile_roles(&self, profile: &str) -> Result<Option<Vec<String>>, AwsError> {
+        self.call(format!("profile {profile}"))?;
+        let name = profile.rsplit('/').next().unwrap_or(profile);
+        Ok(self
+            .profiles
+            .iter()
+            .find(|(p, _)| p == name)
+            .map(|(_, roles)| roles.clone()))
+    }
+}
+
 /// The state table in memory.
 #[derive(Default)]
 pub struct MemoryState {

@@ -125,6 +125,57 @@ pub trait Clusters: Send + Sync {
     async fn describe(&self, cluster: &str) -> Result<Option<ClusterSettings>, AwsError>;
 }
 
+/// EC2 reads about launches: launch template versions, the account's
+/// instance metadata defaults, and whether a subnet gives public IPs.
+#[async_trait]
+pub trait Instances: Send + Sync {
+    /// A launch template version (template id `lt-…` or name; version a
+    /// number, `$Default` or `$Latest`), as CloudTrail writes launch template
+    /// data (PascalCase JSON); `None` when it does not exist.
+    async fn launch_template_data(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> Result<Option<serde_json::Value>, AwsError>;
+    /// The account's instance metadata defaults in the region: (httpTokens,
+    /// hop limit), each `None` when no default is set.
+    async fn metadata_defaults(&self) -> Result<(Option<String>, Option<i64>), AwsError>;
+    /// The subnet's `MapPublicIpOnLaunch`; `None` when it does not exist.
+    async fn subnet_maps_public_ip(&self, subnet: &str) -> Result<Option<bool>, AwsError>;
+}
+
+/// What IAM holds about a role: who may assume it and what it may do.
+/// Documents are as IAM returns them (URL-encoded JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RolePolicies {
+    pub role: String,
+    /// The trust policy.
+    pub trust: Option<String>,
+    /// Attached managed policies: ARN and default version's document
+    /// (`None`: gone since it was listed).
+    pub managed: Vec<(String, Option<String>)>,
+    /// Inline policies: name and document.
+    pub inline: Vec<(String, String)>,
+}
+
+/// IAM reads.
+#[async_trait]
+pub trait Iam: Send + Sync {
+    /// The role (a name or an ARN) with its trust policy and every policy
+    /// it carries; `None` when it does not exist.
+    async fn role(&self, role: &str) -> Result<Option<RolePolicies>, AwsError>;
+    /// A managed policy's default version document; `None` when it does not exist.
+    async fn policy_document(&self, arn: &str) -> Result<Option<String>, AwsError>;
+    /// The ARNs of the managed policies attached to a role; `None` when the
+    /// role does not exist.
+    async fn attached_policies(&self, role: &str) -> Result<Option<Vec<String>>, AwsError>;
+    /// The names of the roles a managed policy is attached to.
+    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, AwsError>;
+    /// The role names of an instance profile (a name or an ARN); `None`
+    /// when it does not exist.
+    async fn instance_profile_roles(&self, profile: &str) -> Result<Option<Vec<String>>, AwsError>;
+}
+
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn publish(&self, notification: &Notification) -> Result<(), AwsError>;

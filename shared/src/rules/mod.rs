@@ -3,20 +3,26 @@
 //! together; [`ALL`] is the one explicit registry that everything else reads
 //! (`access-guard rules`, the README table, the policy validator).
 
+pub mod ec2_ci;
 pub mod ec2_sg;
 pub mod ecs_cl;
 pub mod ecs_svc;
 pub mod ecs_td;
+pub mod iam_ecs;
 
 use crate::finding::{Action, Finding, Severity};
+use crate::model::ci::InstanceChange;
 use crate::model::cl::ClusterChange;
+use crate::model::iam::IamChange;
 use crate::model::sg::{Direction, SgChange, SgRule};
 use crate::model::svc::ServiceChange;
 use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
+use ec2_ci::CiContext;
 use ecs_cl::ClContext;
 use ecs_svc::SvcContext;
 use ecs_td::{Hit, TdContext};
+use iam_ecs::IamContext;
 
 /// What a rule looks at, and the pure function that judges it.
 #[derive(Clone, Copy)]
@@ -31,6 +37,11 @@ pub enum Check {
     Service(fn(&ServiceChange, &SvcContext) -> Vec<Hit>),
     /// A cluster, account-setting or capacity-provider change.
     Cluster(fn(&ClusterChange, &ClContext) -> Vec<Hit>),
+    /// A launch, a launch template version or a metadata update, with what
+    /// the Lambda learned from AWS (container instance? defaults, groups).
+    Instance(fn(&InstanceChange, &CiContext) -> Vec<Hit>),
+    /// An IAM policy or trust change, with what the Lambda learned from AWS.
+    Iam(fn(&IamChange, &IamContext) -> Vec<Hit>),
 }
 
 /// A rule of the catalog.
@@ -82,6 +93,11 @@ pub static ALL: &[&Rule] = &[
     &ec2_sg::default_group::DEFAULT_GROUP,
     &ec2_sg::external_source::EXTERNAL_SOURCE,
     &ec2_sg::unparsed_cidr::UNPARSED_CIDR,
+    &ec2_ci::imdsv1::IMDSV1,
+    &ec2_ci::public_ip::PUBLIC_IP,
+    &ec2_ci::ssh_key_pair::SSH_KEY_PAIR,
+    &ec2_ci::hop_limit::HOP_LIMIT,
+    &ec2_ci::open_security_group::OPEN_SECURITY_GROUP,
     &ecs_td::privileged::PRIVILEGED,
     &ecs_td::writable_root_filesystem::WRITABLE_ROOT_FILESYSTEM,
     &ecs_td::host_pid::HOST_PID,
@@ -102,6 +118,7 @@ pub static ALL: &[&Rule] = &[
     &ecs_td::efs_transit_encryption::EFS_TRANSIT_ENCRYPTION,
     &ecs_td::task_role_is_execution_role::TASK_ROLE_IS_EXECUTION_ROLE,
     &ecs_td::windows_container_administrator::WINDOWS_CONTAINER_ADMINISTRATOR,
+    &ecs_td::task_role_admin::TASK_ROLE_ADMIN,
     &ecs_td::no_memory_limit::NO_MEMORY_LIMIT,
     &ecs_td::capabilities_not_dropped::CAPABILITIES_NOT_DROPPED,
     &ecs_td::blocking_log_mode::BLOCKING_LOG_MODE,
@@ -124,6 +141,9 @@ pub static ALL: &[&Rule] = &[
     &ecs_cl::cluster_tags_missing::CLUSTER_TAGS_MISSING,
     &ecs_cl::account_insights_off::ACCOUNT_INSIGHTS_OFF,
     &ecs_cl::no_termination_protection::NO_TERMINATION_PROTECTION,
+    &iam_ecs::admin_on_task_role::ADMIN_ON_TASK_ROLE,
+    &iam_ecs::execute_command_everywhere::EXECUTE_COMMAND_EVERYWHERE,
+    &iam_ecs::pass_role_with_launch::PASS_ROLE_WITH_LAUNCH,
 ];
 
 /// Rules that report only what no other rule reported about the same target.
@@ -207,6 +227,22 @@ pub fn evaluate_svc(change: &ServiceChange, ctx: &SvcContext) -> Vec<Finding> {
 pub fn evaluate_cl(change: &ClusterChange, ctx: &ClContext) -> Vec<Finding> {
     findings_from_hits(ctx.policy, |check| match check {
         Check::Cluster(f) => Some(f(change, ctx)),
+        _ => None,
+    })
+}
+
+/// Evaluates every enabled instance rule. Findings come most severe first.
+pub fn evaluate_ci(change: &InstanceChange, ctx: &CiContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::Instance(f) => Some(f(change, ctx)),
+        _ => None,
+    })
+}
+
+/// Evaluates every enabled IAM rule. Findings come most severe first.
+pub fn evaluate_iam(change: &IamChange, ctx: &IamContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::Iam(f) => Some(f(change, ctx)),
         _ => None,
     })
 }

@@ -1,6 +1,8 @@
 //! SDK-backed adapters for the ports (feature `aws`).
 
 pub mod estate;
+pub mod iam;
+pub mod instances;
 #[cfg(feature = "state")]
 pub mod state;
 
@@ -587,6 +589,8 @@ pub struct PlaceClients {
     pub remediator: Ec2Remediator,
     pub task_definitions: EcsTaskDefinitions,
     pub clusters: EcsClusters,
+    pub iam: iam::IamClient,
+    pub instances: instances::Ec2Instances,
     /// The sweep's reads.
     pub estate: estate::SdkEstate,
     /// Whose credentials they carry: the member role's ARN, or `None` for
@@ -603,6 +607,8 @@ impl PlaceClients {
             remediator: Ec2Remediator::new(ec2.clone()),
             task_definitions: EcsTaskDefinitions::new(ecs.clone()),
             clusters: EcsClusters::new(ecs.clone()),
+            iam: iam::IamClient::new(aws_sdk_iam::Client::new(sdk)),
+            instances: instances::Ec2Instances::new(ec2.clone()),
             estate: estate::SdkEstate::new(ec2, ecs),
             role_arn,
         }

@@ -71,6 +71,7 @@ mod tests {
         let hits = evaluate(
             &td,
             &TdContext {
+                task_role: None,
                 policy: &policy,
                 account: "1",
             },

@@ -159,6 +159,7 @@ mod tests {
         let hits = evaluate(
             &td,
             &TdContext {
+                task_role: None,
                 policy: &policy,
                 account: "1",
             },
@@ -186,6 +187,7 @@ mod tests {
         let hits = evaluate(
             &td,
             &TdContext {
+                task_role: None,
                 policy: &policy,
                 account: "1",
             },

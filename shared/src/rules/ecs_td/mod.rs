@@ -21,6 +21,7 @@ pub mod risky_port_mapping;
 pub mod root_user;
 pub mod secret_name_literal;
 pub mod secret_value_in_env;
+pub mod task_role_admin;
 pub mod task_role_is_execution_role;
 pub mod untrusted_registry;
 pub mod windows_container_administrator;
@@ -36,6 +37,19 @@ pub struct TdContext<'a> {
     pub policy: &'a Policy,
     /// The account that registered the definition (its own ECR is trusted).
     pub account: &'a str,
+    /// What the Lambda read of the task role (ECS-TD-021); `None` offline
+    /// or without a task role: not judged.
+    pub task_role: Option<&'a TaskRoleAccess>,
+}
+
+/// The task role as the Lambda read it (ECS-TD-021).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRoleAccess {
+    /// The role's ARN as the definition names it.
+    pub role: String,
+    /// What it grants that is admin-level or wildcard (one line each), or
+    /// why it could not be read (the AWS error code, "not found").
+    pub findings: Result<Vec<String>, String>,
 }
 
 /// One broken rule: what broke it, and a severity above the rule's own when
@@ -180,6 +194,7 @@ pub(crate) mod test_support {
     ) -> Vec<String> {
         let policy = Policy::embedded();
         let ctx = TdContext {
+            task_role: None,
             policy: &policy,
             account: "111122223333",
         };

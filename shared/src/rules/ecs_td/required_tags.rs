@@ -84,6 +84,7 @@ mod tests {
         let mut policy = Policy::embedded();
         policy.required_tags.task_definition = required.iter().map(|k| k.to_string()).collect();
         let ctx = TdContext {
+            task_role: None,
             policy: &policy,
             account: "111122223333",
         };

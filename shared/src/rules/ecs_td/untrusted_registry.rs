@@ -92,6 +92,7 @@ mod tests {
         assert!(evaluate(
             &td,
             &TdContext {
+                task_role: None,
                 policy: &policy,
                 account: "1"
             }
@@ -102,6 +103,7 @@ mod tests {
             evaluate(
                 &task(vec![c]),
                 &TdContext {
+                    task_role: None,
                     policy: &policy,
                     account: "1"
                 }

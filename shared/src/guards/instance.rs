@@ -1,0 +1,426 @@
+//! The instance guard: `RunInstances`, `CreateLaunchTemplate(Version)` and
+//! `ModifyInstanceMetadataOptions` ▶ the EC2-CI rules ▶ one alert. Notify
+//! only. A launch or a template version is judged whole, a metadata update on
+//! what it sets. What only AWS can tell — whether the instance is a container
+//! instance, the metadata defaults, the subnet's public-IP setting, the
+//! groups' live rules, a launch template version the record does not carry —
+//! comes in [`CiFacts`], which the Lambda fills in; offline it is empty and
+//! the verdict says which checks need AWS.
+
+use tracing::info;
+
+use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::model::ci::{CiCall, InstanceChange, InstanceSettings, Said, TemplateRef};
+use crate::model::event::Event;
+use crate::model::json::FieldError;
+use crate::model::json::Node;
+use crate::model::sg::{PrefixListEntries, SgChange};
+use crate::output::report::Report;
+use crate::policy::Policy;
+use crate::ports::{AwsError, Iam, Instances, Notifier, SecurityGroups};
+use crate::rules::ec2_ci::{Evidence, GroupExposure, MetadataDefaults};
+use crate::rules::{self, ec2_ci::CiContext, ec2_ci::CiFacts};
+
+/// What the offline verdict cannot judge about a launch or a launch template.
+pub const NEEDS_AWS: &str = "EC2-CI-003 and EC2-CI-004 (whether these are container instances: the instance profile's role, the capacity providers) and EC2-CI-005 (the groups' live rules) need AWS: the Lambda checks them";
+
+/// What the offline verdict cannot judge about a metadata update that sets the hop limit.
+pub const NEEDS_AWS_UPDATE: &str =
+    "EC2-CI-004 (whether this is a container instance: its instance profile's role) needs AWS: the Lambda checks it";
+
+/// What the offline verdict cannot judge when a launch does not say whether
+/// it wants a public IP.
+pub const NEEDS_AWS_SUBNET: &str = "EC2-CI-002 needs AWS: the launch does not say whether the instances get a public IP, so the subnet's MapPublicIpOnLaunch decides; the Lambda reads the subnet";
+
+/// What the offline verdict cannot judge when the record does not carry the
+/// launch template version that decides the settings.
+pub fn needs_template(template: &TemplateRef, unknown: &[&str]) -> String {
+    format!(
+        "EC2-CI-001…005 need AWS for what the record does not carry ({}): it comes from {template}, which the Lambda reads",
+        unknown.join(", ")
+    )
+}
+
+/// The verdict on `change` with what the Lambda learned (`facts`; empty offline).
+pub(crate) fn report_for(
+    event: &Event,
+    change: &InstanceChange,
+    policy: &Policy,
+    facts: &CiFacts,
+) -> Report {
+    let mut report = Report::for_event(event);
+    report.resource = Some(change.resource());
+    report.findings = rules::evaluate_ci(change, &CiContext { policy, facts });
+    report
+}
+
+/// What the offline verdict could not judge about `change`.
+fn offline_notes(change: &InstanceChange) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(template) = &change.needs_template {
+        notes.push(needs_template(template, &change.effective.unknown()));
+    }
+    match change.call {
+        CiCall::ModifyMetadataOptions => {
+            if !change.effective.hop_limit.is_unknown() {
+                notes.push(NEEDS_AWS_UPDATE.to_string());
+            }
+        }
+        call => {
+            if call == CiCall::RunInstances && change.effective.public_ip == Said::Default {
+                notes.push(NEEDS_AWS_SUBNET.to_string());
+            }
+            notes.push(NEEDS_AWS.to_string());
+        }
+    }
+    notes
+}
+
+/// The offline verdict (CLI): only what the event shows.
+pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldError> {
+    // Dry runs (`Client.DryRunOperation`) and denied calls launched nothing.
+    if let Some(reason) = failed_call(event, &[]) {
+        return Ok(Report::skipped(event, reason));
+    }
+    let Some(change) = InstanceChange::from_event(event)? else {
+        return Ok(Report::not_handled(event));
+    };
+    let mut report = report_for(event, &change, policy, &CiFacts::default());
+    report.notes = offline_notes(&change);
+    Ok(report)
+}
+
+/// The ECS container-instance policy: a role that carries it is a
+/// container instance's.
+const ECS_INSTANCE_POLICY: &str = "AmazonEC2ContainerServiceforEC2Role";
+
+/// The instance guard with its ports.
+pub struct InstanceGuard<'a> {
+    pub instances: &'a dyn Instances,
+    pub iam: &'a dyn Iam,
+    pub groups: &'a dyn SecurityGroups,
+    pub notifier: &'a dyn Notifier,
+    pub policy: &'a Policy,
+    pub settings: &'a GuardSettings,
+}
+
+impl InstanceGuard<'_> {
+    pub async fn handle(&self, event: &Event) -> Result<Report, GuardError> {
+        let aws = GuardError::aws(event);
+        if let Some(skipped) = preflight(event, self.settings, &[]) {
+            return Ok(skipped);
+        }
+        let Some(mut change) =
+            InstanceChange::from_event(event).map_err(GuardError::parse(event))?
+        else {
+            return Ok(Report::not_handled(event));
+        };
+        let mut notes = Vec::new();
+        let mut facts = CiFacts::default();
+        if let Some(template) = change.needs_template.clone() {
+            match self
+                .instances
+                .launch_template_data(template.key(), &template.version)
+                .await
+            {
+                Ok(Some(data)) => {
+                    let node = Node::root(&data, "launchTemplateData");
+                    match InstanceSettings::from_template_data(&node) {
+                        Ok(settings) => change = change.with_template(&settings),
+                        Err(field) => facts.template_unread = Some(field.to_string()),
+                    }
+                }
+                Ok(None) => facts.template_unread = Some("not found".to_string()),
+                Err(e) if e.retryable => return Err(aws(e)),
+                Err(e) => facts.template_unread = Some(e.code_or_kind()),
+            }
+            if let Some(why) = &facts.template_unread {
+                notes.push(format!("could not read {template}: {why}"));
+            }
+        }
+        let effective = change.effective.clone();
+        if effective.http_tokens == Said::Default || effective.hop_limit == Said::Default {
+            match self.instances.metadata_defaults().await {
+                Ok((http_tokens, hop_limit)) => {
+                    facts.metadata_defaults = Some(MetadataDefaults {
+                        http_tokens,
+                        hop_limit,
+                        source: "the account's default (GetInstanceMetadataDefaults)".to_string(),
+                    })
+                }
+                Err(e) if e.retryable => return Err(aws(e)),
+                Err(e) => notes.push(format!(
+                    "could not read the account's instance metadata defaults: {}",
+                    e.code_or_kind()
+                )),
+            }
+        }
+        if change.call == CiCall::RunInstances && effective.public_ip == Said::Default {
+            match effective.subnet.as_deref() {
+                Some(subnet) => match self.instances.subnet_maps_public_ip(subnet).await {
+                    Ok(maps) => facts.subnet_public_ip = maps,
+                    Err(e) if e.retryable => return Err(aws(e)),
+                    Err(e) => notes.push(format!(
+                        "could not read subnet {subnet}: {}",
+                        e.code_or_kind()
+                    )),
+                },
+                None => notes.push(
+                    "the launch names no subnet: whether the default subnet gives a public IP is not read"
+                        .to_string(),
+                ),
+            }
+        }
+        if let Said::Set(profile) = &effective.instance_profile {
+            match self.container_instance(profile).await {
+                Ok(evidence) => facts.container_instance = evidence,
+                Err(e) if e.retryable => return Err(aws(e)),
+                Err(e) => notes.push(format!(
+                    "could not tell whether these are container instances (instance profile {profile}): {}",
+                    e.code_or_kind()
+                )),
+            }
+        }
+        if change.call != CiCall::ModifyMetadataOptions {
+            let mut exposure = GroupExposure::default();
+            for group_id in effective.groups() {
+                match self.groups.rules_of_group(group_id).await {
+                    Ok(stored) => {
+                        let mut ingress = SgChange::current_ingress(group_id, stored)
+                            .with_account(&event.account);
+                        for list in ingress.prefix_list_ids() {
+                            let entries = match self.groups.prefix_list(&list).await {
+                                Ok(entries) => entries,
+                                Err(e) if e.retryable => return Err(aws(e)),
+                                Err(e) => {
+                                    exposure.unchecked.push((
+                                        group_id.clone(),
+                                        format!("prefix list {list}: {}", e.code_or_kind()),
+                                    ));
+                                    PrefixListEntries::Unknown(e.code_or_kind())
+                                }
+                            };
+                            ingress.prefix_lists.insert(list, entries);
+                        }
+                        let findings = rules::ec2_sg::internet_exposure(rules::evaluate_sg(
+                            &ingress,
+                            self.policy,
+                        ));
+                        exposure.groups.push((group_id.clone(), findings));
+                    }
+                    Err(e) if e.retryable => return Err(aws(e)),
+                    Err(e) => {
+                        notes.push(format!(
+                            "could not check security group {group_id}: {}",
+                            e.code_or_kind()
+                        ));
+                        exposure
+                            .unchecked
+                            .push((group_id.clone(), e.code_or_kind()));
+                    }
+                }
+            }
+            facts.groups = Some(exposure);
+        }
+        let mut report = report_for(event, &change, self.policy, &facts);
+        report.notes = notes;
+        for f in &report.findings {
+            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
+        }
+        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
+            .await
+            .map_err(aws)?;
+        Ok(report)
+    }
+
+    /// Why the instance profile's instances are container instances (a role
+    /// of the profile carries the ECS instance policy); `None`: not shown.
+    async fn container_instance(&self, profile: &str) -> Result<Option<Evidence>, AwsError> {
+        let Some(roles) = self.iam.instance_profile_roles(profile).await? else {
+            return Ok(None);
+        };
+        for role in roles {
+            let attached = self.iam.attached_policies(&role).await?.unwrap_or_default();
+            if let Some(policy) = attached.iter().find(|a| a.ends_with(ECS_INSTANCE_POLICY)) {
+                return Ok(Some(Evidence(format!(
+                    "instance profile {profile}'s role {role} carries {policy}"
+                ))));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+    use crate::rules::ec2_ci::{Evidence, GroupExposure, MetadataDefaults};
+    use serde_json::json;
+
+    fn event(name: &str, request: serde_json::Value, response: serde_json::Value) -> Event {
+        let record = json!({"eventID": "ev-ci", "eventName": name, "eventSource": "ec2.amazonaws.com",
+            "recipientAccountId": "111122223333", "awsRegion": "eu-west-1",
+            "requestParameters": request, "responseElements": response});
+        Event::from_value(&record, "test").unwrap()
+    }
+
+    fn rules_of(report: &Report) -> Vec<&str> {
+        report.findings.iter().map(|f| f.rule).collect()
+    }
+
+    fn imdsv1_public_launch() -> Event {
+        event(
+            "RunInstances",
+            json!({"instancesSet": {"items": [{"imageId": "ami-1", "minCount": 1, "maxCount": 1, "keyName": "ops"}]},
+                   "networkInterfaceSet": {"items": [{"deviceIndex": 0, "subnetId": "subnet-1", "associatePublicIpAddress": true,
+                       "groupSet": {"items": [{"groupId": "sg-1"}]}}]},
+                   "metadataOptions": {"httpTokens": "optional", "httpPutResponseHopLimit": 2}}),
+            json!({"instancesSet": {"items": [{"instanceId": "i-1"}]}}),
+        )
+    }
+
+    #[test]
+    fn offline_judges_what_the_record_shows_and_says_what_needs_aws() {
+        let report = evaluate_offline(&imdsv1_public_launch(), &Policy::embedded()).unwrap();
+        assert_eq!(rules_of(&report), ["EC2-CI-001", "EC2-CI-002"]);
+        assert_eq!(report.resource.as_deref(), Some("i-1"));
+        assert_eq!(report.notes, [NEEDS_AWS]);
+        // A launch that does not say about public IPs: the subnet decides.
+        let bare = event(
+            "RunInstances",
+            json!({"instancesSet": {"items": [{"imageId": "ami-1"}]}, "metadataOptions": {"httpTokens": "required"}}),
+            json!(null),
+        );
+        let report = evaluate_offline(&bare, &Policy::embedded()).unwrap();
+        assert!(report.findings.is_empty());
+        assert_eq!(report.notes, [NEEDS_AWS_SUBNET, NEEDS_AWS]);
+        // A metadata update that sets the hop limit: whether it matters needs AWS.
+        let update = event(
+            "ModifyInstanceMetadataOptions",
+            json!({"ModifyInstanceMetadataOptionsRequest": {"InstanceId": "i-1", "HttpPutResponseHopLimit": 3}}),
+            json!(null),
+        );
+        let report = evaluate_offline(&update, &Policy::embedded()).unwrap();
+        assert!(report.findings.is_empty());
+        assert_eq!(report.notes, [NEEDS_AWS_UPDATE]);
+    }
+
+    #[test]
+    fn a_launch_template_the_record_does_not_carry_is_never_judged_clean() {
+        let launch = event(
+            "RunInstances",
+            json!({"instancesSet": {"items": [{"minCount": 1, "maxCount": 1}]},
+                   "launchTemplate": {"launchTemplateId": "lt-1", "version": "4"}}),
+            json!({"instancesSet": {"items": [{"instanceId": "i-1",
+                   "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}}]}}),
+        );
+        let report = evaluate_offline(&launch, &Policy::embedded()).unwrap();
+        assert!(report.findings.is_empty());
+        assert_eq!(
+            report.notes[0],
+            "EC2-CI-001…005 need AWS for what the record does not carry (associatePublicIpAddress, keyName, iamInstanceProfile, securityGroups): it comes from launch template lt-1 version 4, which the Lambda reads"
+        );
+        // The Lambda could not read it: unknown, reported, alerting.
+        let change = InstanceChange::from_event(&launch).unwrap().unwrap();
+        let facts = CiFacts {
+            template_unread: Some("UnauthorizedOperation".into()),
+            ..CiFacts::default()
+        };
+        let report = report_for(&launch, &change, &Policy::embedded(), &facts);
+        assert_eq!(rules_of(&report), ["EC2-CI-002"]);
+        assert!(report.findings[0].detail.contains("is unknown"));
+        assert!(report.should_notify(Policy::embedded().notify_min_severity));
+        // It read it: judged on the template's settings.
+        let read = crate::model::ci::InstanceSettings {
+            public_ip: Said::Set(true),
+            key_name: Said::Set("ops".into()),
+            ..Default::default()
+        };
+        let filled = change.with_template(&read);
+        let facts = CiFacts {
+            container_instance: Some(Evidence(
+                "launch template lt-1 used by capacity provider cp".into(),
+            )),
+            metadata_defaults: None,
+            ..CiFacts::default()
+        };
+        let report = report_for(&launch, &filled, &Policy::embedded(), &facts);
+        assert_eq!(rules_of(&report), ["EC2-CI-002", "EC2-CI-003"]);
+    }
+
+    #[test]
+    fn with_everything_read_every_rule_can_fire() {
+        let change = InstanceChange::from_event(&imdsv1_public_launch())
+            .unwrap()
+            .unwrap();
+        let open = Finding {
+            resource: None,
+            rule: "EC2-SG-003",
+            severity: crate::finding::Severity::Critical,
+            title: "SSH",
+            detail: "tcp 22 from 0.0.0.0/0 (sgr-1)".into(),
+            remediation: "",
+            action: crate::finding::Action::Revoke,
+            target: None,
+        };
+        let facts = CiFacts {
+            container_instance: Some(Evidence(
+                "instance profile role ecsInstanceRole carries AmazonEC2ContainerServiceforEC2Role"
+                    .into(),
+            )),
+            metadata_defaults: Some(MetadataDefaults {
+                http_tokens: None,
+                hop_limit: None,
+                source: "account default".into(),
+            }),
+            subnet_public_ip: Some(false),
+            groups: Some(GroupExposure {
+                groups: vec![("sg-1".into(), vec![open])],
+                unchecked: vec![],
+            }),
+            template_unread: None,
+        };
+        let report = report_for(
+            &imdsv1_public_launch(),
+            &change,
+            &Policy::embedded(),
+            &facts,
+        );
+        assert_eq!(
+            rules_of(&report),
+            [
+                "EC2-CI-001",
+                "EC2-CI-002",
+                "EC2-CI-005",
+                "EC2-CI-003",
+                "EC2-CI-004"
+            ]
+        );
+    }
+
+    #[test]
+    fn dry_runs_denied_calls_and_other_services_are_not_judged() {
+        let mut dry = imdsv1_public_launch();
+        dry.error_code = Some("Client.DryRunOperation".into());
+        assert_eq!(
+            evaluate_offline(&dry, &Policy::embedded())
+                .unwrap()
+                .skipped
+                .as_deref(),
+            Some("failed call: Client.DryRunOperation")
+        );
+        let mut other = imdsv1_public_launch();
+        other.source = "ecs.amazonaws.com".into();
+        assert!(evaluate_offline(&other, &Policy::embedded())
+            .unwrap()
+            .is_not_handled());
+        let omitted = event("RunInstances", json!({"omitted": true}), json!(null));
+        assert_eq!(
+            evaluate_offline(&omitted, &Policy::embedded())
+                .unwrap_err()
+                .path,
+            "requestParameters"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! `instance-guard`: launches, launch templates and metadata updates → the
+//! EC2-CI rules, with the template version, the metadata defaults, the
+//! subnet, the instance profile's role and the groups read from AWS → one alert.
+
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+use super::{Common, Function, HandlerError};
+use crate::config::FunctionConfig;
+use crate::guards::instance::InstanceGuard;
+use crate::ports::aws::iam::IamClient;
+use crate::ports::aws::instances::Ec2Instances;
+use crate::ports::aws::Ec2SecurityGroups;
+use crate::ports::{Iam, Instances, SecurityGroups};
+
+/// Every AWS action this function calls: the launch template version a
+/// launch used, the account's metadata defaults and the subnet's public-IP
+/// setting (what a launch leaves out), the groups' rules and the prefix
+/// lists they name (EC2-CI-005), the instance profile's role and its
+/// policies (is it a container instance?), and Publish. The Terraform
+/// module grants exactly these (a test compares them).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSubnets",
+    "ec2:GetInstanceMetadataDefaults",
+    "ec2:GetManagedPrefixListEntries",
+    "iam:GetInstanceProfile",
+    "iam:ListAttachedRolePolicies",
+    "sns:Publish",
+];
+
+/// What the handler uses, built once per Lambda instance.
+pub struct Deps {
+    pub instances: Ec2Instances,
+    pub groups: Ec2SecurityGroups,
+    pub iam: IamClient,
+    pub common: Common,
+}
+
+impl Deps {
+    pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
+        let ec2 = aws_sdk_ec2::Client::new(sdk);
+        Deps {
+            instances: Ec2Instances::new(ec2.clone()),
+            groups: Ec2SecurityGroups::new(ec2),
+            iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
+            common: Common::new(sdk, config),
+        }
+    }
+}
+
+impl Function for Deps {
+    const IAM_ACTIONS: &'static [&'static str] = IAM_ACTIONS;
+
+    fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Result<Deps, String> {
+        Ok(Deps::new(sdk, config))
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        handle(event, self).await
+    }
+}
+
+/// Evaluates one event and returns the verdict (the JSON document of the alert).
+pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
+    let common = &deps.common;
+    common
+        .runner()
+        .handle(event, |record, acting| async move {
+            let (instances, groups, iam): (&dyn Instances, &dyn SecurityGroups, &dyn Iam) =
+                match &acting.away {
+                    Some(clients) => (&clients.instances, &clients.groups, &clients.iam),
+                    None => (&deps.instances, &deps.groups, &deps.iam),
+                };
+            InstanceGuard {
+                instances,
+                iam,
+                groups,
+                notifier: &common.notifier,
+                policy: &common.config.policy,
+                settings: &acting.settings,
+            }
+            .handle(&record)
+            .await
+        })
+        .await
+}

@@ -1,0 +1,227 @@
+//! IAM reads (feature `aws`): what a role may do and who may assume it, the
+//! default version of a managed policy, the roles a policy is attached to,
+//! and the roles of an instance profile. Documents are returned as IAM
+//! returns them (URL-encoded JSON); the model decodes and judges them.
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::EntityType;
+
+use super::classify;
+use crate::ports::{AwsError, Iam, RolePolicies};
+
+/// IAM through the SDK.
+#[derive(Debug, Clone)]
+pub struct IamClient {
+    client: aws_sdk_iam::Client,
+}
+
+impl IamClient {
+    pub fn new(client: aws_sdk_iam::Client) -> Self {
+        IamClient { client }
+    }
+}
+
+/// `NoSuchEntity`: the role, policy or profile is gone.
+fn gone(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("NoSuchEntity")
+}
+
+/// The last path segment of a role ARN (`arn:aws:iam::1:role/path/app` → `app`).
+pub fn role_name(role: &str) -> &str {
+    role.rsplit('/').next().unwrap_or(role)
+}
+
+#[async_trait]
+impl Iam for IamClient {
+    async fn role(&self, role: &str) -> Result<Option<RolePolicies>, AwsError> {
+        let name = role_name(role);
+        let trust = match self.client.get_role().role_name(name).send().await {
+            Ok(out) => out
+                .role()
+                .and_then(|r| r.assume_role_policy_document())
+                .map(str::to_string),
+            Err(e) => {
+                let e = classify("GetRole", &e);
+                return if gone(&e) { Ok(None) } else { Err(e) };
+            }
+        };
+        let mut managed = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListAttachedRolePolicies", &e))?;
+            for p in out.attached_policies() {
+                if let Some(arn) = p.policy_arn() {
+                    managed.push((arn.to_string(), self.policy_document(arn).await?));
+                }
+            }
+            match (out.is_truncated(), out.marker()) {
+                (true, Some(next)) => marker = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        let mut inline = Vec::new();
+        loop {
+            let out = self
+                .client
+                .list_role_policies()
+                .role_name(name)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListRolePolicies", &e))?;
+            for policy in out.policy_names() {
+                let document = self
+                    .client
+                    .get_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(|e| classify("GetRolePolicy", &e))?;
+                inline.push((policy.clone(), document.policy_document().to_string()));
+            }
+            match (out.is_truncated(), out.marker()) {
+                (true, Some(next)) => marker = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(Some(RolePolicies {
+            role: name.to_string(),
+            trust,
+            managed,
+            inline,
+        }))
+    }
+
+    async fn policy_document(&self, arn: &str) -> Result<Option<String>, AwsError> {
+        let version = match self.client.get_policy().policy_arn(arn).send().await {
+            Ok(out) => out
+                .policy()
+                .and_then(|p| p.default_version_id())
+                .map(str::to_string),
+            Err(e) => {
+                let e = classify("GetPolicy", &e);
+                return if gone(&e) { Ok(None) } else { Err(e) };
+            }
+        };
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        match self
+            .client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .policy_version()
+                .and_then(|v| v.document())
+                .map(str::to_string)),
+            Err(e) => {
+                let e = classify("GetPolicyVersion", &e);
+                if gone(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn attached_policies(&self, role: &str) -> Result<Option<Vec<String>>, AwsError> {
+        let name = role_name(role);
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = match self
+                .client
+                .list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker.take())
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    let e = classify("ListAttachedRolePolicies", &e);
+                    return if gone(&e) { Ok(None) } else { Err(e) };
+                }
+            };
+            arns.extend(
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+            match (out.is_truncated(), out.marker()) {
+                (true, Some(next)) => marker = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(Some(arns))
+    }
+
+    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, AwsError> {
+        let mut roles = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_entities_for_policy()
+                .policy_arn(arn)
+                .entity_filter(EntityType::Role)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListEntitiesForPolicy", &e))?;
+            roles.extend(
+                out.policy_roles()
+                    .iter()
+                    .filter_map(|r| r.role_name().map(str::to_string)),
+            );
+            match (out.is_truncated(), out.marker()) {
+                (true, Some(next)) => marker = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(roles)
+    }
+
+    async fn instance_profile_roles(&self, profile: &str) -> Result<Option<Vec<String>>, AwsError> {
+        let name = role_name(profile);
+        match self
+            .client
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.instance_profile()
+                    .map(|p| {
+                        p.roles()
+                            .iter()
+                            .map(|r| r.role_name().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )),
+            Err(e) => {
+                let e = classify("GetInstanceProfile", &e);
+                if gone(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
