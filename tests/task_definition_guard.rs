@@ -121,3 +121,72 @@ async fn an_omitted_definition_is_read_from_ecs_and_still_reported() {
     assert!(rules_of(&alerts[0].doc).contains(&"ECS-TD-001".to_string()));
     assert_eq!(alerts[0].doc["resource"], format!("{family}:1"));
 }
+
+/// ECS-TD-021: a task role whose inline policy allows `*` on `*`, created in
+/// moto. The handler reads the role's policies from moto (GetRole,
+/// ListRolePolicies, GetRolePolicy) and reports it; a narrow role is not.
+#[tokio::test]
+async fn a_task_role_with_star_on_star_is_read_from_iam_and_reported() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let iam = aws_sdk_iam::Client::new(&emu.sdk);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let role_with = |document: Value| {
+        let iam = iam.clone();
+        let trust = trust.to_string();
+        async move {
+            let name = access_guard_e2e::unique("task-role");
+            let role = iam
+                .create_role()
+                .role_name(&name)
+                .assume_role_policy_document(trust)
+                .send()
+                .await
+                .expect("CreateRole");
+            iam.put_role_policy()
+                .role_name(&name)
+                .policy_name("app")
+                .policy_document(document.to_string())
+                .send()
+                .await
+                .expect("PutRolePolicy");
+            role.role().map(|r| r.arn().to_string()).expect("role arn")
+        }
+    };
+    let admin = role_with(json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    .await;
+    let narrow = role_with(json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::orders/*"}]}))
+    .await;
+    let deps = deps(&emu, &sink);
+    let event_with = |role: &str| {
+        let mut request = request(&access_guard_e2e::unique("orders"));
+        request["taskRoleArn"] = json!(role);
+        envelope("ecs", "RegisterTaskDefinition", request, Value::Null)
+    };
+
+    let verdict = invoke(&deps, &event_with(&admin)).await.expect("handler");
+    let finding = verdict["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "ECS-TD-021")
+        .unwrap_or_else(|| panic!("ECS-TD-021 missing: {verdict}"));
+    let detail = finding["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with(&format!("task role {admin}: inline policy app")),
+        "{detail}"
+    );
+    let alerts = sink.alerts(&emu).await;
+    assert!(alerts
+        .iter()
+        .any(|a| rules_of(&a.doc).contains(&"ECS-TD-021".to_string())));
+
+    let verdict = invoke(&deps, &event_with(&narrow)).await.expect("handler");
+    assert!(
+        !rules_of(&verdict).contains(&"ECS-TD-021".to_string()),
+        "{verdict}"
+    );
+}

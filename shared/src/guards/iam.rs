@@ -376,4 +376,79 @@ mod tests {
             .unwrap()
             .is_not_handled());
     }
+
+    mod lambda_side {
+        use super::*;
+        use crate::ports::fakes::{MemoryIam, MemoryNotifier};
+        use crate::ports::RolePolicies;
+
+        const TRUST_ECS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        const CUSTOMER: &str = "arn:aws:iam::111122223333:policy/everything";
+
+        async fn run(iam: &MemoryIam, e: &Event) -> (Result<Report, GuardError>, usize) {
+            let notifier = MemoryNotifier::default();
+            let policy = Policy::embedded();
+            let settings = GuardSettings::default();
+            let result = IamGuard {
+                iam,
+                notifier: &notifier,
+                policy: &policy,
+                settings: &settings,
+            }
+            .handle(e)
+            .await;
+            let sent = notifier.sent.lock().unwrap().len();
+            (result, sent)
+        }
+
+        #[tokio::test]
+        async fn a_customer_policy_is_read_and_the_trust_decides_iam_ecs_001() {
+            let attach = event(
+                ATTACH_ROLE_POLICY,
+                json!({"roleName": "app", "policyArn": CUSTOMER}),
+            );
+            let iam = MemoryIam {
+                roles: vec![RolePolicies {
+                    role: "app".into(),
+                    trust: Some(TRUST_ECS.replace('"', "%22").replace('{', "%7B").replace('}', "%7D")),
+                    ..RolePolicies::default()
+                }],
+                policies: vec![(
+                    CUSTOMER.into(),
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
+                )],
+                ..MemoryIam::default()
+            };
+            let (report, sent) = run(&iam, &attach).await;
+            let report = report.unwrap();
+            let rules: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
+            assert!(rules.contains(&"IAM-ECS-001"), "{rules:?}");
+            assert!(report.notes.is_empty(), "{:?}", report.notes);
+            assert_eq!(sent, 1);
+
+            // IAM cannot be read: IAM-ECS-001 is not claimed either way, and
+            // the verdict says what is unknown.
+            let denied = MemoryIam {
+                error: Some(crate::ports::AwsError {
+                    operation: "GetRole",
+                    code: Some("AccessDenied".into()),
+                    message: "no".into(),
+                    retryable: false,
+                }),
+                ..MemoryIam::default()
+            };
+            let (report, _) = run(&denied, &attach).await;
+            let report = report.unwrap();
+            assert!(!report.findings.iter().any(|f| f.rule == "IAM-ECS-001"));
+            assert!(
+                report.notes.iter().any(|n| n.contains("AccessDenied"))
+                    && report
+                        .notes
+                        .iter()
+                        .any(|n| n.contains("IAM-ECS-001 needs AWS")),
+                "{:?}",
+                report.notes
+            );
+        }
+    }
 }

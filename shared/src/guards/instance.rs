@@ -423,4 +423,107 @@ mod tests {
             "requestParameters"
         );
     }
+
+    mod lambda_side {
+        use super::*;
+        use crate::ports::fakes::{MemoryGroups, MemoryIam, MemoryInstances, MemoryNotifier};
+        use crate::ports::{AwsError, RolePolicies};
+
+        fn denied(operation: &'static str) -> AwsError {
+            AwsError {
+                operation,
+                code: Some("UnauthorizedOperation".into()),
+                message: "no".into(),
+                retryable: false,
+            }
+        }
+
+        async fn run(
+            instances: &MemoryInstances,
+            iam: &MemoryIam,
+            e: &Event,
+        ) -> (Result<Report, GuardError>, usize) {
+            let notifier = MemoryNotifier::default();
+            let policy = Policy::embedded();
+            let settings = GuardSettings::default();
+            let groups = MemoryGroups::default();
+            let result = InstanceGuard {
+                instances,
+                iam,
+                groups: &groups,
+                notifier: &notifier,
+                policy: &policy,
+                settings: &settings,
+            }
+            .handle(e)
+            .await;
+            let sent = notifier.sent.lock().unwrap().len();
+            (result, sent)
+        }
+
+        fn from_template() -> Event {
+            event(
+                "RunInstances",
+                json!({"instancesSet": {"items": [{"minCount": 1, "maxCount": 1}]},
+                       "launchTemplate": {"launchTemplateId": "lt-1", "version": "3"}}),
+                json!(null),
+            )
+        }
+
+        #[tokio::test]
+        async fn the_template_version_is_read_and_an_unreadable_one_is_unknown_never_clean() {
+            let data = json!({"MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 3},
+                "KeyName": "ops", "IamInstanceProfile": {"Name": "ecsInstanceRole"}});
+            let instances = MemoryInstances {
+                templates: vec![(("lt-1".into(), "3".into()), data)],
+                ..MemoryInstances::default()
+            };
+            let iam = MemoryIam {
+                profiles: vec![("ecsInstanceRole".into(), vec!["ecsInstanceRole".into()])],
+                roles: vec![RolePolicies {
+                    role: "ecsInstanceRole".into(),
+                    managed: vec![(
+                        "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+                            .into(),
+                        None,
+                    )],
+                    ..RolePolicies::default()
+                }],
+                ..MemoryIam::default()
+            };
+            let (report, sent) = run(&instances, &iam, &from_template()).await;
+            let report = report.unwrap();
+            let rules = rules_of(&report);
+            for rule in ["EC2-CI-001", "EC2-CI-003", "EC2-CI-004"] {
+                assert!(rules.contains(&rule), "{rule}: {rules:?}");
+            }
+            assert!(
+                report.findings.iter().any(|f| f.rule == "EC2-CI-003"
+                    && f.detail.contains("AmazonEC2ContainerServiceforEC2Role")),
+                "the evidence is named: {:?}",
+                report.findings
+            );
+            assert_eq!(sent, 1);
+
+            let unreadable = MemoryInstances {
+                error: Some(denied("DescribeLaunchTemplateVersions")),
+                ..MemoryInstances::default()
+            };
+            let (report, sent) = run(&unreadable, &MemoryIam::default(), &from_template()).await;
+            let report = report.unwrap();
+            assert!(
+                report
+                    .findings
+                    .iter()
+                    .any(|f| f.rule == "EC2-CI-001" && f.detail.contains("unknown")),
+                "{:?}",
+                report.findings
+            );
+            assert!(report
+                .notes
+                .iter()
+                .any(|n| n.contains("UnauthorizedOperation")));
+            assert_eq!(sent, 1, "an unknown at high alerts");
+        }
+    }
 }

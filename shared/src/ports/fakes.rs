@@ -258,6 +258,60 @@ impl crate::ports::Iam for MemoryIam {
     }
 }
 
+/// EC2 launch reads in memory.
+#[derive(Default)]
+pub struct MemoryInstances {
+    /// (template id or name, version) → launch template data (PascalCase JSON).
+    pub templates: Vec<((String, String), serde_json::Value)>,
+    pub defaults: (Option<String>, Option<i64>),
+    pub subnets: Vec<(String, bool)>,
+    pub calls: Mutex<Vec<String>>,
+    /// Answer every call with this error instead.
+    pub error: Option<AwsError>,
+}
+
+#[async_trait]
+impl crate::ports::Instances for MemoryInstances {
+    async fn launch_template_data(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> Result<Option<serde_json::Value>, AwsError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("template {template} {version}"));
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .templates
+            .iter()
+            .find(|((t, v), _)| t == template && v == version)
+            .map(|(_, data)| data.clone()))
+    }
+
+    async fn metadata_defaults(&self) -> Result<(Option<String>, Option<i64>), AwsError> {
+        self.calls.lock().unwrap().push("defaults".to_string());
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(self.defaults.clone()),
+        }
+    }
+
+    async fn subnet_maps_public_ip(&self, subnet: &str) -> Result<Option<bool>, AwsError> {
+        self.calls.lock().unwrap().push(format!("subnet {subnet}"));
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .subnets
+            .iter()
+            .find(|(s, _)| s == subnet)
+            .map(|(_, maps)| *maps))
+    }
+}
+
 /// The state table in memory.
 #[derive(Default)]
 pub struct MemoryState {
