@@ -433,6 +433,11 @@ mod parity {
     //!   reservation and no task memory: AWS takes it, moto 5.2.5 refuses it;
     //! - `PutAccountSettingDefault`: not implemented in moto (HTTP 500);
     //!   `PutAccountSetting` stands for it;
+    //! - launches and launch templates: they name the record's AMIs,
+    //!   subnets and instance profiles, which moto does not hold (the
+    //!   instance-guard test launches in moto; the sweep's unit tests judge
+    //!   instances); IAM changes: judged on their event (the sweep reads the
+    //!   task roles that task definitions name);
     //! - RunTask/StartTask: standalone tasks are not swept (they are
     //!   short-lived, and whether a task got a public IP is not readable
     //!   after the fact); the event path judges them.
@@ -800,6 +805,17 @@ mod parity {
                         expected,
                     });
                 }
+                "RunInstances"
+                | "CreateLaunchTemplate"
+                | "CreateLaunchTemplateVersion"
+                | "ModifyInstanceMetadataOptions" => not_applied.push((
+                    file,
+                    "launches name the record's AMIs, subnets and profiles, which moto does not hold; the instance-guard test launches in moto, the sweep's unit tests judge instances".to_string(),
+                )),
+                name if name.contains("Policy") => not_applied.push((
+                    file,
+                    "IAM changes are judged on the event; the sweep reads the task roles task definitions name (unit tests)".to_string(),
+                )),
                 "RunTask" | "StartTask" => not_applied.push((
                     file,
                     "standalone tasks are not swept; the event path judges them".to_string(),
@@ -808,7 +824,11 @@ mod parity {
             }
         }
 
-        let estate = SdkEstate::new(m.ec2.clone(), m.ecs.clone());
+        let estate = SdkEstate::new(
+            m.ec2.clone(),
+            m.ecs.clone(),
+            aws_sdk_iam::Client::new(&m.sdk),
+        );
         let settings = GuardSettings::default();
         let result = PlaceSweep {
             account: ACCOUNT,

@@ -102,6 +102,7 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
         let estate = SdkEstate::new(
             aws_sdk_ec2::Client::new(&regional),
             aws_sdk_ecs::Client::new(&regional),
+            aws_sdk_iam::Client::new(&regional),
         );
         let result = PlaceSweep {
             account: &account,

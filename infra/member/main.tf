@@ -16,6 +16,7 @@ locals {
   # the organization). Reads for the judgement and the sweep, the revoke
   # scoped to this account's security groups below.
   member_actions = [
+    "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",

@@ -70,6 +70,15 @@ pub struct ServiceState {
     pub task_sets: Vec<(String, ServiceSettings)>,
 }
 
+/// An EC2 instance as `DescribeInstances` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceState {
+    pub id: String,
+    pub settings: crate::model::ci::InstanceSettings,
+    /// Why it is a container instance (its instance profile's role), when it is one.
+    pub container_instance: Option<crate::rules::ec2_ci::Evidence>,
+}
+
 /// A cluster as `DescribeClusters` shows it (settings, configuration, tags).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterState {
@@ -109,6 +118,9 @@ pub struct Estate {
     pub capacity_providers: Vec<CapacityProviderState>,
     /// The account's effective `containerInsights` setting, when it could be read.
     pub account_insights: Option<String>,
+    pub instances: Vec<InstanceState>,
+    /// The task roles the task definitions name, as IAM shows them (ECS-TD-021).
+    pub task_roles: BTreeMap<String, crate::rules::ecs_td::TaskRoleAccess>,
     /// The task definitions the services run, each once, by the name the
     /// services give (their revision ARN).
     pub task_definitions: BTreeMap<String, TaskDefinition>,
@@ -158,7 +170,11 @@ pub fn judge(
     }
     let mut td_findings: BTreeMap<&str, (String, Vec<Finding>)> = BTreeMap::new();
     for (name, td) in &estate.task_definitions {
-        let findings = task_guard::assess(td, account, policy);
+        let task_role = td
+            .task_role_arn
+            .as_ref()
+            .and_then(|role| estate.task_roles.get(role));
+        let findings = task_guard::assess_with(td, account, policy, task_role);
         for f in &findings {
             seen.push(Seen::new(account, region, &td.label(), f.clone(), false));
         }
@@ -200,6 +216,31 @@ pub fn judge(
             ),
         };
         judge_cluster(account, region, &change, policy, &mut seen);
+    }
+    for instance in &estate.instances {
+        let change =
+            crate::model::ci::InstanceChange::current(&instance.id, instance.settings.clone());
+        let mut exposure = crate::rules::ec2_ci::GroupExposure::default();
+        for group_id in instance.settings.groups() {
+            match group_findings.get(group_id.as_str()) {
+                Some(findings) => exposure.groups.push((group_id.clone(), findings.clone())),
+                None => exposure
+                    .unchecked
+                    .push((group_id.clone(), "not read".to_string())),
+            }
+        }
+        let facts = crate::rules::ec2_ci::CiFacts {
+            container_instance: instance.container_instance.clone(),
+            groups: Some(exposure),
+            ..crate::rules::ec2_ci::CiFacts::default()
+        };
+        let context = crate::rules::ec2_ci::CiContext {
+            policy,
+            facts: &facts,
+        };
+        for f in rules::evaluate_ci(&change, &context) {
+            seen.push(Seen::new(account, region, &change.resource(), f, false));
+        }
     }
     let cluster_exec: BTreeMap<&str, &crate::model::cl::ExecConfiguration> = estate
         .clusters

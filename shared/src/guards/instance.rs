@@ -94,6 +94,27 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
 /// container instance's.
 const ECS_INSTANCE_POLICY: &str = "AmazonEC2ContainerServiceforEC2Role";
 
+/// Why the instances of an instance profile are container instances (a
+/// role of the profile carries the ECS instance policy); `None`: not shown.
+/// The guard and the sweep decide it the same way.
+pub async fn container_instance(
+    iam: &dyn Iam,
+    profile: &str,
+) -> Result<Option<Evidence>, AwsError> {
+    let Some(roles) = iam.instance_profile_roles(profile).await? else {
+        return Ok(None);
+    };
+    for role in roles {
+        let attached = iam.attached_policies(&role).await?.unwrap_or_default();
+        if let Some(policy) = attached.iter().find(|a| a.ends_with(ECS_INSTANCE_POLICY)) {
+            return Ok(Some(Evidence(format!(
+                "instance profile {profile}'s role {role} carries {policy}"
+            ))));
+        }
+    }
+    Ok(None)
+}
+
 /// The instance guard with its ports.
 pub struct InstanceGuard<'a> {
     pub instances: &'a dyn Instances,
@@ -233,21 +254,8 @@ impl InstanceGuard<'_> {
         Ok(report)
     }
 
-    /// Why the instance profile's instances are container instances (a role
-    /// of the profile carries the ECS instance policy); `None`: not shown.
     async fn container_instance(&self, profile: &str) -> Result<Option<Evidence>, AwsError> {
-        let Some(roles) = self.iam.instance_profile_roles(profile).await? else {
-            return Ok(None);
-        };
-        for role in roles {
-            let attached = self.iam.attached_policies(&role).await?.unwrap_or_default();
-            if let Some(policy) = attached.iter().find(|a| a.ends_with(ECS_INSTANCE_POLICY)) {
-                return Ok(Some(Evidence(format!(
-                    "instance profile {profile}'s role {role} carries {policy}"
-                ))));
-            }
-        }
-        Ok(None)
+        container_instance(self.iam, profile).await
     }
 }
 

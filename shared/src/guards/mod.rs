@@ -240,9 +240,16 @@ pub fn place(
             s.to_string()
         }
     };
+    // IAM is global: its events come from us-east-1 whatever the region
+    // the function runs in, and what IAM holds is the same in every region.
+    let region = if event.is_from("iam") && !event.source.is_empty() {
+        home.region.clone()
+    } else {
+        event.region.clone()
+    };
     let here = Place {
         account: event.account.clone(),
-        region: event.region.clone(),
+        region,
     };
     match organization {
         None if here.is_home(home) => Ok(here),
@@ -253,7 +260,7 @@ pub fn place(
             home.account,
             home.region
         ))),
-        Some(org) => match org.outside(&event.account, &event.region) {
+        Some(org) => match org.outside(&here.account, &here.region) {
             None => Ok(here),
             Some(why) => Err(Refusal::OutsideScope(format!(
                 "outside scope, nothing done: {why} (event from account {} / region {})",
@@ -406,6 +413,24 @@ mod tests {
         ] {
             assert_eq!(Home::from_function_arn(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn iam_events_from_us_east_1_are_the_accounts_wherever_the_function_runs() {
+        let home = Home::from_function_arn("arn:aws:lambda:eu-west-1:111122223333:function:guard")
+            .unwrap();
+        let mut iam = event("111122223333", "us-east-1");
+        iam.source = "iam.amazonaws.com".to_string();
+        let at = place(&iam, Some(&home), None).expect("the account's IAM");
+        assert_eq!(at.region, "eu-west-1");
+        // Another account's IAM event is still not this function's.
+        let mut other = event("444455556666", "us-east-1");
+        other.source = "iam.amazonaws.com".to_string();
+        assert!(place(&other, Some(&home), None).is_err());
+        // Only IAM: an EC2 event from us-east-1 is not here.
+        let mut ec2 = event("111122223333", "us-east-1");
+        ec2.source = "ec2.amazonaws.com".to_string();
+        assert!(place(&ec2, Some(&home), None).is_err());
     }
 
     #[test]

@@ -133,7 +133,8 @@ impl TaskDefinitionGuard<'_> {
                         }
                         Err(field) => Err(field.to_string()),
                     },
-                    Ok(None) => Err("not found".to_string()),
+                    // A role that does not exist grants nothing (its tasks cannot start).
+                    Ok(None) => Ok(Vec::new()),
                     Err(e) if e.retryable => return Err(aws(e)),
                     Err(e) => Err(e.code_or_kind()),
                 },

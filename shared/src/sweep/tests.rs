@@ -194,6 +194,61 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
 }
 
 #[test]
+fn instances_and_task_roles_are_judged_as_their_events() {
+    use crate::model::ci::{InstanceSettings, Said};
+    use crate::rules::ec2_ci::Evidence;
+    use crate::rules::ecs_td::TaskRoleAccess;
+    use crate::sweep::InstanceState;
+    let mut e = estate();
+    let settings = InstanceSettings {
+        http_tokens: Said::Set("optional".to_string()),
+        hop_limit: Said::Set(2),
+        public_ip: Said::Set(true),
+        public_address: Some("203.0.113.7".to_string()),
+        key_name: Said::Set("ops".to_string()),
+        security_groups: Said::Set(vec!["sg-open".to_string()]),
+        ..InstanceSettings::default()
+    }
+    .whole();
+    e.instances.push(InstanceState {
+        id: "i-1".to_string(),
+        settings,
+        container_instance: Some(Evidence(
+            "instance profile ecs's role ecs carries AmazonEC2ContainerServiceforEC2Role"
+                .to_string(),
+        )),
+    });
+    let mut td = privileged_td();
+    td.task_role_arn = Some("arn:aws:iam::111122223333:role/app".to_string());
+    e.task_definitions.insert(TD_ARN.to_string(), td);
+    e.task_roles.insert(
+        "arn:aws:iam::111122223333:role/app".to_string(),
+        TaskRoleAccess {
+            role: "arn:aws:iam::111122223333:role/app".to_string(),
+            findings: Ok(vec![
+                "arn:aws:iam::aws:policy/AdministratorAccess attached".to_string()
+            ]),
+        },
+    );
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    let on_instance: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.resource().contains("i-1"))
+        .map(|s| s.finding.rule)
+        .collect();
+    for rule in [
+        "EC2-CI-001",
+        "EC2-CI-002",
+        "EC2-CI-003",
+        "EC2-CI-004",
+        "EC2-CI-005",
+    ] {
+        assert!(on_instance.contains(&rule), "{rule}: {on_instance:?}");
+    }
+    assert!(rules_on(&seen, "web:3").contains(&"ECS-TD-021"));
+}
+
+#[test]
 fn a_service_with_exec_enabled_is_judged_as_its_creation_would_be() {
     let mut e = estate();
     e.services[0].settings.enable_execute_command = Some(true);

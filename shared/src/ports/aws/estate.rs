@@ -13,13 +13,18 @@ use super::{
     classify, cluster_settings_of, described_task_definition, group_info, is_aws_managed,
     prefix_list_entries, stored_rule,
 };
+use crate::model::ci::{InstanceSettings, Said};
 use crate::model::cl::CONTAINER_INSIGHTS;
 use crate::model::net::Source;
 use crate::model::sg::{PrefixListEntries, PrefixLists};
 use crate::model::svc::{AwsvpcConfiguration, ServiceConnect, ServiceSettings};
 use crate::model::td::TaskDefinition;
+use crate::ports::Iam;
 use crate::ports::{AwsError, EstateReader};
-use crate::sweep::{CapacityProviderState, ClusterState, Estate, GroupState, ServiceState, Unread};
+use crate::rules::ecs_td::TaskRoleAccess;
+use crate::sweep::{
+    CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, ServiceState, Unread,
+};
 
 /// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
 /// DescribeServices takes at most 10 services.
@@ -38,11 +43,20 @@ const PREFIX_LIST_PAGE: i32 = 100;
 pub struct SdkEstate {
     ec2: aws_sdk_ec2::Client,
     ecs: aws_sdk_ecs::Client,
+    iam: super::iam::IamClient,
 }
 
 impl SdkEstate {
-    pub fn new(ec2: aws_sdk_ec2::Client, ecs: aws_sdk_ecs::Client) -> SdkEstate {
-        SdkEstate { ec2, ecs }
+    pub fn new(
+        ec2: aws_sdk_ec2::Client,
+        ecs: aws_sdk_ecs::Client,
+        iam: aws_sdk_iam::Client,
+    ) -> SdkEstate {
+        SdkEstate {
+            ec2,
+            ecs,
+            iam: super::iam::IamClient::new(iam),
+        }
     }
 }
 
@@ -69,23 +83,137 @@ impl Part {
 #[async_trait]
 impl EstateReader for SdkEstate {
     async fn read(&self) -> Estate {
-        let (network, ecs) = tokio::join!(self.network(), self.ecs());
-        let ((groups, mut net_part), (read, ecs_part)) = (network, ecs);
-        net_part.unread.extend(ecs_part.unread);
+        let (network, ecs, instances) = tokio::join!(self.network(), self.ecs(), self.instances());
+        let ((groups, mut net_part), (read, ecs_part), (instances, instance_part)) =
+            (network, ecs, instances);
+        let (task_roles, role_part) = self.task_roles(&read.task_definitions).await;
+        let mut api_calls = 0;
+        for part in [ecs_part, instance_part, role_part] {
+            net_part.unread.extend(part.unread);
+            api_calls += part.calls.into_inner();
+        }
         Estate {
             groups,
             services: read.services,
             clusters: read.clusters,
             capacity_providers: read.capacity_providers,
             account_insights: read.account_insights,
+            instances,
+            task_roles,
             task_definitions: read.task_definitions,
             unread: net_part.unread,
-            api_calls: net_part.calls.into_inner() + ecs_part.calls.into_inner(),
+            api_calls: api_calls + net_part.calls.into_inner(),
         }
     }
 }
 
 impl SdkEstate {
+    /// Every instance that is not terminated, and whether it is a container
+    /// instance (its instance profile's role carries the ECS instance
+    /// policy, read once per profile).
+    async fn instances(&self) -> (Vec<InstanceState>, Part) {
+        let mut part = Part::default();
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            match self
+                .ec2
+                .describe_instances()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("instance-state-name")
+                        .set_values(Some(
+                            ["pending", "running", "stopping", "stopped"]
+                                .map(String::from)
+                                .to_vec(),
+                        ))
+                        .build(),
+                )
+                .max_results(EC2_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for instance in out.reservations().iter().flat_map(|r| r.instances()) {
+                        found.push(instance_state(instance));
+                    }
+                    match out.next_token() {
+                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    part.failed("DescribeInstances", classify("DescribeInstances", &e));
+                    return (found, part);
+                }
+            }
+        }
+        let profiles: BTreeSet<String> = found
+            .iter()
+            .filter_map(|i: &InstanceState| i.settings.instance_profile.set().cloned())
+            .collect();
+        let mut evidence = BTreeMap::new();
+        for profile in profiles {
+            part.call();
+            match crate::guards::instance::container_instance(&self.iam, &profile).await {
+                Ok(found) => {
+                    evidence.insert(profile, found);
+                }
+                Err(e) => part.failed(format!("{} (instance profile {profile})", e.operation), e),
+            }
+        }
+        for instance in &mut found {
+            instance.container_instance = instance
+                .settings
+                .instance_profile
+                .set()
+                .and_then(|p| evidence.get(p).cloned().flatten());
+        }
+        (found, part)
+    }
+
+    /// The task roles the task definitions name, read from IAM (ECS-TD-021).
+    async fn task_roles(
+        &self,
+        task_definitions: &BTreeMap<String, TaskDefinition>,
+    ) -> (BTreeMap<String, TaskRoleAccess>, Part) {
+        let mut part = Part::default();
+        let roles: BTreeSet<&String> = task_definitions
+            .values()
+            .filter_map(|td| td.task_role_arn.as_ref())
+            .collect();
+        let mut access = BTreeMap::new();
+        for role in roles {
+            part.call();
+            let findings = match self.iam.role(role).await {
+                Ok(Some(raw)) => match crate::guards::iam::role_access(&raw) {
+                    Ok((_, policies)) => Ok(crate::model::iam::role_findings(
+                        &policies.documents,
+                        &policies.attached_arns,
+                    )),
+                    Err(field) => Err(field.to_string()),
+                },
+                // A role that does not exist grants nothing (its tasks cannot start).
+                Ok(None) => Ok(Vec::new()),
+                Err(e) => {
+                    let why = e.code_or_kind();
+                    part.failed(format!("{} (task role {role})", e.operation), e);
+                    Err(why)
+                }
+            };
+            access.insert(
+                role.clone(),
+                TaskRoleAccess {
+                    role: role.clone(),
+                    findings,
+                },
+            );
+        }
+        (access, part)
+    }
+
     async fn network(&self) -> (Vec<GroupState>, Part) {
         let mut part = Part::default();
         let mut groups: Vec<GroupState> = Vec::new();
@@ -558,5 +686,48 @@ fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState
                 )
             })
             .collect(),
+    }
+}
+
+/// The model's view of an instance as `DescribeInstances` shows it: its
+/// effective settings, each said (what AWS leaves out is AWS's default).
+fn instance_state(i: &aws_sdk_ec2::types::Instance) -> InstanceState {
+    let metadata = i.metadata_options();
+    let said = |v: Option<String>| v.map_or(Said::Default, Said::Set);
+    let settings = InstanceSettings {
+        image: i.image_id().map(str::to_string),
+        http_tokens: said(
+            metadata
+                .and_then(|m| m.http_tokens())
+                .map(|t| t.as_str().to_string()),
+        ),
+        hop_limit: metadata
+            .and_then(|m| m.http_put_response_hop_limit())
+            .map_or(Said::Default, |h| Said::Set(i64::from(h))),
+        http_endpoint: said(
+            metadata
+                .and_then(|m| m.http_endpoint())
+                .map(|e| e.as_str().to_string()),
+        ),
+        public_ip: Said::Set(i.public_ip_address().is_some()),
+        public_address: i.public_ip_address().map(str::to_string),
+        key_name: said(i.key_name().map(str::to_string)),
+        instance_profile: said(
+            i.iam_instance_profile()
+                .and_then(|p| p.arn())
+                .map(str::to_string),
+        ),
+        security_groups: Said::Set(
+            i.security_groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect(),
+        ),
+        subnet: i.subnet_id().map(str::to_string),
+    };
+    InstanceState {
+        id: i.instance_id().unwrap_or_default().to_string(),
+        settings,
+        container_instance: None,
     }
 }
