@@ -72,11 +72,13 @@ locals {
       "sns:Publish",
     ]
     "sweep" = [
+      "autoscaling:DescribeAutoScalingGroups",
       "dynamodb:BatchWriteItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:Scan",
       "ec2:DescribeInstances",
+      "ec2:DescribeLaunchTemplateVersions",
       "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeSecurityGroupRules",
       "ec2:DescribeSecurityGroups",

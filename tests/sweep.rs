@@ -828,6 +828,7 @@ mod parity {
             m.ec2.clone(),
             m.ecs.clone(),
             aws_sdk_iam::Client::new(&m.sdk),
+            aws_sdk_autoscaling::Client::new(&m.sdk),
         );
         let settings = GuardSettings::default();
         let result = PlaceSweep {

@@ -103,6 +103,7 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
             aws_sdk_ec2::Client::new(&regional),
             aws_sdk_ecs::Client::new(&regional),
             aws_sdk_iam::Client::new(&regional),
+            aws_sdk_autoscaling::Client::new(&regional),
         );
         let result = PlaceSweep {
             account: &account,

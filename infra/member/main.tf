@@ -16,6 +16,7 @@ locals {
   # the organization). Reads for the judgement and the sweep, the revoke
   # scoped to this account's security groups below.
   member_actions = [
+    "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
@@ -113,7 +114,7 @@ data "aws_iam_policy_document" "member_trust" {
 
 data "aws_iam_policy_document" "member" {
   dynamic "statement" {
-    for_each = [for a in local.member_actions : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe")]
+    for_each = [for a in local.member_actions : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe") || startswith(a, "autoscaling:Describe")]
     content {
       sid       = "Read${replace(replace(statement.value, ":", ""), "Describe", "")}"
       actions   = [statement.value]

@@ -92,6 +92,19 @@ pub struct CapacityProviderState {
     pub name: String,
     /// `None` for Fargate's providers, which have no Auto Scaling group.
     pub termination_protection: Option<bool>,
+    /// Its Auto Scaling group's ARN.
+    pub auto_scaling_group: Option<String>,
+}
+
+/// A launch template version a capacity provider's Auto Scaling group
+/// launches its container instances from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateState {
+    pub template: crate::model::ci::TemplateRef,
+    /// Which capacity provider and group use it: why its instances are
+    /// container instances.
+    pub used_by: String,
+    pub settings: crate::model::ci::InstanceSettings,
 }
 
 /// A read that failed.
@@ -119,6 +132,8 @@ pub struct Estate {
     /// The account's effective `containerInsights` setting, when it could be read.
     pub account_insights: Option<String>,
     pub instances: Vec<InstanceState>,
+    /// The launch templates capacity providers launch from.
+    pub launch_templates: Vec<TemplateState>,
     /// The task roles the task definitions name, as IAM shows them (ECS-TD-021).
     pub task_roles: BTreeMap<String, crate::rules::ecs_td::TaskRoleAccess>,
     /// The task definitions the services run, each once, by the name the
@@ -231,6 +246,40 @@ pub fn judge(
         }
         let facts = crate::rules::ec2_ci::CiFacts {
             container_instance: instance.container_instance.clone(),
+            groups: Some(exposure),
+            ..crate::rules::ec2_ci::CiFacts::default()
+        };
+        let context = crate::rules::ec2_ci::CiContext {
+            policy,
+            facts: &facts,
+        };
+        for f in rules::evaluate_ci(&change, &context) {
+            seen.push(Seen::new(account, region, &change.resource(), f, false));
+        }
+    }
+    for template in &estate.launch_templates {
+        let change = crate::model::ci::InstanceChange {
+            call: crate::model::ci::CiCall::CreateLaunchTemplateVersion,
+            instance_ids: Vec::new(),
+            template: Some(template.template.clone()),
+            requested: template.settings.clone(),
+            effective: template.settings.clone(),
+            needs_template: None,
+        };
+        let mut exposure = crate::rules::ec2_ci::GroupExposure::default();
+        for group_id in template.settings.groups() {
+            match group_findings.get(group_id.as_str()) {
+                Some(findings) => exposure.groups.push((group_id.clone(), findings.clone())),
+                None => exposure
+                    .unchecked
+                    .push((group_id.clone(), "not read".to_string())),
+            }
+        }
+        let facts = crate::rules::ec2_ci::CiFacts {
+            container_instance: Some(crate::rules::ec2_ci::Evidence(format!(
+                "{} is used by {}",
+                template.template, template.used_by
+            ))),
             groups: Some(exposure),
             ..crate::rules::ec2_ci::CiFacts::default()
         };

@@ -25,11 +25,13 @@ use tracing::{error, info, warn};
 /// sweep, the revoke (only with `[sweep] revoke = true`), the alert and the
 /// work queue. The Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
+    "autoscaling:DescribeAutoScalingGroups",
     "dynamodb:BatchWriteItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:Scan",
     "ec2:DescribeInstances",
+    "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",

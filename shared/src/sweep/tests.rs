@@ -134,6 +134,7 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
     e.capacity_providers.push(CapacityProviderState {
         name: "prod-ec2".to_string(),
         termination_protection: Some(false),
+        auto_scaling_group: None,
     });
     e.account_insights = Some("disabled".to_string());
     e.services[0].settings.enable_execute_command = Some(true);
@@ -188,6 +189,7 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
     fargate.capacity_providers.push(CapacityProviderState {
         name: "FARGATE".to_string(),
         termination_protection: None,
+        auto_scaling_group: None,
     });
     let seen = judge(ACCOUNT, REGION, &fargate, &Policy::embedded(), &[], TODAY);
     assert!(rules_on(&seen, "capacity provider FARGATE").is_empty());
@@ -246,6 +248,42 @@ fn instances_and_task_roles_are_judged_as_their_events() {
         assert!(on_instance.contains(&rule), "{rule}: {on_instance:?}");
     }
     assert!(rules_on(&seen, "web:3").contains(&"ECS-TD-021"));
+}
+
+#[test]
+fn a_capacity_providers_launch_template_is_judged_as_a_container_instance_template() {
+    use crate::model::ci::{InstanceSettings, Said, TemplateRef};
+    use crate::sweep::TemplateState;
+    let mut e = estate();
+    e.launch_templates.push(TemplateState {
+        template: TemplateRef {
+            id: Some("lt-1".to_string()),
+            name: None,
+            version: "4".to_string(),
+        },
+        used_by: "capacity provider prod-ec2 (Auto Scaling group prod)".to_string(),
+        settings: InstanceSettings {
+            key_name: Said::Set("ops".to_string()),
+            ..InstanceSettings::default()
+        }
+        .whole(),
+    });
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    let on_template: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|s| s.resource().contains("lt-1"))
+        .map(|s| (s.finding.rule, s.finding.detail.as_str()))
+        .collect();
+    let rules: Vec<&str> = on_template.iter().map(|(r, _)| *r).collect();
+    // No metadata options: IMDSv1 allowed (EC2's default); a key pair on a
+    // container instance template, the capacity provider named as evidence.
+    assert!(rules.contains(&"EC2-CI-001"), "{on_template:?}");
+    assert!(
+        on_template
+            .iter()
+            .any(|(r, d)| *r == "EC2-CI-003" && d.contains("capacity provider prod-ec2")),
+        "{on_template:?}"
+    );
 }
 
 #[test]

@@ -13,17 +13,20 @@ use super::{
     classify, cluster_settings_of, described_task_definition, group_info, is_aws_managed,
     prefix_list_entries, stored_rule,
 };
-use crate::model::ci::{InstanceSettings, Said};
+use crate::model::ci::{InstanceSettings, Said, TemplateRef};
 use crate::model::cl::CONTAINER_INSIGHTS;
+use crate::model::json::Node;
 use crate::model::net::Source;
 use crate::model::sg::{PrefixListEntries, PrefixLists};
 use crate::model::svc::{AwsvpcConfiguration, ServiceConnect, ServiceSettings};
 use crate::model::td::TaskDefinition;
 use crate::ports::Iam;
+use crate::ports::Instances;
 use crate::ports::{AwsError, EstateReader};
 use crate::rules::ecs_td::TaskRoleAccess;
 use crate::sweep::{
-    CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, ServiceState, Unread,
+    CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, ServiceState,
+    TemplateState, Unread,
 };
 
 /// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
@@ -34,6 +37,8 @@ const SERVICES_PER_DESCRIBE: usize = 10;
 /// DescribeClusters and DescribeCapacityProviders take at most 100 names.
 const CLUSTERS_PER_DESCRIBE: usize = 100;
 const PROVIDERS_PER_DESCRIBE: usize = 100;
+/// DescribeAutoScalingGroups takes at most 100 names.
+const ASG_PER_DESCRIBE: usize = 100;
 /// DescribeManagedPrefixLists returns at most 100 lists a page.
 const PREFIX_LIST_PAGE: i32 = 100;
 
@@ -44,6 +49,7 @@ pub struct SdkEstate {
     ec2: aws_sdk_ec2::Client,
     ecs: aws_sdk_ecs::Client,
     iam: super::iam::IamClient,
+    autoscaling: aws_sdk_autoscaling::Client,
 }
 
 impl SdkEstate {
@@ -51,11 +57,13 @@ impl SdkEstate {
         ec2: aws_sdk_ec2::Client,
         ecs: aws_sdk_ecs::Client,
         iam: aws_sdk_iam::Client,
+        autoscaling: aws_sdk_autoscaling::Client,
     ) -> SdkEstate {
         SdkEstate {
             ec2,
             ecs,
             iam: super::iam::IamClient::new(iam),
+            autoscaling,
         }
     }
 }
@@ -87,8 +95,10 @@ impl EstateReader for SdkEstate {
         let ((groups, mut net_part), (read, ecs_part), (instances, instance_part)) =
             (network, ecs, instances);
         let (task_roles, role_part) = self.task_roles(&read.task_definitions).await;
+        let (launch_templates, template_part) =
+            self.provider_templates(&read.capacity_providers).await;
         let mut api_calls = 0;
-        for part in [ecs_part, instance_part, role_part] {
+        for part in [ecs_part, instance_part, role_part, template_part] {
             net_part.unread.extend(part.unread);
             api_calls += part.calls.into_inner();
         }
@@ -99,6 +109,7 @@ impl EstateReader for SdkEstate {
             capacity_providers: read.capacity_providers,
             account_insights: read.account_insights,
             instances,
+            launch_templates,
             task_roles,
             task_definitions: read.task_definitions,
             unread: net_part.unread,
@@ -170,6 +181,95 @@ impl SdkEstate {
                 .instance_profile
                 .set()
                 .and_then(|p| evidence.get(p).cloned().flatten());
+        }
+        (found, part)
+    }
+
+    /// The launch template versions the capacity providers' Auto Scaling
+    /// groups launch from (`DescribeAutoScalingGroups`, then
+    /// `DescribeLaunchTemplateVersions`).
+    async fn provider_templates(
+        &self,
+        providers: &[CapacityProviderState],
+    ) -> (Vec<TemplateState>, Part) {
+        let mut part = Part::default();
+        let mut found = Vec::new();
+        let groups: BTreeMap<String, &str> = providers
+            .iter()
+            .filter_map(|p| {
+                let arn = p.auto_scaling_group.as_deref()?;
+                let name = arn.rsplit("autoScalingGroupName/").next()?;
+                Some((name.to_string(), p.name.as_str()))
+            })
+            .collect();
+        let names: Vec<String> = groups.keys().cloned().collect();
+        for batch in names.chunks(ASG_PER_DESCRIBE) {
+            part.call();
+            let out = match self
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .set_auto_scaling_group_names(Some(batch.to_vec()))
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    part.failed(
+                        "DescribeAutoScalingGroups",
+                        classify("DescribeAutoScalingGroups", &e),
+                    );
+                    continue;
+                }
+            };
+            for group in out.auto_scaling_groups() {
+                let name = group.auto_scaling_group_name().unwrap_or_default();
+                let spec = group.launch_template().or_else(|| {
+                    group
+                        .mixed_instances_policy()
+                        .and_then(|m| m.launch_template())
+                        .and_then(|t| t.launch_template_specification())
+                });
+                let Some(spec) = spec else { continue };
+                let template = TemplateRef {
+                    id: spec.launch_template_id().map(str::to_string),
+                    name: spec.launch_template_name().map(str::to_string),
+                    version: spec.version().unwrap_or("$Default").to_string(),
+                };
+                part.call();
+                match super::instances::Ec2Instances::new(self.ec2.clone())
+                    .launch_template_data(template.key(), &template.version)
+                    .await
+                {
+                    Ok(Some(data)) => {
+                        match InstanceSettings::from_template_data(&Node::root(
+                            &data,
+                            "launchTemplateData",
+                        )) {
+                            Ok(settings) => found.push(TemplateState {
+                                used_by: format!(
+                                    "capacity provider {} (Auto Scaling group {name})",
+                                    groups.get(name).copied().unwrap_or_default()
+                                ),
+                                template,
+                                settings: settings.whole(),
+                            }),
+                            Err(field) => part.failed(
+                                format!("DescribeLaunchTemplateVersions ({template})"),
+                                AwsError {
+                                    operation: "DescribeLaunchTemplateVersions",
+                                    code: None,
+                                    message: field.to_string(),
+                                    retryable: false,
+                                },
+                            ),
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        part.failed(format!("DescribeLaunchTemplateVersions ({template})"), e)
+                    }
+                }
+            }
         }
         (found, part)
     }
@@ -448,17 +548,18 @@ impl SdkEstate {
             {
                 Ok(out) => read
                     .capacity_providers
-                    .extend(
-                        out.capacity_providers()
-                            .iter()
-                            .map(|p| CapacityProviderState {
-                                name: p.name().unwrap_or_default().to_string(),
-                                termination_protection: p.auto_scaling_group_provider().map(|a| {
-                                    a.managed_termination_protection()
-                                        .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
-                                }),
+                    .extend(out.capacity_providers().iter().map(|p| {
+                        CapacityProviderState {
+                            name: p.name().unwrap_or_default().to_string(),
+                            termination_protection: p.auto_scaling_group_provider().map(|a| {
+                                a.managed_termination_protection()
+                                    .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
                             }),
-                    ),
+                            auto_scaling_group: p
+                                .auto_scaling_group_provider()
+                                .map(|a| a.auto_scaling_group_arn().to_string()),
+                        }
+                    })),
                 Err(e) => part.failed(
                     "DescribeCapacityProviders",
                     classify("DescribeCapacityProviders", &e),

@@ -609,7 +609,12 @@ impl PlaceClients {
             clusters: EcsClusters::new(ecs.clone()),
             iam: iam::IamClient::new(aws_sdk_iam::Client::new(sdk)),
             instances: instances::Ec2Instances::new(ec2.clone()),
-            estate: estate::SdkEstate::new(ec2, ecs, aws_sdk_iam::Client::new(sdk)),
+            estate: estate::SdkEstate::new(
+                ec2,
+                ecs,
+                aws_sdk_iam::Client::new(sdk),
+                aws_sdk_autoscaling::Client::new(sdk),
+            ),
             role_arn,
         }
     }
