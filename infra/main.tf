@@ -51,6 +51,7 @@ locals {
       "sns:Publish",
     ]
     "instance-guard" = [
+      "ec2:DescribeInstances",
       "ec2:DescribeLaunchTemplateVersions",
       "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeSecurityGroupRules",

@@ -215,6 +215,20 @@ impl IamGuard<'_> {
             _ => {}
         }
         let mut report = report_for(event, &change, self.policy, &facts);
+        // A read that failed is a check that did not run: the alert says so.
+        let failed: Vec<&String> = notes
+            .iter()
+            .filter(|n| n.starts_with("could not read"))
+            .collect();
+        if !failed.is_empty() {
+            report.unevaluated = Some(
+                failed
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
         notes.extend(needs_aws(&change, &facts));
         report.notes = notes;
         for f in &report.findings {
@@ -231,11 +245,19 @@ impl IamGuard<'_> {
         let Some(raw) = self.iam.role(role).await? else {
             return Ok(None);
         };
-        Ok(raw.trust.as_deref().and_then(|text| {
-            PolicyDocument::parse_text(text, "trust policy")
-                .ok()
-                .map(|d| d.trusts_ecs_tasks())
-        }))
+        match raw.trust.as_deref() {
+            None => Ok(Some(false)),
+            Some(text) => match PolicyDocument::parse_text(text, "trust policy") {
+                Ok(document) => Ok(Some(document.trusts_ecs_tasks())),
+                // Unreadable is unknown, never "not trusted".
+                Err(field) => Err(AwsError {
+                    operation: "GetRole",
+                    code: Some("UnreadableTrustPolicy".to_string()),
+                    message: field.to_string(),
+                    retryable: false,
+                }),
+            },
+        }
     }
 
     /// The roles the policy is attached to that ECS tasks assume.

@@ -137,6 +137,8 @@ impl InstanceGuard<'_> {
             return Ok(Report::not_handled(event));
         };
         let mut notes = Vec::new();
+        // Checks that could not run: said in the alert, which goes out.
+        let mut unread: Vec<String> = Vec::new();
         let mut facts = CiFacts::default();
         if let Some(template) = change.needs_template.clone() {
             match self
@@ -170,8 +172,8 @@ impl InstanceGuard<'_> {
                     })
                 }
                 Err(e) if e.retryable => return Err(aws(e)),
-                Err(e) => notes.push(format!(
-                    "could not read the account's instance metadata defaults: {}",
+                Err(e) => unread.push(format!(
+                    "the account's instance metadata defaults ({})",
                     e.code_or_kind()
                 )),
             }
@@ -179,25 +181,43 @@ impl InstanceGuard<'_> {
         if change.call == CiCall::RunInstances && effective.public_ip == Said::Default {
             match effective.subnet.as_deref() {
                 Some(subnet) => match self.instances.subnet_maps_public_ip(subnet).await {
-                    Ok(maps) => facts.subnet_public_ip = maps,
+                    Ok(Some(maps)) => facts.subnet_public_ip = Some(maps),
+                    Ok(None) => unread.push(format!(
+                        "whether subnet {subnet} gives public IPs (not found)"
+                    )),
                     Err(e) if e.retryable => return Err(aws(e)),
-                    Err(e) => notes.push(format!(
-                        "could not read subnet {subnet}: {}",
+                    Err(e) => unread.push(format!(
+                        "whether subnet {subnet} gives public IPs ({})",
                         e.code_or_kind()
                     )),
                 },
-                None => notes.push(
-                    "the launch names no subnet: whether the default subnet gives a public IP is not read"
+                None => unread.push(
+                    "whether the instances get a public IP (the launch names no subnet: the default subnet's setting applies)"
                         .to_string(),
                 ),
             }
         }
-        if let Said::Set(profile) = &effective.instance_profile {
+        // A metadata update names the instance, not its profile: read it.
+        let mut profile = effective.instance_profile.set().cloned();
+        if change.call == CiCall::ModifyMetadataOptions && profile.is_none() {
+            for instance in &change.instance_ids {
+                match self.instances.instance_profile(instance).await {
+                    Ok(Some(found)) => profile = profile.or(found),
+                    Ok(None) => notes.push(format!("instance {instance} no longer exists")),
+                    Err(e) if e.retryable => return Err(aws(e)),
+                    Err(e) => unread.push(format!(
+                        "the instance profile of {instance} ({})",
+                        e.code_or_kind()
+                    )),
+                }
+            }
+        }
+        if let Some(profile) = &profile {
             match self.container_instance(profile).await {
                 Ok(evidence) => facts.container_instance = evidence,
                 Err(e) if e.retryable => return Err(aws(e)),
-                Err(e) => notes.push(format!(
-                    "could not tell whether these are container instances (instance profile {profile}): {}",
+                Err(e) => unread.push(format!(
+                    "whether these are container instances (instance profile {profile}: {})",
                     e.code_or_kind()
                 )),
             }
@@ -205,6 +225,14 @@ impl InstanceGuard<'_> {
         if change.call != CiCall::ModifyMetadataOptions {
             let mut exposure = GroupExposure::default();
             for group_id in effective.groups() {
+                if !group_id.starts_with("sg-") {
+                    // Named by its name (a default VPC launch): its rules are
+                    // not read by name here, so it is unknown.
+                    exposure
+                        .unchecked
+                        .push((group_id.clone(), "named by name, not read".to_string()));
+                    continue;
+                }
                 match self.groups.rules_of_group(group_id).await {
                     Ok(stored) => {
                         let mut ingress = SgChange::current_ingress(group_id, stored)
@@ -244,6 +272,9 @@ impl InstanceGuard<'_> {
             facts.groups = Some(exposure);
         }
         let mut report = report_for(event, &change, self.policy, &facts);
+        if !unread.is_empty() {
+            report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
+        }
         report.notes = notes;
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
@@ -476,6 +507,54 @@ mod tests {
                        "launchTemplate": {"launchTemplateId": "lt-1", "version": "3"}}),
                 json!(null),
             )
+        }
+
+        #[tokio::test]
+        async fn a_metadata_update_reads_the_instances_profile_and_says_when_it_cannot() {
+            let update = event(
+                "ModifyInstanceMetadataOptions",
+                json!({"ModifyInstanceMetadataOptionsRequest": {"InstanceId": "i-1", "HttpPutResponseHopLimit": 3}}),
+                json!(null),
+            );
+            let instances = MemoryInstances {
+                profiles: vec![(
+                    "i-1".into(),
+                    Some("arn:aws:iam::111122223333:instance-profile/ecs".into()),
+                )],
+                ..MemoryInstances::default()
+            };
+            let iam = MemoryIam {
+                profiles: vec![("ecs".into(), vec!["ecs".into()])],
+                roles: vec![RolePolicies {
+                    role: "ecs".into(),
+                    managed: vec![(
+                        "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+                            .into(),
+                        None,
+                    )],
+                    ..RolePolicies::default()
+                }],
+                ..MemoryIam::default()
+            };
+            let (report, _) = run(&instances, &iam, &update).await;
+            let report = report.unwrap();
+            assert_eq!(rules_of(&report), ["EC2-CI-004"], "{report:?}");
+            assert!(report.unevaluated.is_none());
+
+            let denied = MemoryInstances {
+                error: Some(denied("DescribeInstances")),
+                ..MemoryInstances::default()
+            };
+            let (report, sent) = run(&denied, &iam, &update).await;
+            let report = report.unwrap();
+            assert!(
+                report
+                    .unevaluated
+                    .as_deref()
+                    .is_some_and(|u| u.contains("UnauthorizedOperation")),
+                "{report:?}"
+            );
+            assert_eq!(sent, 1, "a check that could not run is alerted");
         }
 
         #[tokio::test]

@@ -13,13 +13,14 @@ use crate::ports::aws::instances::Ec2Instances;
 use crate::ports::aws::Ec2SecurityGroups;
 use crate::ports::{Iam, Instances, SecurityGroups};
 
-/// Every AWS action this function calls: the launch template version a
-/// launch used, the account's metadata defaults and the subnet's public-IP
+/// Every AWS action this function calls: the instance's profile (a metadata
+/// update names only the instance), the launch template version a launch used, the account's metadata defaults and the subnet's public-IP
 /// setting (what a launch leaves out), the groups' rules and the prefix
 /// lists they name (EC2-CI-005), the instance profile's role and its
 /// policies (is it a container instance?), and Publish. The Terraform
 /// module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",

@@ -265,6 +265,8 @@ pub struct MemoryInstances {
     pub templates: Vec<((String, String), serde_json::Value)>,
     pub defaults: (Option<String>, Option<i64>),
     pub subnets: Vec<(String, bool)>,
+    /// Instance ids and their instance profiles.
+    pub profiles: Vec<(String, Option<String>)>,
     pub calls: Mutex<Vec<String>>,
     /// Answer every call with this error instead.
     pub error: Option<AwsError>,
@@ -296,6 +298,21 @@ impl crate::ports::Instances for MemoryInstances {
         match &self.error {
             Some(e) => Err(e.clone()),
             None => Ok(self.defaults.clone()),
+        }
+    }
+
+    async fn instance_profile(&self, instance: &str) -> Result<Option<Option<String>>, AwsError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("instance {instance}"));
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(self
+                .profiles
+                .iter()
+                .find(|(i, _)| i == instance)
+                .map(|(_, p)| p.clone())),
         }
     }
 

@@ -140,6 +140,9 @@ pub trait Instances: Send + Sync {
     /// The account's instance metadata defaults in the region: (httpTokens,
     /// hop limit), each `None` when no default is set.
     async fn metadata_defaults(&self) -> Result<(Option<String>, Option<i64>), AwsError>;
+    /// The instance profile (ARN) of an instance: `Some(None)` when it has
+    /// none, `None` when the instance does not exist.
+    async fn instance_profile(&self, instance: &str) -> Result<Option<Option<String>>, AwsError>;
     /// The subnet's `MapPublicIpOnLaunch`; `None` when it does not exist.
     async fn subnet_maps_public_ip(&self, subnet: &str) -> Result<Option<bool>, AwsError>;
 }

@@ -204,24 +204,36 @@ impl SdkEstate {
             .collect();
         let names: Vec<String> = groups.keys().cloned().collect();
         for batch in names.chunks(ASG_PER_DESCRIBE) {
-            part.call();
-            let out = match self
-                .autoscaling
-                .describe_auto_scaling_groups()
-                .set_auto_scaling_group_names(Some(batch.to_vec()))
-                .send()
-                .await
-            {
-                Ok(out) => out,
-                Err(e) => {
-                    part.failed(
-                        "DescribeAutoScalingGroups",
-                        classify("DescribeAutoScalingGroups", &e),
-                    );
-                    continue;
+            let mut described = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                part.call();
+                match self
+                    .autoscaling
+                    .describe_auto_scaling_groups()
+                    .set_auto_scaling_group_names(Some(batch.to_vec()))
+                    .max_records(ASG_PER_DESCRIBE as i32)
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        described.extend(out.auto_scaling_groups().iter().cloned());
+                        match out.next_token() {
+                            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                            _ => break,
+                        }
+                    }
+                    Err(e) => {
+                        part.failed(
+                            "DescribeAutoScalingGroups",
+                            classify("DescribeAutoScalingGroups", &e),
+                        );
+                        break;
+                    }
                 }
-            };
-            for group in out.auto_scaling_groups() {
+            }
+            for group in &described {
                 let name = group.auto_scaling_group_name().unwrap_or_default();
                 let spec = group.launch_template().or_else(|| {
                     group
@@ -264,7 +276,17 @@ impl SdkEstate {
                             ),
                         }
                     }
-                    Ok(None) => {}
+                    Ok(None) => part.failed(
+                        format!("DescribeLaunchTemplateVersions ({template})"),
+                        AwsError {
+                            operation: "DescribeLaunchTemplateVersions",
+                            code: Some("NotFound".to_string()),
+                            message: format!(
+                                "{template}, which an Auto Scaling group uses, is not found"
+                            ),
+                            retryable: false,
+                        },
+                    ),
                     Err(e) => {
                         part.failed(format!("DescribeLaunchTemplateVersions ({template})"), e)
                     }

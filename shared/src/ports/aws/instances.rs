@@ -145,6 +145,35 @@ impl Instances for Ec2Instances {
         ))
     }
 
+    async fn instance_profile(&self, instance: &str) -> Result<Option<Option<String>>, AwsError> {
+        match self
+            .client
+            .describe_instances()
+            .instance_ids(instance)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .next()
+                .map(|i| {
+                    i.iam_instance_profile()
+                        .and_then(|p| p.arn())
+                        .map(str::to_string)
+                })),
+            Err(e) => {
+                let e = classify("DescribeInstances", &e);
+                if e.code.as_deref() == Some("InvalidInstanceID.NotFound") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     async fn subnet_maps_public_ip(&self, subnet: &str) -> Result<Option<bool>, AwsError> {
         match self
             .client

@@ -46,7 +46,7 @@ pub fn evaluate(change: &InstanceChange, ctx: &CiContext) -> Vec<Hit> {
     let Some(exposure) = &ctx.facts.groups else {
         return Vec::new();
     };
-    exposure
+    let open = exposure
         .groups
         .iter()
         .filter(|(_, findings)| !findings.is_empty())
@@ -57,8 +57,14 @@ pub fn evaluate(change: &InstanceChange, ctx: &CiContext) -> Vec<Hit> {
                 .collect();
             rules.dedup();
             Hit::new(format!("{group}: {}", rules.join("; ")))
-        })
-        .collect()
+        });
+    // A group whose rules could not be read is unknown, never clean.
+    let unknown = exposure.unchecked.iter().map(|(group, why)| {
+        Hit::new(format!(
+            "{group}: whether it is open to the internet is unknown ({why})"
+        ))
+    });
+    open.chain(unknown).collect()
 }
 
 #[cfg(test)]
