@@ -24,7 +24,7 @@ output "sweep_function_name" {
 }
 
 output "function_names" {
-  description = "The functions (the three guards and the sweep), by name."
+  description = "The functions (the guards and the sweep), by name."
   value       = { for f in local.functions : f => aws_lambda_function.guard[f].function_name }
 }
 
