@@ -242,10 +242,12 @@ impl IamGuard<'_> {
 
     /// Whether ECS tasks assume the role; `None` when it does not exist.
     async fn trusts_ecs_tasks(&self, role: &str) -> Result<Option<bool>, AwsError> {
-        let Some(raw) = self.iam.role(role).await? else {
+        // The trust policy alone: an unrelated policy the function may not
+        // read does not make the trust unknown.
+        let Some(trust) = self.iam.trust_policy(role).await? else {
             return Ok(None);
         };
-        match raw.trust.as_deref() {
+        match Some(trust.as_str()).filter(|t| !t.is_empty()) {
             None => Ok(Some(false)),
             Some(text) => match PolicyDocument::parse_text(text, "trust policy") {
                 Ok(document) => Ok(Some(document.trusts_ecs_tasks())),

@@ -218,6 +218,16 @@ impl crate::ports::Iam for MemoryIam {
         Ok(self.roles.iter().find(|r| r.role == name).cloned())
     }
 
+    async fn trust_policy(&self, role: &str) -> Result<Option<String>, AwsError> {
+        self.call(format!("trust {role}"))?;
+        let name = role.rsplit('/').next().unwrap_or(role);
+        Ok(self
+            .roles
+            .iter()
+            .find(|r| r.role == name)
+            .map(|r| r.trust.clone().unwrap_or_default()))
+    }
+
     async fn policy_document(&self, arn: &str) -> Result<Option<String>, AwsError> {
         self.call(format!("policy {arn}"))?;
         Ok(self

@@ -167,6 +167,9 @@ pub trait Iam: Send + Sync {
     /// The role (a name or an ARN) with its trust policy and every policy
     /// it carries; `None` when it does not exist.
     async fn role(&self, role: &str) -> Result<Option<RolePolicies>, AwsError>;
+    /// The role's trust policy alone (`GetRole`); `None` when the role does
+    /// not exist.
+    async fn trust_policy(&self, role: &str) -> Result<Option<String>, AwsError>;
     /// A managed policy's default version document; `None` when it does not exist.
     async fn policy_document(&self, arn: &str) -> Result<Option<String>, AwsError>;
     /// The ARNs of the managed policies attached to a role; `None` when the

@@ -100,6 +100,31 @@ impl Iam for IamClient {
         }))
     }
 
+    async fn trust_policy(&self, role: &str) -> Result<Option<String>, AwsError> {
+        match self
+            .client
+            .get_role()
+            .role_name(role_name(role))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.role()
+                    .and_then(|r| r.assume_role_policy_document())
+                    .unwrap_or_default()
+                    .to_string(),
+            )),
+            Err(e) => {
+                let e = classify("GetRole", &e);
+                if gone(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     async fn policy_document(&self, arn: &str) -> Result<Option<String>, AwsError> {
         let version = match self.client.get_policy().policy_arn(arn).send().await {
             Ok(out) => out
