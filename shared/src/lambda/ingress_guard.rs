@@ -4,7 +4,7 @@
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::{Common, Function, HandlerError};
+use super::{Common, HandlerError};
 use crate::config::FunctionConfig;
 use crate::guards::ingress::IngressGuard;
 use crate::ports::aws::state::DynamoState;
@@ -57,17 +57,7 @@ impl Deps {
     }
 }
 
-impl Function for Deps {
-    const IAM_ACTIONS: &'static [&'static str] = IAM_ACTIONS;
-
-    fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Result<Deps, String> {
-        Ok(Deps::new(sdk, config))
-    }
-
-    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
-        handle(event, self).await
-    }
-}
+guard_function!(Deps);
 
 /// Evaluates one event, acts on it and returns the verdict (the JSON document of the alert).
 pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {

@@ -6,6 +6,30 @@
 //! to act and with which clients, runs a guard on it, and reports failures
 //! to Lambda with a stable error type.
 
+/// `Function` for a guard's `Deps`: its `new` cannot fail, and it handles
+/// an invocation with its module's `handle` and `IAM_ACTIONS`.
+macro_rules! guard_function {
+    ($deps:ty) => {
+        impl $crate::lambda::Function for $deps {
+            const IAM_ACTIONS: &'static [&'static str] = IAM_ACTIONS;
+
+            fn new(
+                sdk: &aws_config::SdkConfig,
+                config: $crate::config::FunctionConfig,
+            ) -> Result<$deps, String> {
+                Ok(<$deps>::new(sdk, config))
+            }
+
+            async fn handle(
+                &self,
+                event: lambda_runtime::LambdaEvent<serde_json::Value>,
+            ) -> Result<serde_json::Value, HandlerError> {
+                handle(event, self).await
+            }
+        }
+    };
+}
+
 pub mod cluster_guard;
 pub mod iam_guard;
 pub mod ingress_guard;
