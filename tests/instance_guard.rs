@@ -9,6 +9,8 @@ use access_guard::lambda::instance_guard::{handle, Deps};
 use access_guard_e2e::{envelope, AlertSink, Emulator};
 use aws_sdk_ec2::types::{
     HttpTokensState, InstanceMetadataOptionsRequest, InstanceNetworkInterfaceSpecification,
+    InstanceType, LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataOptionsRequest,
+    RequestLaunchTemplateData,
 };
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
@@ -125,5 +127,160 @@ async fn a_launch_with_imdsv1_a_public_ip_and_an_open_group_is_alerted() {
         alerts[0].doc.get("could_not_evaluate").is_none(),
         "everything needed was read: {}",
         alerts[0].doc
+    );
+}
+
+fn rules(doc: &serde_json::Value) -> Vec<&str> {
+    doc["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["rule"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// A CreateLaunchTemplateVersion record for version `version` of `(id, name)`.
+fn template_version_event(
+    (id, name): &(String, String),
+    data: serde_json::Value,
+    version: i64,
+) -> serde_json::Value {
+    envelope(
+        "ec2",
+        "CreateLaunchTemplateVersion",
+        json!({"CreateLaunchTemplateVersionRequest": {"LaunchTemplateId": id, "LaunchTemplateData": data}}),
+        json!({"CreateLaunchTemplateVersionResponse": {"launchTemplateVersion": {
+            "launchTemplateId": id, "launchTemplateName": name, "versionNumber": version}}}),
+    )
+}
+
+#[tokio::test]
+async fn a_template_version_a_capacity_provider_launches_from_is_a_container_instance_template() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let deps = deps(&emu, &sink);
+    let (image, _) = emu.image_and_subnet().await;
+    let base = RequestLaunchTemplateData::builder()
+        .image_id(&image)
+        .instance_type(InstanceType::T3Micro)
+        .build();
+    let used = emu.launch_template(base.clone()).await;
+    let (provider, group, _) = emu.capacity_provider_for(&used.0).await;
+    let unused = emu.launch_template(base).await;
+    // A version with IMDSv1 allowed (high: it alerts), a key pair and a hop
+    // limit of 2, on both templates. Both metadata options are set, so no
+    // default is read (moto 5.2.5 does not implement
+    // GetInstanceMetadataDefaults: HTTP 500; the guard's unit tests cover
+    // the defaults with fakes).
+    let data = json!({"ImageId": image, "KeyName": "ops",
+        "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2}});
+    for template in [&used, &unused] {
+        emu.ec2
+            .create_launch_template_version()
+            .launch_template_id(&template.0)
+            .launch_template_data(
+                RequestLaunchTemplateData::builder()
+                    .image_id(&image)
+                    .key_name("ops")
+                    .metadata_options(
+                        LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                            .http_tokens(LaunchTemplateHttpTokensState::Optional)
+                            .http_put_response_hop_limit(2)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateLaunchTemplateVersion");
+    }
+
+    handle(
+        LambdaEvent::new(
+            template_version_event(&unused, data.clone(), 2),
+            access_guard_e2e::context(),
+        ),
+        &deps,
+    )
+    .await
+    .expect("handler");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        rules(&alerts[0].doc),
+        ["EC2-CI-001"],
+        "no capacity provider launches from it: not shown to be a container instance template"
+    );
+
+    let verdict = handle(
+        LambdaEvent::new(
+            template_version_event(&used, data, 2),
+            access_guard_e2e::context(),
+        ),
+        &deps,
+    )
+    .await
+    .expect("handler");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1, "{verdict}");
+    let findings: Vec<(String, String)> = alerts[0].doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_string(),
+                f["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules(&alerts[0].doc),
+        ["EC2-CI-001", "EC2-CI-003", "EC2-CI-004"],
+        "{findings:?}"
+    );
+    let evidence = format!(
+        "launch template {} is what capacity provider {provider}'s Auto Scaling group {group} launches from",
+        used.0
+    );
+    assert!(
+        findings
+            .iter()
+            .filter(|(r, _)| r != "EC2-CI-001")
+            .all(|(_, d)| d.contains(&evidence)),
+        "{findings:?}"
+    );
+    assert!(
+        alerts[0].doc.get("could_not_evaluate").is_none(),
+        "{}",
+        alerts[0].doc
+    );
+}
+
+#[tokio::test]
+async fn an_amis_imds_support_is_read_from_ec2() {
+    // moto 5.2.5 keeps no ImdsSupport on its AMIs (DescribeImages leaves it
+    // out): this proves the read and the "not found" answer; the guard's unit
+    // tests cover `v2.0` with fakes.
+    use access_guard::ports::aws::instances::Ec2Instances;
+    use access_guard::ports::Instances;
+    let emu = Emulator::connect().await;
+    let (image, _) = emu.image_and_subnet().await;
+    let instances = Ec2Instances::new(
+        emu.ec2.clone(),
+        emu.ecs.clone(),
+        aws_sdk_autoscaling::Client::new(&emu.sdk),
+    );
+    assert_eq!(
+        instances
+            .image_imds_support(&image)
+            .await
+            .expect("DescribeImages"),
+        Some(None)
+    );
+    assert_eq!(
+        instances
+            .image_imds_support("ami-0000000000000000f")
+            .await
+            .expect("DescribeImages"),
+        None
     );
 }

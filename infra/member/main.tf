@@ -17,6 +17,7 @@ locals {
   # scoped to this account's security groups below.
   member_actions = [
     "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeImages",
     "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",

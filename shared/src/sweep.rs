@@ -105,6 +105,9 @@ pub struct TemplateState {
     /// container instances.
     pub used_by: String,
     pub settings: crate::model::ci::InstanceSettings,
+    /// What its instances take for what it leaves out (the account's and
+    /// the AMI's metadata defaults); `None`: not known.
+    pub metadata_defaults: Option<crate::rules::ec2_ci::MetadataDefaults>,
 }
 
 /// A read that failed.
@@ -265,6 +268,7 @@ pub fn judge(
             requested: template.settings.clone(),
             effective: template.settings.clone(),
             needs_template: None,
+            auto_scaling_group: None,
         };
         let mut exposure = crate::rules::ec2_ci::GroupExposure::default();
         for group_id in template.settings.groups() {
@@ -280,6 +284,7 @@ pub fn judge(
                 "{} is used by {}",
                 template.template, template.used_by
             ))),
+            metadata_defaults: template.metadata_defaults.clone(),
             groups: Some(exposure),
             ..crate::rules::ec2_ci::CiFacts::default()
         };

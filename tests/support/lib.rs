@@ -170,6 +170,113 @@ impl Emulator {
         (topic_arn, queue_url)
     }
 
+    /// One of moto's images and the default VPC's first subnet.
+    pub async fn image_and_subnet(&self) -> (String, String) {
+        let image = self
+            .ec2
+            .describe_images()
+            .send()
+            .await
+            .expect("DescribeImages")
+            .images()
+            .first()
+            .and_then(|i| i.image_id())
+            .expect("one of moto's images")
+            .to_string();
+        let subnet = self
+            .ec2
+            .describe_subnets()
+            .send()
+            .await
+            .expect("DescribeSubnets")
+            .subnets()
+            .first()
+            .and_then(|s| s.subnet_id())
+            .expect("a default subnet")
+            .to_string();
+        (image, subnet)
+    }
+
+    /// A launch template (`data` as the SDK builds it): (id, name).
+    pub async fn launch_template(
+        &self,
+        data: aws_sdk_ec2::types::RequestLaunchTemplateData,
+    ) -> (String, String) {
+        let name = unique("lt");
+        let out = self
+            .ec2
+            .create_launch_template()
+            .launch_template_name(&name)
+            .launch_template_data(data)
+            .send()
+            .await
+            .expect("CreateLaunchTemplate");
+        let id = out
+            .launch_template()
+            .and_then(|t| t.launch_template_id())
+            .expect("template id")
+            .to_string();
+        (id, name)
+    }
+
+    /// An ECS capacity provider whose Auto Scaling group launches from
+    /// launch template `template` (`$Latest`), used by a new cluster:
+    /// (provider, group, cluster).
+    pub async fn capacity_provider_for(&self, template: &str) -> (String, String, String) {
+        let (_, subnet) = self.image_and_subnet().await;
+        let autoscaling = aws_sdk_autoscaling::Client::new(&self.sdk);
+        let group = unique("asg");
+        autoscaling
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&group)
+            .launch_template(
+                aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                    .launch_template_id(template)
+                    .version("$Latest")
+                    .build(),
+            )
+            .min_size(0)
+            .max_size(1)
+            .desired_capacity(0)
+            .vpc_zone_identifier(&subnet)
+            .send()
+            .await
+            .expect("CreateAutoScalingGroup");
+        let arn = autoscaling
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&group)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups")
+            .auto_scaling_groups()
+            .first()
+            .and_then(|g| g.auto_scaling_group_arn())
+            .expect("the group's ARN")
+            .to_string();
+        let provider = unique("cp");
+        self.ecs
+            .create_capacity_provider()
+            .name(&provider)
+            .auto_scaling_group_provider(
+                aws_sdk_ecs::types::AutoScalingGroupProvider::builder()
+                    .auto_scaling_group_arn(&arn)
+                    .build()
+                    .expect("provider"),
+            )
+            .send()
+            .await
+            .expect("CreateCapacityProvider");
+        let cluster = unique("ec2-cluster");
+        self.ecs
+            .create_cluster()
+            .cluster_name(&cluster)
+            .capacity_providers(&provider)
+            .send()
+            .await
+            .expect("CreateCluster");
+        (provider, group, cluster)
+    }
+
     /// A new security group in the default VPC, with `tags`.
     pub async fn group(&self, tags: &[(&str, &str)]) -> String {
         let out = self

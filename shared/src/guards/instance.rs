@@ -17,8 +17,8 @@ use crate::model::json::Node;
 use crate::model::sg::{PrefixListEntries, SgChange};
 use crate::output::report::Report;
 use crate::policy::Policy;
-use crate::ports::{AwsError, Iam, Instances, Notifier, SecurityGroups};
-use crate::rules::ec2_ci::{Evidence, GroupExposure, MetadataDefaults};
+use crate::ports::{AwsError, Iam, Instances, Notifier, ProviderGroup, SecurityGroups};
+use crate::rules::ec2_ci::{Evidence, GroupExposure, MetadataDefaults, Sourced};
 use crate::rules::{self, ec2_ci::CiContext, ec2_ci::CiFacts};
 
 /// What the offline verdict cannot judge about a launch or a launch template.
@@ -90,6 +90,84 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
     Ok(report)
 }
 
+/// Why the metadata defaults of a launch could not be resolved.
+#[derive(Debug)]
+pub enum Unresolved {
+    /// A read failed (the guard retries it when AWS says it may).
+    Aws(AwsError),
+    /// No read can tell (the AMI is named by an SSM parameter, or not at all).
+    Unknowable(String),
+}
+
+const ACCOUNT_DEFAULT: &str = "the account's metadata default (GetInstanceMetadataDefaults)";
+
+/// The metadata defaults `settings` take for what they leave out (httpTokens,
+/// the hop limit), in EC2's order of precedence: the account's default
+/// where it sets one, else the AMI's (`ImdsSupport: v2.0` means `required`
+/// and a hop limit of 2), else EC2's own. `Ok(None)` when nothing is left
+/// out; `on_call` counts the reads. The guard and the sweep resolve them alike.
+pub async fn metadata_defaults(
+    instances: &dyn Instances,
+    settings: &InstanceSettings,
+    on_call: &(dyn Fn() + Send + Sync),
+) -> Result<Option<MetadataDefaults>, Unresolved> {
+    let need_tokens = settings.http_tokens == Said::Default;
+    let need_hops = settings.hop_limit == Said::Default;
+    if !need_tokens && !need_hops {
+        return Ok(None);
+    }
+    on_call();
+    let (tokens, hops) = instances
+        .metadata_defaults()
+        .await
+        .map_err(Unresolved::Aws)?;
+    let mut defaults = MetadataDefaults {
+        http_tokens: tokens.map(|t| Sourced::new(t, ACCOUNT_DEFAULT)),
+        hop_limit: hops.map(|h| Sourced::new(h, ACCOUNT_DEFAULT)),
+        consulted: "the account's metadata defaults".to_string(),
+    };
+    let ami_decides = (need_tokens && defaults.http_tokens.is_none())
+        || (need_hops && defaults.hop_limit.is_none());
+    if !ami_decides {
+        return Ok(Some(defaults));
+    }
+    let image = match settings.image.as_deref().map(str::trim) {
+        Some(image) if image.starts_with("ami-") => image.to_string(),
+        Some(image) => {
+            return Err(Unresolved::Unknowable(format!(
+                "the AMI's ImdsSupport (the image is {}, resolved only at launch)",
+                crate::rules::ec2_ci::shown(image)
+            )))
+        }
+        None => {
+            return Err(Unresolved::Unknowable(
+                "the AMI's ImdsSupport (no AMI is named)".to_string(),
+            ))
+        }
+    };
+    on_call();
+    let support = instances
+        .image_imds_support(&image)
+        .await
+        .map_err(Unresolved::Aws)?;
+    defaults.consulted = format!("the account's metadata defaults or AMI {image}'s ImdsSupport");
+    match support {
+        Some(Some(version)) if version == "v2.0" => {
+            let from = format!("AMI {image} (ImdsSupport v2.0)");
+            defaults.http_tokens = defaults
+                .http_tokens
+                .or_else(|| Some(Sourced::new("required".to_string(), from.clone())));
+            defaults.hop_limit = defaults.hop_limit.or(Some(Sourced::new(2, from)));
+        }
+        Some(_) => {}
+        None => {
+            defaults.consulted =
+                format!("the account's metadata defaults (AMI {image} is not found)")
+        }
+    }
+    Ok(Some(defaults))
+}
+
 /// The ECS container-instance policy: a role that carries it is a
 /// container instance's.
 const ECS_INSTANCE_POLICY: &str = "AmazonEC2ContainerServiceforEC2Role";
@@ -113,6 +191,28 @@ pub async fn container_instance(
         }
     }
     Ok(None)
+}
+
+/// Why the instances of `change` are container instances by way of a
+/// capacity provider: the Auto Scaling group that launched them is one's,
+/// or the launch template they come from is what one's group launches.
+pub fn provider_evidence(change: &InstanceChange, groups: &[ProviderGroup]) -> Option<Evidence> {
+    if let Some(name) = &change.auto_scaling_group {
+        if let Some(g) = groups.iter().find(|g| &g.group == name) {
+            return Some(Evidence(format!(
+                "launched by Auto Scaling group {} of capacity provider {}",
+                g.group, g.provider
+            )));
+        }
+    }
+    let template = change.template.as_ref()?;
+    let g = groups.iter().find(|g| g.launches_from(template))?;
+    Some(Evidence(format!(
+        "launch template {} is what capacity provider {}'s Auto Scaling group {} launches from",
+        template.key(),
+        g.provider,
+        g.group
+    )))
 }
 
 /// The instance guard with its ports.
@@ -162,21 +262,15 @@ impl InstanceGuard<'_> {
             }
         }
         let effective = change.effective.clone();
-        if effective.http_tokens == Said::Default || effective.hop_limit == Said::Default {
-            match self.instances.metadata_defaults().await {
-                Ok((http_tokens, hop_limit)) => {
-                    facts.metadata_defaults = Some(MetadataDefaults {
-                        http_tokens,
-                        hop_limit,
-                        source: "the account's default (GetInstanceMetadataDefaults)".to_string(),
-                    })
-                }
-                Err(e) if e.retryable => return Err(aws(e)),
-                Err(e) => unread.push(format!(
-                    "the account's instance metadata defaults ({})",
-                    e.code_or_kind()
-                )),
-            }
+        match metadata_defaults(self.instances, &effective, &|| {}).await {
+            Ok(defaults) => facts.metadata_defaults = defaults,
+            Err(Unresolved::Aws(e)) if e.retryable => return Err(aws(e)),
+            Err(Unresolved::Aws(e)) => unread.push(format!(
+                "the instance metadata defaults ({}: {})",
+                e.operation,
+                e.code_or_kind()
+            )),
+            Err(Unresolved::Unknowable(why)) => unread.push(why),
         }
         if change.call == CiCall::RunInstances && effective.public_ip == Said::Default {
             match effective.subnet.as_deref() {
@@ -218,6 +312,24 @@ impl InstanceGuard<'_> {
                 Err(e) if e.retryable => return Err(aws(e)),
                 Err(e) => unread.push(format!(
                     "whether these are container instances (instance profile {profile}: {})",
+                    e.code_or_kind()
+                )),
+            }
+        }
+        // Else a capacity provider's Auto Scaling group: the group that
+        // launched the instances, or the template it launches from. (A new
+        // template cannot be any group's yet.)
+        let by_group = change.call == CiCall::RunInstances
+            && (change.auto_scaling_group.is_some() || change.template.is_some());
+        let by_template =
+            change.call == CiCall::CreateLaunchTemplateVersion && change.template.is_some();
+        if facts.container_instance.is_none() && (by_group || by_template) {
+            match self.instances.provider_groups().await {
+                Ok(groups) => facts.container_instance = provider_evidence(&change, &groups),
+                Err(e) if e.retryable => return Err(aws(e)),
+                Err(e) => unread.push(format!(
+                    "whether these are container instances (the capacity providers' Auto Scaling groups: {}: {})",
+                    e.operation,
                     e.code_or_kind()
                 )),
             }
@@ -411,7 +523,7 @@ mod tests {
             metadata_defaults: Some(MetadataDefaults {
                 http_tokens: None,
                 hop_limit: None,
-                source: "account default".into(),
+                consulted: "the account's metadata defaults".into(),
             }),
             subnet_public_ip: Some(false),
             groups: Some(GroupExposure {
@@ -465,8 +577,9 @@ mod tests {
 
     mod lambda_side {
         use super::*;
+        use crate::model::ci::TemplateRef;
         use crate::ports::fakes::{MemoryGroups, MemoryIam, MemoryInstances, MemoryNotifier};
-        use crate::ports::{AwsError, RolePolicies};
+        use crate::ports::{AwsError, ProviderGroup, RolePolicies};
 
         fn denied(operation: &'static str) -> AwsError {
             AwsError {
@@ -611,6 +724,242 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("UnauthorizedOperation")));
             assert_eq!(sent, 1, "an unknown at high alerts");
+        }
+
+        fn settings(image: Option<&str>) -> InstanceSettings {
+            InstanceSettings {
+                image: image.map(str::to_string),
+                ..InstanceSettings::default()
+            }
+            .whole()
+        }
+
+        async fn resolve(
+            instances: &MemoryInstances,
+            image: Option<&str>,
+        ) -> Result<Option<MetadataDefaults>, Unresolved> {
+            metadata_defaults(instances, &settings(image), &|| {}).await
+        }
+
+        #[tokio::test]
+        async fn the_account_default_comes_first_then_the_ami_then_ec2s_own() {
+            let v2 = |defaults: (Option<&str>, Option<i64>)| MemoryInstances {
+                defaults: (defaults.0.map(str::to_string), defaults.1),
+                images: vec![
+                    ("ami-2".into(), Some("v2.0".into())),
+                    ("ami-1".into(), None),
+                ],
+                ..MemoryInstances::default()
+            };
+            // No account default: the AMI's ImdsSupport v2.0 gives required and 2.
+            let d = resolve(&v2((None, None)), Some("ami-2"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                d.http_tokens,
+                Some(Sourced::new(
+                    "required".to_string(),
+                    "AMI ami-2 (ImdsSupport v2.0)"
+                ))
+            );
+            assert_eq!(
+                d.hop_limit,
+                Some(Sourced::new(2, "AMI ami-2 (ImdsSupport v2.0)"))
+            );
+            // The account's default wins over the AMI, field by field.
+            let d = resolve(&v2((Some("optional"), None)), Some("ami-2"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(d.http_tokens.unwrap().value, "optional");
+            assert_eq!(d.hop_limit.unwrap().value, 2);
+            // Both set by the account: the AMI is not read.
+            let both = v2((Some("required"), Some(1)));
+            let d = resolve(&both, Some("ami-2")).await.unwrap().unwrap();
+            assert_eq!(d.hop_limit.unwrap().value, 1);
+            assert_eq!(*both.calls.lock().unwrap(), ["defaults"]);
+            // An AMI without ImdsSupport: EC2's own defaults, and the alert says what was consulted.
+            let d = resolve(&v2((None, None)), Some("ami-1"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((d.http_tokens, d.hop_limit), (None, None));
+            assert_eq!(
+                d.consulted,
+                "the account's metadata defaults or AMI ami-1's ImdsSupport"
+            );
+            // Nothing left out: nothing read.
+            let none = MemoryInstances::default();
+            let whole = InstanceSettings {
+                http_tokens: Said::Set("required".into()),
+                hop_limit: Said::Set(1),
+                ..InstanceSettings::default()
+            };
+            assert!(metadata_defaults(&none, &whole, &|| {})
+                .await
+                .unwrap()
+                .is_none());
+            assert!(none.calls.lock().unwrap().is_empty());
+        }
+
+        #[tokio::test]
+        async fn an_ami_that_cannot_be_told_or_read_is_never_taken_for_imdsv2() {
+            let none = MemoryInstances::default();
+            let alias =
+                "resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
+            assert!(matches!(
+                resolve(&none, Some(alias)).await,
+                Err(Unresolved::Unknowable(why)) if why.contains("resolved only at launch")
+            ));
+            assert!(matches!(
+                resolve(&none, None).await,
+                Err(Unresolved::Unknowable(_))
+            ));
+            let denied = MemoryInstances {
+                error: Some(denied("DescribeImages")),
+                ..MemoryInstances::default()
+            };
+            assert!(matches!(
+                resolve(&denied, Some("ami-2")).await,
+                Err(Unresolved::Aws(_))
+            ));
+            // In the guard: EC2-CI-001 stands and the alert says what could not be checked.
+            let template = event(
+                "CreateLaunchTemplate",
+                json!({"CreateLaunchTemplateRequest": {"LaunchTemplateName": "ecs",
+                    "LaunchTemplateData": {"ImageId": alias}}}),
+                json!({"CreateLaunchTemplateResponse": {"launchTemplate": {"launchTemplateId": "lt-9", "latestVersionNumber": 1}}}),
+            );
+            let (report, sent) = run(&none, &MemoryIam::default(), &template).await;
+            let report = report.unwrap();
+            assert_eq!(rules_of(&report), ["EC2-CI-001"]);
+            assert!(
+                report
+                    .unevaluated
+                    .as_deref()
+                    .is_some_and(|u| u.contains("the AMI's ImdsSupport")),
+                "{report:?}"
+            );
+            assert_eq!(sent, 1);
+        }
+
+        #[tokio::test]
+        async fn an_ami_requiring_imdsv2_clears_ec2_ci_001_and_raises_the_hop_limit() {
+            let template = event(
+                "CreateLaunchTemplateVersion",
+                json!({"CreateLaunchTemplateVersionRequest": {"LaunchTemplateId": "lt-7",
+                    "LaunchTemplateData": {"ImageId": "ami-2"}}}),
+                json!({"CreateLaunchTemplateVersionResponse": {"launchTemplateVersion": {
+                    "launchTemplateId": "lt-7", "launchTemplateName": "ecs", "versionNumber": 5}}}),
+            );
+            let instances = MemoryInstances {
+                images: vec![("ami-2".into(), Some("v2.0".into()))],
+                provider_groups: vec![ProviderGroup {
+                    provider: "al2023".into(),
+                    group: "al2023-asg".into(),
+                    template: Some(TemplateRef {
+                        id: Some("lt-7".into()),
+                        name: None,
+                        version: "$Latest".into(),
+                    }),
+                }],
+                ..MemoryInstances::default()
+            };
+            let (report, _) = run(&instances, &MemoryIam::default(), &template).await;
+            let report = report.unwrap();
+            assert_eq!(rules_of(&report), ["EC2-CI-004"], "{report:?}");
+            assert_eq!(
+                report.findings[0].detail,
+                "httpPutResponseHopLimit not set: 2 by AMI ami-2 (ImdsSupport v2.0), on a container instance (launch template lt-7 is what capacity provider al2023's Auto Scaling group al2023-asg launches from)"
+            );
+            assert!(report.unevaluated.is_none(), "{report:?}");
+        }
+
+        fn from_group() -> Event {
+            event(
+                "RunInstances",
+                json!({"instancesSet": {"items": [{"imageId": "ami-1", "keyName": "ops"}]},
+                       "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+                       "networkInterfaceSet": {"items": [{"deviceIndex": 0, "subnetId": "subnet-1", "associatePublicIpAddress": false}]},
+                       "tagSpecificationSet": {"items": [{"resourceType": "instance",
+                           "tags": [{"key": "aws:autoscaling:groupName", "value": "prod-asg"}]}]}}),
+                json!(null),
+            )
+        }
+
+        #[tokio::test]
+        async fn a_launch_by_a_capacity_providers_group_is_a_container_instance() {
+            let group = |name: &str| ProviderGroup {
+                provider: "prod-ec2".into(),
+                group: name.into(),
+                template: None,
+            };
+            let instances = MemoryInstances {
+                provider_groups: vec![group("prod-asg")],
+                ..MemoryInstances::default()
+            };
+            let (report, _) = run(&instances, &MemoryIam::default(), &from_group()).await;
+            let report = report.unwrap();
+            assert_eq!(rules_of(&report), ["EC2-CI-003"], "{report:?}");
+            assert!(
+                report.findings[0].detail.contains(
+                    "launched by Auto Scaling group prod-asg of capacity provider prod-ec2"
+                ),
+                "{:?}",
+                report.findings
+            );
+            // Another group: not shown to be one.
+            let other = MemoryInstances {
+                provider_groups: vec![group("batch-asg")],
+                ..MemoryInstances::default()
+            };
+            let (report, _) = run(&other, &MemoryIam::default(), &from_group()).await;
+            assert!(report.unwrap().findings.is_empty());
+            // The groups could not be read: said, and alerted.
+            let denied = MemoryInstances {
+                error: Some(denied("ListClusters")),
+                ..MemoryInstances::default()
+            };
+            let (report, sent) = run(&denied, &MemoryIam::default(), &from_group()).await;
+            let report = report.unwrap();
+            assert!(
+                report
+                    .unevaluated
+                    .as_deref()
+                    .is_some_and(|u| u.contains("capacity providers")),
+                "{report:?}"
+            );
+            assert_eq!(sent, 1);
+        }
+
+        #[test]
+        fn a_template_is_matched_by_id_or_name_never_by_a_missing_one() {
+            let by_id = ProviderGroup {
+                provider: "p".into(),
+                group: "g".into(),
+                template: Some(TemplateRef {
+                    id: Some("lt-1".into()),
+                    name: None,
+                    version: "$Default".into(),
+                }),
+            };
+            let named = |id: Option<&str>, name: Option<&str>| TemplateRef {
+                id: id.map(str::to_string),
+                name: name.map(str::to_string),
+                version: "2".into(),
+            };
+            assert!(by_id.launches_from(&named(Some("lt-1"), Some("ecs"))));
+            assert!(!by_id.launches_from(&named(Some("lt-2"), None)));
+            assert!(
+                !by_id.launches_from(&named(None, None)),
+                "two missing ids are not the same template"
+            );
+            let by_name = ProviderGroup {
+                template: Some(named(None, Some("ecs"))),
+                ..by_id
+            };
+            assert!(by_name.launches_from(&named(Some("lt-9"), Some("ecs"))));
         }
     }
 }

@@ -14,12 +14,16 @@ use crate::ports::aws::Ec2SecurityGroups;
 use crate::ports::{Iam, Instances, SecurityGroups};
 
 /// Every AWS action this function calls: the instance's profile (a metadata
-/// update names only the instance), the launch template version a launch used, the account's metadata defaults and the subnet's public-IP
-/// setting (what a launch leaves out), the groups' rules and the prefix
-/// lists they name (EC2-CI-005), the instance profile's role and its
-/// policies (is it a container instance?), and Publish. The Terraform
+/// update names only the instance), the launch template version a launch
+/// used, the account's metadata defaults, the AMI's `ImdsSupport` and the
+/// subnet's public-IP setting (what a launch leaves out), the groups' rules
+/// and the prefix lists they name (EC2-CI-005), the instance profile's role
+/// and its policies, and the clusters' capacity providers and their Auto
+/// Scaling groups (is it a container instance?), and Publish. The Terraform
 /// module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
+    "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeImages",
     "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
@@ -27,6 +31,9 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeSubnets",
     "ec2:GetInstanceMetadataDefaults",
     "ec2:GetManagedPrefixListEntries",
+    "ecs:DescribeCapacityProviders",
+    "ecs:DescribeClusters",
+    "ecs:ListClusters",
     "iam:GetInstanceProfile",
     "iam:ListAttachedRolePolicies",
     "sns:Publish",
@@ -44,7 +51,11 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
         let ec2 = aws_sdk_ec2::Client::new(sdk);
         Deps {
-            instances: Ec2Instances::new(ec2.clone()),
+            instances: Ec2Instances::new(
+                ec2.clone(),
+                aws_sdk_ecs::Client::new(sdk),
+                aws_sdk_autoscaling::Client::new(sdk),
+            ),
             groups: Ec2SecurityGroups::new(ec2),
             iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
             common: Common::new(sdk, config),

@@ -333,6 +333,10 @@ pub struct InstanceChange {
     /// judgement needs: the Lambda reads it and calls
     /// [`InstanceChange::with_template`]; offline the verdict says so.
     pub needs_template: Option<TemplateRef>,
+    /// The Auto Scaling group that launched the instances (RunInstances'
+    /// `aws:autoscaling:groupName` tag): a capacity provider's group makes
+    /// them container instances.
+    pub auto_scaling_group: Option<String>,
 }
 
 impl InstanceChange {
@@ -378,6 +382,7 @@ impl InstanceChange {
             requested: settings.clone(),
             effective: settings,
             needs_template: None,
+            auto_scaling_group: None,
         }
     }
 
@@ -521,7 +526,22 @@ fn run_instances(request: &Node<'_>, response: &Node<'_>) -> Result<InstanceChan
         requested,
         effective,
         needs_template,
+        auto_scaling_group: auto_scaling_group(&request.get("tagSpecificationSet"))?,
     })
+}
+
+/// The `aws:autoscaling:groupName` tag of a launch's tag specifications
+/// (`{"items": [{"resourceType": "instance", "tags": [{"key", "value"}]}]}`):
+/// Auto Scaling tags the instances it launches with its group's name.
+fn auto_scaling_group(specs: &Node<'_>) -> Result<Option<String>, FieldError> {
+    for spec in list(specs)? {
+        for tag in list(&spec.get("tags"))? {
+            if string(&tag.get("key"))?.as_deref() == Some("aws:autoscaling:groupName") {
+                return string(&tag.get("value"));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// One item of RunInstances' `responseElements.instancesSet`: only what it
@@ -621,6 +641,7 @@ fn template_version(
         requested,
         effective,
         needs_template,
+        auto_scaling_group: None,
     })
 }
 
@@ -698,6 +719,7 @@ fn metadata_update(request: &Node<'_>, response: &Node<'_>) -> Result<InstanceCh
         requested,
         effective,
         needs_template: None,
+        auto_scaling_group: None,
     })
 }
 

@@ -277,6 +277,10 @@ pub struct MemoryInstances {
     pub subnets: Vec<(String, bool)>,
     /// Instance ids and their instance profiles.
     pub profiles: Vec<(String, Option<String>)>,
+    /// AMIs and their `ImdsSupport`.
+    pub images: Vec<(String, Option<String>)>,
+    /// The capacity providers' Auto Scaling groups.
+    pub provider_groups: Vec<crate::ports::ProviderGroup>,
     pub calls: Mutex<Vec<String>>,
     /// Answer every call with this error instead.
     pub error: Option<AwsError>,
@@ -336,6 +340,29 @@ impl crate::ports::Instances for MemoryInstances {
             .iter()
             .find(|(s, _)| s == subnet)
             .map(|(_, maps)| *maps))
+    }
+
+    async fn image_imds_support(&self, image: &str) -> Result<Option<Option<String>>, AwsError> {
+        self.calls.lock().unwrap().push(format!("image {image}"));
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .images
+            .iter()
+            .find(|(i, _)| i == image)
+            .map(|(_, support)| support.clone()))
+    }
+
+    async fn provider_groups(&self) -> Result<Vec<crate::ports::ProviderGroup>, AwsError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push("provider groups".to_string());
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(self.provider_groups.clone()),
+        }
     }
 }
 

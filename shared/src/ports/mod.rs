@@ -145,6 +145,36 @@ pub trait Instances: Send + Sync {
     async fn instance_profile(&self, instance: &str) -> Result<Option<Option<String>>, AwsError>;
     /// The subnet's `MapPublicIpOnLaunch`; `None` when it does not exist.
     async fn subnet_maps_public_ip(&self, subnet: &str) -> Result<Option<bool>, AwsError>;
+    /// The AMI's `ImdsSupport` (`v2.0`, or `None` when it sets none);
+    /// `None` when the AMI does not exist (or is not visible to the account).
+    async fn image_imds_support(&self, image: &str) -> Result<Option<Option<String>>, AwsError>;
+    /// The Auto Scaling groups that the capacity providers of the region's
+    /// clusters launch container instances with.
+    async fn provider_groups(&self) -> Result<Vec<ProviderGroup>, AwsError>;
+}
+
+/// An ECS capacity provider's Auto Scaling group: its instances join the
+/// provider's clusters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderGroup {
+    pub provider: String,
+    /// The group's name.
+    pub group: String,
+    /// The launch template it launches from (`None`: a launch configuration).
+    pub template: Option<crate::model::ci::TemplateRef>,
+}
+
+impl ProviderGroup {
+    /// Whether `template` is this group's launch template (by id or by name,
+    /// whichever both name; any version).
+    pub fn launches_from(&self, template: &crate::model::ci::TemplateRef) -> bool {
+        let Some(own) = &self.template else {
+            return false;
+        };
+        let same =
+            |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a == b);
+        same(&own.id, &template.id) || same(&own.name, &template.name)
+    }
 }
 
 /// What IAM holds about a role: who may assume it and what it may do.

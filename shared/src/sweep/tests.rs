@@ -267,8 +267,45 @@ fn a_capacity_providers_launch_template_is_judged_as_a_container_instance_templa
             ..InstanceSettings::default()
         }
         .whole(),
+        metadata_defaults: None,
+    });
+    // A second provider's template from an AMI with ImdsSupport v2.0:
+    // IMDSv2 required, but a hop limit of 2 reaches the containers.
+    use crate::rules::ec2_ci::Sourced;
+    e.launch_templates.push(TemplateState {
+        template: TemplateRef {
+            id: Some("lt-2".to_string()),
+            name: None,
+            version: "1".to_string(),
+        },
+        used_by: "capacity provider al2023 (Auto Scaling group al2023)".to_string(),
+        settings: InstanceSettings {
+            image: Some("ami-2".to_string()),
+            ..InstanceSettings::default()
+        }
+        .whole(),
+        metadata_defaults: Some(crate::rules::ec2_ci::MetadataDefaults {
+            http_tokens: Some(Sourced::new(
+                "required".to_string(),
+                "AMI ami-2 (ImdsSupport v2.0)",
+            )),
+            hop_limit: Some(Sourced::new(2, "AMI ami-2 (ImdsSupport v2.0)")),
+            consulted: "the account's metadata defaults or AMI ami-2's ImdsSupport".to_string(),
+        }),
     });
     let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    let on_v2: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|s| s.resource().contains("lt-2"))
+        .map(|s| (s.finding.rule, s.finding.detail.as_str()))
+        .collect();
+    assert_eq!(
+        on_v2,
+        [(
+            "EC2-CI-004",
+            "httpPutResponseHopLimit not set: 2 by AMI ami-2 (ImdsSupport v2.0), on a container instance (launch template lt-2 version 1 is used by capacity provider al2023 (Auto Scaling group al2023))"
+        )]
+    );
     let on_template: Vec<(&str, &str)> = seen
         .iter()
         .filter(|s| s.resource().contains("lt-1"))

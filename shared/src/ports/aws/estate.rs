@@ -13,7 +13,8 @@ use super::{
     classify, cluster_settings_of, described_task_definition, group_info, is_aws_managed,
     prefix_list_entries, stored_rule,
 };
-use crate::model::ci::{InstanceSettings, Said, TemplateRef};
+use crate::guards::instance::Unresolved;
+use crate::model::ci::{InstanceSettings, Said};
 use crate::model::cl::CONTAINER_INSIGHTS;
 use crate::model::json::Node;
 use crate::model::net::Source;
@@ -37,8 +38,6 @@ const SERVICES_PER_DESCRIBE: usize = 10;
 /// DescribeClusters and DescribeCapacityProviders take at most 100 names.
 const CLUSTERS_PER_DESCRIBE: usize = 100;
 const PROVIDERS_PER_DESCRIBE: usize = 100;
-/// DescribeAutoScalingGroups takes at most 100 names.
-const ASG_PER_DESCRIBE: usize = 100;
 /// DescribeManagedPrefixLists returns at most 100 lists a page.
 const PREFIX_LIST_PAGE: i32 = 100;
 
@@ -187,7 +186,8 @@ impl SdkEstate {
 
     /// The launch template versions the capacity providers' Auto Scaling
     /// groups launch from (`DescribeAutoScalingGroups`, then
-    /// `DescribeLaunchTemplateVersions`).
+    /// `DescribeLaunchTemplateVersions`), with the metadata defaults their
+    /// instances take for what a version leaves out (the account's, the AMI's).
     async fn provider_templates(
         &self,
         providers: &[CapacityProviderState],
@@ -197,87 +197,56 @@ impl SdkEstate {
         let groups: BTreeMap<String, &str> = providers
             .iter()
             .filter_map(|p| {
-                let arn = p.auto_scaling_group.as_deref()?;
-                let name = arn.rsplit("autoScalingGroupName/").next()?;
+                let name = super::instances::group_name(p.auto_scaling_group.as_deref()?)?;
                 Some((name.to_string(), p.name.as_str()))
             })
             .collect();
         let names: Vec<String> = groups.keys().cloned().collect();
-        for batch in names.chunks(ASG_PER_DESCRIBE) {
-            let mut described = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                part.call();
-                match self
-                    .autoscaling
-                    .describe_auto_scaling_groups()
-                    .set_auto_scaling_group_names(Some(batch.to_vec()))
-                    .max_records(ASG_PER_DESCRIBE as i32)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        described.extend(out.auto_scaling_groups().iter().cloned());
-                        match out.next_token() {
-                            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                            _ => break,
-                        }
-                    }
-                    Err(e) => {
-                        part.failed(
-                            "DescribeAutoScalingGroups",
-                            classify("DescribeAutoScalingGroups", &e),
-                        );
-                        break;
-                    }
-                }
+        let described =
+            super::instances::group_templates(&self.autoscaling, &names, &|| part.call()).await;
+        let described = match described {
+            Ok(described) => described,
+            Err(e) => {
+                part.failed("DescribeAutoScalingGroups", e);
+                Vec::new()
             }
-            for group in &described {
-                let name = group.auto_scaling_group_name().unwrap_or_default();
-                let spec = group.launch_template().or_else(|| {
-                    group
-                        .mixed_instances_policy()
-                        .and_then(|m| m.launch_template())
-                        .and_then(|t| t.launch_template_specification())
-                });
-                let Some(spec) = spec else { continue };
-                let template = TemplateRef {
-                    id: spec.launch_template_id().map(str::to_string),
-                    name: spec.launch_template_name().map(str::to_string),
-                    version: spec.version().unwrap_or("$Default").to_string(),
-                };
-                part.call();
-                match super::instances::Ec2Instances::new(self.ec2.clone())
-                    .launch_template_data(template.key(), &template.version)
-                    .await
-                {
-                    Ok(Some(data)) => {
-                        match InstanceSettings::from_template_data(&Node::root(
-                            &data,
-                            "launchTemplateData",
-                        )) {
-                            Ok(settings) => found.push(TemplateState {
-                                used_by: format!(
-                                    "capacity provider {} (Auto Scaling group {name})",
-                                    groups.get(name).copied().unwrap_or_default()
-                                ),
-                                template,
-                                settings: settings.whole(),
-                            }),
-                            Err(field) => part.failed(
-                                format!("DescribeLaunchTemplateVersions ({template})"),
+        };
+        let instances = super::instances::Ec2Instances::new(
+            self.ec2.clone(),
+            self.ecs.clone(),
+            self.autoscaling.clone(),
+        );
+        for (name, template) in described {
+            let Some(template) = template else { continue };
+            let what = format!("DescribeLaunchTemplateVersions ({template})");
+            part.call();
+            let settings = match instances
+                .launch_template_data(template.key(), &template.version)
+                .await
+            {
+                Ok(Some(data)) => {
+                    match InstanceSettings::from_template_data(&Node::root(
+                        &data,
+                        "launchTemplateData",
+                    )) {
+                        Ok(settings) => settings.whole(),
+                        Err(field) => {
+                            part.failed(
+                                what,
                                 AwsError {
                                     operation: "DescribeLaunchTemplateVersions",
                                     code: None,
                                     message: field.to_string(),
                                     retryable: false,
                                 },
-                            ),
+                            );
+                            continue;
                         }
                     }
-                    Ok(None) => part.failed(
-                        format!("DescribeLaunchTemplateVersions ({template})"),
+                }
+                Ok(None) => {
+                    part.failed(
+                        what,
                         AwsError {
                             operation: "DescribeLaunchTemplateVersions",
                             code: Some("NotFound".to_string()),
@@ -286,12 +255,37 @@ impl SdkEstate {
                             ),
                             retryable: false,
                         },
-                    ),
-                    Err(e) => {
-                        part.failed(format!("DescribeLaunchTemplateVersions ({template})"), e)
-                    }
+                    );
+                    continue;
                 }
-            }
+                Err(e) => {
+                    part.failed(what, e);
+                    continue;
+                }
+            };
+            let defaults =
+                crate::guards::instance::metadata_defaults(&instances, &settings, &|| part.call())
+                    .await;
+            let metadata_defaults = match defaults {
+                Ok(defaults) => defaults,
+                Err(Unresolved::Aws(e)) => {
+                    part.failed(format!("the metadata defaults of {template}"), e);
+                    None
+                }
+                // An AMI the sweep cannot name (an SSM parameter): the
+                // rules say IMDSv1 is allowed unless a default requires
+                // IMDSv2, which is what is known.
+                Err(Unresolved::Unknowable(_)) => None,
+            };
+            found.push(TemplateState {
+                used_by: format!(
+                    "capacity provider {} (Auto Scaling group {name})",
+                    groups.get(&name).copied().unwrap_or_default()
+                ),
+                template,
+                settings,
+                metadata_defaults,
+            });
         }
         (found, part)
     }

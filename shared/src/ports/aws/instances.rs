@@ -1,24 +1,93 @@
 //! EC2 reads about launches (feature `aws`): launch template versions,
 //! written back as CloudTrail writes launch template data so that one
-//! parser reads both; the account's instance metadata defaults; a subnet's
-//! `MapPublicIpOnLaunch`.
+//! parser reads both; the account's instance metadata defaults; an AMI's
+//! `ImdsSupport`; a subnet's `MapPublicIpOnLaunch`; and, through ECS and
+//! Auto Scaling, the groups capacity providers launch container instances with.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::classify;
-use crate::ports::{AwsError, Instances};
+use crate::model::ci::TemplateRef;
+use crate::ports::{AwsError, Instances, ProviderGroup};
 
-/// EC2 through the SDK.
+/// DescribeClusters and DescribeCapacityProviders take at most 100 names;
+/// DescribeAutoScalingGroups at most 100 names and 100 records a page.
+const PER_DESCRIBE: usize = 100;
+
+/// EC2, ECS and Auto Scaling through the SDK.
 #[derive(Debug, Clone)]
 pub struct Ec2Instances {
     client: aws_sdk_ec2::Client,
+    ecs: aws_sdk_ecs::Client,
+    autoscaling: aws_sdk_autoscaling::Client,
 }
 
 impl Ec2Instances {
-    pub fn new(client: aws_sdk_ec2::Client) -> Self {
-        Ec2Instances { client }
+    pub fn new(
+        client: aws_sdk_ec2::Client,
+        ecs: aws_sdk_ecs::Client,
+        autoscaling: aws_sdk_autoscaling::Client,
+    ) -> Self {
+        Ec2Instances {
+            client,
+            ecs,
+            autoscaling,
+        }
     }
+}
+
+/// The launch template each named Auto Scaling group launches from (its
+/// own, or its mixed instances policy's; `None`: a launch configuration).
+/// `on_call` counts the calls. A group that no longer exists is left out.
+pub(crate) async fn group_templates(
+    autoscaling: &aws_sdk_autoscaling::Client,
+    names: &[String],
+    on_call: &(dyn Fn() + Send + Sync),
+) -> Result<Vec<(String, Option<TemplateRef>)>, AwsError> {
+    let mut found = Vec::new();
+    for batch in names.chunks(PER_DESCRIBE) {
+        let mut pages = autoscaling
+            .describe_auto_scaling_groups()
+            .set_auto_scaling_group_names(Some(batch.to_vec()))
+            .max_records(PER_DESCRIBE as i32)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            on_call();
+            let page = page.map_err(|e| classify("DescribeAutoScalingGroups", &e))?;
+            for group in page.auto_scaling_groups() {
+                let spec = group.launch_template().or_else(|| {
+                    group
+                        .mixed_instances_policy()
+                        .and_then(|m| m.launch_template())
+                        .and_then(|t| t.launch_template_specification())
+                });
+                let template = spec.map(|spec| TemplateRef {
+                    id: spec.launch_template_id().map(str::to_string),
+                    name: spec.launch_template_name().map(str::to_string),
+                    version: spec.version().unwrap_or("$Default").to_string(),
+                });
+                found.push((
+                    group
+                        .auto_scaling_group_name()
+                        .unwrap_or_default()
+                        .to_string(),
+                    template,
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The group's name in an Auto Scaling group ARN
+/// (`…:autoScalingGroup:<uuid>:autoScalingGroupName/<name>`).
+pub(crate) fn group_name(arn: &str) -> Option<&str> {
+    arn.split_once("autoScalingGroupName/")
+        .map(|(_, name)| name)
 }
 
 /// Error codes that mean the template, version or subnet does not exist.
@@ -172,6 +241,89 @@ impl Instances for Ec2Instances {
                 }
             }
         }
+    }
+
+    async fn image_imds_support(&self, image: &str) -> Result<Option<Option<String>>, AwsError> {
+        match self.client.describe_images().image_ids(image).send().await {
+            Ok(out) => Ok(out.images().first().map(|i| {
+                i.imds_support()
+                    .map(|s| s.as_str().to_string())
+                    .filter(|s| !s.is_empty())
+            })),
+            Err(e) => {
+                let e = classify("DescribeImages", &e);
+                if e.code.as_deref() == Some("InvalidAMIID.NotFound") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn provider_groups(&self) -> Result<Vec<ProviderGroup>, AwsError> {
+        let mut clusters = Vec::new();
+        let mut pages = self
+            .ecs
+            .list_clusters()
+            .max_results(PER_DESCRIBE as i32)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListClusters", &e))?;
+            clusters.extend(page.cluster_arns().iter().cloned());
+        }
+        let mut providers = BTreeSet::new();
+        for batch in clusters.chunks(PER_DESCRIBE) {
+            let out = self
+                .ecs
+                .describe_clusters()
+                .set_clusters(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("DescribeClusters", &e))?;
+            for cluster in out.clusters() {
+                providers.extend(
+                    cluster
+                        .capacity_providers()
+                        .iter()
+                        .filter(|p| !p.starts_with("FARGATE"))
+                        .cloned(),
+                );
+            }
+        }
+        let providers: Vec<String> = providers.into_iter().collect();
+        let mut groups: BTreeMap<String, String> = BTreeMap::new();
+        for batch in providers.chunks(PER_DESCRIBE) {
+            let out = self
+                .ecs
+                .describe_capacity_providers()
+                .set_capacity_providers(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("DescribeCapacityProviders", &e))?;
+            for provider in out.capacity_providers() {
+                let Some(asg) = provider.auto_scaling_group_provider() else {
+                    continue;
+                };
+                if let Some(name) = group_name(asg.auto_scaling_group_arn()) {
+                    groups.insert(
+                        name.to_string(),
+                        provider.name().unwrap_or_default().to_string(),
+                    );
+                }
+            }
+        }
+        let names: Vec<String> = groups.keys().cloned().collect();
+        let templates = group_templates(&self.autoscaling, &names, &|| {}).await?;
+        Ok(templates
+            .into_iter()
+            .map(|(group, template)| ProviderGroup {
+                provider: groups.get(&group).cloned().unwrap_or_default(),
+                group,
+                template,
+            })
+            .collect())
     }
 
     async fn subnet_maps_public_ip(&self, subnet: &str) -> Result<Option<bool>, AwsError> {

@@ -608,7 +608,11 @@ impl PlaceClients {
             task_definitions: EcsTaskDefinitions::new(ecs.clone()),
             clusters: EcsClusters::new(ecs.clone()),
             iam: iam::IamClient::new(aws_sdk_iam::Client::new(sdk)),
-            instances: instances::Ec2Instances::new(ec2.clone()),
+            instances: instances::Ec2Instances::new(
+                ec2.clone(),
+                ecs.clone(),
+                aws_sdk_autoscaling::Client::new(sdk),
+            ),
             estate: estate::SdkEstate::new(
                 ec2,
                 ecs,

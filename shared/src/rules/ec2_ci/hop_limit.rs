@@ -55,7 +55,10 @@ pub fn evaluate(change: &InstanceChange, ctx: &CiContext) -> Vec<Hit> {
     let (limit, from) = match &settings.hop_limit {
         Said::Set(limit) => (*limit, None),
         Said::Default => match &ctx.facts.metadata_defaults {
-            Some(defaults) => (defaults.hop_limit.unwrap_or(1), Some(&defaults.source)),
+            Some(defaults) => match &defaults.hop_limit {
+                Some(limit) => (limit.value, Some(&limit.from)),
+                None => (1, None),
+            },
             None => {
                 return vec![Hit::new(format!(
                     "httpPutResponseHopLimit not set, and the AMI and account defaults were not read: unknown (2 for AMIs with ImdsSupport v2.0) on a container instance ({evidence})"
@@ -70,7 +73,7 @@ pub fn evaluate(change: &InstanceChange, ctx: &CiContext) -> Vec<Hit> {
     vec![Hit::new(match from {
         None => format!("httpPutResponseHopLimit {limit} on a container instance ({evidence})"),
         Some(source) => format!(
-            "httpPutResponseHopLimit not set: {limit} by the {source}, on a container instance ({evidence})"
+            "httpPutResponseHopLimit not set: {limit} by {source}, on a container instance ({evidence})"
         ),
     })]
 }
@@ -82,7 +85,7 @@ mod tests {
         CREATE_LAUNCH_TEMPLATE, MODIFY_INSTANCE_METADATA_OPTIONS, RUN_INSTANCES,
     };
     use crate::rules::ec2_ci::test_support::{change, run, run_with};
-    use crate::rules::ec2_ci::{CiFacts, Evidence, MetadataDefaults};
+    use crate::rules::ec2_ci::{CiFacts, Evidence, MetadataDefaults, Sourced};
     use serde_json::json;
 
     fn ecs() -> CiFacts {
@@ -153,15 +156,19 @@ mod tests {
         let bare = launch(json!({"httpTokens": "required"}));
         let with = |hop_limit: Option<i64>| CiFacts {
             metadata_defaults: Some(MetadataDefaults {
-                http_tokens: Some("required".into()),
-                hop_limit,
-                source: "AMI ami-1 (ImdsSupport v2.0)".into(),
+                http_tokens: Some(Sourced::new(
+                    "required".to_string(),
+                    "AMI ami-1 (ImdsSupport v2.0)",
+                )),
+                hop_limit: hop_limit
+                    .map(|limit| Sourced::new(limit, "AMI ami-1 (ImdsSupport v2.0)")),
+                consulted: "the account's metadata defaults or AMI ami-1's ImdsSupport".into(),
             }),
             ..ecs()
         };
         assert_eq!(
             run_with(evaluate, &bare, &with(Some(2))),
-            ["httpPutResponseHopLimit not set: 2 by the AMI ami-1 (ImdsSupport v2.0), on a container instance (launch template lt-1 used by capacity provider cp)"]
+            ["httpPutResponseHopLimit not set: 2 by AMI ami-1 (ImdsSupport v2.0), on a container instance (launch template lt-1 used by capacity provider cp)"]
         );
         assert!(
             run_with(evaluate, &bare, &with(None)).is_empty(),

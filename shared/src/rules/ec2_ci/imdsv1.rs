@@ -58,15 +58,15 @@ pub fn evaluate(change: &InstanceChange, ctx: &CiContext) -> Vec<Hit> {
         Said::Default => match &ctx.facts.metadata_defaults {
             None => "httpTokens not set: optional (IMDSv1 allowed) unless the AMI or the account default requires IMDSv2".to_string(),
             Some(defaults) => match &defaults.http_tokens {
-                Some(tokens) if is_required(tokens) => return Vec::new(),
+                Some(tokens) if is_required(&tokens.value) => return Vec::new(),
                 Some(tokens) => format!(
-                    "httpTokens not set: {} by the {}: IMDSv1 allowed",
-                    shown(tokens),
-                    defaults.source
+                    "httpTokens not set: {} by {}: IMDSv1 allowed",
+                    shown(&tokens.value),
+                    tokens.from
                 ),
                 None => format!(
-                    "httpTokens not set: optional (EC2's default; the {} sets none): IMDSv1 allowed",
-                    defaults.source
+                    "httpTokens not set: optional (EC2's default; nothing in {} requires IMDSv2): IMDSv1 allowed",
+                    defaults.consulted
                 ),
             },
         },
@@ -82,7 +82,7 @@ mod tests {
         CREATE_LAUNCH_TEMPLATE, MODIFY_INSTANCE_METADATA_OPTIONS, RUN_INSTANCES,
     };
     use crate::rules::ec2_ci::test_support::{change, change_with, run, run_with};
-    use crate::rules::ec2_ci::{CiFacts, MetadataDefaults};
+    use crate::rules::ec2_ci::{CiFacts, MetadataDefaults, Sourced};
     use serde_json::json;
 
     fn launch(metadata: serde_json::Value) -> InstanceChange {
@@ -133,22 +133,31 @@ mod tests {
             run(evaluate, &bare),
             ["httpTokens not set: optional (IMDSv1 allowed) unless the AMI or the account default requires IMDSv2"]
         );
-        let facts = |tokens: Option<&str>| CiFacts {
+        let facts = |tokens: Option<(&str, &str)>| CiFacts {
             metadata_defaults: Some(MetadataDefaults {
-                http_tokens: tokens.map(str::to_string),
+                http_tokens: tokens.map(|(value, from)| Sourced::new(value.to_string(), from)),
                 hop_limit: None,
-                source: "AMI ami-1 (ImdsSupport v2.0)".into(),
+                consulted: "the account's metadata defaults or AMI ami-1's ImdsSupport".into(),
             }),
             ..CiFacts::default()
         };
-        assert!(run_with(evaluate, &bare, &facts(Some("required"))).is_empty());
+        assert!(run_with(
+            evaluate,
+            &bare,
+            &facts(Some(("required", "AMI ami-1 (ImdsSupport v2.0)")))
+        )
+        .is_empty());
         assert_eq!(
-            run_with(evaluate, &bare, &facts(Some("optional"))),
-            ["httpTokens not set: optional by the AMI ami-1 (ImdsSupport v2.0): IMDSv1 allowed"]
+            run_with(
+                evaluate,
+                &bare,
+                &facts(Some(("optional", "the account's metadata default")))
+            ),
+            ["httpTokens not set: optional by the account's metadata default: IMDSv1 allowed"]
         );
         assert_eq!(
             run_with(evaluate, &bare, &facts(None)),
-            ["httpTokens not set: optional (EC2's default; the AMI ami-1 (ImdsSupport v2.0) sets none): IMDSv1 allowed"]
+            ["httpTokens not set: optional (EC2's default; nothing in the account's metadata defaults or AMI ami-1's ImdsSupport requires IMDSv2): IMDSv1 allowed"]
         );
         let template = change(
             CREATE_LAUNCH_TEMPLATE,

@@ -32,17 +32,36 @@ impl fmt::Display for Evidence {
     }
 }
 
-/// The metadata defaults a launch takes when it sets no metadata options:
-/// the account's (`GetInstanceMetadataDefaults`) over the AMI's
-/// (`ImdsSupport: v2.0` means `required` and a hop limit of 2), as the
-/// Lambda resolved them. A field left `None` here is EC2's own default
-/// (`optional`, hop limit 1).
+/// One metadata default and where it comes from, for the alert
+/// (`the account's metadata default (GetInstanceMetadataDefaults)`,
+/// `AMI ami-… (ImdsSupport v2.0)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub from: String,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, from: impl Into<String>) -> Sourced<T> {
+        Sourced {
+            value,
+            from: from.into(),
+        }
+    }
+}
+
+/// The metadata defaults a launch takes for what it leaves out, as the
+/// Lambda resolved them in EC2's order: the account's default
+/// (`GetInstanceMetadataDefaults`) where it sets one, else the AMI's
+/// (`ImdsSupport: v2.0` means `required` and a hop limit of 2). A field
+/// left `None` here is EC2's own default (`optional`, hop limit 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataDefaults {
-    pub http_tokens: Option<String>,
-    pub hop_limit: Option<i64>,
-    /// Where they come from, for the alert (`account default`, `AMI ami-… (ImdsSupport v2.0)`).
-    pub source: String,
+    pub http_tokens: Option<Sourced<String>>,
+    pub hop_limit: Option<Sourced<i64>>,
+    /// What was consulted, for a field neither sets (`the account's
+    /// metadata defaults or AMI ami-…'s ImdsSupport`).
+    pub consulted: String,
 }
 
 /// The groups a launch or template names, as the Lambda read them.
