@@ -435,8 +435,9 @@ mod parity {
     //!   `PutAccountSetting` stands for it;
     //! - launches and launch templates: they name the record's AMIs,
     //!   subnets and instance profiles, which moto does not hold (the
-    //!   instance-guard test launches in moto; the sweep's unit tests judge
-    //!   instances); IAM changes: judged on their event (the sweep reads the
+    //!   instance-guard tests launch in moto, and
+    //!   `instances_and_capacity_provider_templates_are_swept_as_their_events_judge_them`
+    //!   sweeps an instance and a capacity provider's template there); IAM changes: judged on their event (the sweep reads the
     //!   task roles that task definitions name);
     //! - RunTask/StartTask: standalone tasks are not swept (they are
     //!   short-lived, and whether a task got a public IP is not readable
@@ -810,7 +811,7 @@ mod parity {
                 | "CreateLaunchTemplateVersion"
                 | "ModifyInstanceMetadataOptions" => not_applied.push((
                     file,
-                    "launches name the record's AMIs, subnets and profiles, which moto does not hold; the instance-guard test launches in moto, the sweep's unit tests judge instances".to_string(),
+                    "launches name the record's AMIs, subnets and profiles, which moto does not hold; instances_and_capacity_provider_templates_are_swept_as_their_events_judge_them sweeps an instance and a template in moto".to_string(),
                 )),
                 name if name.contains("Policy") => not_applied.push((
                     file,
@@ -934,6 +935,163 @@ mod parity {
             kinds("sg-"),
             kinds("td-"),
             kinds("svc-")
+        );
+    }
+
+    #[tokio::test]
+    async fn instances_and_capacity_provider_templates_are_swept_as_their_events_judge_them() {
+        use aws_sdk_ec2::types::{
+            HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest,
+            InstanceNetworkInterfaceSpecification, LaunchTemplateHttpTokensState,
+            LaunchTemplateInstanceMetadataOptionsRequest, RequestLaunchTemplateData,
+        };
+        let emu = Emulator::connect().await;
+        let account = super::account();
+        let m = emu.member(&account, REGION).await;
+        // A role that carries the ECS instance policy, in an instance profile.
+        let iam = aws_sdk_iam::Client::new(&m.sdk);
+        let role = unique("ecsInstanceRole");
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        iam.create_role()
+            .role_name(&role)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("CreateRole");
+        iam.attach_role_policy()
+            .role_name(&role)
+            .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+            .send()
+            .await
+            .expect("AttachRolePolicy");
+        iam.create_instance_profile()
+            .instance_profile_name(&role)
+            .send()
+            .await
+            .expect("CreateInstanceProfile");
+        iam.add_role_to_instance_profile()
+            .instance_profile_name(&role)
+            .role_name(&role)
+            .send()
+            .await
+            .expect("AddRoleToInstanceProfile");
+        let (image, subnet) = m.image_and_subnet().await;
+        m.ec2
+            .create_key_pair()
+            .key_name("ops")
+            .send()
+            .await
+            .expect("CreateKeyPair");
+        // A container instance with IMDSv1, a public IP and a key pair.
+        let launched = m
+            .ec2
+            .run_instances()
+            .image_id(&image)
+            .min_count(1)
+            .max_count(1)
+            .key_name("ops")
+            .iam_instance_profile(
+                IamInstanceProfileSpecification::builder()
+                    .name(&role)
+                    .build(),
+            )
+            .metadata_options(
+                InstanceMetadataOptionsRequest::builder()
+                    .http_tokens(HttpTokensState::Optional)
+                    .http_put_response_hop_limit(1)
+                    .build(),
+            )
+            .network_interfaces(
+                InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .subnet_id(&subnet)
+                    .associate_public_ip_address(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("RunInstances");
+        let instance = launched
+            .instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .expect("an instance")
+            .to_string();
+        // A capacity provider's template: IMDSv2 required, but a key pair
+        // and a hop limit of 2 (both options set: moto 5.2.5 has no
+        // GetInstanceMetadataDefaults, and none is read).
+        let (template, _) = m
+            .launch_template(
+                RequestLaunchTemplateData::builder()
+                    .image_id(&image)
+                    .key_name("ops")
+                    .metadata_options(
+                        LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                            .http_tokens(LaunchTemplateHttpTokensState::Required)
+                            .http_put_response_hop_limit(2)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await;
+        let (provider, _, _) = m.capacity_provider_for(&template).await;
+
+        let estate = SdkEstate::new(
+            m.ec2.clone(),
+            m.ecs.clone(),
+            aws_sdk_iam::Client::new(&m.sdk),
+            aws_sdk_autoscaling::Client::new(&m.sdk),
+        );
+        let policy = Policy::embedded();
+        let settings = GuardSettings::default();
+        let result = PlaceSweep {
+            account: &account,
+            region: REGION,
+            run: "instances",
+            estate: &estate,
+            state: None,
+            notifier: None,
+            organizations: None,
+            remediation: None,
+            policy: &policy,
+            settings: &settings,
+            now: "2026-12-01T00:00:00Z",
+            today: access_guard::today(),
+        }
+        .run()
+        .await
+        .expect("sweep");
+        assert!(result.unread.is_empty(), "{:?}", result.unread);
+        let on = |wanted: &str| -> Vec<(String, String)> {
+            result
+                .seen
+                .iter()
+                .filter(|s| s.resource().contains(wanted))
+                .map(|s| (s.finding.rule.to_string(), s.finding.detail.clone()))
+                .collect()
+        };
+        let on_instance = on(&instance);
+        assert_eq!(
+            ids(on_instance.iter().map(|(r, _)| r.clone())),
+            ["EC2-CI-001", "EC2-CI-002", "EC2-CI-003"],
+            "{on_instance:?}"
+        );
+        assert!(
+            on_instance.iter().any(|(r, d)| r == "EC2-CI-003"
+                && d.contains(&role)
+                && d.contains("AmazonEC2ContainerServiceforEC2Role")),
+            "the evidence is named: {on_instance:?}"
+        );
+        let on_template = on(&template);
+        assert_eq!(
+            ids(on_template.iter().map(|(r, _)| r.clone())),
+            ["EC2-CI-003", "EC2-CI-004"],
+            "{on_template:?}"
+        );
+        assert!(
+            on_template.iter().all(|(_, d)| d.contains(&provider)),
+            "the capacity provider is named: {on_template:?}"
         );
     }
 }
