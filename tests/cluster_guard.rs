@@ -126,7 +126,7 @@ async fn a_cluster_created_without_the_setting_is_read_back_and_judged() {
     .await
     .expect("handler");
     assert_eq!(
-        verdict["notes"][0],
+        verdict["could_not_evaluate"],
         format!("could not check Container Insights on cluster {gone}: not found")
     );
 }

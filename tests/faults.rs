@@ -351,12 +351,12 @@ async fn denied_describe_calls_are_named_in_the_alert() {
     .expect("handler");
     let alerts = sink.alerts(&emu).await;
     assert_eq!(alerts.len(), 1);
-    let notes = alerts[0].doc["notes"].to_string();
+    let unread = alerts[0].doc["could_not_evaluate"].to_string();
     assert!(
-        notes.contains(&format!(
+        unread.contains(&format!(
             "could not check task definition {td_arn}: AccessDeniedException"
         )),
-        "{notes}"
+        "{unread}"
     );
     assert!(sink.texts().concat().contains("AccessDeniedException"));
 

@@ -72,7 +72,8 @@ impl ClusterGuard<'_> {
         else {
             return Ok(Report::not_handled(event));
         };
-        let mut notes = Vec::new();
+        // A check that could not run: said in the alert, which goes out.
+        let mut unread = Vec::new();
         if let Some(cluster) = unsaid_insights(&change).map(str::to_string) {
             match self.clusters.describe(&cluster).await {
                 Ok(Some(read)) if read.container_insights.is_some() => {
@@ -83,24 +84,26 @@ impl ClusterGuard<'_> {
                         };
                     }
                 }
-                Ok(Some(_)) => notes.push(format!(
-                    "could not check Container Insights on cluster {cluster}: DescribeClusters does not say"
+                Ok(Some(_)) => unread.push(format!(
+                    "Container Insights on cluster {cluster}: DescribeClusters does not say"
                 )),
-                Ok(None) => notes.push(format!(
-                    "could not check Container Insights on cluster {cluster}: not found"
+                Ok(None) => unread.push(format!(
+                    "Container Insights on cluster {cluster}: not found"
                 )),
                 Err(e) if e.retryable => return Err(aws(e)),
                 Err(e) => {
                     warn!(event_id = %event.id, cluster = %cluster, error = %e, "could not check");
-                    notes.push(format!(
-                        "could not check Container Insights on cluster {cluster}: {}",
+                    unread.push(format!(
+                        "Container Insights on cluster {cluster}: {}",
                         e.code_or_kind()
                     ));
                 }
             }
         }
         let mut report = report_for(event, &change, self.policy);
-        report.notes = notes;
+        if !unread.is_empty() {
+            report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
+        }
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
         }
@@ -182,10 +185,16 @@ mod tests {
             }),
             ..MemoryClusters::default()
         };
-        let report = run(&denied, &Policy::embedded(), &create).await.0.unwrap();
+        let (report, sent) = run(&denied, &Policy::embedded(), &create).await;
+        let report = report.unwrap();
         assert_eq!(
-            report.notes,
-            ["could not check Container Insights on cluster prod: AccessDeniedException"]
+            report.unevaluated.as_deref(),
+            Some("could not check Container Insights on cluster prod: AccessDeniedException")
+        );
+        assert!(!rules_of(&report).contains(&"ECS-CL-001"), "{report:?}");
+        assert_eq!(
+            sent, 1,
+            "a check that could not run is alerted, beside medium findings that alone would not be"
         );
         // Throttled: the invocation fails so that Lambda retries.
         let throttled = MemoryClusters {

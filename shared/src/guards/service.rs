@@ -119,10 +119,15 @@ impl ServiceGuard<'_> {
             Some(change) => change,
             None => return Ok(Report::not_handled(event)),
         };
-        let mut notes: Vec<String> = started_by(event, &change).into_iter().collect();
+        let notes: Vec<String> = started_by(event, &change).into_iter().collect();
+        // Checks that could not run: said in the alert, which goes out.
+        let mut unread: Vec<String> = Vec::new();
         let mut task_definition = None;
         let mut enrichment = if change.changes_exposure() {
-            let (enrichment, td) = self.enrich(event, &change, &mut notes).await.map_err(aws)?;
+            let (enrichment, td) = self
+                .enrich(event, &change, &mut unread)
+                .await
+                .map_err(aws)?;
             task_definition = td;
             Some(enrichment)
         } else {
@@ -130,7 +135,7 @@ impl ServiceGuard<'_> {
         };
         if turns_exec_on(&change) {
             let exec = self
-                .cluster_exec(event, &change.cluster, &mut notes)
+                .cluster_exec(event, &change.cluster, &mut unread)
                 .await
                 .map_err(aws)?;
             let joined = enrichment.get_or_insert_with(Enrichment::default);
@@ -141,6 +146,9 @@ impl ServiceGuard<'_> {
         }
         let mut report = report_for(event, &change, self.policy, enrichment.as_ref());
         report.notes = notes;
+        if !unread.is_empty() {
+            report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
+        }
         report.reachability = Some(reachability(
             &change,
             enrichment.as_ref(),
@@ -155,34 +163,32 @@ impl ServiceGuard<'_> {
         Ok(report)
     }
 
-    /// The cluster's Exec configuration; `None` (with a note saying why) when
+    /// The cluster's Exec configuration; `None` (`unread` says why) when
     /// it cannot be read: unknown, never "protected".
     async fn cluster_exec(
         &self,
         event: &Event,
         cluster: &str,
-        notes: &mut Vec<String>,
+        unread: &mut Vec<String>,
     ) -> Result<Option<(String, crate::model::cl::ExecConfiguration)>, AwsError> {
         match self.clusters.describe(cluster).await {
             Ok(Some(settings)) => {
                 if settings.exec.is_none() {
-                    notes.push(format!(
-                        "could not check cluster {cluster}'s exec configuration: DescribeClusters does not say"
+                    unread.push(format!(
+                        "cluster {cluster}'s exec configuration: DescribeClusters does not say"
                     ));
                 }
                 Ok(settings.exec.map(|exec| (cluster.to_string(), exec)))
             }
             Ok(None) => {
-                notes.push(format!(
-                    "could not check cluster {cluster}'s exec configuration: not found"
-                ));
+                unread.push(format!("cluster {cluster}'s exec configuration: not found"));
                 Ok(None)
             }
             Err(e) if e.retryable => Err(e),
             Err(e) => {
                 warn!(event_id = %event.id, cluster = %cluster, error = %e, "could not check");
-                notes.push(format!(
-                    "could not check cluster {cluster}'s exec configuration: {}",
+                unread.push(format!(
+                    "cluster {cluster}'s exec configuration: {}",
                     e.code_or_kind()
                 ));
                 Ok(None)
@@ -191,36 +197,29 @@ impl ServiceGuard<'_> {
     }
 
     /// Reads the deployed task definition and the attached groups. What cannot
-    /// be read is said in `notes` ("could not check …: code"); throttling and
+    /// be read is said in `notes` ("…: code"); throttling and
     /// outages fail the invocation so that Lambda retries it.
     async fn enrich(
         &self,
         event: &Event,
         change: &ServiceChange,
-        notes: &mut Vec<String>,
+        unread: &mut Vec<String>,
     ) -> Result<(Enrichment, Option<TaskDefinition>), AwsError> {
         let mut enrichment = Enrichment::default();
         let mut deployed = None;
         match change.task_definition() {
-            None => notes.push(
-                "could not check the task definition: the event does not name it".to_string(),
-            ),
+            None => unread.push("the task definition: the event does not name it".to_string()),
             Some(name) => match self.task_definitions.describe(name).await {
                 Ok(Some(td)) => {
                     let findings = task_guard::assess(&td, &event.account, self.policy);
                     enrichment.task_definition = Some((td.label(), findings));
                     deployed = Some(td);
                 }
-                Ok(None) => {
-                    notes.push(format!("could not check task definition {name}: not found"))
-                }
+                Ok(None) => unread.push(format!("task definition {name}: not found")),
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {
                     warn!(event_id = %event.id, task_definition = %name, error = %e, "could not check");
-                    notes.push(format!(
-                        "could not check task definition {name}: {}",
-                        e.code_or_kind()
-                    ));
+                    unread.push(format!("task definition {name}: {}", e.code_or_kind()));
                 }
             },
         }
@@ -236,8 +235,8 @@ impl ServiceGuard<'_> {
                             Ok(entries) => entries,
                             Err(e) if e.retryable => return Err(e),
                             Err(e) => {
-                                notes.push(format!(
-                                    "could not read prefix list {list} of {group_id} ({}): whether it opens the group to the internet is unknown",
+                                unread.push(format!(
+                                    "prefix list {list} of {group_id} ({}): whether it opens the group to the internet is unknown",
                                     e.code_or_kind()
                                 ));
                                 // The reach line says "unknown", never "none".
@@ -257,10 +256,7 @@ impl ServiceGuard<'_> {
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {
                     warn!(event_id = %event.id, group_id = %group_id, error = %e, "could not check");
-                    notes.push(format!(
-                        "could not check security group {group_id}: {}",
-                        e.code_or_kind()
-                    ));
+                    unread.push(format!("security group {group_id}: {}", e.code_or_kind()));
                     enrichment
                         .unchecked_groups
                         .push((group_id.clone(), e.code_or_kind()));
@@ -534,8 +530,8 @@ mod tests {
         assert!(report.findings[0].detail.contains("is unknown"));
         assert_eq!(sent.len(), 1, "an unknown at high alerts");
         assert_eq!(
-            report.notes,
-            ["could not check cluster prod's exec configuration: AccessDeniedException"]
+            report.unevaluated.as_deref(),
+            Some("could not check cluster prod's exec configuration: AccessDeniedException")
         );
         // Offline the verdict says what it could not judge.
         let offline = evaluate_offline(&exec_on, &Policy::embedded()).unwrap();
@@ -609,8 +605,8 @@ mod tests {
         let (report, sent) = run(&tds, &ssh_open_group(), &create()).await;
         let report = report.unwrap();
         assert_eq!(
-            report.notes,
-            ["could not check task definition web:3: AccessDeniedException"]
+            report.unevaluated.as_deref(),
+            Some("could not check task definition web:3: AccessDeniedException")
         );
         assert!(sent[0]
             .message
@@ -625,7 +621,12 @@ mod tests {
             retryable: false,
         });
         let (report, _) = run(&privileged_task(), &denied, &create()).await;
-        let reach = report.unwrap().reachability.unwrap();
+        let report = report.unwrap();
+        assert_eq!(
+            report.unevaluated.as_deref(),
+            Some("could not check security group sg-1: UnauthorizedOperation")
+        );
+        let reach = report.reachability.unwrap();
         assert!(
             reach.contains("internet-open groups: unknown for sg-1 (UnauthorizedOperation)"),
             "{reach}"
