@@ -118,6 +118,42 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Optional sinks (sinks.tf), only when switched on: findings into this
+  # account's default product, for this account only (securityhub:TargetAccount
+  # is the findings' AwsAccountId), their workflow status on this hub, and
+  # the Chatbot topic.
+  dynamic "statement" {
+    for_each = var.security_hub_findings ? [for a in local.security_hub_actions : a if a == "securityhub:BatchImportFindings"] : []
+    content {
+      sid       = "ImportFindings"
+      actions   = [statement.value]
+      resources = [local.security_hub_product_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "securityhub:TargetAccount"
+        values   = [local.account]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.security_hub_findings ? [for a in local.security_hub_actions : a if a == "securityhub:BatchUpdateFindings"] : []
+    content {
+      sid       = "ResolveFindings"
+      actions   = [statement.value]
+      resources = [local.security_hub_hub_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.chatbot_topic ? local.chatbot_actions : []
+    content {
+      sid       = "PublishChatbot"
+      actions   = [statement.value]
+      resources = [aws_sns_topic.chatbot[0].arn]
+    }
+  }
+
   # The sweep's run hands one work item per (account, region) to its workers.
   dynamic "statement" {
     for_each = [for a in local.function_actions[each.key] : a if startswith(a, "sqs:")]

@@ -31,6 +31,7 @@ resource "aws_lambda_function" "guard" {
       local.common_environment,
       { ACCESS_GUARD_ROLE_ARN = aws_iam_role.function[each.key].arn },
       each.key == "sweep" ? { ACCESS_GUARD_SWEEP_QUEUE_URL = aws_sqs_queue.sweep_work.url } : {},
+      local.sinks_environment,
     )
   }
 

@@ -47,3 +47,8 @@ output "member_inputs" {
     member_role_name  = var.member_role_name
   } : null
 }
+
+output "chatbot_topic_arn" {
+  description = "With chatbot_topic: the topic carrying each alert as an AWS Chatbot custom notification (subscribe a Chatbot Slack or Teams channel configuration to it); null otherwise."
+  value       = var.chatbot_topic ? aws_sns_topic.chatbot[0].arn : null
+}

@@ -216,3 +216,15 @@ variable "state_deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "security_hub_findings" {
+  description = "Also record every finding in Security Hub (ASFF, one finding per fingerprint, updated in place, RESOLVED when its rule is revoked or the sweep finds it gone), in this account and region's default product. Security Hub must be enabled here."
+  type        = bool
+  default     = false
+}
+
+variable "chatbot_topic" {
+  description = "Also post each alert, as an AWS Chatbot custom notification, to an SNS topic of its own (output chatbot_topic_arn) for Slack or Teams channels. The Chatbot channel configuration subscribing to it is yours."
+  type        = bool
+  default     = false
+}

@@ -141,6 +141,118 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
     assert_eq!(member, called);
 }
 
+/// A block of `file` (under the repository) by its labels, as HCL text.
+fn block_text(file: &str, labels: &[&str]) -> String {
+    let path = repo().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let body: hcl::Body = hcl::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let block = body
+        .blocks()
+        .find(|b| {
+            let found: Vec<&str> = b.labels().iter().map(|l| l.as_str()).collect();
+            found == labels
+        })
+        .unwrap_or_else(|| panic!("{labels:?} missing from {file}"));
+    hcl::to_string(block).expect("HCL")
+}
+
+#[test]
+fn the_optional_sinks_are_granted_exactly_what_their_code_calls_and_only_when_on() {
+    // The lists the grants are generated from equal the code's.
+    let code =
+        |actions: &[&str]| -> BTreeSet<String> { actions.iter().map(|a| a.to_string()).collect() };
+    assert_eq!(
+        strings(&local_in("infra/sinks.tf", "security_hub_actions")),
+        code(access_guard::ports::aws::SECURITY_HUB_ACTIONS)
+    );
+    assert_eq!(
+        strings(&local_in("infra/sinks.tf", "chatbot_actions")),
+        code(access_guard::ports::aws::CHATBOT_ACTIONS)
+    );
+    // No function lists them among its own actions: they are granted only
+    // when a sink is on.
+    for (function, actions) in every_function() {
+        for a in access_guard::ports::aws::SECURITY_HUB_ACTIONS {
+            assert!(!actions.contains(a), "{function} lists {a}");
+        }
+    }
+    // Each grant: only when its variable is on, on its own resource.
+    let policy = block_text("infra/iam.tf", &["aws_iam_policy_document", "function"]);
+    let statements: Vec<&str> = policy.split("dynamic \"statement\"").skip(1).collect();
+    let grant = |sid: &str| -> &str {
+        statements
+            .iter()
+            .find(|s| s.contains(&format!("sid = \"{sid}\"")))
+            .unwrap_or_else(|| panic!("statement {sid} missing from iam.tf"))
+    };
+    for (sid, switch, list, resource) in [
+        (
+            "ImportFindings",
+            "var.security_hub_findings",
+            "local.security_hub_actions",
+            "local.security_hub_product_arn",
+        ),
+        (
+            "ResolveFindings",
+            "var.security_hub_findings",
+            "local.security_hub_actions",
+            "local.security_hub_hub_arn",
+        ),
+        (
+            "PublishChatbot",
+            "var.chatbot_topic",
+            "local.chatbot_actions",
+            "aws_sns_topic.chatbot[0].arn",
+        ),
+    ] {
+        let statement = grant(sid);
+        let for_each = statement
+            .lines()
+            .find(|l| l.trim_start().starts_with("for_each"))
+            .unwrap_or_default();
+        assert!(
+            for_each.contains(&format!("{switch} ?")) && for_each.contains(list),
+            "{sid}: {for_each}"
+        );
+        assert!(statement.contains(resource), "{sid}: {statement}");
+    }
+    assert!(grant("ImportFindings").contains("securityhub:TargetAccount"));
+    // Every other mention of a sink action in the policy is one of these.
+    assert_eq!(policy.matches("local.security_hub_actions").count(), 2);
+    assert_eq!(policy.matches("local.chatbot_actions").count(), 1);
+
+    // The functions learn the sinks from their environment, under the
+    // names the code reads, and the product ARN granted is the one the
+    // code imports into (the account's default product).
+    let sinks = std::fs::read_to_string(repo().join("infra/sinks.tf")).expect("sinks.tf");
+    for var in [
+        access_guard::config::SECURITY_HUB_VAR,
+        access_guard::config::CHATBOT_TOPIC_VAR,
+    ] {
+        assert!(
+            sinks.contains(&format!("{{ {var} = ")),
+            "{var} not set in sinks.tf"
+        );
+    }
+    let template = local_in("infra/sinks.tf", "security_hub_product_arn");
+    let arn = template
+        .as_str()
+        .expect("a template")
+        .replace("${local.partition}", "aws")
+        .replace("${local.region}", "eu-west-1")
+        .replace("${local.account}", "111122223333");
+    assert_eq!(
+        access_guard::output::asff::Product::parse(&arn),
+        Ok(access_guard::output::asff::Product::default_of(
+            "aws",
+            "eu-west-1",
+            "111122223333"
+        ))
+    );
+    let lambda = block_text("infra/lambda.tf", &["aws_lambda_function", "guard"]);
+    assert!(lambda.contains("local.sinks_environment"), "{lambda}");
+}
+
 #[test]
 fn the_member_template_forwards_and_grants_what_the_member_module_does() {
     let path = repo().join("infra/member/member.cfn.json");

@@ -77,10 +77,37 @@ async fn revokes_ssh_keeps_https_and_alerts_then_is_idempotent() {
     let alert = &alerts[0];
     assert_eq!(
         alert.subject,
-        format!("[CRITICAL] SSH (22) open to the internet on {group} (123456789012 us-east-1)")
+        format!(
+            "[REVOKED] [CRITICAL] SSH (22) open to the internet on {group} (123456789012 us-east-1)"
+        )
     );
     assert_eq!(alert.attribute("severity").as_deref(), Some("critical"));
     assert_eq!(alert.attribute("action").as_deref(), Some("revoked"));
+    // Where, as EC2 showed it; how to look; how to exempt.
+    assert!(
+        alert.doc["location"]["vpc_id"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("vpc-")),
+        "{}",
+        alert.doc
+    );
+    assert!(
+        alert.doc["location"]["group_name"].as_str().is_some(),
+        "{}",
+        alert.doc
+    );
+    assert!(alert.doc["links"][0]["url"]
+        .as_str()
+        .is_some_and(|u| u.ends_with(&format!("#SecurityGroup:groupId={group}"))));
+    assert!(alert.doc["exempt_with"]
+        .as_str()
+        .is_some_and(|c| c.contains(&format!(
+            r#"--resources {group} --tags '[{{"Key":"access-guard:exempt","Value":"<reason>;expires="#
+        ))));
+    let restore = alert.doc["outcomes"][0]["restore"]
+        .as_str()
+        .expect("a revoked rule says how to restore it")
+        .to_string();
     assert_eq!(
         alert.attribute("rule_ids").as_deref(),
         Some("[\"EC2-SG-003\"]")
@@ -117,6 +144,51 @@ async fn revokes_ssh_keeps_https_and_alerts_then_is_idempotent() {
         results(&alerts[0].doc),
         vec![(ssh_id, "already_absent".to_string())]
     );
+
+    // The restore command, run as written (its --ip-permissions JSON through
+    // the SDK), puts exactly the revoked rule back.
+    assert!(restore.starts_with(&format!(
+        "aws ec2 authorize-security-group-ingress --region us-east-1 --group-id {group} --ip-permissions '"
+    )));
+    let json = restore
+        .split_once(" --ip-permissions '")
+        .and_then(|(_, rest)| rest.strip_suffix('\''))
+        .expect("quoted permissions");
+    let permissions: serde_json::Value = serde_json::from_str(json).expect("JSON permissions");
+    let p = &permissions[0];
+    let permission = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol(p["IpProtocol"].as_str().unwrap())
+        .from_port(p["FromPort"].as_i64().unwrap() as i32)
+        .to_port(p["ToPort"].as_i64().unwrap() as i32)
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip(p["IpRanges"][0]["CidrIp"].as_str().unwrap())
+                .build(),
+        )
+        .build();
+    assert_eq!(
+        p.as_object().map(|o| o.len()),
+        Some(4),
+        "protocol, ports and one range: {p}"
+    );
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(permission)
+        .send()
+        .await
+        .expect("the restore command's permissions");
+    assert_eq!(
+        (
+            p["IpProtocol"].as_str(),
+            p["FromPort"].as_i64(),
+            p["ToPort"].as_i64(),
+            p["IpRanges"][0]["CidrIp"].as_str()
+        ),
+        (Some("tcp"), Some(22), Some(22), Some("0.0.0.0/0")),
+        "what open_to_world created"
+    );
+    assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22, 443]);
 }
 
 #[tokio::test]
@@ -500,8 +572,15 @@ async fn a_record_with_nothing_to_judge_alerts_could_not_evaluate_with_the_group
     assert!(
         alerts[0]
             .subject
-            .starts_with("[CRITICAL] Could not evaluate AuthorizeSecurityGroupIngress"),
+            .starts_with("[ALERT] [CRITICAL] Could not evaluate Authorize"),
         "{}",
+        alerts[0].subject
+    );
+    assert!(
+        alerts[0]
+            .subject
+            .ends_with(&format!(" on {group} (123456789012 us-east-1)")),
+        "where it happened stays whole: {}",
         alerts[0].subject
     );
     assert_eq!(
@@ -552,7 +631,7 @@ async fn setting_or_removing_the_exemption_tag_is_alerted_with_who_and_until_whe
         .expect("set");
     assert_eq!(
         set.subject,
-        format!("[INFO] Exemption tag set on {group} (123456789012 us-east-1)")
+        format!("[ALERT] [INFO] Exemption tag set on {group} (123456789012 us-east-1)")
     );
     assert_eq!(set.doc["exemption"]["reason"], "partner SFTP");
     assert_eq!(set.doc["exemption"]["expires"], until.as_str());

@@ -157,7 +157,7 @@ async fn an_open_port_without_an_event_is_alerted_once_and_its_end_is_listed() {
     assert_eq!(doc["account"], member.as_str());
     assert_eq!(findings_on(doc, &group), ["EC2-SG-003"]);
     assert!(
-        alerts[0].subject.starts_with("[CRITICAL] SSH"),
+        alerts[0].subject.starts_with("[ALERT] [CRITICAL] SSH"),
         "{}",
         alerts[0].subject
     );

@@ -78,7 +78,7 @@ async fn a_privileged_definition_alerts_without_repeating_its_secret() {
     assert!(
         alerts[0]
             .subject
-            .starts_with("[CRITICAL] Privileged container"),
+            .starts_with("[ALERT] [CRITICAL] Privileged container"),
         "{}",
         alerts[0].subject
     );

@@ -1,18 +1,46 @@
 //! `access-guard check`: read every input, evaluate every event, print one
 //! verdict per event; unreadable inputs are reported by name and the rest still run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsStr;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use access_guard::finding::Severity;
-use access_guard::model::event::{read_document_with, Want};
+use access_guard::model::event::{ParseError, Want};
+use access_guard::model::stream::{read_stream_with, Contents};
 use access_guard::output::report::Report;
 use access_guard::policy::Policy;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::Format;
+use crate::{Color, Format};
+
+/// How `check` runs.
+pub struct Options {
+    pub format: Format,
+    pub fail_on: Option<Severity>,
+    /// Files read at once.
+    pub jobs: usize,
+    /// Colour in text output (see [`colour`]).
+    pub colour: bool,
+    /// Print the events no guard handles too.
+    pub all_events: bool,
+    /// Follow symbolic links found inside folders.
+    pub follow_links: bool,
+}
+
+/// Whether text output is coloured: `--color`, and for `auto` a terminal
+/// and no `NO_COLOR` (set and not empty, as <https://no-color.org> says).
+pub fn colour(choice: Color, terminal: bool, no_color: Option<&OsStr>) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && no_color.is_none_or(OsStr::is_empty),
+    }
+}
 
 /// Totals for the summary line and the exit status.
 #[derive(Default)]
@@ -24,7 +52,16 @@ struct Tally {
     /// Events no guard evaluates (most of a CloudTrail archive).
     not_handled: usize,
     errors: usize,
-    failed: bool,
+    /// Findings at or above `--fail-on`.
+    at_fail_on: usize,
+    /// CloudTrail digest files, skipped.
+    digests: usize,
+    /// JSON files that hold no event (an S3 inventory manifest, `{}`), skipped.
+    not_events: usize,
+    /// Symbolic links inside folders, not followed.
+    links: usize,
+    /// Links back to a folder above them (with `--follow-links`), followed once.
+    loops: usize,
 }
 
 impl Tally {
@@ -37,191 +74,378 @@ impl Tally {
         self.skipped += other.skipped;
         self.not_handled += other.not_handled;
         self.errors += other.errors;
-        self.failed |= other.failed;
+        self.at_fail_on += other.at_fail_on;
+        self.digests += other.digests;
+        self.not_events += other.not_events;
+        self.links += other.links;
+        self.loops += other.loops;
     }
 }
 
-/// What one input produced: its output and error lines, and its totals.
+/// What reading one input produced so far: output and error lines, notes,
+/// totals. A file's parts are sent as it is read, so that a large file is
+/// never held whole; `last` closes the file.
 #[derive(Default)]
-struct FileResult {
+struct Part {
+    file: usize,
     out: Vec<u8>,
     errors: Vec<String>,
+    notes: Vec<String>,
     tally: Tally,
+    last: bool,
 }
 
+/// Output and errors are handed on once a part holds this much.
+const PART_BYTES: usize = 256 * 1024;
+const PART_LINES: usize = 256;
+
 /// How verdicts are written.
-struct Output {
-    format: Format,
-    colour: bool,
-    fail_on: Option<Severity>,
+struct Output<'a> {
+    options: &'a Options,
     today: time::Date,
+}
+
+/// Progress on stderr, when it is a terminal: bytes read of the files (as
+/// stored, gzipped or not) of their total and how fast, files done, events.
+struct Progress {
+    bar: Option<ProgressBar>,
+    files_done: Arc<AtomicUsize>,
+    events: Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn new(files: &[PathBuf]) -> Progress {
+        let files_done = Arc::new(AtomicUsize::new(0));
+        let events = Arc::new(AtomicU64::new(0));
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let total: u64 = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let (done, count) = (files_done.clone(), files.len());
+            let seen = events.clone();
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {bytes}/{total_bytes} read ({bytes_per_sec})  {files} files  {events} events  {elapsed}",
+            ) {
+                let style = style
+                    .with_key(
+                        "files",
+                        move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{}/{count}", done.load(Ordering::Relaxed));
+                        },
+                    )
+                    .with_key(
+                        "events",
+                        move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{}", seen.load(Ordering::Relaxed));
+                        },
+                    );
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            files_done,
+            events,
+        }
+    }
+
+    /// Runs `f` with the bar cleared, so that lines printed do not mix with it.
+    fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+/// Counts the bytes read from an input into the progress bar.
+struct Counted<'a, R> {
+    inner: R,
+    bar: Option<&'a ProgressBar>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(bar) = self.bar {
+            bar.inc(n as u64);
+        }
+        Ok(n)
+    }
 }
 
 /// Runs the check and returns the exit status: 0 ran, 1 a finding reached
 /// `fail_on`, 2 an input could not be read or parsed. Inputs are read by
-/// `jobs` threads, one file at a time each (memory follows the largest file,
-/// not the archive); verdicts are printed in input order.
-pub fn run(
-    policy: &Policy,
-    format: Format,
-    fail_on: Option<Severity>,
-    jobs: usize,
-    paths: &[PathBuf],
-) -> u8 {
+/// `jobs` threads, one file at a time each, as streams (memory follows the
+/// largest record, not the file); verdicts are printed in input order.
+pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
     let output = Output {
-        format,
-        colour: format == Format::Text
-            && std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none(),
-        fail_on,
+        options,
         today: access_guard::today(),
     };
     let mut tally = Tally::default();
-    let files = expand(paths, &mut tally);
+    let files = expand(paths, options.follow_links, &mut tally);
+    let progress = Progress::new(&files);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let next = AtomicUsize::new(0);
-    let (send, receive) = mpsc::sync_channel::<(usize, FileResult)>(jobs * 2);
+    let jobs = options.jobs.max(1);
+    let (send, receive) = mpsc::sync_channel::<Part>(jobs * 4);
     let mut closed = false;
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
+        for _ in 0..jobs {
             let send = send.clone();
-            let (next, files, output) = (&next, &files, &output);
+            let (next, files, output, progress) = (&next, &files, &output, &progress);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
-                if send.send((i, check_file(path, policy, output))).is_err() {
+                if !check_file(i, path, policy, output, progress, &send) {
                     break;
                 }
+                progress.files_done.fetch_add(1, Ordering::Relaxed);
             });
         }
         drop(send);
-        // Print in input order as results arrive.
-        let mut pending = BTreeMap::new();
-        let mut printed = 0;
-        for (i, result) in receive {
-            pending.insert(i, result);
-            while let Some(result) = pending.remove(&printed) {
-                printed += 1;
-                for e in &result.errors {
-                    eprintln!("access-guard: {e}");
-                }
-                tally.add(&result.tally);
-                if !closed && out.write_all(&result.out).is_err() {
-                    // Closed pipe (e.g. `| head`): stop writing, still count.
-                    closed = true;
+        // Print in input order as parts arrive.
+        let mut pending: BTreeMap<usize, Vec<Part>> = BTreeMap::new();
+        let mut printing = 0;
+        for part in receive {
+            if part.file != printing {
+                pending.entry(part.file).or_default().push(part);
+                continue;
+            }
+            let mut ready = vec![part];
+            while let Some(part) = ready.pop() {
+                let last = part.last;
+                progress.suspend(|| {
+                    for e in &part.errors {
+                        eprintln!("access-guard: {e}");
+                    }
+                    for note in &part.notes {
+                        eprintln!("access-guard: {note}");
+                    }
+                    if !closed
+                        && (out.write_all(&part.out).is_err()
+                            || (progress.bar.is_some() && out.flush().is_err()))
+                    {
+                        // Closed pipe (e.g. `| head`): stop writing, still count.
+                        closed = true;
+                    }
+                });
+                tally.add(&part.tally);
+                if last {
+                    printing += 1;
+                    // The next file's parts, in the order they came.
+                    if let Some(mut parts) = pending.remove(&printing) {
+                        parts.reverse();
+                        ready = parts;
+                    }
                 }
             }
         }
     });
-    if format == Format::Text && !closed {
-        let _ = write_summary(&mut out, &tally);
+    if let Some(bar) = &progress.bar {
+        bar.finish_and_clear();
+    }
+    match options.format {
+        Format::Text if !closed => {
+            let _ = write_summary(&mut out, &tally, options.fail_on);
+        }
+        Format::Text => {}
+        // Standard output stays one JSON document per line.
+        Format::Json => {
+            let _ = write_summary(&mut std::io::stderr().lock(), &tally, options.fail_on);
+        }
     }
     let _ = out.flush();
     exit_status(&tally)
 }
 
-/// Reads and evaluates one input.
-fn check_file(input: &Path, policy: &Policy, output: &Output) -> FileResult {
-    let mut result = FileResult::default();
-    let (name, bytes) = match read_input(input) {
-        Ok(read) => read,
+/// Reads and evaluates input `index`, sending its parts as it goes; false
+/// when nobody listens any more.
+fn check_file(
+    index: usize,
+    input: &Path,
+    policy: &Policy,
+    output: &Output<'_>,
+    progress: &Progress,
+    send: &mpsc::SyncSender<Part>,
+) -> bool {
+    let mut part = Part {
+        file: index,
+        ..Part::default()
+    };
+    let (name, reader) = match open(input) {
+        Ok(opened) => opened,
         Err(e) => {
-            result
-                .errors
+            part.errors
                 .push(format!("{}: cannot read: {e}", input.display()));
-            result.tally.errors += 1;
-            return result;
+            part.tally.errors += 1;
+            part.last = true;
+            return send.send(part).is_ok();
         }
     };
-    // Text output only counts the events no guard handles; JSON prints them.
-    let want = |name: &str| match output.format {
-        _ if access_guard::guards::offline::is_guarded(name) => Want::Everything,
-        Format::Json => Want::Head,
-        Format::Text => Want::Nothing,
+    let options = output.options;
+    // Only what is printed is built: events no guard handles are counted.
+    let want = |event_name: &str| {
+        if access_guard::guards::offline::is_guarded(event_name) {
+            Want::Everything
+        } else if options.all_events {
+            Want::Head
+        } else {
+            Want::Nothing
+        }
     };
-    for parsed in read_document_with(&bytes, &name, want) {
-        let report = match parsed {
-            Ok(None) => {
-                result.tally.events += 1;
-                result.tally.not_handled += 1;
-                continue;
-            }
-            Ok(Some(event)) => {
-                access_guard::guards::offline::evaluate(&event, policy, output.today)
-            }
-            Err(e) => Err(e),
-        };
-        let report = match report {
-            Ok(report) => report,
-            Err(e) => {
-                result.errors.push(e.to_string());
-                result.tally.errors += 1;
-                continue;
-            }
-        };
-        let tally = &mut result.tally;
-        tally.events += 1;
-        if report.is_not_handled() {
-            tally.not_handled += 1;
-        } else if report.skipped.is_some() {
-            tally.skipped += 1;
+    let reader = Counted {
+        inner: reader,
+        bar: progress.bar.as_ref(),
+    };
+    let mut listening = true;
+    let contents = read_stream_with(reader, &name, want, |parsed| {
+        progress.events.fetch_add(1, Ordering::Relaxed);
+        record(&mut part, parsed, &name, policy, output);
+        if listening && (part.out.len() >= PART_BYTES || part.errors.len() >= PART_LINES) {
+            let full = std::mem::replace(
+                &mut part,
+                Part {
+                    file: index,
+                    ..Part::default()
+                },
+            );
+            listening = send.send(full).is_ok();
         }
-        for f in &report.findings {
-            tally.findings += 1;
-            tally.by_severity[f.severity as usize] += 1;
-            if output.fail_on.is_some_and(|min| f.severity >= min) {
-                tally.failed = true;
-            }
+    });
+    match contents {
+        Contents::Events => {}
+        Contents::Digest => part.tally.digests += 1,
+        Contents::NotEvents => {
+            part.tally.not_events += 1;
+            part.notes
+                .push(format!("{name}: skipped: {}", contents.describe()));
         }
-        let _ = match output.format {
-            Format::Json => writeln!(result.out, "{}", report.to_json()),
-            Format::Text => write_text(&mut result.out, &name, &report, output.colour),
-        };
     }
-    result
+    part.last = true;
+    listening && send.send(part).is_ok()
+}
+
+/// Evaluates one record into `part`.
+fn record(
+    part: &mut Part,
+    parsed: Result<Option<access_guard::model::event::Event>, ParseError>,
+    name: &str,
+    policy: &Policy,
+    output: &Output<'_>,
+) {
+    let tally = &mut part.tally;
+    let report = match parsed {
+        Ok(None) => {
+            tally.events += 1;
+            tally.not_handled += 1;
+            return;
+        }
+        Ok(Some(event)) => access_guard::guards::offline::evaluate(&event, policy, output.today),
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            part.errors.push(e.to_string());
+            tally.errors += 1;
+            return;
+        }
+    };
+    tally.events += 1;
+    let not_handled = report.is_not_handled();
+    if not_handled {
+        tally.not_handled += 1;
+    } else if report.skipped.is_some() {
+        tally.skipped += 1;
+    }
+    for f in &report.findings {
+        tally.findings += 1;
+        tally.by_severity[f.severity as usize] += 1;
+        if output.options.fail_on.is_some_and(|min| f.severity >= min) {
+            tally.at_fail_on += 1;
+        }
+    }
+    if not_handled && !output.options.all_events {
+        return;
+    }
+    let _ = match output.options.format {
+        Format::Json => writeln!(part.out, "{}", report.to_json()),
+        Format::Text => write_text(&mut part.out, name, &report, output.options.colour),
+    };
 }
 
 fn exit_status(tally: &Tally) -> u8 {
     if tally.errors > 0 {
         2
-    } else if tally.failed {
+    } else if tally.at_fail_on > 0 {
         1
     } else {
         0
     }
 }
 
-/// Files named, and files found in folders (recursively, sorted), of the kinds we read.
-fn expand(paths: &[PathBuf], tally: &mut Tally) -> Vec<PathBuf> {
+/// Files named, and files found in folders (recursively, sorted), of the
+/// kinds we read. A path named is read as given, a link too; inside folders
+/// links are followed only with `follow_links`, and then a link back to a
+/// folder above it is reported and not followed again, and a file reached
+/// twice is read once.
+fn expand(paths: &[PathBuf], follow_links: bool, tally: &mut Tally) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    let mut seen = HashSet::new();
     for path in paths {
         if path.as_os_str() == "-" || !path.is_dir() {
             files.push(path.clone());
             continue;
         }
-        let mut stack = vec![path.clone()];
-        let mut found = Vec::new();
-        while let Some(dir) = stack.pop() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(entries) => entries,
+        let walk = walkdir::WalkDir::new(path)
+            .follow_links(follow_links)
+            .sort_by_file_name();
+        for entry in walk {
+            let entry = match entry {
+                Ok(entry) => entry,
                 Err(e) => {
-                    eprintln!("access-guard: {}: cannot read folder: {e}", dir.display());
-                    tally.errors += 1;
+                    let at = e.path().unwrap_or(path).display().to_string();
+                    if let Some(ancestor) = e.loop_ancestor() {
+                        eprintln!(
+                            "access-guard: {at}: link to {} above it, not followed again",
+                            ancestor.display()
+                        );
+                        tally.loops += 1;
+                    } else {
+                        let cause = e
+                            .io_error()
+                            .map_or_else(|| e.to_string(), |io| io.to_string());
+                        eprintln!("access-guard: {at}: cannot read: {cause}");
+                        tally.errors += 1;
+                    }
                     continue;
                 }
             };
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if is_event_file(&p) {
-                    found.push(p);
+            if entry.depth() > 0 && entry.path_is_symlink() && !follow_links {
+                tally.links += 1;
+                continue;
+            }
+            if !entry.file_type().is_file() || !is_event_file(entry.path()) {
+                continue;
+            }
+            if follow_links {
+                // Through links, one file can be found under two names.
+                let real = std::fs::canonicalize(entry.path())
+                    .unwrap_or_else(|_| entry.path().to_path_buf());
+                if !seen.insert(real) {
+                    continue;
                 }
             }
+            files.push(entry.into_path());
         }
-        found.sort();
-        files.extend(found);
     }
     files
 }
@@ -236,13 +460,16 @@ fn is_event_file(path: &Path) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
-fn read_input(path: &Path) -> std::io::Result<(String, Vec<u8>)> {
+/// The input's name for messages, and its bytes as a stream.
+fn open(path: &Path) -> std::io::Result<(String, Box<dyn Read>)> {
     if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes)?;
-        return Ok(("(stdin)".to_string(), bytes));
+        return Ok(("(stdin)".to_string(), Box::new(std::io::stdin().lock())));
     }
-    Ok((path.display().to_string(), std::fs::read(path)?))
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::Error::other("a folder"));
+    }
+    Ok((path.display().to_string(), Box::new(file)))
 }
 
 pub(crate) fn paint(text: &str, severity: Severity, colour: bool) -> String {
@@ -259,6 +486,24 @@ pub(crate) fn paint(text: &str, severity: Severity, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// When, where and by whom: `at 2026-11-02T10:00:00Z, account 111122223333, eu-west-1, by arn:…`.
+fn context(report: &Report) -> String {
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!(
+        "at {}, account {}, {}, by {}",
+        or_dash(&report.event_time),
+        or_dash(&report.account),
+        or_dash(&report.region),
+        report.actor.as_deref().unwrap_or("unknown principal")
+    )
+}
+
 fn write_text(
     out: &mut impl Write,
     name: &str,
@@ -267,17 +512,15 @@ fn write_text(
 ) -> std::io::Result<()> {
     let resource = report.resource.as_deref().unwrap_or("-");
     if let Some(reason) = &report.skipped {
-        // Events no guard handles are only counted; failed calls are worth a line.
-        if report.is_not_handled() {
-            return Ok(());
-        }
-        return writeln!(out, "{name}  {}  skipped: {reason}", report.event_name);
+        writeln!(out, "{name}  {}  skipped: {reason}", report.event_name)?;
+        return writeln!(out, "    {}", context(report));
     }
     writeln!(
         out,
         "{name}  {}  {resource}  (event {})",
         report.event_name, report.event_id
     )?;
+    writeln!(out, "    {}", context(report))?;
     if let Some(change) = &report.exemption_tag {
         let what = match change.action {
             access_guard::model::tags::TagAction::Set => "set on",
@@ -348,7 +591,13 @@ fn write_text(
     Ok(())
 }
 
-fn write_summary(out: &mut impl Write, tally: &Tally) -> std::io::Result<()> {
+/// The summary: what was read and found, what was skipped and why, and
+/// when the exit status is not 0, why — both reasons when both apply.
+fn write_summary(
+    out: &mut impl Write,
+    tally: &Tally,
+    fail_on: Option<Severity>,
+) -> std::io::Result<()> {
     let counts: Vec<String> = Severity::ALL
         .iter()
         .rev()
@@ -360,9 +609,77 @@ fn write_summary(out: &mut impl Write, tally: &Tally) -> std::io::Result<()> {
     } else {
         format!(" ({})", counts.join(", "))
     };
+    let mut extra = String::new();
+    for (n, what) in [
+        (tally.digests, "digest files skipped"),
+        (tally.not_events, "JSON files without events skipped"),
+        (tally.links, "symbolic links not followed"),
+        (tally.loops, "link loops not followed again"),
+    ] {
+        if n > 0 {
+            extra.push_str(&format!(", {n} {what}"));
+        }
+    }
     writeln!(
         out,
-        "\n{} events, {} findings{counts}, {} skipped, {} not handled, {} unreadable",
+        "\n{} events, {} findings{counts}, {} skipped, {} not handled, {} unreadable{extra}",
         tally.events, tally.findings, tally.skipped, tally.not_handled, tally.errors
-    )
+    )?;
+    let reached = fail_on
+        .filter(|_| tally.at_fail_on > 0)
+        .map(|min| format!("{} findings reach --fail-on {min}", tally.at_fail_on));
+    match (tally.errors, reached) {
+        (0, None) => Ok(()),
+        (0, Some(reached)) => writeln!(out, "exit 1: {reached}"),
+        (errors, None) => writeln!(out, "exit 2: {errors} inputs could not be read"),
+        (errors, Some(reached)) => writeln!(
+            out,
+            "exit 2: {errors} inputs could not be read, and {reached} (exit 1 on its own)"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_counts_only_when_set_and_not_empty_and_the_flag_wins() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        assert!(colour(Color::Auto, true, None));
+        assert!(
+            colour(Color::Auto, true, empty),
+            "NO_COLOR= (empty) is not set"
+        );
+        assert!(!colour(Color::Auto, true, set));
+        assert!(!colour(Color::Auto, false, None), "not a terminal");
+        assert!(colour(Color::Always, false, set), "--color always wins");
+        assert!(!colour(Color::Never, true, None));
+    }
+
+    #[test]
+    fn the_summary_names_both_reasons_when_both_apply() {
+        let tally = Tally {
+            events: 3,
+            findings: 2,
+            by_severity: [0, 0, 0, 1, 1],
+            errors: 1,
+            at_fail_on: 2,
+            digests: 4,
+            ..Tally::default()
+        };
+        let mut out = Vec::new();
+        write_summary(&mut out, &tally, Some(Severity::High)).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("1 unreadable, 4 digest files skipped"),
+            "{out}"
+        );
+        assert!(
+            out.contains("exit 2: 1 inputs could not be read, and 2 findings reach --fail-on high"),
+            "{out}"
+        );
+        assert_eq!(exit_status(&tally), 2);
+    }
 }

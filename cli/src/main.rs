@@ -6,6 +6,7 @@ mod check;
 #[cfg(feature = "aws")]
 mod scan;
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,7 +30,14 @@ struct Cli {
 enum Command {
     /// Evaluate events: EventBridge events, CloudTrail records, log files (.json, .json.gz), JSON lines.
     ///
-    /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when an input could not be read.
+    /// Folders are searched recursively, in sorted order; CloudTrail digest files and other
+    /// JSON that holds no event (an S3 inventory manifest) are counted and skipped. Symbolic
+    /// links inside folders are not followed unless --follow-links; a path named here is read
+    /// even when it is a link. Files are read as streams: memory follows the largest record,
+    /// not the file. A progress bar is drawn on stderr when it is a terminal.
+    ///
+    /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when an input could
+    /// not be read (2 wins; the summary then names the --fail-on findings too).
     Check {
         /// Policy file (TOML); the embedded default when absent.
         #[arg(long, value_name = "FILE")]
@@ -37,8 +45,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit 1 when a finding of at least this severity is found.
-        #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-        fail_on: Option<Severity>,
+        #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
+        fail_on: Option<FailOn>,
+        /// Also print the events no guard handles (by default they are only counted).
+        #[arg(long)]
+        all_events: bool,
+        /// Follow symbolic links inside folders (a link back to a folder above is reported once
+        /// and not followed again; a file reached twice is read once).
+        #[arg(long)]
+        follow_links: bool,
+        /// Colour in text output.
+        #[arg(long, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
+        color: Color,
         /// Files read at once (default: the machine's cores).
         #[arg(long, short = 'j', value_name = "N")]
         jobs: Option<usize>,
@@ -68,8 +86,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit 1 when a finding of at least this severity is found.
-        #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-        fail_on: Option<Severity>,
+        #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
+        fail_on: Option<FailOn>,
     },
     /// List the rule catalog, or show one rule's documentation.
     Rules {
@@ -96,12 +114,42 @@ enum PolicyCommand {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// One block per event, and a summary.
     Text,
+    /// One JSON document per event (the document the Lambda publishes).
     Json,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+/// `--fail-on`: a severity, as clap lists it in `--help`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<FailOn> for Severity {
+    fn from(level: FailOn) -> Severity {
+        match level {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// `--color`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// When stdout is a terminal and NO_COLOR is unset or empty.
+    Auto,
+    /// Always, NO_COLOR or not.
+    Always,
+    Never,
 }
 
 fn main() -> ExitCode {
@@ -111,6 +159,9 @@ fn main() -> ExitCode {
             policy,
             format,
             fail_on,
+            all_events,
+            follow_links,
+            color,
             jobs,
             paths,
         } => {
@@ -121,9 +172,21 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let jobs =
-                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            ExitCode::from(check::run(&policy, format, fail_on, jobs, &paths))
+            let options = check::Options {
+                format,
+                fail_on: fail_on.map(Severity::from),
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                colour: format == Format::Text
+                    && check::colour(
+                        color,
+                        std::io::stdout().is_terminal(),
+                        std::env::var_os("NO_COLOR").as_deref(),
+                    ),
+                all_events,
+                follow_links,
+            };
+            ExitCode::from(check::run(&policy, &options, &paths))
         }
         #[cfg(feature = "aws")]
         Command::Scan {
@@ -146,7 +209,7 @@ fn main() -> ExitCode {
                 regions: region,
                 all_regions,
                 format,
-                fail_on,
+                fail_on: fail_on.map(Severity::from),
             };
             ExitCode::from(scan::run(&policy, &args))
         }
@@ -207,14 +270,33 @@ fn rules_command(id: Option<&str>, markdown: bool) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    println!("{:<12} {:<9} {:<7} title", "ID", "SEVERITY", "ACTION");
-    for rule in rules::ALL {
-        println!(
-            "{:<12} {:<9} {:<7} {}",
-            rule.id, rule.severity, rule.action, rule.title
-        );
-    }
+    let _ = write_table(&mut std::io::stdout().lock());
     ExitCode::SUCCESS
+}
+
+/// The catalog as a table, each column as wide as its widest cell.
+fn write_table(out: &mut impl Write) -> std::io::Result<()> {
+    let rows: Vec<[&str; 4]> = rules::ALL
+        .iter()
+        .map(|r| [r.id, r.severity.as_str(), r.action.as_str(), r.title])
+        .collect();
+    let header = ["ID", "SEVERITY", "ACTION", "TITLE"];
+    let width = |column: usize| {
+        rows.iter()
+            .chain([&header])
+            .map(|row| row[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (id, severity, action) = (width(0), width(1), width(2));
+    for row in [&header].into_iter().chain(&rows) {
+        writeln!(
+            out,
+            "{:<id$}  {:<severity$}  {:<action$}  {}",
+            row[0], row[1], row[2], row[3]
+        )?;
+    }
+    Ok(())
 }
 
 fn policy_check(file: &std::path::Path) -> ExitCode {

@@ -260,7 +260,7 @@ fn parallel_reading_prints_the_same_verdicts_in_the_same_order() {
 }
 
 #[test]
-fn an_archive_counts_the_events_no_guard_handles_apart_from_the_skipped() {
+fn an_archive_counts_the_events_no_guard_handles_and_prints_them_only_with_all_events() {
     let dir = temp_dir("archive");
     let record = |id: &str, name: &str, extra: &str| {
         format!(
@@ -297,22 +297,45 @@ fn an_archive_counts_the_events_no_guard_handles_apart_from_the_skipped() {
         out.contains("4 events, 1 findings (1 critical), 1 skipped, 2 not handled, 0 unreadable"),
         "{out}"
     );
-    let o = run(&["check", "--format", "json", file.to_str().unwrap()]);
-    let skipped: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["skipped"].clone())
-        .collect();
-    assert_eq!(
-        skipped,
-        [
-            "not handled: DescribeInstances",
-            "not handled: DescribeInstances",
-            "failed call: Client.UnauthorizedOperation",
+    let skipped = |args: &[&str]| -> Vec<serde_json::Value> {
+        let o = run(&[
+            &["check", "--format", "json"],
+            args,
+            &[file.to_str().unwrap()],
         ]
-        .into_iter()
-        .map(serde_json::Value::from)
-        .chain([serde_json::Value::Null])
-        .collect::<Vec<_>>()
+        .concat());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["skipped"].clone())
+            .collect()
+    };
+    let values = |v: &[Option<&str>]| -> Vec<serde_json::Value> {
+        v.iter().map(|s| serde_json::json!(s)).collect()
+    };
+    // JSON as text: the events no guard handles are counted, not printed…
+    assert_eq!(
+        skipped(&[]),
+        values(&[Some("failed call: Client.UnauthorizedOperation"), None])
+    );
+    // …unless asked for.
+    assert_eq!(
+        skipped(&["--all-events"]),
+        values(&[
+            Some("not handled: DescribeInstances"),
+            Some("not handled: DescribeInstances"),
+            Some("failed call: Client.UnauthorizedOperation"),
+            None
+        ])
+    );
+    let o = run(&["check", "--all-events", file.to_str().unwrap()]);
+    assert_eq!(
+        stdout(&o)
+            .matches("skipped: not handled: DescribeInstances")
+            .count(),
+        2,
+        "{}",
+        stdout(&o)
     );
 }
 

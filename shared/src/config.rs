@@ -20,6 +20,12 @@ pub const OWN_ROLE_ARN_VAR: &str = "ACCESS_GUARD_ROLE_ARN";
 pub const STATE_TABLE_VAR: &str = "ACCESS_GUARD_STATE_TABLE";
 /// The sweep's work queue: one item per (account, region).
 pub const SWEEP_QUEUE_VAR: &str = "ACCESS_GUARD_SWEEP_QUEUE_URL";
+/// Security Hub on (DESIGN §13): the default product of the account and
+/// region the function runs in, where its findings are imported.
+pub const SECURITY_HUB_VAR: &str = "ACCESS_GUARD_SECURITY_HUB_PRODUCT_ARN";
+/// The Chatbot topic on (DESIGN §13): where the alert goes as a Chatbot
+/// custom notification.
+pub const CHATBOT_TOPIC_VAR: &str = "ACCESS_GUARD_CHATBOT_TOPIC_ARN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -39,6 +45,10 @@ pub struct FunctionConfig {
     pub state_table: Option<String>,
     /// The sweep's work queue URL (the sweep function only).
     pub sweep_queue_url: Option<String>,
+    /// Security Hub's product to import findings into; `None`: off.
+    pub security_hub: Option<crate::output::asff::Product>,
+    /// The Chatbot topic's ARN; `None`: off.
+    pub chatbot_topic_arn: Option<String>,
 }
 
 impl FunctionConfig {
@@ -73,6 +83,25 @@ impl FunctionConfig {
             },
             state_table: get(STATE_TABLE_VAR),
             sweep_queue_url: get(SWEEP_QUEUE_VAR),
+            security_hub: get(SECURITY_HUB_VAR)
+                .map(|arn| crate::output::asff::Product::parse(arn.trim()))
+                .transpose()
+                .map_err(|problem| ConfigError::Var {
+                    var: SECURITY_HUB_VAR,
+                    problem,
+                })?,
+            chatbot_topic_arn: get(CHATBOT_TOPIC_VAR)
+                .map(|arn| {
+                    let arn = arn.trim().to_string();
+                    match arn.split(':').collect::<Vec<_>>()[..] {
+                        ["arn", _, "sns", _, _, name] if !name.is_empty() => Ok(arn),
+                        _ => Err(ConfigError::Var {
+                            var: CHATBOT_TOPIC_VAR,
+                            problem: format!("expected an SNS topic ARN, found {arn:?}"),
+                        }),
+                    }
+                })
+                .transpose()?,
         })
     }
 }
@@ -189,6 +218,47 @@ mod tests {
                 (dry_run, source),
                 "{vars:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_sinks_are_off_unless_their_variables_say_where() {
+        let topic = (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111122223333:alerts");
+        let off = FunctionConfig::from_lookup(lookup(&[topic])).unwrap();
+        assert_eq!((off.security_hub, off.chatbot_topic_arn), (None, None));
+        let on = FunctionConfig::from_lookup(lookup(&[
+            topic,
+            (
+                SECURITY_HUB_VAR,
+                "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default",
+            ),
+            (CHATBOT_TOPIC_VAR, "arn:aws:sns:us-east-1:111122223333:chat"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            on.security_hub,
+            Some(crate::output::asff::Product::default_of(
+                "aws",
+                "us-east-1",
+                "111122223333"
+            ))
+        );
+        assert_eq!(
+            on.chatbot_topic_arn.as_deref(),
+            Some("arn:aws:sns:us-east-1:111122223333:chat")
+        );
+        for (var, bad) in [
+            (SECURITY_HUB_VAR, "true"),
+            (
+                SECURITY_HUB_VAR,
+                "arn:aws:securityhub:us-east-1:111122223333:product/444455556666/default",
+            ),
+            (CHATBOT_TOPIC_VAR, "chat"),
+        ] {
+            let err = FunctionConfig::from_lookup(lookup(&[topic, (var, bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(var), "{err}");
         }
     }
 

@@ -83,6 +83,45 @@ impl fmt::Display for Action {
     }
 }
 
+/// What a finding is about, field by field, for machines (a SIEM filters on
+/// these without parsing `detail`). Only what the rule knows is set; a
+/// value is never a secret (`value` is the redacted form `detail` shows).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Fields {
+    /// The security-group rule's protocol as written (`tcp`, `6`, `-1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<i64>,
+    /// The source: a CIDR, `prefix list pl-…`, `group sg-…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The security-group rule id (`sgr-…`), when the record names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sg_rule_id: Option<String>,
+    /// The container of a task definition the finding is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The environment variable (its name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+    /// The variable's value, redacted (`AKIA…(20 chars)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Fields {
+    /// The container a task-definition detail names by the rules' convention
+    /// (`container <name>: …`; ECS container names hold no `:` or space).
+    pub fn container_of(detail: &str) -> Option<String> {
+        let rest = detail.strip_prefix("container ")?;
+        let (name, _) = rest.split_once(':')?;
+        (!name.is_empty() && !name.contains(' ')).then(|| name.to_string())
+    }
+}
+
 /// One rule broken by one part of an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -101,6 +140,9 @@ pub struct Finding {
     /// Which security-group rule of the event (index into the change's rules) this is about.
     #[serde(skip)]
     pub target: Option<usize>,
+    /// The same, field by field.
+    #[serde(flatten)]
+    pub fields: Fields,
 }
 
 #[cfg(test)]
@@ -112,5 +154,16 @@ mod tests {
         assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
         assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
         assert!("severe".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn the_container_is_read_from_the_rules_convention_only() {
+        assert_eq!(
+            Fields::container_of("container web: privileged: true").as_deref(),
+            Some("web")
+        );
+        assert_eq!(Fields::container_of("task role app: admin"), None);
+        assert_eq!(Fields::container_of("container : x"), None);
+        assert_eq!(Fields::container_of("container a b: x"), None);
     }
 }

@@ -45,6 +45,8 @@ struct PolicyFile {
     organization: Option<OrganizationFile>,
     sweep: Option<SweepFile>,
     #[serde(default)]
+    account_names: BTreeMap<String, String>,
+    #[serde(default)]
     rules: BTreeMap<String, RuleOverrideFile>,
     #[serde(default)]
     exemptions: Vec<ExemptionFile>,
@@ -327,6 +329,9 @@ pub struct Policy {
     pub allowed_env_names: Vec<String>,
     pub rules: BTreeMap<&'static str, RuleSetting>,
     pub exemptions: Vec<Exemption>,
+    /// What people call each account (`[account_names]`, `"123456789012" =
+    /// "payments-prod"`): alerts name the account by it beside its id.
+    pub account_names: BTreeMap<String, String>,
     /// One deployment for many accounts and regions; `None`: the function's own only.
     pub organization: Option<Organization>,
     pub sweep: SweepSettings,
@@ -668,7 +673,23 @@ impl Policy {
                 ));
             }
         }
+        for (account, name) in &file.account_names {
+            let key = format!("account_names.{account}");
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err(&key, "an account id is 12 digits".to_string()));
+            }
+            if name.trim().is_empty()
+                || name.chars().count() > 64
+                || name.chars().any(char::is_control)
+            {
+                return Err(err(
+                    &key,
+                    "a name of 1 to 64 characters, none a control character".to_string(),
+                ));
+            }
+        }
         Ok(Policy {
+            account_names: file.account_names.clone(),
             organization,
             sweep,
             dry_run_source: if file.dry_run.is_some() && origin != "(embedded)" {
@@ -773,7 +794,9 @@ impl Policy {
                 _ => {}
             }
         }
-        if reason.is_empty() {
+        // An alert's exemption command carries `<reason>` to fill in: pasted
+        // as it is, it exempts nothing.
+        if reason.is_empty() || (reason.starts_with('<') && reason.ends_with('>')) {
             status = ExemptionStatus::Invalid;
         }
         ExemptionMatch {
@@ -1037,6 +1060,14 @@ mod tests {
                 "max_revocations_per_event",
             ),
             ("max_tag_exemption_days = 0\n", "max_tag_exemption_days"),
+            (
+                "[account_names]\n\"1234\" = \"prod\"\n",
+                "account_names.1234",
+            ),
+            (
+                "[account_names]\n\"111122223333\" = \" \"\n",
+                "account_names.111122223333",
+            ),
             (
                 "[authorized_public_ports]\ntcp = [80, 70000]\n",
                 "authorized_public_ports.tcp",

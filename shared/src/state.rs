@@ -234,6 +234,7 @@ mod tests {
 
     fn finding(rule: &'static str, detail: &str) -> Finding {
         Finding {
+            fields: Default::default(),
             resource: None,
             rule,
             severity: Severity::Critical,

@@ -15,7 +15,7 @@ use crate::finding::{Action, Finding, Severity};
 use crate::guards::ingress::IngressGuard;
 use crate::guards::plan::Plan;
 use crate::guards::task_definition as task_guard;
-use crate::guards::{notify_if_due, GuardSettings};
+use crate::guards::{alert_if_due, GuardSettings};
 use crate::model::cl::{ClusterChange, ClusterSettings, CONTAINER_INSIGHTS};
 use crate::model::event::{Actor, Event};
 use crate::model::sg::{PrefixLists, SgChange, SgRule};
@@ -77,6 +77,9 @@ pub struct InstanceState {
     pub settings: crate::model::ci::InstanceSettings,
     /// Why it is a container instance (its instance profile's role), when it is one.
     pub container_instance: Option<crate::rules::ec2_ci::Evidence>,
+    /// The Auto Scaling group that launched it (its `aws:autoscaling:groupName`
+    /// tag): a capacity provider's group makes it a container instance.
+    pub auto_scaling_group: Option<String>,
 }
 
 /// A cluster as `DescribeClusters` shows it (settings, configuration, tags).
@@ -235,9 +238,25 @@ pub fn judge(
         };
         judge_cluster(account, region, &change, policy, &mut seen);
     }
+    // The capacity providers' groups: their instances are container instances.
+    let provider_groups: Vec<crate::ports::ProviderGroup> = estate
+        .capacity_providers
+        .iter()
+        .filter_map(|p| {
+            let group = crate::ports::group_name(p.auto_scaling_group.as_deref()?)?;
+            Some(crate::ports::ProviderGroup {
+                provider: p.name.clone(),
+                group: group.to_string(),
+                template: None,
+            })
+        })
+        .collect();
     for instance in &estate.instances {
-        let change =
+        let mut change =
             crate::model::ci::InstanceChange::current(&instance.id, instance.settings.clone());
+        change
+            .auto_scaling_group
+            .clone_from(&instance.auto_scaling_group);
         let mut exposure = crate::rules::ec2_ci::GroupExposure::default();
         for group_id in instance.settings.groups() {
             match group_findings.get(group_id.as_str()) {
@@ -248,7 +267,10 @@ pub fn judge(
             }
         }
         let facts = crate::rules::ec2_ci::CiFacts {
-            container_instance: instance.container_instance.clone(),
+            container_instance: instance
+                .container_instance
+                .clone()
+                .or_else(|| crate::guards::instance::provider_evidence(&change, &provider_groups)),
             groups: Some(exposure),
             ..crate::rules::ec2_ci::CiFacts::default()
         };
@@ -481,8 +503,17 @@ impl PlaceSweep<'_> {
         if let (true, Some(state)) = (revoked, self.state) {
             state.save(&writes).await?;
         }
+        let mut alerted = false;
         if let Some(notifier) = self.notifier.filter(|_| worth_a_message(&report)) {
-            notify_if_due(&mut report, self.policy, self.settings, notifier).await?;
+            alerted = alert_if_due(&mut report, self.policy, self.settings, notifier).await?;
+        }
+        if let Some(notifier) = self.notifier {
+            // The sinks (DESIGN §13): Security Hub gets every finding present
+            // and every one resolved now, chat the alert when it went out.
+            let findings = self.findings_view(&report, &seen, &writes);
+            notifier
+                .deliver(&findings, alerted.then_some(&report))
+                .await;
         }
         if let Some(state) = self.state {
             if !revoked {
@@ -539,6 +570,35 @@ impl PlaceSweep<'_> {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// What the findings store (Security Hub) records of this sweep: every
+    /// finding present (exempt ones aside), whatever the alert threshold, and
+    /// every finding resolved now (alerted or not: the store may hold it),
+    /// with what was revoked.
+    fn findings_view(&self, report: &Report, seen: &[Seen], writes: &[Record]) -> Report {
+        let mut view = report.clone();
+        view.findings = seen
+            .iter()
+            .filter(|s| !s.exempt)
+            .map(|s| s.finding.clone())
+            .collect();
+        if self.state.is_some() {
+            view.resolved = writes
+                .iter()
+                .filter(|r| {
+                    r.status == Status::Resolved && r.resolved_at.as_deref() == Some(self.now)
+                })
+                .map(|r| crate::output::report::Resolved {
+                    rule: r.rule.clone(),
+                    severity: r.severity.as_str().to_string(),
+                    resource: r.resource.clone(),
+                    detail: r.detail.clone(),
+                    first_seen: r.first_seen.clone(),
+                })
+                .collect();
+        }
+        view
     }
 
     fn report(&self) -> Report {
@@ -622,6 +682,7 @@ impl PlaceSweep<'_> {
             if plan.revocations.is_empty() {
                 report.outcomes.extend(plan.held_back.iter().map(|r| {
                     crate::output::report::Outcome {
+                        restore: Default::default(),
                         rule_id: r.label(),
                         result: crate::output::report::OutcomeKind::HeldBack,
                         error_code: None,

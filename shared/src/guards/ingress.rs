@@ -111,6 +111,7 @@ pub fn prefix_list_finding(
     };
     let opened: Vec<String> = opened.iter().map(ToString::to_string).collect();
     Some(Finding {
+        fields: Default::default(),
         resource: None,
         rule: rule.id,
         severity,
@@ -215,6 +216,49 @@ enum Recheck {
     /// Through a prefix list that could not be read again: the error code.
     /// Whether it still offends is unknown: never revoked.
     Unknown(String),
+}
+
+/// The AWS CLI command that authorizes `rule` on `group_id` again: the same
+/// protocol (as EC2 wrote it), ports and source, so the same traffic. The
+/// source is written as the guard reads it (host bits cleared, a bare
+/// address as a /32); the rule's description and tags are not carried.
+/// `None` for a source EC2 would not take (a CIDR that does not parse).
+pub fn restore_command(region: &str, group_id: &str, rule: &SgRule) -> Option<String> {
+    let mut permission = serde_json::Map::new();
+    permission.insert("IpProtocol".into(), rule.ip_protocol.clone().into());
+    if !rule.protocol.is_all_traffic() {
+        if let Some(from) = rule.from_port {
+            permission.insert("FromPort".into(), from.into());
+        }
+        if let Some(to) = rule.to_port {
+            permission.insert("ToPort".into(), to.into());
+        }
+    }
+    let (key, entry) = match &rule.source {
+        Source::Cidr(net) if net.addr().is_ipv4() => {
+            ("IpRanges", serde_json::json!({"CidrIp": net.to_string()}))
+        }
+        Source::Cidr(net) => (
+            "Ipv6Ranges",
+            serde_json::json!({"CidrIpv6": net.to_string()}),
+        ),
+        Source::PrefixList(id) => ("PrefixListIds", serde_json::json!({"PrefixListId": id})),
+        Source::Group { group_id, user_id } => {
+            let mut pair = serde_json::Map::new();
+            pair.insert("GroupId".into(), group_id.clone()?.into());
+            if let Some(user) = user_id {
+                pair.insert("UserId".into(), user.clone().into());
+            }
+            ("UserIdGroupPairs", serde_json::Value::Object(pair))
+        }
+        Source::Unparsed(_) => return None,
+    };
+    permission.insert(key.into(), serde_json::json!([entry]));
+    let permissions = serde_json::Value::Array(vec![serde_json::Value::Object(permission)]);
+    Some(format!(
+        "aws ec2 authorize-security-group-ingress --region {region} --group-id {group_id} --ip-permissions '{}'",
+        crate::output::report::shell_quoted_inner(&permissions.to_string())
+    ))
 }
 
 /// The rule of `current` that `planned` is now: the same id, or on older
@@ -498,6 +542,10 @@ impl IngressGuard<'_> {
                 return Ok(());
             }
         };
+        if let Some(group) = &group {
+            report.location.group_name = Some(group.name.clone()).filter(|n| !n.is_empty());
+            report.location.vpc_id.clone_from(&group.vpc_id);
+        }
         let Some(group) = group else {
             for r in &plan.revocations {
                 report
@@ -611,7 +659,10 @@ impl IngressGuard<'_> {
             match recheck(&r.rule, &context, &current, self.policy) {
                 Recheck::Offends(id) => offending.push((r, id)),
                 Recheck::Gone => {
-                    let o = self.gone(event, &r.label(), report).await;
+                    let mut o = self.gone(event, &r.label(), report).await;
+                    if o.result == OutcomeKind::Revoked {
+                        o.restore = restore_command(&event.region, group_id, &r.rule);
+                    }
                     report.outcomes.push(o);
                 }
                 Recheck::ChangedSince(why) => {
@@ -676,7 +727,11 @@ impl IngressGuard<'_> {
             let o = match result {
                 Ok(Revoked::Revoked) => {
                     self.log_revoked(event, group_id, id, report).await;
-                    outcome(r.label(), OutcomeKind::Revoked, None)
+                    let revoked = now_of(&r.rule, &current).unwrap_or(&r.rule);
+                    Outcome {
+                        restore: restore_command(&event.region, group_id, revoked),
+                        ..outcome(r.label(), OutcomeKind::Revoked, None)
+                    }
                 }
                 Ok(Revoked::AlreadyAbsent) => outcome(r.label(), OutcomeKind::AlreadyAbsent, None),
                 Err(e) if e.retryable => return Err(e),
@@ -871,6 +926,7 @@ impl IngressGuard<'_> {
 
 fn outcome(rule_id: String, result: OutcomeKind, error_code: Option<String>) -> Outcome {
     Outcome {
+        restore: Default::default(),
         rule_id,
         result,
         error_code,
@@ -891,6 +947,55 @@ fn needs_stored_rules(change: &SgChange, plan: Option<&Plan>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_restore_command_authorizes_exactly_what_was_revoked() {
+        let rule = |protocol: &str, from: Option<i64>, to: Option<i64>, source: Source| SgRule {
+            rule_id: Some("sgr-1".into()),
+            direction: Direction::Ingress,
+            ip_protocol: protocol.into(),
+            protocol: crate::model::net::Protocol::parse(protocol).unwrap(),
+            from_port: from,
+            to_port: to,
+            source,
+        };
+        let cmd = |r: &SgRule| restore_command("eu-west-1", "sg-1", r).unwrap();
+        assert_eq!(
+            cmd(&rule("tcp", Some(22), Some(22), Source::cidr("0.0.0.0/0"))),
+            r#"aws ec2 authorize-security-group-ingress --region eu-west-1 --group-id sg-1 --ip-permissions '[{"FromPort":22,"IpProtocol":"tcp","IpRanges":[{"CidrIp":"0.0.0.0/0"}],"ToPort":22}]'"#
+        );
+        // The protocol as written, IPv6, every port of every protocol.
+        assert!(
+            cmd(&rule("6", Some(3389), Some(3389), Source::cidr("::/0")))
+                .contains(r#""IpProtocol":"6","Ipv6Ranges":[{"CidrIpv6":"::/0"}]"#)
+        );
+        assert!(
+            cmd(&rule("-1", Some(-1), Some(-1), Source::cidr("0.0.0.0/0")))
+                .contains(r#"'[{"IpProtocol":"-1","IpRanges""#)
+        );
+        assert!(cmd(&rule(
+            "tcp",
+            Some(0),
+            Some(65535),
+            Source::PrefixList("pl-1".into())
+        ))
+        .contains(r#""PrefixListIds":[{"PrefixListId":"pl-1"}]"#));
+        let pair = Source::Group {
+            group_id: Some("sg-9".into()),
+            user_id: Some("444455556666".into()),
+        };
+        assert!(cmd(&rule("udp", Some(53), Some(53), pair))
+            .contains(r#""UserIdGroupPairs":[{"GroupId":"sg-9","UserId":"444455556666"}]"#));
+        assert_eq!(
+            restore_command(
+                "eu-west-1",
+                "sg-1",
+                &rule("tcp", Some(22), Some(22), Source::Unparsed("x".into()))
+            ),
+            None,
+            "EC2 would not take it back"
+        );
+    }
     use crate::output::notify::Notification;
     use crate::ports::fakes::{MemoryGroups, MemoryNotifier};
     use crate::ports::GroupInfo;
@@ -1018,9 +1123,13 @@ mod tests {
         );
         assert_eq!(ids(&g), vec!["sgr-https", "sgr-out"]);
         assert_eq!(sent.len(), 1);
-        assert!(sent[0]
-            .subject
-            .starts_with("[CRITICAL] SSH (22) open to the internet on sg-1"));
+        assert!(
+            sent[0]
+                .subject
+                .starts_with("[REVOKED] [CRITICAL] SSH (22) open to the internet on sg-1"),
+            "{}",
+            sent[0].subject
+        );
 
         let (again, sent) = run(&g, &policy, &settings, &mixed()).await;
         assert_eq!(
@@ -1392,9 +1501,9 @@ mod tests {
         assert!(report.plan.is_empty() && g.revoke_calls.lock().unwrap().is_empty());
         assert_eq!(sent.len(), 1);
         assert!(
-            sent[0]
-                .subject
-                .starts_with("[CRITICAL] Could not evaluate AuthorizeSecurityGroupIngress on sg-1"),
+            sent[0].subject.starts_with(
+                "[ALERT] [CRITICAL] Could not evaluate AuthorizeSecurityGroupIngress on sg-1"
+            ),
             "{}",
             sent[0].subject
         );
@@ -1520,9 +1629,13 @@ mod tests {
             ["pl-world", "pl-world"],
             "read to judge, and again right before revoking"
         );
-        assert!(sent[0]
-            .subject
-            .starts_with("[CRITICAL] SSH (22) open to the internet"));
+        assert!(
+            sent[0]
+                .subject
+                .starts_with("[REVOKED] [CRITICAL] SSH (22) open to the internet"),
+            "{}",
+            sent[0].subject
+        );
 
         // An office list is not the internet: reported as a prefix-list source only.
         let mut g = groups(&[]);
@@ -1744,7 +1857,7 @@ mod tests {
         assert!(
             sent[0]
                 .subject
-                .starts_with("[HIGH] UDP amplification port open"),
+                .starts_with("[ALERT] [HIGH] UDP amplification port open"),
             "{}",
             sent[0].subject
         );

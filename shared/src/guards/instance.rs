@@ -90,66 +90,63 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
     Ok(report)
 }
 
-/// Why the metadata defaults of a launch could not be resolved.
-#[derive(Debug)]
-pub enum Unresolved {
-    /// A read failed (the guard retries it when AWS says it may).
-    Aws(AwsError),
-    /// No read can tell (the AMI is named by an SSM parameter, or not at all).
-    Unknowable(String),
-}
-
 const ACCOUNT_DEFAULT: &str = "the account's metadata default (GetInstanceMetadataDefaults)";
 
 /// The metadata defaults `settings` take for what they leave out (httpTokens,
 /// the hop limit), in EC2's order of precedence: the account's default
 /// where it sets one, else the AMI's (`ImdsSupport: v2.0` means `required`
 /// and a hop limit of 2), else EC2's own. `Ok(None)` when nothing is left
-/// out; `on_call` counts the reads. The guard and the sweep resolve them alike.
+/// out; `on_call` counts the reads. `Err`: the account's defaults could not
+/// be read, or the AMI's read may be retried. The guard and the sweep
+/// resolve them alike.
 pub async fn metadata_defaults(
     instances: &dyn Instances,
     settings: &InstanceSettings,
     on_call: &(dyn Fn() + Send + Sync),
-) -> Result<Option<MetadataDefaults>, Unresolved> {
+) -> Result<Option<MetadataDefaults>, AwsError> {
     let need_tokens = settings.http_tokens == Said::Default;
     let need_hops = settings.hop_limit == Said::Default;
     if !need_tokens && !need_hops {
         return Ok(None);
     }
     on_call();
-    let (tokens, hops) = instances
-        .metadata_defaults()
-        .await
-        .map_err(Unresolved::Aws)?;
+    let (tokens, hops) = instances.metadata_defaults().await?;
     let mut defaults = MetadataDefaults {
         http_tokens: tokens.map(|t| Sourced::new(t, ACCOUNT_DEFAULT)),
         hop_limit: hops.map(|h| Sourced::new(h, ACCOUNT_DEFAULT)),
         consulted: "the account's metadata defaults".to_string(),
+        ami_unknown: None,
     };
     let ami_decides = (need_tokens && defaults.http_tokens.is_none())
         || (need_hops && defaults.hop_limit.is_none());
     if !ami_decides {
         return Ok(Some(defaults));
     }
+    // What the account leaves unset, the AMI decides; when the AMI cannot
+    // be told, those fields are unknown (the rules say so), never EC2's own.
     let image = match settings.image.as_deref().map(str::trim) {
         Some(image) if image.starts_with("ami-") => image.to_string(),
         Some(image) => {
-            return Err(Unresolved::Unknowable(format!(
-                "the AMI's ImdsSupport (the image is {}, resolved only at launch)",
+            defaults.ami_unknown = Some(format!(
+                "the image is {}, resolved only at launch",
                 crate::rules::ec2_ci::shown(image)
-            )))
+            ));
+            return Ok(Some(defaults));
         }
         None => {
-            return Err(Unresolved::Unknowable(
-                "the AMI's ImdsSupport (no AMI is named)".to_string(),
-            ))
+            defaults.ami_unknown = Some("no AMI is named".to_string());
+            return Ok(Some(defaults));
         }
     };
     on_call();
-    let support = instances
-        .image_imds_support(&image)
-        .await
-        .map_err(Unresolved::Aws)?;
+    let support = match instances.image_imds_support(&image).await {
+        Ok(support) => support,
+        Err(e) if e.retryable => return Err(e),
+        Err(e) => {
+            defaults.ami_unknown = Some(format!("DescribeImages {image}: {}", e.code_or_kind()));
+            return Ok(Some(defaults));
+        }
+    };
     defaults.consulted = format!("the account's metadata defaults or AMI {image}'s ImdsSupport");
     match support {
         Some(Some(version)) if version == "v2.0" => {
@@ -160,10 +157,7 @@ pub async fn metadata_defaults(
             defaults.hop_limit = defaults.hop_limit.or(Some(Sourced::new(2, from)));
         }
         Some(_) => {}
-        None => {
-            defaults.consulted =
-                format!("the account's metadata defaults (AMI {image} is not found)")
-        }
+        None => defaults.ami_unknown = Some(format!("AMI {image} is not found")),
     }
     Ok(Some(defaults))
 }
@@ -263,14 +257,24 @@ impl InstanceGuard<'_> {
         }
         let effective = change.effective.clone();
         match metadata_defaults(self.instances, &effective, &|| {}).await {
-            Ok(defaults) => facts.metadata_defaults = defaults,
-            Err(Unresolved::Aws(e)) if e.retryable => return Err(aws(e)),
-            Err(Unresolved::Aws(e)) => unread.push(format!(
+            Ok(defaults) => {
+                let unknown_fields = defaults.as_ref().is_some_and(|d| {
+                    (effective.http_tokens == Said::Default && d.http_tokens.is_none())
+                        || (effective.hop_limit == Said::Default && d.hop_limit.is_none())
+                });
+                if let Some(why) = defaults.as_ref().and_then(|d| d.ami_unknown.as_ref()) {
+                    if unknown_fields {
+                        unread.push(format!("the AMI's ImdsSupport ({why})"));
+                    }
+                }
+                facts.metadata_defaults = defaults;
+            }
+            Err(e) if e.retryable => return Err(aws(e)),
+            Err(e) => unread.push(format!(
                 "the instance metadata defaults ({}: {})",
                 e.operation,
                 e.code_or_kind()
             )),
-            Err(Unresolved::Unknowable(why)) => unread.push(why),
         }
         if change.call == CiCall::RunInstances && effective.public_ip == Said::Default {
             match effective.subnet.as_deref() {
@@ -506,6 +510,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let open = Finding {
+            fields: Default::default(),
             resource: None,
             rule: "EC2-SG-003",
             severity: crate::finding::Severity::Critical,
@@ -524,6 +529,7 @@ mod tests {
                 http_tokens: None,
                 hop_limit: None,
                 consulted: "the account's metadata defaults".into(),
+                ami_unknown: None,
             }),
             subnet_public_ip: Some(false),
             groups: Some(GroupExposure {
@@ -737,7 +743,7 @@ mod tests {
         async fn resolve(
             instances: &MemoryInstances,
             image: Option<&str>,
-        ) -> Result<Option<MetadataDefaults>, Unresolved> {
+        ) -> Result<Option<MetadataDefaults>, AwsError> {
             metadata_defaults(instances, &settings(image), &|| {}).await
         }
 
@@ -808,22 +814,59 @@ mod tests {
             let none = MemoryInstances::default();
             let alias =
                 "resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
-            assert!(matches!(
-                resolve(&none, Some(alias)).await,
-                Err(Unresolved::Unknowable(why)) if why.contains("resolved only at launch")
-            ));
-            assert!(matches!(
-                resolve(&none, None).await,
-                Err(Unresolved::Unknowable(_))
-            ));
-            let denied = MemoryInstances {
-                error: Some(denied("DescribeImages")),
+            let unknown = |d: Option<MetadataDefaults>| {
+                let d = d.unwrap();
+                assert_eq!((d.http_tokens.clone(), d.hop_limit.clone()), (None, None));
+                d.ami_unknown.unwrap()
+            };
+            assert!(unknown(resolve(&none, Some(alias)).await.unwrap())
+                .contains("resolved only at launch"));
+            assert_eq!(
+                unknown(resolve(&none, None).await.unwrap()),
+                "no AMI is named"
+            );
+            assert_eq!(
+                unknown(resolve(&none, Some("ami-404")).await.unwrap()),
+                "AMI ami-404 is not found"
+            );
+            // What the account's default says is kept when the AMI cannot be told.
+            let hardened = MemoryInstances {
+                defaults: (Some("required".into()), None),
                 ..MemoryInstances::default()
             };
-            assert!(matches!(
-                resolve(&denied, Some("ami-2")).await,
-                Err(Unresolved::Aws(_))
-            ));
+            let d = resolve(&hardened, Some(alias)).await.unwrap().unwrap();
+            assert_eq!(d.http_tokens.unwrap().value, "required");
+            assert!(d.hop_limit.is_none() && d.ami_unknown.is_some());
+            // An AMI not found never clears EC2-CI-004 on a container instance.
+            let version = event(
+                "CreateLaunchTemplateVersion",
+                json!({"CreateLaunchTemplateVersionRequest": {"LaunchTemplateId": "lt-7",
+                    "LaunchTemplateData": {"ImageId": "ami-404", "MetadataOptions": {"HttpTokens": "required"}}}}),
+                json!({"CreateLaunchTemplateVersionResponse": {"launchTemplateVersion": {
+                    "launchTemplateId": "lt-7", "versionNumber": 2}}}),
+            );
+            let ecs = MemoryInstances {
+                provider_groups: vec![ProviderGroup {
+                    provider: "p".into(),
+                    group: "g".into(),
+                    template: Some(TemplateRef {
+                        id: Some("lt-7".into()),
+                        name: None,
+                        version: "$Latest".into(),
+                    }),
+                }],
+                ..MemoryInstances::default()
+            };
+            let (report, _) = run(&ecs, &MemoryIam::default(), &version).await;
+            let report = report.unwrap();
+            assert_eq!(rules_of(&report), ["EC2-CI-004"], "{report:?}");
+            assert!(report.findings[0]
+                .detail
+                .contains("could not be told (AMI ami-404 is not found)"));
+            assert!(report
+                .unevaluated
+                .as_deref()
+                .is_some_and(|u| u.contains("the AMI's ImdsSupport (AMI ami-404 is not found)")));
             // In the guard: EC2-CI-001 stands and the alert says what could not be checked.
             let template = event(
                 "CreateLaunchTemplate",

@@ -8,6 +8,7 @@ pub mod instance;
 pub mod offline;
 pub mod plan;
 pub mod service;
+pub mod sinks;
 pub mod task_definition;
 
 use time::Date;
@@ -365,16 +366,34 @@ pub fn preflight(
     Some(Report::skipped(event, reason))
 }
 
-/// Publishes the report when it deserves a message (DESIGN §8).
+/// Publishes the report when it deserves a message (DESIGN §8), then hands
+/// it to the optional sinks (DESIGN §13): its findings to Security Hub
+/// whatever the threshold, the alert to chat when it went out. Only SNS can
+/// fail the call: the sinks come after it and log their own failures.
 pub async fn notify_if_due(
     report: &mut Report,
     policy: &Policy,
     settings: &GuardSettings,
     notifier: &dyn Notifier,
 ) -> Result<(), AwsError> {
+    let alerted = alert_if_due(report, policy, settings, notifier).await?;
+    let report: &Report = report;
+    notifier.deliver(report, alerted.then_some(report)).await;
+    Ok(())
+}
+
+/// The SNS alert alone: published when the report deserves a message;
+/// true when it was. (The sweep hands its sinks more than its alert.)
+pub async fn alert_if_due(
+    report: &mut Report,
+    policy: &Policy,
+    settings: &GuardSettings,
+    notifier: &dyn Notifier,
+) -> Result<bool, AwsError> {
     report.acted_as.clone_from(&settings.acting_as);
+    report.finish(policy, crate::today());
     if !report.should_notify(policy.notify_min_severity) {
-        return Ok(());
+        return Ok(false);
     }
     let notification = Notification::render(report);
     if !notification.verdict_included {
@@ -383,7 +402,7 @@ pub async fn notify_if_due(
     }
     notifier.publish(&notification).await?;
     info!(event_id = %report.event_id, subject = %notification.subject, "notified");
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -26,7 +26,10 @@ pub fn is_handled(event: &Event) -> bool {
 pub fn evaluate(event: &Event, policy: &Policy, today: Date) -> Result<Report, ParseError> {
     match REGISTRY.iter().find(|g| g.handles(event)) {
         Some(guard) => {
-            (guard.offline)(event, policy, today).map_err(|field| event.field_error(field))
+            let mut report =
+                (guard.offline)(event, policy, today).map_err(|field| event.field_error(field))?;
+            report.finish(policy, today);
+            Ok(report)
         }
         None => Ok(Report::not_handled(event)),
     }

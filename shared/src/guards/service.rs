@@ -75,6 +75,7 @@ fn report_for(
 ) -> Report {
     let mut report = Report::for_event(event);
     report.resource = Some(change.resource());
+    report.location.cluster = Some(change.cluster.clone()).filter(|c| !c.is_empty());
     report.findings = rules::evaluate_svc(change, &SvcContext { policy, enrichment });
     report
 }
@@ -197,8 +198,9 @@ impl ServiceGuard<'_> {
     }
 
     /// Reads the deployed task definition and the attached groups. What cannot
-    /// be read is said in `notes` ("…: code"); throttling and
-    /// outages fail the invocation so that Lambda retries it.
+    /// be read is said in `unread` (`task definition …: code`), which the
+    /// alert reports as not evaluated; throttling and outages fail the
+    /// invocation so that Lambda retries it.
     async fn enrich(
         &self,
         event: &Event,

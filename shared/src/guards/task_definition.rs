@@ -221,7 +221,7 @@ mod tests {
         assert!(
             sent[0]
                 .subject
-                .starts_with("[CRITICAL] Privileged container (+"),
+                .starts_with("[ALERT] [CRITICAL] Privileged container (+"),
             "{}",
             sent[0].subject
         );

@@ -49,6 +49,7 @@ use serde_json::Value;
 use tracing::subscriber::{set_global_default, SetGlobalDefaultError};
 
 use crate::config::FunctionConfig;
+use crate::guards::sinks::{SecurityHubSink, Sinks, WithSinks};
 use crate::guards::{
     alert_not_acted, place, refuse, GuardError, GuardSettings, Home, Place, Refusal,
 };
@@ -56,7 +57,8 @@ use crate::model::event::{Event, ParseError};
 use crate::model::json::Node;
 use crate::output::report::Report;
 use crate::policy::Policy;
-use crate::ports::aws::{Members, PlaceClients, SnsNotifier};
+use crate::ports::aws::securityhub::SecurityHubFindings;
+use crate::ports::aws::{Members, PlaceClients, SnsChatChannel, SnsNotifier};
 use crate::ports::Notifier;
 use std::sync::Arc;
 
@@ -127,10 +129,41 @@ pub async fn serve<F: Function>() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// Where a function's alerts go: the SNS topic, and the optional sinks its
+/// configuration switches on (DESIGN §13): Security Hub in the function's
+/// own account and region, the Chatbot topic. The sinks' clients have
+/// [`crate::ports::aws::sink_timeouts`].
+pub fn alerting(sdk: &aws_config::SdkConfig, config: &FunctionConfig) -> WithSinks<SnsNotifier> {
+    let sinks_sdk = sdk
+        .to_builder()
+        .timeout_config(crate::ports::aws::sink_timeouts())
+        .build();
+    let sinks = Sinks {
+        security_hub: config.security_hub.clone().map(|product| SecurityHubSink {
+            hub: Arc::new(SecurityHubFindings::new(aws_sdk_securityhub::Client::new(
+                &sinks_sdk,
+            ))),
+            product,
+        }),
+        chat: config.chatbot_topic_arn.as_ref().map(|arn| {
+            Arc::new(SnsChatChannel::new(
+                aws_sdk_sns::Client::new(&sinks_sdk),
+                arn.clone(),
+            )) as Arc<dyn crate::ports::ChatChannel>
+        }),
+    };
+    let sns = aws_sdk_sns::Client::new(sdk);
+    WithSinks {
+        notifier: SnsNotifier::new(sns, config.topic_arn.clone()),
+        sinks,
+    }
+}
+
 /// What every guard function holds besides its own clients: where alerts
 /// go, the clients of other places, and its configuration.
 pub struct Common {
-    pub notifier: SnsNotifier,
+    /// SNS, and the optional sinks behind it.
+    pub notifier: WithSinks<SnsNotifier>,
     /// Clients for other accounts and regions (organization deployments).
     pub members: Members,
     pub config: FunctionConfig,
@@ -139,7 +172,7 @@ pub struct Common {
 impl Common {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Common {
         Common {
-            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            notifier: alerting(sdk, &config),
             members: Members::new(sdk),
             config,
         }

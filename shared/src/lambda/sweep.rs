@@ -9,6 +9,7 @@
 
 use super::{Function, HandlerError};
 use crate::config::{FunctionConfig, STATE_TABLE_VAR, SWEEP_QUEUE_VAR};
+use crate::guards::sinks::WithSinks;
 use crate::guards::{GuardError, GuardSettings, Home, Place};
 use crate::ports::aws::state::DynamoState;
 use crate::ports::aws::{Members, OrganizationsAccounts, OrganizationsOus, SnsNotifier};
@@ -66,7 +67,8 @@ const SEND_BATCH: usize = 10;
 
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
-    pub notifier: SnsNotifier,
+    /// SNS, and the optional sinks behind it (DESIGN §13).
+    pub notifier: WithSinks<SnsNotifier>,
     pub members: Members,
     pub organizations: OrganizationsOus,
     pub accounts: OrganizationsAccounts,
@@ -90,7 +92,7 @@ impl Deps {
             .ok_or_else(|| format!("{SWEEP_QUEUE_VAR}: missing: the work queue's URL"))?;
         let organizations = aws_sdk_organizations::Client::new(sdk);
         Ok(Deps {
-            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            notifier: super::alerting(sdk, &config),
             members: Members::new(sdk),
             organizations: OrganizationsOus::new(organizations.clone()),
             accounts: OrganizationsAccounts::new(organizations),

@@ -3,7 +3,6 @@
 //! gzipped), or JSON lines of any of those.
 
 use std::borrow::Cow;
-use std::io::Read;
 
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -38,6 +37,10 @@ pub struct Actor {
     /// The AWS service that made the call on the caller's behalf
     /// (`userIdentity.invokedBy`: `events.amazonaws.com`, `states.amazonaws.com`, …).
     pub invoked_by: Option<String>,
+    /// `userIdentity.accessKeyId`: the key (or the session's temporary key)
+    /// that signed the call. An identifier, not a secret: it is what
+    /// CloudTrail and IAM look a key up by.
+    pub access_key_id: Option<String>,
 }
 
 /// One CloudTrail record: the facts every guard needs, plus the raw request
@@ -161,6 +164,11 @@ impl Event {
                 .map_err(&fail)?,
             invoked_by: identity
                 .get("invokedBy")
+                .str()
+                .map_err(&fail)?
+                .map(str::to_string),
+            access_key_id: identity
+                .get("accessKeyId")
                 .str()
                 .map_err(&fail)?
                 .map(str::to_string),
@@ -292,93 +300,24 @@ pub enum Want {
 /// Like [`read_document`], for archives: `want(eventName)` says how much of
 /// each record to build. A CloudTrail log file is read record by record
 /// without building the whole document; a record that does not have the plain
-/// shape is read the general way, so errors are the same either way.
+/// shape is read the general way, so errors are the same either way. A
+/// document that holds no events (a digest file, other JSON) is an error here;
+/// [`read_stream_with`](crate::model::stream::read_stream_with) reads from a
+/// stream and says what such a document was.
 pub fn read_document_with(
     bytes: &[u8],
     origin: &str,
     want: impl Fn(&str) -> Want,
 ) -> Vec<Result<Option<Event>, ParseError>> {
-    let doc_error = |problem: String| {
-        vec![Err(ParseError::Document {
+    let mut out = Vec::new();
+    let contents = crate::model::stream::read_stream_with(bytes, origin, want, |r| out.push(r));
+    if contents != crate::model::stream::Contents::Events {
+        out.push(Err(ParseError::Document {
             origin: origin.to_string(),
-            problem,
-        })]
-    };
-    let decompressed;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        if let Err(e) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
-            return doc_error(format!("not a valid gzip file: {e}"));
-        }
-        decompressed = out;
-        &decompressed[..]
-    } else {
-        bytes
-    };
-    if let Some(LogFile {
-        records: Some(records),
-    }) = is_log_file(bytes)
-        .then(|| serde_json::from_slice::<LogFile>(bytes).ok())
-        .flatten()
-    {
-        return records
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| read_record(raw, origin, i, &want))
-            .collect();
+            problem: format!("{}, not CloudTrail records", contents.describe()),
+        }));
     }
-    let records = |value: Value, origin: &str| -> Vec<Result<Option<Event>, ParseError>> {
-        records_of(value, origin)
-            .into_iter()
-            .map(|r| r.map(Some))
-            .collect()
-    };
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) => records(value, origin),
-        Err(whole) => {
-            // Not one JSON document: try JSON lines.
-            let text = match std::str::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(e) => return doc_error(format!("not UTF-8 JSON: {e}")),
-            };
-            let lines: Vec<(usize, &str)> = text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .collect();
-            if lines.len() <= 1 {
-                return doc_error(format!("not valid JSON: {whole}"));
-            }
-            let mut out = Vec::new();
-            for (number, line) in lines {
-                let line_origin = format!("{origin}:{}", number + 1);
-                match serde_json::from_str::<Value>(line) {
-                    Ok(value) => out.extend(records(value, &line_origin)),
-                    Err(e) => out.push(Err(ParseError::Document {
-                        origin: line_origin,
-                        problem: format!("not valid JSON: {e}"),
-                    })),
-                }
-            }
-            out
-        }
-    }
-}
-
-/// True when the document starts as CloudTrail writes its log files,
-/// `{"Records":`; any other document is read the general way without a
-/// second pass.
-fn is_log_file(bytes: &[u8]) -> bool {
-    let rest = bytes.trim_ascii_start();
-    rest.strip_prefix(b"{")
-        .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"\"Records\""))
-}
-
-/// A CloudTrail log file, its records not yet parsed.
-#[derive(serde::Deserialize)]
-struct LogFile<'a> {
-    #[serde(borrow, rename = "Records")]
-    records: Option<Vec<&'a RawValue>>,
+    out
 }
 
 /// The fields of a record [`Event::from_value`] reads, borrowed from the
@@ -409,6 +348,8 @@ struct Head<'a> {
     #[serde(borrow)]
     user_identity: Option<Identity<'a>>,
     detail: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Records")]
+    records: Option<serde::de::IgnoredAny>,
     #[serde(borrow)]
     request_parameters: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -426,6 +367,8 @@ struct Identity<'a> {
     account_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    access_key_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     session_context: Option<SessionContext<'a>>,
 }
@@ -469,11 +412,14 @@ impl Head<'_> {
         }
     }
 
-    /// The event name, when the record has the plain shape: no envelope, an
-    /// event id, a boolean `mfaAuthenticated`. Otherwise the record is read
-    /// the general way, which also names whatever is wrong.
+    /// The event name, when the record has the plain shape: no envelope (nor
+    /// `Records`), an event id, a boolean `mfaAuthenticated`. Otherwise the
+    /// record is read the general way, which also names whatever is wrong.
     fn plain_name(&self) -> Option<&str> {
-        let plain = self.detail.is_none() && self.event_id.is_some() && self.mfa().is_ok();
+        let plain = self.detail.is_none()
+            && self.records.is_none()
+            && self.event_id.is_some()
+            && self.mfa().is_ok();
         self.event_name.as_deref().filter(|_| plain)
     }
 
@@ -500,6 +446,7 @@ impl Head<'_> {
                 identity_type: identity.and_then(|i| owned(&i.kind)),
                 mfa_authenticated: self.mfa().ok().flatten(),
                 invoked_by: identity.and_then(|i| owned(&i.invoked_by)),
+                access_key_id: identity.and_then(|i| owned(&i.access_key_id)),
             },
             source_ip: owned(&self.source_ip_address),
             user_agent: owned(&self.user_agent),
@@ -511,48 +458,93 @@ impl Head<'_> {
     }
 }
 
-/// Record `index` of a log file.
-fn read_record(
+/// A record of a log file (or any one value), read the fast way when it has
+/// the plain shape and the general way otherwise. `origin()` names it.
+pub(crate) fn read_record(
     raw: &RawValue,
-    file: &str,
-    index: usize,
+    origin: &impl Fn() -> String,
     want: &impl Fn(&str) -> Want,
 ) -> Result<Option<Event>, ParseError> {
-    let origin = || format!("{file}: Records[{index}]");
-    let general = || match serde_json::from_str::<Value>(raw.get()) {
+    if let Some(event) = read_plain(raw, origin, want) {
+        return Ok(event);
+    }
+    match serde_json::from_str::<Value>(raw.get()) {
         Ok(value) => Event::from_owned(value, &origin()).map(Some),
         Err(e) => Err(ParseError::Document {
             origin: origin(),
             problem: format!("not valid JSON: {e}"),
         }),
+    }
+}
+
+/// A record of the plain shape, its head fields read without building a
+/// tree and its request and response parsed only when `want` says so;
+/// `None` when the record is not of that shape (read it the general way).
+pub(crate) fn read_plain(
+    raw: &RawValue,
+    origin: &impl Fn() -> String,
+    want: &impl Fn(&str) -> Want,
+) -> Option<Option<Event>> {
+    let head = serde_json::from_str::<Head>(raw.get()).ok()?;
+    plain_event(&head, origin, want)
+}
+
+/// Why [`read_plain_at`] read no record.
+pub(crate) enum NotPlain {
+    /// The buffer ends inside the record.
+    Incomplete,
+    /// Anything else: read it the general way (which also names what is wrong).
+    Other,
+}
+
+/// Like [`read_plain`], for the record at the start of `bytes` (a buffer of a
+/// log file), in one pass: its head is read straight from the buffer, which
+/// also finds where the record ends. Returns the event and the record's
+/// length in bytes.
+pub(crate) fn read_plain_at(
+    bytes: &[u8],
+    origin: &impl Fn() -> String,
+    want: &impl Fn(&str) -> Want,
+) -> Result<(Option<Event>, usize), NotPlain> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<Head>();
+    let head = match values.next() {
+        Some(Ok(head)) => head,
+        Some(Err(e)) if e.is_eof() => return Err(NotPlain::Incomplete),
+        _ => return Err(NotPlain::Other),
     };
-    let Ok(head) = serde_json::from_str::<Head>(raw.get()) else {
-        return general();
-    };
-    let Some(name) = head.plain_name() else {
-        return general();
-    };
+    let end = values.byte_offset();
+    // The fields skipped are JSON too: the record is valid UTF-8 as a whole.
+    if std::str::from_utf8(&bytes[..end]).is_err() {
+        return Err(NotPlain::Other);
+    }
+    match plain_event(&head, origin, want) {
+        Some(event) => Ok((event, end)),
+        None => Err(NotPlain::Other),
+    }
+}
+
+fn plain_event(
+    head: &Head<'_>,
+    origin: &impl Fn() -> String,
+    want: &impl Fn(&str) -> Want,
+) -> Option<Option<Event>> {
+    let name = head.plain_name()?;
     let mut event = match want(name) {
-        Want::Nothing => return Ok(None),
-        Want::Head => return Ok(Some(head.event(origin()))),
+        Want::Nothing => return Some(None),
+        Want::Head => return Some(Some(head.event(origin()))),
         Want::Everything => head.event(origin()),
     };
     let body = |raw: Option<&RawValue>| match raw {
         Some(raw) => serde_json::from_str::<Value>(raw.get()).ok(),
         None => Some(Value::Null),
     };
-    match (body(head.request_parameters), body(head.response_elements)) {
-        (Some(request), Some(response)) => {
-            event.request = request;
-            event.response = response;
-            Ok(Some(event))
-        }
-        _ => general(),
-    }
+    event.request = body(head.request_parameters)?;
+    event.response = body(head.response_elements)?;
+    Some(Some(event))
 }
 
 /// The records of a parsed document, taken apart without copying their bodies.
-fn records_of(value: Value, origin: &str) -> Vec<Result<Event, ParseError>> {
+pub(crate) fn records_of(value: Value, origin: &str) -> Vec<Result<Event, ParseError>> {
     match value {
         Value::Object(mut map) if map.contains_key("Records") => match map.remove("Records") {
             Some(Value::Array(records)) => records

@@ -7,6 +7,7 @@ pub mod iam;
 pub mod json;
 pub mod net;
 pub mod sg;
+pub mod stream;
 pub mod svc;
 pub mod tags;
 pub mod td;

@@ -1,4 +1,7 @@
 //! What comes out of a guard: the verdict on one event and its alert.
 
+pub mod asff;
+pub mod chatbot;
+pub mod links;
 pub mod notify;
 pub mod report;

@@ -118,7 +118,39 @@ fn resource(report: &Report) -> &str {
     report.resource.as_deref().unwrap_or("unknown resource")
 }
 
-/// `[CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)`,
+/// What was done, for the subject: `FAILED` when any revoke failed, else
+/// `PARTIAL` (some revoked, some held back), `REVOKED`, `WOULD REVOKE` (dry run), `RESOLVED` (a sweep's resolved
+/// findings alone), else `ALERT`.
+pub fn outcome_tag(report: &Report) -> &'static str {
+    let has = |kind: OutcomeKind| report.outcomes.iter().any(|o| o.result == kind);
+    if has(OutcomeKind::Failed) {
+        "FAILED"
+    } else if has(OutcomeKind::Revoked) && has(OutcomeKind::HeldBack) {
+        // Some rules were left open (over max_revocations_per_event).
+        "PARTIAL"
+    } else if has(OutcomeKind::Revoked) {
+        "REVOKED"
+    } else if has(OutcomeKind::DryRun) {
+        "WOULD REVOKE"
+    } else if report.findings.is_empty()
+        && report.unevaluated.is_none()
+        && !report.resolved.is_empty()
+    {
+        "RESOLVED"
+    } else {
+        "ALERT"
+    }
+}
+
+/// The account as people know it: `payments-prod 123456789012`, or the id.
+fn account(report: &Report) -> String {
+    match &report.location.account_name {
+        Some(name) => format!("{name} {}", report.account),
+        None => report.account.clone(),
+    }
+}
+
+/// `[REVOKED] [CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)`,
 /// ASCII only (SNS rejects other subjects), at most 100 characters.
 pub fn subject(report: &Report) -> String {
     let severity = report
@@ -142,22 +174,44 @@ pub fn subject(report: &Report) -> String {
         },
         None => format!("{} handled", report.event_name),
     };
-    let raw = format!(
-        "[{severity}] {what} on {} ({} {})",
-        resource(report),
-        report.account,
-        report.region
-    );
-    let ascii: String = raw
-        .replace('≥', ">=")
-        .replace('…', "...")
-        .chars()
-        .filter(|c| c.is_ascii() && !c.is_ascii_control())
-        .collect();
-    if ascii.len() <= SUBJECT_MAX {
-        ascii
+    let ascii = |raw: String| -> String {
+        raw.replace('≥', ">=")
+            .replace('…', "...")
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect()
+    };
+    let head = ascii(format!("[{}] [{severity}] ", outcome_tag(report)));
+    let what = ascii(what);
+    let on = ascii(format!(" on {}", resource(report)));
+    // The account and region always stay; the account's name only if it fits.
+    let mut place = ascii(format!(" ({} {})", account(report), report.region));
+    if head.len() + place.len() > SUBJECT_MAX * 2 / 3 {
+        place = ascii(format!(" ({} {})", report.account, report.region));
+    }
+    let room = SUBJECT_MAX.saturating_sub(head.len() + place.len());
+    if what.len() + on.len() <= room {
+        return format!("{head}{what}{on}{place}");
+    }
+    // The title gives way first, down to its first words; then the resource.
+    let least = what.len().min(16);
+    if room.saturating_sub(on.len()) >= least {
+        let what = cut(&what, room - on.len());
+        return format!("{head}{what}{on}{place}");
+    }
+    let what = cut(&what, least);
+    let on = cut(&on, room.saturating_sub(what.len()));
+    format!("{head}{what}{on}{place}")
+}
+
+/// `text` (ASCII) in at most `max` bytes, `...` marking a cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        text.to_string()
+    } else if max <= 3 {
+        String::new()
     } else {
-        format!("{}...", &ascii[..SUBJECT_MAX - 3])
+        format!("{}...", &text[..max - 3])
     }
 }
 
@@ -179,17 +233,57 @@ pub fn text_body(report: &Report, shown: usize) -> String {
         "Who:   {}",
         report.actor.as_deref().unwrap_or("unknown principal")
     );
+    let caller = &report.caller;
+    let mut how: Vec<String> = Vec::new();
+    if let Some(kind) = &caller.identity_type {
+        how.push(kind.clone());
+    }
+    if let Some(issuer) = &caller.session_issuer {
+        how.push(format!("session of {issuer}"));
+    }
+    if let Some(key) = &caller.access_key_id {
+        how.push(format!("access key {key}"));
+    }
+    match caller.mfa {
+        Some(true) => how.push("with MFA".to_string()),
+        Some(false) => how.push("without MFA".to_string()),
+        None => {}
+    }
+    if !how.is_empty() {
+        let _ = writeln!(out, "       {}", how.join(", "));
+    }
+    if let Some(service) = &caller.invoked_by {
+        let _ = writeln!(out, "       through {service}");
+    }
     if let Some(ip) = &report.source_ip {
         let _ = writeln!(out, "       from {ip}");
     }
     if let Some(agent) = &report.user_agent {
         let _ = writeln!(out, "       using {agent}");
     }
+    let named = report
+        .location
+        .account_name
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "Where: account {} in {}",
+        "Where: account {}{named} in {}",
         report.account, report.region
     );
+    if let Some(group) = &report.location.group_name {
+        let vpc = report
+            .location
+            .vpc_id
+            .as_deref()
+            .map(|v| format!(" in {v}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "       security group {group}{vpc}");
+    }
+    if let Some(cluster) = &report.location.cluster {
+        let _ = writeln!(out, "       cluster {cluster}");
+    }
     if let Some(role) = &report.acted_as {
         let _ = writeln!(out, "As:    {role}");
     }
@@ -280,6 +374,9 @@ pub fn text_body(report: &Report, shown: usize) -> String {
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
             let _ = writeln!(out, "- {}: {}{code}", o.rule_id, o.phrase());
+            if let Some(restore) = &o.restore {
+                let _ = writeln!(out, "    Undo: {restore}");
+            }
         }
     } else if !report.plan.is_empty() {
         let _ = writeln!(out);
@@ -302,8 +399,22 @@ pub fn text_body(report: &Report, shown: usize) -> String {
             ex.source, ex.reason
         );
     }
+    if let Some(command) = &report.exempt_with {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "To exempt it (revocation stops while the tag is honoured; give the reason and keep the expiry within the policy's limit):\n    {command}"
+        );
+    }
     for note in &report.notes {
         let _ = writeln!(out, "Note: {note}");
+    }
+    if !report.links.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Look:");
+        for link in &report.links {
+            let _ = writeln!(out, "- {}: {}", link.label, link.url);
+        }
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "Event id: {}", report.event_id);
@@ -374,7 +485,9 @@ fn attributes(report: &Report) -> Vec<Attribute> {
 /// Keeps the name of a secret's holder and at most the first 4 characters of
 /// its value: `AKIA…(20 chars)`.
 pub fn redact(value: &str) -> String {
-    let shown: String = value.chars().take(4).collect();
+    // A short value would be shown whole: at most half of it, then.
+    let count = value.chars().count();
+    let shown: String = value.chars().take(4.min(count / 2)).collect();
     format!("{shown}…({} chars)", value.chars().count())
 }
 
@@ -393,6 +506,7 @@ mod tests {
         let mut r = Report::for_event(&event);
         r.resource = Some("sg-0abc".into());
         r.findings.push(Finding {
+            fields: Default::default(),
             resource: None,
             rule: "EC2-SG-003",
             severity: Severity::Critical,
@@ -403,6 +517,7 @@ mod tests {
             target: Some(0),
         });
         r.outcomes.push(Outcome {
+            restore: Default::default(),
             rule_id: "sgr-1".into(),
             result: OutcomeKind::Revoked,
             error_code: None,
@@ -416,7 +531,7 @@ mod tests {
         let n = Notification::render(&report());
         assert_eq!(
             n.subject,
-            "[CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)"
+            "[REVOKED] [CRITICAL] SSH (22) open to the internet on sg-0abc (123456789012 us-east-1)"
         );
         let message: serde_json::Value = serde_json::from_str(&n.message).unwrap();
         let text = message["email"].as_str().unwrap();
@@ -448,15 +563,130 @@ mod tests {
     }
 
     #[test]
+    fn the_text_says_who_where_how_to_look_and_how_to_undo() {
+        let value = serde_json::json!({"eventID": "ev-1", "eventName": "AuthorizeSecurityGroupIngress",
+            "recipientAccountId": "123456789012", "awsRegion": "us-east-1", "eventTime": "2026-01-01T00:00:00Z",
+            "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Dev/jane",
+                "accessKeyId": "ASIAEXAMPLEKEY000001", "invokedBy": "cloudformation.amazonaws.com",
+                "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/Dev"},
+                    "attributes": {"mfaAuthenticated": "false"}}}});
+        let event = crate::model::event::Event::from_value(&value, "t").unwrap();
+        let mut r = report();
+        r.caller = Report::for_event(&event).caller;
+        r.outcomes[0].restore = Some("aws ec2 authorize-security-group-ingress --region us-east-1 --group-id sg-0abc --ip-permissions '[]'".into());
+        r.location.group_name = Some("web".into());
+        r.location.vpc_id = Some("vpc-1".into());
+        let mut policy = crate::policy::Policy::embedded();
+        policy
+            .account_names
+            .insert("123456789012".into(), "payments-prod".into());
+        r.finish(&policy, time::macros::date!(2026 - 12 - 01));
+        let n = Notification::render(&r);
+        assert_eq!(
+            n.subject,
+            "[REVOKED] [CRITICAL] SSH (22) open to the internet on sg-0abc (payments-prod 123456789012 us-east-1)"
+        );
+        let message: serde_json::Value = serde_json::from_str(&n.message).unwrap();
+        let text = message["email"].as_str().unwrap();
+        for needle in [
+            "AssumedRole, session of arn:aws:iam::123456789012:role/Dev, access key ASIAEXAMPLEKEY000001, without MFA",
+            "through cloudformation.amazonaws.com",
+            "Where: account 123456789012 (payments-prod) in us-east-1",
+            "security group web in vpc-1",
+            "    Undo: aws ec2 authorize-security-group-ingress --region us-east-1 --group-id sg-0abc",
+            r#"aws ec2 create-tags --region us-east-1 --resources sg-0abc --tags '[{"Key":"access-guard:exempt","Value":"<reason>;expires=2027-03-01"}]'"#,
+            "- security group sg-0abc: https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#SecurityGroup:groupId=sg-0abc",
+            "- event ev-1 in CloudTrail: https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/ev-1",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from\n{text}");
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            doc["caller"]["session_issuer"],
+            "arn:aws:iam::123456789012:role/Dev"
+        );
+        assert_eq!(doc["caller"]["mfa"], false);
+        assert_eq!(doc["location"]["account_name"], "payments-prod");
+        assert_eq!(doc["location"]["vpc_id"], "vpc-1");
+        assert!(doc["outcomes"][0]["restore"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws ec2 authorize"));
+        assert_eq!(doc["links"].as_array().unwrap().len(), 2);
+        assert!(doc["exempt_with"].as_str().unwrap().contains("expires="));
+    }
+
+    #[test]
+    fn the_outcome_leads_the_subject() {
+        let mut r = report();
+        r.outcomes[0].result = OutcomeKind::DryRun;
+        assert!(subject(&r).starts_with("[WOULD REVOKE] [CRITICAL]"));
+        r.outcomes[0].result = OutcomeKind::Revoked;
+        r.outcomes.push(Outcome {
+            result: OutcomeKind::HeldBack,
+            ..r.outcomes[0].clone()
+        });
+        assert!(subject(&r).starts_with("[PARTIAL] [CRITICAL]"));
+        r.outcomes.truncate(1);
+        r.outcomes[0].result = OutcomeKind::DryRun;
+        r.outcomes.push(Outcome {
+            result: OutcomeKind::Failed,
+            ..r.outcomes[0].clone()
+        });
+        assert!(subject(&r).starts_with("[FAILED] [CRITICAL]"));
+        r.outcomes.clear();
+        assert!(subject(&r).starts_with("[ALERT] [CRITICAL]"));
+    }
+
+    #[test]
+    fn a_long_title_gives_way_before_where_it_happened() {
+        let mut r = report();
+        r.findings.push(r.findings[0].clone());
+        r.findings[0].title =
+            "Whole or wide port range (≥ 1000 ports) open to the internet and to everything else";
+        r.resource = Some("report-export-nightly-batch:117".into());
+        let s = subject(&r);
+        assert!(s.len() <= SUBJECT_MAX, "{s}");
+        assert!(
+            s.ends_with("... on report-export-nightly-batch:117 (123456789012 us-east-1)"),
+            "the resource stays whole while the title keeps its first words: {s}"
+        );
+        assert!(s.starts_with("[REVOKED] [CRITICAL] Whole or w"), "{s}");
+    }
+
+    #[test]
+    fn a_long_resource_or_account_name_never_pushes_out_the_account_and_region() {
+        let mut r = report();
+        r.resource = Some(format!(
+            "launch template {} (lt-0a1b2c3d4e5f60104) version 1",
+            "n".repeat(90)
+        ));
+        let s = subject(&r);
+        assert!(s.len() <= SUBJECT_MAX, "{s}");
+        assert!(s.ends_with("... (123456789012 us-east-1)"), "{s}");
+        assert!(s.starts_with("[REVOKED] [CRITICAL] SSH (22) open"), "{s}");
+        r.resource = Some("sg-0abc".into());
+        r.location.account_name = Some("a".repeat(64));
+        let s = subject(&r);
+        assert!(s.len() <= SUBJECT_MAX, "{s}");
+        assert!(s.ends_with(" on sg-0abc (123456789012 us-east-1)"), "{s}");
+    }
+
+    #[test]
     fn long_subjects_are_cut_and_ascii() {
         let mut r = report();
         r.findings[0].title = "Whole or wide port range (≥ 1000 ports) open to the internet";
-        r.resource = Some("sg-".to_string() + &"0".repeat(80));
+        r.resource = Some("sg-0abc".to_string());
         let s = subject(&r);
         assert!(
             s.len() <= SUBJECT_MAX && s.is_ascii() && s.contains(">= 1000"),
             "{s}"
         );
+        r.resource = Some("sg-".to_string() + &"0".repeat(80));
+        let s = subject(&r);
+        assert!(s.len() <= SUBJECT_MAX && s.is_ascii(), "{s}");
+        assert!(s.ends_with("... (123456789012 us-east-1)"), "{s}");
     }
 
     #[test]
@@ -505,6 +735,8 @@ mod tests {
     #[test]
     fn redaction_keeps_four_characters() {
         assert_eq!(redact("AKIAIOSFODNN7EXAMPLE"), "AKIA…(20 chars)");
-        assert_eq!(redact("ab"), "ab…(2 chars)");
+        assert_eq!(redact("ab"), "a…(2 chars)");
+        assert_eq!(redact("abcdef"), "abc…(6 chars)");
+        assert_eq!(redact("x"), "…(1 chars)");
     }
 }

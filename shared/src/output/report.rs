@@ -46,6 +46,9 @@ impl OutcomeKind {
 /// One outcome, per rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
+    /// For a revoked rule, the AWS CLI command that puts it back exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<String>,
     /// The security-group rule id, or the exact permission on older records.
     pub rule_id: String,
     pub result: OutcomeKind,
@@ -80,6 +83,61 @@ pub struct Resolved {
     pub first_seen: String,
 }
 
+/// Who made the call, beyond the ARN.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Caller {
+    /// `userIdentity.type`: `IAMUser`, `AssumedRole`, `Root`, `AWSService`, …
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub identity_type: Option<String>,
+    /// The role (or user) behind an assumed-role session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_issuer: Option<String>,
+    /// The access key that signed the call (an identifier, not a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// Whether the session was authenticated with MFA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<bool>,
+    /// The AWS service that called on the caller's behalf.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
+}
+
+impl Caller {
+    pub fn is_empty(&self) -> bool {
+        *self == Caller::default()
+    }
+}
+
+/// Where the resource is, beyond account and region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// What the policy calls the account (`[account_names]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    /// The security group's name and VPC, as EC2 showed them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    /// The service's (or task's) cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+}
+
+impl Location {
+    pub fn is_empty(&self) -> bool {
+        *self == Location::default()
+    }
+}
+
+/// A console page to look at (the resource, the event in CloudTrail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
 /// The verdict on one event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -89,11 +147,15 @@ pub struct Report {
     pub account: String,
     pub region: String,
     pub actor: Option<String>,
+    #[serde(skip_serializing_if = "Caller::is_empty")]
+    pub caller: Caller,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Location::is_empty")]
+    pub location: Location,
     pub findings: Vec<Finding>,
     pub plan: Vec<PlanStep>,
     pub outcomes: Vec<Outcome>,
@@ -121,6 +183,13 @@ pub struct Report {
     /// What could not be checked, and other facts for the reader.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Console pages: the resource, the event in CloudTrail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// How to exempt the resource from remediation (the tag command, with
+    /// an expiry within the policy's limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempt_with: Option<String>,
 }
 
 impl Report {
@@ -133,9 +202,17 @@ impl Report {
             account: event.account.clone(),
             region: event.region.clone(),
             actor: event.actor.arn.clone(),
+            caller: Caller {
+                identity_type: event.actor.identity_type.clone(),
+                session_issuer: event.actor.issuer_arn.clone(),
+                access_key_id: event.actor.access_key_id.clone(),
+                mfa: event.actor.mfa_authenticated,
+                invoked_by: event.actor.invoked_by.clone(),
+            },
             source_ip: event.source_ip.clone(),
             user_agent: event.user_agent.clone(),
             resource: None,
+            location: Location::default(),
             findings: Vec::new(),
             plan: Vec::new(),
             outcomes: Vec::new(),
@@ -147,7 +224,39 @@ impl Report {
             unevaluated: None,
             resolved: Vec::new(),
             notes: Vec::new(),
+            links: Vec::new(),
+            exempt_with: None,
         }
+    }
+
+    /// Adds what a reader acts on, once the verdict is whole: the account's
+    /// name, the console links, and for a revocable finding on a security
+    /// group the command that exempts it (expiring within the policy's limit
+    /// from `today`).
+    pub fn finish(&mut self, policy: &crate::policy::Policy, today: time::Date) {
+        self.location.account_name = policy.account_names.get(&self.account).cloned();
+        self.links = crate::output::links::for_report(self);
+        let group = self.resource.as_deref().filter(|r| r.starts_with("sg-"));
+        let revocable = self
+            .findings
+            .iter()
+            .any(|f| f.action == crate::finding::Action::Revoke);
+        self.exempt_with = match group {
+            Some(group) if revocable && self.skipped.is_none() => {
+                let expires =
+                    today + time::Duration::days(i64::from(policy.max_tag_exemption_days));
+                let tags = serde_json::json!([{
+                    "Key": policy.exemption_tag_key,
+                    "Value": format!("<reason>;expires={expires}"),
+                }]);
+                Some(format!(
+                    "aws ec2 create-tags --region {} --resources {group} --tags '{}'",
+                    self.region,
+                    shell_quoted_inner(&tags.to_string())
+                ))
+            }
+            _ => None,
+        };
     }
 
     pub fn skipped(event: &Event, reason: impl Into<String>) -> Report {
@@ -202,4 +311,9 @@ impl Report {
             )
         })
     }
+}
+
+/// `text` for inside single quotes in a POSIX shell: a `'` becomes `'\''`.
+pub(crate) fn shell_quoted_inner(text: &str) -> String {
+    text.replace('\'', "'\\''")
 }

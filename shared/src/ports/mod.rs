@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use crate::model::cl::ClusterSettings;
 use crate::model::sg::{PrefixListEntries, SgRule};
 use crate::model::td::TaskDefinition;
+use crate::output::asff::AsffFinding;
 use crate::output::notify::Notification;
+use crate::output::report::Report;
 use crate::state::{PlaceStatus, Record};
 
 /// An AWS call that failed, classified by its error code (never by message text).
@@ -164,6 +166,13 @@ pub struct ProviderGroup {
     pub template: Option<crate::model::ci::TemplateRef>,
 }
 
+/// The group's name in an Auto Scaling group ARN
+/// (`…:autoScalingGroup:<uuid>:autoScalingGroupName/<name>`).
+pub fn group_name(arn: &str) -> Option<&str> {
+    arn.split_once("autoScalingGroupName/")
+        .map(|(_, name)| name)
+}
+
 impl ProviderGroup {
     /// Whether `template` is this group's launch template (by id or by name,
     /// whichever both name; any version).
@@ -212,9 +221,50 @@ pub trait Iam: Send + Sync {
     async fn instance_profile_roles(&self, profile: &str) -> Result<Option<Vec<String>>, AwsError>;
 }
 
+/// Sends the alert (SNS, the one required sink), and hands verdicts to the
+/// optional sinks (DESIGN §13).
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn publish(&self, notification: &Notification) -> Result<(), AwsError>;
+
+    /// Hands a verdict to the optional sinks: `findings` to the findings
+    /// store (Security Hub: every finding whatever the alert threshold, and
+    /// those resolved), `alert` — the report the SNS alert carried, when one
+    /// was published — to chat. It never fails the caller: a sink's failure
+    /// is logged (with the event id and the error code) by the implementation.
+    /// Without sinks it does nothing.
+    async fn deliver(&self, _findings: &Report, _alert: Option<&Report>) {}
+}
+
+/// A finding Security Hub did not take, with its error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub id: String,
+    pub code: String,
+}
+
+/// Security Hub's findings (DESIGN §13): created or updated by Id.
+#[async_trait]
+pub trait FindingsHub: Send + Sync {
+    /// `BatchImportFindings` of at most [`crate::output::asff::BATCH`]
+    /// findings: the ones it refused.
+    async fn import(&self, findings: &[AsffFinding]) -> Result<Vec<Refused>, AwsError>;
+
+    /// `BatchUpdateFindings`: workflow status RESOLVED with `note`, for at
+    /// most [`crate::output::asff::BATCH`] Ids of `product_arn`: the ones it
+    /// refused.
+    async fn resolve(
+        &self,
+        product_arn: &str,
+        ids: &[String],
+        note: &str,
+    ) -> Result<Vec<Refused>, AwsError>;
+}
+
+/// A topic that chat channels (AWS Chatbot) read: the message as it is.
+#[async_trait]
+pub trait ChatChannel: Send + Sync {
+    async fn post(&self, message: &str) -> Result<(), AwsError>;
 }
 
 /// Reads the current state of one place (account, region) for the sweep.

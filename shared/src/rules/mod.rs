@@ -184,6 +184,19 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
                     remediation: rule.remediation,
                     action: setting.action,
                     target: Some(i),
+                    fields: crate::finding::Fields {
+                        protocol: Some(sg_rule.ip_protocol.clone()),
+                        // Ports mean nothing for every protocol (`-1`).
+                        from_port: sg_rule
+                            .from_port
+                            .filter(|_| !sg_rule.protocol.is_all_traffic()),
+                        to_port: sg_rule
+                            .to_port
+                            .filter(|_| !sg_rule.protocol.is_all_traffic()),
+                        source: Some(sg_rule.source.to_string()),
+                        sg_rule_id: sg_rule.rule_id.clone(),
+                        ..crate::finding::Fields::default()
+                    },
                 });
             }
         }
@@ -271,7 +284,10 @@ fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) 
         if setting.action == Action::Off {
             continue;
         }
-        for hit in run(rule.check).unwrap_or_default() {
+        for mut hit in run(rule.check).unwrap_or_default() {
+            if hit.fields.container.is_none() {
+                hit.fields.container = crate::finding::Fields::container_of(&hit.detail);
+            }
             findings.push(Finding {
                 resource: None,
                 rule: rule.id,
@@ -284,6 +300,7 @@ fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) 
                 remediation: rule.remediation,
                 action: setting.action,
                 target: None,
+                fields: hit.fields,
             });
         }
     }

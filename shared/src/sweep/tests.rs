@@ -196,6 +196,55 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
 }
 
 #[test]
+fn an_instance_a_capacity_providers_group_launched_is_a_container_instance() {
+    use crate::model::ci::{InstanceSettings, Said};
+    use crate::sweep::{CapacityProviderState, InstanceState};
+    let mut e = estate();
+    e.capacity_providers.push(CapacityProviderState {
+        name: "prod-ec2".to_string(),
+        termination_protection: Some(true),
+        auto_scaling_group: Some(
+            "arn:aws:autoscaling:eu-west-1:111122223333:autoScalingGroup:0a1b:autoScalingGroupName/prod-asg"
+                .to_string(),
+        ),
+    });
+    let settings = InstanceSettings {
+        http_tokens: Said::Set("required".to_string()),
+        hop_limit: Said::Set(1),
+        public_ip: Said::Set(false),
+        key_name: Said::Set("ops".to_string()),
+        security_groups: Said::Set(Vec::new()),
+        ..InstanceSettings::default()
+    }
+    .whole();
+    for (id, group) in [
+        ("i-asg", Some("prod-asg")),
+        ("i-other", Some("batch")),
+        ("i-none", None),
+    ] {
+        e.instances.push(InstanceState {
+            id: id.to_string(),
+            settings: settings.clone(),
+            container_instance: None,
+            auto_scaling_group: group.map(str::to_string),
+        });
+    }
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    let on = |id: &str| -> Vec<String> {
+        seen.iter()
+            .filter(|s| s.resource() == id)
+            .map(|s| format!("{} {}", s.finding.rule, s.finding.detail))
+            .collect()
+    };
+    assert_eq!(
+        on("i-asg"),
+        ["EC2-CI-003 key pair ops on a container instance (launched by Auto Scaling group prod-asg of capacity provider prod-ec2)"]
+    );
+    assert!(on("i-other").is_empty(), "{:?}", on("i-other"));
+    assert!(on("i-none").is_empty());
+}
+
+#[test]
 fn instances_and_task_roles_are_judged_as_their_events() {
     use crate::model::ci::{InstanceSettings, Said};
     use crate::rules::ec2_ci::Evidence;
@@ -219,6 +268,7 @@ fn instances_and_task_roles_are_judged_as_their_events() {
             "instance profile ecs's role ecs carries AmazonEC2ContainerServiceforEC2Role"
                 .to_string(),
         )),
+        auto_scaling_group: None,
     });
     let mut td = privileged_td();
     td.task_role_arn = Some("arn:aws:iam::111122223333:role/app".to_string());
@@ -285,6 +335,7 @@ fn a_capacity_providers_launch_template_is_judged_as_a_container_instance_templa
         }
         .whole(),
         metadata_defaults: Some(crate::rules::ec2_ci::MetadataDefaults {
+            ami_unknown: Default::default(),
             http_tokens: Some(Sourced::new(
                 "required".to_string(),
                 "AMI ami-2 (ImdsSupport v2.0)",
@@ -420,7 +471,7 @@ async fn alerts_once_stays_quiet_then_lists_what_resolved() {
     assert_eq!(doc["event_name"], "Sweep");
     assert!(first.report.findings.iter().any(|f| f.rule == "EC2-SG-003"));
     assert!(
-        h.sent()[0].subject.starts_with("[CRITICAL]"),
+        h.sent()[0].subject.starts_with("[ALERT] [CRITICAL]"),
         "{}",
         h.sent()[0].subject
     );
@@ -811,4 +862,87 @@ async fn the_sweep_revokes_through_a_prefix_list_only_when_read_again() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn the_sinks_get_every_finding_present_and_everything_resolved_and_chat_the_alert() {
+    use crate::guards::sinks::{SecurityHubSink, Sinks, WithSinks};
+    use crate::ports::fakes::{MemoryChat, MemoryHub};
+    use std::sync::Arc;
+    let hub = Arc::new(MemoryHub::default());
+    let chat = Arc::new(MemoryChat::default());
+    let notifier = WithSinks {
+        notifier: MemoryNotifier::default(),
+        sinks: Sinks {
+            security_hub: Some(SecurityHubSink {
+                hub: hub.clone(),
+                product: crate::output::asff::Product::default_of("aws", REGION, ACCOUNT),
+            }),
+            chat: Some(chat.clone()),
+        },
+    };
+    let h = Harness::new(estate());
+    // Only critical findings alert: Security Hub still gets the others.
+    let policy = Policy::from_toml("notify_min_severity = \"critical\"", "test").unwrap();
+    let settings = GuardSettings::default();
+    let sweep = |now: &'static str| PlaceSweep {
+        account: ACCOUNT,
+        region: REGION,
+        run: now,
+        estate: &h.estate,
+        state: Some(&h.state),
+        notifier: Some(&notifier),
+        organizations: None,
+        remediation: None,
+        policy: &policy,
+        settings: &settings,
+        now,
+        today: TODAY,
+    };
+    let first = sweep("2026-12-01T00:00:00Z").run().await.unwrap();
+    let present: std::collections::BTreeSet<&str> =
+        first.seen.iter().map(|s| s.fingerprint.as_str()).collect();
+    let held = hub.findings.lock().unwrap().clone();
+    assert_eq!(held.len(), present.len(), "every finding present, once");
+    assert!(held
+        .iter()
+        .all(|f| present.iter().any(|p| f.id.ends_with(p))));
+    assert!(
+        held.iter().any(|f| f.severity.label == "MEDIUM"),
+        "below the threshold too"
+    );
+    assert!(
+        first.report.findings.len() < held.len(),
+        "the alert lists fewer"
+    );
+    assert_eq!(chat.posted.lock().unwrap().len(), 1, "the alert, in chat");
+
+    // Unchanged: nothing alerted or posted, the findings refreshed.
+    sweep("2026-12-01T06:00:00Z").run().await.unwrap();
+    assert_eq!(chat.posted.lock().unwrap().len(), 1);
+    assert_eq!(hub.findings.lock().unwrap().len(), present.len());
+    assert!(hub.resolves.lock().unwrap().is_empty());
+
+    // The group's rule is gone: its finding is resolved in Security Hub.
+    h.estate.estate.lock().unwrap().groups[0].rules.clear();
+    sweep("2026-12-01T12:00:00Z").run().await.unwrap();
+    let held = hub.findings.lock().unwrap().clone();
+    let ssh = held
+        .iter()
+        .find(|f| f.generator_id == "EC2-SG-003")
+        .unwrap();
+    assert_eq!(
+        (ssh.compliance_status, ssh.record_state),
+        ("PASSED", "ARCHIVED")
+    );
+    assert_eq!(ssh.created_at, "2026-12-01T00:00:00Z", "first seen");
+    let resolves = hub.resolves.lock().unwrap().clone();
+    assert_eq!(resolves.len(), 1);
+    assert!(resolves[0].1.contains(&ssh.id), "{resolves:?}");
+    // The service behind the group is no longer exposed either (ECS-SVC-004).
+    for id in &resolves[0].1 {
+        let f = held.iter().find(|f| &f.id == id).unwrap();
+        assert_eq!(f.record_state, "ARCHIVED", "{id}");
+    }
+    assert_eq!(held.len(), present.len(), "updated, not duplicated");
 }

@@ -13,7 +13,6 @@ use super::{
     classify, cluster_settings_of, described_task_definition, group_info, is_aws_managed,
     prefix_list_entries, stored_rule,
 };
-use crate::guards::instance::Unresolved;
 use crate::model::ci::{InstanceSettings, Said};
 use crate::model::cl::CONTAINER_INSIGHTS;
 use crate::model::json::Node;
@@ -268,14 +267,10 @@ impl SdkEstate {
                     .await;
             let metadata_defaults = match defaults {
                 Ok(defaults) => defaults,
-                Err(Unresolved::Aws(e)) => {
+                Err(e) => {
                     part.failed(format!("the metadata defaults of {template}"), e);
                     None
                 }
-                // An AMI the sweep cannot name (an SSM parameter): the
-                // rules say IMDSv1 is allowed unless a default requires
-                // IMDSv2, which is what is known.
-                Err(Unresolved::Unknowable(_)) => None,
             };
             found.push(TemplateState {
                 used_by: format!(
@@ -846,5 +841,11 @@ fn instance_state(i: &aws_sdk_ec2::types::Instance) -> InstanceState {
         id: i.instance_id().unwrap_or_default().to_string(),
         settings,
         container_instance: None,
+        auto_scaling_group: i
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("aws:autoscaling:groupName"))
+            .and_then(|t| t.value())
+            .map(str::to_string),
     }
 }

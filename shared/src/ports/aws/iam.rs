@@ -46,36 +46,29 @@ impl Iam for IamClient {
             }
         };
         let mut managed = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_attached_role_policies()
-                .role_name(name)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| classify("ListAttachedRolePolicies", &e))?;
+        let mut pages = self
+            .client
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| classify("ListAttachedRolePolicies", &e))?;
             for p in out.attached_policies() {
                 if let Some(arn) = p.policy_arn() {
                     managed.push((arn.to_string(), self.policy_document(arn).await?));
                 }
             }
-            match (out.is_truncated(), out.marker()) {
-                (true, Some(next)) => marker = Some(next.to_string()),
-                _ => break,
-            }
         }
         let mut inline = Vec::new();
-        loop {
-            let out = self
-                .client
-                .list_role_policies()
-                .role_name(name)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| classify("ListRolePolicies", &e))?;
+        let mut pages = self
+            .client
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| classify("ListRolePolicies", &e))?;
             for policy in out.policy_names() {
                 let document = self
                     .client
@@ -86,10 +79,6 @@ impl Iam for IamClient {
                     .await
                     .map_err(|e| classify("GetRolePolicy", &e))?;
                 inline.push((policy.clone(), document.policy_document().to_string()));
-            }
-            match (out.is_truncated(), out.marker()) {
-                (true, Some(next)) => marker = Some(next.to_string()),
-                _ => break,
             }
         }
         Ok(Some(RolePolicies {
@@ -165,16 +154,14 @@ impl Iam for IamClient {
     async fn attached_policies(&self, role: &str) -> Result<Option<Vec<String>>, AwsError> {
         let name = role_name(role);
         let mut arns = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = match self
-                .client
-                .list_attached_role_policies()
-                .role_name(name)
-                .set_marker(marker.take())
-                .send()
-                .await
-            {
+        let mut pages = self
+            .client
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = match page {
                 Ok(out) => out,
                 Err(e) => {
                     let e = classify("ListAttachedRolePolicies", &e);
@@ -186,36 +173,26 @@ impl Iam for IamClient {
                     .iter()
                     .filter_map(|p| p.policy_arn().map(str::to_string)),
             );
-            match (out.is_truncated(), out.marker()) {
-                (true, Some(next)) => marker = Some(next.to_string()),
-                _ => break,
-            }
         }
         Ok(Some(arns))
     }
 
     async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, AwsError> {
         let mut roles = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_entities_for_policy()
-                .policy_arn(arn)
-                .entity_filter(EntityType::Role)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| classify("ListEntitiesForPolicy", &e))?;
+        let mut pages = self
+            .client
+            .list_entities_for_policy()
+            .policy_arn(arn)
+            .entity_filter(EntityType::Role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| classify("ListEntitiesForPolicy", &e))?;
             roles.extend(
                 out.policy_roles()
                     .iter()
                     .filter_map(|r| r.role_name().map(str::to_string)),
             );
-            match (out.is_truncated(), out.marker()) {
-                (true, Some(next)) => marker = Some(next.to_string()),
-                _ => break,
-            }
         }
         Ok(roles)
     }

@@ -83,12 +83,7 @@ pub(crate) async fn group_templates(
     Ok(found)
 }
 
-/// The group's name in an Auto Scaling group ARN
-/// (`…:autoScalingGroup:<uuid>:autoScalingGroupName/<name>`).
-pub(crate) fn group_name(arn: &str) -> Option<&str> {
-    arn.split_once("autoScalingGroupName/")
-        .map(|(_, name)| name)
-}
+pub(crate) use crate::ports::group_name;
 
 /// Error codes that mean the template, version or subnet does not exist.
 const GONE: [&str; 4] = [

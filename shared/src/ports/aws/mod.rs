@@ -3,6 +3,7 @@
 pub mod estate;
 pub mod iam;
 pub mod instances;
+pub mod securityhub;
 #[cfg(feature = "state")]
 pub mod state;
 
@@ -321,6 +322,49 @@ impl Notifier for SnsNotifier {
     }
 }
 
+/// Posts the alert's chat message (AWS Chatbot's custom notification) to
+/// the Chatbot topic: a plain message, which Chatbot reads as it is.
+#[derive(Debug, Clone)]
+pub struct SnsChatChannel {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsChatChannel {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        SnsChatChannel {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ports::ChatChannel for SnsChatChannel {
+    async fn post(&self, message: &str) -> Result<(), AwsError> {
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| classify("Publish", &e))?;
+        Ok(())
+    }
+}
+
+/// What the functions call when Security Hub is on (DESIGN §13): import
+/// findings into the account's default product, and resolve them. The
+/// Terraform module grants them only then (a test compares them).
+pub const SECURITY_HUB_ACTIONS: &[&str] = &[
+    "securityhub:BatchImportFindings",
+    "securityhub:BatchUpdateFindings",
+];
+
+/// What the functions call when the Chatbot topic is on: publish to it
+/// (granted on that topic alone; a test compares them).
+pub const CHATBOT_ACTIONS: &[&str] = &["sns:Publish"];
+
 /// Task definitions read through ECS.
 #[derive(Debug, Clone)]
 pub struct EcsTaskDefinitions {
@@ -571,6 +615,14 @@ pub fn guard_timeouts() -> aws_config::timeout::TimeoutConfig {
 /// than a guard's single lookups, and a sweep has minutes, not seconds.
 pub fn sweep_timeouts() -> aws_config::timeout::TimeoutConfig {
     timeouts(3, 30, 90)
+}
+
+/// Timeouts of the optional sinks' calls (DESIGN §13): shorter than the
+/// guards', so that a slow Security Hub or chat topic, after the SNS alert
+/// went out, cannot push an invocation past its timeout (which would fail
+/// it, and Lambda's retry would alert twice).
+pub fn sink_timeouts() -> aws_config::timeout::TimeoutConfig {
+    timeouts(2, 3, 4)
 }
 
 /// The SDK configuration of a guard function: the environment's credentials

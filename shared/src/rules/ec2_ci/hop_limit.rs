@@ -55,9 +55,14 @@ pub fn evaluate(change: &InstanceChange, ctx: &CiContext) -> Vec<Hit> {
     let (limit, from) = match &settings.hop_limit {
         Said::Set(limit) => (*limit, None),
         Said::Default => match &ctx.facts.metadata_defaults {
-            Some(defaults) => match &defaults.hop_limit {
-                Some(limit) => (limit.value, Some(&limit.from)),
-                None => (1, None),
+            Some(defaults) => match (&defaults.hop_limit, &defaults.ami_unknown) {
+                (Some(limit), _) => (limit.value, Some(&limit.from)),
+                (None, Some(why)) => {
+                    return vec![Hit::new(format!(
+                        "httpPutResponseHopLimit not set and the AMI's default could not be told ({why}): unknown (2 for AMIs with ImdsSupport v2.0) on a container instance ({evidence})"
+                    ))]
+                }
+                (None, None) => (1, None),
             },
             None => {
                 return vec![Hit::new(format!(
@@ -156,6 +161,7 @@ mod tests {
         let bare = launch(json!({"httpTokens": "required"}));
         let with = |hop_limit: Option<i64>| CiFacts {
             metadata_defaults: Some(MetadataDefaults {
+                ami_unknown: Default::default(),
                 http_tokens: Some(Sourced::new(
                     "required".to_string(),
                     "AMI ami-1 (ImdsSupport v2.0)",

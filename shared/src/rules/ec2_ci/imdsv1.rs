@@ -64,6 +64,10 @@ pub fn evaluate(change: &InstanceChange, ctx: &CiContext) -> Vec<Hit> {
                     shown(&tokens.value),
                     tokens.from
                 ),
+                None if defaults.ami_unknown.is_some() => format!(
+                    "httpTokens not set: optional (IMDSv1 allowed) unless the AMI requires IMDSv2, which could not be told ({})",
+                    defaults.ami_unknown.as_deref().unwrap_or_default()
+                ),
                 None => format!(
                     "httpTokens not set: optional (EC2's default; nothing in {} requires IMDSv2): IMDSv1 allowed",
                     defaults.consulted
@@ -135,6 +139,7 @@ mod tests {
         );
         let facts = |tokens: Option<(&str, &str)>| CiFacts {
             metadata_defaults: Some(MetadataDefaults {
+                ami_unknown: Default::default(),
                 http_tokens: tokens.map(|(value, from)| Sourced::new(value.to_string(), from)),
                 hop_limit: None,
                 consulted: "the account's metadata defaults or AMI ami-1's ImdsSupport".into(),

@@ -62,6 +62,10 @@ pub struct MetadataDefaults {
     /// What was consulted, for a field neither sets (`the account's
     /// metadata defaults or AMI ami-…'s ImdsSupport`).
     pub consulted: String,
+    /// Why the AMI's part could not be told (an SSM parameter, an AMI not
+    /// found or not readable): a field the account leaves unset is then
+    /// unknown, never EC2's default.
+    pub ami_unknown: Option<String>,
 }
 
 /// The groups a launch or template names, as the Lambda read them.

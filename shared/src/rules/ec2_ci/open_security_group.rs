@@ -79,6 +79,7 @@ mod tests {
     #[test]
     fn names_the_open_group_and_its_rule() {
         let ssh = Finding {
+            fields: Default::default(),
             resource: None,
             rule: "EC2-SG-003",
             severity: Severity::Critical,

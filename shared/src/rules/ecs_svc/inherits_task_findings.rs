@@ -55,6 +55,7 @@ pub fn evaluate(change: &ServiceChange, ctx: &SvcContext) -> Vec<Hit> {
         .collect();
     named.dedup();
     vec![Hit {
+        fields: Default::default(),
         detail: format!("{label} has {}", named.join(", ")),
         escalate_to: Some(top),
         exactly: None,
@@ -72,6 +73,7 @@ mod tests {
 
     fn finding(rule: &'static str, severity: Severity) -> Finding {
         Finding {
+            fields: Default::default(),
             resource: None,
             rule,
             severity,

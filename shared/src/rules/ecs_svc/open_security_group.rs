@@ -71,6 +71,7 @@ mod tests {
     fn names_the_group_and_the_rule() {
         let policy = Policy::embedded();
         let finding = Finding {
+            fields: Default::default(),
             resource: None,
             rule: "EC2-SG-003",
             severity: Severity::Critical,

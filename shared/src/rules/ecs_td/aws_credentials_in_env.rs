@@ -50,23 +50,29 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
                 continue;
             }
             if secrets::is_documentation_example(&var.value) {
-                hits.push(Hit::at(
-                    Severity::Info,
-                    format!(
-                        "container {}: environment {} holds the AWS documentation's example key (not a leak; {})",
-                        c.name,
-                        var.name,
-                        redact(&var.value)
-                    ),
-                ));
+                hits.push(
+                    Hit::at(
+                        Severity::Info,
+                        format!(
+                            "container {}: environment {} holds the AWS documentation's example key (not a leak; {})",
+                            c.name,
+                            var.name,
+                            redact(&var.value)
+                        ),
+                    )
+                    .with_variable(&var.name, redact(&var.value)),
+                );
                 continue;
             }
-            hits.push(Hit::new(format!(
-                "container {}: environment {} = {}",
-                c.name,
-                var.name,
-                redact(&var.value)
-            )));
+            hits.push(
+                Hit::new(format!(
+                    "container {}: environment {} = {}",
+                    c.name,
+                    var.name,
+                    redact(&var.value)
+                ))
+                .with_variable(&var.name, redact(&var.value)),
+            );
         }
     }
     hits

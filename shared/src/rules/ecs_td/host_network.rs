@@ -48,6 +48,7 @@ pub fn evaluate(td: &TaskDefinition, _ctx: &TdContext) -> Vec<Hit> {
         return vec![Hit::new("networkMode: host")];
     }
     vec![Hit {
+        fields: Default::default(),
         detail: format!("networkMode: host, and {} run(s) as root", roots.join(", ")),
         escalate_to: Some(Severity::High),
         exactly: None,

@@ -98,6 +98,7 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
             };
             if DOCKER_SOCKET.contains(&path.as_str()) {
                 hits.push(Hit {
+                    fields: Default::default(),
                     detail: format!(
                         "container {}: mounts the Docker socket (host {path}{via}) at {at}{ro}",
                         c.name

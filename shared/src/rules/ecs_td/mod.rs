@@ -57,6 +57,9 @@ pub struct TaskRoleAccess {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     pub detail: String,
+    /// What the hit is about, field by field (the container is also read
+    /// from a `container <name>: …` detail).
+    pub fields: crate::finding::Fields,
     pub escalate_to: Option<Severity>,
     /// This severity whatever the policy says: a documentation example
     /// key is reported at info, not as a leak.
@@ -67,9 +70,17 @@ impl Hit {
     pub fn new(detail: impl Into<String>) -> Hit {
         Hit {
             detail: detail.into(),
+            fields: crate::finding::Fields::default(),
             escalate_to: None,
             exactly: None,
         }
+    }
+
+    /// The environment variable it is about, with its redacted value.
+    pub fn with_variable(mut self, name: &str, redacted: String) -> Hit {
+        self.fields.variable = Some(name.to_string());
+        self.fields.value = Some(redacted);
+        self
     }
 
     /// A hit reported at `severity` exactly.

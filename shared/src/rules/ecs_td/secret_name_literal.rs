@@ -53,12 +53,15 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
             {
                 continue;
             }
-            hits.push(Hit::new(format!(
-                "container {}: environment {} has a literal value ({})",
-                c.name,
-                var.name,
-                redact(&var.value)
-            )));
+            hits.push(
+                Hit::new(format!(
+                    "container {}: environment {} has a literal value ({})",
+                    c.name,
+                    var.name,
+                    redact(&var.value)
+                ))
+                .with_variable(&var.name, redact(&var.value)),
+            );
         }
     }
     hits

@@ -63,7 +63,7 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
                     kind.describe(),
                     redact(&var.value)
                 );
-                hits.push(match kind {
+                let hit = match kind {
                     SecretKind::Example(_) => Hit::at(Severity::Info, detail),
                     // A provider's credential at the severity the format gives it.
                     SecretKind::Format(f) => Hit {
@@ -71,7 +71,8 @@ pub fn evaluate(td: &TaskDefinition, ctx: &TdContext) -> Vec<Hit> {
                         ..Hit::new(detail)
                     },
                     _ => Hit::new(detail),
-                });
+                };
+                hits.push(hit.with_variable(&var.name, redact(&var.value)));
             }
         }
     }
