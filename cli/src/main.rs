@@ -88,6 +88,9 @@ enum Command {
         /// Exit 1 when a finding of at least this severity is found.
         #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
         fail_on: Option<FailOn>,
+        /// Colour in text output.
+        #[arg(long, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
+        color: Color,
     },
     /// List the rule catalog, or show one rule's documentation.
     Rules {
@@ -196,6 +199,7 @@ fn main() -> ExitCode {
             policy,
             format,
             fail_on,
+            color,
         } => {
             let policy = match load_policy(policy.as_deref()) {
                 Ok(p) => p,
@@ -210,6 +214,12 @@ fn main() -> ExitCode {
                 all_regions,
                 format,
                 fail_on: fail_on.map(Severity::from),
+                colour: format == Format::Text
+                    && check::colour(
+                        color,
+                        std::io::stdout().is_terminal(),
+                        std::env::var_os("NO_COLOR").as_deref(),
+                    ),
             };
             ExitCode::from(scan::run(&policy, &args))
         }

@@ -4,7 +4,7 @@
 //! revoked or published.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use access_guard::finding::{Finding, Severity};
@@ -23,6 +23,8 @@ pub struct ScanArgs {
     pub all_regions: bool,
     pub format: Format,
     pub fail_on: Option<Severity>,
+    /// `--color`, decided with the terminal and NO_COLOR.
+    pub colour: bool,
 }
 
 /// Runs the scan and returns the exit status: 0 it ran, 1 a finding reached
@@ -89,9 +91,7 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
     let settings = GuardSettings::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let colour = args.format == Format::Text
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = args.colour;
     let mut totals = Totals::default();
     for region in &regions {
         progress.set_message(format!("{account} {region}"));

@@ -523,6 +523,9 @@ impl SdkEstate {
                 .await
             {
                 Ok(out) => {
+                    if let Some(e) = super::ecs_failure("DescribeClusters", out.failures()) {
+                        part.failed("DescribeClusters", e);
+                    }
                     for c in out
                         .clusters()
                         .iter()
@@ -557,20 +560,25 @@ impl SdkEstate {
                 .send()
                 .await
             {
-                Ok(out) => read
-                    .capacity_providers
-                    .extend(out.capacity_providers().iter().map(|p| {
-                        CapacityProviderState {
-                            name: p.name().unwrap_or_default().to_string(),
-                            termination_protection: p.auto_scaling_group_provider().map(|a| {
-                                a.managed_termination_protection()
-                                    .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
-                            }),
-                            auto_scaling_group: p
-                                .auto_scaling_group_provider()
-                                .map(|a| a.auto_scaling_group_arn().to_string()),
-                        }
-                    })),
+                Ok(out) => {
+                    if let Some(e) = super::ecs_failure("DescribeCapacityProviders", out.failures())
+                    {
+                        part.failed("DescribeCapacityProviders", e);
+                    }
+                    read.capacity_providers
+                        .extend(out.capacity_providers().iter().map(|p| {
+                            CapacityProviderState {
+                                name: p.name().unwrap_or_default().to_string(),
+                                termination_protection: p.auto_scaling_group_provider().map(|a| {
+                                    a.managed_termination_protection()
+                                        .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
+                                }),
+                                auto_scaling_group: p
+                                    .auto_scaling_group_provider()
+                                    .map(|a| a.auto_scaling_group_arn().to_string()),
+                            }
+                        }));
+                }
                 Err(e) => part.failed(
                     "DescribeCapacityProviders",
                     classify("DescribeCapacityProviders", &e),

@@ -277,6 +277,9 @@ impl Instances for Ec2Instances {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeClusters", &e))?;
+            if let Some(e) = super::ecs_failure("DescribeClusters", out.failures()) {
+                return Err(e);
+            }
             for cluster in out.clusters() {
                 providers.extend(
                     cluster
@@ -297,6 +300,9 @@ impl Instances for Ec2Instances {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeCapacityProviders", &e))?;
+            if let Some(e) = super::ecs_failure("DescribeCapacityProviders", out.failures()) {
+                return Err(e);
+            }
             for provider in out.capacity_providers() {
                 let Some(asg) = provider.auto_scaling_group_provider() else {
                     continue;

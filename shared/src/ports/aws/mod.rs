@@ -153,6 +153,28 @@ impl SecurityGroups for Ec2SecurityGroups {
     }
 }
 
+/// ECS's per-item `failures` of a describe: `MISSING` (a cluster or
+/// capacity provider deleted since it was listed) holds no evidence; any
+/// other reason leaves what it describes unread: an error, never "none".
+pub(crate) fn ecs_failure(
+    operation: &'static str,
+    failures: &[aws_sdk_ecs::types::Failure],
+) -> Option<AwsError> {
+    failures
+        .iter()
+        .find(|f| f.reason() != Some("MISSING"))
+        .map(|f| AwsError {
+            operation,
+            code: Some(f.reason().unwrap_or("Failure").to_string()),
+            message: format!(
+                "{}: {}",
+                f.arn().unwrap_or("an item"),
+                f.detail().unwrap_or("no detail")
+            ),
+            retryable: false,
+        })
+}
+
 /// An AWS-managed prefix list (owner `AWS`, `com.amazonaws.*`): AWS's own
 /// service ranges, which the guard does not read.
 pub(crate) fn is_aws_managed(list: &aws_sdk_ec2::types::ManagedPrefixList) -> bool {
@@ -866,5 +888,31 @@ impl Members {
                 Ok(PlaceClients::new(&sdk, Some(role_arn)))
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::Failure;
+
+    use super::ecs_failure;
+
+    fn failure(arn: &str, reason: &str) -> Failure {
+        Failure::builder().arn(arn).reason(reason).build()
+    }
+
+    #[test]
+    fn only_a_failure_other_than_missing_leaves_a_describe_unread() {
+        let gone = failure("arn:aws:ecs:eu-west-1:123456789012:cluster/old", "MISSING");
+        assert!(ecs_failure("DescribeClusters", &[]).is_none());
+        assert!(ecs_failure("DescribeClusters", std::slice::from_ref(&gone)).is_none());
+        let denied = failure(
+            "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+            "AccessDenied",
+        );
+        let e = ecs_failure("DescribeClusters", &[gone, denied]).expect("unread");
+        assert_eq!(e.operation, "DescribeClusters");
+        assert_eq!(e.code.as_deref(), Some("AccessDenied"));
+        assert!(e.message.contains("cluster/prod"), "{}", e.message);
     }
 }
