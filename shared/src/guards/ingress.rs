@@ -326,8 +326,9 @@ pub struct IngressGuard<'a> {
     pub deadline: Option<Instant>,
 }
 
-/// What one more revoke call may take: the SDK's operation timeout and a margin.
-const ONE_CALL: Duration = Duration::from_secs(13);
+/// What one more revoke call may take (the SDK's operation timeout and a
+/// margin), then the optional sinks after the alert.
+const ONE_CALL: Duration = Duration::from_secs(13).saturating_add(super::sinks::SINKS_BUDGET);
 
 impl IngressGuard<'_> {
     /// Handles one event end to end and returns the report that was published (if any).

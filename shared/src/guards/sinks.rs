@@ -97,6 +97,9 @@ impl SecurityHubSink {
 pub struct WithSinks<N> {
     pub notifier: N,
     pub sinks: Sinks,
+    /// What the sinks of one report may take together: [`SINKS_BUDGET`] for
+    /// a guard, [`SWEEP_SINKS_BUDGET`] for the sweep's larger reports.
+    pub budget: std::time::Duration,
 }
 
 #[async_trait]
@@ -106,9 +109,28 @@ impl<N: Notifier> Notifier for WithSinks<N> {
     }
 
     async fn deliver(&self, findings: &Report, alert: Option<&Report>) {
-        self.sinks.deliver(findings, alert, &now()).await;
+        let now = now();
+        let delivery = self.sinks.deliver(findings, alert, &now);
+        #[cfg(feature = "aws")]
+        if tokio::time::timeout(self.budget, delivery).await.is_err() {
+            error!(event_id = %findings.event_id, budget_s = self.budget.as_secs(),
+                "sink failed: cut off after its time budget; the SNS alert is not affected");
+        }
+        #[cfg(not(feature = "aws"))]
+        delivery.await;
     }
 }
+
+/// What all the sinks of a guard's report may take together, after the SNS
+/// alert went out: each call has its own timeouts (`sink_timeouts`), and this
+/// bounds their sum, so that a slow Security Hub and chat topic cannot push
+/// an invocation past its deadline (which would fail it, and Lambda's retry
+/// would alert twice). ingress-guard keeps it in reserve before its deadline.
+pub const SINKS_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The same for one sweep report, which may carry hundreds of findings
+/// (batches of 100): the sweep's timeout is minutes.
+pub const SWEEP_SINKS_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Now, RFC 3339 in milliseconds: an update must carry a later `UpdatedAt`
 /// than the one before, and a retry can come within the same second.
@@ -172,6 +194,7 @@ mod tests {
                 }),
                 chat: Some(chat.clone()),
             },
+            budget: SINKS_BUDGET,
         }
     }
 
@@ -247,6 +270,71 @@ mod tests {
             assert!(logs.contains(needle), "{needle} not logged:\n{logs}");
         }
         assert!(!logs.contains("wJalrXUtnFEMI"), "a secret reached the logs");
+    }
+
+    /// A Security Hub that answers after ten seconds.
+    struct SlowHub;
+
+    #[async_trait]
+    impl FindingsHub for SlowHub {
+        async fn import(
+            &self,
+            _: &[crate::output::asff::AsffFinding],
+        ) -> Result<Vec<crate::ports::Refused>, AwsError> {
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            Ok(Vec::new())
+        }
+        async fn resolve(
+            &self,
+            _: &str,
+            _: &[String],
+            _: &str,
+        ) -> Result<Vec<crate::ports::Refused>, AwsError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    #[tokio::test]
+    async fn slow_sinks_are_cut_off_at_their_budget_after_the_alert_went_out() {
+        let chat = Arc::new(MemoryChat::default());
+        let unused = Arc::new(MemoryHub::default());
+        let mut notifier = with_sinks(&unused, &chat);
+        notifier.sinks.security_hub = Some(SecurityHubSink {
+            hub: Arc::new(SlowHub),
+            product: product(),
+        });
+        notifier.budget = std::time::Duration::from_millis(200);
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let started = std::time::Instant::now();
+        let report = register(&notifier, &Policy::embedded(), privileged()).await;
+
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(!report.findings.is_empty());
+        assert_eq!(
+            notifier.notifier.sent.lock().unwrap().len(),
+            1,
+            "the SNS alert went out"
+        );
+        assert!(
+            chat.posted.lock().unwrap().is_empty(),
+            "chat came after the cut"
+        );
+        let logs = captured.text();
+        assert!(
+            logs.contains("cut off after its time budget") && logs.contains("ev-td"),
+            "{logs}"
+        );
     }
 
     #[tokio::test]

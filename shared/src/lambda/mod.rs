@@ -132,8 +132,12 @@ pub async fn serve<F: Function>() -> Result<(), lambda_runtime::Error> {
 /// Where a function's alerts go: the SNS topic, and the optional sinks its
 /// configuration switches on (DESIGN §13): Security Hub in the function's
 /// own account and region, the Chatbot topic. The sinks' clients have
-/// [`crate::ports::aws::sink_timeouts`].
-pub fn alerting(sdk: &aws_config::SdkConfig, config: &FunctionConfig) -> WithSinks<SnsNotifier> {
+/// [`crate::ports::aws::sink_timeouts`], and together at most `budget`.
+pub fn alerting(
+    sdk: &aws_config::SdkConfig,
+    config: &FunctionConfig,
+    budget: std::time::Duration,
+) -> WithSinks<SnsNotifier> {
     let sinks_sdk = sdk
         .to_builder()
         .timeout_config(crate::ports::aws::sink_timeouts())
@@ -156,6 +160,7 @@ pub fn alerting(sdk: &aws_config::SdkConfig, config: &FunctionConfig) -> WithSin
     WithSinks {
         notifier: SnsNotifier::new(sns, config.topic_arn.clone()),
         sinks,
+        budget,
     }
 }
 
@@ -172,7 +177,7 @@ pub struct Common {
 impl Common {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Common {
         Common {
-            notifier: alerting(sdk, &config),
+            notifier: alerting(sdk, &config, crate::guards::sinks::SINKS_BUDGET),
             members: Members::new(sdk),
             config,
         }

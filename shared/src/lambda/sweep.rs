@@ -92,7 +92,7 @@ impl Deps {
             .ok_or_else(|| format!("{SWEEP_QUEUE_VAR}: missing: the work queue's URL"))?;
         let organizations = aws_sdk_organizations::Client::new(sdk);
         Ok(Deps {
-            notifier: super::alerting(sdk, &config),
+            notifier: super::alerting(sdk, &config, crate::guards::sinks::SWEEP_SINKS_BUDGET),
             members: Members::new(sdk),
             organizations: OrganizationsOus::new(organizations.clone()),
             accounts: OrganizationsAccounts::new(organizations),

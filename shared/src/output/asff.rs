@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 use crate::output::report::{OutcomeKind, Report};
 use crate::state::fingerprint;
 
@@ -198,16 +198,23 @@ fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// True when a finding's detail is about the rule an outcome names: the
-/// detail shows a rule with an id as `… (sgr-…)`, one without as the
-/// permission the outcome names.
-fn about_rule(detail: &str, rule_id: &str) -> bool {
+/// True when `f` is about the one rule an outcome names, and nothing else:
+/// a security-group rule's own finding (EC2-SG, one per rule) whose rule id
+/// is the outcome's, or, for a rule without one, whose detail starts with
+/// the permission the outcome names. A finding about a whole service,
+/// instance or group (ECS-SVC, EC2-CI) lists every open rule in one detail:
+/// revoking one of them does not close it.
+fn about_rule(f: &Finding, rule_id: &str) -> bool {
+    if !f.rule.starts_with("EC2-SG-") || f.fields.protocol.is_none() {
+        return false;
+    }
     if rule_id.starts_with("sgr-") {
-        detail.contains(&format!("({rule_id})"))
+        f.fields.sg_rule_id.as_deref() == Some(rule_id)
     } else {
-        detail
-            .strip_prefix(rule_id)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([',', ' ']))
+        f.fields.sg_rule_id.is_none()
+            && f.detail
+                .strip_prefix(rule_id)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([',', ' ']))
     }
 }
 
@@ -293,7 +300,7 @@ pub fn render(report: &Report, product: &Product, now: &str) -> Rendered {
             .as_deref()
             .or(report.resource.as_deref())
             .unwrap_or("unknown resource");
-        let resolved = gone.iter().any(|rule_id| about_rule(&f.detail, rule_id));
+        let resolved = gone.iter().any(|rule_id| about_rule(f, rule_id));
         let item = Item {
             rule: f.rule,
             severity: f.severity,
@@ -688,16 +695,49 @@ mod tests {
 
     #[test]
     fn a_revoked_rules_findings_only_are_resolved() {
-        assert!(about_rule("tcp 22 from 0.0.0.0/0 (sgr-1)", "sgr-1"));
-        assert!(!about_rule("tcp 22 from 0.0.0.0/0 (sgr-12)", "sgr-1"));
-        assert!(about_rule(
+        let finding = |rule: &'static str, detail: &str, id: Option<&str>| Finding {
+            rule,
+            severity: Severity::Critical,
+            title: "t",
+            detail: detail.into(),
+            remediation: "r",
+            action: crate::finding::Action::Revoke,
+            resource: None,
+            target: Some(0),
+            fields: crate::finding::Fields {
+                protocol: Some("tcp".into()),
+                sg_rule_id: id.map(str::to_string),
+                ..Default::default()
+            },
+        };
+        let ssh = finding("EC2-SG-003", "tcp 22 from 0.0.0.0/0 (sgr-1)", Some("sgr-1"));
+        assert!(about_rule(&ssh, "sgr-1"));
+        assert!(!about_rule(&ssh, "sgr-12"));
+        let other = finding(
+            "EC2-SG-003",
+            "tcp 22 from 0.0.0.0/0 (sgr-12)",
+            Some("sgr-12"),
+        );
+        assert!(!about_rule(&other, "sgr-1"));
+        let no_id = finding(
+            "EC2-SG-001",
             "tcp 0-65535 from 0.0.0.0/0, exposing port 22",
-            "tcp 0-65535 from 0.0.0.0/0"
-        ));
-        assert!(!about_rule(
-            "tcp 22 from 10.0.0.0/16",
-            "tcp 22 from 10.0.0.0/1"
-        ));
+            None,
+        );
+        assert!(about_rule(&no_id, "tcp 0-65535 from 0.0.0.0/0"));
+        let narrower = finding("EC2-SG-003", "tcp 22 from 10.0.0.0/16", None);
+        assert!(!about_rule(&narrower, "tcp 22 from 10.0.0.0/1"));
+        // A service's or an instance's finding names every open rule of its
+        // groups: one of them revoked leaves the others open.
+        for rule in ["ECS-SVC-004", "EC2-CI-005"] {
+            let mut whole = finding(
+                rule,
+                "sg-1: tcp 22 from 0.0.0.0/0 (sgr-1) (EC2-SG-003); tcp 8080 from 0.0.0.0/0 (sgr-2) (EC2-SG-001)",
+                None,
+            );
+            whole.fields = Default::default();
+            assert!(!about_rule(&whole, "sgr-1"), "{rule}");
+        }
     }
 
     #[test]

@@ -178,9 +178,10 @@ fn resource_links(report: &Report) -> Vec<Link> {
 }
 
 /// The verdict's links: the resource's pages, then the event in CloudTrail
-/// (in the event's region; none without an event id, as for a sweep).
+/// (in the event's region; none without an event id, as for a sweep). None
+/// at all when the region is not a plain word: it names the console's host.
 pub fn for_report(report: &Report) -> Vec<Link> {
-    if report.skipped.is_some() {
+    if report.skipped.is_some() || !crate::output::report::is_plain_word(&report.region) {
         return Vec::new();
     }
     let mut links = resource_links(report);
@@ -261,6 +262,11 @@ mod tests {
         let mut skipped = report("AuthorizeSecurityGroupIngress", "eu-west-1", "sg-1");
         skipped.skipped = Some("failed call".into());
         assert!(for_report(&skipped).is_empty());
+        let odd = report("AuthorizeSecurityGroupIngress", "evil.example/x", "sg-1");
+        assert!(
+            for_report(&odd).is_empty(),
+            "a region that would change the host"
+        );
         let sweep = report(crate::sweep::SWEEP, "eu-west-1", "sg-1");
         assert_eq!(
             urls(&sweep).len(),

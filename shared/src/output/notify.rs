@@ -120,7 +120,7 @@ fn resource(report: &Report) -> &str {
 
 /// What was done, for the subject: `FAILED` when any revoke failed, else
 /// `PARTIAL` (some revoked, some held back), `REVOKED`, `WOULD REVOKE` (dry run), `RESOLVED` (a sweep's resolved
-/// findings alone), else `ALERT`.
+/// findings alone, no rule held back or exempt), else `ALERT`.
 pub fn outcome_tag(report: &Report) -> &'static str {
     let has = |kind: OutcomeKind| report.outcomes.iter().any(|o| o.result == kind);
     if has(OutcomeKind::Failed) {
@@ -135,6 +135,9 @@ pub fn outcome_tag(report: &Report) -> &'static str {
     } else if report.findings.is_empty()
         && report.unevaluated.is_none()
         && !report.resolved.is_empty()
+        // A rule held back or exempt is still open.
+        && !has(OutcomeKind::HeldBack)
+        && !has(OutcomeKind::Exempt)
     {
         "RESOLVED"
     } else {
@@ -653,6 +656,26 @@ mod tests {
         assert!(subject(&r).starts_with("[FAILED] [CRITICAL]"));
         r.outcomes.clear();
         assert!(subject(&r).starts_with("[ALERT] [CRITICAL]"));
+
+        // A sweep that found only fixed problems; but not while a rule it
+        // held back is still open.
+        let held = Outcome {
+            result: OutcomeKind::HeldBack,
+            ..report().outcomes[0].clone()
+        };
+        r.findings.clear();
+        r.resolved.push(crate::output::report::Resolved {
+            rule: "EC2-SG-003".into(),
+            severity: "critical".into(),
+            resource: "sg-0abc".into(),
+            detail: "tcp 22 from 0.0.0.0/0 (sgr-1)".into(),
+            first_seen: "2026-11-01T00:00:00Z".into(),
+        });
+        assert_eq!(outcome_tag(&r), "RESOLVED");
+        r.outcomes.push(held);
+        assert_eq!(outcome_tag(&r), "ALERT");
+        r.outcomes[0].result = OutcomeKind::Exempt;
+        assert_eq!(outcome_tag(&r), "ALERT");
     }
 
     #[test]

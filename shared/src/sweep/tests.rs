@@ -880,6 +880,7 @@ async fn the_sinks_get_every_finding_present_and_everything_resolved_and_chat_th
             }),
             chat: Some(chat.clone()),
         },
+        budget: crate::guards::sinks::SWEEP_SINKS_BUDGET,
     };
     let h = Harness::new(estate());
     // Only critical findings alert: Security Hub still gets the others.
