@@ -578,6 +578,11 @@ impl PlaceSweep<'_> {
     /// with what was revoked.
     fn findings_view(&self, report: &Report, seen: &[Seen], writes: &[Record]) -> Report {
         let mut view = report.clone();
+        // CreatedAt: when the sweep first saw it, not this run.
+        view.first_seen = writes
+            .iter()
+            .map(|r| (r.fingerprint.clone(), r.first_seen.clone()))
+            .collect();
         view.findings = seen
             .iter()
             .filter(|s| !s.exempt)

@@ -278,8 +278,9 @@ fn resource_of(
 /// (Compliance FAILED, ACTIVE, workflow NEW) unless the rule it is about was
 /// revoked by this event or found already gone (Compliance PASSED, ARCHIVED,
 /// and its Id in [`Rendered::resolved`]); and each finding the sweep lists as
-/// resolved. `CreatedAt` and `FirstObservedAt` are the event's time (the
-/// sweep's run for what it found; when first seen for what it resolved).
+/// resolved. `CreatedAt` and `FirstObservedAt` are the event's time, for
+/// the sweep's findings when it first saw them ([`Report::first_seen`]; a
+/// finding new to it, this run).
 pub fn render(report: &Report, product: &Product, now: &str) -> Rendered {
     let mut out = Rendered::default();
     let gone: Vec<&str> = report
@@ -301,6 +302,16 @@ pub fn render(report: &Report, product: &Product, now: &str) -> Rendered {
             .or(report.resource.as_deref())
             .unwrap_or("unknown resource");
         let resolved = gone.iter().any(|rule_id| about_rule(f, rule_id));
+        let first_seen = report
+            .first_seen
+            .get(&fingerprint(
+                &report.account,
+                &report.region,
+                resource,
+                f.rule,
+                &f.detail,
+            ))
+            .filter(|t| !t.is_empty());
         let item = Item {
             rule: f.rule,
             severity: f.severity,
@@ -309,7 +320,7 @@ pub fn render(report: &Report, product: &Product, now: &str) -> Rendered {
             remediation: f.remediation,
             resource,
             resolved,
-            created,
+            created: first_seen.map_or(created, String::as_str),
         };
         push(&mut out, &mut seen, item.render(report, product, now));
     }

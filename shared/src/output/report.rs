@@ -190,6 +190,10 @@ pub struct Report {
     /// an expiry within the policy's limit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exempt_with: Option<String>,
+    /// When each finding was first seen, by fingerprint (the sweep's state
+    /// table): the findings store's `CreatedAt`. Not part of the alert.
+    #[serde(skip)]
+    pub first_seen: std::collections::BTreeMap<String, String>,
 }
 
 impl Report {
@@ -226,6 +230,7 @@ impl Report {
             notes: Vec::new(),
             links: Vec::new(),
             exempt_with: None,
+            first_seen: Default::default(),
         }
     }
 

@@ -918,10 +918,16 @@ async fn the_sinks_get_every_finding_present_and_everything_resolved_and_chat_th
     );
     assert_eq!(chat.posted.lock().unwrap().len(), 1, "the alert, in chat");
 
-    // Unchanged: nothing alerted or posted, the findings refreshed.
+    // Unchanged: nothing alerted or posted, the findings refreshed, still
+    // created when first seen.
     sweep("2026-12-01T06:00:00Z").run().await.unwrap();
     assert_eq!(chat.posted.lock().unwrap().len(), 1);
-    assert_eq!(hub.findings.lock().unwrap().len(), present.len());
+    let held = hub.findings.lock().unwrap().clone();
+    assert_eq!(held.len(), present.len());
+    assert!(held
+        .iter()
+        .all(|f| f.created_at == "2026-12-01T00:00:00Z"
+            && f.first_observed_at == "2026-12-01T00:00:00Z"));
     assert!(hub.resolves.lock().unwrap().is_empty());
 
     // The group's rule is gone: its finding is resolved in Security Hub.
