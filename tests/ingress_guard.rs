@@ -60,7 +60,11 @@ async fn revokes_ssh_keeps_https_and_alerts_then_is_idempotent() {
     let emu = Emulator::connect().await;
     let sink = AlertSink::new(&emu).await;
     let group = emu.group(&[]).await;
-    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    // A description with a quote: the restore command carries it, quoted.
+    let description = "vendor's office, until Friday";
+    let rules = emu
+        .open_to_world_described(&group, &[22, 443], Some(description))
+        .await;
     let ssh_id = rules[0].1.clone();
     let event = authorize_event(&group, &rules);
     let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
@@ -153,8 +157,10 @@ async fn revokes_ssh_keeps_https_and_alerts_then_is_idempotent() {
     let json = restore
         .split_once(" --ip-permissions '")
         .and_then(|(_, rest)| rest.strip_suffix('\''))
-        .expect("quoted permissions");
-    let permissions: serde_json::Value = serde_json::from_str(json).expect("JSON permissions");
+        .expect("quoted permissions")
+        // What the shell makes of the quote inside single quotes.
+        .replace("'\\''", "'");
+    let permissions: serde_json::Value = serde_json::from_str(&json).expect("JSON permissions");
     let p = &permissions[0];
     let permission = aws_sdk_ec2::types::IpPermission::builder()
         .ip_protocol(p["IpProtocol"].as_str().unwrap())
@@ -163,6 +169,7 @@ async fn revokes_ssh_keeps_https_and_alerts_then_is_idempotent() {
         .ip_ranges(
             aws_sdk_ec2::types::IpRange::builder()
                 .cidr_ip(p["IpRanges"][0]["CidrIp"].as_str().unwrap())
+                .set_description(p["IpRanges"][0]["Description"].as_str().map(str::to_string))
                 .build(),
         )
         .build();
@@ -183,12 +190,37 @@ async fn revokes_ssh_keeps_https_and_alerts_then_is_idempotent() {
             p["IpProtocol"].as_str(),
             p["FromPort"].as_i64(),
             p["ToPort"].as_i64(),
-            p["IpRanges"][0]["CidrIp"].as_str()
+            p["IpRanges"][0]["CidrIp"].as_str(),
+            p["IpRanges"][0]["Description"].as_str(),
         ),
-        (Some("tcp"), Some(22), Some(22), Some("0.0.0.0/0")),
-        "what open_to_world created"
+        (
+            Some("tcp"),
+            Some(22),
+            Some(22),
+            Some("0.0.0.0/0"),
+            Some(description)
+        ),
+        "what open_to_world_described created"
     );
     assert_eq!(ports(&emu.ingress_rules(&group).await), vec![22, 443]);
+    let restored = emu
+        .ec2
+        .describe_security_group_rules()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-id")
+                .values(&group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules");
+    let ssh = restored
+        .security_group_rules()
+        .iter()
+        .find(|r| r.is_egress() == Some(false) && r.from_port() == Some(22))
+        .expect("22 is back");
+    assert_eq!(ssh.description(), Some(description), "with its description");
 }
 
 #[tokio::test]

@@ -302,6 +302,16 @@ impl Emulator {
     /// created rule ids by port, read back with DescribeSecurityGroupRules
     /// (moto returns ids only for the last permission of a call).
     pub async fn open_to_world(&self, group_id: &str, ports: &[u16]) -> Vec<(u16, String)> {
+        self.open_to_world_described(group_id, ports, None).await
+    }
+
+    /// [`Emulator::open_to_world`], each range with `description`.
+    pub async fn open_to_world_described(
+        &self,
+        group_id: &str,
+        ports: &[u16],
+        description: Option<&str>,
+    ) -> Vec<(u16, String)> {
         let mut call = self
             .ec2
             .authorize_security_group_ingress()
@@ -312,7 +322,12 @@ impl Emulator {
                     .ip_protocol("tcp")
                     .from_port(i32::from(*port))
                     .to_port(i32::from(*port))
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .ip_ranges(
+                        IpRange::builder()
+                            .cidr_ip("0.0.0.0/0")
+                            .set_description(description.map(str::to_string))
+                            .build(),
+                    )
                     .build(),
             );
         }

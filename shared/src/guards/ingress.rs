@@ -219,9 +219,9 @@ enum Recheck {
 }
 
 /// The AWS CLI command that authorizes `rule` on `group_id` again: the same
-/// protocol (as EC2 wrote it), ports and source, so the same traffic. The
-/// source is written as the guard reads it (host bits cleared, a bare
-/// address as a /32); the rule's description and tags are not carried.
+/// protocol (as EC2 wrote it), ports, source and description, so the same
+/// traffic. The source is written as the guard reads it (host bits cleared,
+/// a bare address as a /32); the rule's tags are not carried.
 /// `None` for a source EC2 would not take (a CIDR that does not parse), and
 /// for a region or group id that is not a plain word (never put in a shell
 /// command as it came).
@@ -240,25 +240,32 @@ pub fn restore_command(region: &str, group_id: &str, rule: &SgRule) -> Option<St
             permission.insert("ToPort".into(), to.into());
         }
     }
-    let (key, entry) = match &rule.source {
+    let mut entry = serde_json::Map::new();
+    let key = match &rule.source {
         Source::Cidr(net) if net.addr().is_ipv4() => {
-            ("IpRanges", serde_json::json!({"CidrIp": net.to_string()}))
+            entry.insert("CidrIp".into(), net.to_string().into());
+            "IpRanges"
         }
-        Source::Cidr(net) => (
-            "Ipv6Ranges",
-            serde_json::json!({"CidrIpv6": net.to_string()}),
-        ),
-        Source::PrefixList(id) => ("PrefixListIds", serde_json::json!({"PrefixListId": id})),
+        Source::Cidr(net) => {
+            entry.insert("CidrIpv6".into(), net.to_string().into());
+            "Ipv6Ranges"
+        }
+        Source::PrefixList(id) => {
+            entry.insert("PrefixListId".into(), id.clone().into());
+            "PrefixListIds"
+        }
         Source::Group { group_id, user_id } => {
-            let mut pair = serde_json::Map::new();
-            pair.insert("GroupId".into(), group_id.clone()?.into());
+            entry.insert("GroupId".into(), group_id.clone()?.into());
             if let Some(user) = user_id {
-                pair.insert("UserId".into(), user.clone().into());
+                entry.insert("UserId".into(), user.clone().into());
             }
-            ("UserIdGroupPairs", serde_json::Value::Object(pair))
+            "UserIdGroupPairs"
         }
         Source::Unparsed(_) => return None,
     };
+    if let Some(description) = &rule.description {
+        entry.insert("Description".into(), description.clone().into());
+    }
     permission.insert(key.into(), serde_json::json!([entry]));
     let permissions = serde_json::Value::Array(vec![serde_json::Value::Object(permission)]);
     Some(format!(
@@ -965,6 +972,7 @@ mod tests {
             from_port: from,
             to_port: to,
             source,
+            description: None,
         };
         let cmd = |r: &SgRule| restore_command("eu-west-1", "sg-1", r).unwrap();
         assert_eq!(
@@ -1014,6 +1022,13 @@ mod tests {
                 "{region:?} {group:?} is never put in a command"
             );
         }
+        // The description goes back with the range.
+        let described = SgRule {
+            description: Some("office VPN".into()),
+            ..rule("tcp", Some(22), Some(22), Source::cidr("0.0.0.0/0"))
+        };
+        assert!(cmd(&described)
+            .contains(r#""IpRanges":[{"CidrIp":"0.0.0.0/0","Description":"office VPN"}]"#));
         // A quote inside the JSON stays inside the single quotes.
         let quoted = Source::Group {
             group_id: Some("sg-'x".into()),
@@ -1045,6 +1060,7 @@ mod tests {
             from_port: Some(port),
             to_port: Some(port),
             source: Source::cidr(cidr),
+            description: None,
         }
     }
 
@@ -1323,6 +1339,7 @@ mod tests {
                 from_port: Some(i64::from(*port)),
                 to_port: Some(i64::from(*port + span)),
                 source: Source::cidr(cidr),
+                description: None,
             }).collect();
             // The event created some of the group's ingress rules; the others existed before.
             let created: Vec<&SgRule> = rules.iter().enumerate()

@@ -363,6 +363,7 @@ mod tests {
                 from_port: Some(22),
                 to_port: Some(22),
                 source: Source::cidr("0.0.0.0/0"),
+                description: None,
             }]),
             ..MemoryGroups::default()
         }

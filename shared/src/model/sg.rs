@@ -45,6 +45,9 @@ pub struct SgRule {
     pub from_port: Option<i64>,
     pub to_port: Option<i64>,
     pub source: Source,
+    /// The rule's description, as EC2 holds it (read with the group's
+    /// rules, for the command that restores a revoked rule); never judged.
+    pub description: Option<String>,
 }
 
 impl SgRule {
@@ -367,6 +370,7 @@ fn requested_rules(request: &Node<'_>) -> Result<(Vec<SgRule>, Vec<Sourceless>),
             from_port: request.get("fromPort").port()?,
             to_port: request.get("toPort").port()?,
             source: Source::Unparsed(String::new()),
+            description: None,
         };
         let source = match (flat_source.str()?, flat_group.str()?) {
             (Some(cidr), _) => Some(Source::cidr(cidr)),
@@ -400,6 +404,7 @@ fn requested_rules(request: &Node<'_>) -> Result<(Vec<SgRule>, Vec<Sourceless>),
             from_port,
             to_port,
             source: Source::Unparsed(String::new()),
+            description: None,
         };
         let mut sources = Vec::new();
         for range in perm.get("ipRanges").items()? {
@@ -472,6 +477,7 @@ fn response_rule(item: &Node<'_>) -> Result<SgRule, FieldError> {
         from_port: item.get("fromPort").port()?,
         to_port: item.get("toPort").port()?,
         source,
+        description: None,
     })
 }
 
@@ -523,6 +529,7 @@ fn modify(event: &Event) -> Result<SgChange, FieldError> {
             from_port: rule.get("FromPort").port()?,
             to_port: rule.get("ToPort").port()?,
             source,
+            description: None,
         });
     }
     Ok(SgChange {

@@ -22,6 +22,7 @@ fn rule(id: &str, port: i64, cidr: &str) -> SgRule {
         from_port: Some(port),
         to_port: Some(port),
         source: Source::cidr(cidr),
+        description: None,
     }
 }
 

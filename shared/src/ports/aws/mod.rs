@@ -265,6 +265,10 @@ pub(crate) fn stored_rule(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<S
         from_port: r.from_port().map(i64::from),
         to_port: r.to_port().map(i64::from),
         source,
+        description: r
+            .description()
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
     })
 }
 

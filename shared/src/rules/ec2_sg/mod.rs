@@ -153,6 +153,7 @@ pub(crate) mod test_support {
             from_port: Some(from),
             to_port: Some(to),
             source: Source::cidr(cidr),
+            description: None,
         }
     }
 }
