@@ -273,8 +273,10 @@ mod tests {
     }
 
     /// A Security Hub that answers after ten seconds.
+    #[cfg(feature = "aws")]
     struct SlowHub;
 
+    #[cfg(feature = "aws")]
     #[async_trait]
     impl FindingsHub for SlowHub {
         async fn import(

@@ -468,7 +468,7 @@ pub(crate) fn read_record(
     if let Some(event) = read_plain(raw, origin, want) {
         return Ok(event);
     }
-    match serde_json::from_str::<Value>(raw.get()) {
+    match crate::model::json::parse_strict(raw.get()) {
         Ok(value) => Event::from_owned(value, &origin()).map(Some),
         Err(e) => Err(ParseError::Document {
             origin: origin(),
@@ -535,7 +535,8 @@ fn plain_event(
         Want::Everything => head.event(origin()),
     };
     let body = |raw: Option<&RawValue>| match raw {
-        Some(raw) => serde_json::from_str::<Value>(raw.get()).ok(),
+        // A duplicate key: the general way names it.
+        Some(raw) => crate::model::json::parse_strict(raw.get()).ok(),
         None => Some(Value::Null),
     };
     event.request = body(head.request_parameters)?;

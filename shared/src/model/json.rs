@@ -198,10 +198,122 @@ pub fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// Parses JSON text into a [`Value`] as `serde_json::from_str` does, except
+/// that an object naming the same key twice is an error (`duplicate key
+/// "eventName"`), at any depth: serde_json keeps the last of the two
+/// silently, and a record that says two things is not one the guard
+/// understood.
+pub fn parse_strict(text: &str) -> serde_json::Result<Value> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = Strict::deserialize(&mut de)?.0;
+    de.end()?;
+    Ok(value)
+}
+
+/// A [`Value`] deserialized with duplicate keys refused.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            match object.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate key {:?}",
+                        slot.key()
+                    )));
+                }
+            }
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_key_named_twice_is_an_error_at_any_depth() {
+        let text = r#"{"a": [1, -2, 3.5, "x", null, true, {"b": {}}], "c": {"d": 1e3}}"#;
+        assert_eq!(
+            parse_strict(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        for (text, key) in [
+            (r#"{"eventName": "A", "eventName": "B"}"#, "eventName"),
+            (
+                r#"{"r": {"ipPermissions": 1, "ipPermissions": 2}}"#,
+                "ipPermissions",
+            ),
+            (r#"[{"x": [{"k": 1, "k": 1}]}]"#, "k"),
+        ] {
+            let e = parse_strict(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("duplicate key {key:?}")), "{e}");
+        }
+        assert!(
+            parse_strict(r#"{"a": 1} x"#).is_err(),
+            "trailing characters"
+        );
+        assert!(parse_strict(r#"{"a": 1"#).is_err());
+    }
 
     #[test]
     fn items_in_both_shapes() {

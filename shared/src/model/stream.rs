@@ -152,9 +152,14 @@ fn read_in_chunks(
     loop {
         match source.skip_ws(false) {
             Ok(Some(_)) => {}
-            Ok(None) => return Contents::Events,
+            Ok(None) => {
+                if let Some(stop) = source.broken_at_end() {
+                    each(Err(stop.error(origin)));
+                }
+                return Contents::Events;
+            }
             Err(stop) => {
-                each(Err(stop.error(origin)));
+                each(Err(source.explain(stop).error(origin)));
                 return Contents::Events;
             }
         }
@@ -168,8 +173,10 @@ fn read_in_chunks(
             },
             Err(stop) => stop,
         };
-        if let Stop::Read(problem) = stop {
-            each(Err(document(problem)));
+        let stop = source.explain(stop);
+        if let Stop::Read(_) = stop {
+            // The input broke in this line: nothing after it can be read.
+            each(Err(stop.error(&label)));
             return Contents::Events;
         }
         // The line is an error; the next one is read.
@@ -202,6 +209,12 @@ fn read_one(
         None => Ok(contents),
         Some(_) => Err(Stop::syntax("trailing characters after the document")),
     });
+    // What was read before the input broke has been handed on; the break
+    // is still an error (bytes after the last gzip member too).
+    let contents = match contents {
+        Ok(contents) => source.broken_at_end().map_or(Ok(contents), Err),
+        Err(stop) => Err(source.explain(stop)),
+    };
     match contents {
         Ok(contents) => contents,
         Err(stop) => {
@@ -274,6 +287,10 @@ struct Source<'r> {
     count_lines: bool,
     /// Bytes read at a time.
     chunk: usize,
+    /// The input broke here (a read or inflate error: a truncated or
+    /// corrupt gzip file, trailing bytes after its last member). What was
+    /// read before is still parsed; this then ends the document as an error.
+    broken: Option<String>,
 }
 
 impl<'r> Source<'r> {
@@ -307,6 +324,7 @@ impl<'r> Source<'r> {
             line: 1,
             count_lines: false,
             chunk: chunk.max(1),
+            broken: None,
         })
     }
 
@@ -335,15 +353,34 @@ impl<'r> Source<'r> {
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(Stop::Read(if self.gzip {
+                    self.broken = Some(if self.gzip {
                         format!("not a valid gzip file: {e}")
                     } else {
                         format!("cannot read: {e}")
-                    }));
+                    });
+                    self.eof = true;
+                    break;
                 }
             }
         }
         Ok(self.end > start)
+    }
+
+    /// `stop` as the input's failure when the input broke (a record cut
+    /// short by it is named with the read error, not as bad JSON).
+    fn explain(&mut self, stop: Stop) -> Stop {
+        match (self.broken.take(), stop) {
+            (None, stop) => stop,
+            (Some(problem), Stop::Syntax { at: Some(at), .. }) => {
+                Stop::Read(format!("{at}: {problem}"))
+            }
+            (Some(problem), _) => Stop::Read(problem),
+        }
+    }
+
+    /// The input's failure, once everything before it was read.
+    fn broken_at_end(&mut self) -> Option<Stop> {
+        self.broken.take().map(Stop::Read)
     }
 
     /// The bytes read and not yet parsed.
@@ -576,7 +613,7 @@ fn read_value(
         return Ok(Contents::Events);
     }
     source.value(|raw| {
-        let value = match serde_json::from_str::<Value>(raw.get()) {
+        let value = match crate::model::json::parse_strict(raw.get()) {
             Ok(value) => value,
             Err(e) => {
                 each(Err(ParseError::Document {
@@ -831,10 +868,12 @@ mod tests {
         );
         let gz = gzip(doc.as_bytes());
         let (out, _) = read(&gz[..gz.len() - 20], "cut.json.gz");
+        assert_eq!(
+            out[0], "a @ cut.json.gz: Records[0]",
+            "read before the break"
+        );
         assert!(
-            out.last()
-                .unwrap()
-                .starts_with("error: cut.json.gz: not a valid gzip file"),
+            out[1].starts_with("error: cut.json.gz: Records[1]: not a valid gzip file"),
             "{out:?}"
         );
         let missing = format!("{{\"Records\":[{} {}]}}", record("a"), record("b"));
@@ -858,5 +897,67 @@ mod tests {
         );
         let twice = format!("{{\"Records\":[],\"Records\":[{}]}}", record("a"));
         assert!(read(twice.as_bytes(), "t.json").0[0].contains("a second `Records` member"));
+        // Not first, `Records` twice is still an error, as is any key twice.
+        let later = format!("{{\"x\":1,\"Records\":[{}],\"Records\":[]}}", record("a"));
+        let (out, _) = read(later.as_bytes(), "l.json");
+        assert_eq!(out.len(), 1);
+        assert!(out[0].contains("duplicate key \"Records\""), "{out:?}");
+        let mut dup = record("a").to_string();
+        dup.pop();
+        dup.push_str(",\"eventName\":\"DescribeInstances\"}");
+        let (out, _) = read(format!("{{\"Records\":[{dup}]}}").as_bytes(), "d.json");
+        assert!(
+            out[0].starts_with(
+                "error: d.json: Records[0]: not valid JSON: duplicate key \"eventName\""
+            ),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn what_was_inflated_before_a_gzip_file_breaks_is_read_then_the_break_is_an_error() {
+        let records: Vec<Value> = (0..400).map(|i| record(&format!("e{i}"))).collect();
+        let doc = json!({ "Records": records }).to_string();
+        let gz = gzip(doc.as_bytes());
+        // Bytes after the last member: every record, then the error.
+        let mut trailing = gz.clone();
+        trailing.push(b'X');
+        let (out, _) = read_by(trailing.as_slice(), 4096, "t.json.gz");
+        assert_eq!(out.len(), 401, "{:?}", &out[out.len().saturating_sub(2)..]);
+        assert!(out[..400].iter().all(|o| !o.starts_with("error")));
+        assert!(
+            out[400].starts_with("error: t.json.gz: not a valid gzip file"),
+            "{}",
+            out[400]
+        );
+        // Cut short: every whole record before the cut, then the error
+        // naming the record it cut.
+        let (out, _) = read_by(&gz[..gz.len() * 3 / 5], 4096, "c.json.gz");
+        let whole = out.iter().filter(|o| !o.starts_with("error")).count();
+        assert!(whole > 100 && whole < 400, "{whole}");
+        assert_eq!(out.len(), whole + 1);
+        assert!(
+            out[whole].starts_with(&format!(
+                "error: c.json.gz: Records[{whole}]: not a valid gzip file"
+            )),
+            "{}",
+            out[whole]
+        );
+        // JSON lines: the line it broke in is named.
+        let lines: String = (0..400)
+            .map(|i| format!("{}\n", record(&format!("l{i}"))))
+            .collect();
+        let gz = gzip(lines.as_bytes());
+        let (out, _) = read_by(&gz[..gz.len() / 2], 4096, "j.jsonl.gz");
+        let whole = out.iter().filter(|o| !o.starts_with("error")).count();
+        assert!(whole > 100, "{whole}");
+        assert!(
+            out[whole].starts_with(&format!(
+                "error: j.jsonl.gz:{}: not a valid gzip file",
+                whole + 1
+            )),
+            "{}",
+            out[whole]
+        );
     }
 }

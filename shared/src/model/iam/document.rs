@@ -542,7 +542,7 @@ impl PolicyDocument {
         };
         let trimmed = text.trim();
         let value: Value = if trimmed.starts_with('{') {
-            serde_json::from_str(trimmed)
+            crate::model::json::parse_strict(trimmed)
                 .map_err(|e| fail(format!("not a JSON policy document: {e}")))?
         } else if trimmed.starts_with('%') {
             let parse = |plus_is_space: bool| -> Result<Value, String> {
@@ -550,7 +550,7 @@ impl PolicyDocument {
                     .ok_or_else(|| "a broken %-escape".to_string())?;
                 let decoded = String::from_utf8(bytes)
                     .map_err(|_| "URL-decodes to invalid UTF-8".to_string())?;
-                serde_json::from_str(&decoded).map_err(|e| e.to_string())
+                crate::model::json::parse_strict(&decoded).map_err(|e| e.to_string())
             };
             // IAM encodes as RFC 3986 (a space is %20): `+` is literal. A
             // document encoded as a form (`+` for space) is read as such
@@ -1018,6 +1018,13 @@ mod tests {
             kinds(&PolicyDocument::parse_text(form, "p").unwrap())[0],
             GrantKind::Admin
         );
+        // Two `Statement`s: which one IAM reads is not ours to guess.
+        let twice =
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"},"Statement":[]}"#;
+        let e = PolicyDocument::parse_text(twice, "p")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("duplicate key \"Statement\""), "{e}");
     }
 
     #[test]
