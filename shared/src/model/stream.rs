@@ -22,8 +22,8 @@ const CHUNK: usize = 256 * 1024;
 /// Bytes of a gzip file read at a time.
 const GZIP_READ: usize = 128 * 1024;
 /// How much of the start is searched for the first line's end, to tell JSON
-/// lines from one document (a JSON-lines file whose first line is longer is an
-/// error: trailing characters after the document).
+/// lines from one document (past it, a first value alone on its line with
+/// more lines after it makes the document JSON lines).
 const FIRST_LINE: usize = 1024 * 1024;
 /// How far `{"Records": [` is looked for (whitespace allowed between).
 const LOG_FILE_PREFIX: usize = 4096;
@@ -148,6 +148,17 @@ fn read_in_chunks(
     if !lines {
         return read_one(&mut source, origin, &want, &mut each);
     }
+    read_lines(&mut source, origin, &want, &mut each)
+}
+
+/// JSON lines from the source's position: each value named `file:LINE`, a
+/// bad line an error of its own.
+fn read_lines(
+    source: &mut Source<'_>,
+    origin: &str,
+    want: &impl Fn(&str) -> Want,
+    each: &mut impl FnMut(Result<Option<Event>, ParseError>),
+) -> Contents {
     source.count_lines = true;
     loop {
         match source.skip_ws(false) {
@@ -164,7 +175,7 @@ fn read_in_chunks(
             }
         }
         let label = format!("{origin}:{}", source.line);
-        let stop = match read_value(&mut source, &label, false, &want, &mut each) {
+        let stop = match read_value(source, &label, false, want, each) {
             // One value per line: the rest of the line is blank.
             Ok(_) => match source.skip_ws(true) {
                 Ok(None | Some(b'\n')) => continue,
@@ -188,13 +199,20 @@ fn read_in_chunks(
     }
 }
 
-/// A document that is one JSON value (surrounded by whitespace only).
+/// A document that is one JSON value (surrounded by whitespace only) — or
+/// JSON lines whose first line was too long to tell them by: when that
+/// value was alone on its line and more lines follow, they are read as JSON
+/// lines after all.
 fn read_one(
     source: &mut Source<'_>,
     origin: &str,
     want: &impl Fn(&str) -> Want,
     each: &mut impl FnMut(Result<Option<Event>, ParseError>),
 ) -> Contents {
+    // Only then are the value's lines counted (a pass over its bytes).
+    let long_first_line = source.long_first_line;
+    source.count_lines = long_first_line;
+    let mut first_line = 0;
     let read = source.skip_ws(false).and_then(|next| match next {
         // Nothing but whitespace: serde_json's words for it.
         None => Err(Stop::syntax(
@@ -203,12 +221,28 @@ fn read_one(
                 Ok(_) => "no JSON value".to_string(),
             },
         )),
-        Some(_) => read_value(source, origin, true, want, each),
+        Some(_) => {
+            first_line = source.line;
+            read_value(source, origin, true, want, each)
+        }
     });
-    let contents = read.and_then(|contents| match source.skip_ws(false)? {
-        None => Ok(contents),
-        Some(_) => Err(Stop::syntax("trailing characters after the document")),
+    let mut lines_follow = false;
+    let contents = read.and_then(|contents| {
+        let mut next = source.skip_ws(true)?;
+        if next == Some(b'\n') {
+            let alone = long_first_line && source.line == first_line;
+            next = source.skip_ws(false)?;
+            lines_follow = next.is_some() && alone && contents == Contents::Events;
+        }
+        match next {
+            None => Ok(contents),
+            Some(_) if lines_follow => Ok(contents),
+            Some(_) => Err(Stop::syntax("trailing characters after the document")),
+        }
     });
+    if lines_follow {
+        return read_lines(source, origin, want, each);
+    }
     // What was read before the input broke has been handed on; the break
     // is still an error (bytes after the last gzip member too).
     let contents = match contents {
@@ -291,6 +325,9 @@ struct Source<'r> {
     /// corrupt gzip file, trailing bytes after its last member). What was
     /// read before is still parsed; this then ends the document as an error.
     broken: Option<String>,
+    /// The first line is longer than [`FIRST_LINE`]: whether the document is
+    /// JSON lines is told after its first value.
+    long_first_line: bool,
 }
 
 impl<'r> Source<'r> {
@@ -325,6 +362,7 @@ impl<'r> Source<'r> {
             count_lines: false,
             chunk: chunk.max(1),
             broken: None,
+            long_first_line: false,
         })
     }
 
@@ -524,7 +562,11 @@ impl<'r> Source<'r> {
                 let more = rest[end..].iter().any(|b| !b.is_ascii_whitespace());
                 return Ok(more || !self.eof);
             }
-            if rest.len() >= FIRST_LINE || !self.fill(self.chunk)? {
+            if rest.len() >= FIRST_LINE {
+                self.long_first_line = true;
+                return Ok(false);
+            }
+            if !self.fill(self.chunk)? {
                 return Ok(false);
             }
         }
@@ -912,6 +954,40 @@ mod tests {
             ),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn json_lines_whose_first_line_is_longer_than_the_search_are_still_json_lines() {
+        let mut long = record("long");
+        long["userAgent"] = json!("A".repeat(FIRST_LINE + 1024));
+        let lines = format!("{long}\n{}\n\n{}\n", record("b"), record("c"));
+        let (out, _) = read(lines.as_bytes(), "l.jsonl");
+        assert_eq!(out, ["long @ l.jsonl", "b @ l.jsonl:2", "c @ l.jsonl:4"]);
+        let (out, _) = read(gzip(lines.as_bytes()).as_slice(), "l.jsonl.gz");
+        assert_eq!(out.len(), 3, "{:?}", &out[1..]);
+        // A long value over several lines is one document: what follows it
+        // is still an error.
+        let pretty = format!(
+            "{}\n{}\n",
+            serde_json::to_string_pretty(&long).unwrap(),
+            record("b")
+        );
+        let (out, _) = read(pretty.as_bytes(), "p.json");
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out[1],
+            "error: p.json: not valid JSON: trailing characters after the document"
+        );
+        // A bad line after the long one is an error of its own.
+        let bad = format!("{long}\n{{\"eventID\": \n{}\n", record("c"));
+        let (out, _) = read(bad.as_bytes(), "b.jsonl");
+        assert_eq!(out.len(), 3, "{:?}", &out[1..]);
+        assert!(
+            out[1].starts_with("error: b.jsonl:2: not valid JSON"),
+            "{}",
+            out[1]
+        );
+        assert_eq!(out[2], "c @ b.jsonl:3");
     }
 
     #[test]
