@@ -209,9 +209,10 @@ fn read_one(
     want: &impl Fn(&str) -> Want,
     each: &mut impl FnMut(Result<Option<Event>, ParseError>),
 ) -> Contents {
-    // Only then are the value's lines counted (a pass over its bytes).
+    // The line ends between tokens are counted as they are skipped; those
+    // inside a record are not (no pass over its bytes): a first line of over
+    // 1 MiB with a line end only inside a record is not a case to pay for.
     let long_first_line = source.long_first_line;
-    source.count_lines = long_first_line;
     let mut first_line = 0;
     let read = source.skip_ws(false).and_then(|next| match next {
         // Nothing but whitespace: serde_json's words for it.
@@ -697,7 +698,12 @@ fn read_list(
                 .map_err(|stop| stop.within(|| format!("{name}[{index}]")))?,
         }
         match source.skip_ws(false)? {
-            Some(b',') => source.advance(1),
+            Some(b',') => {
+                source.advance(1);
+                // Here, not inside the next record's parse: its line ends
+                // are counted.
+                source.skip_ws(false)?;
+            }
             Some(b']') => {
                 source.advance(1);
                 return Ok(());
@@ -977,6 +983,17 @@ mod tests {
         assert_eq!(
             out[1],
             "error: p.json: not valid JSON: trailing characters after the document"
+        );
+        let spread = format!(
+            "{{\"Records\":[{long},\n{}]}}\n{}\n",
+            record("b"),
+            record("c")
+        );
+        let (out, _) = read(spread.as_bytes(), "s.json");
+        assert_eq!(out.len(), 3, "{:?}", &out[1..]);
+        assert_eq!(
+            out[2],
+            "error: s.json: not valid JSON: trailing characters after the document"
         );
         // A bad line after the long one is an error of its own.
         let bad = format!("{long}\n{{\"eventID\": \n{}\n", record("c"));
