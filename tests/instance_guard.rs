@@ -30,28 +30,7 @@ async fn a_launch_with_imdsv1_a_public_ip_and_an_open_group_is_alerted() {
     let sink = AlertSink::new(&emu).await;
     let group = emu.group(&[]).await;
     emu.open_to_world(&group, &[22]).await;
-    let subnet = emu
-        .ec2
-        .describe_subnets()
-        .send()
-        .await
-        .expect("DescribeSubnets")
-        .subnets()
-        .first()
-        .and_then(|s| s.subnet_id())
-        .expect("a default subnet")
-        .to_string();
-    let image = emu
-        .ec2
-        .describe_images()
-        .send()
-        .await
-        .expect("DescribeImages")
-        .images()
-        .first()
-        .and_then(|i| i.image_id())
-        .expect("one of moto's images")
-        .to_string();
+    let (image, subnet) = emu.image_and_subnet().await;
     let launched = emu
         .ec2
         .run_instances()

@@ -4,34 +4,15 @@
 //! event whose environment holds an access key, a secret key and a password.
 //! One test in this binary: it installs the process-wide subscriber.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use access_guard::config::FunctionConfig;
 use access_guard_e2e::runtime::RuntimeApi;
+use access_guard_e2e::CapturedLogs;
 use access_guard_e2e::{envelope, unique, AlertSink, Emulator};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
-
-/// A log writer that keeps everything written to it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_log_level_prints_the_secrets_an_event_carries() {
@@ -39,7 +20,7 @@ async fn no_log_level_prints_the_secrets_an_event_carries() {
     std::env::set_var("AWS_LAMBDA_LOG_LEVEL", "TRACE");
     std::env::set_var("RUST_LOG", "trace");
     std::env::set_var("AWS_LAMBDA_LOG_FORMAT", "JSON");
-    let logs = Captured::default();
+    let logs = CapturedLogs::default();
     let writer = logs.clone();
     access_guard::lambda::init_tracing_to(move || writer.clone()).expect("the only subscriber");
 

@@ -11,12 +11,11 @@
 //! `guards::sinks` check the call itself with a fake, and that a failing
 //! sink never stops the SNS alert.
 
-use std::sync::{Arc, Mutex};
-
 use access_guard::config::{FunctionConfig, CHATBOT_TOPIC_VAR, SECURITY_HUB_VAR};
 use access_guard::output::asff::Product;
 use access_guard_e2e::{
-    authorize_event, envelope, register_privileged_task, AlertSink, Emulator, ACCOUNT, REGION,
+    authorize_event, envelope, register_privileged_task, AlertSink, CapturedLogs, Emulator,
+    ACCOUNT, REGION,
 };
 use aws_sdk_securityhub::types::AwsSecurityFinding;
 use lambda_runtime::LambdaEvent;
@@ -122,61 +121,17 @@ async fn chat_messages(emu: &Emulator, queue_url: &str) -> Vec<String> {
     }
 }
 
-/// Checks a message against Chatbot's custom notification schema: the
-/// required fields (`version` "1.0", `source` "custom", a non-empty
-/// `content.description`) and the documented types of the optional ones.
+/// Checks a message against Chatbot's custom notification schema
+/// (`chatbot::schema_problems`: the required fields and the types of the
+/// optional ones).
 fn assert_chatbot_schema(message: &str) -> Value {
     let doc: Value = serde_json::from_str(message).expect("the message is JSON");
-    assert_eq!(doc["version"], "1.0", "{message}");
-    assert_eq!(doc["source"], "custom", "{message}");
-    let description = doc["content"]["description"]
-        .as_str()
-        .expect("content.description is a string");
-    assert!(!description.trim().is_empty());
-    let string_or_absent = |v: &Value| v.is_null() || v.is_string();
-    let strings_or_absent =
-        |v: &Value| v.is_null() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
-    assert!(string_or_absent(&doc["id"]));
-    assert!(string_or_absent(&doc["content"]["title"]));
-    assert!(matches!(
-        doc["content"]["textType"].as_str(),
-        None | Some("client-markdown")
-    ));
-    assert!(strings_or_absent(&doc["content"]["nextSteps"]));
-    assert!(strings_or_absent(&doc["content"]["keywords"]));
-    for key in ["threadId", "summary", "eventType"] {
-        assert!(string_or_absent(&doc["metadata"][key]), "metadata.{key}");
-    }
-    assert!(strings_or_absent(&doc["metadata"]["relatedResources"]));
-    let context = &doc["metadata"]["additionalContext"];
-    assert!(
-        context.is_null()
-            || context
-                .as_object()
-                .is_some_and(|o| o.values().all(Value::is_string)),
-        "additionalContext maps strings to strings"
+    assert_eq!(
+        access_guard::output::chatbot::schema_problems(&doc),
+        Vec::<String>::new(),
+        "{message}"
     );
     doc
-}
-
-/// The function's logs, captured for the length of a test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
 }
 
 #[tokio::test]
@@ -192,7 +147,7 @@ async fn a_revoked_ssh_rule_is_one_resolved_finding_and_each_alert_reaches_chat(
         &emu.sdk,
         config(&sink.topic_arn, &chat_topic),
     );
-    let captured = Captured::default();
+    let captured = CapturedLogs::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())

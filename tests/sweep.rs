@@ -541,17 +541,7 @@ mod parity {
             .collect();
         files.sort();
         // moto checks subnets: the member's default subnet stands for the record's.
-        let subnet = m
-            .ec2
-            .describe_subnets()
-            .send()
-            .await
-            .expect("DescribeSubnets")
-            .subnets()
-            .first()
-            .and_then(|s| s.subnet_id())
-            .expect("a default subnet")
-            .to_string();
+        let (_, subnet) = m.image_and_subnet().await;
         // ... and groups: a closed one stands for the record's.
         let closed = m.group(&[]).await;
         let cluster = unique("parity");

@@ -741,3 +741,29 @@ pub async fn state_items(emu: &Emulator, table: &str, place: &str) -> Vec<Value>
         })
         .collect()
 }
+
+/// A log writer (`tracing_subscriber::fmt().with_writer(...)`) that keeps
+/// everything written to it, for tests that read what a function logged (the unit tests have
+/// the same in `access_guard::ports::fakes`).
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}

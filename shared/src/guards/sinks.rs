@@ -157,28 +157,8 @@ mod tests {
     use crate::model::event::Event;
     use crate::policy::Policy;
     use crate::ports::fakes::{
-        MemoryChat, MemoryGroups, MemoryHub, MemoryNotifier, MemoryTaskDefinitions,
+        CapturedLogs, MemoryChat, MemoryGroups, MemoryHub, MemoryNotifier, MemoryTaskDefinitions,
     };
-
-    /// Log lines, as the functions write them.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Captured {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
 
     fn product() -> Product {
         Product::default_of("aws", "eu-west-1", "111122223333")
@@ -242,7 +222,7 @@ mod tests {
             ..MemoryChat::default()
         });
         let notifier = with_sinks(&hub, &chat);
-        let captured = Captured::default();
+        let captured = CapturedLogs::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
@@ -307,7 +287,7 @@ mod tests {
             product: product(),
         });
         notifier.budget = std::time::Duration::from_millis(200);
-        let captured = Captured::default();
+        let captured = CapturedLogs::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())

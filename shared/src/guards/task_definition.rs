@@ -280,20 +280,6 @@ mod tests {
         );
     }
 
-    /// A tracing writer that keeps everything written to it.
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         /// Detected secrets reach neither the logs (all levels) nor the message.
@@ -308,7 +294,7 @@ mod tests {
             let request = json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx", "environment": [
                 {"name": "AWS_ACCESS_KEY_ID", "value": values[0]}, {"name": "REPO_URL", "value": values[1]},
                 {"name": "CI_SECRET", "value": values[2]}, {"name": "DB_PASSWORD", "value": values[3]}]}]});
-            let captured = Captured::default();
+            let captured = crate::ports::fakes::CapturedLogs::default();
             let writer = captured.clone();
             let subscriber = tracing_subscriber::fmt()
                 .with_max_level(tracing::Level::TRACE)
@@ -318,7 +304,7 @@ mod tests {
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let (report, sent) = runtime.block_on(run(&MemoryTaskDefinitions::default(), &event(request, json!(null))));
             let report = report.unwrap();
-            let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let logs = captured.text();
             proptest::prop_assert!(logs.contains("ECS-TD-007"), "the findings are logged");
             proptest::prop_assert_eq!(report.findings.iter().filter(|f| f.rule.starts_with("ECS-TD-00")).count() >= 4, true);
             for v in &values {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::output::notify::subject;
 use crate::output::report::Report;
@@ -216,6 +217,68 @@ fn description(report: &Report, severity: &str, listed: usize) -> String {
     out
 }
 
+/// What `doc` breaks of Chatbot's custom notification schema: the required
+/// fields (`version` "1.0", `source` "custom", a non-empty
+/// `content.description`) and the documented types of the optional ones.
+/// Empty when it follows it.
+pub fn schema_problems(doc: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    if doc["version"] != "1.0" {
+        problems.push(format!("version is {}, not \"1.0\"", doc["version"]));
+    }
+    if doc["source"] != "custom" {
+        problems.push(format!("source is {}, not \"custom\"", doc["source"]));
+    }
+    if doc["content"]["description"]
+        .as_str()
+        .is_none_or(|d| d.trim().is_empty())
+    {
+        problems.push("content.description is not a non-empty string".to_string());
+    }
+    let string_or_absent = |v: &Value| v.is_null() || v.is_string();
+    let strings_or_absent =
+        |v: &Value| v.is_null() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    for (path, v) in [
+        ("id", &doc["id"]),
+        ("content.title", &doc["content"]["title"]),
+        ("metadata.threadId", &doc["metadata"]["threadId"]),
+        ("metadata.summary", &doc["metadata"]["summary"]),
+        ("metadata.eventType", &doc["metadata"]["eventType"]),
+    ] {
+        if !string_or_absent(v) {
+            problems.push(format!("{path} is not a string"));
+        }
+    }
+    if !matches!(
+        doc["content"]["textType"].as_str(),
+        None | Some("client-markdown")
+    ) || !string_or_absent(&doc["content"]["textType"])
+    {
+        problems.push("content.textType is not \"client-markdown\"".to_string());
+    }
+    for (path, v) in [
+        ("content.nextSteps", &doc["content"]["nextSteps"]),
+        ("content.keywords", &doc["content"]["keywords"]),
+        (
+            "metadata.relatedResources",
+            &doc["metadata"]["relatedResources"],
+        ),
+    ] {
+        if !strings_or_absent(v) {
+            problems.push(format!("{path} is not a list of strings"));
+        }
+    }
+    let context = &doc["metadata"]["additionalContext"];
+    if !(context.is_null()
+        || context
+            .as_object()
+            .is_some_and(|o| o.values().all(Value::is_string)))
+    {
+        problems.push("metadata.additionalContext does not map strings to strings".to_string());
+    }
+    problems
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -239,42 +302,32 @@ pub(crate) mod tests {
         crate::guards::task_definition::evaluate_offline(&event, &Policy::embedded()).unwrap()
     }
 
-    /// Checks a message against the custom notification schema: the
-    /// required fields and the types of the optional ones.
+    /// Checks a message against the custom notification schema.
     pub(crate) fn assert_chatbot_schema(message: &str) -> Value {
         let doc: Value = serde_json::from_str(message).expect("JSON");
-        assert_eq!(doc["version"], "1.0");
-        assert_eq!(doc["source"], "custom");
-        let description = doc["content"]["description"]
-            .as_str()
-            .expect("a description");
-        assert!(!description.trim().is_empty());
-        let string_or_absent = |v: &Value| v.is_null() || v.is_string();
-        let strings_or_absent =
-            |v: &Value| v.is_null() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
-        assert!(string_or_absent(&doc["id"]));
-        for key in ["textType", "title"] {
-            assert!(string_or_absent(&doc["content"][key]), "{key}");
-        }
-        assert!(matches!(
-            doc["content"]["textType"].as_str(),
-            None | Some("client-markdown")
-        ));
-        for key in ["nextSteps", "keywords"] {
-            assert!(strings_or_absent(&doc["content"][key]), "{key}");
-        }
-        for key in ["threadId", "summary", "eventType"] {
-            assert!(string_or_absent(&doc["metadata"][key]), "{key}");
-        }
-        assert!(strings_or_absent(&doc["metadata"]["relatedResources"]));
-        let context = &doc["metadata"]["additionalContext"];
-        assert!(
-            context.is_null()
-                || context
-                    .as_object()
-                    .is_some_and(|o| o.values().all(Value::is_string))
-        );
+        assert_eq!(schema_problems(&doc), Vec::<String>::new(), "{message}");
         doc
+    }
+
+    #[test]
+    fn the_schema_check_names_what_a_message_breaks() {
+        let doc = serde_json::json!({"version": "2", "content": {"description": " ",
+            "textType": 7, "keywords": [1]}, "metadata": {"additionalContext": {"a": 1}}});
+        let problems = schema_problems(&doc);
+        for needle in [
+            "version",
+            "source",
+            "content.description",
+            "content.textType",
+            "content.keywords",
+            "metadata.additionalContext",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(needle)),
+                "{needle}: {problems:?}"
+            );
+        }
+        assert_eq!(problems.len(), 6, "{problems:?}");
     }
 
     #[test]

@@ -531,3 +531,28 @@ impl crate::ports::ChatChannel for MemoryChat {
         Ok(())
     }
 }
+
+/// A log writer (`tracing_subscriber::fmt().with_writer(...)`) that keeps
+/// everything written to it, for tests that read what a function logged.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
