@@ -99,6 +99,16 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # The policy's object (policy.tf), at the version the environment names.
+  dynamic "statement" {
+    for_each = local.policy != "" ? [local.policy_actions] : []
+    content {
+      sid       = "ReadPolicy"
+      actions   = statement.value
+      resources = ["${aws_s3_bucket.policy[0].arn}/${local.policy_key}"]
+    }
+  }
+
   # The state table only (findings, and ingress-guard's idempotency records).
   dynamic "statement" {
     for_each = length(local.state_table_actions[each.key]) > 0 ? [local.state_table_actions[each.key]] : []
@@ -156,7 +166,7 @@ data "aws_iam_policy_document" "function" {
 
   # The sweep's run hands one work item per (account, region) to its workers.
   dynamic "statement" {
-    for_each = [for a in local.function_actions[each.key] : a if startswith(a, "sqs:")]
+    for_each = each.key == "sweep" ? [for a in local.function_actions[each.key] : a if startswith(a, "sqs:")] : []
     content {
       sid       = "EnqueueSweepWork"
       actions   = [statement.value]
@@ -226,6 +236,8 @@ data "aws_iam_policy_document" "function" {
     resources = ["*"]
   }
 
+  # Lambda's on-failure destination (with the function's role), or the
+  # redacting guards' own copies (local.redacting_functions).
   statement {
     sid       = "FailureQueue"
     actions   = ["sqs:SendMessage"]

@@ -10,7 +10,7 @@ resource "aws_lambda_function" "guard" {
   for_each = local.functions
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; a VPC would add NAT cost and cold-start latency for no isolation gain.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the deploying team owns; the zips are built from source by `make package`.
-  #checkov:skip=CKV_AWS_116:Failures go to an on-failure destination (aws_lambda_function_event_invoke_config), which keeps the error with the event; a DLQ as well would deliver each failure twice.
+  #checkov:skip=CKV_AWS_116:Failures go to the failure queue: through an on-failure destination (aws_lambda_function_event_invoke_config), which keeps the error with the event, or, for the guards whose events may carry secrets, as a redacted copy the function sends; a DLQ would deliver the event as it came.
   function_name                  = "${var.name_prefix}-${each.key}"
   description                    = "ecs-access-guard ${each.key}"
   role                           = aws_iam_role.function[each.key].arn
@@ -31,6 +31,7 @@ resource "aws_lambda_function" "guard" {
       local.common_environment,
       { ACCESS_GUARD_ROLE_ARN = aws_iam_role.function[each.key].arn },
       each.key == "sweep" ? { ACCESS_GUARD_SWEEP_QUEUE_URL = aws_sqs_queue.sweep_work.url } : {},
+      contains(local.redacting_functions, each.key) ? { ACCESS_GUARD_FAILURE_QUEUE_URL = aws_sqs_queue.failures.url } : {},
       local.sinks_environment,
     )
   }
@@ -54,9 +55,14 @@ resource "aws_lambda_function_event_invoke_config" "guard" {
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = 3600
 
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.failures.arn
+  # The redacting guards have none: Lambda's record would carry the event as
+  # it came, secrets included; they send a redacted copy themselves.
+  dynamic "destination_config" {
+    for_each = contains(local.redacting_functions, each.key) ? [] : [aws_sqs_queue.failures.arn]
+    content {
+      on_failure {
+        destination = destination_config.value
+      }
     }
   }
 }

@@ -37,6 +37,7 @@ locals {
       "iam:ListAttachedRolePolicies",
       "iam:ListRolePolicies",
       "sns:Publish",
+      "sqs:SendMessage",
     ]
     "service-guard" = [
       "ec2:DescribeManagedPrefixLists",
@@ -45,6 +46,7 @@ locals {
       "ecs:DescribeClusters",
       "ecs:DescribeTaskDefinition",
       "sns:Publish",
+      "sqs:SendMessage",
     ]
     "cluster-guard" = [
       "ecs:DescribeClusters",
@@ -196,6 +198,13 @@ locals {
   # Every function: the event-driven guards and the sweep.
   functions = toset(keys(local.function_actions))
 
+  # The guards whose events may carry secrets (a task definition's
+  # environment, RunTask's overrides): an event they cannot handle goes to
+  # the failure queue as a redacted copy they send themselves
+  # (sqs:SendMessage above), never through Lambda's on-failure destination,
+  # which would keep it as it came for 14 days (lambda.tf).
+  redacting_functions = ["task-definition-guard", "service-guard"]
+
   # ACCESS_GUARD_DRY_RUN is passed only when var.dry_run is set: it then wins
   # over the policy's dry_run; unset, the policy decides (embedded default: true).
   common_environment = merge(
@@ -206,7 +215,7 @@ locals {
       ACCESS_GUARD_STATE_TABLE         = aws_dynamodb_table.state.name
       AWS_LAMBDA_LOG_FORMAT            = "JSON"
     },
-    local.policy != "" ? { ACCESS_GUARD_POLICY = local.policy } : {},
+    local.policy_location != null ? { ACCESS_GUARD_POLICY = local.policy_location } : {},
     var.dry_run != null ? { ACCESS_GUARD_DRY_RUN = tostring(var.dry_run) } : {},
   )
 

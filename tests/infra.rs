@@ -541,3 +541,96 @@ async fn route_every_sample_event(through_a_member: bool) {
     );
     assert!(wrong.is_empty(), "misrouted:\n{}", wrong.join("\n"));
 }
+
+/// Every `.tf` file of the module (not the member module), as text.
+fn module_text() -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("infra"))
+        .expect("infra/")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("a .tf file"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_policy_reaches_the_functions_as_an_s3_object_never_in_their_environment() {
+    // The environment names the object's version; the text is the object's.
+    let text = module_text();
+    let set: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("ACCESS_GUARD_POLICY ="))
+        .collect();
+    assert_eq!(
+        set,
+        ["local.policy_location != null ? { ACCESS_GUARD_POLICY = local.policy_location } : {},"]
+    );
+    let location = std::fs::read_to_string(repo().join("infra/policy.tf")).expect("policy.tf");
+    assert!(
+        location.contains("s3://${aws_s3_bucket.policy[0].id}/${local.policy_key}?versionId=${aws_s3_object.policy[0].version_id}"),
+        "{location}"
+    );
+    let object = block_text("infra/policy.tf", &["aws_s3_object", "policy"]);
+    assert!(object.contains("content = local.policy"), "{object}");
+    assert!(
+        object.contains("kms_key_id = aws_kms_key.guard.arn"),
+        "{object}"
+    );
+    // What reading it takes, granted on the object alone.
+    let granted = strings(&local_in("infra/policy.tf", "policy_actions"));
+    let code: BTreeSet<String> = access_guard::config::POLICY_ACTIONS
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(granted, code);
+    let grant = block_text("infra/iam.tf", &["aws_iam_policy_document", "function"]);
+    let read_policy = grant
+        .split("dynamic \"statement\"")
+        .find(|s| s.contains("sid = \"ReadPolicy\""))
+        .unwrap_or_else(|| panic!("no ReadPolicy statement in {grant}"));
+    let squeezed: String = read_policy.split_whitespace().collect();
+    assert!(
+        squeezed.contains("for_each=local.policy!=\"\"?[local.policy_actions]:[]")
+            && squeezed.contains("actions=statement.value")
+            && squeezed
+                .contains("resources=[\"${aws_s3_bucket.policy[0].arn}/${local.policy_key}\"]"),
+        "{read_policy}"
+    );
+}
+
+#[test]
+fn the_guards_whose_events_may_carry_secrets_have_no_on_failure_destination() {
+    let module = strings(&local("redacting_functions"));
+    let code: BTreeSet<String> = access_guard::lambda::REDACTING_FUNCTIONS
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(module, code);
+    // They send the redacted copy themselves: the call is theirs.
+    let declared: BTreeMap<&str, &[&str]> = every_function().into_iter().collect();
+    for function in access_guard::lambda::REDACTING_FUNCTIONS {
+        assert!(
+            declared[function].contains(&"sqs:SendMessage"),
+            "{function}"
+        );
+    }
+    let invoke = block_text(
+        "infra/lambda.tf",
+        &["aws_lambda_function_event_invoke_config", "guard"],
+    );
+    assert!(
+        invoke.contains("for_each = contains(local.redacting_functions, each.key) ? [] : [aws_sqs_queue.failures.arn]"),
+        "{invoke}"
+    );
+    assert!(!invoke.contains("\n  destination_config {"), "{invoke}");
+    let function = block_text("infra/lambda.tf", &["aws_lambda_function", "guard"]);
+    assert!(
+        function.contains("contains(local.redacting_functions, each.key) ? { ACCESS_GUARD_FAILURE_QUEUE_URL = aws_sqs_queue.failures.url } : {}"),
+        "{function}"
+    );
+}

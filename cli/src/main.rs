@@ -339,5 +339,19 @@ fn policy_check(file: &std::path::Path) -> ExitCode {
         policy.dry_run_source,
         policy.notify_min_severity
     );
+    // Every setting's effective value and where it came from: what a
+    // function with this policy and this environment logs when it starts.
+    let width = policy
+        .settings
+        .iter()
+        .map(|s| s.key.len())
+        .max()
+        .unwrap_or(0);
+    for setting in &policy.settings {
+        println!(
+            "  {:<width$} = {}  ({})",
+            setting.key, setting.value, setting.source
+        );
+    }
     ExitCode::SUCCESS
 }

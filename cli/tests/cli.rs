@@ -125,6 +125,67 @@ fn reads_standard_input_and_json_lines() {
 }
 
 #[test]
+fn policy_check_prints_every_setting_with_where_its_value_came_from() {
+    let dir = temp_dir("settings");
+    let file = dir.join("mine.toml");
+    std::fs::write(
+        &file,
+        "exemption_tag_key = \"secops:exempt\"\nnotify_min_severity = \"medium\"\n[sweep]\nrevoke = true\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let line = |out: &str, key: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key} ")))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| panic!("no {key} in {out}"))
+    };
+    let o = bin()
+        .args(["policy", "check", path])
+        .env_remove("ACCESS_GUARD_NOTIFY_MIN_SEVERITY")
+        .env_remove("ACCESS_GUARD_EXEMPTION_TAG_KEY")
+        .env_remove("ACCESS_GUARD_DRY_RUN")
+        .output()
+        .expect("run access-guard");
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(
+        line(&out, "exemption_tag_key"),
+        format!("exemption_tag_key = \"secops:exempt\" (file {path})")
+    );
+    assert_eq!(
+        line(&out, "notify_min_severity"),
+        format!("notify_min_severity = \"medium\" (file {path})")
+    );
+    assert_eq!(
+        line(&out, "sweep.revoke"),
+        format!("sweep.revoke = true (file {path})")
+    );
+    assert_eq!(line(&out, "dry_run"), "dry_run = true (embedded)");
+    assert_eq!(
+        line(&out, "max_revocations_per_event"),
+        "max_revocations_per_event = 20 (embedded)"
+    );
+    // The environment wins, and says so.
+    let o = bin()
+        .args(["policy", "check", path])
+        .env("ACCESS_GUARD_NOTIFY_MIN_SEVERITY", "low")
+        .env_remove("ACCESS_GUARD_EXEMPTION_TAG_KEY")
+        .env_remove("ACCESS_GUARD_DRY_RUN")
+        .output()
+        .expect("run access-guard");
+    let out = stdout(&o);
+    assert_eq!(
+        line(&out, "notify_min_severity"),
+        "notify_min_severity = \"low\" (environment ACCESS_GUARD_NOTIFY_MIN_SEVERITY)"
+    );
+    assert_eq!(
+        line(&out, "exemption_tag_key"),
+        format!("exemption_tag_key = \"secops:exempt\" (file {path})")
+    );
+}
+
+#[test]
 fn rules_and_policy_commands() {
     let o = run(&["rules"]);
     assert!(stdout(&o).contains("EC2-SG-012"));
@@ -227,8 +288,8 @@ fn detected_secrets_never_reach_the_output() {
                     "{file}: a detected secret appears in the {format} output"
                 );
                 assert!(
-                    all.contains(&v[..4]),
-                    "{file}: the first 4 characters name it"
+                    all.contains(&access_guard::secrets::redact(v)),
+                    "{file}: the redacted form (length, known prefix) names it"
                 );
             }
         }

@@ -3,10 +3,17 @@
 
 use crate::finding::Severity;
 use crate::guards::GuardSettings;
+use crate::policy::settings::set_from_environment;
 use crate::policy::{Policy, PolicyError};
 
-/// The policy: a path inside the deployment package, or inline TOML.
+/// The policy: a path inside the deployment package, inline TOML, or an S3
+/// object (`s3://bucket/key?versionId=…`, what the module writes: Lambda's
+/// environment holds at most 4 KB, a listed scope of a few hundred accounts
+/// more), read once at start-up.
 pub const POLICY_VAR: &str = "ACCESS_GUARD_POLICY";
+/// What a function calls to read a policy kept in S3 (the object's pinned
+/// version). The module grants it only when it writes a policy there.
+pub const POLICY_ACTIONS: &[&str] = &["s3:GetObjectVersion"];
 /// Overrides of common policy knobs.
 pub const DRY_RUN_VAR: &str = "ACCESS_GUARD_DRY_RUN";
 pub const NOTIFY_MIN_SEVERITY_VAR: &str = "ACCESS_GUARD_NOTIFY_MIN_SEVERITY";
@@ -20,6 +27,10 @@ pub const OWN_ROLE_ARN_VAR: &str = "ACCESS_GUARD_ROLE_ARN";
 pub const STATE_TABLE_VAR: &str = "ACCESS_GUARD_STATE_TABLE";
 /// The sweep's work queue: one item per (account, region).
 pub const SWEEP_QUEUE_VAR: &str = "ACCESS_GUARD_SWEEP_QUEUE_URL";
+/// The failure queue, for the functions that write a redacted copy of an
+/// event they could not handle there themselves (their events may carry
+/// secrets, which Lambda's on-failure destination would keep as they came).
+pub const FAILURE_QUEUE_VAR: &str = "ACCESS_GUARD_FAILURE_QUEUE_URL";
 /// Security Hub on (DESIGN §13): the default product of the account and
 /// region the function runs in, where its findings are imported.
 pub const SECURITY_HUB_VAR: &str = "ACCESS_GUARD_SECURITY_HUB_PRODUCT_ARN";
@@ -45,6 +56,10 @@ pub struct FunctionConfig {
     pub state_table: Option<String>,
     /// The sweep's work queue URL (the sweep function only).
     pub sweep_queue_url: Option<String>,
+    /// Where the function itself sends a redacted copy of an event it could
+    /// not handle; `None`: it fails the invocation and Lambda's on-failure
+    /// destination keeps the event.
+    pub failure_queue_url: Option<String>,
     /// Security Hub's product to import findings into; `None`: off.
     pub security_hub: Option<crate::output::asff::Product>,
     /// The Chatbot topic's ARN; `None`: off.
@@ -56,10 +71,20 @@ impl FunctionConfig {
     /// expiry are logged as errors naming the key: they are not honoured (and
     /// each event they would have covered reports them), but they do not stop
     /// the guard, which would leave every other group unguarded.
-    pub fn from_env() -> Result<FunctionConfig, ConfigError> {
-        let config = FunctionConfig::from_lookup(|name| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-        })?;
+    /// `policy_object` is the text of the S3 object `ACCESS_GUARD_POLICY`
+    /// names, when it names one ([`policy_location`]), read by the caller.
+    /// Every setting's effective value and its source are logged, one line
+    /// each, so that an operator can see which of theirs won.
+    pub fn from_env(policy_object: Option<String>) -> Result<FunctionConfig, ConfigError> {
+        let config = FunctionConfig::from_lookup_with(env, policy_object)?;
+        for setting in &config.policy.settings {
+            tracing::info!(
+                setting = %setting.key,
+                value = %setting.value,
+                source = %setting.source,
+                "policy setting"
+            );
+        }
         for problem in config.policy.expired_exemptions(crate::today()) {
             tracing::error!(problem = %problem, "policy exemption past due: not honoured");
         }
@@ -70,19 +95,29 @@ impl FunctionConfig {
     pub fn from_lookup(
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<FunctionConfig, ConfigError> {
+        FunctionConfig::from_lookup_with(get, None)
+    }
+
+    /// As [`FunctionConfig::from_lookup`], with the text of the S3 object
+    /// the policy variable names.
+    pub fn from_lookup_with(
+        get: impl Fn(&str) -> Option<String>,
+        policy_object: Option<String>,
+    ) -> Result<FunctionConfig, ConfigError> {
         let topic_arn = get(TOPIC_ARN_VAR).ok_or(ConfigError::Var {
             var: TOPIC_ARN_VAR,
             problem: "missing: the SNS topic ARN for alerts".to_string(),
         })?;
         Ok(FunctionConfig {
             topic_arn,
-            policy: policy_from_lookup(&get)?,
+            policy: policy_from_lookup_with(&get, policy_object)?,
             settings: GuardSettings {
                 own_role_arn: get(OWN_ROLE_ARN_VAR),
                 acting_as: None,
             },
             state_table: get(STATE_TABLE_VAR),
             sweep_queue_url: get(SWEEP_QUEUE_VAR),
+            failure_queue_url: get(FAILURE_QUEUE_VAR),
             security_hub: get(SECURITY_HUB_VAR)
                 .map(|arn| crate::output::asff::Product::parse(arn.trim()))
                 .transpose()
@@ -106,15 +141,94 @@ impl FunctionConfig {
     }
 }
 
+/// The process environment, a blank value as unset.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// An S3 object that holds the policy: `s3://bucket/key`, optionally
+/// `?versionId=…` (the module pins the version it wrote, so that a changed
+/// policy is a changed configuration and every instance starts anew).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyLocation {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+}
+
+impl std::fmt::Display for PolicyLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)?;
+        match &self.version_id {
+            Some(v) => write!(f, "?versionId={v}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The S3 object `ACCESS_GUARD_POLICY` names, if it names one.
+pub fn policy_location(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<PolicyLocation>, ConfigError> {
+    let Some(value) = get(POLICY_VAR) else {
+        return Ok(None);
+    };
+    let Some(rest) = value.trim().strip_prefix("s3://") else {
+        return Ok(None);
+    };
+    let bad = |problem: &str| ConfigError::Var {
+        var: POLICY_VAR,
+        problem: format!("{problem}: expected s3://BUCKET/KEY[?versionId=VERSION]"),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let (bucket, key) = path.split_once('/').ok_or_else(|| bad("no key"))?;
+    if bucket.is_empty() || key.is_empty() {
+        return Err(bad("an empty bucket or key"));
+    }
+    let version_id = match query {
+        None => None,
+        Some(q) => match q.strip_prefix("versionId=") {
+            Some(v) if !v.is_empty() && !v.contains('&') => Some(v.to_string()),
+            _ => return Err(bad("the only query is versionId")),
+        },
+    };
+    Ok(Some(PolicyLocation {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id,
+    }))
+}
+
 /// The policy named by `ACCESS_GUARD_POLICY` (or the embedded one), with the
 /// environment's overrides applied.
 pub fn policy_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Policy, ConfigError> {
-    let mut policy = match get(POLICY_VAR) {
-        None => Policy::embedded(),
-        Some(value) if value.contains('\n') || value.contains('=') => {
+    policy_from_lookup_with(get, None)
+}
+
+/// As [`policy_from_lookup`], with the text of the S3 object the policy
+/// variable names (read by the caller: this module does no I/O but files).
+pub fn policy_from_lookup_with(
+    get: &impl Fn(&str) -> Option<String>,
+    policy_object: Option<String>,
+) -> Result<Policy, ConfigError> {
+    let mut policy = match (get(POLICY_VAR), policy_location(get)?) {
+        (None, _) => Policy::embedded(),
+        (Some(_), Some(location)) => match policy_object {
+            Some(text) => Policy::from_toml(&text, &location.to_string())?,
+            None => {
+                return Err(ConfigError::Var {
+                    var: POLICY_VAR,
+                    problem: format!("the policy object {location} was not read"),
+                })
+            }
+        },
+        (Some(value), None) if value.contains('\n') || value.contains('=') => {
             Policy::from_toml(&value, "ACCESS_GUARD_POLICY (inline)")?
         }
-        Some(path) => {
+        (Some(path), None) => {
             let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Var {
                 var: POLICY_VAR,
                 problem: format!("cannot read policy file {path}: {e}"),
@@ -145,6 +259,12 @@ pub fn apply_overrides(
             }
         };
         policy.dry_run_source = DRY_RUN_VAR;
+        set_from_environment(
+            &mut policy.settings,
+            "dry_run",
+            policy.dry_run.to_string(),
+            DRY_RUN_VAR,
+        );
     }
     if let Some(value) = get(NOTIFY_MIN_SEVERITY_VAR) {
         policy.notify_min_severity =
@@ -154,8 +274,20 @@ pub fn apply_overrides(
                     var: NOTIFY_MIN_SEVERITY_VAR,
                     problem,
                 })?;
+        set_from_environment(
+            &mut policy.settings,
+            "notify_min_severity",
+            format!("{:?}", policy.notify_min_severity.to_string()),
+            NOTIFY_MIN_SEVERITY_VAR,
+        );
     }
     if let Some(value) = get(EXEMPTION_TAG_KEY_VAR) {
+        set_from_environment(
+            &mut policy.settings,
+            "exemption_tag_key",
+            format!("{value:?}"),
+            EXEMPTION_TAG_KEY_VAR,
+        );
         policy.exemption_tag_key = value;
     }
     Ok(())
@@ -260,6 +392,53 @@ mod tests {
                 .to_string();
             assert!(err.starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn each_setting_says_whether_the_embedded_policy_the_file_or_the_environment_set_it() {
+        use crate::policy::settings::Source;
+        let source = |pairs: &[(&str, &str)], key: &str| {
+            let policy = policy_from_lookup(&lookup(pairs)).unwrap();
+            let setting = policy
+                .settings
+                .iter()
+                .find(|s| s.key == key)
+                .cloned()
+                .unwrap_or_else(|| panic!("{key}"));
+            (setting.value, setting.source)
+        };
+        let inline = || Source::File("ACCESS_GUARD_POLICY (inline)".to_string());
+        let file = (POLICY_VAR, "exemption_tag_key = \"secops:exempt\"\n[organization]\naccounts = [\"111122223333\"]\nregions = [\"us-east-1\"]\n");
+        assert_eq!(
+            source(&[file], "exemption_tag_key"),
+            ("\"secops:exempt\"".to_string(), inline())
+        );
+        assert_eq!(
+            source(&[file], "notify_min_severity"),
+            ("\"high\"".to_string(), Source::Embedded)
+        );
+        assert_eq!(
+            source(&[file], "organization.accounts"),
+            ("[\"111122223333\"]".to_string(), inline())
+        );
+        assert_eq!(
+            source(
+                &[file, (EXEMPTION_TAG_KEY_VAR, "ops:skip")],
+                "exemption_tag_key"
+            ),
+            (
+                "\"ops:skip\"".to_string(),
+                Source::Environment(EXEMPTION_TAG_KEY_VAR)
+            )
+        );
+        assert_eq!(
+            source(&[(DRY_RUN_VAR, "false")], "dry_run"),
+            ("false".to_string(), Source::Environment(DRY_RUN_VAR))
+        );
+        // And what the function runs with is what the list says.
+        let policy =
+            policy_from_lookup(&lookup(&[file, (EXEMPTION_TAG_KEY_VAR, "ops:skip")])).unwrap();
+        assert_eq!(policy.exemption_tag_key, "ops:skip");
     }
 
     #[test]

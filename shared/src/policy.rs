@@ -12,6 +12,8 @@ use crate::finding::{Action, Severity};
 use crate::model::net::WidePrefixes;
 use crate::rules::{self, Rule};
 
+pub mod settings;
+
 /// The policy compiled into every binary.
 pub const EMBEDDED: &str = include_str!("../policy/default.toml");
 
@@ -82,6 +84,7 @@ struct OrganizationFile {
     organization_id: Option<String>,
     regions: Vec<String>,
     member_role_name: Option<String>,
+    ou_cache_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,7 +157,14 @@ pub struct Organization {
     pub regions: Vec<String>,
     /// The role assumed in a member account (`arn:<partition>:iam::<account>:role/<name>`).
     pub member_role_name: String,
+    /// How long the OUs an account sits in are kept once read (exemptions
+    /// by OU): at most [`MAX_OU_CACHE`].
+    pub ou_cache: std::time::Duration,
 }
+
+/// What is read from Organizations is kept at most this long (DESIGN §7
+/// invariant 12): minutes, never the life of an instance.
+pub const MAX_OU_CACHE: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Organization {
     /// Why `account`/`region` is outside the scope, or `None` when inside.
@@ -335,6 +345,9 @@ pub struct Policy {
     /// One deployment for many accounts and regions; `None`: the function's own only.
     pub organization: Option<Organization>,
     pub sweep: SweepSettings,
+    /// Every setting's effective value and where it came from (embedded,
+    /// file, environment): logged at start-up, printed by `policy check`.
+    pub settings: Vec<settings::Setting>,
 }
 
 fn parse_date(text: &str) -> Result<Date, String> {
@@ -373,7 +386,16 @@ impl Policy {
                 problem: e.message().to_string(),
             })?
         };
-        Policy::resolve(file, base, origin)
+        let mut policy = Policy::resolve(file, base, origin)?;
+        // Both documents parsed above as PolicyFile: as tables they parse too.
+        let table = |text: &str| text.parse::<toml::Table>().unwrap_or_default();
+        let embedded = table(EMBEDDED);
+        policy.settings = if origin == "(embedded)" {
+            settings::effective(&embedded, None)
+        } else {
+            settings::effective(&embedded, Some((&table(text), origin)))
+        };
+        Ok(policy)
     }
 
     fn resolve(file: PolicyFile, base: PolicyFile, origin: &str) -> Result<Policy, PolicyError> {
@@ -689,6 +711,7 @@ impl Policy {
             }
         }
         Ok(Policy {
+            settings: Vec::new(),
             account_names: file.account_names.clone(),
             organization,
             sweep,
@@ -953,10 +976,26 @@ fn organization(
             format!("{member_role_name:?} is not an IAM role name"),
         ));
     }
+    let ou_cache = match org.ou_cache_seconds {
+        None => MAX_OU_CACHE,
+        Some(seconds) if (1..=MAX_OU_CACHE.as_secs()).contains(&seconds) => {
+            std::time::Duration::from_secs(seconds)
+        }
+        Some(seconds) => {
+            return Err(err(
+                "organization.ou_cache_seconds",
+                format!(
+                    "{seconds}: from 1 to {} (an account moved to another OU is judged by it within that time)",
+                    MAX_OU_CACHE.as_secs()
+                ),
+            ))
+        }
+    };
     Ok(Organization {
         accounts,
         regions: org.regions,
         member_role_name,
+        ou_cache,
     })
 }
 

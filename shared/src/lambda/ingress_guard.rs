@@ -4,7 +4,7 @@
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::{Common, HandlerError};
+use super::{ou_cache, Common, HandlerError};
 use crate::config::FunctionConfig;
 use crate::guards::ingress::IngressGuard;
 use crate::ports::aws::state::DynamoState;
@@ -47,7 +47,8 @@ impl Deps {
         Deps {
             groups: Ec2SecurityGroups::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2),
-            organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk)),
+            organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
+                .with_ttl(ou_cache(&config.policy)),
             state: config
                 .state_table
                 .as_ref()

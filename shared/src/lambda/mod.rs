@@ -57,9 +57,10 @@ use crate::model::event::{Event, ParseError};
 use crate::model::json::Node;
 use crate::output::report::Report;
 use crate::policy::Policy;
+use crate::ports::aws::failure_queue::SqsFailureQueue;
 use crate::ports::aws::securityhub::SecurityHubFindings;
 use crate::ports::aws::{Members, PlaceClients, SnsChatChannel, SnsNotifier};
-use crate::ports::Notifier;
+use crate::ports::{FailureQueue, Notifier};
 use std::sync::Arc;
 
 /// Why an invocation failed. Lambda retries it, then sends it to the
@@ -90,6 +91,12 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("sweep", sweep::IAM_ACTIONS),
 ];
 
+/// The functions whose events may carry secrets (a task definition's
+/// environment, RunTask's overrides): the module gives them the failure
+/// queue to send a redacted copy of an event they cannot handle, and no
+/// on-failure destination (a test compares this list with the module's).
+pub const REDACTING_FUNCTIONS: &[&str] = &["task-definition-guard", "service-guard"];
+
 /// A Lambda function: what it is built from and how it handles one
 /// invocation. Each function's `main` is [`serve`] over one of these.
 pub trait Function: Sized {
@@ -117,16 +124,50 @@ pub trait Function: Sized {
 /// the key), the SDK with the function's timeouts, then the Lambda runtime.
 pub async fn serve<F: Function>() -> Result<(), lambda_runtime::Error> {
     init_tracing_to(std::io::stdout)?;
-    let config = FunctionConfig::from_env()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(F::timeouts())
         .load()
         .await;
+    let config = FunctionConfig::from_env(read_policy_object(&sdk).await?)?;
     let function = F::new(&sdk, config)?;
     lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<Value>| {
         function.handle(event)
     }))
     .await
+}
+
+/// The text of the policy object `ACCESS_GUARD_POLICY` names, when it
+/// names one: read once, before anything runs; a read that fails stops the
+/// start, naming the object and the code.
+pub async fn read_policy_object(
+    sdk: &aws_config::SdkConfig,
+) -> Result<Option<String>, lambda_runtime::Error> {
+    let Some(location) = crate::config::policy_location(&crate::config::env)? else {
+        return Ok(None);
+    };
+    let client = aws_sdk_s3::Client::new(sdk);
+    crate::ports::aws::policy_object::read(&client, &location)
+        .await
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "{}: {location}: {} failed: {}: {}",
+                crate::config::POLICY_VAR,
+                e.operation,
+                e.code_or_kind(),
+                e.message
+            )
+            .into()
+        })
+}
+
+/// How long a function keeps the OUs it read (the policy's
+/// `[organization] ou_cache_seconds`, at most five minutes).
+pub fn ou_cache(policy: &Policy) -> Duration {
+    policy
+        .organization
+        .as_ref()
+        .map_or(crate::policy::MAX_OU_CACHE, |o| o.ou_cache)
 }
 
 /// Where a function's alerts go: the SNS topic, and the optional sinks its
@@ -171,6 +212,9 @@ pub struct Common {
     pub notifier: WithSinks<SnsNotifier>,
     /// Clients for other accounts and regions (organization deployments).
     pub members: Members,
+    /// Where the function sends a redacted copy of an event it could not
+    /// handle, when its configuration names the failure queue.
+    pub failures: Option<SqsFailureQueue>,
     pub config: FunctionConfig,
 }
 
@@ -179,6 +223,10 @@ impl Common {
         Common {
             notifier: alerting(sdk, &config, crate::guards::sinks::SINKS_BUDGET),
             members: Members::new(sdk),
+            failures: config
+                .failure_queue_url
+                .clone()
+                .map(|url| SqsFailureQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
             config,
         }
     }
@@ -190,6 +238,7 @@ impl Common {
             policy: &self.config.policy,
             settings: &self.config.settings,
             members: &self.members,
+            failures: self.failures.as_ref().map(|q| q as &dyn FailureQueue),
         }
     }
 }
@@ -201,6 +250,10 @@ pub struct Runner<'a> {
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
     pub members: &'a Members,
+    /// Set: an event that fails is sent there redacted and the invocation
+    /// succeeds, so that Lambda never hands the event as it came to the
+    /// on-failure destination (DESIGN §8).
+    pub failures: Option<&'a dyn FailureQueue>,
 }
 
 /// Where and as whom a guard acts on one event.
@@ -233,8 +286,28 @@ impl Runner<'_> {
         let (policy, notifier) = (self.policy, self.notifier);
         let origin = format!("request {}", event.context.request_id);
         let home = Home::from_function_arn(&event.context.invoked_function_arn);
+        let kept = self.failures.map(|_| {
+            (
+                event.payload.clone(),
+                event.context.request_id.clone(),
+                event.context.invoked_function_arn.clone(),
+            )
+        });
         let result = match read(event.payload, &origin) {
-            Ok(record) => match (
+            Ok((record, source)) if record.aws_source().as_deref() != Some(source.as_str()) => {
+                // Only AWS puts `aws.*` CloudTrail events on a bus: anything
+                // else (a direct invoke, another source's PutEvents) is
+                // alerted and never acted on, and retrying it would not help.
+                let reason = format!(
+                    "not acted on: the event's source is {source:?}, not {:?}, the AWS service that                      records {}: only AWS's own events are acted on",
+                    record.aws_source().unwrap_or_else(|| "an aws.* service".to_string()),
+                    if record.source.is_empty() { "it" } else { record.source.as_str() },
+                );
+                alert_not_acted(&record, reason, policy, notifier)
+                    .await
+                    .map_err(GuardError::aws(&record))
+            }
+            Ok((record, _)) => match (
                 place(&record, home.as_ref(), policy.organization.as_ref()),
                 home,
             ) {
@@ -262,7 +335,34 @@ impl Runner<'_> {
             Ok(report) => Ok(serde_json::to_value(&report).unwrap_or(Value::Null)),
             Err(e) => {
                 tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
-                Err(HandlerError(e))
+                let (Some(queue), Some((payload, request_id, function_arn))) =
+                    (self.failures, kept)
+                else {
+                    return Err(HandlerError(e));
+                };
+                let body = failure_record(&payload, &e, &request_id, &function_arn);
+                match queue.send(&body).await {
+                    Ok(()) => {
+                        tracing::warn!(
+                            error_type = e.error_type(),
+                            "a redacted copy of the event is in the failure queue"
+                        );
+                        Ok(serde_json::json!({
+                            "failed": e.error_type(),
+                            "failure_queue": "a redacted copy of the event was sent",
+                        }))
+                    }
+                    Err(send) => {
+                        // The invocation fails and Lambda retries it; with no
+                        // on-failure destination, nothing keeps the event as it came.
+                        tracing::error!(
+                            operation = send.operation,
+                            code = %send.code_or_kind(),
+                            "the failure queue could not be written"
+                        );
+                        Err(HandlerError(e))
+                    }
+                }
             }
         }
     }
@@ -323,10 +423,39 @@ impl Runner<'_> {
     }
 }
 
-/// The record an EventBridge "AWS API Call via CloudTrail" event carries.
-/// Errors name the field and its JSON kind, never a value: an event may
-/// carry secrets.
-fn read(payload: Value, origin: &str) -> Result<Event, ParseError> {
+/// What the failure queue gets for an event that failed: the shape of
+/// Lambda's own on-failure destination record (so that the tools that read
+/// one read this), with the event redacted ([`crate::secrets::record`]).
+pub fn failure_record(
+    payload: &Value,
+    error: &GuardError,
+    request_id: &str,
+    function_arn: &str,
+) -> String {
+    serde_json::json!({
+        "version": "1.0",
+        "timestamp": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": function_arn,
+            "condition": "Error",
+        },
+        "requestPayload": crate::secrets::record::redacted_event(payload),
+        "requestPayloadRedacted": true,
+        "responsePayload": {
+            "errorType": error.error_type(),
+            "errorMessage": error.to_string(),
+        },
+    })
+    .to_string()
+}
+
+/// The record an EventBridge "AWS API Call via CloudTrail" event carries,
+/// and the envelope's `source`. Errors name the field and its JSON kind,
+/// never a value: an event may carry secrets.
+fn read(payload: Value, origin: &str) -> Result<(Event, String), ParseError> {
     let problem = |problem: String| ParseError::Document {
         origin: origin.to_string(),
         problem: format!("not an EventBridge event: {problem}"),
@@ -366,7 +495,8 @@ fn read(payload: Value, origin: &str) -> Result<Event, ParseError> {
             envelope.detail_type
         )));
     }
-    Event::from_envelope(&envelope, origin)
+    let record = Event::from_envelope(&envelope, origin)?;
+    Ok((record, envelope.source))
 }
 
 /// When the invocation must have answered, from Lambda's deadline (`None`

@@ -15,8 +15,10 @@ use crate::ports::{Clusters, SecurityGroups, TaskDefinitions};
 /// service, task set or task deploys), DescribeSecurityGroupRules (the groups
 /// in front of it) and DescribeManagedPrefixLists/GetManagedPrefixListEntries
 /// (the prefix lists their rules name), DescribeClusters (the cluster's Exec
-/// configuration, when the call turns Exec on) and Publish. The Terraform
-/// module grants exactly these (a test compares them).
+/// configuration, when the call turns Exec on), Publish, and SendMessage (a
+/// redacted copy of an event it could not handle, to the failure queue:
+/// RunTask's overrides may carry secrets). The Terraform module grants
+/// exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",
@@ -24,6 +26,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ecs:DescribeClusters",
     "ecs:DescribeTaskDefinition",
     "sns:Publish",
+    "sqs:SendMessage",
 ];
 
 /// What the handler uses, built once per Lambda instance.

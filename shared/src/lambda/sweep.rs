@@ -94,7 +94,8 @@ impl Deps {
         Ok(Deps {
             notifier: super::alerting(sdk, &config, crate::guards::sinks::SWEEP_SINKS_BUDGET),
             members: Members::new(sdk),
-            organizations: OrganizationsOus::new(organizations.clone()),
+            organizations: OrganizationsOus::new(organizations.clone())
+                .with_ttl(super::ou_cache(&config.policy)),
             accounts: OrganizationsAccounts::new(organizations),
             state: DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table),
             sqs: aws_sdk_sqs::Client::new(sdk),

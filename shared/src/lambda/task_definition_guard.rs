@@ -11,8 +11,10 @@ use crate::ports::aws::EcsTaskDefinitions;
 use crate::ports::{Iam, TaskDefinitions};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (when CloudTrail
-/// omitted the definition), the task role's trust and policies (ECS-TD-021)
-/// and Publish. The Terraform module grants exactly these (a test compares them).
+/// omitted the definition), the task role's trust and policies (ECS-TD-021),
+/// Publish, and SendMessage (a redacted copy of an event it could not
+/// handle, to the failure queue: a task definition may carry secrets). The
+/// Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "ecs:DescribeTaskDefinition",
     "iam:GetPolicy",
@@ -22,6 +24,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "iam:ListAttachedRolePolicies",
     "iam:ListRolePolicies",
     "sns:Publish",
+    "sqs:SendMessage",
 ];
 
 /// What the handler uses, built once per Lambda instance.

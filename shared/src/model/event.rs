@@ -257,6 +257,22 @@ impl Event {
         self.source.is_empty() || self.source.strip_suffix(".amazonaws.com") == Some(service)
     }
 
+    /// The `source` EventBridge gives the record's service's CloudTrail
+    /// events (`aws.ec2` for `ec2.amazonaws.com`; the Resource Groups
+    /// Tagging API's are `aws.tag`). Only AWS puts `aws.*` events on a bus;
+    /// `None` when the record names no AWS service.
+    pub fn aws_source(&self) -> Option<String> {
+        let service = self.source.strip_suffix(".amazonaws.com")?;
+        let valid = !service.is_empty()
+            && service
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        valid.then(|| match service {
+            "tagging" => "aws.tag".to_string(),
+            other => format!("aws.{other}"),
+        })
+    }
+
     /// Path-aware view of `requestParameters`.
     pub fn request(&self) -> Node<'_> {
         Node::root(&self.request, "requestParameters")

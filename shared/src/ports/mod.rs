@@ -221,6 +221,15 @@ pub trait Iam: Send + Sync {
     async fn instance_profile_roles(&self, profile: &str) -> Result<Option<Vec<String>>, AwsError>;
 }
 
+/// Where an event the function could not handle goes, as a message it
+/// writes itself (the failure queue): the guards whose events may carry
+/// secrets hand it a redacted copy instead of letting Lambda's on-failure
+/// destination keep the event as it came (DESIGN §8).
+#[async_trait]
+pub trait FailureQueue: Send + Sync {
+    async fn send(&self, body: &str) -> Result<(), AwsError>;
+}
+
 /// Sends the alert (SNS, the one required sink), and hands verdicts to the
 /// optional sinks (DESIGN §13).
 #[async_trait]

@@ -221,6 +221,16 @@ pub fn find(value: &str) -> Option<Match> {
     failed
 }
 
+/// The prefix of the token format the whole of `value` is, if any
+/// (`ghp_` of a GitHub token): what redaction may keep of it.
+pub fn whole_token_prefix(value: &str) -> Option<&'static str> {
+    FORMATS.iter().find_map(|f| {
+        let body = value.strip_prefix(f.prefix)?.as_bytes();
+        (body.len() >= f.min && body.len() <= f.max && body.iter().all(|&c| f.body.contains(c)))
+            .then_some(f.prefix)
+    })
+}
+
 /// A well-formed fake of the format (valid checksum included), the same for
 /// the same `seed`: for tests and the benchmark's corpus. Never a real
 /// credential: the body is pseudo-random.

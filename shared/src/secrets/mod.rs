@@ -1,6 +1,7 @@
 //! Secret detection in environment values (ECS-TD-007/008/009). Detection
 //! returns what kind of secret a value looks like, never the value; callers
-//! show at most its first 4 characters ([`crate::output::notify::redact`]).
+//! show its length and, for a token of a known format, that format's prefix
+//! ([`redact`]).
 //!
 //! Structure comes before entropy: AWS keys, private-key blocks, JSON Web
 //! Tokens (their header decoded), credentials in URLs and connection
@@ -12,6 +13,7 @@
 //! Lambda and each check reads as what it is.
 
 pub mod formats;
+pub mod record;
 
 use base64::Engine as _;
 
@@ -126,6 +128,26 @@ fn is_key_char(c: u8) -> bool {
 /// documentation's example (what [`detect`] reports as one), cheaply.
 pub fn is_access_key_id(value: &str) -> bool {
     has_access_key_id(value) && !is_documentation_example(value) && !is_placeholder(value)
+}
+
+/// What may be shown of a secret's value: the prefix of its token format
+/// when the whole value is a token of a known format (`ghp_…(40 chars)`,
+/// `AKIA…(20 chars)`: the prefix says what kind of credential it is and is
+/// the same for every token of its kind), and its length alone for any
+/// other value (`…(8 chars)`): a password's first characters are part of
+/// the password.
+pub fn redact(value: &str) -> String {
+    let count = value.chars().count();
+    let bytes = value.as_bytes();
+    let aws_key_id = bytes.len() == 20
+        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
+        && bytes[4..].iter().all(|&c| is_key_char(c));
+    let prefix = if aws_key_id {
+        &value[..4]
+    } else {
+        formats::whole_token_prefix(value).unwrap_or("")
+    };
+    format!("{prefix}…({count} chars)")
 }
 
 /// `AKIA…`/`ASIA…` followed by 16 upper-case letters or digits, anywhere in the value.
@@ -425,6 +447,34 @@ pub fn name_suggests_secret(name: &str, keywords: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_shows_a_known_format_s_prefix_and_of_anything_else_its_length_only() {
+        let akia = format!("AKIA{}", "IOSFODNN7EXAMPL1");
+        assert_eq!(redact(&akia), "AKIA…(20 chars)");
+        for f in formats::FORMATS {
+            let token = formats::well_formed(f, 7);
+            assert_eq!(
+                redact(&token),
+                format!("{}…({} chars)", f.prefix, token.chars().count()),
+                "{}",
+                f.id
+            );
+        }
+        // A password, a secret key, anything that merely starts like a
+        // token: no character of it is shown.
+        for value in [
+            "hunter22",
+            "q8Zr3LmX/T2vN9pKc7Wd+Hs4Jf6Gb1Ye5Ua0Ri8O",
+            "ghp_short",
+            "AKIA-not-a-key",
+            "x",
+            "",
+        ] {
+            let shown = redact(value);
+            assert_eq!(shown, format!("…({} chars)", value.chars().count()));
+        }
+    }
 
     #[test]
     fn detects_the_known_shapes() {

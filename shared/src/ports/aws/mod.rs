@@ -1,11 +1,18 @@
 //! SDK-backed adapters for the ports (feature `aws`).
 
 pub mod estate;
+#[cfg(feature = "lambda")]
+pub mod failure_queue;
 pub mod iam;
 pub mod instances;
+#[cfg(feature = "lambda")]
+pub mod policy_object;
 pub mod securityhub;
 #[cfg(feature = "state")]
 pub mod state;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_ec2::config::http::HttpResponse;
@@ -709,10 +716,15 @@ impl PlaceClients {
 pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListParents", "sts:AssumeRole"];
 
 /// The OUs of accounts, read through Organizations (from the management
-/// account or a delegated administrator) and kept for the life of the instance.
+/// account or a delegated administrator) and kept for at most
+/// [`OrganizationsOus::with_ttl`] (default and at most five minutes): an
+/// account moved to another OU is judged by its new OU within that time,
+/// never by where it sat when the instance started.
 pub struct OrganizationsOus {
     client: aws_sdk_organizations::Client,
-    known: std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
+    known: std::sync::Mutex<std::collections::HashMap<String, (Instant, Vec<String>)>>,
+    ttl: Duration,
+    clock: Arc<dyn Fn() -> Instant + Send + Sync>,
 }
 
 impl OrganizationsOus {
@@ -720,7 +732,22 @@ impl OrganizationsOus {
         OrganizationsOus {
             client,
             known: std::sync::Mutex::new(std::collections::HashMap::new()),
+            ttl: crate::policy::MAX_OU_CACHE,
+            clock: Arc::new(Instant::now),
         }
+    }
+
+    /// How long an account's OUs are kept (the policy's
+    /// `[organization] ou_cache_seconds`).
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.min(crate::policy::MAX_OU_CACHE);
+        self
+    }
+
+    /// The clock the cache ages by (a test's, to move time on).
+    pub fn with_clock(mut self, clock: Arc<dyn Fn() -> Instant + Send + Sync>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -730,12 +757,14 @@ const MAX_OU_DEPTH: usize = 8;
 #[async_trait]
 impl crate::ports::OrganizationUnits for OrganizationsOus {
     async fn ous_of(&self, account: &str) -> Result<Vec<String>, AwsError> {
+        let now = (self.clock)();
         let cached = self
             .known
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(account)
-            .cloned();
+            .filter(|(read, _)| now.saturating_duration_since(*read) < self.ttl)
+            .map(|(_, ous)| ous.clone());
         if let Some(ous) = cached {
             return Ok(ous);
         }
@@ -760,10 +789,11 @@ impl crate::ports::OrganizationUnits for OrganizationsOus {
                 _ => break,
             }
         }
-        self.known
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(account.to_string(), ous.clone());
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        // What has aged out goes, so that the map stays as small as the
+        // accounts seen in one TTL.
+        known.retain(|_, (read, _)| now.saturating_duration_since(*read) < self.ttl);
+        known.insert(account.to_string(), (now, ous.clone()));
         Ok(ous)
     }
 }

@@ -1,9 +1,9 @@
 use super::SvcContext;
 use crate::finding::{Action, Severity};
 use crate::model::svc::ServiceChange;
-use crate::output::notify::redact;
 use crate::rules::ecs_td::{is_aws_credential_name, Hit};
 use crate::secrets;
+use crate::secrets::redact;
 
 crate::rule! {
     /// ## What it does

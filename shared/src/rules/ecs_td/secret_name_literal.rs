@@ -2,8 +2,8 @@ use super::{is_allowed, is_aws_credential_name, secret_value};
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
 use crate::model::td::TaskDefinition;
-use crate::output::notify::redact;
 use crate::secrets;
+use crate::secrets::redact;
 
 crate::rule! {
     /// ## What it does
@@ -84,9 +84,10 @@ mod tests {
         let hits = run(evaluate, &task(vec![c]));
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert!(
-            hits[0].contains("DB_PASSWORD has a literal value (hunt…(14 chars))"),
+            hits[0].contains("DB_PASSWORD has a literal value (…(14 chars))"),
             "{}",
             hits[0]
         );
+        assert!(!hits[0].contains("hunt"), "no prefix of it");
     }
 }

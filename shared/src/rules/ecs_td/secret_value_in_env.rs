@@ -2,7 +2,7 @@ use super::secret_value;
 use super::{Hit, TdContext};
 use crate::finding::{Action, Severity};
 use crate::model::td::TaskDefinition;
-use crate::output::notify::redact;
+use crate::secrets::redact;
 use crate::secrets::SecretKind;
 
 crate::rule! {
@@ -22,8 +22,8 @@ crate::rule! {
     /// without credentials, or on digests and UUIDs. Placeholders (`${VAR}`,
     /// `changeme`, `<token>`), ARNs, numbers and booleans are not flagged. The
     /// AWS documentation's example keys (`AKIAIOSFODNN7EXAMPLE`) are reported
-    /// at info, as examples. The value is never shown beyond its first 4
-    /// characters.
+    /// at info, as examples. The value is never shown: its length, and the
+    /// prefix of its token format when it is one (`ghp_…(40 chars)`).
     ///
     /// ## Why is this bad?
     /// Task definitions are readable by many principals and logged in CloudTrail in
@@ -96,10 +96,11 @@ mod tests {
         let hits = run(evaluate, &task(vec![c]));
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert!(
-            hits[0].contains("DATABASE_URL holds a URL with a password in it (post…"),
+            hits[0].contains("DATABASE_URL holds a URL with a password in it (…("),
             "{}",
             hits[0]
         );
         assert!(!hits[0].contains("Sup3rS3cret"));
+        assert!(!hits[0].contains("post"), "no prefix of it either");
     }
 }
