@@ -79,7 +79,7 @@ locals {
     ]
     "sweep" = [
       "autoscaling:DescribeAutoScalingGroups",
-      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:Scan",
