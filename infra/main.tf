@@ -41,6 +41,7 @@ locals {
     "service-guard" = [
       "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSecurityGroups",
       "ec2:GetManagedPrefixListEntries",
       "ecs:DescribeClusters",
       "ecs:DescribeTaskDefinition",

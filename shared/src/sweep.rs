@@ -347,9 +347,12 @@ pub fn judge(
             match group_findings.get(group_id.as_str()) {
                 Some(findings) => enrichment.groups.push((group_id.clone(), findings.clone())),
                 None => {
-                    let why = match groups_unread.first() {
+                    // Its own unread entry (not seen in the account), else
+                    // the groups' read that failed.
+                    let own = groups_unread.iter().find(|u| u.what.contains(group_id.as_str()));
+                    let why = match own.or(groups_unread.first()) {
                         Some(u) => u.error.code_or_kind(),
-                        None => "NotFound".to_string(),
+                        None => "not read".to_string(),
                     };
                     enrichment.unchecked_groups.push((group_id.clone(), why));
                 }
@@ -367,6 +370,61 @@ pub fn judge(
         }
     }
     seen
+}
+
+/// The groups services name that the read of the account's groups did not
+/// return, when that read succeeded: a shared VPC's group of another
+/// account, or one deleted. Unknown, never "none": each is an unread entry
+/// naming the group and the service, so the place is not complete and no
+/// finding about the service's exposure is resolved on it.
+pub fn unseen_groups(account: &str, estate: &Estate) -> Vec<Unread> {
+    if estate
+        .unread
+        .iter()
+        .any(|u| u.what.starts_with("DescribeSecurityGroup"))
+    {
+        // The groups' read failed: that failure is the reason already.
+        return Vec::new();
+    }
+    let known: BTreeSet<&str> = estate
+        .groups
+        .iter()
+        .map(|g| g.info.group_id.as_str())
+        .collect();
+    let mut named: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for service in &estate.services {
+        let settings =
+            std::iter::once(&service.settings).chain(service.task_sets.iter().map(|(_, s)| s));
+        for s in settings {
+            let groups = s.awsvpc.iter().flat_map(|a| a.security_groups.iter().flatten());
+            for group in groups.filter(|g| !known.contains(g.as_str())) {
+                let by = named.entry(group.as_str()).or_default();
+                let name = format!("{}/{}", service.cluster, service.name);
+                if !by.contains(&name) {
+                    by.push(name);
+                }
+            }
+        }
+    }
+    named
+        .into_iter()
+        .map(|(group, services)| Unread {
+            what: format!(
+                "DescribeSecurityGroups ({group}, named by service {}: could not be read, {})",
+                services.join(", "),
+                crate::guards::service::not_visible(account)
+            ),
+            error: AwsError {
+                operation: "DescribeSecurityGroups",
+                code: Some("InvalidGroup.NotFound".to_string()),
+                message: format!(
+                    "{group} could not be read ({})",
+                    crate::guards::service::not_visible(account)
+                ),
+                retryable: false,
+            },
+        })
+        .collect()
 }
 
 /// Judges a cluster-level change as cluster-guard would.
@@ -513,6 +571,8 @@ impl PlaceSweep<'_> {
 
     async fn sweep(&self, table: Option<(&dyn StateStore, i64)>) -> Result<PlaceResult, AwsError> {
         let mut estate = self.estate.read().await;
+        let unseen = unseen_groups(self.account, &estate);
+        estate.unread.extend(unseen);
         let ous = self.ous(&mut estate).await?;
         let seen = judge(
             self.account,

@@ -1347,3 +1347,64 @@ async fn a_failed_alert_is_sent_again_by_the_retried_sweep() {
     assert!(retry.report.findings.iter().any(|f| f.rule == "EC2-SG-003"));
     assert_eq!(h.sent().len(), 1);
 }
+
+#[test]
+fn a_group_a_service_names_that_the_account_does_not_hold_is_unknown_and_named() {
+    let mut e = estate();
+    e.services.push(public_service(&["sg-shared"]));
+    e.services[1].name = "api".to_string();
+    let unseen = unseen_groups(ACCOUNT, &e);
+    assert_eq!(unseen.len(), 1, "{unseen:?}");
+    let phrase = unseen[0].phrase();
+    assert!(
+        phrase.contains("sg-shared") && phrase.contains("prod/api") && phrase.contains("shared VPC"),
+        "{phrase}"
+    );
+    assert!(!phrase.contains("sg-open"), "{phrase}");
+    // Judged with it: the service's exposure through it is not judged clean.
+    e.unread = unseen;
+    assert!(!e.complete(), "nothing is resolved on an unknown");
+    let seen = judge(ACCOUNT, REGION, &e, &Policy::embedded(), &[], TODAY);
+    assert!(!rules_on(&seen, "prod/api").contains(&"ECS-SVC-004"));
+    // A failed read of the groups is the reason already: no second entry.
+    let mut denied = estate();
+    denied.groups.clear();
+    denied.unread.push(Unread {
+        what: "DescribeSecurityGroups".to_string(),
+        error: AwsError {
+            operation: "DescribeSecurityGroups",
+            code: Some("UnauthorizedOperation".to_string()),
+            message: "no".to_string(),
+            retryable: false,
+        },
+    });
+    assert!(unseen_groups(ACCOUNT, &denied).is_empty());
+}
+
+#[tokio::test]
+async fn a_sweep_resolves_nothing_about_a_service_whose_group_it_cannot_see() {
+    let h = Harness::new(estate());
+    let policy = Policy::embedded();
+    let first = h.sweep(&policy, "2026-12-01T00:00:00Z", false).await;
+    assert!(first
+        .report
+        .findings
+        .iter()
+        .any(|f| f.rule == "ECS-SVC-004"));
+    // The group leaves the account's view (another account's now, or deleted).
+    h.estate.estate.lock().unwrap().groups.remove(0);
+    let second = h.sweep(&policy, "2026-12-01T06:00:00Z", false).await;
+    assert!(
+        second.report.resolved.is_empty(),
+        "unknown is not resolved: {:?}",
+        second.report.resolved
+    );
+    assert!(
+        second.unread.iter().any(|u| u.phrase().contains("sg-open")),
+        "{:?}",
+        second.unread
+    );
+    let statuses = h.state.statuses.lock().unwrap().clone();
+    assert!(!statuses[0].complete);
+    assert!(statuses[0].problems[0].contains("sg-open"), "{:?}", statuses[0].problems);
+}
