@@ -1482,3 +1482,69 @@ mod overlap {
         assert_eq!(status["swept_at"], NEWER, "{status}");
     }
 }
+
+/// A group a service names that the account does not hold (deleted here;
+/// a shared VPC's group of another account reads the same) is unknown to
+/// the sweep, named with the service, and the place is not complete.
+#[tokio::test]
+async fn a_group_a_service_names_that_the_account_does_not_hold_is_unknown_and_named() {
+    use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration};
+    let s = Setup::new().await;
+    let member = account();
+    let m = s.emu.member(&member, "us-east-1").await;
+    let (_, subnet) = m.image_and_subnet().await;
+    let group = m.group(&[]).await;
+    let cluster = access_guard_e2e::unique("prod");
+    m.ecs
+        .create_cluster()
+        .cluster_name(&cluster)
+        .send()
+        .await
+        .expect("CreateCluster");
+    let td = access_guard_e2e::register_privileged_task(&m, &access_guard_e2e::unique("web"), "x")
+        .await;
+    m.ecs
+        .create_service()
+        .cluster(&cluster)
+        .service_name("web")
+        .task_definition(&td)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets(&subnet)
+                        .security_groups(&group)
+                        .assign_public_ip(AssignPublicIp::Disabled)
+                        .build()
+                        .expect("awsvpc configuration"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateService");
+    m.ec2
+        .delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .expect("DeleteSecurityGroup");
+    let deps = Deps::new(&s.emu.sdk, s.config(&[&member], &["us-east-1"])).expect("deps");
+    let answer = s.sweep(&deps).await;
+    let unread = answer["swept"][0]["unread"].to_string();
+    assert!(
+        unread.contains(&group) && unread.contains(&format!("{cluster}/web")),
+        "{answer}"
+    );
+    assert!(unread.contains("InvalidGroup.NotFound"), "{unread}");
+    let place = format!("{member}/us-east-1");
+    let status = state_items(&s.emu, &s.table, &place)
+        .await
+        .into_iter()
+        .find(|i| i["fingerprint"] == "sweep#status")
+        .expect("the place's status");
+    assert_eq!(status["complete"], false, "{status}");
+    assert!(status["problems"].to_string().contains(&group), "{status}");
+}
