@@ -387,12 +387,16 @@ async fn a_group_the_account_cannot_see_is_unknown_and_one_without_ingress_is_no
     let doc = &alerts[0].doc;
     let unknown = doc["could_not_evaluate"].as_str().unwrap_or_default();
     assert!(
-        unknown.contains(&format!("security group {unseen}: could not be read (not found in account")),
+        unknown.contains(&format!(
+            "security group {unseen}: could not be read (not found in account"
+        )),
         "{doc}"
     );
     let reach = doc["reachability"].as_str().unwrap_or_default();
     assert!(
-        reach.contains(&format!("internet-open groups: unknown for {unseen} (could not be read")),
+        reach.contains(&format!(
+            "internet-open groups: unknown for {unseen} (could not be read"
+        )),
         "{reach}"
     );
     assert!(sink.texts().concat().contains(unseen));

@@ -1488,7 +1488,9 @@ mod overlap {
 /// the sweep, named with the service, and the place is not complete.
 #[tokio::test]
 async fn a_group_a_service_names_that_the_account_does_not_hold_is_unknown_and_named() {
-    use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration};
+    use aws_sdk_ecs::types::{
+        AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration,
+    };
     let s = Setup::new().await;
     let member = account();
     let m = s.emu.member(&member, "us-east-1").await;
@@ -1501,8 +1503,8 @@ async fn a_group_a_service_names_that_the_account_does_not_hold_is_unknown_and_n
         .send()
         .await
         .expect("CreateCluster");
-    let td = access_guard_e2e::register_privileged_task(&m, &access_guard_e2e::unique("web"), "x")
-        .await;
+    let td =
+        access_guard_e2e::register_privileged_task(&m, &access_guard_e2e::unique("web"), "x").await;
     m.ecs
         .create_service()
         .cluster(&cluster)

@@ -349,7 +349,9 @@ pub fn judge(
                 None => {
                     // Its own unread entry (not seen in the account), else
                     // the groups' read that failed.
-                    let own = groups_unread.iter().find(|u| u.what.contains(group_id.as_str()));
+                    let own = groups_unread
+                        .iter()
+                        .find(|u| u.what.contains(group_id.as_str()));
                     let why = match own.or(groups_unread.first()) {
                         Some(u) => u.error.code_or_kind(),
                         None => "not read".to_string(),
@@ -396,7 +398,10 @@ pub fn unseen_groups(account: &str, estate: &Estate) -> Vec<Unread> {
         let settings =
             std::iter::once(&service.settings).chain(service.task_sets.iter().map(|(_, s)| s));
         for s in settings {
-            let groups = s.awsvpc.iter().flat_map(|a| a.security_groups.iter().flatten());
+            let groups = s
+                .awsvpc
+                .iter()
+                .flat_map(|a| a.security_groups.iter().flatten());
             for group in groups.filter(|g| !known.contains(g.as_str())) {
                 let by = named.entry(group.as_str()).or_default();
                 let name = format!("{}/{}", service.cluster, service.name);

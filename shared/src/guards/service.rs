@@ -235,7 +235,9 @@ impl ServiceGuard<'_> {
                 Ok(None) => {
                     let why = not_visible(&event.account);
                     warn!(event_id = %event.id, group_id = %group_id, "could not check: {why}");
-                    unread.push(format!("security group {group_id}: could not be read ({why})"));
+                    unread.push(format!(
+                        "security group {group_id}: could not be read ({why})"
+                    ));
                     enrichment
                         .unchecked_groups
                         .push((group_id.clone(), format!("could not be read: {why}")));
@@ -699,7 +701,9 @@ mod tests {
         let report = report.unwrap();
         let unevaluated = report.unevaluated.clone().unwrap_or_default();
         assert!(
-            unevaluated.contains("security group sg-1: could not be read (not found in account 111122223333"),
+            unevaluated.contains(
+                "security group sg-1: could not be read (not found in account 111122223333"
+            ),
             "{unevaluated}"
         );
         let reach = report.reachability.clone().unwrap();
@@ -709,7 +713,11 @@ mod tests {
         );
         assert!(!rules_of(&report).contains(&"ECS-SVC-004"));
         assert_eq!(sent.len(), 1);
-        assert!(sent[0].message.contains("could_not_evaluate"), "{}", sent[0].message);
+        assert!(
+            sent[0].message.contains("could_not_evaluate"),
+            "{}",
+            sent[0].message
+        );
         assert!(sent[0].message.contains("sg-1: could not be read"));
 
         // The group exists and admits nothing: none.

@@ -1357,7 +1357,9 @@ fn a_group_a_service_names_that_the_account_does_not_hold_is_unknown_and_named()
     assert_eq!(unseen.len(), 1, "{unseen:?}");
     let phrase = unseen[0].phrase();
     assert!(
-        phrase.contains("sg-shared") && phrase.contains("prod/api") && phrase.contains("shared VPC"),
+        phrase.contains("sg-shared")
+            && phrase.contains("prod/api")
+            && phrase.contains("shared VPC"),
         "{phrase}"
     );
     assert!(!phrase.contains("sg-open"), "{phrase}");
@@ -1406,5 +1408,9 @@ async fn a_sweep_resolves_nothing_about_a_service_whose_group_it_cannot_see() {
     );
     let statuses = h.state.statuses.lock().unwrap().clone();
     assert!(!statuses[0].complete);
-    assert!(statuses[0].problems[0].contains("sg-open"), "{:?}", statuses[0].problems);
+    assert!(
+        statuses[0].problems[0].contains("sg-open"),
+        "{:?}",
+        statuses[0].problems
+    );
 }
