@@ -42,6 +42,7 @@ locals {
     "service-guard" = [
       "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSecurityGroups",
       "ec2:GetManagedPrefixListEntries",
       "ecs:DescribeClusters",
       "ecs:DescribeTaskDefinition",
@@ -81,7 +82,7 @@ locals {
     ]
     "sweep" = [
       "autoscaling:DescribeAutoScalingGroups",
-      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:Scan",

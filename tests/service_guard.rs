@@ -332,3 +332,86 @@ async fn a_standalone_task_started_by_eventbridge_is_judged_and_says_who_started
         "the text for people says who started it"
     );
 }
+
+/// DescribeSecurityGroupRules with a group-id filter answers an empty list
+/// both for a group without ingress and for one the account cannot see (a
+/// shared VPC's group of another account, one deleted): the guard reads the
+/// group itself, and one it cannot see is unknown, named, never "none".
+#[tokio::test]
+async fn a_group_the_account_cannot_see_is_unknown_and_one_without_ingress_is_none() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let deps = deps(&emu, &sink);
+    let td_arn = register_privileged_task(&emu, &unique("web"), "postgres://localhost/app").await;
+    let subnet = a_default_subnet(&emu).await;
+    let closed = emu.group(&[]).await;
+    let event_with = |group: &str| {
+        let network = json!({"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}});
+        envelope(
+            "ecs",
+            "CreateService",
+            json!({"cluster": "prod", "serviceName": "web", "taskDefinition": td_arn, "desiredCount": 1,
+                   "launchType": "FARGATE", "networkConfiguration": network}),
+            json!({"service": {"serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+                   "serviceName": "web", "taskDefinition": td_arn, "networkConfiguration": network,
+                   "enableExecuteCommand": false, "desiredCount": 1}}),
+        )
+    };
+
+    // Not in this account: the rule list is empty, the group is unknown.
+    let unseen = "sg-0a1b2c3d4e5f60718";
+    let rules = emu
+        .ec2
+        .describe_security_group_rules()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-id")
+                .values(unseen)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules");
+    assert!(
+        rules.security_group_rules().is_empty(),
+        "the emulator answers as AWS does: an empty list"
+    );
+    handle(
+        LambdaEvent::new(event_with(unseen), access_guard_e2e::context()),
+        &deps,
+    )
+    .await
+    .expect("handler");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1, "alerted");
+    let doc = &alerts[0].doc;
+    let unknown = doc["could_not_evaluate"].as_str().unwrap_or_default();
+    assert!(
+        unknown.contains(&format!(
+            "security group {unseen}: could not be read (not found in account"
+        )),
+        "{doc}"
+    );
+    let reach = doc["reachability"].as_str().unwrap_or_default();
+    assert!(
+        reach.contains(&format!(
+            "internet-open groups: unknown for {unseen} (could not be read"
+        )),
+        "{reach}"
+    );
+    assert!(sink.texts().concat().contains(unseen));
+
+    // A group of the account without ingress: read, and none.
+    handle(
+        LambdaEvent::new(event_with(&closed), access_guard_e2e::context()),
+        &deps,
+    )
+    .await
+    .expect("handler");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1, "the privileged task definition alerts");
+    let doc = &alerts[0].doc;
+    assert!(doc.get("could_not_evaluate").is_none(), "{doc}");
+    let reach = doc["reachability"].as_str().unwrap_or_default();
+    assert!(reach.contains("internet-open groups: none;"), "{reach}");
+}

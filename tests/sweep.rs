@@ -1085,3 +1085,468 @@ mod parity {
         );
     }
 }
+
+/// One sweep of a place at a time (DESIGN §7.16), in the emulator's
+/// DynamoDB: the lease, and the writes conditional on the read time.
+mod overlap {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+    use access_guard::guards::GuardSettings;
+    use access_guard::policy::Policy;
+    use access_guard::ports::aws::estate::SdkEstate;
+    use access_guard::ports::aws::state::DynamoState;
+    use access_guard::ports::aws::SnsNotifier;
+    use access_guard::ports::{AwsError, EstateReader, StateStore};
+    use access_guard::state::{epoch_seconds, PlaceStatus, Record};
+    use access_guard::sweep::{Estate, PlaceSweep};
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::{json, Value};
+
+    use super::{account, Deps, Setup};
+    use access_guard_e2e::Emulator;
+
+    const REGION: &str = "us-east-1";
+
+    /// Every item of a place as the table holds it, numbers included.
+    async fn items(emu: &Emulator, table: &str, place: &str) -> Vec<Value> {
+        let out = aws_sdk_dynamodb::Client::new(&emu.sdk)
+            .query()
+            .table_name(table)
+            .key_condition_expression("place = :p")
+            .expression_attribute_values(":p", AttributeValue::S(place.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("Query");
+        out.items()
+            .iter()
+            .map(|item| {
+                let fields: serde_json::Map<String, Value> = item
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        AttributeValue::S(s) => Some((k.clone(), json!(s))),
+                        AttributeValue::N(n) => {
+                            Some((k.clone(), json!(n.parse::<i64>().expect("a number"))))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                Value::Object(fields)
+            })
+            .collect()
+    }
+
+    fn epoch_now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    async fn put_lease(emu: &Emulator, table: &str, place: &str, until: i64) {
+        aws_sdk_dynamodb::Client::new(&emu.sdk)
+            .put_item()
+            .table_name(table)
+            .item("place", AttributeValue::S(place.to_string()))
+            .item("fingerprint", AttributeValue::S("sweep#lease".to_string()))
+            .item("holder", AttributeValue::S("another sweep".to_string()))
+            .item("lease_until", AttributeValue::N(until.to_string()))
+            .send()
+            .await
+            .expect("PutItem");
+    }
+
+    #[tokio::test]
+    async fn a_sweep_of_a_place_another_sweep_holds_ends_quietly_and_a_crashed_ones_lease_expires()
+    {
+        let s = Setup::new().await;
+        let member = account();
+        let m = s.emu.member(&member, REGION).await;
+        let group = m.group(&[]).await;
+        m.open_to_world(&group, &[22]).await;
+        let deps = Deps::new(&s.emu.sdk, s.config(&[&member], &[REGION])).expect("deps");
+        let place = format!("{member}/{REGION}");
+
+        // Another sweep of the place is running (its lease ends in 10 minutes).
+        put_lease(&s.emu, &s.table, &place, epoch_now() + 600).await;
+        let answer = s.sweep(&deps).await;
+        assert_eq!(
+            answer["batchItemFailures"],
+            json!([]),
+            "not a failure: {answer}"
+        );
+        assert!(
+            answer["swept"][0]["skipped"]
+                .as_str()
+                .is_some_and(|w| w.contains("lease")),
+            "{answer}"
+        );
+        assert!(s.sink.alerts(&s.emu).await.is_empty(), "no alert");
+        let held = items(&s.emu, &s.table, &place).await;
+        assert_eq!(held.len(), 1, "nothing written but the lease: {held:?}");
+        assert_eq!(
+            held[0]["holder"], "another sweep",
+            "the lease is left to it"
+        );
+
+        // That sweep crashed: its lease ran out, the next sweep takes the
+        // place, alerts, and gives the lease back.
+        put_lease(&s.emu, &s.table, &place, epoch_now() - 1).await;
+        let answer = s.sweep(&deps).await;
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+        assert!(answer["swept"][0].get("skipped").is_none(), "{answer}");
+        let alerts = s.sink.alerts(&s.emu).await;
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        let after = items(&s.emu, &s.table, &place).await;
+        assert!(
+            after.iter().all(|i| i["fingerprint"] != "sweep#lease"),
+            "released: {after:?}"
+        );
+        assert!(after
+            .iter()
+            .any(|i| i["rule"] == "EC2-SG-003" && i["status"] == "open"));
+    }
+
+    /// Passes once `open` is set (`reached` says a sweep waits there).
+    #[derive(Default)]
+    struct Gate {
+        open: AtomicBool,
+        reached: AtomicBool,
+    }
+
+    impl Gate {
+        async fn pass(&self) {
+            self.reached.store(true, SeqCst);
+            while !self.open.load(SeqCst) {
+                tokio::task::yield_now().await;
+            }
+        }
+
+        async fn reached(&self) {
+            while !self.reached.load(SeqCst) {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    /// The table, with a pause right after the sweep read the place's
+    /// findings: a newer sweep runs then, and this one finishes last.
+    struct Paused<'a> {
+        state: &'a DynamoState,
+        gate: &'a Gate,
+    }
+
+    #[async_trait::async_trait]
+    impl StateStore for Paused<'_> {
+        async fn findings(&self, account: &str, region: &str) -> Result<Vec<Record>, AwsError> {
+            let read = self.state.findings(account, region).await;
+            self.gate.pass().await;
+            read
+        }
+        async fn save(&self, records: &[Record]) -> Result<Vec<String>, AwsError> {
+            self.state.save(records).await
+        }
+        async fn save_status(&self, status: &PlaceStatus) -> Result<bool, AwsError> {
+            self.state.save_status(status).await
+        }
+        async fn take_lease(
+            &self,
+            account: &str,
+            region: &str,
+            holder: &str,
+            now: i64,
+            until: i64,
+        ) -> Result<bool, AwsError> {
+            self.state
+                .take_lease(account, region, holder, now, until)
+                .await
+        }
+        async fn release_lease(
+            &self,
+            account: &str,
+            region: &str,
+            holder: &str,
+        ) -> Result<bool, AwsError> {
+            self.state.release_lease(account, region, holder).await
+        }
+        async fn everything(&self) -> Result<(Vec<Record>, Vec<PlaceStatus>), AwsError> {
+            self.state.everything().await
+        }
+    }
+
+    /// The estate as read, without one rule.
+    struct Without<'a> {
+        estate: &'a SdkEstate,
+        rule_id: String,
+    }
+
+    #[async_trait::async_trait]
+    impl EstateReader for Without<'_> {
+        async fn read(&self) -> Estate {
+            let mut read = self.estate.read().await;
+            for g in &mut read.groups {
+                g.rules
+                    .retain(|r| r.rule_id.as_deref() != Some(self.rule_id.as_str()));
+            }
+            read
+        }
+    }
+
+    struct Place {
+        s: Setup,
+        member: String,
+        group: String,
+        rule_id: String,
+        estate: SdkEstate,
+        state: DynamoState,
+        notifier: SnsNotifier,
+        policy: Policy,
+        settings: GuardSettings,
+    }
+
+    impl Place {
+        /// A group with SSH open, swept once at midnight (alerted, recorded).
+        async fn new() -> Place {
+            let s = Setup::new().await;
+            let member = account();
+            let m = s.emu.member(&member, REGION).await;
+            let group = m.group(&[]).await;
+            let rule_id = m.open_to_world(&group, &[22]).await[0].1.clone();
+            let estate = SdkEstate::new(
+                m.ec2.clone(),
+                m.ecs.clone(),
+                aws_sdk_iam::Client::new(&m.sdk),
+                aws_sdk_autoscaling::Client::new(&m.sdk),
+            );
+            let state = DynamoState::new(aws_sdk_dynamodb::Client::new(&s.emu.sdk), &s.table);
+            let notifier = SnsNotifier::new(
+                aws_sdk_sns::Client::new(&s.emu.sdk),
+                s.sink.topic_arn.clone(),
+            );
+            let p = Place {
+                s,
+                member,
+                group,
+                rule_id,
+                estate,
+                state,
+                notifier,
+                policy: Policy::embedded(),
+                settings: GuardSettings::default(),
+            };
+            p.sweep(&p.estate, &p.state, "2026-12-01T00:00:00Z")
+                .run()
+                .await
+                .expect("first sweep");
+            assert_eq!(p.s.sink.alerts(&p.s.emu).await.len(), 1);
+            p
+        }
+
+        fn sweep<'a>(
+            &'a self,
+            estate: &'a dyn EstateReader,
+            state: &'a dyn StateStore,
+            now: &'a str,
+        ) -> PlaceSweep<'a> {
+            PlaceSweep {
+                account: &self.member,
+                region: REGION,
+                run: now,
+                estate,
+                state: Some(state),
+                notifier: Some(&self.notifier),
+                organizations: None,
+                remediation: None,
+                policy: &self.policy,
+                settings: &self.settings,
+                now,
+                today: access_guard::today(),
+            }
+        }
+
+        async fn ssh_item(&self) -> Value {
+            items(
+                &self.s.emu,
+                &self.s.table,
+                &format!("{}/{REGION}", self.member),
+            )
+            .await
+            .into_iter()
+            .find(|i| i["rule"] == "EC2-SG-003" && i["resource"] == self.group.as_str())
+            .expect("the SSH finding's item")
+        }
+
+        async fn status_item(&self) -> Value {
+            items(
+                &self.s.emu,
+                &self.s.table,
+                &format!("{}/{REGION}", self.member),
+            )
+            .await
+            .into_iter()
+            .find(|i| i["fingerprint"] == "sweep#status")
+            .expect("the place's status")
+        }
+    }
+
+    // The older sweep (06:00) overran its lease (960 s), so the newer one
+    // (06:20) takes the place while the older one still runs; the older one
+    // finishes last, after reading the table before the newer one wrote.
+    const OLDER: &str = "2026-12-01T06:00:00Z";
+    const NEWER: &str = "2026-12-01T06:20:00Z";
+
+    #[tokio::test]
+    async fn an_older_sweep_finishing_last_resolves_nothing_a_newer_one_saw_open() {
+        let p = Place::new().await;
+        let gate = Gate::default();
+        let paused = Paused {
+            state: &p.state,
+            gate: &gate,
+        };
+        // EC2 gives a rule authorized again a new id (a new finding), so the
+        // older sweep's read "without the rule" is the emulator's read with
+        // the rule taken out: what it would have read between a revoke and
+        // a re-authorize.
+        let gone = Without {
+            estate: &p.estate,
+            rule_id: p.rule_id.clone(),
+        };
+        let older = p.sweep(&gone, &paused, OLDER);
+        let newer = p.sweep(&p.estate, &p.state, NEWER);
+        let (older, newer) = tokio::join!(older.run(), async {
+            gate.reached().await;
+            let r = newer.run().await;
+            gate.open.store(true, SeqCst);
+            r
+        });
+        let (older, newer) = (older.expect("older"), newer.expect("newer"));
+        assert!(older.skipped.is_none() && newer.skipped.is_none());
+        assert!(
+            older.report.resolved.is_empty(),
+            "{:?}",
+            older.report.resolved
+        );
+        assert!(
+            p.s.sink.alerts(&p.s.emu).await.is_empty(),
+            "no all-clear for a rule still open"
+        );
+        let item = p.ssh_item().await;
+        assert_eq!(item["status"], "open", "{item}");
+        assert_eq!(item["last_seen"], NEWER, "{item}");
+        assert_eq!(item["read_at"], epoch_seconds(NEWER).unwrap(), "{item}");
+        assert!(item.get("resolved_at").is_none(), "{item}");
+        let status = p.status_item().await;
+        assert_eq!(
+            status["swept_at"], NEWER,
+            "the newer status is kept: {status}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_older_sweep_finishing_last_does_not_reopen_what_a_newer_one_resolved() {
+        let p = Place::new().await;
+        let gate = Gate::default();
+        let paused = Paused {
+            state: &p.state,
+            gate: &gate,
+        };
+        let m = p.s.emu.member(&p.member, REGION).await;
+        let older = p.sweep(&p.estate, &paused, OLDER);
+        let newer = p.sweep(&p.estate, &p.state, NEWER);
+        let (older, newer) = tokio::join!(older.run(), async {
+            gate.reached().await;
+            // The rule goes after the older sweep read it.
+            m.ec2
+                .revoke_security_group_ingress()
+                .group_id(&p.group)
+                .security_group_rule_ids(&p.rule_id)
+                .send()
+                .await
+                .expect("RevokeSecurityGroupIngress");
+            let r = newer.run().await;
+            gate.open.store(true, SeqCst);
+            r
+        });
+        let (older, newer) = (older.expect("older"), newer.expect("newer"));
+        assert!(newer.report.resolved.iter().any(|r| r.rule == "EC2-SG-003"));
+        assert!(older.report.findings.is_empty());
+        let alerts = p.s.sink.alerts(&p.s.emu).await;
+        assert_eq!(
+            alerts.len(),
+            1,
+            "the newer sweep's all-clear alone: {alerts:?}"
+        );
+        assert_eq!(alerts[0].doc["resolved"][0]["rule"], "EC2-SG-003");
+        let item = p.ssh_item().await;
+        assert_eq!(item["status"], "resolved", "not reopened: {item}");
+        assert_eq!(item["resolved_at"], NEWER, "{item}");
+        assert_eq!(item["read_at"], epoch_seconds(NEWER).unwrap(), "{item}");
+        let status = p.status_item().await;
+        assert_eq!(status["swept_at"], NEWER, "{status}");
+    }
+}
+
+/// A group a service names that the account does not hold (deleted here;
+/// a shared VPC's group of another account reads the same) is unknown to
+/// the sweep, named with the service, and the place is not complete.
+#[tokio::test]
+async fn a_group_a_service_names_that_the_account_does_not_hold_is_unknown_and_named() {
+    use aws_sdk_ecs::types::{
+        AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration,
+    };
+    let s = Setup::new().await;
+    let member = account();
+    let m = s.emu.member(&member, "us-east-1").await;
+    let (_, subnet) = m.image_and_subnet().await;
+    let group = m.group(&[]).await;
+    let cluster = access_guard_e2e::unique("prod");
+    m.ecs
+        .create_cluster()
+        .cluster_name(&cluster)
+        .send()
+        .await
+        .expect("CreateCluster");
+    let td =
+        access_guard_e2e::register_privileged_task(&m, &access_guard_e2e::unique("web"), "x").await;
+    m.ecs
+        .create_service()
+        .cluster(&cluster)
+        .service_name("web")
+        .task_definition(&td)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets(&subnet)
+                        .security_groups(&group)
+                        .assign_public_ip(AssignPublicIp::Disabled)
+                        .build()
+                        .expect("awsvpc configuration"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateService");
+    m.ec2
+        .delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .expect("DeleteSecurityGroup");
+    let deps = Deps::new(&s.emu.sdk, s.config(&[&member], &["us-east-1"])).expect("deps");
+    let answer = s.sweep(&deps).await;
+    let unread = answer["swept"][0]["unread"].to_string();
+    assert!(
+        unread.contains(&group) && unread.contains(&format!("{cluster}/web")),
+        "{answer}"
+    );
+    assert!(unread.contains("InvalidGroup.NotFound"), "{unread}");
+    let place = format!("{member}/us-east-1");
+    let status = state_items(&s.emu, &s.table, &place)
+        .await
+        .into_iter()
+        .find(|i| i["fingerprint"] == "sweep#status")
+        .expect("the place's status");
+    assert_eq!(status["complete"], false, "{status}");
+    assert!(status["problems"].to_string().contains(&group), "{status}");
+}

@@ -2,7 +2,7 @@
 //! keyed by its fingerprint, and what a sweep changes in it. Pure: the
 //! DynamoDB adapter is `crate::ports::aws::state`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -59,6 +59,11 @@ pub struct Record {
     /// When it was last alerted; `None` when it never reached the threshold.
     pub last_alert: Option<String>,
     pub resolved_at: Option<String>,
+    /// When the sweep that wrote it started reading the place (epoch
+    /// seconds; 0 for a record written before read times were kept). The
+    /// table takes a write only from a read at least as recent as the
+    /// stored one: an older sweep never overwrites what a newer one saw.
+    pub read_at: i64,
 }
 
 /// How one sweep of one place ended, kept for the daily summary.
@@ -72,6 +77,18 @@ pub struct PlaceStatus {
     pub complete: bool,
     /// What could not be read (`DescribeServices (cluster web): AccessDenied`).
     pub problems: Vec<String>,
+    /// When that sweep started reading (epoch seconds): a status from an
+    /// older read never replaces a newer one's.
+    #[serde(default)]
+    pub read_at: i64,
+}
+
+/// `now` (RFC 3339) in epoch seconds: a sweep's read time, compared in the
+/// table's conditions as a number, whatever the text's form.
+pub fn epoch_seconds(now: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(now, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 /// The partition of a place in the table: `account/region`.
@@ -137,12 +154,52 @@ pub struct Reconciled {
     pub new: Vec<Finding>,
     pub resolved: Vec<Resolved>,
     pub writes: Vec<Record>,
+    /// Written before the alert, to claim what it is about: each finding
+    /// alerted as new, recorded open but not yet alerted, and each one
+    /// alerted as resolved, as stored but with this run's read time. A
+    /// claim the table refuses (a newer sweep wrote the record) drops the
+    /// finding from the alert; a claim taken and an alert that then fails
+    /// leave the record as it was, so the retried sweep alerts it again.
+    pub claims: Vec<Record>,
+    /// The fingerprints the table holds from a newer sweep than this one:
+    /// left as they are, neither written nor alerted nor resolved.
+    pub superseded: BTreeSet<String>,
+}
+
+impl Reconciled {
+    /// Forgets what the table refused (`lost`: fingerprints a newer sweep
+    /// wrote first): no alert, no write, nothing resolved for them.
+    pub fn drop_superseded(&mut self, account: &str, region: &str, lost: &[String]) {
+        if lost.is_empty() {
+            return;
+        }
+        self.superseded.extend(lost.iter().cloned());
+        let gone = &self.superseded;
+        self.new.retain(|f| {
+            let resource = f.resource.as_deref().unwrap_or_default();
+            !gone.contains(&fingerprint(account, region, resource, f.rule, &f.detail))
+        });
+        self.resolved.retain(|r| {
+            !gone.contains(&fingerprint(
+                account,
+                region,
+                &r.resource,
+                &r.rule,
+                &r.detail,
+            ))
+        });
+        self.writes.retain(|r| !gone.contains(&r.fingerprint));
+        self.claims.retain(|r| !gone.contains(&r.fingerprint));
+    }
 }
 
 /// Compares what the sweep sees in one place with what the table holds.
 /// A finding already open is never alerted again. When the sweep could not
 /// read everything (`complete` false), nothing is resolved: a denied or
-/// throttled read is not evidence that a finding went away.
+/// throttled read is not evidence that a finding went away. `read_at` is
+/// when this sweep started reading (epoch seconds): a record written from a
+/// later read is a newer sweep's knowledge and is left alone.
+#[allow(clippy::too_many_arguments)]
 pub fn reconcile(
     account: &str,
     region: &str,
@@ -151,16 +208,25 @@ pub fn reconcile(
     complete: bool,
     alert_min: Severity,
     now: &str,
+    read_at: i64,
 ) -> Reconciled {
+    let mut out = Reconciled::default();
     let mut stored: BTreeMap<String, Record> = stored
         .into_iter()
+        .filter(|r| {
+            let newer = r.read_at > read_at;
+            if newer {
+                out.superseded.insert(r.fingerprint.clone());
+            }
+            !newer
+        })
         .map(|r| (r.fingerprint.clone(), r))
         .collect();
-    let mut out = Reconciled::default();
-    let mut done = std::collections::BTreeSet::new();
+    let mut done = BTreeSet::new();
     for s in seen {
-        // The same finding twice (a variable repeated in one container) is one record.
-        if !done.insert(s.fingerprint.as_str()) {
+        // The same finding twice (a variable repeated in one container) is
+        // one record; one a newer sweep recorded is its to say.
+        if out.superseded.contains(&s.fingerprint) || !done.insert(s.fingerprint.as_str()) {
             continue;
         }
         let status = if s.exempt {
@@ -182,7 +248,7 @@ pub fn reconcile(
             .as_ref()
             .filter(|r| r.status != Status::Resolved)
             .map(|r| r.first_seen.clone());
-        out.writes.push(Record {
+        let record = Record {
             fingerprint: s.fingerprint.clone(),
             account: account.to_string(),
             region: region.to_string(),
@@ -200,7 +266,15 @@ pub fn reconcile(
                 before.and_then(|r| r.last_alert)
             },
             resolved_at: None,
-        });
+            read_at,
+        };
+        if alert {
+            out.claims.push(Record {
+                last_alert: None,
+                ..record.clone()
+            });
+        }
+        out.writes.push(record);
     }
     if complete {
         for (_, mut gone) in stored {
@@ -209,6 +283,10 @@ pub fn reconcile(
             }
             // Listed when it was alerted: what nobody was told of needs no all-clear.
             if gone.status == Status::Open && gone.last_alert.is_some() {
+                out.claims.push(Record {
+                    read_at,
+                    ..gone.clone()
+                });
                 out.resolved.push(Resolved {
                     rule: gone.rule.clone(),
                     severity: gone.severity.as_str().to_string(),
@@ -219,6 +297,7 @@ pub fn reconcile(
             }
             gone.status = Status::Resolved;
             gone.resolved_at = Some(now.to_string());
+            gone.read_at = read_at;
             out.writes.push(gone);
         }
     }
@@ -265,6 +344,8 @@ mod tests {
             complete,
             Severity::High,
             now,
+            // `t3` read at 3.
+            now.trim_start_matches('t').parse().unwrap(),
         )
     }
 
@@ -369,5 +450,38 @@ mod tests {
         assert!(r.new.is_empty());
         assert_eq!(r.writes[0].status, Status::Open);
         assert_eq!(r.writes[0].last_alert, None);
+    }
+
+    #[test]
+    fn what_a_newer_sweep_recorded_is_left_to_it() {
+        let open = [seen("tcp 22 from 0.0.0.0/0")];
+        let first = sweep(&open, vec![], true, "t1");
+        // A newer sweep (read at 3) saw it gone and recorded it resolved.
+        let newer = sweep(&[], first.writes.clone(), true, "t3");
+        assert_eq!(newer.resolved.len(), 1);
+        assert_eq!(newer.claims[0].read_at, 3, "claimed before the all-clear");
+        assert_eq!(newer.claims[0].status, Status::Open);
+        // An older one (read at 2) that still saw it open says nothing of it.
+        let older = sweep(&open, newer.writes.clone(), true, "t2");
+        assert!(older.new.is_empty() && older.writes.is_empty() && older.claims.is_empty());
+        assert!(older.superseded.contains(&open[0].fingerprint));
+        // Nor does an older one that saw it gone while the newer saw it open.
+        let reopened = sweep(&open, newer.writes, true, "t4");
+        let stale = sweep(&[], reopened.writes, true, "t3");
+        assert!(stale.resolved.is_empty() && stale.writes.is_empty());
+    }
+
+    #[test]
+    fn a_claim_records_the_finding_as_not_yet_alerted() {
+        let open = [seen("tcp 22 from 0.0.0.0/0")];
+        let mut first = sweep(&open, vec![], true, "t1");
+        assert_eq!(first.claims.len(), 1);
+        assert_eq!(first.claims[0].last_alert, None);
+        // The alert failed after the claim: the retry alerts it again.
+        let retry = sweep(&open, first.claims.clone(), true, "t1");
+        assert_eq!(retry.new.len(), 1);
+        // A lost claim drops the finding from the alert and the writes.
+        first.drop_superseded("111122223333", "eu-west-1", &[open[0].fingerprint.clone()]);
+        assert!(first.new.is_empty() && first.writes.is_empty() && first.claims.is_empty());
     }
 }

@@ -347,9 +347,14 @@ pub fn judge(
             match group_findings.get(group_id.as_str()) {
                 Some(findings) => enrichment.groups.push((group_id.clone(), findings.clone())),
                 None => {
-                    let why = match groups_unread.first() {
+                    // Its own unread entry (not seen in the account), else
+                    // the groups' read that failed.
+                    let own = groups_unread
+                        .iter()
+                        .find(|u| u.what.contains(group_id.as_str()));
+                    let why = match own.or(groups_unread.first()) {
                         Some(u) => u.error.code_or_kind(),
-                        None => "NotFound".to_string(),
+                        None => "not read".to_string(),
                     };
                     enrichment.unchecked_groups.push((group_id.clone(), why));
                 }
@@ -367,6 +372,64 @@ pub fn judge(
         }
     }
     seen
+}
+
+/// The groups services name that the read of the account's groups did not
+/// return, when that read succeeded: a shared VPC's group of another
+/// account, or one deleted. Unknown, never "none": each is an unread entry
+/// naming the group and the service, so the place is not complete and no
+/// finding about the service's exposure is resolved on it.
+pub fn unseen_groups(account: &str, estate: &Estate) -> Vec<Unread> {
+    if estate
+        .unread
+        .iter()
+        .any(|u| u.what.starts_with("DescribeSecurityGroup"))
+    {
+        // The groups' read failed: that failure is the reason already.
+        return Vec::new();
+    }
+    let known: BTreeSet<&str> = estate
+        .groups
+        .iter()
+        .map(|g| g.info.group_id.as_str())
+        .collect();
+    let mut named: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for service in &estate.services {
+        let settings =
+            std::iter::once(&service.settings).chain(service.task_sets.iter().map(|(_, s)| s));
+        for s in settings {
+            let groups = s
+                .awsvpc
+                .iter()
+                .flat_map(|a| a.security_groups.iter().flatten());
+            for group in groups.filter(|g| !known.contains(g.as_str())) {
+                let by = named.entry(group.as_str()).or_default();
+                let name = format!("{}/{}", service.cluster, service.name);
+                if !by.contains(&name) {
+                    by.push(name);
+                }
+            }
+        }
+    }
+    named
+        .into_iter()
+        .map(|(group, services)| Unread {
+            what: format!(
+                "DescribeSecurityGroups ({group}, named by service {}: could not be read, {})",
+                services.join(", "),
+                crate::guards::service::not_visible(account)
+            ),
+            error: AwsError {
+                operation: "DescribeSecurityGroups",
+                code: Some("InvalidGroup.NotFound".to_string()),
+                message: format!(
+                    "{group} could not be read ({})",
+                    crate::guards::service::not_visible(account)
+                ),
+                retryable: false,
+            },
+        })
+        .collect()
 }
 
 /// Judges a cluster-level change as cluster-guard would.
@@ -394,6 +457,23 @@ pub struct PlaceResult {
     pub services: usize,
     pub task_definitions: usize,
     pub api_calls: usize,
+    /// Why the place was not swept (another sweep of it was running).
+    pub skipped: Option<String>,
+}
+
+impl PlaceResult {
+    fn skipped(report: Report, why: &str) -> PlaceResult {
+        PlaceResult {
+            report,
+            seen: Vec::new(),
+            unread: Vec::new(),
+            groups: 0,
+            services: 0,
+            task_definitions: 0,
+            api_calls: 0,
+            skipped: Some(why.to_string()),
+        }
+    }
 }
 
 /// What the sweep may revoke with (`[sweep] revoke = true`).
@@ -421,13 +501,83 @@ pub struct PlaceSweep<'a> {
     pub today: Date,
 }
 
+/// How long a sweep holds its place's lease (seconds): longer than the
+/// function may run (Lambda's limit, 900 s, which the module's
+/// `sweep_timeout_seconds` cannot exceed), so a lease outlives its sweep
+/// only when that sweep crashed, and then frees the place by itself.
+pub const LEASE_SECONDS: i64 = 960;
+
+/// Who holds a lease: the run, the sweep's start, and a value drawn per
+/// sweep, so that two deliveries of one work item are two holders.
+fn lease_holder(run: &str, now: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{run} {now} {:016x}", hasher.finish())
+}
+
 impl PlaceSweep<'_> {
     /// Reads, judges, reconciles with the table, revokes if allowed, alerts,
-    /// and records the place's status. An error (the table, SNS, throttling)
-    /// fails the work item, which is retried: nothing unchanged is alerted
-    /// twice, because the table is written only after the alert went out.
+    /// and records the place's status. With the table, one sweep of a place
+    /// at a time (DESIGN §7.16): the sweep first takes the place's lease; a
+    /// sweep that cannot take it ends quietly (`skipped`), alerting and
+    /// writing nothing. An error (the table, SNS, throttling) fails the work
+    /// item, which is retried: nothing unchanged is alerted twice, because
+    /// what an alert is about is recorded as alerted only after it went out.
     pub async fn run(&self) -> Result<PlaceResult, AwsError> {
+        let Some(state) = self.state else {
+            return self.sweep(None).await;
+        };
+        let read_at = crate::state::epoch_seconds(self.now).ok_or_else(|| AwsError {
+            operation: "Sweep",
+            code: Some("BadTime".to_string()),
+            message: format!("the sweep's time {:?} is not RFC 3339", self.now),
+            retryable: false,
+        })?;
+        let holder = lease_holder(self.run, self.now);
+        if !state
+            .take_lease(
+                self.account,
+                self.region,
+                &holder,
+                read_at,
+                read_at + LEASE_SECONDS,
+            )
+            .await?
+        {
+            info!(account = %self.account, region = %self.region, run = %self.run,
+                "another sweep of this place holds its lease: not swept now");
+            return Ok(PlaceResult::skipped(
+                self.report(),
+                "another sweep of this place is running (it holds the place's lease)",
+            ));
+        }
+        let result = self.sweep(Some((state, read_at))).await;
+        match state
+            .release_lease(self.account, self.region, &holder)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!(account = %self.account, region = %self.region, "the lease expired during the sweep and another sweep took it");
+            }
+            // It expires by itself.
+            Err(e) => {
+                warn!(account = %self.account, region = %self.region, error = %e, "cannot release the lease");
+            }
+        }
+        result
+    }
+
+    async fn sweep(&self, table: Option<(&dyn StateStore, i64)>) -> Result<PlaceResult, AwsError> {
         let mut estate = self.estate.read().await;
+        let unseen = unseen_groups(self.account, &estate);
+        estate.unread.extend(unseen);
         let ous = self.ous(&mut estate).await?;
         let seen = judge(
             self.account,
@@ -438,8 +588,8 @@ impl PlaceSweep<'_> {
             self.today,
         );
         let mut report = self.report();
-        let writes = match self.state {
-            Some(state) => {
+        let mut reconciled = match table {
+            Some((state, read_at)) => {
                 let stored = state.findings(self.account, self.region).await?;
                 let r = reconcile(
                     self.account,
@@ -449,10 +599,15 @@ impl PlaceSweep<'_> {
                     estate.complete(),
                     self.policy.notify_min_severity,
                     self.now,
+                    read_at,
                 );
-                report.findings = r.new;
-                report.resolved = r.resolved;
-                r.writes
+                if !r.superseded.is_empty() {
+                    info!(account = %self.account, region = %self.region, superseded = r.superseded.len(),
+                        "findings recorded by a newer sweep are left to it");
+                }
+                report.findings.clone_from(&r.new);
+                report.resolved.clone_from(&r.resolved);
+                r
             }
             None => {
                 // Read-only (the CLI): what is present, exempt findings counted apart.
@@ -470,7 +625,7 @@ impl PlaceSweep<'_> {
                 report
                     .findings
                     .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
-                Vec::new()
+                crate::state::Reconciled::default()
             }
         };
         report.resource = Some(resource_phrase(&report, self.account, self.region));
@@ -492,42 +647,67 @@ impl PlaceSweep<'_> {
                 u.phrase()
             ));
         }
-        // Nothing revoked: alert first, then record (a failed alert is retried
-        // and still finds the findings new). Something revoked: record first,
-        // so that a retry after a failed alert finds the revoked findings in
-        // the table and lists them as resolved instead of forgetting them.
+        // Every write is conditional on this sweep's read time: what a newer
+        // sweep recorded meanwhile is its to say, never alerted, resolved
+        // or overwritten here. Nothing revoked: claim what the alert is
+        // about, alert, then record (a failed alert is retried and still
+        // finds the findings new). Something revoked: record first, so that
+        // a retry after a failed alert finds the revoked findings in the
+        // table and lists them as resolved instead of forgetting them.
         let revoked = report
             .outcomes
             .iter()
             .any(|o| o.result == crate::output::report::OutcomeKind::Revoked);
-        if let (true, Some(state)) = (revoked, self.state) {
-            state.save(&writes).await?;
+        if let Some((state, _)) = table {
+            let first = if revoked {
+                reconciled.writes.clone()
+            } else {
+                std::mem::take(&mut reconciled.claims)
+            };
+            let lost = state.save(&first).await?;
+            self.forget(&mut reconciled, &mut report, &lost);
         }
         let mut alerted = false;
         if let Some(notifier) = self.notifier.filter(|_| worth_a_message(&report)) {
             alerted = alert_if_due(&mut report, self.policy, self.settings, notifier).await?;
         }
+        if let (Some((state, _)), false) = (table, revoked) {
+            let lost = state.save(&reconciled.writes).await?;
+            if !lost.is_empty() {
+                // Overtaken between the claim and now: the sinks say nothing
+                // of these either.
+                warn!(account = %self.account, region = %self.region, lost = lost.len(),
+                    "a newer sweep recorded findings after this one claimed them");
+            }
+            reconciled.drop_superseded(self.account, self.region, &lost);
+        }
         if let Some(notifier) = self.notifier {
             // The sinks (DESIGN §13): Security Hub gets every finding present
             // and every one resolved now, chat the alert when it went out.
-            let findings = self.findings_view(&report, &seen, &writes);
+            let present: Vec<Seen> = seen
+                .iter()
+                .filter(|s| !reconciled.superseded.contains(&s.fingerprint))
+                .cloned()
+                .collect();
+            let findings = self.findings_view(&report, &present, &reconciled.writes);
             notifier
                 .deliver(&findings, alerted.then_some(&report))
                 .await;
         }
-        if let Some(state) = self.state {
-            if !revoked {
-                state.save(&writes).await?;
-            }
-            state
+        if let Some((state, read_at)) = table {
+            let kept = state
                 .save_status(&PlaceStatus {
                     account: self.account.to_string(),
                     region: self.region.to_string(),
                     swept_at: self.now.to_string(),
                     complete: estate.complete(),
                     problems: estate.unread.iter().map(Unread::phrase).collect(),
+                    read_at,
                 })
                 .await?;
+            if !kept {
+                info!(account = %self.account, region = %self.region, "a newer sweep's status of this place is kept");
+            }
         }
         info!(account = %self.account, region = %self.region, groups = estate.groups.len(),
             services = estate.services.len(), findings = seen.len(), new = report.findings.len(),
@@ -540,7 +720,27 @@ impl PlaceSweep<'_> {
             api_calls: estate.api_calls,
             seen,
             unread: estate.unread,
+            skipped: None,
         })
+    }
+
+    /// Drops from the alert what the table refused: a newer sweep recorded
+    /// it first and knows better.
+    fn forget(
+        &self,
+        reconciled: &mut crate::state::Reconciled,
+        report: &mut Report,
+        lost: &[String],
+    ) {
+        if lost.is_empty() {
+            return;
+        }
+        info!(account = %self.account, region = %self.region, lost = lost.len(),
+            "findings a newer sweep recorded first are not alerted by this one");
+        reconciled.drop_superseded(self.account, self.region, lost);
+        report.findings.clone_from(&reconciled.new);
+        report.resolved.clone_from(&reconciled.resolved);
+        report.resource = Some(resource_phrase(report, self.account, self.region));
     }
 
     /// The account's OUs when the policy exempts by OU. When they cannot be

@@ -226,6 +226,33 @@ impl ServiceGuard<'_> {
             },
         }
         for group_id in change.security_groups() {
+            // DescribeSecurityGroupRules answers an empty list alike for a
+            // group without ingress and for one this account cannot see (a
+            // shared VPC's group of another account, one deleted): the
+            // group itself is read first, and one not seen is unknown.
+            match self.groups.group(group_id).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    let why = not_visible(&event.account);
+                    warn!(event_id = %event.id, group_id = %group_id, "could not check: {why}");
+                    unread.push(format!(
+                        "security group {group_id}: could not be read ({why})"
+                    ));
+                    enrichment
+                        .unchecked_groups
+                        .push((group_id.clone(), format!("could not be read: {why}")));
+                    continue;
+                }
+                Err(e) if e.retryable => return Err(e),
+                Err(e) => {
+                    warn!(event_id = %event.id, group_id = %group_id, error = %e, "could not check");
+                    unread.push(format!("security group {group_id}: {}", e.code_or_kind()));
+                    enrichment
+                        .unchecked_groups
+                        .push((group_id.clone(), e.code_or_kind()));
+                    continue;
+                }
+            }
             match self.groups.rules_of_group(group_id).await {
                 Ok(stored) => {
                     let mut ingress =
@@ -267,6 +294,13 @@ impl ServiceGuard<'_> {
         }
         Ok((enrichment, deployed))
     }
+}
+
+/// Why a group named by a service is not seen in `account`.
+pub fn not_visible(account: &str) -> String {
+    format!(
+        "not found in account {account}: another account's group, as in a shared VPC, or one deleted"
+    )
 }
 
 /// The internet-open groups in front of the service; "unknown" (with why)
@@ -355,6 +389,12 @@ mod tests {
 
     fn ssh_open_group() -> MemoryGroups {
         MemoryGroups {
+            info: Some(crate::ports::GroupInfo {
+                group_id: "sg-1".into(),
+                name: "web".into(),
+                vpc_id: Some("vpc-1".into()),
+                tags: Default::default(),
+            }),
             rules: std::sync::Mutex::new(vec![SgRule {
                 rule_id: Some("sgr-ssh".into()),
                 direction: Direction::Ingress,
@@ -647,5 +687,51 @@ mod tests {
             "throttling fails the invocation so Lambda retries"
         );
         assert!(sent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_group_this_account_cannot_see_is_unknown_and_a_group_without_ingress_is_none() {
+        // The service names sg-1; the account holds no such group (a shared
+        // VPC's group of another account): its empty rule list is no evidence.
+        let unseen = MemoryGroups {
+            info: None,
+            ..MemoryGroups::default()
+        };
+        let (report, sent) = run(&privileged_task(), &unseen, &create()).await;
+        let report = report.unwrap();
+        let unevaluated = report.unevaluated.clone().unwrap_or_default();
+        assert!(
+            unevaluated.contains(
+                "security group sg-1: could not be read (not found in account 111122223333"
+            ),
+            "{unevaluated}"
+        );
+        let reach = report.reachability.clone().unwrap();
+        assert!(
+            reach.contains("internet-open groups: unknown for sg-1 (could not be read: not found"),
+            "{reach}"
+        );
+        assert!(!rules_of(&report).contains(&"ECS-SVC-004"));
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].message.contains("could_not_evaluate"),
+            "{}",
+            sent[0].message
+        );
+        assert!(sent[0].message.contains("sg-1: could not be read"));
+
+        // The group exists and admits nothing: none.
+        let closed = ssh_open_group();
+        closed.rules.lock().unwrap().clear();
+        let (report, _) = run(&privileged_task(), &closed, &create()).await;
+        let report = report.unwrap();
+        assert_eq!(report.unevaluated, None);
+        assert!(
+            report
+                .reachability
+                .unwrap()
+                .contains("internet-open groups: none;"),
+            "a group read and found closed is none"
+        );
     }
 }

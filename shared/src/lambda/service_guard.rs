@@ -22,6 +22,7 @@ use crate::ports::{Clusters, SecurityGroups, TaskDefinitions};
 pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
     "ec2:GetManagedPrefixListEntries",
     "ecs:DescribeClusters",
     "ecs:DescribeTaskDefinition",

@@ -27,7 +27,7 @@ use tracing::{error, info, warn};
 /// work queue. The Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "autoscaling:DescribeAutoScalingGroups",
-    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:Scan",
@@ -297,6 +297,7 @@ async fn sweep_one(body: &str, home: &Home, deps: &Deps) -> Result<Value, String
                 swept_at: now(),
                 complete: false,
                 problems: vec![format!("{}: {}", e.operation, e.code_or_kind())],
+                read_at: crate::state::epoch_seconds(&now()).unwrap_or(0),
             };
             if let Err(save) = deps.state.save_status(&status).await {
                 warn!(error = %save, "cannot record the place's status");
@@ -343,6 +344,11 @@ async fn sweep_one(body: &str, home: &Home, deps: &Deps) -> Result<Value, String
     .run()
     .await
     .map_err(|e| format!("{}/{}: {e}", place.account, place.region))?;
+    if let Some(why) = &result.skipped {
+        // Not a failure: the sweep running there now covers the place.
+        info!(account = %place.account, region = %place.region, run = %item.run, why = %why, "place not swept");
+        return Ok(json!({"account": place.account, "region": place.region, "skipped": why}));
+    }
     if let Some(u) = result.unread.iter().find(|u| u.error.retryable) {
         // Throttled or unavailable: worth another try (nothing was resolved).
         return Err(format!(

@@ -373,6 +373,8 @@ pub struct MemoryState {
     pub statuses: Mutex<Vec<crate::state::PlaceStatus>>,
     /// (account, region, event id, rule id) of every recorded revocation.
     pub revoked: Mutex<Vec<(String, String, String, String)>>,
+    /// The sweep leases held, by place: (holder, until).
+    pub leases: Mutex<std::collections::BTreeMap<String, (String, i64)>>,
 }
 
 #[async_trait]
@@ -392,19 +394,70 @@ impl crate::ports::StateStore for MemoryState {
             .collect())
     }
 
-    async fn save(&self, records: &[crate::state::Record]) -> Result<(), AwsError> {
+    async fn save(&self, records: &[crate::state::Record]) -> Result<Vec<String>, AwsError> {
         let mut all = self.records.lock().unwrap();
+        let mut lost = Vec::new();
         for r in records {
+            // As the table's condition: only from a read at least as recent.
+            if all
+                .get(&r.fingerprint)
+                .is_some_and(|s| s.read_at > r.read_at)
+            {
+                lost.push(r.fingerprint.clone());
+                continue;
+            }
             all.insert(r.fingerprint.clone(), r.clone());
         }
-        Ok(())
+        Ok(lost)
     }
 
-    async fn save_status(&self, status: &crate::state::PlaceStatus) -> Result<(), AwsError> {
+    async fn save_status(&self, status: &crate::state::PlaceStatus) -> Result<bool, AwsError> {
         let mut all = self.statuses.lock().unwrap();
-        all.retain(|s| (&s.account, &s.region) != (&status.account, &status.region));
+        let place = |s: &crate::state::PlaceStatus| (s.account.clone(), s.region.clone());
+        if all
+            .iter()
+            .any(|s| place(s) == place(status) && s.read_at > status.read_at)
+        {
+            return Ok(false);
+        }
+        all.retain(|s| place(s) != place(status));
         all.push(status.clone());
-        Ok(())
+        Ok(true)
+    }
+
+    async fn take_lease(
+        &self,
+        account: &str,
+        region: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, AwsError> {
+        let mut leases = self.leases.lock().unwrap();
+        let key = crate::state::place_key(account, region);
+        if leases
+            .get(&key)
+            .is_some_and(|(_, held_until)| *held_until >= now)
+        {
+            return Ok(false);
+        }
+        leases.insert(key, (holder.to_string(), until));
+        Ok(true)
+    }
+
+    async fn release_lease(
+        &self,
+        account: &str,
+        region: &str,
+        holder: &str,
+    ) -> Result<bool, AwsError> {
+        let mut leases = self.leases.lock().unwrap();
+        let key = crate::state::place_key(account, region);
+        if leases.get(&key).is_some_and(|(h, _)| h == holder) {
+            leases.remove(&key);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     async fn everything(

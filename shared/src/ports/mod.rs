@@ -289,8 +289,33 @@ pub trait EstateReader: Send + Sync {
 pub trait StateStore: Send + Sync {
     /// Every finding record of one place.
     async fn findings(&self, account: &str, region: &str) -> Result<Vec<Record>, AwsError>;
-    async fn save(&self, records: &[Record]) -> Result<(), AwsError>;
-    async fn save_status(&self, status: &PlaceStatus) -> Result<(), AwsError>;
+    /// Writes each record unless the table holds it from a later read than
+    /// the record's `read_at` (a newer sweep's): the fingerprints of those
+    /// not written. A refused write is not an error: the newer sweep knows better.
+    async fn save(&self, records: &[Record]) -> Result<Vec<String>, AwsError>;
+    /// Records how a place's sweep ended, unless the status stored is from
+    /// a later read: false then.
+    async fn save_status(&self, status: &PlaceStatus) -> Result<bool, AwsError>;
+    /// Takes the place's sweep lease for `holder` until `until` (epoch
+    /// seconds), by a conditional write that succeeds only when no lease is
+    /// held or the one held expired before `now`: false when another sweep
+    /// holds it.
+    async fn take_lease(
+        &self,
+        account: &str,
+        region: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, AwsError>;
+    /// Gives the lease back when `holder` still holds it (false: it does not,
+    /// it expired and another sweep took it).
+    async fn release_lease(
+        &self,
+        account: &str,
+        region: &str,
+        holder: &str,
+    ) -> Result<bool, AwsError>;
     /// Every finding record and place status (the daily summary).
     async fn everything(&self) -> Result<(Vec<Record>, Vec<PlaceStatus>), AwsError>;
 }

@@ -4,6 +4,7 @@
 //! - `finding#<fingerprint>`: a finding's record; resolved ones expire after
 //!   [`RESOLVED_KEPT_DAYS`];
 //! - `sweep#status`: how the place's last sweep ended;
+//! - `sweep#lease`: who sweeps the place now, and until when (invariant 16);
 //! - `revoked#<event id>#<rule id>`: a revocation by ingress-guard, kept
 //!   [`REVOCATIONS_KEPT_DAYS`] for retries of the event.
 
@@ -11,7 +12,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::classify;
 use crate::finding::Severity;
@@ -26,15 +28,23 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 const FINDING: &str = "finding#";
 const STATUS: &str = "sweep#status";
+const LEASE: &str = "sweep#lease";
+/// The read time of the sweep that wrote an item (epoch seconds).
+const READ_AT: &str = "read_at";
+/// A lease's end (epoch seconds).
+const LEASE_UNTIL: &str = "lease_until";
+/// A lease held past its end is deleted by the table's TTL a day later.
+const LEASE_KEPT_SECONDS: i64 = 86_400;
 const REVOKED: &str = "revoked#";
 
 pub const RESOLVED_KEPT_DAYS: u64 = 90;
 pub const REVOCATIONS_KEPT_DAYS: u64 = 30;
 
-/// DynamoDB writes at most 25 items per BatchWriteItem.
-const BATCH: usize = 25;
-/// Unprocessed items (throttling) are sent again this many times.
-const BATCH_RETRIES: u32 = 6;
+/// Conditional writes in flight at once (one PutItem each: BatchWriteItem
+/// takes no condition).
+const WRITES_IN_FLIGHT: usize = 16;
+/// What DynamoDB answers when a write's condition does not hold.
+const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -56,6 +66,17 @@ impl DynamoState {
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn number(item: &Item, name: &str) -> Option<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
 }
 
 fn epoch_in(days: u64) -> AttributeValue {
@@ -83,6 +104,7 @@ fn record_item(r: &Record) -> Item {
         ("status", s(r.status.as_str())),
         ("first_seen", s(&r.first_seen)),
         ("last_seen", s(&r.last_seen)),
+        (READ_AT, n(r.read_at)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -137,6 +159,8 @@ fn record_of(item: &Item, key: &str) -> Result<Record, AwsError> {
         last_seen: need("last_seen")?,
         last_alert: text(item, "last_alert"),
         resolved_at: text(item, "resolved_at"),
+        // Written before read times were kept: older than any sweep now.
+        read_at: number(item, READ_AT).unwrap_or(0),
     })
 }
 
@@ -154,6 +178,7 @@ fn status_of(item: &Item, key: &str) -> Result<PlaceStatus, AwsError> {
             }
             _ => Vec::new(),
         },
+        read_at: number(item, READ_AT).unwrap_or(0),
     })
 }
 
@@ -167,6 +192,34 @@ impl DynamoState {
             .await
             .map_err(|e| classify(operation, &e))?;
         Ok(())
+    }
+
+    /// Puts `item` unless the stored one was written from a later read than
+    /// `read_at`: false then.
+    async fn put_if_newest(&self, item: Item, read_at: i64) -> Result<bool, AwsError> {
+        put_if_newest(&self.client, &self.table, item, read_at).await
+    }
+}
+
+async fn put_if_newest(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+    read_at: i64,
+) -> Result<bool, AwsError> {
+    let out = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#r) OR #r <= :r")
+        .expression_attribute_names("#r", READ_AT)
+        .expression_attribute_values(":r", n(read_at))
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(CONDITION_FAILED) => Ok(false),
+        Err(e) => Err(classify("PutItem", &e)),
     }
 }
 
@@ -201,51 +254,37 @@ impl StateStore for DynamoState {
         }
     }
 
-    async fn save(&self, records: &[Record]) -> Result<(), AwsError> {
-        for chunk in records.chunks(BATCH) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|r| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(record_item(r)))
-                        .build()
-                        .map_err(|e| bad_item(&r.fingerprint, e.to_string()))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<_, AwsError>>()?;
-            for attempt in 0..=BATCH_RETRIES {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt == BATCH_RETRIES {
-                    return Err(AwsError {
-                        operation: "BatchWriteItem",
-                        code: Some("UnprocessedItems".to_string()),
-                        message: format!("{} items still unprocessed", pending.len()),
-                        retryable: true,
-                    });
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await
-                    .map_err(|e| classify("BatchWriteItem", &e))?;
-                pending = out
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
+    async fn save(&self, records: &[Record]) -> Result<Vec<String>, AwsError> {
+        let mut lost = Vec::new();
+        let mut writes = tokio::task::JoinSet::new();
+        let mut pending = records.iter();
+        loop {
+            while writes.len() < WRITES_IN_FLIGHT {
+                let Some(r) = pending.next() else { break };
+                let (client, table) = (self.client.clone(), self.table.clone());
+                let (item, read_at, key) = (record_item(r), r.read_at, r.fingerprint.clone());
+                writes.spawn(async move {
+                    put_if_newest(&client, &table, item, read_at)
+                        .await
+                        .map(|written| (key, written))
+                });
+            }
+            let Some(done) = writes.join_next().await else {
+                return Ok(lost);
+            };
+            let (key, written) = done.map_err(|e| AwsError {
+                operation: "PutItem",
+                code: Some("WriteTaskFailed".to_string()),
+                message: e.to_string(),
+                retryable: true,
+            })??;
+            if !written {
+                lost.push(key);
             }
         }
-        Ok(())
     }
 
-    async fn save_status(&self, status: &PlaceStatus) -> Result<(), AwsError> {
+    async fn save_status(&self, status: &PlaceStatus) -> Result<bool, AwsError> {
         let item: Item = [
             (PARTITION_KEY, s(place_key(&status.account, &status.region))),
             (SORT_KEY, s(STATUS)),
@@ -257,11 +296,72 @@ impl StateStore for DynamoState {
                 "problems",
                 AttributeValue::L(status.problems.iter().map(s).collect()),
             ),
+            (READ_AT, n(status.read_at)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        self.put("PutItem", item).await
+        self.put_if_newest(item, status.read_at).await
+    }
+
+    async fn take_lease(
+        &self,
+        account: &str,
+        region: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, AwsError> {
+        let item: Item = [
+            (PARTITION_KEY, s(place_key(account, region))),
+            (SORT_KEY, s(LEASE)),
+            ("holder", s(holder)),
+            (LEASE_UNTIL, n(until)),
+            (TTL_ATTRIBUTE, n(until + LEASE_KEPT_SECONDS)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#f) OR #u < :now")
+            .expression_attribute_names("#f", SORT_KEY)
+            .expression_attribute_names("#u", LEASE_UNTIL)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(classify("PutItem", &e)),
+        }
+    }
+
+    async fn release_lease(
+        &self,
+        account: &str,
+        region: &str,
+        holder: &str,
+    ) -> Result<bool, AwsError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(place_key(account, region)))
+            .key(SORT_KEY, s(LEASE))
+            .condition_expression("#h = :h")
+            .expression_attribute_names("#h", "holder")
+            .expression_attribute_values(":h", s(holder))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(classify("DeleteItem", &e)),
+        }
     }
 
     async fn everything(&self) -> Result<(Vec<Record>, Vec<PlaceStatus>), AwsError> {
