@@ -4,6 +4,8 @@
 pub mod cluster;
 pub mod iam;
 pub mod ingress;
+#[cfg(test)]
+mod ingress_state_tests;
 pub mod instance;
 pub mod offline;
 pub mod plan;
