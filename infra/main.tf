@@ -121,24 +121,57 @@ locals {
   # re-reads it).
   # ModifyManagedPrefixList reaches ingress-guard too: an entry that makes a
   # customer-managed list internet-wide opens every group that references it.
-  # CreateTags/DeleteTags reach ingress-guard, which alerts when they set or
-  # remove the exemption tag on a security group (the tag key is policy, so
-  # the function filters; the call is cheap and rare next to the rest).
+  # The exemption tag is alerted however it reaches a group (DESIGN §7.12):
+  # CreateTags/DeleteTags only on security groups (a resource id starting
+  # sg-, so that tag floods on other resources do not take the reserved
+  # concurrency revocations need), CreateSecurityGroup (its
+  # tagSpecificationSet), and the Resource Groups Tagging API's TagResources
+  # (source aws.tag) only on security-group ARNs. The tag key is policy, so
+  # the function filters on it.
   # The tests install these patterns in an emulator and route every sample
   # event, and check that each function's event names are exactly the ones
   # its guard registers in the code (access_guard::guards::REGISTRY).
   event_patterns = {
     "ingress-guard" = {
-      "source"      = ["aws.ec2"]
       "detail-type" = ["AWS API Call via CloudTrail"]
-      "detail" = {
-        "eventSource" = ["ec2.amazonaws.com"]
-        "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "CreateTags", "DeleteTags", "ModifyManagedPrefixList"]
-        "$or" = [
-          { "errorCode" = [{ "exists" = false }] },
-          { "errorCode" = ["Client.InvalidPermission.Duplicate", "InvalidPermission.Duplicate"] },
-        ]
-      }
+      "$or" = [
+        {
+          "source" = ["aws.ec2"]
+          "detail" = {
+            "eventSource" = ["ec2.amazonaws.com"]
+            "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "ModifyManagedPrefixList", "CreateSecurityGroup"]
+            "errorCode"   = [{ "exists" = false }]
+          }
+        },
+        {
+          "source" = ["aws.ec2"]
+          "detail" = {
+            "eventSource" = ["ec2.amazonaws.com"]
+            "eventName"   = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"]
+            "errorCode"   = ["Client.InvalidPermission.Duplicate", "InvalidPermission.Duplicate"]
+          }
+        },
+        {
+          "source" = ["aws.ec2"]
+          "detail" = {
+            "eventSource" = ["ec2.amazonaws.com"]
+            "eventName"   = ["CreateTags", "DeleteTags"]
+            "errorCode"   = [{ "exists" = false }]
+            "requestParameters" = {
+              "resourcesSet" = { "items" = { "resourceId" = [{ "prefix" = "sg-" }] } }
+            }
+          }
+        },
+        {
+          "source" = ["aws.tag"]
+          "detail" = {
+            "eventSource"       = ["tagging.amazonaws.com"]
+            "eventName"         = ["TagResources"]
+            "errorCode"         = [{ "exists" = false }]
+            "requestParameters" = { "resourceARNList" = [{ "wildcard" = "arn:*:ec2:*:security-group/*" }] }
+          }
+        },
+      ]
     }
     "task-definition-guard" = {
       "source"      = ["aws.ecs"]

@@ -179,6 +179,73 @@ async fn sns_down_after_a_revoke_fails_the_invocation_and_the_retry_alerts_once(
     assert_eq!(last, ["already_absent", "revoked"]);
 }
 
+#[tokio::test]
+async fn a_revoke_whose_success_was_never_recorded_is_reported_revoked_with_its_undo_on_the_retry()
+{
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22, 443]).await;
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![
+            // The intent goes in (PutItem 1); the record of success does not.
+            FaultRule {
+                operation: "PutItem",
+                calls: 2..=2,
+                fault: Fault::Error {
+                    code: "AccessDeniedException",
+                    status: 400,
+                },
+            },
+            // And the invocation fails after the revoke: no alert.
+            FaultRule {
+                operation: "Publish",
+                calls: 1..=3,
+                fault: Fault::Error {
+                    code: "InternalError",
+                    status: 500,
+                },
+            },
+        ],
+    );
+    let table = state_table(&emu).await;
+    let deps = access_guard::lambda::ingress_guard::Deps::new(
+        &sdk_config(&proxy.url, 3).await,
+        config_with_table(&sink.topic_arn, Some(table.clone())),
+    );
+    let event = authorize_event(&group, &rules);
+
+    ingress(&deps, &event)
+        .await
+        .expect_err("no alert sent: Lambda must retry");
+    assert_eq!(
+        ports(&emu.ingress_rules(&group).await),
+        vec![443],
+        "revoked"
+    );
+    // The table holds the intent, written before the call, with the undo.
+    let ssh_rule = &rules[0].1;
+    let event_id = event["detail"]["eventID"].as_str().expect("event id");
+    let items = state_items(&emu, &table, &format!("{ACCOUNT}/{REGION}")).await;
+    let attempt = items
+        .iter()
+        .find(|i| i["fingerprint"] == format!("revoked#{event_id}#{ssh_rule}"))
+        .unwrap_or_else(|| panic!("no attempt recorded: {items:?}"));
+    assert_eq!(attempt["state"], "intended", "{attempt}");
+    let undo = attempt["restore"].as_str().expect("the undo command");
+    assert!(undo.contains(&format!("--group-id {group}")), "{undo}");
+
+    // Lambda's retry: the rule is gone, and the intent says it was this event's doing.
+    ingress(&deps, &event).await.expect("the retry succeeds");
+    assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 1);
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(results(&alerts[0].doc), ["revoked"]);
+    assert_eq!(alerts[0].doc["outcomes"][0]["earlier_attempt"], true);
+    assert_eq!(alerts[0].doc["outcomes"][0]["restore"], undo);
+}
+
 /// Twenty high-risk ports (EC2-SG-005, action revoke) opened in one call.
 const TWENTY: [u16; 20] = [
     20, 21, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 4333, 5000, 5432, 5500, 5601, 8080,

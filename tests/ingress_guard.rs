@@ -16,14 +16,36 @@ use serde_json::Value;
 /// The function's configuration: `policy` inline, else one that revokes
 /// (the embedded policy is dry-run).
 fn config(topic_arn: &str, policy: Option<&str>) -> FunctionConfig {
+    config_with_table(topic_arn, policy, None)
+}
+
+/// [`config`] with the state table `table`.
+fn config_with_table(topic_arn: &str, policy: Option<&str>, table: Option<&str>) -> FunctionConfig {
     let topic_arn = topic_arn.to_string();
     let policy = Some(policy.unwrap_or("dry_run = false").to_string());
+    let table = table.map(str::to_string);
     FunctionConfig::from_lookup(move |name| match name {
         "ACCESS_GUARD_TOPIC_ARN" => Some(topic_arn.clone()),
         "ACCESS_GUARD_POLICY" => policy.clone(),
+        "ACCESS_GUARD_STATE_TABLE" => table.clone(),
         _ => None,
     })
     .expect("config")
+}
+
+/// `event` as if its call was made `days_ago` days before now.
+fn made_days_ago(mut event: Value, days_ago: i64) -> Value {
+    let at = time::OffsetDateTime::now_utc() - time::Duration::days(days_ago);
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    event["time"] = at.clone().into();
+    event["detail"]["eventTime"] = at.into();
+    event
+}
+
+fn made_today(event: Value) -> Value {
+    made_days_ago(event, 0)
 }
 
 async fn invoke(deps: &Deps, event: &Value) -> Result<Value, Diagnostic> {
@@ -637,12 +659,13 @@ async fn setting_or_removing_the_exemption_tag_is_alerted_with_who_and_until_whe
         if let Some(value) = value {
             tag["value"] = value.into();
         }
-        access_guard_e2e::envelope(
+        // Made today: a tag's expiry window runs from the day it was set.
+        made_today(access_guard_e2e::envelope(
             "ec2",
             name,
             serde_json::json!({"resourcesSet": {"items": [{"resourceId": group}]}, "tagSet": {"items": [tag]}}),
             serde_json::json!({"_return": true}),
-        )
+        ))
     };
 
     invoke(
@@ -831,4 +854,247 @@ async fn ssh_through_a_prefix_list_holding_the_internet_is_revoked_and_a_partner
         .collect();
     assert_eq!(rules, ["EC2-SG-011"], "{verdict}");
     assert_eq!(emu.ingress_rules(&group).await.len(), 1, "nothing revoked");
+}
+
+/// The CreateSecurityGroup record of `group`, created with `tags`.
+fn created_with_tags(group: &str, tags: &[(&str, &str)]) -> Value {
+    let tags: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+        .collect();
+    access_guard_e2e::envelope(
+        "ec2",
+        "CreateSecurityGroup",
+        serde_json::json!({"groupName": "partner-sftp", "groupDescription": "SFTP",
+            "tagSpecificationSet": {"items": [{"resourceType": "security-group", "tags": tags}]}}),
+        serde_json::json!({"requestId": "r-1", "_return": true, "groupId": group}),
+    )
+}
+
+/// The Resource Groups Tagging API's TagResources record (source `aws.tag`)
+/// that set the exemption tag to `value` on `group`.
+fn tagged_through_the_tagging_api(group: &str, value: &str) -> Value {
+    let mut event = access_guard_e2e::envelope(
+        "tagging",
+        "TagResources",
+        serde_json::json!({
+            "resourceARNList": [format!("arn:aws:ec2:{}:{}:security-group/{group}", access_guard_e2e::REGION, access_guard_e2e::ACCOUNT)],
+            "tags": {"access-guard:exempt": value}}),
+        serde_json::json!({"failedResourcesMap": {}}),
+    );
+    event["source"] = "aws.tag".into();
+    event
+}
+
+#[tokio::test]
+async fn an_exemption_tag_set_at_creation_or_through_the_tagging_api_is_alerted() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+    let until = in_days(20);
+    let value = format!("partner SFTP;expires={until}");
+    // Created with the tag (moto keeps the group's tags as AWS does).
+    let group = emu.group(&[("access-guard:exempt", &value)]).await;
+
+    invoke(
+        &deps,
+        &made_today(created_with_tags(
+            &group,
+            &[("team", "web"), ("access-guard:exempt", &value)],
+        )),
+    )
+    .await
+    .expect("handler");
+    invoke(
+        &deps,
+        &made_today(tagged_through_the_tagging_api(&group, &value)),
+    )
+    .await
+    .expect("handler");
+
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts.len(), 2, "each is alerted");
+    for alert in &alerts {
+        assert_eq!(alert.attribute("action").as_deref(), Some("exemption_set"));
+        assert_eq!(
+            alert.subject,
+            format!("[ALERT] [INFO] Exemption tag set on {group} (123456789012 us-east-1)")
+        );
+        assert_eq!(alert.doc["exemption_tag"]["groups"][0], group.as_str());
+        assert_eq!(alert.doc["exemption"]["reason"], "partner SFTP");
+        assert_eq!(alert.doc["exemption"]["expires"], until.as_str());
+        assert_eq!(
+            alert.doc["actor"],
+            "arn:aws:sts::123456789012:assumed-role/Dev/jane"
+        );
+    }
+    let names: Vec<&str> = alerts
+        .iter()
+        .filter_map(|a| a.doc["event_name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"CreateSecurityGroup") && names.contains(&"TagResources"),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_tag_set_beyond_the_window_stays_invalid_once_its_date_comes_near() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let table = access_guard_e2e::state_table(&emu).await;
+    let deps = Deps::new(
+        &emu.sdk,
+        config_with_table(&sink.topic_arn, None, Some(&table)),
+    );
+    // Set 60 days ago to expire 40 days from now: 100 days after it was
+    // set, beyond the 90 allowed; today the date lies within 90 days.
+    let value = format!("partners;expires={}", in_days(40));
+    let group = emu.group(&[("access-guard:exempt", &value)]).await;
+    invoke(
+        &deps,
+        &made_days_ago(tagged_through_the_tagging_api(&group, &value), 60),
+    )
+    .await
+    .expect("handler");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts[0].doc["exemption"]["status"], "unbounded");
+    // The table keeps when it was set.
+    let set_on = (access_guard::today() - time::Duration::days(60)).to_string();
+    let items = access_guard_e2e::state_items(
+        &emu,
+        &table,
+        &format!("{}/{}", access_guard_e2e::ACCOUNT, access_guard_e2e::REGION),
+    )
+    .await;
+    assert!(
+        items
+            .iter()
+            .any(|i| i["fingerprint"] == format!("exemption-tag#{group}")
+                && i["set_on"] == set_on.as_str()
+                && i["value"] == value.as_str()),
+        "{items:?}"
+    );
+
+    // Now SSH opens on the group: the tag is not honoured, the rule is revoked.
+    let rules = emu.open_to_world(&group, &[22]).await;
+    invoke(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("handler");
+    assert!(emu.ingress_rules(&group).await.is_empty(), "revoked");
+    let alerts = sink.alerts(&emu).await;
+    assert_eq!(alerts[0].doc["exemption"]["status"], "unbounded");
+    assert_eq!(results(&alerts[0].doc)[0].1, "revoked");
+}
+
+#[tokio::test]
+async fn a_modified_rule_is_restored_as_it_was_before_the_modification() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let table = access_guard_e2e::state_table(&emu).await;
+    let deps = Deps::new(
+        &emu.sdk,
+        config_with_table(&sink.topic_arn, None, Some(&table)),
+    );
+    let group = emu.group(&[]).await;
+    // SSH from the office: judged, left in place, and kept as it is.
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("198.51.100.0/24")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
+    let rules = emu.ingress_rules(&group).await;
+    let rule_id = rules[0].1.clone();
+    let office: Value = serde_json::from_str(
+        &authorize_event(&group, &rules)
+            .to_string()
+            .replace("0.0.0.0/0", "198.51.100.0/24"),
+    )
+    .expect("JSON");
+    invoke(&deps, &office).await.expect("handler");
+    assert_eq!(emu.ingress_rules(&group).await.len(), 1, "left in place");
+
+    // Then opened to the world by a modification: revoked.
+    emu.modify_rule(&group, &rule_id, 22, "0.0.0.0/0").await;
+    invoke(
+        &deps,
+        &access_guard_e2e::modify_event(&group, &rule_id, 22, "0.0.0.0/0"),
+    )
+    .await
+    .expect("handler");
+    assert!(emu.ingress_rules(&group).await.is_empty(), "revoked");
+    let alerts = sink.alerts(&emu).await;
+    let revoked = alerts
+        .iter()
+        .find(|a| a.doc["event_name"] == "ModifySecurityGroupRules")
+        .expect("the modification's alert");
+    assert_eq!(
+        results(&revoked.doc),
+        vec![(rule_id.clone(), "revoked".to_string())]
+    );
+    let restore = revoked.doc["outcomes"][0]["restore"]
+        .as_str()
+        .expect("a restore command");
+    assert!(
+        restore.contains("198.51.100.0/24") && !restore.contains("0.0.0.0/0"),
+        "{restore}"
+    );
+
+    // Run as written, it puts the office rule back.
+    let json = restore
+        .split_once(" --ip-permissions '")
+        .and_then(|(_, rest)| rest.strip_suffix('\''))
+        .expect("quoted permissions");
+    let p: Value = serde_json::from_str(json).expect("JSON permissions");
+    let p = &p[0];
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol(p["IpProtocol"].as_str().unwrap())
+                .from_port(p["FromPort"].as_i64().unwrap() as i32)
+                .to_port(p["ToPort"].as_i64().unwrap() as i32)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip(p["IpRanges"][0]["CidrIp"].as_str().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the restore command's permissions");
+    let back = emu
+        .ec2
+        .describe_security_group_rules()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-id")
+                .values(&group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules");
+    let cidrs: Vec<&str> = back
+        .security_group_rules()
+        .iter()
+        .filter(|r| r.is_egress() == Some(false))
+        .filter_map(|r| r.cidr_ipv4())
+        .collect();
+    assert_eq!(cidrs, ["198.51.100.0/24"]);
 }

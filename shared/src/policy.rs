@@ -790,6 +790,16 @@ impl Policy {
     /// holds only with a reason and an expiry from today to
     /// `max_tag_exemption_days` ahead (DESIGN §7.11).
     pub fn tag_exemption(&self, value: &str, today: Date) -> ExemptionMatch {
+        self.tag_exemption_set_on(value, today, today)
+    }
+
+    /// As [`Policy::tag_exemption`], with the window judged from the day the
+    /// tag was set (`set_on`, when earlier than `today`): a tag whose expiry
+    /// lay beyond the window when it was set is never honoured, not even
+    /// once its date comes within `max_tag_exemption_days` of today
+    /// (DESIGN §7.12).
+    pub fn tag_exemption_set_on(&self, value: &str, set_on: Date, today: Date) -> ExemptionMatch {
+        let from = set_on.min(today);
         let mut parts = value.split(';');
         let reason = parts.next().unwrap_or_default().trim().to_string();
         let mut expires = None;
@@ -800,7 +810,7 @@ impl Policy {
                     Ok(date) => {
                         expires = Some(format_date(date));
                         let latest =
-                            today + time::Duration::days(self.max_tag_exemption_days.into());
+                            from + time::Duration::days(self.max_tag_exemption_days.into());
                         status = if date < today {
                             ExemptionStatus::Expired
                         } else if date > latest {

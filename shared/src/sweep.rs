@@ -866,6 +866,7 @@ impl PlaceSweep<'_> {
             policy: self.policy,
             settings: self.settings,
             deadline: None,
+            visibility: None,
         };
         for group in estate
             .groups

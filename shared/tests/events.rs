@@ -102,6 +102,18 @@ fn exemption_tags_are_alerted_and_must_expire() {
     let removed = &verdicts("sg-exemption-tag-removed.json")[0];
     assert!(removed.should_notify(access_guard::finding::Severity::Critical));
     assert!(verdicts("sg-tags-other-key-not-handled.json")[0].is_not_handled());
+    // However the tag reaches a group: a group created with it, the tagging API.
+    let created = &verdicts("sg-create-security-group-with-exemption-tag.json")[0];
+    assert!(created.should_notify(access_guard::finding::Severity::Critical));
+    assert_eq!(created.resource.as_deref(), Some("sg-0c2d3e4f5a6b7c8d9"));
+    assert!(created.exemption.as_ref().unwrap().is_active());
+    let tagged = &verdicts("sg-tag-resources-exemption.json")[0];
+    assert!(tagged.should_notify(access_guard::finding::Severity::Critical));
+    assert_eq!(tagged.resource.as_deref(), Some("sg-0d3e4f5a6b7c8d9e0"));
+    assert_eq!(
+        tagged.exemption.as_ref().unwrap().status,
+        access_guard::policy::ExemptionStatus::Unbounded
+    );
 }
 
 #[test]

@@ -22,12 +22,14 @@ use crate::model::tags::{ExemptionTagChange, TagAction};
 use crate::output::report::{Outcome, OutcomeKind, Report};
 use crate::policy::Policy;
 use crate::ports::{
-    AwsError, GroupInfo, IngressRemediator, Notifier, OrganizationUnits, RevocationLog, Revoked,
-    SecurityGroups,
+    Attempt, AttemptKey, AttemptState, AwsError, Clock, GroupInfo, IngressRemediator, Notifier,
+    OrganizationUnits, RevocationLog, Revoked, SecurityGroups,
 };
 use crate::rules;
 use crate::rules::ec2_sg::default_group::DEFAULT_GROUP;
 use crate::rules::ec2_sg::external_source::EXTERNAL_SOURCE;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
 
 /// Error codes after which the call changed nothing but the rule exists anyway.
 const DUPLICATE_CODES: [&str; 2] = [
@@ -61,10 +63,20 @@ pub fn exemption_tag_report(
     let mut report = Report::for_event(event);
     report.resource = Some(change.resource());
     if let (TagAction::Set, Some(value)) = (change.action, &change.value) {
-        report.exemption = Some(policy.tag_exemption(value, today));
+        let set_on = event_date(event).unwrap_or(today);
+        report.exemption = Some(policy.tag_exemption_set_on(value, set_on, today));
     }
     report.exemption_tag = Some(change);
     Ok(report)
+}
+
+/// The day of the call (its `eventTime`), when it can be read.
+pub fn event_date(event: &Event) -> Option<Date> {
+    event_time(event).map(OffsetDateTime::date)
+}
+
+fn event_time(event: &Event) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(&event.time, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// True for a `ModifyManagedPrefixList` call of EC2.
@@ -331,6 +343,53 @@ pub struct IngressGuard<'a> {
     /// When the invocation must have answered (Lambda's deadline): revoking
     /// rule by rule stops in time and leaves the rest to Lambda's retry.
     pub deadline: Option<Instant>,
+    /// How long a missing rule or group is taken for not visible yet, right
+    /// after the call (DESIGN §7.15). `None`: absence is proof at once (the
+    /// sweep judges state it has just read, not a call just made).
+    pub visibility: Option<Visibility<'a>>,
+}
+
+/// EC2 reads are eventually consistent: a group or rule missing right after
+/// the successful call that created or modified it may not be visible yet
+/// (DESIGN §7.15). Until the call is `settle` old, absence is no proof: the
+/// guard reads again every `poll` for at most `wait`, and what is still
+/// missing then makes the invocation fail (retryable, `NotYetVisible`) so
+/// that Lambda retries it — never `already_absent`.
+pub struct Visibility<'a> {
+    /// Absence is proof only once the call (its `eventTime`) is this old.
+    pub settle: Duration,
+    /// How long one invocation reads again before it leaves the rest to Lambda's retry.
+    pub wait: Duration,
+    /// Between two reads.
+    pub poll: Duration,
+    pub clock: &'a dyn Clock,
+}
+
+impl Visibility<'_> {
+    /// EC2 makes a change visible to its reads within seconds; CloudTrail
+    /// delivers most events later than this, so most absences are proof at once.
+    pub const SETTLE: Duration = Duration::from_secs(30);
+    pub const WAIT: Duration = Duration::from_secs(5);
+    pub const POLL: Duration = Duration::from_secs(1);
+
+    /// When absence becomes proof: `settle` after the call; `None` when the
+    /// record's time cannot be read (then it never does: fail closed).
+    fn proof_at(&self, event: &Event) -> Option<OffsetDateTime> {
+        event_time(event).map(|at| at + self.settle)
+    }
+}
+
+/// The error that makes Lambda retry an invocation that found something
+/// missing too soon after the call to call it gone.
+fn not_yet_visible(operation: &'static str, what: &str) -> AwsError {
+    AwsError {
+        operation,
+        code: Some("NotYetVisible".to_string()),
+        message: format!(
+            "{what} not found right after the call that created or modified it: not yet visible (EC2 reads are eventually consistent); read again on the retry"
+        ),
+        retryable: true,
+    }
 }
 
 /// What one more revoke call may take (the SDK's operation timeout and a
@@ -349,6 +408,9 @@ impl IngressGuard<'_> {
                 .map_err(GuardError::parse(event))?;
             if report.exemption_tag.is_some() {
                 info!(event_id = %event.id, groups = %report.resource.as_deref().unwrap_or_default(), "exemption tag changed");
+                self.record_exemption_tag(event, &mut report, today)
+                    .await
+                    .map_err(aws)?;
             }
             notify_if_due(&mut report, self.policy, self.settings, self.notifier)
                 .await
@@ -369,18 +431,18 @@ impl IngressGuard<'_> {
         };
         let mut report = Report::for_event(event);
         report.resource = Some(change.resource());
-        let change = self
+        let mut change = self
             .enrich(event, change, true, &mut report)
             .await
             .map_err(aws)?;
         let (mut findings, mut plan) = assess(&change, self.policy);
         if needs_stored_rules(&change, plan.as_ref()) {
-            let change = self
+            change = self
                 .complete(event, change, &mut report)
                 .await
                 .map_err(aws)?;
             // A source read back from EC2 may be a prefix list not read yet.
-            let change = self
+            change = self
                 .enrich(event, change, false, &mut report)
                 .await
                 .map_err(aws)?;
@@ -396,6 +458,7 @@ impl IngressGuard<'_> {
                 .await
                 .map_err(aws)?;
         }
+        self.remember_rules(event, &change, &report).await;
         notify_if_due(&mut report, self.policy, self.settings, self.notifier)
             .await
             .map_err(aws)?;
@@ -542,7 +605,7 @@ impl IngressGuard<'_> {
                     .push(outcome(r.label(), OutcomeKind::Failed, Some(code.clone())));
             }
         };
-        let group = match self.groups.group(&plan.group_id).await {
+        let group = match self.group_until_visible(event, &plan.group_id).await {
             Ok(group) => group,
             Err(e) if e.retryable => return Err(e),
             Err(e) => {
@@ -606,6 +669,23 @@ impl IngressGuard<'_> {
             &group.tags,
             today,
         );
+        if let Err(e) = self
+            .judge_tag_from_when_set(event, &group, report, today)
+            .await
+        {
+            if e.retryable {
+                return Err(e);
+            }
+            // Without it we cannot know the tag was not invalid when set: revoke nothing.
+            warn!(event_id = %event.id, group_id = %group.group_id, error = %e, "cannot read when the exemption tag was set");
+            report.notes.push(format!(
+                "could not read from the state table when the exemption tag of {} was set: {}",
+                group.group_id,
+                e.code_or_kind()
+            ));
+            fail_all(report, e.code_or_kind());
+            return Ok(());
+        }
         let exempt = report.exemption.as_ref().is_some_and(|e| e.is_active());
         if exempt {
             for r in &plan.revocations {
@@ -626,7 +706,11 @@ impl IngressGuard<'_> {
 
     /// Reads the planned rules back and revokes those that still offend
     /// (dry run: says it would), all in one call; when EC2 rejects the batch
-    /// (one rule went meanwhile, say), one call per rule.
+    /// (one rule went meanwhile, say), one call per rule. A planned rule
+    /// missing from the read-back was revoked by an earlier attempt of this
+    /// event (the state table says so), or is gone for good once the call is
+    /// old enough; until then it is not visible yet, and the invocation fails
+    /// after revoking the rest so that Lambda retries (DESIGN §7.15).
     async fn recheck_and_revoke(
         &self,
         event: &Event,
@@ -635,7 +719,7 @@ impl IngressGuard<'_> {
         report: &mut Report,
     ) -> Result<(), AwsError> {
         let group_id = plan.group_id.as_str();
-        let current = match self.groups.rules_of_group(group_id).await {
+        let mut current = match self.groups.rules_of_group(group_id).await {
             Ok(current) => current,
             Err(e) if e.retryable => return Err(e),
             Err(e) => {
@@ -654,6 +738,33 @@ impl IngressGuard<'_> {
                 return Ok(());
             }
         };
+        // Missing: an earlier attempt of this event revoked it (or began to)?
+        let mut earlier: BTreeMap<String, Attempt> = BTreeMap::new();
+        for r in &plan.revocations {
+            if now_of(&r.rule, &current).is_none() {
+                if let Some(attempt) = self.earlier_attempt(event, &r.label(), report).await {
+                    if attempt.state != AttemptState::NotRevoked {
+                        earlier.insert(r.label(), attempt);
+                    }
+                }
+            }
+        }
+        // Else perhaps not visible yet: read again while the call is recent.
+        let unseen = |current: &[SgRule]| {
+            plan.revocations
+                .iter()
+                .any(|r| now_of(&r.rule, current).is_none() && !earlier.contains_key(&r.label()))
+        };
+        if unseen(&current) {
+            let started = self.now();
+            while unseen(&current)
+                && !self.absence_proven(event)
+                && self.wait_to_read_again(event, started).await
+            {
+                current = self.groups.rules_of_group(group_id).await?;
+            }
+        }
+        let mut not_visible: Vec<String> = Vec::new();
         // The group as it is now: its name, the event's account, and the
         // prefix lists the planned rules reference now, read again.
         let mut context = SgChange::current_ingress(group_id, Vec::new())
@@ -672,13 +783,28 @@ impl IngressGuard<'_> {
         for r in &plan.revocations {
             match recheck(&r.rule, &context, &current, self.policy) {
                 Recheck::Offends(id) => offending.push((r, id)),
-                Recheck::Gone => {
-                    let mut o = self.gone(event, &r.label(), report).await;
-                    if o.result == OutcomeKind::Revoked {
-                        o.restore = restore_command(&event.region, group_id, &r.rule);
+                Recheck::Gone => match earlier.get(&r.label()) {
+                    Some(attempt) => {
+                        info!(event_id = %event.id, group_id = %group_id, rule_id = %r.label(), "revoked by an earlier attempt");
+                        let restore = attempt.restore.clone().or_else(|| {
+                            // Recorded before attempts kept their command.
+                            (event.name != crate::model::sg::MODIFY_RULES)
+                                .then(|| restore_command(&event.region, group_id, &r.rule))
+                                .flatten()
+                        });
+                        report.outcomes.push(Outcome {
+                            earlier_attempt: true,
+                            restore,
+                            ..outcome(r.label(), OutcomeKind::Revoked, None)
+                        });
                     }
-                    report.outcomes.push(o);
-                }
+                    None if self.absence_proven(event) => {
+                        report
+                            .outcomes
+                            .push(outcome(r.label(), OutcomeKind::AlreadyAbsent, None))
+                    }
+                    None => not_visible.push(r.label()),
+                },
                 Recheck::ChangedSince(why) => {
                     info!(event_id = %event.id, group_id = %group_id, rule_id = %r.label(), why = %why, "changed since the event");
                     report.notes.push(why);
@@ -698,16 +824,57 @@ impl IngressGuard<'_> {
                 }
             }
         }
-        if offending.is_empty() {
-            return Ok(());
-        }
         if self.policy.dry_run {
             for (r, _) in &offending {
                 report
                     .outcomes
                     .push(outcome(r.label(), OutcomeKind::DryRun, None));
             }
-            return Ok(());
+        } else if !offending.is_empty() {
+            self.revoke(
+                event,
+                group_id,
+                &offending,
+                &current,
+                report,
+                &mut not_visible,
+            )
+            .await?;
+        }
+        if !not_visible.is_empty() {
+            warn!(event_id = %event.id, group_id = %group_id, rules = %not_visible.join(", "), "not visible yet");
+            return Err(not_yet_visible(
+                "DescribeSecurityGroupRules",
+                &format!("{group_id}: {}", not_visible.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Revokes the rules that still offend: the intent recorded first, then
+    /// one call, or one call per rule when EC2 rejects the batch.
+    async fn revoke(
+        &self,
+        event: &Event,
+        group_id: &str,
+        offending: &[(&Revocation, String)],
+        current: &[SgRule],
+        report: &mut Report,
+        not_visible: &mut Vec<String>,
+    ) -> Result<(), AwsError> {
+        let mut restores = Vec::new();
+        for (r, id) in offending {
+            let restore = self.restore_for(event, group_id, r, current, report).await;
+            self.log_attempt(
+                event,
+                group_id,
+                id,
+                AttemptState::Intended,
+                restore.as_deref(),
+                report,
+            )
+            .await;
+            restores.push(restore);
         }
         let ids: Vec<&str> = offending.iter().map(|(_, id)| id.as_str()).collect();
         let batch = self.remediator.revoke_ingress(group_id, &ids).await;
@@ -717,7 +884,7 @@ impl IngressGuard<'_> {
             _ if ids.len() == 1 => false,
             Ok(Revoked::AlreadyAbsent) | Err(_) => true,
         };
-        for (done, (r, id)) in offending.iter().enumerate() {
+        for (done, ((r, id), restore)) in offending.iter().zip(restores).enumerate() {
             if per_rule && self.deadline.is_some_and(|d| Instant::now() + ONE_CALL > d) {
                 // Each rule is read back again on the retry: nothing is lost.
                 return Err(AwsError {
@@ -738,17 +905,25 @@ impl IngressGuard<'_> {
             } else {
                 batch.clone()
             };
+            let state = match &result {
+                Ok(Revoked::Revoked) => AttemptState::Revoked,
+                // The call may have gone through: the intent stands.
+                Err(e) if e.retryable => return Err(e.clone()),
+                Ok(Revoked::AlreadyAbsent) | Err(_) => AttemptState::NotRevoked,
+            };
+            self.log_attempt(event, group_id, id, state, restore.as_deref(), report)
+                .await;
             let o = match result {
-                Ok(Revoked::Revoked) => {
-                    self.log_revoked(event, group_id, id, report).await;
-                    let revoked = now_of(&r.rule, &current).unwrap_or(&r.rule);
-                    Outcome {
-                        restore: restore_command(&event.region, group_id, revoked),
-                        ..outcome(r.label(), OutcomeKind::Revoked, None)
-                    }
+                Ok(Revoked::Revoked) => Outcome {
+                    restore,
+                    ..outcome(r.label(), OutcomeKind::Revoked, None)
+                },
+                Ok(Revoked::AlreadyAbsent) if !self.absence_proven(event) => {
+                    // Read as there a moment ago, unknown to the revoke: retried.
+                    not_visible.push(r.label());
+                    continue;
                 }
                 Ok(Revoked::AlreadyAbsent) => outcome(r.label(), OutcomeKind::AlreadyAbsent, None),
-                Err(e) if e.retryable => return Err(e),
                 Err(e) => {
                     warn!(event_id = %event.id, group_id = %group_id, rule_id = %id, error = %e, "revoke failed");
                     outcome(r.label(), OutcomeKind::Failed, Some(e.code_or_kind()))
@@ -758,6 +933,214 @@ impl IngressGuard<'_> {
             report.outcomes.push(o);
         }
         Ok(())
+    }
+
+    /// The command that puts a revoked rule back as the operator had it: the
+    /// rule as read back for a rule the call created; for a rule the call
+    /// modified, the rule as it was before the modification, which only the
+    /// state table can tell (the record carries the new rule alone), and a
+    /// note saying so when it cannot.
+    async fn restore_for(
+        &self,
+        event: &Event,
+        group_id: &str,
+        r: &Revocation,
+        current: &[SgRule],
+        report: &mut Report,
+    ) -> Option<String> {
+        let revoked = now_of(&r.rule, current).unwrap_or(&r.rule);
+        if !(event.name == crate::model::sg::MODIFY_RULES && event.is_from("ec2")) {
+            return restore_command(&event.region, group_id, revoked);
+        }
+        let before = match (self.revocations, &revoked.rule_id) {
+            (Some(log), Some(id)) => log.rule_as_seen(&event.account, &event.region, id).await,
+            _ => Ok(None),
+        };
+        let why = match before {
+            Ok(Some(command)) => return Some(command),
+            Ok(None) => "the record carries only the new rule and the state table holds no earlier sight of it".to_string(),
+            Err(e) => {
+                warn!(event_id = %event.id, rule_id = %r.label(), error = %e, "cannot read the rule as it was");
+                format!(
+                    "the record carries only the new rule and the state table could not be read ({})",
+                    e.code_or_kind()
+                )
+            }
+        };
+        report.notes.push(format!(
+            "{}: the rule as it was before ModifySecurityGroupRules is not known ({why}): no restore command; the rule revoked was {revoked}",
+            r.label()
+        ));
+        None
+    }
+}
+
+impl IngressGuard<'_> {
+    fn now(&self) -> OffsetDateTime {
+        self.visibility
+            .as_ref()
+            .map_or_else(OffsetDateTime::now_utc, |v| v.clock.now())
+    }
+
+    /// Whether something missing now is gone for good: always without
+    /// [`Visibility`]; else once the call is `settle` old.
+    fn absence_proven(&self, event: &Event) -> bool {
+        let Some(v) = &self.visibility else {
+            return true;
+        };
+        v.proof_at(event).is_some_and(|at| v.clock.now() >= at)
+    }
+
+    /// Waits one `poll` before the next read, when this invocation may still
+    /// wait (at most `wait` from `started`, never past the time absence
+    /// becomes proof, and with time kept for the calls after it before
+    /// Lambda's deadline): false when it may not.
+    async fn wait_to_read_again(&self, event: &Event, started: OffsetDateTime) -> bool {
+        let Some(v) = &self.visibility else {
+            return false;
+        };
+        let until = match v.proof_at(event) {
+            Some(at) => at.min(started + v.wait),
+            None => started + v.wait,
+        };
+        let now = v.clock.now();
+        if now >= until
+            || self
+                .deadline
+                .is_some_and(|d| Instant::now() + ONE_CALL + v.poll > d)
+        {
+            return false;
+        }
+        let left = Duration::try_from(until - now).unwrap_or_default();
+        v.clock.sleep(v.poll.min(left)).await;
+        true
+    }
+
+    /// The group, read again while it may not be visible yet: `None` only
+    /// once its absence is proof; before, a retryable `NotYetVisible`.
+    async fn group_until_visible(
+        &self,
+        event: &Event,
+        group_id: &str,
+    ) -> Result<Option<GroupInfo>, AwsError> {
+        let mut group = self.groups.group(group_id).await?;
+        let started = self.now();
+        while group.is_none()
+            && !self.absence_proven(event)
+            && self.wait_to_read_again(event, started).await
+        {
+            group = self.groups.group(group_id).await?;
+        }
+        if group.is_none() && !self.absence_proven(event) {
+            warn!(event_id = %event.id, group_id = %group_id, "group not visible yet");
+            return Err(not_yet_visible("DescribeSecurityGroups", group_id));
+        }
+        Ok(group)
+    }
+
+    /// Judges an active tag exemption from the day the tag was set, when the
+    /// state table saw it set to the value the group carries now: a tag
+    /// whose expiry lay beyond the window then is invalid for good (DESIGN
+    /// §7.12).
+    async fn judge_tag_from_when_set(
+        &self,
+        event: &Event,
+        group: &GroupInfo,
+        report: &mut Report,
+        today: Date,
+    ) -> Result<(), AwsError> {
+        let by_tag = format!("tag {}", self.policy.exemption_tag_key);
+        let active_tag = report
+            .exemption
+            .as_ref()
+            .is_some_and(|m| m.is_active() && m.source == by_tag);
+        let (true, Some(log)) = (active_tag, self.revocations) else {
+            return Ok(());
+        };
+        let Some((_, value)) = group
+            .tags
+            .iter()
+            .find(|(k, _)| k == &self.policy.exemption_tag_key)
+        else {
+            return Ok(());
+        };
+        if let Some((seen, set_on)) = log
+            .exemption_tag_set(&event.account, &event.region, &group.group_id)
+            .await?
+        {
+            if &seen == value {
+                report.exemption = Some(self.policy.tag_exemption_set_on(value, set_on, today));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps, for each group an exemption tag event sets the tag on, the
+    /// value and the day it was set. A table that cannot be written is
+    /// said in the alert; a throttled one fails the invocation (retried).
+    async fn record_exemption_tag(
+        &self,
+        event: &Event,
+        report: &mut Report,
+        today: Date,
+    ) -> Result<(), AwsError> {
+        let (Some(log), Some(change)) = (self.revocations, &report.exemption_tag) else {
+            return Ok(());
+        };
+        let (TagAction::Set, Some(value)) = (change.action, &change.value) else {
+            return Ok(());
+        };
+        let set_on = event_date(event).unwrap_or(today).min(today);
+        let mut problems = Vec::new();
+        for group in &change.groups {
+            match log
+                .record_exemption_tag(&event.account, &event.region, group, value, set_on)
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.retryable => return Err(e),
+                Err(e) => {
+                    warn!(event_id = %event.id, group_id = %group, error = %e, "cannot record the exemption tag");
+                    problems.push(format!(
+                        "{group}: could not record in the state table when the exemption tag was set ({}): its expiry window will be judged from the day the group is next judged",
+                        e.code_or_kind()
+                    ));
+                }
+            }
+        }
+        report.notes.extend(problems);
+        Ok(())
+    }
+
+    /// Keeps every ingress rule of the event left in place as it is now (the
+    /// command that authorizes it again), so that when a later
+    /// ModifySecurityGroupRules changes it and it is revoked, the alert can
+    /// offer it back as it was. Best effort: a failure is logged.
+    async fn remember_rules(&self, event: &Event, change: &SgChange, report: &Report) {
+        let (Some(log), Some(group_id)) = (self.revocations, change.group_id.as_deref()) else {
+            return;
+        };
+        for rule in &change.rules {
+            let Some(id) = rule.rule_id.as_deref() else {
+                continue;
+            };
+            let revoked = report
+                .outcomes
+                .iter()
+                .any(|o| o.rule_id == id && o.result == OutcomeKind::Revoked);
+            if rule.direction != Direction::Ingress || revoked {
+                continue;
+            }
+            let Some(command) = restore_command(&event.region, group_id, rule) else {
+                continue;
+            };
+            if let Err(e) = log
+                .record_rule(&event.account, &event.region, group_id, id, &command)
+                .await
+            {
+                warn!(event_id = %event.id, rule_id = %id, error = %e, "cannot record the rule as seen");
+            }
+        }
     }
 }
 
@@ -892,49 +1275,65 @@ impl IngressGuard<'_> {
         Ok(report)
     }
 
-    /// The outcome of a planned rule that is no longer there: `revoked
-    /// (earlier attempt)` when the state table says an earlier attempt of
-    /// this event revoked it, else already absent.
-    async fn gone(&self, event: &Event, rule_id: &str, report: &mut Report) -> Outcome {
-        let Some(log) = self.revocations else {
-            return outcome(rule_id.to_string(), OutcomeKind::AlreadyAbsent, None);
-        };
-        match log
-            .revoked_earlier(&event.account, &event.region, &event.id, rule_id)
-            .await
-        {
-            Ok(true) => Outcome {
-                earlier_attempt: true,
-                ..outcome(rule_id.to_string(), OutcomeKind::Revoked, None)
-            },
-            Ok(false) => outcome(rule_id.to_string(), OutcomeKind::AlreadyAbsent, None),
+    /// What an earlier attempt of this event did to the rule, from the state
+    /// table. A table that cannot be read is noted: the rule's absence is
+    /// then judged as if no attempt had been made.
+    async fn earlier_attempt(
+        &self,
+        event: &Event,
+        rule_id: &str,
+        report: &mut Report,
+    ) -> Option<Attempt> {
+        let log = self.revocations?;
+        match log.earlier_attempt(attempt_key(event, rule_id)).await {
+            Ok(attempt) => attempt,
             Err(e) => {
                 warn!(event_id = %event.id, rule_id = %rule_id, error = %e, "cannot read the state table");
                 report.notes.push(format!(
                     "{rule_id}: could not read the state table ({}): whether an earlier attempt revoked it is unknown",
                     e.code_or_kind()
                 ));
-                outcome(rule_id.to_string(), OutcomeKind::AlreadyAbsent, None)
+                None
             }
         }
     }
 
-    /// Records a revocation for retries of the event. A failure is noted, not
-    /// fatal: the rule is revoked and the alert must still go out.
-    async fn log_revoked(&self, event: &Event, group_id: &str, rule_id: &str, report: &mut Report) {
+    /// Records an attempt for retries of the event: the intent before the
+    /// call, what came of it after. A failure is noted, not fatal: the rule
+    /// is revoked whatever the table says, and the alert must still go out.
+    async fn log_attempt(
+        &self,
+        event: &Event,
+        group_id: &str,
+        rule_id: &str,
+        state: AttemptState,
+        restore: Option<&str>,
+        report: &mut Report,
+    ) {
         let Some(log) = self.revocations else {
             return;
         };
         if let Err(e) = log
-            .record_revoked(&event.account, &event.region, &event.id, group_id, rule_id)
+            .record_attempt(attempt_key(event, rule_id), group_id, state, restore)
             .await
         {
-            warn!(event_id = %event.id, rule_id = %rule_id, error = %e, "cannot record the revocation");
-            report.notes.push(format!(
-                "{rule_id}: could not record the revocation in the state table ({}): a retry would report it already absent",
-                e.code_or_kind()
-            ));
+            warn!(event_id = %event.id, rule_id = %rule_id, state = state.as_str(), error = %e, "cannot record the attempt");
+            if state == AttemptState::Intended {
+                report.notes.push(format!(
+                    "{rule_id}: could not record the revoke in the state table before the call ({}): a retry after it would report the rule already absent",
+                    e.code_or_kind()
+                ));
+            }
         }
+    }
+}
+
+fn attempt_key<'a>(event: &'a Event, rule_id: &'a str) -> AttemptKey<'a> {
+    AttemptKey {
+        account: &event.account,
+        region: &event.region,
+        event_id: &event.id,
+        rule_id,
     }
 }
 
@@ -1125,6 +1524,7 @@ mod tests {
             policy,
             settings,
             deadline: None,
+            visibility: None,
         };
         let result = guard.handle(event, TODAY).await;
         let sent = notifier.sent.lock().unwrap().clone();
@@ -1599,6 +1999,7 @@ mod tests {
             policy: &policy,
             settings: &settings,
             deadline: Some(Instant::now() + Duration::from_secs(5)),
+            visibility: None,
         };
         let err = guard.handle(&event, TODAY).await.unwrap_err();
         assert_eq!(err.error_type(), "AccessGuard.AwsRetryable");

@@ -4,6 +4,8 @@
 pub mod cluster;
 pub mod iam;
 pub mod ingress;
+#[cfg(test)]
+mod ingress_state_tests;
 pub mod instance;
 pub mod offline;
 pub mod plan;
@@ -52,6 +54,8 @@ pub static REGISTRY: &[Registered] = &[
             ("ec2", crate::model::sg::MODIFY_PREFIX_LIST),
             ("ec2", crate::model::tags::CREATE_TAGS),
             ("ec2", crate::model::tags::DELETE_TAGS),
+            ("ec2", crate::model::tags::CREATE_SECURITY_GROUP),
+            ("tagging", crate::model::tags::TAG_RESOURCES),
         ],
         offline: ingress::evaluate_offline,
     },

@@ -385,6 +385,7 @@ mod tests {
             policy: &policy,
             settings: &settings,
             deadline: None,
+            visibility: None,
         };
         for attempt in 0..2 {
             let report = guard.handle(&event, crate::today()).await.unwrap();

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::{ou_cache, Common, HandlerError};
 use crate::config::FunctionConfig;
-use crate::guards::ingress::IngressGuard;
+use crate::guards::ingress::{IngressGuard, Visibility};
 use crate::ports::aws::state::DynamoState;
-use crate::ports::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus};
+use crate::ports::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus, SystemClock};
 use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups};
 
 /// Every AWS action this function calls: DescribeSecurityGroups (tags, for
@@ -81,6 +81,12 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 policy: &common.config.policy,
                 settings: &acting.settings,
                 deadline,
+                visibility: Some(Visibility {
+                    settle: Visibility::SETTLE,
+                    wait: Visibility::WAIT,
+                    poll: Visibility::POLL,
+                    clock: &SystemClock,
+                }),
             }
             .handle(&record, crate::today())
             .await

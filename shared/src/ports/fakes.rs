@@ -35,6 +35,20 @@ pub struct MemoryGroups {
     pub associations_error: Option<AwsError>,
     /// The id of every prefix list read.
     pub prefix_list_reads: Mutex<Vec<String>>,
+    /// How many more reads of the rules answer without them, and of the
+    /// group as if it did not exist (EC2's eventual consistency).
+    pub rules_unseen_for: Mutex<u32>,
+    pub group_unseen_for: Mutex<u32>,
+    /// Answer every revoke as EC2 does when it does not find the rules.
+    pub revoke_finds_nothing: bool,
+}
+
+/// One read fewer to answer as not visible yet: true while some are left.
+fn unseen(left: &Mutex<u32>) -> bool {
+    let mut left = left.lock().unwrap();
+    let hidden = *left > 0;
+    *left = left.saturating_sub(1);
+    hidden
 }
 
 #[async_trait]
@@ -43,12 +57,18 @@ impl SecurityGroups for MemoryGroups {
         if let Some(e) = &self.group_error {
             return Err(e.clone());
         }
+        if unseen(&self.group_unseen_for) {
+            return Ok(None);
+        }
         Ok(self.info.clone().filter(|g| g.group_id == group_id))
     }
 
     async fn rules_of_group(&self, _group_id: &str) -> Result<Vec<SgRule>, AwsError> {
         if let Some(e) = &self.rules_error {
             return Err(e.clone());
+        }
+        if unseen(&self.rules_unseen_for) {
+            return Ok(Vec::new());
         }
         Ok(self.rules.lock().unwrap().clone())
     }
@@ -95,6 +115,9 @@ impl IngressRemediator for MemoryGroups {
             .push(format!("{group_id}/{}", rule_ids.join(",")));
         if let Some(e) = &self.revoke_error {
             return Err(e.clone());
+        }
+        if self.revoke_finds_nothing {
+            return Ok(Revoked::AlreadyAbsent);
         }
         if self.reject_batches && rule_ids.len() > 1 {
             return Err(AwsError {
@@ -371,10 +394,27 @@ impl crate::ports::Instances for MemoryInstances {
 pub struct MemoryState {
     pub records: Mutex<std::collections::BTreeMap<String, crate::state::Record>>,
     pub statuses: Mutex<Vec<crate::state::PlaceStatus>>,
-    /// (account, region, event id, rule id) of every recorded revocation.
-    pub revoked: Mutex<Vec<(String, String, String, String)>>,
     /// The sweep leases held, by place: (holder, until).
     pub leases: Mutex<std::collections::BTreeMap<String, (String, i64)>>,
+    /// Revoke attempts by `account/region/event id/rule id`: the latest
+    /// state and restore command, and every state written, in order.
+    pub attempts: Mutex<std::collections::BTreeMap<String, crate::ports::Attempt>>,
+    pub attempt_writes: Mutex<Vec<(String, crate::ports::AttemptState)>>,
+    /// Rules as last seen, by `account/region/rule id`.
+    pub rules: Mutex<std::collections::BTreeMap<String, String>>,
+    /// Exemption tags as set, by `account/region/group id`.
+    pub exemption_tags: Mutex<std::collections::BTreeMap<String, (String, time::Date)>>,
+    /// Answer every write of an attempt in this state with this error instead.
+    pub attempt_error: Option<(crate::ports::AttemptState, AwsError)>,
+    /// Answer every read with this error instead.
+    pub read_error: Option<AwsError>,
+}
+
+fn attempt_key(key: crate::ports::AttemptKey<'_>) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        key.account, key.region, key.event_id, key.rule_id
+    )
 }
 
 #[async_trait]
@@ -472,34 +512,135 @@ impl crate::ports::StateStore for MemoryState {
 
 #[async_trait]
 impl crate::ports::RevocationLog for MemoryState {
-    async fn record_revoked(
+    async fn record_attempt(
         &self,
-        account: &str,
-        region: &str,
-        event_id: &str,
+        key: crate::ports::AttemptKey<'_>,
         _group_id: &str,
-        rule_id: &str,
+        state: crate::ports::AttemptState,
+        restore: Option<&str>,
     ) -> Result<(), AwsError> {
-        self.revoked.lock().unwrap().push((
-            account.to_string(),
-            region.to_string(),
-            event_id.to_string(),
-            rule_id.to_string(),
-        ));
+        if let Some((failing, e)) = &self.attempt_error {
+            if *failing == state {
+                return Err(e.clone());
+            }
+        }
+        let k = attempt_key(key);
+        self.attempt_writes.lock().unwrap().push((k.clone(), state));
+        self.attempts.lock().unwrap().insert(
+            k,
+            crate::ports::Attempt {
+                state,
+                restore: restore.map(str::to_string),
+            },
+        );
         Ok(())
     }
 
-    async fn revoked_earlier(
+    async fn earlier_attempt(
+        &self,
+        key: crate::ports::AttemptKey<'_>,
+    ) -> Result<Option<crate::ports::Attempt>, AwsError> {
+        if let Some(e) = &self.read_error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .attempts
+            .lock()
+            .unwrap()
+            .get(&attempt_key(key))
+            .cloned())
+    }
+
+    async fn record_rule(
         &self,
         account: &str,
         region: &str,
-        event_id: &str,
+        _group_id: &str,
         rule_id: &str,
-    ) -> Result<bool, AwsError> {
-        Ok(self.revoked.lock().unwrap().iter().any(|(a, r, e, id)| {
-            (a.as_str(), r.as_str(), e.as_str(), id.as_str())
-                == (account, region, event_id, rule_id)
-        }))
+        restore: &str,
+    ) -> Result<(), AwsError> {
+        self.rules
+            .lock()
+            .unwrap()
+            .insert(format!("{account}/{region}/{rule_id}"), restore.to_string());
+        Ok(())
+    }
+
+    async fn rule_as_seen(
+        &self,
+        account: &str,
+        region: &str,
+        rule_id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        if let Some(e) = &self.read_error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .rules
+            .lock()
+            .unwrap()
+            .get(&format!("{account}/{region}/{rule_id}"))
+            .cloned())
+    }
+
+    async fn record_exemption_tag(
+        &self,
+        account: &str,
+        region: &str,
+        group_id: &str,
+        value: &str,
+        set_on: time::Date,
+    ) -> Result<(), AwsError> {
+        self.exemption_tags.lock().unwrap().insert(
+            format!("{account}/{region}/{group_id}"),
+            (value.to_string(), set_on),
+        );
+        Ok(())
+    }
+
+    async fn exemption_tag_set(
+        &self,
+        account: &str,
+        region: &str,
+        group_id: &str,
+    ) -> Result<Option<(String, time::Date)>, AwsError> {
+        if let Some(e) = &self.read_error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .exemption_tags
+            .lock()
+            .unwrap()
+            .get(&format!("{account}/{region}/{group_id}"))
+            .cloned())
+    }
+}
+
+/// A clock that stands still until slept on: sleeping moves it on at once.
+pub struct FakeClock {
+    pub now: Mutex<time::OffsetDateTime>,
+    /// Every sleep asked for.
+    pub slept: Mutex<Vec<std::time::Duration>>,
+}
+
+impl FakeClock {
+    pub fn at(now: time::OffsetDateTime) -> FakeClock {
+        FakeClock {
+            now: Mutex::new(now),
+            slept: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ports::Clock for FakeClock {
+    fn now(&self) -> time::OffsetDateTime {
+        *self.now.lock().unwrap()
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        self.slept.lock().unwrap().push(duration);
+        *self.now.lock().unwrap() += duration;
     }
 }
 

@@ -320,25 +320,113 @@ pub trait StateStore: Send + Sync {
     async fn everything(&self) -> Result<(Vec<Record>, Vec<PlaceStatus>), AwsError>;
 }
 
-/// What ingress-guard revoked, per event, so that a retry of the event
-/// reports it (DESIGN §7.10).
+/// What became of one attempt to revoke a rule (DESIGN §7.10, §7.15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptState {
+    /// Written right before the revoke call: the call may have gone through
+    /// even if nothing after it was written.
+    Intended,
+    /// The call returned success.
+    Revoked,
+    /// The call changed nothing (EC2 did not find the rule, or refused).
+    NotRevoked,
+}
+
+impl AttemptState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptState::Intended => "intended",
+            AttemptState::Revoked => "revoked",
+            AttemptState::NotRevoked => "not_revoked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AttemptState> {
+        match text {
+            "intended" => Some(AttemptState::Intended),
+            "revoked" => Some(AttemptState::Revoked),
+            "not_revoked" => Some(AttemptState::NotRevoked),
+            _ => None,
+        }
+    }
+}
+
+/// An earlier attempt of the same event at the same rule, as the state table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub state: AttemptState,
+    /// The command that puts the rule back, as offered when the attempt began.
+    pub restore: Option<String>,
+}
+
+/// Which rule of which event, in which place: the key of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptKey<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub event_id: &'a str,
+    pub rule_id: &'a str,
+}
+
+/// What ingress-guard keeps in the state table between invocations:
+/// - its revoke attempts per event and rule, the intent written before the
+///   call, so that a retry reports what an earlier attempt did (DESIGN §7.10, §7.15);
+/// - the ingress rules as it last saw them left in place (the command that
+///   authorizes each again), so that a rule modified later can be offered
+///   back as it was before the modification;
+/// - when the exemption tag was set on a group and to what, so that its
+///   expiry window is judged from the day it was set (DESIGN §7.12).
 #[async_trait]
 pub trait RevocationLog: Send + Sync {
-    async fn record_revoked(
+    async fn record_attempt(
+        &self,
+        key: AttemptKey<'_>,
+        group_id: &str,
+        state: AttemptState,
+        restore: Option<&str>,
+    ) -> Result<(), AwsError>;
+    async fn earlier_attempt(&self, key: AttemptKey<'_>) -> Result<Option<Attempt>, AwsError>;
+
+    /// Keeps the command that authorizes rule `rule_id` of `group_id` again as it is now.
+    async fn record_rule(
         &self,
         account: &str,
         region: &str,
-        event_id: &str,
         group_id: &str,
         rule_id: &str,
+        restore: &str,
     ) -> Result<(), AwsError>;
-    async fn revoked_earlier(
+    /// The command kept by [`RevocationLog::record_rule`], if any.
+    async fn rule_as_seen(
         &self,
         account: &str,
         region: &str,
-        event_id: &str,
         rule_id: &str,
-    ) -> Result<bool, AwsError>;
+    ) -> Result<Option<String>, AwsError>;
+
+    /// Keeps that the exemption tag of `group_id` was set to `value` on `set_on`.
+    async fn record_exemption_tag(
+        &self,
+        account: &str,
+        region: &str,
+        group_id: &str,
+        value: &str,
+        set_on: time::Date,
+    ) -> Result<(), AwsError>;
+    /// The exemption tag value last seen set on the group, and when.
+    async fn exemption_tag_set(
+        &self,
+        account: &str,
+        region: &str,
+        group_id: &str,
+    ) -> Result<Option<(String, time::Date)>, AwsError>;
+}
+
+/// The time, and waiting: injected so that tests of what waits run at once.
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> time::OffsetDateTime;
+    async fn sleep(&self, duration: std::time::Duration);
 }
 
 /// Lists the accounts of the organization (the sweep's scope with `accounts = "*"`).

@@ -32,6 +32,21 @@ use crate::ports::{
     TaskDefinitions,
 };
 
+/// The system's clock, and tokio's sleep.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[async_trait]
+impl crate::ports::Clock for SystemClock {
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc()
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
 /// EC2 error codes that mean the rule or group is already gone.
 const GONE_CODES: [&str; 3] = [
     "InvalidPermission.NotFound",

@@ -5,8 +5,14 @@
 //!   [`RESOLVED_KEPT_DAYS`];
 //! - `sweep#status`: how the place's last sweep ended;
 //! - `sweep#lease`: who sweeps the place now, and until when (invariant 16);
-//! - `revoked#<event id>#<rule id>`: a revocation by ingress-guard, kept
-//!   [`REVOCATIONS_KEPT_DAYS`] for retries of the event.
+//! - `revoked#<event id>#<rule id>`: a revoke attempt by ingress-guard
+//!   (intended before the call, then revoked or not revoked), kept
+//!   [`REVOCATIONS_KEPT_DAYS`] for retries of the event;
+//! - `rule#<rule id>`: the command that authorizes an ingress rule again as
+//!   ingress-guard last saw it left in place (the restore of a later
+//!   modification), kept [`RULES_KEPT_DAYS`];
+//! - `exemption-tag#<group id>`: the exemption tag value last set on a
+//!   group and the day it was set, kept [`RULES_KEPT_DAYS`].
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,7 +23,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::classify;
 use crate::finding::Severity;
-use crate::ports::{AwsError, RevocationLog, StateStore};
+use crate::ports::{Attempt, AttemptKey, AttemptState, AwsError, RevocationLog, StateStore};
 use crate::state::{place_key, PlaceStatus, Record, Status};
 
 /// The table's keys.
@@ -36,9 +42,13 @@ const LEASE_UNTIL: &str = "lease_until";
 /// A lease held past its end is deleted by the table's TTL a day later.
 const LEASE_KEPT_SECONDS: i64 = 86_400;
 const REVOKED: &str = "revoked#";
+const RULE: &str = "rule#";
+const EXEMPTION_TAG: &str = "exemption-tag#";
 
 pub const RESOLVED_KEPT_DAYS: u64 = 90;
 pub const REVOCATIONS_KEPT_DAYS: u64 = 30;
+/// Rules as last seen and exemption tags as set: longer than any tag exemption lasts.
+pub const RULES_KEPT_DAYS: u64 = 400;
 
 /// Conditional writes in flight at once (one PutItem each: BatchWriteItem
 /// takes no condition).
@@ -396,25 +406,94 @@ fn revoked_key(event_id: &str, rule_id: &str) -> String {
     format!("{REVOKED}{event_id}#{rule_id}")
 }
 
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl DynamoState {
+    async fn get(&self, place: String, key: String) -> Result<Option<Item>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(place))
+            .key(SORT_KEY, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        Ok(out.item().filter(|i| !i.is_empty()).cloned())
+    }
+}
+
 #[async_trait]
 impl RevocationLog for DynamoState {
-    async fn record_revoked(
+    async fn record_attempt(
+        &self,
+        key: AttemptKey<'_>,
+        group_id: &str,
+        state: AttemptState,
+        restore: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let mut item: Item = [
+            (PARTITION_KEY, s(place_key(key.account, key.region))),
+            (SORT_KEY, s(revoked_key(key.event_id, key.rule_id))),
+            ("group_id", s(group_id)),
+            ("state", s(state.as_str())),
+            ("revoked_at", s(now_rfc3339())),
+            (TTL_ATTRIBUTE, epoch_in(REVOCATIONS_KEPT_DAYS)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        if let Some(restore) = restore {
+            item.insert("restore".to_string(), s(restore));
+        }
+        self.put("PutItem", item).await
+    }
+
+    async fn earlier_attempt(&self, key: AttemptKey<'_>) -> Result<Option<Attempt>, AwsError> {
+        let sort = revoked_key(key.event_id, key.rule_id);
+        let Some(item) = self
+            .get(place_key(key.account, key.region), sort.clone())
+            .await?
+        else {
+            return Ok(None);
+        };
+        // Items written before attempts had a state recorded only revocations.
+        let state = match text(&item, "state") {
+            None => AttemptState::Revoked,
+            Some(state) => AttemptState::parse(&state).ok_or_else(|| AwsError {
+                operation: "GetItem",
+                ..bad_item(
+                    &sort,
+                    format!("state {state:?} is not one this code writes"),
+                )
+            })?,
+        };
+        Ok(Some(Attempt {
+            state,
+            restore: text(&item, "restore"),
+        }))
+    }
+
+    async fn record_rule(
         &self,
         account: &str,
         region: &str,
-        event_id: &str,
         group_id: &str,
         rule_id: &str,
+        restore: &str,
     ) -> Result<(), AwsError> {
-        let at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
         let item: Item = [
             (PARTITION_KEY, s(place_key(account, region))),
-            (SORT_KEY, s(revoked_key(event_id, rule_id))),
+            (SORT_KEY, s(format!("{RULE}{rule_id}"))),
             ("group_id", s(group_id)),
-            ("revoked_at", s(at)),
-            (TTL_ATTRIBUTE, epoch_in(REVOCATIONS_KEPT_DAYS)),
+            ("restore", s(restore)),
+            ("seen_at", s(now_rfc3339())),
+            (TTL_ATTRIBUTE, epoch_in(RULES_KEPT_DAYS)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -422,23 +501,60 @@ impl RevocationLog for DynamoState {
         self.put("PutItem", item).await
     }
 
-    async fn revoked_earlier(
+    async fn rule_as_seen(
         &self,
         account: &str,
         region: &str,
-        event_id: &str,
         rule_id: &str,
-    ) -> Result<bool, AwsError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(place_key(account, region)))
-            .key(SORT_KEY, s(revoked_key(event_id, rule_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
-        Ok(out.item().is_some_and(|i| !i.is_empty()))
+    ) -> Result<Option<String>, AwsError> {
+        let item = self
+            .get(place_key(account, region), format!("{RULE}{rule_id}"))
+            .await?;
+        Ok(item.and_then(|i| text(&i, "restore")))
+    }
+
+    async fn record_exemption_tag(
+        &self,
+        account: &str,
+        region: &str,
+        group_id: &str,
+        value: &str,
+        set_on: time::Date,
+    ) -> Result<(), AwsError> {
+        let item: Item = [
+            (PARTITION_KEY, s(place_key(account, region))),
+            (SORT_KEY, s(format!("{EXEMPTION_TAG}{group_id}"))),
+            ("value", s(value)),
+            ("set_on", s(set_on.to_string())),
+            (TTL_ATTRIBUTE, epoch_in(RULES_KEPT_DAYS)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        self.put("PutItem", item).await
+    }
+
+    async fn exemption_tag_set(
+        &self,
+        account: &str,
+        region: &str,
+        group_id: &str,
+    ) -> Result<Option<(String, time::Date)>, AwsError> {
+        let sort = format!("{EXEMPTION_TAG}{group_id}");
+        let Some(item) = self.get(place_key(account, region), sort.clone()).await? else {
+            return Ok(None);
+        };
+        let bad = |problem: String| AwsError {
+            operation: "GetItem",
+            ..bad_item(&sort, problem)
+        };
+        let value = text(&item, "value").ok_or_else(|| bad("value missing".to_string()))?;
+        let set_on = text(&item, "set_on").ok_or_else(|| bad("set_on missing".to_string()))?;
+        let set_on = time::Date::parse(
+            &set_on,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|e| bad(format!("set_on {set_on:?}: {e}")))?;
+        Ok(Some((value, set_on)))
     }
 }
