@@ -196,18 +196,20 @@ locals {
   # Every function: the event-driven guards and the sweep.
   functions = toset(keys(local.function_actions))
 
-  # ACCESS_GUARD_DRY_RUN is passed only when var.dry_run is set: it then wins
-  # over the policy's dry_run; unset, the policy decides (embedded default: true).
+  # Operator settings win (DESIGN §7.17): an override of a policy setting
+  # is passed only when its variable is set, and then wins over the policy;
+  # unset (null, the default), the policy decides. A test checks that every
+  # override here is so guarded.
   common_environment = merge(
     {
-      ACCESS_GUARD_TOPIC_ARN           = aws_sns_topic.alerts.arn
-      ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity
-      ACCESS_GUARD_EXEMPTION_TAG_KEY   = var.exemption_tag_key
-      ACCESS_GUARD_STATE_TABLE         = aws_dynamodb_table.state.name
-      AWS_LAMBDA_LOG_FORMAT            = "JSON"
+      ACCESS_GUARD_TOPIC_ARN   = aws_sns_topic.alerts.arn
+      ACCESS_GUARD_STATE_TABLE = aws_dynamodb_table.state.name
+      AWS_LAMBDA_LOG_FORMAT    = "JSON"
     },
     local.policy != "" ? { ACCESS_GUARD_POLICY = local.policy } : {},
     var.dry_run != null ? { ACCESS_GUARD_DRY_RUN = tostring(var.dry_run) } : {},
+    var.notify_min_severity != null ? { ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity } : {},
+    var.exemption_tag_key != null ? { ACCESS_GUARD_EXEMPTION_TAG_KEY = var.exemption_tag_key } : {},
   )
 
   log_kms_key_arn = var.log_kms_key_arn != "" ? var.log_kms_key_arn : aws_kms_key.guard.arn

@@ -23,20 +23,27 @@ variable "dry_run" {
 }
 
 variable "notify_min_severity" {
-  description = "Findings below this severity are logged and listed, but do not alert on their own (info, low, medium, high, critical)."
+  description = "Set to override the policy's notify_min_severity: findings below it are logged and listed, but do not alert on their own (info, low, medium, high, critical). Unset (null): the policy decides (embedded default: high)."
   type        = string
-  default     = "high"
+  default     = null
+  nullable    = true
 
   validation {
-    condition     = contains(["info", "low", "medium", "high", "critical"], var.notify_min_severity)
-    error_message = "notify_min_severity must be one of info, low, medium, high, critical."
+    condition     = var.notify_min_severity == null ? true : contains(["info", "low", "medium", "high", "critical"], var.notify_min_severity)
+    error_message = "notify_min_severity must be null or one of info, low, medium, high, critical."
   }
 }
 
 variable "exemption_tag_key" {
-  description = "Tag on a security group that exempts it from remediation: \"<reason>;expires=YYYY-MM-DD\"."
+  description = "Set to override the policy's exemption_tag_key: the tag on a security group that exempts it from remediation (\"<reason>;expires=YYYY-MM-DD\"). Unset (null): the policy decides (embedded default: access-guard:exempt)."
   type        = string
-  default     = "access-guard:exempt"
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.exemption_tag_key == null ? true : length(trimspace(var.exemption_tag_key)) > 0
+    error_message = "exemption_tag_key must be null or a tag key."
+  }
 }
 
 variable "policy_toml" {

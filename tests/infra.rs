@@ -37,6 +37,63 @@ fn local_in(file: &str, name: &str) -> Value {
     serde_json::to_value(hcl::Value::from(expr)).expect("a literal value")
 }
 
+/// An attribute of a `locals` block of `file`, as the expression written.
+fn local_expr_in(file: &str, name: &str) -> hcl::Expression {
+    let body = parsed(file);
+    body.blocks()
+        .filter(|b| b.identifier() == "locals")
+        .flat_map(|b| b.body().attributes())
+        .find(|a| a.key() == name)
+        .unwrap_or_else(|| panic!("locals.{name} missing from {file}"))
+        .expr()
+        .clone()
+}
+
+/// `file` (under the repository), parsed.
+fn parsed(file: &str) -> hcl::Body {
+    let path = repo().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    hcl::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// An expression as HCL text, on one line.
+fn hcl_text(expr: &hcl::Expression) -> String {
+    hcl::format::to_string(expr)
+        .expect("HCL")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The keys of an object expression.
+fn object_keys(expr: &hcl::Expression) -> Vec<String> {
+    match expr {
+        hcl::Expression::Object(object) => object
+            .keys()
+            .map(|k| match k {
+                hcl::ObjectKey::Identifier(id) => id.to_string(),
+                hcl::ObjectKey::Expression(e) => hcl_text(e).trim_matches('"').to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect(),
+        other => panic!("expected an object, found {}", hcl_text(other)),
+    }
+}
+
+/// A variable's default in `file`, as written.
+fn variable_default(file: &str, name: &str) -> Option<hcl::Expression> {
+    parsed(file)
+        .blocks()
+        .find(|b| {
+            b.identifier() == "variable" && b.labels().first().map(|l| l.as_str()) == Some(name)
+        })
+        .unwrap_or_else(|| panic!("variable {name} missing from {file}"))
+        .body()
+        .attributes()
+        .find(|a| a.key() == "default")
+        .map(|a| a.expr().clone())
+}
+
 fn strings(v: &Value) -> BTreeSet<String> {
     v.as_array()
         .expect("a list")
@@ -540,4 +597,60 @@ async fn route_every_sample_event(through_a_member: bool) {
         expected.len()
     );
     assert!(wrong.is_empty(), "misrouted:\n{}", wrong.join("\n"));
+}
+
+/// Operator settings win (DESIGN §7.17): each environment override of a
+/// policy setting is passed only when its module variable is set, and each
+/// such variable defaults to null, so that a `policy_toml` saying
+/// `notify_min_severity = "medium"` is what the functions use.
+#[test]
+fn the_module_passes_a_policy_override_only_when_its_variable_is_set() {
+    use access_guard::config::{DRY_RUN_VAR, EXEMPTION_TAG_KEY_VAR, NOTIFY_MIN_SEVERITY_VAR};
+    let overrides = [
+        (DRY_RUN_VAR, "dry_run"),
+        (NOTIFY_MIN_SEVERITY_VAR, "notify_min_severity"),
+        (EXEMPTION_TAG_KEY_VAR, "exemption_tag_key"),
+    ];
+    let env = local_expr_in("infra/main.tf", "common_environment");
+    let hcl::Expression::FuncCall(merge) = &env else {
+        panic!("common_environment is merge(...): {}", hcl_text(&env));
+    };
+    assert_eq!(merge.name.to_string(), "merge");
+    let mut guarded: BTreeMap<String, String> = BTreeMap::new();
+    for arg in &merge.args {
+        match arg {
+            hcl::Expression::Object(_) => {
+                for key in object_keys(arg) {
+                    assert!(
+                        !overrides.iter().any(|(var, _)| *var == key),
+                        "{key} is set unconditionally"
+                    );
+                }
+            }
+            hcl::Expression::Conditional(c) => {
+                assert!(object_keys(&c.false_expr).is_empty(), "{}", hcl_text(arg));
+                for key in object_keys(&c.true_expr) {
+                    guarded.insert(key, hcl_text(&c.cond_expr));
+                }
+            }
+            other => panic!("unexpected argument of merge: {}", hcl_text(other)),
+        }
+    }
+    for (var, variable) in overrides {
+        assert_eq!(
+            guarded.get(var).map(String::as_str),
+            Some(format!("var.{variable} != null").as_str()),
+            "{var}"
+        );
+        assert_eq!(
+            variable_default("infra/variables.tf", variable),
+            Some(hcl::Expression::Null),
+            "variable {variable} must default to null"
+        );
+        // Nowhere else does the module set it.
+        for file in ["infra/lambda.tf", "infra/sinks.tf", "infra/sweep.tf"] {
+            let text = std::fs::read_to_string(repo().join(file)).expect(file);
+            assert!(!text.contains(var), "{file} sets {var}");
+        }
+    }
 }
