@@ -91,7 +91,6 @@ locals {
       "ec2:DescribeSecurityGroups",
       "ec2:GetInstanceMetadataDefaults",
       "ec2:GetManagedPrefixListEntries",
-      "ec2:RevokeSecurityGroupIngress",
       "ecs:DescribeCapacityProviders",
       "ecs:DescribeClusters",
       "ecs:DescribeServices",
@@ -109,6 +108,18 @@ locals {
       "sns:Publish",
       "sqs:SendMessage",
     ]
+  }
+
+  # Who revokes (DESIGN §7.13): ingress-guard, and the sweep only with
+  # sweep_revoke (which also sets the policy's [sweep] revoke). Only their
+  # roles are granted ec2:RevokeSecurityGroupIngress (the sweep's from
+  # sweep_revoke_actions, the code's sweep::REVOKE_ACTIONS), and in member
+  # accounts only they are trusted by the revoke role.
+  sweep_revoke_actions = ["ec2:RevokeSecurityGroupIngress"]
+  revoking_functions   = var.sweep_revoke ? ["ingress-guard", "sweep"] : ["ingress-guard"]
+  granted_actions = {
+    for f, actions in local.function_actions :
+    f => f == "sweep" && var.sweep_revoke ? concat(actions, local.sweep_revoke_actions) : actions
   }
 
   # EventBridge patterns, one per event-driven function: the sweep runs on a

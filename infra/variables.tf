@@ -124,7 +124,7 @@ variable "organization_regions" {
 }
 
 variable "member_role_name" {
-  description = "Organization mode: the role the functions assume in member accounts (module infra/member creates it)."
+  description = "Organization mode: the read-only role every function assumes in member accounts (module infra/member creates it, and beside it the revoke role <member_role_name>-revoke, which only the revoking functions may assume)."
   type        = string
   default     = "access-guard-member"
 }
@@ -150,6 +150,12 @@ variable "member_roles_region" {
   description = "Organization mode: the region whose member stack creates the account-wide roles (member role, forwarder role). Empty: the first of organization_regions; keep it fixed once deployed."
   type        = string
   default     = ""
+}
+
+variable "sweep_revoke" {
+  description = "Let the sweep revoke the world-open ingress it finds (sets the policy's [sweep] revoke; every invariant of ingress-guard holds, dry_run included). Only then is the sweep's role granted ec2:RevokeSecurityGroupIngress and trusted by the member accounts' revoke role. Off: the sweep only alerts."
+  type        = bool
+  default     = false
 }
 
 variable "sweep_schedule" {

@@ -162,28 +162,58 @@ fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
     }
 }
 
+/// Names and lists of a `(name, actions)` table of the code.
+fn table(rows: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
+    rows.iter()
+        .map(|(f, actions)| (f.to_string(), actions.iter().map(|a| a.to_string()).collect()))
+        .collect()
+}
+
+fn code_set(actions: &[&str]) -> BTreeSet<String> {
+    actions.iter().map(|a| a.to_string()).collect()
+}
+
 #[test]
-fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_there() {
-    // Centrally: assuming the member role, and nothing else new.
-    let central: BTreeSet<String> =
-        strings(&local_in("infra/organization.tf", "organization_actions"));
-    let code: BTreeSet<String> = access_guard::ports::aws::ORGANIZATION_ACTIONS
+fn organization_mode_grants_the_member_roles_exactly_what_the_functions_call_there() {
+    // Centrally, every function: assuming the member roles, nothing else new.
+    let central = strings(&local_in("infra/organization.tf", "organization_actions"));
+    assert_eq!(
+        central,
+        code_set(access_guard::ports::aws::ORGANIZATION_ACTIONS)
+    );
+    // Organizations, only for the functions that read it (exemptions by OU,
+    // the sweep's accounts).
+    let reads = local_in("infra/organization.tf", "organization_reads");
+    let module: BTreeMap<String, BTreeSet<String>> = reads
+        .as_object()
+        .expect("a map")
         .iter()
-        .map(|a| a.to_string())
+        .map(|(f, actions)| (f.clone(), strings(actions)))
         .collect();
-    assert_eq!(central, code);
-    // The sweep, besides: the organization's accounts.
-    let sweep_central: BTreeSet<String> = strings(&local_in(
-        "infra/organization.tf",
-        "sweep_organization_actions",
+    assert_eq!(module, table(access_guard::lambda::ORGANIZATION_READS));
+    let policy = normalized(&block_text(
+        "infra/iam.tf",
+        &["aws_iam_policy_document", "function"],
     ));
-    let sweep_code: BTreeSet<String> = access_guard::lambda::sweep::ORGANIZATION_ACTIONS
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    assert_eq!(sweep_central, sweep_code);
-    // In members: what the functions call there (all but publishing the alert,
-    // the state table, the work queue and Organizations, which are central).
+    assert!(
+        holds(
+            &policy,
+            "for_each = local.organization ? lookup(local.organization_reads, each.key, []) : []"
+        ),
+        "{policy}"
+    );
+    assert_eq!(
+        policy.matches("organizations:").count(),
+        1,
+        "Organizations is granted from local.organization_reads alone: {policy}"
+    );
+    assert_eq!(policy.matches("local.organization_reads").count(), 1);
+
+    // In members, the read-only role: every function's calls but those on
+    // central resources (publishing the alert, the state table, the work
+    // queue, Organizations) and the revoke.
+    let revoking = table(access_guard::lambda::REVOKING);
+    let revokes: BTreeSet<String> = revoking.values().flatten().cloned().collect();
     let member = strings(&local_in("infra/member/main.tf", "member_actions"));
     let called: BTreeSet<String> = every_function()
         .into_iter()
@@ -194,8 +224,177 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
                 .any(|central| a.starts_with(central))
         })
         .map(str::to_string)
+        .filter(|a| !revokes.contains(a))
         .collect();
     assert_eq!(member, called);
+    // The revoke role: exactly what the revoking functions call to revoke.
+    assert_eq!(
+        strings(&local_in("infra/member/main.tf", "revoke_actions")),
+        revokes
+    );
+    assert_eq!(revokes, code_set(&["ec2:RevokeSecurityGroupIngress"]));
+    // Scoped to the account's security groups in the regions in scope.
+    let revoke = normalized(&block_text(
+        "infra/member/main.tf",
+        &["aws_iam_policy_document", "revoke"],
+    ));
+    for part in [
+        "for_each = [for a in local.revoke_actions : a if a == \"ec2:RevokeSecurityGroupIngress\"]",
+        "resources = [\"arn:${local.partition}:ec2:*:${local.account}:security-group/*\"]",
+        "test = \"StringEquals\" variable = \"aws:RequestedRegion\" values = var.regions",
+    ] {
+        assert!(holds(&revoke, part), "{part} missing from {revoke}");
+    }
+    assert_eq!(revoke.matches("dynamic\"statement\"").count(), 1, "{revoke}");
+    assert_eq!(revoke.matches("statement{").count(), 0, "{revoke}");
+}
+
+/// Text without whitespace: HCL compared whatever its layout.
+fn normalized(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+/// Whether `text` holds `part`, whatever the layout of either.
+fn holds(text: &str, part: &str) -> bool {
+    normalized(text).contains(&normalized(part))
+}
+
+/// An attribute of `block` (type and labels) in `file`, as one-line HCL text.
+fn attribute_text(file: &str, labels: &[&str], path: &[&str]) -> String {
+    let body = parsed(file);
+    let mut body = body
+        .blocks()
+        .find(|b| b.labels().iter().map(|l| l.as_str()).eq(labels.iter().copied()))
+        .unwrap_or_else(|| panic!("{labels:?} missing from {file}"))
+        .body()
+        .clone();
+    let (last, blocks) = path.split_last().expect("a path");
+    for name in blocks {
+        body = body
+            .blocks()
+            .find(|b| b.identifier() == *name)
+            .unwrap_or_else(|| panic!("{name} missing from {labels:?} in {file}"))
+            .body()
+            .clone();
+    }
+    let expr = body
+        .attributes()
+        .find(|a| a.key() == *last)
+        .unwrap_or_else(|| panic!("{path:?} missing from {labels:?} in {file}"))
+        .expr()
+        .clone();
+    hcl_text(&expr)
+}
+
+/// Least power per function (DESIGN §7.13): only the revoking functions'
+/// roles (ingress-guard; the sweep with `sweep_revoke`) hold
+/// `ec2:RevokeSecurityGroupIngress`, here and through the member accounts'
+/// revoke role, which trusts them and nobody else, in the Terraform module
+/// and in the StackSet's template alike.
+#[test]
+fn only_the_revoking_functions_may_revoke_here_and_in_member_accounts() {
+    let revoking = table(access_guard::lambda::REVOKING);
+    // The code: ingress-guard lists the revoke; the sweep keeps it apart.
+    let functions = table(access_guard::lambda::FUNCTIONS);
+    for (function, actions) in &functions {
+        let holds = actions.contains("ec2:RevokeSecurityGroupIngress");
+        assert_eq!(holds, function == "ingress-guard", "{function}");
+    }
+    assert!(revoking["ingress-guard"].is_subset(&functions["ingress-guard"]));
+    assert_eq!(
+        strings(&local("sweep_revoke_actions")),
+        code_set(access_guard::lambda::sweep::REVOKE_ACTIONS)
+    );
+    // The module: who revokes, by sweep_revoke.
+    let who = local_expr_in("infra/main.tf", "revoking_functions");
+    let hcl::Expression::Conditional(who) = who else {
+        panic!("revoking_functions = var.sweep_revoke ? [...] : [...]");
+    };
+    assert_eq!(hcl_text(&who.cond_expr), "var.sweep_revoke");
+    let names = |e: &hcl::Expression| -> BTreeSet<String> {
+        strings(&serde_json::to_value(hcl::Value::from(e.clone())).expect("a list"))
+    };
+    let all: BTreeSet<String> = revoking.keys().cloned().collect();
+    assert_eq!(names(&who.true_expr), all);
+    let without_sweep: BTreeSet<String> = all.iter().filter(|f| *f != "sweep").cloned().collect();
+    assert_eq!(names(&who.false_expr), without_sweep);
+    assert_eq!(
+        normalized(&hcl_text(&local_expr_in("infra/main.tf", "granted_actions"))),
+        normalized("{ for f, actions in local.function_actions : f => f == \"sweep\" && var.sweep_revoke ? concat(actions, local.sweep_revoke_actions) : actions }")
+    );
+    let policy = normalized(&block_text(
+        "infra/iam.tf",
+        &["aws_iam_policy_document", "function"],
+    ));
+    assert!(holds(
+        &policy,
+        "for_each = [for a in local.granted_actions[each.key] : a if a == \"ec2:RevokeSecurityGroupIngress\"]"
+    ), "{policy}");
+    assert_eq!(policy.matches("RevokeSecurityGroupIngress").count(), 1);
+    // Centrally, the revoke role is assumable by the revoking functions only.
+    assert!(holds(
+        &policy,
+        "contains(local.revoking_functions, each.key) ? [\"arn:${local.partition}:iam::*:role/${local.revoke_role_name}\"] : []"
+    ), "{policy}");
+
+    // The revoke role trusts the revoking functions' roles and nobody else:
+    // the module passes them, the member module and the template trust them.
+    let revoking_arns = "[for f in local.revoking_functions : aws_iam_role.function[f].arn]";
+    let parameters = attribute_text(
+        "infra/organization.tf",
+        &["aws_cloudformation_stack_set", "member"],
+        &["parameters"],
+    );
+    assert!(
+        holds(
+            &parameters,
+            &format!("RevokingRoleArns = join(\",\", {revoking_arns})")
+        ),
+        "{parameters}"
+    );
+    let outputs = normalized(&std::fs::read_to_string(repo().join("infra/outputs.tf")).expect("outputs"));
+    assert!(
+        holds(&outputs, &format!("revoking_role_arns = {revoking_arns}")),
+        "{outputs}"
+    );
+    let trust = normalized(&block_text(
+        "infra/member/main.tf",
+        &["aws_iam_policy_document", "revoke_trust"],
+    ));
+    assert!(
+        holds(&trust, "type = \"AWS\" identifiers = var.revoking_role_arns }"),
+        "{trust}"
+    );
+    assert_eq!(trust.matches("identifiers").count(), 1, "{trust}");
+    assert_eq!(
+        attribute_text(
+            "infra/member/main.tf",
+            &["aws_iam_role", "revoke"],
+            &["assume_role_policy"]
+        ),
+        "data.aws_iam_policy_document.revoke_trust.json"
+    );
+    let template = member_template();
+    let role = &template["Resources"]["RevokeRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"],
+        serde_json::json!([{
+            "Effect": "Allow",
+            "Principal": { "AWS": { "Ref": "RevokingRoleArns" } },
+            "Action": "sts:AssumeRole"
+        }])
+    );
+    // The member role trusts every central function and grants no revoke.
+    assert_eq!(
+        template["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            [0]["Principal"]["AWS"],
+        serde_json::json!({ "Ref": "CentralRoleArns" })
+    );
+}
+
+fn member_template() -> Value {
+    let path = repo().join("infra/member/member.cfn.json");
+    serde_json::from_slice(&std::fs::read(&path).expect("member.cfn.json")).expect("JSON")
 }
 
 /// A block of `file` (under the repository) by its labels, as HCL text.
@@ -342,18 +541,43 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
         .filter(|r| r["Type"] == "AWS::Events::Rule")
         .count();
     assert_eq!(rules, functions.len(), "exactly the guarded events");
-    // The member role: the same actions as the member module.
-    let granted: BTreeSet<String> = resources["MemberRole"]["Properties"]["Policies"][0]
-        ["PolicyDocument"]["Statement"]
-        .as_array()
-        .expect("statements")
-        .iter()
-        .map(|s| s["Action"].as_str().expect("one action").to_string())
-        .collect();
+    // Each role: the same actions as the member module.
+    let granted = |role: &str| -> BTreeSet<String> {
+        resources[role]["Properties"]["Policies"]
+            .as_array()
+            .expect("policies")
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().expect("statements"))
+            .map(|s| s["Action"].as_str().expect("one action").to_string())
+            .collect()
+    };
     assert_eq!(
-        granted,
+        granted("MemberRole"),
         strings(&local_in("infra/member/main.tf", "member_actions"))
     );
+    assert_eq!(
+        granted("RevokeRole"),
+        strings(&local_in("infra/member/main.tf", "revoke_actions"))
+    );
+    // The revoke: this account's security groups, the regions in scope.
+    let revoke = &resources["RevokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"][0];
+    assert_eq!(
+        revoke["Resource"],
+        serde_json::json!({ "Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*" })
+    );
+    assert_eq!(
+        revoke["Condition"],
+        serde_json::json!({ "StringEquals": { "aws:RequestedRegion": { "Ref": "Regions" } } })
+    );
+    let roles: BTreeSet<&str> = resources
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(roles, BTreeSet::from(["ForwarderRole", "MemberRole", "RevokeRole"]));
     // The StackSet passes exactly the template's parameters.
     let text =
         std::fs::read_to_string(repo().join("infra/organization.tf")).expect("organization.tf");
