@@ -51,6 +51,11 @@ data "aws_iam_policy_document" "key" {
       variable = "aws:SourceAccount"
       values   = [local.account]
     }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name_prefix}-*"]
+    }
   }
 
   statement {

@@ -49,12 +49,13 @@ resource "aws_cloudwatch_event_bus" "central" {
   }
 }
 
-# Only accounts of the organization may put events on the central bus.
+# Only the forwarder roles (module member/, in accounts of the organization)
+# may put events on the central bus: not any principal of the organization.
 data "aws_iam_policy_document" "central_bus" {
   count = local.organization ? 1 : 0
 
   statement {
-    sid       = "PutEventsFromTheOrganization"
+    sid       = "PutEventsFromTheForwarders"
     actions   = ["events:PutEvents"]
     resources = [aws_cloudwatch_event_bus.central[0].arn]
     principals {
@@ -65,6 +66,11 @@ data "aws_iam_policy_document" "central_bus" {
       test     = "StringEquals"
       variable = "aws:PrincipalOrgID"
       values   = [var.organization_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:PrincipalArn"
+      values   = ["arn:${local.partition}:iam::*:role/${var.name_prefix}-forwarder"]
     }
   }
 }

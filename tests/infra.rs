@@ -878,3 +878,145 @@ fn the_module_passes_a_policy_override_only_when_its_variable_is_set() {
         }
     }
 }
+
+/// The conditions of the statements of policy document `name` in `file`
+/// (with `sid`, or every statement): (test, variable, values as HCL).
+fn conditions(file: &str, name: &str, sid: Option<&str>) -> Vec<(String, String, String)> {
+    let body = parsed(file);
+    let document = body
+        .blocks()
+        .find(|b| {
+            b.identifier() == "data"
+                && b.labels().iter().map(|l| l.as_str()).eq(["aws_iam_policy_document", name])
+        })
+        .unwrap_or_else(|| panic!("policy document {name} missing from {file}"));
+    let attribute = |body: &hcl::Body, key: &str| -> Option<String> {
+        body.attributes()
+            .find(|a| a.key() == key)
+            .map(|a| hcl_text(a.expr()))
+    };
+    let statements: Vec<&hcl::Block> = document
+        .body()
+        .blocks()
+        .filter(|b| b.identifier() == "statement")
+        .filter(|b| {
+            sid.is_none_or(|sid| attribute(b.body(), "sid").as_deref() == Some(&format!("\"{sid}\"")))
+        })
+        .collect();
+    assert!(!statements.is_empty(), "{name} {sid:?} missing from {file}");
+    statements
+        .iter()
+        .flat_map(|s| s.body().blocks().filter(|b| b.identifier() == "condition"))
+        .map(|c| {
+            let get = |k: &str| attribute(c.body(), k).unwrap_or_default();
+            (
+                get("test").trim_matches('"').to_string(),
+                get("variable").trim_matches('"').to_string(),
+                normalized(&get("values")),
+            )
+        })
+        .collect()
+}
+
+fn condition(test: &str, variable: &str, values: &str) -> (String, String, String) {
+    (test.to_string(), variable.to_string(), normalized(values))
+}
+
+/// A string attribute (or template) of a resource, as written.
+fn resource_string(file: &str, labels: &[&str], key: &str) -> String {
+    attribute_text(file, labels, &[key]).trim_matches('"').to_string()
+}
+
+/// Only AWS's events, from our forwarders (DESIGN §7.14): the central bus
+/// takes `PutEvents` only from the forwarder roles of the organization's
+/// accounts, not from any principal of the organization; and each service
+/// role the module trusts (EventBridge for the forwarder, Scheduler, the
+/// CloudWatch alarms publishing to the topic with the key) is bound to our
+/// own rules, schedules and alarms by `aws:SourceArn` as well as
+/// `aws:SourceAccount`.
+#[test]
+fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
+    // The bus: the organization's accounts, and in them the forwarder role.
+    let bus = conditions("infra/organization.tf", "central_bus", None);
+    assert!(bus.contains(&condition("StringEquals", "aws:PrincipalOrgID", "[var.organization_id]")), "{bus:?}");
+    let forwarder = local_in("infra/member/main.tf", "forwarder_role_name");
+    assert_eq!(forwarder, "${var.name_prefix}-forwarder");
+    assert!(
+        bus.contains(&condition(
+            "ArnLike",
+            "aws:PrincipalArn",
+            "[\"arn:${local.partition}:iam::*:role/${var.name_prefix}-forwarder\"]"
+        )),
+        "{bus:?}"
+    );
+    let template = member_template();
+    let role = &template["Resources"]["ForwarderRole"]["Properties"];
+    assert_eq!(role["RoleName"], serde_json::json!({ "Fn::Sub": "${NamePrefix}-forwarder" }));
+
+    // The forwarder role: EventBridge, for this account's forwarding rules.
+    let trust = conditions("infra/member/main.tf", "forwarder_trust", None);
+    assert_eq!(
+        trust,
+        vec![
+            condition("StringEquals", "aws:SourceAccount", "[local.account]"),
+            condition(
+                "ArnLike",
+                "aws:SourceArn",
+                "[\"arn:${local.partition}:events:*:${local.account}:rule/${var.name_prefix}-forward-*\"]"
+            ),
+        ]
+    );
+    let rule = resource_string("infra/member/main.tf", &["aws_cloudwatch_event_rule", "forward"], "name");
+    assert!(rule.starts_with("${var.name_prefix}-forward-"), "{rule}");
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"],
+        serde_json::json!({
+            "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+            "ArnLike": { "aws:SourceArn": { "Fn::Sub": "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${NamePrefix}-forward-*" } }
+        })
+    );
+    for (name, resource) in template["Resources"].as_object().expect("resources") {
+        if resource["Type"] == "AWS::Events::Rule" {
+            let rule = resource["Properties"]["Name"]["Fn::Sub"].as_str().unwrap_or_default();
+            assert!(rule.starts_with("${NamePrefix}-forward-"), "{name}: {rule}");
+        }
+    }
+
+    // Scheduler: the module's two schedules.
+    let scheduler = conditions("infra/sweep.tf", "scheduler_assume", None);
+    let schedule = |name: &str| {
+        format!(
+            "\"arn:${{local.partition}}:scheduler:${{local.region}}:${{local.account}}:schedule/default/{}\"",
+            resource_string("infra/sweep.tf", &["aws_scheduler_schedule", name], "name")
+        )
+    };
+    assert_eq!(
+        scheduler,
+        vec![
+            condition("StringEquals", "aws:SourceAccount", "[local.account]"),
+            condition(
+                "ArnEquals",
+                "aws:SourceArn",
+                &format!("[{}, {}]", schedule("sweep"), schedule("summary"))
+            ),
+        ]
+    );
+    let groups = std::fs::read_to_string(repo().join("infra/sweep.tf")).expect("sweep.tf");
+    assert!(!groups.contains("group_name"), "the schedules are in the default group");
+
+    // CloudWatch alarms: ours, on the topic and the key.
+    let alarms = vec![
+        condition("StringEquals", "aws:SourceAccount", "[local.account]"),
+        condition(
+            "ArnLike",
+            "aws:SourceArn",
+            "[\"arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name_prefix}-*\"]",
+        ),
+    ];
+    assert_eq!(conditions("infra/sns.tf", "topic", Some("AlarmsPublish")), alarms);
+    assert_eq!(conditions("infra/kms.tf", "key", Some("AlarmsPublish")), alarms);
+    for alarm in ["function_errors", "failures"] {
+        let name = resource_string("infra/failures.tf", &["aws_cloudwatch_metric_alarm", alarm], "alarm_name");
+        assert!(name.starts_with("${var.name_prefix}-"), "{alarm}: {name}");
+    }
+}

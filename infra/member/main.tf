@@ -69,7 +69,8 @@ resource "aws_cloudwatch_event_target" "forward" {
   role_arn = local.forwarder_role_arn
 }
 
-# EventBridge puts the forwarded events on the central bus with this role.
+# EventBridge puts the forwarded events on the central bus with this role,
+# for this account's forwarding rules only (any region).
 data "aws_iam_policy_document" "forwarder_trust" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -81,6 +82,11 @@ data "aws_iam_policy_document" "forwarder_trust" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:*:${local.account}:rule/${var.name_prefix}-forward-*"]
     }
   }
 }
