@@ -58,6 +58,26 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # The failure queue's break-glass readers decrypt its messages, through
+  # SQS only.
+  dynamic "statement" {
+    for_each = length(var.failure_queue_readers) > 0 ? [1] : []
+    content {
+      sid       = "FailureQueueReadersDecrypt"
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = var.failure_queue_readers
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
   statement {
     sid       = "LogsEncrypt"
     actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]

@@ -94,6 +94,17 @@ variable "log_kms_key_arn" {
   default     = ""
 }
 
+variable "failure_queue_readers" {
+  description = "Break-glass principals (IAM role or user ARNs) that alone may read, delete and purge the failure queue's messages (and decrypt them through SQS). Only the module's function roles may send to it. Empty: nobody reads it until the queue policy is changed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.failure_queue_readers : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", arn))])
+    error_message = "failure_queue_readers must be IAM role or user ARNs."
+  }
+}
+
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)

@@ -1020,3 +1020,79 @@ fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
         assert!(name.starts_with("${var.name_prefix}-"), "{alarm}: {name}");
     }
 }
+
+/// The failure queue holds events with their details: only the module's
+/// roles may send to it, and only the named break-glass principals may
+/// read, delete or purge what it holds (nobody, when none is named).
+#[test]
+fn the_failure_queue_admits_only_the_module_roles_and_the_break_glass_readers() {
+    assert_eq!(
+        attribute_text("infra/failures.tf", &["aws_sqs_queue_policy", "failures"], &["policy"]),
+        "data.aws_iam_policy_document.failures.json"
+    );
+    assert_eq!(
+        normalized(&hcl_text(&local_expr_in("infra/failures.tf", "function_role_arns"))),
+        normalized("[for f in local.functions : aws_iam_role.function[f].arn]")
+    );
+    let reads = strings(&local_in("infra/failures.tf", "failure_queue_reads"));
+    for read in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"] {
+        assert!(reads.contains(read), "{read}");
+    }
+    let policy = block_text("infra/failures.tf", &["aws_iam_policy_document", "failures"]);
+    let statements: Vec<String> = policy
+        .split("statement")
+        .skip(1)
+        .map(normalized)
+        .collect();
+    let by_sid = |sid: &str| -> &String {
+        statements
+            .iter()
+            .find(|s| s.contains(&format!("sid=\"{sid}\"")))
+            .unwrap_or_else(|| panic!("{sid} missing from {policy}"))
+    };
+    let send = by_sid("GuardFunctionsSend");
+    assert!(holds(send, "actions = [\"sqs:SendMessage\"]") && holds(send, "identifiers = local.function_role_arns"), "{send}");
+    let others = by_sid("DenySendFromOthers");
+    for part in [
+        "effect = \"Deny\"",
+        "actions = [\"sqs:SendMessage\"]",
+        "type = \"*\" identifiers = [\"*\"]",
+        "test = \"ArnNotEquals\" variable = \"aws:PrincipalArn\" values = local.function_role_arns",
+    ] {
+        assert!(holds(others, part), "{part}: {others}");
+    }
+    let glass = by_sid("BreakGlassReads");
+    assert!(holds(glass, "for_each = length(var.failure_queue_readers) > 0 ? [1] : []"), "{glass}");
+    assert!(holds(glass, "identifiers = var.failure_queue_readers"), "{glass}");
+    let deny_others = by_sid("DenyReadsFromOthers");
+    for part in [
+        "for_each = length(var.failure_queue_readers) > 0 ? [1] : []",
+        "effect = \"Deny\"",
+        "actions = local.failure_queue_reads",
+        "type = \"*\" identifiers = [\"*\"]",
+        "test = \"ArnNotEquals\" variable = \"aws:PrincipalArn\" values = var.failure_queue_readers",
+    ] {
+        assert!(holds(deny_others, part), "{part}: {deny_others}");
+    }
+    let deny_all = by_sid("DenyReads");
+    for part in [
+        "for_each = length(var.failure_queue_readers) > 0 ? [] : [1]",
+        "effect = \"Deny\"",
+        "actions = local.failure_queue_reads",
+    ] {
+        assert!(holds(deny_all, part), "{part}: {deny_all}");
+    }
+    assert!(!deny_all.contains("condition"), "{deny_all}");
+    // Every Allow names its principals; only Deny statements name "*".
+    for statement in &statements {
+        if statement.contains("identifiers=[\"*\"]") {
+            assert!(statement.contains("effect=\"Deny\""), "{statement}");
+        }
+    }
+    // The readers decrypt the messages through SQS, and nobody else new.
+    let key = normalized(&block_text("infra/kms.tf", &["aws_iam_policy_document", "key"]));
+    assert!(holds(
+        &key,
+        "identifiers = var.failure_queue_readers } condition { test = \"StringEquals\" variable = \"kms:ViaService\" values = [\"sqs.${local.region}.amazonaws.com\"] }"
+    ), "{key}");
+}
