@@ -1096,3 +1096,183 @@ fn the_failure_queue_admits_only_the_module_roles_and_the_break_glass_readers() 
         "identifiers = var.failure_queue_readers } condition { test = \"StringEquals\" variable = \"kms:ViaService\" values = [\"sqs.${local.region}.amazonaws.com\"] }"
     ), "{key}");
 }
+
+/// The module's guard rules for a listed scope of `accounts`, as
+/// `infra/events.tf` builds them: (function, pattern) per rule, the
+/// accounts sorted, deduplicated and split `accounts_per_rule` to a rule.
+fn guard_rules(accounts: &[String]) -> Vec<(String, Value)> {
+    let events = "infra/events.tf";
+    assert_eq!(
+        normalized(&hcl_text(&local_expr_in(events, "account_chunks"))),
+        normalized("local.organization && length(var.organization_accounts) > 0 ? chunklist(sort(distinct(var.organization_accounts)), local.accounts_per_rule) : [[]]")
+    );
+    assert!(holds(
+        &hcl_text(&local_expr_in(events, "guard_rules")),
+        "pattern = jsonencode(merge(pattern, length(accounts) > 0 ? { account = accounts } : {}))"
+    ));
+    let per_rule = local_in(events, "accounts_per_rule").as_u64().expect("a number") as usize;
+    let mut sorted: Vec<String> = accounts.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let patterns = local("event_patterns");
+    let mut rules = Vec::new();
+    for (function, pattern) in patterns.as_object().expect("a map") {
+        for chunk in sorted.chunks(per_rule) {
+            let mut pattern = pattern.clone();
+            pattern["account"] = serde_json::json!(chunk);
+            rules.push((function.clone(), pattern));
+        }
+    }
+    rules
+}
+
+/// 12-digit accounts, `n` of them, none the emulator's.
+fn accounts(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{:012}", 500_000_000_000u64 + i as u64)).collect()
+}
+
+/// A listed scope of 2,000 accounts still deploys: no pattern passes
+/// EventBridge's 2,048 characters, and the rules fit in the 300 a bus holds.
+#[test]
+fn a_listed_scope_of_two_thousand_accounts_fits_eventbridge_limits() {
+    let rules = guard_rules(&accounts(2000));
+    let longest = rules
+        .iter()
+        .map(|(_, p)| serde_json::to_string(p).expect("JSON").len())
+        .max()
+        .expect("rules");
+    assert!(longest <= 2048, "a pattern of {longest} characters");
+    assert!(rules.len() <= 300, "{} rules", rules.len());
+    let functions = local("event_patterns").as_object().expect("a map").len();
+    assert_eq!(rules.len(), functions * 20);
+}
+
+/// Organization mode with listed accounts: the central rules route an
+/// event by its envelope's account too. Installed in moto (which matches
+/// the envelope's `account`, the putting account), split over three rules
+/// per function: every sample event put by an account in the scope reaches
+/// its function once, and the same events put by an account outside it
+/// reach nothing.
+#[tokio::test]
+async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
+    let emu = Emulator::connect().await;
+    let outsider = emu.member("222233334444", access_guard_e2e::REGION).await;
+    // The emulator's account in the middle of 250: the second of three rules.
+    let mut scope = accounts(250);
+    scope[120] = access_guard_e2e::ACCOUNT.to_string();
+    let rules = guard_rules(&scope);
+    assert_eq!(rules.len(), 3 * local("event_patterns").as_object().expect("a map").len());
+
+    let mut expected: BTreeMap<String, Option<&str>> = BTreeMap::new();
+    let mut sample = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("events"))
+        .expect("events/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for path in files {
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let event: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+        let id = event["detail"]["eventID"].as_str().expect("eventID").to_string();
+        expected.insert(id, expected_function(&file, &event));
+        sample.push(event);
+    }
+
+    // The same rules on a bus of each account, to queues of that account
+    // (moto delivers a rule's events to the queue of that name in the rule's
+    // own account).
+    let mut arrived: Vec<BTreeMap<String, Vec<String>>> = Vec::new();
+    for at in [&emu, &outsider] {
+        let events = aws_sdk_eventbridge::Client::new(&at.sdk);
+        let bus = unique("central");
+        events.create_event_bus().name(&bus).send().await.expect("CreateEventBus");
+        let mut queues = BTreeMap::new();
+        for (function, _) in &rules {
+            if !queues.contains_key(function) {
+                queues.insert(function.clone(), at.queue(function).await);
+            }
+        }
+        for (function, pattern) in &rules {
+            let rule = unique(function);
+            events
+                .put_rule()
+                .name(&rule)
+                .event_bus_name(&bus)
+                .event_pattern(pattern.to_string())
+                .send()
+                .await
+                .expect("PutRule");
+            events
+                .put_targets()
+                .rule(&rule)
+                .event_bus_name(&bus)
+                .targets(
+                    aws_sdk_eventbridge::types::Target::builder()
+                        .id("queue")
+                        .arn(&queues[function].1)
+                        .build()
+                        .expect("target"),
+                )
+                .send()
+                .await
+                .expect("PutTargets");
+        }
+        for event in &sample {
+            events
+                .put_events()
+                .entries(
+                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                        .event_bus_name(&bus)
+                        .source(event["source"].as_str().expect("source"))
+                        .detail_type(event["detail-type"].as_str().expect("detail-type"))
+                        .detail(event["detail"].to_string())
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("PutEvents");
+        }
+        let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (function, (url, _)) in &queues {
+            loop {
+                let out = at
+                    .sqs
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .send()
+                    .await
+                    .expect("ReceiveMessage");
+                if out.messages().is_empty() {
+                    break;
+                }
+                for m in out.messages() {
+                    let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("JSON");
+                    let id = body["detail"]["eventID"].as_str().expect("eventID").to_string();
+                    got.entry(id).or_default().push(function.clone());
+                    at.sqs
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .send()
+                        .await
+                        .expect("DeleteMessage");
+                }
+            }
+        }
+        arrived.push(got);
+    }
+    let (inside, outside) = (&arrived[0], &arrived[1]);
+    let mut wrong = Vec::new();
+    for (id, want) in &expected {
+        let got = inside.get(id).cloned().unwrap_or_default();
+        let want: Vec<String> = want.iter().map(|f| f.to_string()).collect();
+        if got != want {
+            wrong.push(format!("{id}: reached {got:?}, want {want:?}"));
+        }
+    }
+    assert!(expected.values().filter(|f| f.is_some()).count() >= 30);
+    assert!(wrong.is_empty(), "in scope, misrouted:\n{}", wrong.join("\n"));
+    assert!(outside.is_empty(), "outside the scope, delivered: {outside:?}");
+}
