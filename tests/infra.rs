@@ -165,7 +165,12 @@ fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
 /// Names and lists of a `(name, actions)` table of the code.
 fn table(rows: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
     rows.iter()
-        .map(|(f, actions)| (f.to_string(), actions.iter().map(|a| a.to_string()).collect()))
+        .map(|(f, actions)| {
+            (
+                f.to_string(),
+                actions.iter().map(|a| a.to_string()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -245,7 +250,11 @@ fn organization_mode_grants_the_member_roles_exactly_what_the_functions_call_the
     ] {
         assert!(holds(&revoke, part), "{part} missing from {revoke}");
     }
-    assert_eq!(revoke.matches("dynamic\"statement\"").count(), 1, "{revoke}");
+    assert_eq!(
+        revoke.matches("dynamic\"statement\"").count(),
+        1,
+        "{revoke}"
+    );
     assert_eq!(revoke.matches("statement{").count(), 0, "{revoke}");
 }
 
@@ -264,7 +273,12 @@ fn attribute_text(file: &str, labels: &[&str], path: &[&str]) -> String {
     let body = parsed(file);
     let mut body = body
         .blocks()
-        .find(|b| b.labels().iter().map(|l| l.as_str()).eq(labels.iter().copied()))
+        .find(|b| {
+            b.labels()
+                .iter()
+                .map(|l| l.as_str())
+                .eq(labels.iter().copied())
+        })
         .unwrap_or_else(|| panic!("{labels:?} missing from {file}"))
         .body()
         .clone();
@@ -352,7 +366,8 @@ fn only_the_revoking_functions_may_revoke_here_and_in_member_accounts() {
         ),
         "{parameters}"
     );
-    let outputs = normalized(&std::fs::read_to_string(repo().join("infra/outputs.tf")).expect("outputs"));
+    let outputs =
+        normalized(&std::fs::read_to_string(repo().join("infra/outputs.tf")).expect("outputs"));
     assert!(
         holds(&outputs, &format!("revoking_role_arns = {revoking_arns}")),
         "{outputs}"
@@ -362,7 +377,10 @@ fn only_the_revoking_functions_may_revoke_here_and_in_member_accounts() {
         &["aws_iam_policy_document", "revoke_trust"],
     ));
     assert!(
-        holds(&trust, "type = \"AWS\" identifiers = var.revoking_role_arns }"),
+        holds(
+            &trust,
+            "type = \"AWS\" identifiers = var.revoking_role_arns }"
+        ),
         "{trust}"
     );
     assert_eq!(trust.matches("identifiers").count(), 1, "{trust}");
@@ -547,7 +565,11 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
             .as_array()
             .expect("policies")
             .iter()
-            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().expect("statements"))
+            .flat_map(|p| {
+                p["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .expect("statements")
+            })
             .map(|s| s["Action"].as_str().expect("one action").to_string())
             .collect()
     };
@@ -560,8 +582,8 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
         strings(&local_in("infra/member/main.tf", "revoke_actions"))
     );
     // The revoke: this account's security groups, the regions in scope.
-    let revoke = &resources["RevokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-        ["Statement"][0];
+    let revoke =
+        &resources["RevokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0];
     assert_eq!(
         revoke["Resource"],
         serde_json::json!({ "Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*" })
@@ -577,7 +599,10 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
         .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(roles, BTreeSet::from(["ForwarderRole", "MemberRole", "RevokeRole"]));
+    assert_eq!(
+        roles,
+        BTreeSet::from(["ForwarderRole", "MemberRole", "RevokeRole"])
+    );
     // The StackSet passes exactly the template's parameters.
     let text =
         std::fs::read_to_string(repo().join("infra/organization.tf")).expect("organization.tf");
@@ -887,7 +912,10 @@ fn conditions(file: &str, name: &str, sid: Option<&str>) -> Vec<(String, String,
         .blocks()
         .find(|b| {
             b.identifier() == "data"
-                && b.labels().iter().map(|l| l.as_str()).eq(["aws_iam_policy_document", name])
+                && b.labels()
+                    .iter()
+                    .map(|l| l.as_str())
+                    .eq(["aws_iam_policy_document", name])
         })
         .unwrap_or_else(|| panic!("policy document {name} missing from {file}"));
     let attribute = |body: &hcl::Body, key: &str| -> Option<String> {
@@ -900,7 +928,9 @@ fn conditions(file: &str, name: &str, sid: Option<&str>) -> Vec<(String, String,
         .blocks()
         .filter(|b| b.identifier() == "statement")
         .filter(|b| {
-            sid.is_none_or(|sid| attribute(b.body(), "sid").as_deref() == Some(&format!("\"{sid}\"")))
+            sid.is_none_or(|sid| {
+                attribute(b.body(), "sid").as_deref() == Some(&format!("\"{sid}\""))
+            })
         })
         .collect();
     assert!(!statements.is_empty(), "{name} {sid:?} missing from {file}");
@@ -924,7 +954,9 @@ fn condition(test: &str, variable: &str, values: &str) -> (String, String, Strin
 
 /// A string attribute (or template) of a resource, as written.
 fn resource_string(file: &str, labels: &[&str], key: &str) -> String {
-    attribute_text(file, labels, &[key]).trim_matches('"').to_string()
+    attribute_text(file, labels, &[key])
+        .trim_matches('"')
+        .to_string()
 }
 
 /// Only AWS's events, from our forwarders (DESIGN §7.14): the central bus
@@ -938,7 +970,14 @@ fn resource_string(file: &str, labels: &[&str], key: &str) -> String {
 fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
     // The bus: the organization's accounts, and in them the forwarder role.
     let bus = conditions("infra/organization.tf", "central_bus", None);
-    assert!(bus.contains(&condition("StringEquals", "aws:PrincipalOrgID", "[var.organization_id]")), "{bus:?}");
+    assert!(
+        bus.contains(&condition(
+            "StringEquals",
+            "aws:PrincipalOrgID",
+            "[var.organization_id]"
+        )),
+        "{bus:?}"
+    );
     let forwarder = local_in("infra/member/main.tf", "forwarder_role_name");
     assert_eq!(forwarder, "${var.name_prefix}-forwarder");
     assert!(
@@ -951,7 +990,10 @@ fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
     );
     let template = member_template();
     let role = &template["Resources"]["ForwarderRole"]["Properties"];
-    assert_eq!(role["RoleName"], serde_json::json!({ "Fn::Sub": "${NamePrefix}-forwarder" }));
+    assert_eq!(
+        role["RoleName"],
+        serde_json::json!({ "Fn::Sub": "${NamePrefix}-forwarder" })
+    );
 
     // The forwarder role: EventBridge, for this account's forwarding rules.
     let trust = conditions("infra/member/main.tf", "forwarder_trust", None);
@@ -966,7 +1008,11 @@ fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
             ),
         ]
     );
-    let rule = resource_string("infra/member/main.tf", &["aws_cloudwatch_event_rule", "forward"], "name");
+    let rule = resource_string(
+        "infra/member/main.tf",
+        &["aws_cloudwatch_event_rule", "forward"],
+        "name",
+    );
     assert!(rule.starts_with("${var.name_prefix}-forward-"), "{rule}");
     assert_eq!(
         role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"],
@@ -977,7 +1023,9 @@ fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
     );
     for (name, resource) in template["Resources"].as_object().expect("resources") {
         if resource["Type"] == "AWS::Events::Rule" {
-            let rule = resource["Properties"]["Name"]["Fn::Sub"].as_str().unwrap_or_default();
+            let rule = resource["Properties"]["Name"]["Fn::Sub"]
+                .as_str()
+                .unwrap_or_default();
             assert!(rule.starts_with("${NamePrefix}-forward-"), "{name}: {rule}");
         }
     }
@@ -1002,7 +1050,10 @@ fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
         ]
     );
     let groups = std::fs::read_to_string(repo().join("infra/sweep.tf")).expect("sweep.tf");
-    assert!(!groups.contains("group_name"), "the schedules are in the default group");
+    assert!(
+        !groups.contains("group_name"),
+        "the schedules are in the default group"
+    );
 
     // CloudWatch alarms: ours, on the topic and the key.
     let alarms = vec![
@@ -1013,10 +1064,20 @@ fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
             "[\"arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name_prefix}-*\"]",
         ),
     ];
-    assert_eq!(conditions("infra/sns.tf", "topic", Some("AlarmsPublish")), alarms);
-    assert_eq!(conditions("infra/kms.tf", "key", Some("AlarmsPublish")), alarms);
+    assert_eq!(
+        conditions("infra/sns.tf", "topic", Some("AlarmsPublish")),
+        alarms
+    );
+    assert_eq!(
+        conditions("infra/kms.tf", "key", Some("AlarmsPublish")),
+        alarms
+    );
     for alarm in ["function_errors", "failures"] {
-        let name = resource_string("infra/failures.tf", &["aws_cloudwatch_metric_alarm", alarm], "alarm_name");
+        let name = resource_string(
+            "infra/failures.tf",
+            &["aws_cloudwatch_metric_alarm", alarm],
+            "alarm_name",
+        );
         assert!(name.starts_with("${var.name_prefix}-"), "{alarm}: {name}");
     }
 }
@@ -1027,23 +1088,29 @@ fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
 #[test]
 fn the_failure_queue_admits_only_the_module_roles_and_the_break_glass_readers() {
     assert_eq!(
-        attribute_text("infra/failures.tf", &["aws_sqs_queue_policy", "failures"], &["policy"]),
+        attribute_text(
+            "infra/failures.tf",
+            &["aws_sqs_queue_policy", "failures"],
+            &["policy"]
+        ),
         "data.aws_iam_policy_document.failures.json"
     );
     assert_eq!(
-        normalized(&hcl_text(&local_expr_in("infra/failures.tf", "function_role_arns"))),
+        normalized(&hcl_text(&local_expr_in(
+            "infra/failures.tf",
+            "function_role_arns"
+        ))),
         normalized("[for f in local.functions : aws_iam_role.function[f].arn]")
     );
     let reads = strings(&local_in("infra/failures.tf", "failure_queue_reads"));
     for read in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"] {
         assert!(reads.contains(read), "{read}");
     }
-    let policy = block_text("infra/failures.tf", &["aws_iam_policy_document", "failures"]);
-    let statements: Vec<String> = policy
-        .split("statement")
-        .skip(1)
-        .map(normalized)
-        .collect();
+    let policy = block_text(
+        "infra/failures.tf",
+        &["aws_iam_policy_document", "failures"],
+    );
+    let statements: Vec<String> = policy.split("statement").skip(1).map(normalized).collect();
     let by_sid = |sid: &str| -> &String {
         statements
             .iter()
@@ -1051,7 +1118,11 @@ fn the_failure_queue_admits_only_the_module_roles_and_the_break_glass_readers() 
             .unwrap_or_else(|| panic!("{sid} missing from {policy}"))
     };
     let send = by_sid("GuardFunctionsSend");
-    assert!(holds(send, "actions = [\"sqs:SendMessage\"]") && holds(send, "identifiers = local.function_role_arns"), "{send}");
+    assert!(
+        holds(send, "actions = [\"sqs:SendMessage\"]")
+            && holds(send, "identifiers = local.function_role_arns"),
+        "{send}"
+    );
     let others = by_sid("DenySendFromOthers");
     for part in [
         "effect = \"Deny\"",
@@ -1062,8 +1133,17 @@ fn the_failure_queue_admits_only_the_module_roles_and_the_break_glass_readers() 
         assert!(holds(others, part), "{part}: {others}");
     }
     let glass = by_sid("BreakGlassReads");
-    assert!(holds(glass, "for_each = length(var.failure_queue_readers) > 0 ? [1] : []"), "{glass}");
-    assert!(holds(glass, "identifiers = var.failure_queue_readers"), "{glass}");
+    assert!(
+        holds(
+            glass,
+            "for_each = length(var.failure_queue_readers) > 0 ? [1] : []"
+        ),
+        "{glass}"
+    );
+    assert!(
+        holds(glass, "identifiers = var.failure_queue_readers"),
+        "{glass}"
+    );
     let deny_others = by_sid("DenyReadsFromOthers");
     for part in [
         "for_each = length(var.failure_queue_readers) > 0 ? [1] : []",
@@ -1090,7 +1170,10 @@ fn the_failure_queue_admits_only_the_module_roles_and_the_break_glass_readers() 
         }
     }
     // The readers decrypt the messages through SQS, and nobody else new.
-    let key = normalized(&block_text("infra/kms.tf", &["aws_iam_policy_document", "key"]));
+    let key = normalized(&block_text(
+        "infra/kms.tf",
+        &["aws_iam_policy_document", "key"],
+    ));
     assert!(holds(
         &key,
         "identifiers = var.failure_queue_readers } condition { test = \"StringEquals\" variable = \"kms:ViaService\" values = [\"sqs.${local.region}.amazonaws.com\"] }"
@@ -1110,7 +1193,9 @@ fn guard_rules(accounts: &[String]) -> Vec<(String, Value)> {
         &hcl_text(&local_expr_in(events, "guard_rules")),
         "pattern = jsonencode(merge(pattern, length(accounts) > 0 ? { account = accounts } : {}))"
     ));
-    let per_rule = local_in(events, "accounts_per_rule").as_u64().expect("a number") as usize;
+    let per_rule = local_in(events, "accounts_per_rule")
+        .as_u64()
+        .expect("a number") as usize;
     let mut sorted: Vec<String> = accounts.to_vec();
     sorted.sort();
     sorted.dedup();
@@ -1128,7 +1213,9 @@ fn guard_rules(accounts: &[String]) -> Vec<(String, Value)> {
 
 /// 12-digit accounts, `n` of them, none the emulator's.
 fn accounts(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{:012}", 500_000_000_000u64 + i as u64)).collect()
+    (0..n)
+        .map(|i| format!("{:012}", 500_000_000_000u64 + i as u64))
+        .collect()
 }
 
 /// A listed scope of 2,000 accounts still deploys: no pattern passes
@@ -1161,7 +1248,10 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
     let mut scope = accounts(250);
     scope[120] = access_guard_e2e::ACCOUNT.to_string();
     let rules = guard_rules(&scope);
-    assert_eq!(rules.len(), 3 * local("event_patterns").as_object().expect("a map").len());
+    assert_eq!(
+        rules.len(),
+        3 * local("event_patterns").as_object().expect("a map").len()
+    );
 
     let mut expected: BTreeMap<String, Option<&str>> = BTreeMap::new();
     let mut sample = Vec::new();
@@ -1172,9 +1262,17 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
         .collect();
     files.sort();
     for path in files {
-        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let event: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
-        let id = event["detail"]["eventID"].as_str().expect("eventID").to_string();
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let event: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+        let id = event["detail"]["eventID"]
+            .as_str()
+            .expect("eventID")
+            .to_string();
         expected.insert(id, expected_function(&file, &event));
         sample.push(event);
     }
@@ -1186,7 +1284,12 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
     for at in [&emu, &outsider] {
         let events = aws_sdk_eventbridge::Client::new(&at.sdk);
         let bus = unique("central");
-        events.create_event_bus().name(&bus).send().await.expect("CreateEventBus");
+        events
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .expect("CreateEventBus");
         let mut queues = BTreeMap::new();
         for (function, _) in &rules {
             if !queues.contains_key(function) {
@@ -1248,8 +1351,12 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
                     break;
                 }
                 for m in out.messages() {
-                    let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("JSON");
-                    let id = body["detail"]["eventID"].as_str().expect("eventID").to_string();
+                    let body: Value =
+                        serde_json::from_str(m.body().unwrap_or_default()).expect("JSON");
+                    let id = body["detail"]["eventID"]
+                        .as_str()
+                        .expect("eventID")
+                        .to_string();
                     got.entry(id).or_default().push(function.clone());
                     at.sqs
                         .delete_message()
@@ -1273,6 +1380,13 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
         }
     }
     assert!(expected.values().filter(|f| f.is_some()).count() >= 30);
-    assert!(wrong.is_empty(), "in scope, misrouted:\n{}", wrong.join("\n"));
-    assert!(outside.is_empty(), "outside the scope, delivered: {outside:?}");
+    assert!(
+        wrong.is_empty(),
+        "in scope, misrouted:\n{}",
+        wrong.join("\n")
+    );
+    assert!(
+        outside.is_empty(),
+        "outside the scope, delivered: {outside:?}"
+    );
 }

@@ -371,13 +371,19 @@ async fn a_member_revoke_goes_through_the_revoke_role_and_every_read_through_the
     assert!(!revokes.is_empty());
     for key in &revokes {
         let arn = whose(&emu, key).await;
-        assert!(arn.starts_with(&revoke_role), "the revoke was signed by {arn}");
+        assert!(
+            arn.starts_with(&revoke_role),
+            "the revoke was signed by {arn}"
+        );
     }
     let mut reads = 0;
     for operation in ["DescribeSecurityGroupRules", "DescribeSecurityGroups"] {
         for key in proxy.signers(operation) {
             let arn = whose(&emu, &key).await;
-            assert!(arn.starts_with(&read_role), "{operation} was signed by {arn}");
+            assert!(
+                arn.starts_with(&read_role),
+                "{operation} was signed by {arn}"
+            );
             reads += 1;
         }
     }
@@ -427,7 +433,11 @@ async fn a_revoke_role_that_cannot_be_assumed_revokes_nothing_and_is_alerted() {
     .await
     .expect("handler: the failure is the outcome's");
 
-    assert_eq!(ports(&b.ingress_rules(&group).await), [22], "nothing revoked");
+    assert_eq!(
+        ports(&b.ingress_rules(&group).await),
+        [22],
+        "nothing revoked"
+    );
     assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 0);
     assert!(proxy.calls("DescribeSecurityGroupRules") > 0);
     let alert = &sink.alerts(&emu).await[0];

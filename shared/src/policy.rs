@@ -974,7 +974,9 @@ fn organization(
         let problem = if named {
             format!("{revoke_role_name:?} is not an IAM role name other than member_role_name")
         } else {
-            format!("missing, and the default {revoke_role_name:?} is not an IAM role name: name it")
+            format!(
+                "missing, and the default {revoke_role_name:?} is not an IAM role name: name it"
+            )
         };
         return Err(err("organization.revoke_role_name", problem));
     }

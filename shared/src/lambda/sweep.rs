@@ -66,7 +66,8 @@ pub const REVOKE_ACTIONS: &[&str] = &["ec2:RevokeSecurityGroupIngress"];
 /// Besides [`crate::ports::aws::ORGANIZATION_ACTIONS`], in organization mode:
 /// the organization's accounts, for `accounts = "*"`, and where an account
 /// sits, for exemptions by OU.
-pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListAccounts", "organizations:ListParents"];
+pub const ORGANIZATION_ACTIONS: &[&str] =
+    &["organizations:ListAccounts", "organizations:ListParents"];
 
 /// SQS takes at most 10 messages per SendMessageBatch.
 const SEND_BATCH: usize = 10;
