@@ -90,8 +90,10 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # The revoke: ingress-guard's, and the sweep's only with sweep_revoke
+  # (local.granted_actions).
   dynamic "statement" {
-    for_each = [for a in local.function_actions[each.key] : a if a == "ec2:RevokeSecurityGroupIngress"]
+    for_each = [for a in local.granted_actions[each.key] : a if a == "ec2:RevokeSecurityGroupIngress"]
     content {
       sid       = "RevokeIngress"
       actions   = [statement.value]
@@ -174,16 +176,18 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  # Organization mode: the member role in any account (the role trusts only
-  # these functions' roles), and where an account sits (exemptions by OU;
-  # this account must manage the organization or be its delegated
-  # administrator). Nothing else new.
+  # Organization mode: the member (read-only) role in any account, and the
+  # revoke role for the functions that revoke (each role trusts only these
+  # functions' roles). Nothing else new.
   dynamic "statement" {
     for_each = local.organization ? [for a in local.organization_actions : a if startswith(a, "sts:")] : []
     content {
-      sid       = "AssumeMemberRole"
-      actions   = [statement.value]
-      resources = ["arn:${local.partition}:iam::*:role/${var.member_role_name}"]
+      sid     = "AssumeMemberRole"
+      actions = [statement.value]
+      resources = concat(
+        ["arn:${local.partition}:iam::*:role/${var.member_role_name}"],
+        contains(local.revoking_functions, each.key) ? ["arn:${local.partition}:iam::*:role/${local.revoke_role_name}"] : [],
+      )
       # Only in accounts of the organization.
       condition {
         test     = "StringEquals"
@@ -193,21 +197,14 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Organization mode, the functions that read Organizations alone
+  # (local.organization_reads): where an account sits (exemptions by OU)
+  # and, for the sweep, the accounts to sweep when they are "*". This
+  # account must manage the organization or be its delegated administrator.
   dynamic "statement" {
-    for_each = local.organization ? [for a in local.organization_actions : a if startswith(a, "organizations:")] : []
+    for_each = local.organization ? lookup(local.organization_reads, each.key, []) : []
     content {
-      sid       = "ReadOrganizationUnits"
-      actions   = [statement.value]
-      resources = ["*"]
-    }
-  }
-
-  # Organization mode, the sweep only: the accounts to sweep when the
-  # organization's accounts are "*".
-  dynamic "statement" {
-    for_each = local.organization && each.key == "sweep" ? local.sweep_organization_actions : []
-    content {
-      sid       = "ListOrganizationAccounts"
+      sid       = replace(statement.value, "organizations:", "Organizations")
       actions   = [statement.value]
       resources = ["*"]
     }

@@ -51,6 +51,31 @@ data "aws_iam_policy_document" "key" {
       variable = "aws:SourceAccount"
       values   = [local.account]
     }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name_prefix}-*"]
+    }
+  }
+
+  # The failure queue's break-glass readers decrypt its messages, through
+  # SQS only.
+  dynamic "statement" {
+    for_each = length(var.failure_queue_readers) > 0 ? [1] : []
+    content {
+      sid       = "FailureQueueReadersDecrypt"
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = var.failure_queue_readers
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${local.region}.amazonaws.com"]
+      }
+    }
   }
 
   statement {

@@ -25,12 +25,17 @@ resource "aws_lambda_function" "guard" {
   kms_key_arn                    = aws_kms_key.guard.arn
 
   # The sweep also learns its work queue (DESIGN §12): the run enqueues one
-  # item per (account, region) there, and the workers drain it.
+  # item per (account, region) there, and the workers drain it; and whether
+  # it revokes, which sweep_revoke decides because it decides the grant (a
+  # policy asking for it without sweep_revoke fails the plan, below).
   environment {
     variables = merge(
       local.common_environment,
       { ACCESS_GUARD_ROLE_ARN = aws_iam_role.function[each.key].arn },
-      each.key == "sweep" ? { ACCESS_GUARD_SWEEP_QUEUE_URL = aws_sqs_queue.sweep_work.url } : {},
+      each.key == "sweep" ? {
+        ACCESS_GUARD_SWEEP_QUEUE_URL = aws_sqs_queue.sweep_work.url
+        ACCESS_GUARD_SWEEP_REVOKE    = tostring(var.sweep_revoke)
+      } : {},
       contains(local.redacting_functions, each.key) ? { ACCESS_GUARD_FAILURE_QUEUE_URL = aws_sqs_queue.failures.url } : {},
       local.sinks_environment,
     )
@@ -47,6 +52,13 @@ resource "aws_lambda_function" "guard" {
 
   tags       = var.tags
   depends_on = [aws_iam_role_policy.function]
+
+  lifecycle {
+    precondition {
+      condition     = var.sweep_revoke || !can(regex("(?m)^[^#\\n]*\\brevoke\\s*=\\s*true", local.user_policy))
+      error_message = "The policy sets [sweep] revoke = true: set sweep_revoke = true instead (it sets the policy's [sweep] revoke and grants the sweep the revoke, which it otherwise lacks)."
+    }
+  }
 }
 
 resource "aws_lambda_function_event_invoke_config" "guard" {

@@ -94,7 +94,6 @@ locals {
       "ec2:DescribeSecurityGroups",
       "ec2:GetInstanceMetadataDefaults",
       "ec2:GetManagedPrefixListEntries",
-      "ec2:RevokeSecurityGroupIngress",
       "ecs:DescribeCapacityProviders",
       "ecs:DescribeClusters",
       "ecs:DescribeServices",
@@ -112,6 +111,18 @@ locals {
       "sns:Publish",
       "sqs:SendMessage",
     ]
+  }
+
+  # Who revokes (DESIGN §7.13): ingress-guard, and the sweep only with
+  # sweep_revoke (which also sets the policy's [sweep] revoke). Only their
+  # roles are granted ec2:RevokeSecurityGroupIngress (the sweep's from
+  # sweep_revoke_actions, the code's sweep::REVOKE_ACTIONS), and in member
+  # accounts only they are trusted by the revoke role.
+  sweep_revoke_actions = ["ec2:RevokeSecurityGroupIngress"]
+  revoking_functions   = var.sweep_revoke ? ["ingress-guard", "sweep"] : ["ingress-guard"]
+  granted_actions = {
+    for f, actions in local.function_actions :
+    f => f == "sweep" && var.sweep_revoke ? concat(actions, local.sweep_revoke_actions) : actions
   }
 
   # EventBridge patterns, one per event-driven function: the sweep runs on a
@@ -239,18 +250,20 @@ locals {
   # which would keep it as it came for 14 days (lambda.tf).
   redacting_functions = ["task-definition-guard", "service-guard"]
 
-  # ACCESS_GUARD_DRY_RUN is passed only when var.dry_run is set: it then wins
-  # over the policy's dry_run; unset, the policy decides (embedded default: true).
+  # Operator settings win (DESIGN §7.17): an override of a policy setting
+  # is passed only when its variable is set, and then wins over the policy;
+  # unset (null, the default), the policy decides. A test checks that every
+  # override here is so guarded.
   common_environment = merge(
     {
-      ACCESS_GUARD_TOPIC_ARN           = aws_sns_topic.alerts.arn
-      ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity
-      ACCESS_GUARD_EXEMPTION_TAG_KEY   = var.exemption_tag_key
-      ACCESS_GUARD_STATE_TABLE         = aws_dynamodb_table.state.name
-      AWS_LAMBDA_LOG_FORMAT            = "JSON"
+      ACCESS_GUARD_TOPIC_ARN   = aws_sns_topic.alerts.arn
+      ACCESS_GUARD_STATE_TABLE = aws_dynamodb_table.state.name
+      AWS_LAMBDA_LOG_FORMAT    = "JSON"
     },
     local.policy_location != null ? { ACCESS_GUARD_POLICY = local.policy_location } : {},
     var.dry_run != null ? { ACCESS_GUARD_DRY_RUN = tostring(var.dry_run) } : {},
+    var.notify_min_severity != null ? { ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity } : {},
+    var.exemption_tag_key != null ? { ACCESS_GUARD_EXEMPTION_TAG_KEY = var.exemption_tag_key } : {},
   )
 
   log_kms_key_arn = var.log_kms_key_arn != "" ? var.log_kms_key_arn : aws_kms_key.guard.arn

@@ -6,14 +6,22 @@
 locals {
   organization = var.organization_id != ""
 
-  # What the functions call besides their own actions in organization mode:
-  # the member role, and where an account sits (exemptions by OU). A test
-  # compares it with the code's ORGANIZATION_ACTIONS.
-  organization_actions = ["organizations:ListParents", "sts:AssumeRole"]
+  # What every function calls besides its own actions in organization mode:
+  # the member roles. A test compares it with the code's ORGANIZATION_ACTIONS.
+  organization_actions = ["sts:AssumeRole"]
 
-  # And the sweep's alone: the organization's accounts, when the accounts in
+  # And Organizations, only for the functions that read it (the code's
+  # lambda::ORGANIZATION_READS): where an account sits (exemptions by OU),
+  # and for the sweep the organization's accounts, when the accounts in
   # scope are "*" (organization_accounts empty).
-  sweep_organization_actions = ["organizations:ListAccounts"]
+  organization_reads = {
+    "ingress-guard" = ["organizations:ListParents"]
+    "sweep"         = ["organizations:ListAccounts", "organizations:ListParents"]
+  }
+
+  # The member accounts' revoke role (DESIGN §11): trusted only by
+  # local.revoking_functions, granted only the revoke.
+  revoke_role_name = "${var.member_role_name}-revoke"
 
   event_bus_name = local.organization ? aws_cloudwatch_event_bus.central[0].name : "default"
 
@@ -24,6 +32,7 @@ locals {
     "organization_id = \"${var.organization_id}\"",
     "regions = ${jsonencode(var.organization_regions)}",
     "member_role_name = \"${var.member_role_name}\"",
+    "revoke_role_name = \"${local.revoke_role_name}\"",
   ]) : ""
 }
 
@@ -40,12 +49,13 @@ resource "aws_cloudwatch_event_bus" "central" {
   }
 }
 
-# Only accounts of the organization may put events on the central bus.
+# Only the forwarder roles (module member/, in accounts of the organization)
+# may put events on the central bus: not any principal of the organization.
 data "aws_iam_policy_document" "central_bus" {
   count = local.organization ? 1 : 0
 
   statement {
-    sid       = "PutEventsFromTheOrganization"
+    sid       = "PutEventsFromTheForwarders"
     actions   = ["events:PutEvents"]
     resources = [aws_cloudwatch_event_bus.central[0].arn]
     principals {
@@ -56,6 +66,11 @@ data "aws_iam_policy_document" "central_bus" {
       test     = "StringEquals"
       variable = "aws:PrincipalOrgID"
       values   = [var.organization_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:PrincipalArn"
+      values   = ["arn:${local.partition}:iam::*:role/${var.name_prefix}-forwarder"]
     }
   }
 }
@@ -72,7 +87,7 @@ resource "aws_cloudwatch_event_bus_policy" "central" {
 resource "aws_cloudformation_stack_set" "member" {
   count            = local.organization && length(var.member_ou_ids) > 0 ? 1 : 0
   name             = "${var.name_prefix}-member"
-  description      = "ecs-access-guard member account: forwarding rules, forwarder role, member role"
+  description      = "ecs-access-guard member account: forwarding rules, forwarder role, member role, revoke role"
   permission_model = "SERVICE_MANAGED"
   call_as          = var.stack_set_call_as
   capabilities     = ["CAPABILITY_NAMED_IAM"]
@@ -81,7 +96,10 @@ resource "aws_cloudformation_stack_set" "member" {
   parameters = {
     CentralBusArn          = aws_cloudwatch_event_bus.central[0].arn
     CentralRoleArns        = join(",", [for f in local.functions : aws_iam_role.function[f].arn])
+    RevokingRoleArns       = join(",", [for f in local.revoking_functions : aws_iam_role.function[f].arn])
     MemberRoleName         = var.member_role_name
+    RevokeRoleName         = local.revoke_role_name
+    Regions                = join(",", var.organization_regions)
     AccountResourcesRegion = coalesce(var.member_roles_region, var.organization_regions[0])
     NamePrefix             = var.name_prefix
   }

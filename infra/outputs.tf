@@ -41,10 +41,13 @@ output "kms_key_arn" {
 output "member_inputs" {
   description = "Organization mode: what module infra/member needs in each member account (null otherwise)."
   value = local.organization ? {
-    central_bus_arn   = aws_cloudwatch_event_bus.central[0].arn
-    central_role_arns = [for f in local.functions : aws_iam_role.function[f].arn]
-    event_patterns    = local.event_patterns
-    member_role_name  = var.member_role_name
+    central_bus_arn    = aws_cloudwatch_event_bus.central[0].arn
+    central_role_arns  = [for f in local.functions : aws_iam_role.function[f].arn]
+    revoking_role_arns = [for f in local.revoking_functions : aws_iam_role.function[f].arn]
+    event_patterns     = local.event_patterns
+    member_role_name   = var.member_role_name
+    revoke_role_name   = local.revoke_role_name
+    regions            = var.organization_regions
   } : null
 }
 

@@ -30,6 +30,11 @@ data "aws_iam_policy_document" "topic" {
       variable = "aws:SourceAccount"
       values   = [local.account]
     }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name_prefix}-*"]
+    }
   }
 
   statement {

@@ -91,7 +91,9 @@ resource "aws_lambda_event_source_mapping" "sweep_work" {
   }
 }
 
-# EventBridge Scheduler invokes the sweep through this role, and nothing else.
+# EventBridge Scheduler invokes the sweep through this role, and nothing
+# else, for the module's two schedules only (their ARNs written out: the
+# schedules depend on the role).
 data "aws_iam_policy_document" "scheduler_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -103,6 +105,14 @@ data "aws_iam_policy_document" "scheduler_assume" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule/default/${var.name_prefix}-sweep",
+        "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule/default/${var.name_prefix}-summary",
+      ]
     }
   }
 }

@@ -23,20 +23,27 @@ variable "dry_run" {
 }
 
 variable "notify_min_severity" {
-  description = "Findings below this severity are logged and listed, but do not alert on their own (info, low, medium, high, critical)."
+  description = "Set to override the policy's notify_min_severity: findings below it are logged and listed, but do not alert on their own (info, low, medium, high, critical). Unset (null): the policy decides (embedded default: high)."
   type        = string
-  default     = "high"
+  default     = null
+  nullable    = true
 
   validation {
-    condition     = contains(["info", "low", "medium", "high", "critical"], var.notify_min_severity)
-    error_message = "notify_min_severity must be one of info, low, medium, high, critical."
+    condition     = var.notify_min_severity == null ? true : contains(["info", "low", "medium", "high", "critical"], var.notify_min_severity)
+    error_message = "notify_min_severity must be null or one of info, low, medium, high, critical."
   }
 }
 
 variable "exemption_tag_key" {
-  description = "Tag on a security group that exempts it from remediation: \"<reason>;expires=YYYY-MM-DD\"."
+  description = "Set to override the policy's exemption_tag_key: the tag on a security group that exempts it from remediation (\"<reason>;expires=YYYY-MM-DD\"). Unset (null): the policy decides (embedded default: access-guard:exempt)."
   type        = string
-  default     = "access-guard:exempt"
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.exemption_tag_key == null ? true : length(trimspace(var.exemption_tag_key)) > 0
+    error_message = "exemption_tag_key must be null or a tag key."
+  }
 }
 
 variable "policy_toml" {
@@ -87,6 +94,17 @@ variable "log_kms_key_arn" {
   default     = ""
 }
 
+variable "failure_queue_readers" {
+  description = "Break-glass principals (IAM role or user ARNs) that alone may read, delete and purge the failure queue's messages (and decrypt them through SQS). Only the module's function roles may send to it. Empty: nobody reads it until the queue policy is changed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.failure_queue_readers : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", arn))])
+    error_message = "failure_queue_readers must be IAM role or user ARNs."
+  }
+}
+
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)
@@ -117,7 +135,7 @@ variable "organization_regions" {
 }
 
 variable "member_role_name" {
-  description = "Organization mode: the role the functions assume in member accounts (module infra/member creates it)."
+  description = "Organization mode: the read-only role every function assumes in member accounts (module infra/member creates it, and beside it the revoke role <member_role_name>-revoke, which only the revoking functions may assume)."
   type        = string
   default     = "access-guard-member"
 }
@@ -143,6 +161,12 @@ variable "member_roles_region" {
   description = "Organization mode: the region whose member stack creates the account-wide roles (member role, forwarder role). Empty: the first of organization_regions; keep it fixed once deployed."
   type        = string
   default     = ""
+}
+
+variable "sweep_revoke" {
+  description = "Let the sweep revoke the world-open ingress it finds (sets the policy's [sweep] revoke; every invariant of ingress-guard holds, dry_run included). Only then is the sweep's role granted ec2:RevokeSecurityGroupIngress and trusted by the member accounts' revoke role. Off: the sweep only alerts."
+  type        = bool
+  default     = false
 }
 
 variable "sweep_schedule" {

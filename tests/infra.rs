@@ -37,6 +37,63 @@ fn local_in(file: &str, name: &str) -> Value {
     serde_json::to_value(hcl::Value::from(expr)).expect("a literal value")
 }
 
+/// An attribute of a `locals` block of `file`, as the expression written.
+fn local_expr_in(file: &str, name: &str) -> hcl::Expression {
+    let body = parsed(file);
+    body.blocks()
+        .filter(|b| b.identifier() == "locals")
+        .flat_map(|b| b.body().attributes())
+        .find(|a| a.key() == name)
+        .unwrap_or_else(|| panic!("locals.{name} missing from {file}"))
+        .expr()
+        .clone()
+}
+
+/// `file` (under the repository), parsed.
+fn parsed(file: &str) -> hcl::Body {
+    let path = repo().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    hcl::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// An expression as HCL text, on one line.
+fn hcl_text(expr: &hcl::Expression) -> String {
+    hcl::format::to_string(expr)
+        .expect("HCL")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The keys of an object expression.
+fn object_keys(expr: &hcl::Expression) -> Vec<String> {
+    match expr {
+        hcl::Expression::Object(object) => object
+            .keys()
+            .map(|k| match k {
+                hcl::ObjectKey::Identifier(id) => id.to_string(),
+                hcl::ObjectKey::Expression(e) => hcl_text(e).trim_matches('"').to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect(),
+        other => panic!("expected an object, found {}", hcl_text(other)),
+    }
+}
+
+/// A variable's default in `file`, as written.
+fn variable_default(file: &str, name: &str) -> Option<hcl::Expression> {
+    parsed(file)
+        .blocks()
+        .find(|b| {
+            b.identifier() == "variable" && b.labels().first().map(|l| l.as_str()) == Some(name)
+        })
+        .unwrap_or_else(|| panic!("variable {name} missing from {file}"))
+        .body()
+        .attributes()
+        .find(|a| a.key() == "default")
+        .map(|a| a.expr().clone())
+}
+
 fn strings(v: &Value) -> BTreeSet<String> {
     v.as_array()
         .expect("a list")
@@ -152,28 +209,63 @@ fn the_module_grants_each_function_exactly_the_actions_its_code_calls() {
     }
 }
 
+/// Names and lists of a `(name, actions)` table of the code.
+fn table(rows: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
+    rows.iter()
+        .map(|(f, actions)| {
+            (
+                f.to_string(),
+                actions.iter().map(|a| a.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn code_set(actions: &[&str]) -> BTreeSet<String> {
+    actions.iter().map(|a| a.to_string()).collect()
+}
+
 #[test]
-fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_there() {
-    // Centrally: assuming the member role, and nothing else new.
-    let central: BTreeSet<String> =
-        strings(&local_in("infra/organization.tf", "organization_actions"));
-    let code: BTreeSet<String> = access_guard::ports::aws::ORGANIZATION_ACTIONS
+fn organization_mode_grants_the_member_roles_exactly_what_the_functions_call_there() {
+    // Centrally, every function: assuming the member roles, nothing else new.
+    let central = strings(&local_in("infra/organization.tf", "organization_actions"));
+    assert_eq!(
+        central,
+        code_set(access_guard::ports::aws::ORGANIZATION_ACTIONS)
+    );
+    // Organizations, only for the functions that read it (exemptions by OU,
+    // the sweep's accounts).
+    let reads = local_in("infra/organization.tf", "organization_reads");
+    let module: BTreeMap<String, BTreeSet<String>> = reads
+        .as_object()
+        .expect("a map")
         .iter()
-        .map(|a| a.to_string())
+        .map(|(f, actions)| (f.clone(), strings(actions)))
         .collect();
-    assert_eq!(central, code);
-    // The sweep, besides: the organization's accounts.
-    let sweep_central: BTreeSet<String> = strings(&local_in(
-        "infra/organization.tf",
-        "sweep_organization_actions",
+    assert_eq!(module, table(access_guard::lambda::ORGANIZATION_READS));
+    let policy = normalized(&block_text(
+        "infra/iam.tf",
+        &["aws_iam_policy_document", "function"],
     ));
-    let sweep_code: BTreeSet<String> = access_guard::lambda::sweep::ORGANIZATION_ACTIONS
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    assert_eq!(sweep_central, sweep_code);
-    // In members: what the functions call there (all but publishing the alert,
-    // the state table, the work queue and Organizations, which are central).
+    assert!(
+        holds(
+            &policy,
+            "for_each = local.organization ? lookup(local.organization_reads, each.key, []) : []"
+        ),
+        "{policy}"
+    );
+    assert_eq!(
+        policy.matches("organizations:").count(),
+        1,
+        "Organizations is granted from local.organization_reads alone: {policy}"
+    );
+    assert_eq!(policy.matches("local.organization_reads").count(), 1);
+
+    // In members, the read-only role: every function's calls but those on
+    // central resources (publishing the alert, the state table, the work
+    // queue, Organizations) and the revoke.
+    let revoking = table(access_guard::lambda::REVOKING);
+    let revokes: BTreeSet<String> = revoking.values().flatten().cloned().collect();
     let member = strings(&local_in("infra/member/main.tf", "member_actions"));
     let called: BTreeSet<String> = every_function()
         .into_iter()
@@ -184,8 +276,190 @@ fn organization_mode_grants_the_member_role_exactly_what_the_functions_call_ther
                 .any(|central| a.starts_with(central))
         })
         .map(str::to_string)
+        .filter(|a| !revokes.contains(a))
         .collect();
     assert_eq!(member, called);
+    // The revoke role: exactly what the revoking functions call to revoke.
+    assert_eq!(
+        strings(&local_in("infra/member/main.tf", "revoke_actions")),
+        revokes
+    );
+    assert_eq!(revokes, code_set(&["ec2:RevokeSecurityGroupIngress"]));
+    // Scoped to the account's security groups in the regions in scope.
+    let revoke = normalized(&block_text(
+        "infra/member/main.tf",
+        &["aws_iam_policy_document", "revoke"],
+    ));
+    for part in [
+        "for_each = [for a in local.revoke_actions : a if a == \"ec2:RevokeSecurityGroupIngress\"]",
+        "resources = [\"arn:${local.partition}:ec2:*:${local.account}:security-group/*\"]",
+        "test = \"StringEquals\" variable = \"aws:RequestedRegion\" values = var.regions",
+    ] {
+        assert!(holds(&revoke, part), "{part} missing from {revoke}");
+    }
+    assert_eq!(
+        revoke.matches("dynamic\"statement\"").count(),
+        1,
+        "{revoke}"
+    );
+    assert_eq!(revoke.matches("statement{").count(), 0, "{revoke}");
+}
+
+/// Text without whitespace: HCL compared whatever its layout.
+fn normalized(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+/// Whether `text` holds `part`, whatever the layout of either.
+fn holds(text: &str, part: &str) -> bool {
+    normalized(text).contains(&normalized(part))
+}
+
+/// An attribute of `block` (type and labels) in `file`, as one-line HCL text.
+fn attribute_text(file: &str, labels: &[&str], path: &[&str]) -> String {
+    let body = parsed(file);
+    let mut body = body
+        .blocks()
+        .find(|b| {
+            b.labels()
+                .iter()
+                .map(|l| l.as_str())
+                .eq(labels.iter().copied())
+        })
+        .unwrap_or_else(|| panic!("{labels:?} missing from {file}"))
+        .body()
+        .clone();
+    let (last, blocks) = path.split_last().expect("a path");
+    for name in blocks {
+        body = body
+            .blocks()
+            .find(|b| b.identifier() == *name)
+            .unwrap_or_else(|| panic!("{name} missing from {labels:?} in {file}"))
+            .body()
+            .clone();
+    }
+    let expr = body
+        .attributes()
+        .find(|a| a.key() == *last)
+        .unwrap_or_else(|| panic!("{path:?} missing from {labels:?} in {file}"))
+        .expr()
+        .clone();
+    hcl_text(&expr)
+}
+
+/// Least power per function (DESIGN §7.13): only the revoking functions'
+/// roles (ingress-guard; the sweep with `sweep_revoke`) hold
+/// `ec2:RevokeSecurityGroupIngress`, here and through the member accounts'
+/// revoke role, which trusts them and nobody else, in the Terraform module
+/// and in the StackSet's template alike.
+#[test]
+fn only_the_revoking_functions_may_revoke_here_and_in_member_accounts() {
+    let revoking = table(access_guard::lambda::REVOKING);
+    // The code: ingress-guard lists the revoke; the sweep keeps it apart.
+    let functions = table(access_guard::lambda::FUNCTIONS);
+    for (function, actions) in &functions {
+        let holds = actions.contains("ec2:RevokeSecurityGroupIngress");
+        assert_eq!(holds, function == "ingress-guard", "{function}");
+    }
+    assert!(revoking["ingress-guard"].is_subset(&functions["ingress-guard"]));
+    assert_eq!(
+        strings(&local("sweep_revoke_actions")),
+        code_set(access_guard::lambda::sweep::REVOKE_ACTIONS)
+    );
+    // The module: who revokes, by sweep_revoke.
+    let who = local_expr_in("infra/main.tf", "revoking_functions");
+    let hcl::Expression::Conditional(who) = who else {
+        panic!("revoking_functions = var.sweep_revoke ? [...] : [...]");
+    };
+    assert_eq!(hcl_text(&who.cond_expr), "var.sweep_revoke");
+    let names = |e: &hcl::Expression| -> BTreeSet<String> {
+        strings(&serde_json::to_value(hcl::Value::from(e.clone())).expect("a list"))
+    };
+    let all: BTreeSet<String> = revoking.keys().cloned().collect();
+    assert_eq!(names(&who.true_expr), all);
+    let without_sweep: BTreeSet<String> = all.iter().filter(|f| *f != "sweep").cloned().collect();
+    assert_eq!(names(&who.false_expr), without_sweep);
+    assert_eq!(
+        normalized(&hcl_text(&local_expr_in("infra/main.tf", "granted_actions"))),
+        normalized("{ for f, actions in local.function_actions : f => f == \"sweep\" && var.sweep_revoke ? concat(actions, local.sweep_revoke_actions) : actions }")
+    );
+    let policy = normalized(&block_text(
+        "infra/iam.tf",
+        &["aws_iam_policy_document", "function"],
+    ));
+    assert!(holds(
+        &policy,
+        "for_each = [for a in local.granted_actions[each.key] : a if a == \"ec2:RevokeSecurityGroupIngress\"]"
+    ), "{policy}");
+    assert_eq!(policy.matches("RevokeSecurityGroupIngress").count(), 1);
+    // Centrally, the revoke role is assumable by the revoking functions only.
+    assert!(holds(
+        &policy,
+        "contains(local.revoking_functions, each.key) ? [\"arn:${local.partition}:iam::*:role/${local.revoke_role_name}\"] : []"
+    ), "{policy}");
+
+    // The revoke role trusts the revoking functions' roles and nobody else:
+    // the module passes them, the member module and the template trust them.
+    let revoking_arns = "[for f in local.revoking_functions : aws_iam_role.function[f].arn]";
+    let parameters = attribute_text(
+        "infra/organization.tf",
+        &["aws_cloudformation_stack_set", "member"],
+        &["parameters"],
+    );
+    assert!(
+        holds(
+            &parameters,
+            &format!("RevokingRoleArns = join(\",\", {revoking_arns})")
+        ),
+        "{parameters}"
+    );
+    let outputs =
+        normalized(&std::fs::read_to_string(repo().join("infra/outputs.tf")).expect("outputs"));
+    assert!(
+        holds(&outputs, &format!("revoking_role_arns = {revoking_arns}")),
+        "{outputs}"
+    );
+    let trust = normalized(&block_text(
+        "infra/member/main.tf",
+        &["aws_iam_policy_document", "revoke_trust"],
+    ));
+    assert!(
+        holds(
+            &trust,
+            "type = \"AWS\" identifiers = var.revoking_role_arns }"
+        ),
+        "{trust}"
+    );
+    assert_eq!(trust.matches("identifiers").count(), 1, "{trust}");
+    assert_eq!(
+        attribute_text(
+            "infra/member/main.tf",
+            &["aws_iam_role", "revoke"],
+            &["assume_role_policy"]
+        ),
+        "data.aws_iam_policy_document.revoke_trust.json"
+    );
+    let template = member_template();
+    let role = &template["Resources"]["RevokeRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"],
+        serde_json::json!([{
+            "Effect": "Allow",
+            "Principal": { "AWS": { "Ref": "RevokingRoleArns" } },
+            "Action": "sts:AssumeRole"
+        }])
+    );
+    // The member role trusts every central function and grants no revoke.
+    assert_eq!(
+        template["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            [0]["Principal"]["AWS"],
+        serde_json::json!({ "Ref": "CentralRoleArns" })
+    );
+}
+
+fn member_template() -> Value {
+    let path = repo().join("infra/member/member.cfn.json");
+    serde_json::from_slice(&std::fs::read(&path).expect("member.cfn.json")).expect("JSON")
 }
 
 /// A block of `file` (under the repository) by its labels, as HCL text.
@@ -332,17 +606,49 @@ fn the_member_template_forwards_and_grants_what_the_member_module_does() {
         .filter(|r| r["Type"] == "AWS::Events::Rule")
         .count();
     assert_eq!(rules, functions.len(), "exactly the guarded events");
-    // The member role: the same actions as the member module.
-    let granted: BTreeSet<String> = resources["MemberRole"]["Properties"]["Policies"][0]
-        ["PolicyDocument"]["Statement"]
-        .as_array()
-        .expect("statements")
+    // Each role: the same actions as the member module.
+    let granted = |role: &str| -> BTreeSet<String> {
+        resources[role]["Properties"]["Policies"]
+            .as_array()
+            .expect("policies")
+            .iter()
+            .flat_map(|p| {
+                p["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .expect("statements")
+            })
+            .map(|s| s["Action"].as_str().expect("one action").to_string())
+            .collect()
+    };
+    assert_eq!(
+        granted("MemberRole"),
+        strings(&local_in("infra/member/main.tf", "member_actions"))
+    );
+    assert_eq!(
+        granted("RevokeRole"),
+        strings(&local_in("infra/member/main.tf", "revoke_actions"))
+    );
+    // The revoke: this account's security groups, the regions in scope.
+    let revoke =
+        &resources["RevokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        revoke["Resource"],
+        serde_json::json!({ "Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*" })
+    );
+    assert_eq!(
+        revoke["Condition"],
+        serde_json::json!({ "StringEquals": { "aws:RequestedRegion": { "Ref": "Regions" } } })
+    );
+    let roles: BTreeSet<&str> = resources
+        .as_object()
+        .expect("resources")
         .iter()
-        .map(|s| s["Action"].as_str().expect("one action").to_string())
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
+        .map(|(name, _)| name.as_str())
         .collect();
     assert_eq!(
-        granted,
-        strings(&local_in("infra/member/main.tf", "member_actions"))
+        roles,
+        BTreeSet::from(["ForwarderRole", "MemberRole", "RevokeRole"])
     );
     // The StackSet passes exactly the template's parameters.
     let text =
@@ -739,5 +1045,546 @@ fn the_guards_whose_events_may_carry_secrets_have_no_on_failure_destination() {
     assert!(
         function.contains("contains(local.redacting_functions, each.key) ? { ACCESS_GUARD_FAILURE_QUEUE_URL = aws_sqs_queue.failures.url } : {}"),
         "{function}"
+
+/// Operator settings win (DESIGN §7.17): each environment override of a
+/// policy setting is passed only when its module variable is set, and each
+/// such variable defaults to null, so that a `policy_toml` saying
+/// `notify_min_severity = "medium"` is what the functions use.
+#[test]
+fn the_module_passes_a_policy_override_only_when_its_variable_is_set() {
+    use access_guard::config::{DRY_RUN_VAR, EXEMPTION_TAG_KEY_VAR, NOTIFY_MIN_SEVERITY_VAR};
+    let overrides = [
+        (DRY_RUN_VAR, "dry_run"),
+        (NOTIFY_MIN_SEVERITY_VAR, "notify_min_severity"),
+        (EXEMPTION_TAG_KEY_VAR, "exemption_tag_key"),
+    ];
+    let env = local_expr_in("infra/main.tf", "common_environment");
+    let hcl::Expression::FuncCall(merge) = &env else {
+        panic!("common_environment is merge(...): {}", hcl_text(&env));
+    };
+    assert_eq!(merge.name.to_string(), "merge");
+    let mut guarded: BTreeMap<String, String> = BTreeMap::new();
+    for arg in &merge.args {
+        match arg {
+            hcl::Expression::Object(_) => {
+                for key in object_keys(arg) {
+                    assert!(
+                        !overrides.iter().any(|(var, _)| *var == key),
+                        "{key} is set unconditionally"
+                    );
+                }
+            }
+            hcl::Expression::Conditional(c) => {
+                assert!(object_keys(&c.false_expr).is_empty(), "{}", hcl_text(arg));
+                for key in object_keys(&c.true_expr) {
+                    guarded.insert(key, hcl_text(&c.cond_expr));
+                }
+            }
+            other => panic!("unexpected argument of merge: {}", hcl_text(other)),
+        }
+    }
+    for (var, variable) in overrides {
+        assert_eq!(
+            guarded.get(var).map(String::as_str),
+            Some(format!("var.{variable} != null").as_str()),
+            "{var}"
+        );
+        assert_eq!(
+            variable_default("infra/variables.tf", variable),
+            Some(hcl::Expression::Null),
+            "variable {variable} must default to null"
+        );
+        // Nowhere else does the module set it.
+        for file in ["infra/lambda.tf", "infra/sinks.tf", "infra/sweep.tf"] {
+            let text = std::fs::read_to_string(repo().join(file)).expect(file);
+            assert!(!text.contains(var), "{file} sets {var}");
+        }
+    }
+}
+
+/// The conditions of the statements of policy document `name` in `file`
+/// (with `sid`, or every statement): (test, variable, values as HCL).
+fn conditions(file: &str, name: &str, sid: Option<&str>) -> Vec<(String, String, String)> {
+    let body = parsed(file);
+    let document = body
+        .blocks()
+        .find(|b| {
+            b.identifier() == "data"
+                && b.labels()
+                    .iter()
+                    .map(|l| l.as_str())
+                    .eq(["aws_iam_policy_document", name])
+        })
+        .unwrap_or_else(|| panic!("policy document {name} missing from {file}"));
+    let attribute = |body: &hcl::Body, key: &str| -> Option<String> {
+        body.attributes()
+            .find(|a| a.key() == key)
+            .map(|a| hcl_text(a.expr()))
+    };
+    let statements: Vec<&hcl::Block> = document
+        .body()
+        .blocks()
+        .filter(|b| b.identifier() == "statement")
+        .filter(|b| {
+            sid.is_none_or(|sid| {
+                attribute(b.body(), "sid").as_deref() == Some(&format!("\"{sid}\""))
+            })
+        })
+        .collect();
+    assert!(!statements.is_empty(), "{name} {sid:?} missing from {file}");
+    statements
+        .iter()
+        .flat_map(|s| s.body().blocks().filter(|b| b.identifier() == "condition"))
+        .map(|c| {
+            let get = |k: &str| attribute(c.body(), k).unwrap_or_default();
+            (
+                get("test").trim_matches('"').to_string(),
+                get("variable").trim_matches('"').to_string(),
+                normalized(&get("values")),
+            )
+        })
+        .collect()
+}
+
+fn condition(test: &str, variable: &str, values: &str) -> (String, String, String) {
+    (test.to_string(), variable.to_string(), normalized(values))
+}
+
+/// A string attribute (or template) of a resource, as written.
+fn resource_string(file: &str, labels: &[&str], key: &str) -> String {
+    attribute_text(file, labels, &[key])
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Only AWS's events, from our forwarders (DESIGN §7.14): the central bus
+/// takes `PutEvents` only from the forwarder roles of the organization's
+/// accounts, not from any principal of the organization; and each service
+/// role the module trusts (EventBridge for the forwarder, Scheduler, the
+/// CloudWatch alarms publishing to the topic with the key) is bound to our
+/// own rules, schedules and alarms by `aws:SourceArn` as well as
+/// `aws:SourceAccount`.
+#[test]
+fn the_central_bus_and_the_service_principals_are_bound_to_our_own_sources() {
+    // The bus: the organization's accounts, and in them the forwarder role.
+    let bus = conditions("infra/organization.tf", "central_bus", None);
+    assert!(
+        bus.contains(&condition(
+            "StringEquals",
+            "aws:PrincipalOrgID",
+            "[var.organization_id]"
+        )),
+        "{bus:?}"
+    );
+    let forwarder = local_in("infra/member/main.tf", "forwarder_role_name");
+    assert_eq!(forwarder, "${var.name_prefix}-forwarder");
+    assert!(
+        bus.contains(&condition(
+            "ArnLike",
+            "aws:PrincipalArn",
+            "[\"arn:${local.partition}:iam::*:role/${var.name_prefix}-forwarder\"]"
+        )),
+        "{bus:?}"
+    );
+    let template = member_template();
+    let role = &template["Resources"]["ForwarderRole"]["Properties"];
+    assert_eq!(
+        role["RoleName"],
+        serde_json::json!({ "Fn::Sub": "${NamePrefix}-forwarder" })
+    );
+
+    // The forwarder role: EventBridge, for this account's forwarding rules.
+    let trust = conditions("infra/member/main.tf", "forwarder_trust", None);
+    assert_eq!(
+        trust,
+        vec![
+            condition("StringEquals", "aws:SourceAccount", "[local.account]"),
+            condition(
+                "ArnLike",
+                "aws:SourceArn",
+                "[\"arn:${local.partition}:events:*:${local.account}:rule/${var.name_prefix}-forward-*\"]"
+            ),
+        ]
+    );
+    let rule = resource_string(
+        "infra/member/main.tf",
+        &["aws_cloudwatch_event_rule", "forward"],
+        "name",
+    );
+    assert!(rule.starts_with("${var.name_prefix}-forward-"), "{rule}");
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"],
+        serde_json::json!({
+            "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+            "ArnLike": { "aws:SourceArn": { "Fn::Sub": "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${NamePrefix}-forward-*" } }
+        })
+    );
+    for (name, resource) in template["Resources"].as_object().expect("resources") {
+        if resource["Type"] == "AWS::Events::Rule" {
+            let rule = resource["Properties"]["Name"]["Fn::Sub"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(rule.starts_with("${NamePrefix}-forward-"), "{name}: {rule}");
+        }
+    }
+
+    // Scheduler: the module's two schedules.
+    let scheduler = conditions("infra/sweep.tf", "scheduler_assume", None);
+    let schedule = |name: &str| {
+        format!(
+            "\"arn:${{local.partition}}:scheduler:${{local.region}}:${{local.account}}:schedule/default/{}\"",
+            resource_string("infra/sweep.tf", &["aws_scheduler_schedule", name], "name")
+        )
+    };
+    assert_eq!(
+        scheduler,
+        vec![
+            condition("StringEquals", "aws:SourceAccount", "[local.account]"),
+            condition(
+                "ArnEquals",
+                "aws:SourceArn",
+                &format!("[{}, {}]", schedule("sweep"), schedule("summary"))
+            ),
+        ]
+    );
+    let groups = std::fs::read_to_string(repo().join("infra/sweep.tf")).expect("sweep.tf");
+    assert!(
+        !groups.contains("group_name"),
+        "the schedules are in the default group"
+    );
+
+    // CloudWatch alarms: ours, on the topic and the key.
+    let alarms = vec![
+        condition("StringEquals", "aws:SourceAccount", "[local.account]"),
+        condition(
+            "ArnLike",
+            "aws:SourceArn",
+            "[\"arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name_prefix}-*\"]",
+        ),
+    ];
+    assert_eq!(
+        conditions("infra/sns.tf", "topic", Some("AlarmsPublish")),
+        alarms
+    );
+    assert_eq!(
+        conditions("infra/kms.tf", "key", Some("AlarmsPublish")),
+        alarms
+    );
+    for alarm in ["function_errors", "failures"] {
+        let name = resource_string(
+            "infra/failures.tf",
+            &["aws_cloudwatch_metric_alarm", alarm],
+            "alarm_name",
+        );
+        assert!(name.starts_with("${var.name_prefix}-"), "{alarm}: {name}");
+    }
+}
+
+/// The failure queue holds events with their details: only the module's
+/// roles may send to it, and only the named break-glass principals may
+/// read, delete or purge what it holds (nobody, when none is named).
+#[test]
+fn the_failure_queue_admits_only_the_module_roles_and_the_break_glass_readers() {
+    assert_eq!(
+        attribute_text(
+            "infra/failures.tf",
+            &["aws_sqs_queue_policy", "failures"],
+            &["policy"]
+        ),
+        "data.aws_iam_policy_document.failures.json"
+    );
+    assert_eq!(
+        normalized(&hcl_text(&local_expr_in(
+            "infra/failures.tf",
+            "function_role_arns"
+        ))),
+        normalized("[for f in local.functions : aws_iam_role.function[f].arn]")
+    );
+    let reads = strings(&local_in("infra/failures.tf", "failure_queue_reads"));
+    for read in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"] {
+        assert!(reads.contains(read), "{read}");
+    }
+    let policy = block_text(
+        "infra/failures.tf",
+        &["aws_iam_policy_document", "failures"],
+    );
+    let statements: Vec<String> = policy.split("statement").skip(1).map(normalized).collect();
+    let by_sid = |sid: &str| -> &String {
+        statements
+            .iter()
+            .find(|s| s.contains(&format!("sid=\"{sid}\"")))
+            .unwrap_or_else(|| panic!("{sid} missing from {policy}"))
+    };
+    let send = by_sid("GuardFunctionsSend");
+    assert!(
+        holds(send, "actions = [\"sqs:SendMessage\"]")
+            && holds(send, "identifiers = local.function_role_arns"),
+        "{send}"
+    );
+    let others = by_sid("DenySendFromOthers");
+    for part in [
+        "effect = \"Deny\"",
+        "actions = [\"sqs:SendMessage\"]",
+        "type = \"*\" identifiers = [\"*\"]",
+        "test = \"ArnNotEquals\" variable = \"aws:PrincipalArn\" values = local.function_role_arns",
+    ] {
+        assert!(holds(others, part), "{part}: {others}");
+    }
+    let glass = by_sid("BreakGlassReads");
+    assert!(
+        holds(
+            glass,
+            "for_each = length(var.failure_queue_readers) > 0 ? [1] : []"
+        ),
+        "{glass}"
+    );
+    assert!(
+        holds(glass, "identifiers = var.failure_queue_readers"),
+        "{glass}"
+    );
+    let deny_others = by_sid("DenyReadsFromOthers");
+    for part in [
+        "for_each = length(var.failure_queue_readers) > 0 ? [1] : []",
+        "effect = \"Deny\"",
+        "actions = local.failure_queue_reads",
+        "type = \"*\" identifiers = [\"*\"]",
+        "test = \"ArnNotEquals\" variable = \"aws:PrincipalArn\" values = var.failure_queue_readers",
+    ] {
+        assert!(holds(deny_others, part), "{part}: {deny_others}");
+    }
+    let deny_all = by_sid("DenyReads");
+    for part in [
+        "for_each = length(var.failure_queue_readers) > 0 ? [] : [1]",
+        "effect = \"Deny\"",
+        "actions = local.failure_queue_reads",
+    ] {
+        assert!(holds(deny_all, part), "{part}: {deny_all}");
+    }
+    assert!(!deny_all.contains("condition"), "{deny_all}");
+    // Every Allow names its principals; only Deny statements name "*".
+    for statement in &statements {
+        if statement.contains("identifiers=[\"*\"]") {
+            assert!(statement.contains("effect=\"Deny\""), "{statement}");
+        }
+    }
+    // The readers decrypt the messages through SQS, and nobody else new.
+    let key = normalized(&block_text(
+        "infra/kms.tf",
+        &["aws_iam_policy_document", "key"],
+    ));
+    assert!(holds(
+        &key,
+        "identifiers = var.failure_queue_readers } condition { test = \"StringEquals\" variable = \"kms:ViaService\" values = [\"sqs.${local.region}.amazonaws.com\"] }"
+    ), "{key}");
+}
+
+/// The module's guard rules for a listed scope of `accounts`, as
+/// `infra/events.tf` builds them: (function, pattern) per rule, the
+/// accounts sorted, deduplicated and split `accounts_per_rule` to a rule.
+fn guard_rules(accounts: &[String]) -> Vec<(String, Value)> {
+    let events = "infra/events.tf";
+    assert_eq!(
+        normalized(&hcl_text(&local_expr_in(events, "account_chunks"))),
+        normalized("local.organization && length(var.organization_accounts) > 0 ? chunklist(sort(distinct(var.organization_accounts)), local.accounts_per_rule) : [[]]")
+    );
+    assert!(holds(
+        &hcl_text(&local_expr_in(events, "guard_rules")),
+        "pattern = jsonencode(merge(pattern, length(accounts) > 0 ? { account = accounts } : {}))"
+    ));
+    let per_rule = local_in(events, "accounts_per_rule")
+        .as_u64()
+        .expect("a number") as usize;
+    let mut sorted: Vec<String> = accounts.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let patterns = local("event_patterns");
+    let mut rules = Vec::new();
+    for (function, pattern) in patterns.as_object().expect("a map") {
+        for chunk in sorted.chunks(per_rule) {
+            let mut pattern = pattern.clone();
+            pattern["account"] = serde_json::json!(chunk);
+            rules.push((function.clone(), pattern));
+        }
+    }
+    rules
+}
+
+/// 12-digit accounts, `n` of them, none the emulator's.
+fn accounts(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("{:012}", 500_000_000_000u64 + i as u64))
+        .collect()
+}
+
+/// A listed scope of 2,000 accounts still deploys: no pattern passes
+/// EventBridge's 2,048 characters, and the rules fit in the 300 a bus holds.
+#[test]
+fn a_listed_scope_of_two_thousand_accounts_fits_eventbridge_limits() {
+    let rules = guard_rules(&accounts(2000));
+    let longest = rules
+        .iter()
+        .map(|(_, p)| serde_json::to_string(p).expect("JSON").len())
+        .max()
+        .expect("rules");
+    assert!(longest <= 2048, "a pattern of {longest} characters");
+    assert!(rules.len() <= 300, "{} rules", rules.len());
+    let functions = local("event_patterns").as_object().expect("a map").len();
+    assert_eq!(rules.len(), functions * 20);
+}
+
+/// Organization mode with listed accounts: the central rules route an
+/// event by its envelope's account too. Installed in moto (which matches
+/// the envelope's `account`, the putting account), split over three rules
+/// per function: every sample event put by an account in the scope reaches
+/// its function once, and the same events put by an account outside it
+/// reach nothing.
+#[tokio::test]
+async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
+    let emu = Emulator::connect().await;
+    let outsider = emu.member("222233334444", access_guard_e2e::REGION).await;
+    // The emulator's account in the middle of 250: the second of three rules.
+    let mut scope = accounts(250);
+    scope[120] = access_guard_e2e::ACCOUNT.to_string();
+    let rules = guard_rules(&scope);
+    assert_eq!(
+        rules.len(),
+        3 * local("event_patterns").as_object().expect("a map").len()
+    );
+
+    let mut expected: BTreeMap<String, Option<&str>> = BTreeMap::new();
+    let mut sample = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("events"))
+        .expect("events/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for path in files {
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let event: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+        let id = event["detail"]["eventID"]
+            .as_str()
+            .expect("eventID")
+            .to_string();
+        expected.insert(id, expected_function(&file, &event));
+        sample.push(event);
+    }
+
+    // The same rules on a bus of each account, to queues of that account
+    // (moto delivers a rule's events to the queue of that name in the rule's
+    // own account).
+    let mut arrived: Vec<BTreeMap<String, Vec<String>>> = Vec::new();
+    for at in [&emu, &outsider] {
+        let events = aws_sdk_eventbridge::Client::new(&at.sdk);
+        let bus = unique("central");
+        events
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .expect("CreateEventBus");
+        let mut queues = BTreeMap::new();
+        for (function, _) in &rules {
+            if !queues.contains_key(function) {
+                queues.insert(function.clone(), at.queue(function).await);
+            }
+        }
+        for (function, pattern) in &rules {
+            let rule = unique(function);
+            events
+                .put_rule()
+                .name(&rule)
+                .event_bus_name(&bus)
+                .event_pattern(pattern.to_string())
+                .send()
+                .await
+                .expect("PutRule");
+            events
+                .put_targets()
+                .rule(&rule)
+                .event_bus_name(&bus)
+                .targets(
+                    aws_sdk_eventbridge::types::Target::builder()
+                        .id("queue")
+                        .arn(&queues[function].1)
+                        .build()
+                        .expect("target"),
+                )
+                .send()
+                .await
+                .expect("PutTargets");
+        }
+        for event in &sample {
+            events
+                .put_events()
+                .entries(
+                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                        .event_bus_name(&bus)
+                        .source(event["source"].as_str().expect("source"))
+                        .detail_type(event["detail-type"].as_str().expect("detail-type"))
+                        .detail(event["detail"].to_string())
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("PutEvents");
+        }
+        let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (function, (url, _)) in &queues {
+            loop {
+                let out = at
+                    .sqs
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .send()
+                    .await
+                    .expect("ReceiveMessage");
+                if out.messages().is_empty() {
+                    break;
+                }
+                for m in out.messages() {
+                    let body: Value =
+                        serde_json::from_str(m.body().unwrap_or_default()).expect("JSON");
+                    let id = body["detail"]["eventID"]
+                        .as_str()
+                        .expect("eventID")
+                        .to_string();
+                    got.entry(id).or_default().push(function.clone());
+                    at.sqs
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .send()
+                        .await
+                        .expect("DeleteMessage");
+                }
+            }
+        }
+        arrived.push(got);
+    }
+    let (inside, outside) = (&arrived[0], &arrived[1]);
+    let mut wrong = Vec::new();
+    for (id, want) in &expected {
+        let got = inside.get(id).cloned().unwrap_or_default();
+        let want: Vec<String> = want.iter().map(|f| f.to_string()).collect();
+        if got != want {
+            wrong.push(format!("{id}: reached {got:?}, want {want:?}"));
+        }
+    }
+    assert!(expected.values().filter(|f| f.is_some()).count() >= 30);
+    assert!(
+        wrong.is_empty(),
+        "in scope, misrouted:\n{}",
+        wrong.join("\n")
+    );
+    assert!(
+        outside.is_empty(),
+        "outside the scope, delivered: {outside:?}"
     );
 }

@@ -84,14 +84,12 @@ async fn an_event_from_a_member_is_acted_on_in_that_member_only_and_says_as_whom
     let alerts = sink.alerts(&emu).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].attribute("account").as_deref(), Some(MEMBER_B));
-    assert_eq!(
-        alerts[0].doc["acted_as"],
-        format!("arn:aws:iam::{MEMBER_B}:role/access-guard-member")
+    let both = format!(
+        "arn:aws:iam::{MEMBER_B}:role/access-guard-member (reads), arn:aws:iam::{MEMBER_B}:role/access-guard-member-revoke (revokes)"
     );
+    assert_eq!(alerts[0].doc["acted_as"], both.as_str());
     assert_eq!(alerts[0].doc["outcomes"][0]["result"], "revoked");
-    assert!(sink.texts()[0].contains(&format!(
-        "As:    arn:aws:iam::{MEMBER_B}:role/access-guard-member"
-    )));
+    assert!(sink.texts()[0].contains(&format!("As:    {both}")));
 }
 
 #[tokio::test]
@@ -317,4 +315,146 @@ async fn an_exemption_by_ou_covers_the_accounts_of_that_ou_and_no_other() {
     assert!(alert.doc["notes"]
         .to_string()
         .contains(&format!("could not read the OUs of account {MEMBER_B}")));
+}
+
+/// Whose credentials an access key id carries, as moto's STS says (moto
+/// does not check signatures: the key id alone names the session).
+async fn whose(emu: &Emulator, access_key_id: &str) -> String {
+    let sdk = emu
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            aws_sdk_ec2::config::Credentials::new(
+                access_key_id,
+                "unused",
+                Some("unused".to_string()),
+                None,
+                "probe",
+            ),
+        ))
+        .build();
+    aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity")
+        .arn()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Least power (DESIGN §7.13): in a member account every read goes through
+/// the read-only member role and the revoke, alone, through the revoke
+/// role. The fault proxy records the access key that signed each call, and
+/// moto's STS names the role session each key belongs to.
+#[tokio::test]
+async fn a_member_revoke_goes_through_the_revoke_role_and_every_read_through_the_read_only_role() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let b = emu.member(MEMBER_B, "us-east-1").await;
+    let group = b.group(&[]).await;
+    let rules = b.open_to_world(&group, &[22]).await;
+    let proxy = FaultProxy::start(&endpoint(), vec![]);
+    let deps = Deps::new(&sdk_config(&proxy.url, 3).await, config(&sink.topic_arn));
+
+    invoke(
+        &deps,
+        &from(authorize_event(&group, &rules), MEMBER_B, "us-east-1"),
+    )
+    .await
+    .expect("handler");
+
+    assert!(b.ingress_rules(&group).await.is_empty(), "revoked in B");
+    let read_role = format!("arn:aws:sts::{MEMBER_B}:assumed-role/access-guard-member/");
+    let revoke_role = format!("arn:aws:sts::{MEMBER_B}:assumed-role/access-guard-member-revoke/");
+    let revokes = proxy.signers("RevokeSecurityGroupIngress");
+    assert!(!revokes.is_empty());
+    for key in &revokes {
+        let arn = whose(&emu, key).await;
+        assert!(
+            arn.starts_with(&revoke_role),
+            "the revoke was signed by {arn}"
+        );
+    }
+    let mut reads = 0;
+    for operation in ["DescribeSecurityGroupRules", "DescribeSecurityGroups"] {
+        for key in proxy.signers(operation) {
+            let arn = whose(&emu, &key).await;
+            assert!(
+                arn.starts_with(&read_role),
+                "{operation} was signed by {arn}"
+            );
+            reads += 1;
+        }
+    }
+    assert!(reads > 0, "the rule was read back before the revoke");
+    assert_eq!(
+        sink.alerts(&emu).await[0].doc["outcomes"][0]["result"],
+        "revoked"
+    );
+}
+
+/// A revoke role that cannot be assumed (missing, or not trusting the
+/// function) leaves the rule in place: the reads go on through the read
+/// role, the revoke is never tried with the read role's credentials, and
+/// the alert says it failed, naming the roles.
+#[tokio::test]
+async fn a_revoke_role_that_cannot_be_assumed_revokes_nothing_and_is_alerted() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let b = emu.member(MEMBER_B, "us-east-1").await;
+    let group = b.group(&[]).await;
+    let rules = b.open_to_world(&group, &[22]).await;
+    // AssumeRole 1 and 2: the read role (the check, then its credentials
+    // at the first read); 3 on: the revoke role, at the revoke.
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![FaultRule {
+            operation: "AssumeRole",
+            calls: 3..=99,
+            fault: Fault::Error {
+                code: "AccessDenied",
+                status: 403,
+            },
+        }],
+    );
+    let deps = Deps::new(&sdk_config(&proxy.url, 3).await, config(&sink.topic_arn));
+    let captured = access_guard_e2e::CapturedLogs::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logs = tracing::subscriber::set_default(subscriber);
+
+    invoke(
+        &deps,
+        &from(authorize_event(&group, &rules), MEMBER_B, "us-east-1"),
+    )
+    .await
+    .expect("handler: the failure is the outcome's");
+
+    assert_eq!(
+        ports(&b.ingress_rules(&group).await),
+        [22],
+        "nothing revoked"
+    );
+    assert_eq!(proxy.calls("RevokeSecurityGroupIngress"), 0);
+    assert!(proxy.calls("DescribeSecurityGroupRules") > 0);
+    let alert = &sink.alerts(&emu).await[0];
+    assert_eq!(alert.doc["outcomes"][0]["result"], "failed");
+    assert!(
+        alert.doc.to_string().contains("AccessDenied"),
+        "{}",
+        alert.doc
+    );
+    assert!(alert.doc["acted_as"]
+        .as_str()
+        .is_some_and(|a| a.contains("role/access-guard-member-revoke (revokes)")));
+    let logs = captured.text();
+    assert!(
+        logs.contains(&format!(
+            "AssumeRole failed: AccessDenied: arn:aws:iam::{MEMBER_B}:role/access-guard-member-revoke"
+        )),
+        "{logs}"
+    );
 }

@@ -1,7 +1,10 @@
 # One member account, one region: forward the guarded CloudTrail events to
-# the central bus, and (once per account) the member role the central
-# functions act through. Instantiate once per region in scope, with
-# create_account_resources = true in exactly one of them.
+# the central bus, and (once per account) the two roles the central
+# functions act through (DESIGN §7.13): the member role, read-only, trusted
+# by every central function; the revoke role, trusted only by the functions
+# that revoke, granted only the revoke, in the regions in scope.
+# Instantiate once per region in scope, with create_account_resources = true
+# in exactly one of them.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -10,11 +13,10 @@ locals {
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
 
-  # What the central functions call in a member account, and nothing more
+  # What the central functions read in a member account, and nothing more
   # (a test compares it with the functions' code): every function's actions
   # but those on central resources (the topic, the state table, the queues,
-  # the organization). Reads for the judgement and the sweep, the revoke
-  # scoped to this account's security groups below.
+  # the organization) and the revoke. The member role's grants.
   member_actions = [
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeImages",
@@ -27,7 +29,6 @@ locals {
     "ec2:GetInstanceMetadataDefaults",
     "ec2:GetManagedPrefixListAssociations",
     "ec2:GetManagedPrefixListEntries",
-    "ec2:RevokeSecurityGroupIngress",
     "ecs:DescribeCapacityProviders",
     "ecs:DescribeClusters",
     "ecs:DescribeServices",
@@ -44,6 +45,10 @@ locals {
     "iam:ListEntitiesForPolicy",
     "iam:ListRolePolicies",
   ]
+
+  # The revoke role's grants: the revoke alone, on this account's security
+  # groups, in the regions in scope.
+  revoke_actions = ["ec2:RevokeSecurityGroupIngress"]
 
   forwarder_role_name = "${var.name_prefix}-forwarder"
   forwarder_role_arn  = "arn:${local.partition}:iam::${local.account}:role/${local.forwarder_role_name}"
@@ -64,7 +69,8 @@ resource "aws_cloudwatch_event_target" "forward" {
   role_arn = local.forwarder_role_arn
 }
 
-# EventBridge puts the forwarded events on the central bus with this role.
+# EventBridge puts the forwarded events on the central bus with this role,
+# for this account's forwarding rules only (any region).
 data "aws_iam_policy_document" "forwarder_trust" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -76,6 +82,11 @@ data "aws_iam_policy_document" "forwarder_trust" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:*:${local.account}:rule/${var.name_prefix}-forward-*"]
     }
   }
 }
@@ -102,7 +113,7 @@ resource "aws_iam_role_policy" "forwarder" {
   policy = data.aws_iam_policy_document.forwarder.json
 }
 
-# The member role: trusted only by the central functions' roles.
+# The member role, read-only: trusted only by the central functions' roles.
 data "aws_iam_policy_document" "member_trust" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -171,16 +182,6 @@ data "aws_iam_policy_document" "member" {
     }
   }
 
-  # Every grant comes from member_actions: the revoke, scoped to this
-  # account's security groups.
-  dynamic "statement" {
-    for_each = [for a in local.member_actions : a if a == "ec2:RevokeSecurityGroupIngress"]
-    content {
-      sid       = "RevokeIngress"
-      actions   = [statement.value]
-      resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group/*"]
-    }
-  }
 }
 
 resource "aws_iam_role" "member" {
@@ -195,4 +196,47 @@ resource "aws_iam_role_policy" "member" {
   name   = var.member_role_name
   role   = aws_iam_role.member[0].id
   policy = data.aws_iam_policy_document.member.json
+}
+
+# The revoke role: trusted only by the central functions that revoke.
+data "aws_iam_policy_document" "revoke_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = var.revoking_role_arns
+    }
+  }
+}
+
+# Every grant comes from revoke_actions: the revoke, on this account's
+# security groups, in the regions in scope only.
+data "aws_iam_policy_document" "revoke" {
+  dynamic "statement" {
+    for_each = [for a in local.revoke_actions : a if a == "ec2:RevokeSecurityGroupIngress"]
+    content {
+      sid       = "RevokeIngress"
+      actions   = [statement.value]
+      resources = ["arn:${local.partition}:ec2:*:${local.account}:security-group/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "revoke" {
+  count              = var.create_account_resources ? 1 : 0
+  name               = var.revoke_role_name
+  assume_role_policy = data.aws_iam_policy_document.revoke_trust.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "revoke" {
+  count  = var.create_account_resources ? 1 : 0
+  name   = var.revoke_role_name
+  role   = aws_iam_role.revoke[0].id
+  policy = data.aws_iam_policy_document.revoke.json
 }

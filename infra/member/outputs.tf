@@ -1,6 +1,11 @@
 output "member_role_arn" {
-  description = "The role the central functions assume in this account (null where create_account_resources is false)."
+  description = "The read-only role the central functions assume in this account (null where create_account_resources is false)."
   value       = var.create_account_resources ? aws_iam_role.member[0].arn : null
+}
+
+output "revoke_role_arn" {
+  description = "The role the revoking central functions assume in this account to revoke (null where create_account_resources is false)."
+  value       = var.create_account_resources ? aws_iam_role.revoke[0].arn : null
 }
 
 output "forward_rule_arns" {

@@ -18,6 +18,10 @@ pub const POLICY_ACTIONS: &[&str] = &["s3:GetObjectVersion"];
 pub const DRY_RUN_VAR: &str = "ACCESS_GUARD_DRY_RUN";
 pub const NOTIFY_MIN_SEVERITY_VAR: &str = "ACCESS_GUARD_NOTIFY_MIN_SEVERITY";
 pub const EXEMPTION_TAG_KEY_VAR: &str = "ACCESS_GUARD_EXEMPTION_TAG_KEY";
+/// The sweep's `[sweep] revoke`, set by the Terraform module on the sweep
+/// alone (its variable `sweep_revoke`), which grants the revoke to the
+/// sweep's role only then: the setting and the grant never disagree.
+pub const SWEEP_REVOKE_VAR: &str = "ACCESS_GUARD_SWEEP_REVOKE";
 /// Where alerts go.
 pub const TOPIC_ARN_VAR: &str = "ACCESS_GUARD_TOPIC_ARN";
 /// The function's own role: its own calls are never acted on.
@@ -240,6 +244,18 @@ pub fn policy_from_lookup_with(
     Ok(policy)
 }
 
+/// `true`/`false` (or `1`/`0`, `yes`/`no`) in `var`.
+fn boolean(var: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::Var {
+            var,
+            problem: format!("expected true or false, found {value:?}"),
+        }),
+    }
+}
+
 /// Applies the environment's overrides of common knobs. Precedence for
 /// `dry_run`: `ACCESS_GUARD_DRY_RUN` when set, else the policy file's
 /// `dry_run`, else the embedded default (`true`).
@@ -248,22 +264,22 @@ pub fn apply_overrides(
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     if let Some(value) = get(DRY_RUN_VAR) {
-        policy.dry_run = match value.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            _ => {
-                return Err(ConfigError::Var {
-                    var: DRY_RUN_VAR,
-                    problem: format!("expected true or false, found {value:?}"),
-                })
-            }
-        };
+        policy.dry_run = boolean(DRY_RUN_VAR, &value)?;
         policy.dry_run_source = DRY_RUN_VAR;
         set_from_environment(
             &mut policy.settings,
             "dry_run",
             policy.dry_run.to_string(),
             DRY_RUN_VAR,
+        );
+    }
+    if let Some(value) = get(SWEEP_REVOKE_VAR) {
+        policy.sweep.revoke = boolean(SWEEP_REVOKE_VAR, &value)?;
+        set_from_environment(
+            &mut policy.settings,
+            "sweep.revoke",
+            policy.sweep.revoke.to_string(),
+            SWEEP_REVOKE_VAR,
         );
     }
     if let Some(value) = get(NOTIFY_MIN_SEVERITY_VAR) {
@@ -304,6 +320,30 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_sweep_revokes_as_its_variable_says_over_the_policy() {
+        let topic = (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111122223333:alerts");
+        let revoke = |vars: &[(&str, &str)]| {
+            let mut vars = vars.to_vec();
+            vars.push(topic);
+            FunctionConfig::from_lookup(lookup(&vars))
+                .map(|c| c.policy.sweep.revoke)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(revoke(&[]), Ok(false));
+        assert_eq!(revoke(&[(POLICY_VAR, "[sweep]\nrevoke = true")]), Ok(true));
+        assert_eq!(
+            revoke(&[
+                (POLICY_VAR, "[sweep]\nrevoke = true"),
+                (SWEEP_REVOKE_VAR, "false")
+            ]),
+            Ok(false)
+        );
+        assert_eq!(revoke(&[(SWEEP_REVOKE_VAR, "true")]), Ok(true));
+        let bad = revoke(&[(SWEEP_REVOKE_VAR, "sometimes")]).unwrap_err();
+        assert!(bad.starts_with(SWEEP_REVOKE_VAR), "{bad}");
     }
 
     #[test]

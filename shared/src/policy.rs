@@ -85,6 +85,7 @@ struct OrganizationFile {
     regions: Vec<String>,
     member_role_name: Option<String>,
     ou_cache_seconds: Option<u64>,
+    revoke_role_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +141,9 @@ struct ExemptionFile {
 
 /// The member role's name when the policy names none.
 pub const DEFAULT_MEMBER_ROLE: &str = "access-guard-member";
+/// The revoke role's name when the policy names none: the member role's
+/// name with this suffix (`access-guard-member-revoke`).
+pub const REVOKE_ROLE_SUFFIX: &str = "-revoke";
 
 /// The accounts an organization deployment acts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,11 +159,16 @@ pub enum AccountScope {
 pub struct Organization {
     pub accounts: AccountScope,
     pub regions: Vec<String>,
-    /// The role assumed in a member account (`arn:<partition>:iam::<account>:role/<name>`).
+    /// The read-only role assumed in a member account
+    /// (`arn:<partition>:iam::<account>:role/<name>`), for every call but the revoke.
     pub member_role_name: String,
     /// How long the OUs an account sits in are kept once read (exemptions
     /// by OU): at most [`MAX_OU_CACHE`].
     pub ou_cache: std::time::Duration,
+    /// The role assumed in a member account for `RevokeSecurityGroupIngress`
+    /// alone (DESIGN §7.13), trusted only by the functions that revoke;
+    /// default `<member_role_name>-revoke`.
+    pub revoke_role_name: String,
 }
 
 /// What is read from Organizations is kept at most this long (DESIGN §7
@@ -904,6 +913,15 @@ impl Policy {
     }
 }
 
+/// An IAM role name: 1 to 64 of letters, digits and `+=,.@_-`.
+fn is_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
 /// Validates `[organization]`.
 fn organization(
     org: OrganizationFile,
@@ -975,12 +993,7 @@ fn organization(
     let member_role_name = org
         .member_role_name
         .unwrap_or_else(|| DEFAULT_MEMBER_ROLE.to_string());
-    let role_ok = !member_role_name.is_empty()
-        && member_role_name.len() <= 64
-        && member_role_name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-    if !role_ok {
+    if !is_role_name(&member_role_name) {
         return Err(err(
             "organization.member_role_name",
             format!("{member_role_name:?} is not an IAM role name"),
@@ -1001,11 +1014,26 @@ fn organization(
             ))
         }
     };
+    let (revoke_role_name, named) = match org.revoke_role_name {
+        Some(name) => (name, true),
+        None => (format!("{member_role_name}{REVOKE_ROLE_SUFFIX}"), false),
+    };
+    if !is_role_name(&revoke_role_name) || revoke_role_name == member_role_name {
+        let problem = if named {
+            format!("{revoke_role_name:?} is not an IAM role name other than member_role_name")
+        } else {
+            format!(
+                "missing, and the default {revoke_role_name:?} is not an IAM role name: name it"
+            )
+        };
+        return Err(err("organization.revoke_role_name", problem));
+    }
     Ok(Organization {
         accounts,
         regions: org.regions,
         member_role_name,
         ou_cache,
+        revoke_role_name,
     })
 }
 
@@ -1175,6 +1203,21 @@ mod tests {
                 .unwrap();
         let org = p.organization.unwrap();
         assert_eq!(org.member_role_name, DEFAULT_MEMBER_ROLE);
+        assert_eq!(org.revoke_role_name, "access-guard-member-revoke");
+        let named = policy(
+            "[organization]\naccounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\nmember_role_name = \"guard-read\"\n",
+        )
+        .unwrap()
+        .organization
+        .unwrap();
+        assert_eq!(named.revoke_role_name, "guard-read-revoke");
+        let named = policy(
+            "[organization]\naccounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\nrevoke_role_name = \"guard-revoke\"\n",
+        )
+        .unwrap()
+        .organization
+        .unwrap();
+        assert_eq!(named.revoke_role_name, "guard-revoke");
         assert_eq!(org.outside("111122223333", "eu-west-1"), None);
         assert!(org.outside("999988887777", "eu-west-1").is_some());
         assert!(org.outside("111122223333", "us-east-1").is_some());
@@ -1203,6 +1246,9 @@ mod tests {
             ("accounts = [\"111122223333\"]\nregions = []", "organization.regions"),
             ("accounts = [\"111122223333\"]\nregions = [\"Europe\"]", "organization.regions[0]"),
             ("accounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\nmember_role_name = \"a b\"", "organization.member_role_name"),
+            ("accounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\nrevoke_role_name = \"a b\"", "organization.revoke_role_name"),
+            ("accounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\nrevoke_role_name = \"access-guard-member\"", "organization.revoke_role_name"),
+            ("accounts = [\"111122223333\"]\nregions = [\"eu-west-1\"]\nmember_role_name = \"a1234567890123456789012345678901234567890123456789012345678\"", "organization.revoke_role_name"),
         ];
         for (body, key) in cases {
             let text = format!("[organization]\n{body}\n");

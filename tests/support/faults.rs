@@ -31,6 +31,7 @@ pub struct FaultRule {
 pub struct FaultProxy {
     pub url: String,
     seen: Arc<Mutex<Vec<String>>>,
+    signed: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl FaultProxy {
@@ -40,15 +41,31 @@ impl FaultProxy {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let upstream = upstream.trim_start_matches("http://").to_string();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
+        let signed = Arc::new(Mutex::new(Vec::new()));
+        let (log, keys) = (seen.clone(), signed.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (upstream, rules, log) = (upstream.clone(), rules.clone(), log.clone());
-                std::thread::spawn(move || serve(stream, &upstream, &rules, &log));
+                let (upstream, rules, log, keys) =
+                    (upstream.clone(), rules.clone(), log.clone(), keys.clone());
+                std::thread::spawn(move || serve(stream, &upstream, &rules, &log, &keys));
             }
         });
-        FaultProxy { url, seen }
+        FaultProxy { url, seen, signed }
+    }
+
+    /// The access key ids that signed the calls of `operation`, in order
+    /// (ask STS `GetCallerIdentity` with one to learn whose it is).
+    pub fn signers(&self, operation: &str) -> Vec<String> {
+        self.signed
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .filter(|(o, _)| o == operation)
+                    .map(|(_, key)| key.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// How many calls of `operation` reached the proxy.
@@ -114,11 +131,27 @@ fn read_request(stream: &TcpStream) -> std::io::Result<Request> {
     Ok(Request { head, body })
 }
 
-fn serve(mut client: TcpStream, upstream: &str, rules: &[FaultRule], log: &Mutex<Vec<String>>) {
+fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    rules: &[FaultRule],
+    log: &Mutex<Vec<String>>,
+    keys: &Mutex<Vec<(String, String)>>,
+) {
     let Ok(request) = read_request(&client) else {
         return;
     };
     let operation = request.operation();
+    // SigV4: `Credential=<access key id>/<date>/<region>/<service>/aws4_request`.
+    if let Some(key) = request
+        .header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').next())
+    {
+        if let Ok(mut keys) = keys.lock() {
+            keys.push((operation.clone(), key.to_string()));
+        }
+    }
     let nth = {
         let Ok(mut seen) = log.lock() else { return };
         seen.push(operation.clone());

@@ -79,10 +79,13 @@ module "member_eu_west_1" {
   source    = "../../member"
   providers = { aws = aws.member_eu_west_1 }
 
-  central_bus_arn   = module.central.member_inputs.central_bus_arn
-  central_role_arns = module.central.member_inputs.central_role_arns
-  event_patterns    = module.central.member_inputs.event_patterns
-  member_role_name  = module.central.member_inputs.member_role_name
+  central_bus_arn    = module.central.member_inputs.central_bus_arn
+  central_role_arns  = module.central.member_inputs.central_role_arns
+  revoking_role_arns = module.central.member_inputs.revoking_role_arns
+  event_patterns     = module.central.member_inputs.event_patterns
+  member_role_name   = module.central.member_inputs.member_role_name
+  revoke_role_name   = module.central.member_inputs.revoke_role_name
+  regions            = module.central.member_inputs.regions
 }
 
 module "member_us_east_1" {
@@ -91,8 +94,11 @@ module "member_us_east_1" {
 
   central_bus_arn          = module.central.member_inputs.central_bus_arn
   central_role_arns        = module.central.member_inputs.central_role_arns
+  revoking_role_arns       = module.central.member_inputs.revoking_role_arns
   event_patterns           = module.central.member_inputs.event_patterns
   member_role_name         = module.central.member_inputs.member_role_name
+  revoke_role_name         = module.central.member_inputs.revoke_role_name
+  regions                  = module.central.member_inputs.regions
   create_account_resources = false
 }
 

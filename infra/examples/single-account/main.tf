@@ -38,12 +38,15 @@ variable "alert_emails" {
 module "ecs_access_guard" {
   source = "../.."
 
-  artifacts_dir       = "${path.module}/../../../target/lambda"
-  alert_emails        = var.alert_emails
-  dry_run             = true
-  notify_min_severity = "high"
+  artifacts_dir = "${path.module}/../../../target/lambda"
+  alert_emails  = var.alert_emails
+  dry_run       = true
 
+  # Settings live in the policy; a module variable such as
+  # notify_min_severity overrides its key only when set.
   policy_toml = <<-TOML
+    notify_min_severity = "high"
+
     [authorized_public_ports]
     tcp = [80, 443]
 

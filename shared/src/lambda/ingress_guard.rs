@@ -30,6 +30,10 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sns:Publish",
 ];
 
+/// Besides [`crate::ports::aws::ORGANIZATION_ACTIONS`], in organization
+/// mode: where an account sits, for exemptions by OU.
+pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListParents"];
+
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
     pub groups: Ec2SecurityGroups,
@@ -66,12 +70,16 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     let common = &deps.common;
     common
         .runner()
-        .handle(event, |record, acting| async move {
+        .handle(event, |record, mut acting| async move {
             let (groups, remediator): (&dyn SecurityGroups, &dyn IngressRemediator) =
                 match &acting.away {
                     Some(clients) => (&clients.groups, &clients.remediator),
                     None => (&deps.groups, &deps.remediator),
                 };
+            // Away, the revoke goes through the revoke role: the alert names both.
+            if let Some(both) = acting.away.as_ref().and_then(|c| c.acting_as(true)) {
+                acting.settings.acting_as = Some(both);
+            }
             IngressGuard {
                 groups,
                 organizations: Some(&deps.organizations),

@@ -97,6 +97,25 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
 /// on-failure destination (a test compares this list with the module's).
 pub const REDACTING_FUNCTIONS: &[&str] = &["task-definition-guard", "service-guard"];
 
+/// The functions that call Organizations in organization mode, with what
+/// they call there (where an account sits, for exemptions by OU; the
+/// sweep's accounts for `accounts = "*"`). No other function may. The
+/// module's grants are proven equal to these.
+pub const ORGANIZATION_READS: &[(&str, &[&str])] = &[
+    ("ingress-guard", ingress_guard::ORGANIZATION_ACTIONS),
+    ("sweep", sweep::ORGANIZATION_ACTIONS),
+];
+
+/// The functions that revoke (DESIGN §7.13), with what they call to: the
+/// only roles granted `ec2:RevokeSecurityGroupIngress`, and the only ones
+/// the member accounts' revoke role trusts. ingress-guard always (it is in
+/// its [`FUNCTIONS`] list); the sweep only with `[sweep] revoke = true`
+/// (the module's `sweep_revoke`).
+pub const REVOKING: &[(&str, &[&str])] = &[
+    ("ingress-guard", &["ec2:RevokeSecurityGroupIngress"]),
+    ("sweep", sweep::REVOKE_ACTIONS),
+];
+
 /// A Lambda function: what it is built from and how it handles one
 /// invocation. Each function's `main` is [`serve`] over one of these.
 pub trait Function: Sized {

@@ -22,9 +22,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::{error, info, warn};
 
-/// Every AWS action this function calls: the state table, the reads of the
-/// sweep, the revoke (only with `[sweep] revoke = true`), the alert and the
-/// work queue. The Terraform module grants exactly these (a test compares them).
+/// Every AWS action this function calls but the revoke: the state table,
+/// the reads of the sweep, the alert and the work queue. The Terraform
+/// module grants exactly these (a test compares them), and
+/// [`REVOKE_ACTIONS`] only with its `sweep_revoke`.
 pub const IAM_ACTIONS: &[&str] = &[
     "autoscaling:DescribeAutoScalingGroups",
     "dynamodb:DeleteItem",
@@ -39,7 +40,6 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeSecurityGroups",
     "ec2:GetInstanceMetadataDefaults",
     "ec2:GetManagedPrefixListEntries",
-    "ec2:RevokeSecurityGroupIngress",
     "ecs:DescribeCapacityProviders",
     "ecs:DescribeClusters",
     "ecs:DescribeServices",
@@ -58,9 +58,16 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sqs:SendMessage",
 ];
 
+/// What the sweep calls with `[sweep] revoke = true` alone (DESIGN §7.13):
+/// the module grants it, here and through the member accounts' revoke role,
+/// only when its `sweep_revoke` (which sets `[sweep] revoke`) is on.
+pub const REVOKE_ACTIONS: &[&str] = &["ec2:RevokeSecurityGroupIngress"];
+
 /// Besides [`crate::ports::aws::ORGANIZATION_ACTIONS`], in organization mode:
-/// the organization's accounts, for `accounts = "*"`.
-pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListAccounts"];
+/// the organization's accounts, for `accounts = "*"`, and where an account
+/// sits, for exemptions by OU.
+pub const ORGANIZATION_ACTIONS: &[&str] =
+    &["organizations:ListAccounts", "organizations:ListParents"];
 
 /// SQS takes at most 10 messages per SendMessageBatch.
 const SEND_BATCH: usize = 10;
@@ -313,8 +320,7 @@ async fn sweep_one(body: &str, home: &Home, deps: &Deps) -> Result<Value, String
     };
     let acting_as = organization.map(|_| {
         clients
-            .role_arn
-            .clone()
+            .acting_as(policy.sweep.revoke)
             .or_else(|| deps.config.settings.own_role_arn.clone())
             .unwrap_or_else(|| "the function's own role".to_string())
     });

@@ -294,15 +294,60 @@ pub(crate) fn stored_rule(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<S
     })
 }
 
-/// Revokes ingress rules through EC2.
+/// Revokes ingress rules through EC2: with the function's own credentials,
+/// or in a member account through the revoke role (DESIGN §7.13), assumed
+/// at the first revoke and for nothing else.
 #[derive(Debug, Clone)]
 pub struct Ec2Remediator {
-    client: aws_sdk_ec2::Client,
+    client: RevokeClient,
+}
+
+#[derive(Debug, Clone)]
+enum RevokeClient {
+    Ready(aws_sdk_ec2::Client),
+    Role(std::sync::Arc<RevokeRole>),
+}
+
+/// The revoke role of one place, and its client once assumed.
+#[derive(Debug)]
+struct RevokeRole {
+    role: AssumedRole,
+    client: std::sync::Mutex<Option<aws_sdk_ec2::Client>>,
 }
 
 impl Ec2Remediator {
     pub fn new(client: aws_sdk_ec2::Client) -> Self {
-        Ec2Remediator { client }
+        Ec2Remediator {
+            client: RevokeClient::Ready(client),
+        }
+    }
+
+    /// Revokes through `role`, assumed on the first revoke.
+    fn through(role: AssumedRole) -> Self {
+        Ec2Remediator {
+            client: RevokeClient::Role(std::sync::Arc::new(RevokeRole {
+                role,
+                client: std::sync::Mutex::new(None),
+            })),
+        }
+    }
+
+    async fn client(&self) -> Result<aws_sdk_ec2::Client, AwsError> {
+        let revoke = match &self.client {
+            RevokeClient::Ready(client) => return Ok(client.clone()),
+            RevokeClient::Role(revoke) => revoke,
+        };
+        let kept = revoke
+            .client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(client) = kept {
+            return Ok(client);
+        }
+        let client = aws_sdk_ec2::Client::new(&revoke.role.config().await?);
+        *revoke.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+        Ok(client)
     }
 }
 
@@ -310,7 +355,8 @@ impl Ec2Remediator {
 impl IngressRemediator for Ec2Remediator {
     async fn revoke_ingress(&self, group_id: &str, rule_ids: &[&str]) -> Result<Revoked, AwsError> {
         let call = self
-            .client
+            .client()
+            .await?
             .revoke_security_group_ingress()
             .group_id(group_id)
             .set_security_group_rule_ids(Some(rule_ids.iter().map(|id| id.to_string()).collect()));
@@ -693,18 +739,31 @@ pub struct PlaceClients {
     pub instances: instances::Ec2Instances,
     /// The sweep's reads.
     pub estate: estate::SdkEstate,
-    /// Whose credentials they carry: the member role's ARN, or `None` for
-    /// the function's own.
+    /// Whose credentials the reads carry: the member (read-only) role's
+    /// ARN, or `None` for the function's own.
     pub role_arn: Option<String>,
+    /// Whose credentials the revoke carries: the revoke role's ARN, or
+    /// `None` for the function's own.
+    pub revoke_role_arn: Option<String>,
 }
 
 impl PlaceClients {
-    fn new(sdk: &aws_config::SdkConfig, role_arn: Option<String>) -> PlaceClients {
+    /// Reads with `sdk`'s credentials; the revoke with `revoke`'s when
+    /// given, else with `sdk`'s.
+    fn new(
+        sdk: &aws_config::SdkConfig,
+        role_arn: Option<String>,
+        revoke: Option<AssumedRole>,
+    ) -> PlaceClients {
         let ec2 = aws_sdk_ec2::Client::new(sdk);
         let ecs = aws_sdk_ecs::Client::new(sdk);
+        let revoke_role_arn = revoke.as_ref().map(|r| r.role_arn.clone());
         PlaceClients {
             groups: Ec2SecurityGroups::new(ec2.clone()),
-            remediator: Ec2Remediator::new(ec2.clone()),
+            remediator: match revoke {
+                Some(role) => Ec2Remediator::through(role),
+                None => Ec2Remediator::new(ec2.clone()),
+            },
             task_definitions: EcsTaskDefinitions::new(ecs.clone()),
             clusters: EcsClusters::new(ecs.clone()),
             iam: iam::IamClient::new(aws_sdk_iam::Client::new(sdk)),
@@ -720,15 +779,79 @@ impl PlaceClients {
                 aws_sdk_autoscaling::Client::new(sdk),
             ),
             role_arn,
+            revoke_role_arn,
+        }
+    }
+
+    /// Whose credentials act here, for the alert: the read role, and the
+    /// revoke role for a function that revokes; `None` at home.
+    pub fn acting_as(&self, revokes: bool) -> Option<String> {
+        match (&self.role_arn, &self.revoke_role_arn) {
+            (Some(read), Some(revoke)) if revokes => {
+                Some(format!("{read} (reads), {revoke} (revokes)"))
+            }
+            (read, _) => read.clone(),
         }
     }
 }
 
-/// What a function calls besides its own actions when it runs in
-/// organization mode: the member role in the event's account, and where an
-/// account sits (exemptions by OU). The Terraform module grants them only
-/// then (a test compares them).
-pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListParents", "sts:AssumeRole"];
+/// A role of a member account, the way a function assumes it: a session
+/// named after the function, STS in the function's home region, clients in
+/// the place's region.
+#[derive(Debug, Clone)]
+struct AssumedRole {
+    base: aws_config::SdkConfig,
+    role_arn: String,
+    session: String,
+    home_region: String,
+    region: String,
+}
+
+impl AssumedRole {
+    /// The SDK configuration carrying the role's credentials. The role is
+    /// assumed once here, so that a denied AssumeRole is an error with its
+    /// code and the role's ARN, not a credentials failure at the first call.
+    async fn config(&self) -> Result<aws_config::SdkConfig, AwsError> {
+        aws_sdk_sts::Client::new(&self.base)
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = classify("AssumeRole", &e);
+                AwsError {
+                    message: format!("{}: {}", self.role_arn, e.message),
+                    ..e
+                }
+            })?;
+        // STS in the home region, as the check above: the event's region
+        // may not be enabled for STS in the central account.
+        let provider = aws_config::sts::AssumeRoleProvider::builder(&self.role_arn)
+            .session_name(&self.session)
+            .region(aws_config::Region::new(self.home_region.clone()))
+            .configure(&self.base)
+            .build()
+            .await;
+        Ok(self
+            .base
+            .to_builder()
+            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .region(aws_config::Region::new(self.region.clone()))
+            .build())
+    }
+}
+
+/// What every function calls besides its own actions when it runs in
+/// organization mode: the member roles of the event's account (the
+/// read-only role; the revoke role for a function that revokes). The
+/// Terraform module grants it only then (a test compares them). Where an
+/// account sits (`organizations:ListParents`, exemptions by OU) is read
+/// only by the functions that judge exemptions by OU: see
+/// `crate::lambda::ORGANIZATION_READS`.
+pub const ORGANIZATION_ACTIONS: &[&str] = &["sts:AssumeRole"];
 
 /// The OUs of accounts, read through Organizations (from the management
 /// account or a delegated administrator) and kept for at most
@@ -863,8 +986,10 @@ pub const PLACES_KEPT: usize = 64;
 
 /// The clients of every place a function acts in (DESIGN §11), built on
 /// first use and kept for the life of the instance: the function's own
-/// credentials in its own account (any region), the member role assumed in
-/// any other account.
+/// credentials in its own account (any region); in any other account the
+/// read-only member role for every read, and the revoke role for the revoke
+/// alone (assumed at the first revoke, so a function that never revokes
+/// never asks for it).
 pub struct Members {
     sdk: aws_config::SdkConfig,
     cache: crate::ports::cache::PlaceCache<PlaceClients>,
@@ -878,13 +1003,14 @@ impl Members {
         }
     }
 
-    /// The role a function assumes in `account`.
+    /// The role named `role_name` in `account`.
     pub fn member_role_arn(home: &Home, account: &str, role_name: &str) -> String {
         format!("arn:{}:iam::{account}:role/{role_name}", home.partition)
     }
 
     /// The clients for `place`. In another account the member role is
-    /// assumed first, so that a denied AssumeRole is an error with its code.
+    /// assumed first, so that a denied AssumeRole is an error with its code;
+    /// the revoke role only at the first revoke.
     pub async fn at(
         &self,
         place: &Place,
@@ -896,7 +1022,7 @@ impl Members {
                 let region = aws_config::Region::new(place.region.clone());
                 if place.account == home.account {
                     let sdk = self.sdk.to_builder().region(region).build();
-                    return Ok(PlaceClients::new(&sdk, None));
+                    return Ok(PlaceClients::new(&sdk, None, None));
                 }
                 let Some(org) = organization else {
                     return Err(AwsError {
@@ -906,35 +1032,24 @@ impl Members {
                         retryable: false,
                     });
                 };
-                let role_arn = Self::member_role_arn(home, &place.account, &org.member_role_name);
                 let session: String = format!("access-guard-{}", home.function)
                     .chars()
                     .take(64)
                     .collect();
-                aws_sdk_sts::Client::new(&self.sdk)
-                    .assume_role()
-                    .role_arn(&role_arn)
-                    .role_session_name(&session)
-                    .send()
-                    .await
-                    .map_err(|e| classify("AssumeRole", &e))?;
-                // STS in the home region, as the check above: the event's
-                // region may not be enabled for STS in the central account.
-                let provider = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
-                    .session_name(&session)
-                    .region(aws_config::Region::new(home.region.clone()))
-                    .configure(&self.sdk)
-                    .build()
-                    .await;
-                let sdk = self
-                    .sdk
-                    .to_builder()
-                    .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-                        provider,
-                    ))
-                    .region(region)
-                    .build();
-                Ok(PlaceClients::new(&sdk, Some(role_arn)))
+                let role = |name: &str| AssumedRole {
+                    base: self.sdk.clone(),
+                    role_arn: Self::member_role_arn(home, &place.account, name),
+                    session: session.clone(),
+                    home_region: home.region.clone(),
+                    region: place.region.clone(),
+                };
+                let read = role(&org.member_role_name);
+                let sdk = read.config().await?;
+                Ok(PlaceClients::new(
+                    &sdk,
+                    Some(read.role_arn),
+                    Some(role(&org.revoke_role_name)),
+                ))
             })
             .await
     }
