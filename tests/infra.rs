@@ -1045,6 +1045,8 @@ fn the_guards_whose_events_may_carry_secrets_have_no_on_failure_destination() {
     assert!(
         function.contains("contains(local.redacting_functions, each.key) ? { ACCESS_GUARD_FAILURE_QUEUE_URL = aws_sqs_queue.failures.url } : {}"),
         "{function}"
+    );
+}
 
 /// Operator settings win (DESIGN §7.17): each environment override of a
 /// policy setting is passed only when its module variable is set, and each
