@@ -6,12 +6,12 @@
 # nothing (and costs nothing past the bus). An event pattern holds at most
 # 2,048 characters (EventBridge's default quota), so the accounts are split
 # across rules of accounts_per_rule each (a test checks that the largest
-# pattern with that many accounts stays within it): 2,000 accounts make 20
-# rules per function, 120 in all, within the 300 rules a bus holds by
-# default. With one rule per function (no list, or a short one) the rules
+# pattern with that many accounts stays within it; ingress-guard's own
+# pattern takes about 1,000): 2,000 accounts make 34 rules per function, 204
+# in all, within the 300 rules a bus holds by default. With one rule per function (no list, or a short one) the rules
 # keep the function's name.
 locals {
-  accounts_per_rule = 100
+  accounts_per_rule = 60
   account_chunks    = local.organization && length(var.organization_accounts) > 0 ? chunklist(sort(distinct(var.organization_accounts)), local.accounts_per_rule) : [[]]
   guard_rules = merge([
     for f, pattern in local.event_patterns : {
