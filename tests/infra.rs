@@ -766,6 +766,90 @@ fn matchable(value: &Value) -> Value {
     }
 }
 
+/// Every sample event in `events/`, by file name, in file order.
+fn sample_events() -> Vec<(String, Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("events"))
+        .expect("events/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let file = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let event: Value =
+                serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+            (file, event)
+        })
+        .collect()
+}
+
+fn event_id(event: &Value) -> String {
+    event["detail"]["eventID"]
+        .as_str()
+        .expect("eventID")
+        .to_string()
+}
+
+/// Puts `event` on `bus` as CloudTrail would (in the shape moto matches).
+async fn put_event(events: &aws_sdk_eventbridge::Client, bus: &str, event: &Value) {
+    events
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(bus)
+                .source(event["source"].as_str().expect("source"))
+                .detail_type(event["detail-type"].as_str().expect("detail-type"))
+                .detail(matchable(&event["detail"]).to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutEvents");
+}
+
+/// Reads every queue (function → URL) dry: the functions each event id reached.
+async fn drain(
+    sqs: &aws_sdk_sqs::Client,
+    queues: impl IntoIterator<Item = (&String, &String)>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut arrived: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (function, url) in queues {
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            if out.messages().is_empty() {
+                break;
+            }
+            for m in out.messages() {
+                let body: Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("event JSON");
+                arrived
+                    .entry(event_id(&body))
+                    .or_default()
+                    .push(function.clone());
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+        }
+    }
+    arrived
+}
+
 #[tokio::test]
 async fn the_event_patterns_route_every_sample_event_to_its_own_function() {
     route_every_sample_event(false).await;
@@ -872,73 +956,15 @@ async fn route_every_sample_event(through_a_member: bool) {
 
     // Put every sample event on the bus, remembering where each must go.
     let mut expected: BTreeMap<String, (String, Option<&str>)> = BTreeMap::new();
-    let mut files: Vec<_> = std::fs::read_dir(repo().join("events"))
-        .expect("events/")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for path in files {
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let event: Value =
-            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
-        let id = event["detail"]["eventID"]
-            .as_str()
-            .expect("eventID")
-            .to_string();
+    for (file, event) in sample_events() {
+        let id = event_id(&event);
         let earlier = expected.insert(id.clone(), (file.clone(), expected_function(&file, &event)));
         assert!(earlier.is_none(), "{file}: eventID {id} is used twice");
-        put.put_events()
-            .entries(
-                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                    .event_bus_name(&put_bus)
-                    .source(event["source"].as_str().expect("source"))
-                    .detail_type(event["detail-type"].as_str().expect("detail-type"))
-                    .detail(matchable(&event["detail"]).to_string())
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("PutEvents");
+        put_event(&put, &put_bus, &event).await;
     }
 
     // Read every queue dry and see where each event went.
-    let mut arrived: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (function, url) in &queues {
-        loop {
-            let out = emu
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("ReceiveMessage");
-            if out.messages().is_empty() {
-                break;
-            }
-            for m in out.messages() {
-                let body: Value =
-                    serde_json::from_str(m.body().unwrap_or_default()).expect("event JSON");
-                let id = body["detail"]["eventID"]
-                    .as_str()
-                    .expect("eventID")
-                    .to_string();
-                arrived.entry(id).or_default().push(function.clone());
-                emu.sqs
-                    .delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("DeleteMessage");
-            }
-        }
-    }
+    let arrived = drain(&emu.sqs, &queues).await;
     let mut wrong = Vec::new();
     for (id, (file, want)) in &expected {
         let got = arrived.get(id).cloned().unwrap_or_default();
@@ -1453,29 +1479,11 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
         5 * local("event_patterns").as_object().expect("a map").len()
     );
 
-    let mut expected: BTreeMap<String, Option<&str>> = BTreeMap::new();
-    let mut sample = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(repo().join("events"))
-        .expect("events/")
-        .flatten()
-        .map(|e| e.path())
+    let sample = sample_events();
+    let expected: BTreeMap<String, Option<&str>> = sample
+        .iter()
+        .map(|(file, event)| (event_id(event), expected_function(file, event)))
         .collect();
-    files.sort();
-    for path in files {
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let event: Value =
-            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
-        let id = event["detail"]["eventID"]
-            .as_str()
-            .expect("eventID")
-            .to_string();
-        expected.insert(id, expected_function(&file, &event));
-        sample.push(event);
-    }
 
     // The same rules on a bus of each account, to queues of that account
     // (moto delivers a rule's events to the queue of that name in the rule's
@@ -1521,53 +1529,10 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
                 .await
                 .expect("PutTargets");
         }
-        for event in &sample {
-            events
-                .put_events()
-                .entries(
-                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                        .event_bus_name(&bus)
-                        .source(event["source"].as_str().expect("source"))
-                        .detail_type(event["detail-type"].as_str().expect("detail-type"))
-                        .detail(matchable(&event["detail"]).to_string())
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("PutEvents");
+        for (_, event) in &sample {
+            put_event(&events, &bus, event).await;
         }
-        let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (function, (url, _)) in &queues {
-            loop {
-                let out = at
-                    .sqs
-                    .receive_message()
-                    .queue_url(url)
-                    .max_number_of_messages(10)
-                    .send()
-                    .await
-                    .expect("ReceiveMessage");
-                if out.messages().is_empty() {
-                    break;
-                }
-                for m in out.messages() {
-                    let body: Value =
-                        serde_json::from_str(m.body().unwrap_or_default()).expect("JSON");
-                    let id = body["detail"]["eventID"]
-                        .as_str()
-                        .expect("eventID")
-                        .to_string();
-                    got.entry(id).or_default().push(function.clone());
-                    at.sqs
-                        .delete_message()
-                        .queue_url(url)
-                        .receipt_handle(m.receipt_handle().unwrap_or_default())
-                        .send()
-                        .await
-                        .expect("DeleteMessage");
-                }
-            }
-        }
+        let got = drain(&at.sqs, queues.iter().map(|(f, (url, _))| (f, url))).await;
         arrived.push(got);
     }
     let (inside, outside) = (&arrived[0], &arrived[1]);
