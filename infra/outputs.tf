@@ -48,6 +48,7 @@ output "member_inputs" {
     member_role_name   = var.member_role_name
     revoke_role_name   = local.revoke_role_name
     regions            = var.organization_regions
+    name_prefix        = var.name_prefix
   } : null
 }
 

@@ -1555,3 +1555,25 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
         "outside the scope, delivered: {outside:?}"
     );
 }
+
+/// The central bus takes events only from `<name_prefix>-forwarder` roles:
+/// the member module must name its forwarder with the central prefix, so
+/// the central module hands it on and the example passes it to every member.
+#[test]
+fn the_members_name_their_forwarder_with_the_central_prefix() {
+    let inputs = block_text("infra/outputs.tf", &["member_inputs"]);
+    let squeezed: String = inputs.split_whitespace().collect();
+    assert!(squeezed.contains("name_prefix=var.name_prefix"), "{inputs}");
+    let example = std::fs::read_to_string(repo().join("infra/examples/organization/main.tf"))
+        .expect("example");
+    let members = example.matches("source    = \"../../member\"").count();
+    assert!(members >= 2, "{members} member modules");
+    let passed = example
+        .lines()
+        .filter(|l| {
+            l.split_whitespace().collect::<String>()
+                == "name_prefix=module.central.member_inputs.name_prefix"
+        })
+        .count();
+    assert_eq!(passed, members);
+}

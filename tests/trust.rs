@@ -363,19 +363,20 @@ async fn an_event_the_task_definition_guard_cannot_handle_reaches_the_failure_qu
     let emu = Emulator::connect().await;
     let sink = AlertSink::new(&emu).await;
     let (queue_url, _) = emu.queue("failures").await;
-    // SNS fails every time: the guard cannot alert, the invocation fails.
-    let proxy = FaultProxy::start(
-        &endpoint(),
-        vec![FaultRule {
-            operation: "Publish",
-            calls: 1..=99,
-            fault: Fault::Error {
-                code: "InternalError",
-                status: 500,
-            },
-        }],
-    );
-    let sdk = sdk_config(&proxy.url, 1).await;
+    // SNS refuses every publish, for good (403) or for now (500): the guard
+    // cannot alert, the invocation fails.
+    let refusing = |code: &'static str, status: u16| {
+        FaultProxy::start(
+            &endpoint(),
+            vec![FaultRule {
+                operation: "Publish",
+                calls: 1..=99,
+                fault: Fault::Error { code, status },
+            }],
+        )
+    };
+    let for_good = refusing("AuthorizationError", 403);
+    let sdk = sdk_config(&for_good.url, 1).await;
     let password = "correct-horse-battery";
     let token = access_guard::secrets::formats::well_formed(
         access_guard::secrets::formats::FORMATS
@@ -399,7 +400,7 @@ async fn an_event_the_task_definition_guard_cannot_handle_reaches_the_failure_qu
         .await
         .map_err(Diagnostic::from)
         .expect("handled: the failure is in the queue");
-    assert_eq!(verdict["failed"], "AccessGuard.AwsRetryable", "{verdict}");
+    assert_eq!(verdict["failed"], "AccessGuard.AwsFailure", "{verdict}");
     let messages = emu
         .sqs
         .receive_message()
@@ -430,7 +431,7 @@ async fn an_event_the_task_definition_guard_cannot_handle_reaches_the_failure_qu
     assert_eq!(record["requestPayloadRedacted"], true);
     assert_eq!(
         record["responsePayload"]["errorType"],
-        "AccessGuard.AwsRetryable"
+        "AccessGuard.AwsFailure"
     );
     let payload = &record["requestPayload"];
     assert_eq!(payload["detail"]["eventID"], event["detail"]["eventID"]);
@@ -442,10 +443,35 @@ async fn an_event_the_task_definition_guard_cannot_handle_reaches_the_failure_qu
     // Without it (a deployment that gives the function no failure queue),
     // the invocation fails as before.
     let deps = Deps::new(&sdk, config(None));
+    let err = handle(
+        LambdaEvent::new(event.clone(), access_guard_e2e::context()),
+        &deps,
+    )
+    .await
+    .map_err(Diagnostic::from)
+    .expect_err("fails");
+    assert_eq!(err.error_type, "AccessGuard.AwsFailure");
+    assert!(!err.error_message.contains(password));
+
+    // What may pass on a retry fails the invocation, for Lambda to retry,
+    // and sends nothing to the queue.
+    let for_now = refusing("InternalError", 500);
+    let deps = Deps::new(
+        &sdk_config(&for_now.url, 1).await,
+        config(Some(queue_url.clone())),
+    );
     let err = handle(LambdaEvent::new(event, access_guard_e2e::context()), &deps)
         .await
         .map_err(Diagnostic::from)
-        .expect_err("fails");
+        .expect_err("retried");
     assert_eq!(err.error_type, "AccessGuard.AwsRetryable");
-    assert!(!err.error_message.contains(password));
+    let more = emu
+        .sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    assert!(more.messages().is_empty(), "no second copy");
 }

@@ -86,6 +86,7 @@ module "member_eu_west_1" {
   member_role_name   = module.central.member_inputs.member_role_name
   revoke_role_name   = module.central.member_inputs.revoke_role_name
   regions            = module.central.member_inputs.regions
+  name_prefix        = module.central.member_inputs.name_prefix
 }
 
 module "member_us_east_1" {
@@ -99,6 +100,7 @@ module "member_us_east_1" {
   member_role_name         = module.central.member_inputs.member_role_name
   revoke_role_name         = module.central.member_inputs.revoke_role_name
   regions                  = module.central.member_inputs.regions
+  name_prefix              = module.central.member_inputs.name_prefix
   create_account_resources = false
 }
 

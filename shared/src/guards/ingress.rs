@@ -375,7 +375,7 @@ impl Visibility<'_> {
     /// When absence becomes proof: `settle` after the call; `None` when the
     /// record's time cannot be read (then it never does: fail closed).
     fn proof_at(&self, event: &Event) -> Option<OffsetDateTime> {
-        event_time(event).map(|at| at + self.settle)
+        event_time(event).and_then(|at| at.checked_add(self.settle.try_into().ok()?))
     }
 }
 
@@ -740,11 +740,18 @@ impl IngressGuard<'_> {
         };
         // Missing: an earlier attempt of this event revoked it (or began to)?
         let mut earlier: BTreeMap<String, Attempt> = BTreeMap::new();
+        // Rules whose earlier attempts could not be read, with the code: never
+        // `already_absent` (an earlier attempt may have revoked them).
+        let mut unread: BTreeMap<String, String> = BTreeMap::new();
         for r in &plan.revocations {
             if now_of(&r.rule, &current).is_none() {
-                if let Some(attempt) = self.earlier_attempt(event, &r.label(), report).await {
-                    if attempt.state != AttemptState::NotRevoked {
+                match self.earlier_attempt(event, &r.label(), report).await {
+                    Ok(Some(attempt)) if attempt.state != AttemptState::NotRevoked => {
                         earlier.insert(r.label(), attempt);
+                    }
+                    Ok(_) => {}
+                    Err(code) => {
+                        unread.insert(r.label(), code);
                     }
                 }
             }
@@ -798,6 +805,11 @@ impl IngressGuard<'_> {
                             ..outcome(r.label(), OutcomeKind::Revoked, None)
                         });
                     }
+                    None if unread.contains_key(&r.label()) => report.outcomes.push(outcome(
+                        r.label(),
+                        OutcomeKind::Failed,
+                        unread.get(&r.label()).cloned(),
+                    )),
                     None if self.absence_proven(event) => {
                         report
                             .outcomes
@@ -1283,17 +1295,19 @@ impl IngressGuard<'_> {
         event: &Event,
         rule_id: &str,
         report: &mut Report,
-    ) -> Option<Attempt> {
-        let log = self.revocations?;
+    ) -> Result<Option<Attempt>, String> {
+        let Some(log) = self.revocations else {
+            return Ok(None);
+        };
         match log.earlier_attempt(attempt_key(event, rule_id)).await {
-            Ok(attempt) => attempt,
+            Ok(attempt) => Ok(attempt),
             Err(e) => {
                 warn!(event_id = %event.id, rule_id = %rule_id, error = %e, "cannot read the state table");
                 report.notes.push(format!(
-                    "{rule_id}: could not read the state table ({}): whether an earlier attempt revoked it is unknown",
+                    "{rule_id}: could not read the state table ({}): whether an earlier attempt revoked it is unknown, so it is not reported already absent",
                     e.code_or_kind()
                 ));
-                None
+                Err(e.code_or_kind())
             }
         }
     }

@@ -384,6 +384,34 @@ async fn an_attempt_ec2_refused_is_no_claim_when_the_rule_goes_otherwise() {
     assert!(!retry.outcomes[0].earlier_attempt);
 }
 
+#[tokio::test]
+async fn a_rule_gone_when_the_state_table_cannot_be_read_is_never_already_absent() {
+    // The first attempt revoked it, but the retry cannot read that it did.
+    let g = group(&[], Vec::new());
+    let state = MemoryState {
+        read_error: Some(denied("GetItem")),
+        ..MemoryState::default()
+    };
+    let run = Run {
+        state: Some(&state),
+        ..Run::new(&g)
+    };
+    let (retry, _) = run.handle(&ssh_opened(AT_CALL)).await;
+    let retry = retry.unwrap();
+    assert_eq!(
+        results(&retry),
+        [("sgr-ssh".to_string(), OutcomeKind::Failed)]
+    );
+    assert_eq!(
+        retry.outcomes[0].error_code.as_deref(),
+        Some("AccessDeniedException")
+    );
+    assert!(retry
+        .notes
+        .iter()
+        .any(|n| n.contains("could not read the state table")));
+}
+
 // A modified rule is offered back as it was before the modification.
 
 fn modify_to_world(event_id: &str) -> Event {

@@ -269,9 +269,10 @@ pub struct Runner<'a> {
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
     pub members: &'a Members,
-    /// Set: an event that fails is sent there redacted and the invocation
-    /// succeeds, so that Lambda never hands the event as it came to the
-    /// on-failure destination (DESIGN §8).
+    /// Set: an event that fails for good is sent there redacted and the
+    /// invocation succeeds, so that Lambda never hands the event as it came
+    /// to an on-failure destination (DESIGN §8); one that may pass on a
+    /// retry fails the invocation, and Lambda retries it.
     pub failures: Option<&'a dyn FailureQueue>,
 }
 
@@ -354,8 +355,12 @@ impl Runner<'_> {
             Ok(report) => Ok(serde_json::to_value(&report).unwrap_or(Value::Null)),
             Err(e) => {
                 tracing::error!(error_type = e.error_type(), error = %e, "event not handled");
-                let (Some(queue), Some((payload, request_id, function_arn))) =
-                    (self.failures, kept)
+                // What may pass on a retry fails the invocation: Lambda
+                // retries it (DESIGN §7.6). With no on-failure destination,
+                // nothing keeps it as it came.
+                let retryable = matches!(&e, GuardError::Aws { source, .. } if source.retryable);
+                let (Some(queue), Some((payload, request_id, function_arn)), false) =
+                    (self.failures, kept, retryable)
                 else {
                     return Err(HandlerError(e));
                 };

@@ -50,6 +50,18 @@ const KEPT: &[&str] = &[
     "valueFrom",
 ];
 
+/// Maps whose keys the user chooses (`dockerLabels`, a log driver's
+/// `options`): a key there that happens to read `name` or `user` says
+/// nothing of its value, so everything under them is redacted.
+const USER_KEYED: &[&str] = &[
+    "dockerLabels",
+    "driverOpts",
+    "labels",
+    "options",
+    "secretOptions",
+    "tags",
+];
+
 /// The parts of a CloudTrail record that are the caller's input or AWS's
 /// output, where a secret can sit.
 const BODIES: [&str; 2] = ["requestParameters", "responseElements"];
@@ -67,20 +79,37 @@ pub fn redacted_event(event: &Value) -> Value {
     if let Value::Object(fields) = record {
         for body in BODIES {
             if let Some(value) = fields.get_mut(body) {
-                redact_strings(value, false);
+                redact_strings(value, Keys::Known);
             }
         }
     }
     copy
 }
 
-fn redact_strings(value: &mut Value, kept: bool) {
+/// What the keys of the objects below say of their values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// AWS's own field names: [`KEPT`] ones hold identifiers.
+    Known,
+    /// The value of a [`KEPT`] key: kept (a list of subnets, say).
+    Kept,
+    /// Keys the user chose: nothing below is kept.
+    User,
+}
+
+fn redact_strings(value: &mut Value, keys: Keys) {
     match value {
-        Value::String(text) if !kept => *text = redact(text),
-        Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, kept)),
+        Value::String(text) if keys != Keys::Kept => *text = redact(text),
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, keys)),
         Value::Object(fields) => {
             for (key, v) in fields.iter_mut() {
-                redact_strings(v, KEPT.contains(&key.as_str()));
+                let below = match keys {
+                    Keys::User => Keys::User,
+                    _ if USER_KEYED.contains(&key.as_str()) => Keys::User,
+                    _ if KEPT.contains(&key.as_str()) => Keys::Kept,
+                    _ => Keys::Known,
+                };
+                redact_strings(v, below);
             }
         }
         _ => {}
@@ -111,8 +140,8 @@ mod tests {
                             {"name": "DB_PASSWORD", "value": password},
                             {"name": "TOKEN", "value": token},
                         ],
-                        "dockerLabels": {"x": password},
-                        "logConfiguration": {"logDriver": "splunk", "options": {"splunk-token": password}},
+                        "dockerLabels": {"x": password, "name": password, "user": password},
+                        "logConfiguration": {"logDriver": "splunk", "options": {"splunk-token": password, "type": password}},
                         "secrets": [{"name": "API", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/api"}],
                         "memory": 512
                     }]
