@@ -193,46 +193,11 @@ async fn a_denied_assume_role_is_alerted_with_the_account_and_the_code_and_fails
 
 #[tokio::test]
 async fn an_exemption_by_ou_covers_the_accounts_of_that_ou_and_no_other() {
-    use aws_sdk_organizations::types::OrganizationFeatureSet;
     let emu = Emulator::connect().await;
     let sink = AlertSink::new(&emu).await;
-    // The central account manages the organization (moto: one per account,
-    // perhaps made by another test already).
-    let orgs = aws_sdk_organizations::Client::new(&emu.sdk);
-    let _ = orgs
-        .create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await;
-    let roots = orgs.list_roots().send().await.expect("ListRoots");
-    let root = roots.roots()[0].id().expect("root id").to_string();
-    let ou = orgs
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name(access_guard_e2e::unique("sandboxes"))
-        .send()
-        .await
-        .expect("CreateOrganizationalUnit");
-    let ou = ou
-        .organizational_unit()
-        .and_then(|o| o.id())
-        .expect("ou id")
-        .to_string();
-    let created = orgs
-        .create_account()
-        .email(format!(
-            "{}@example.com",
-            access_guard_e2e::unique("sandbox")
-        ))
-        .account_name(access_guard_e2e::unique("sandbox"))
-        .send()
-        .await
-        .expect("CreateAccount");
-    let sandbox = created
-        .create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("account id")
-        .to_string();
+    // The central account manages the organization.
+    let (orgs, root, ou) = access_guard_e2e::organization_with_new_ou(&emu, "sandboxes").await;
+    let sandbox = access_guard_e2e::new_account(&orgs, "sandbox").await;
     orgs.move_account()
         .account_id(&sandbox)
         .source_parent_id(&root)
@@ -241,18 +206,7 @@ async fn an_exemption_by_ou_covers_the_accounts_of_that_ou_and_no_other() {
         .await
         .expect("MoveAccount");
     // A second account, left at the root.
-    let outside = orgs
-        .create_account()
-        .email(format!("{}@example.com", access_guard_e2e::unique("other")))
-        .account_name(access_guard_e2e::unique("other"))
-        .send()
-        .await
-        .expect("CreateAccount");
-    let outside = outside
-        .create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("account id")
-        .to_string();
+    let outside = access_guard_e2e::new_account(&orgs, "other").await;
     let exemption =
         format!("[[exemptions]]\nou = \"{ou}\"\nreason = \"sandbox accounts, SEC-77\"\n");
     let deps = Deps::new(

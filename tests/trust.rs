@@ -222,39 +222,10 @@ async fn an_event_not_put_by_aws_is_alerted_and_never_acted_on() {
 
 #[tokio::test]
 async fn an_account_moved_to_another_ou_is_judged_by_it_once_the_cache_time_has_passed() {
-    use aws_sdk_organizations::types::OrganizationFeatureSet;
     let emu = Emulator::connect().await;
     let sink = AlertSink::new(&emu).await;
-    let orgs = aws_sdk_organizations::Client::new(&emu.sdk);
-    let _ = orgs
-        .create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await;
-    let roots = orgs.list_roots().send().await.expect("ListRoots");
-    let root = roots.roots()[0].id().expect("root id").to_string();
-    let ou = orgs
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name(unique("sandboxes"))
-        .send()
-        .await
-        .expect("CreateOrganizationalUnit")
-        .organizational_unit()
-        .and_then(|o| o.id())
-        .expect("ou id")
-        .to_string();
-    let account = orgs
-        .create_account()
-        .email(format!("{}@example.com", unique("moved")))
-        .account_name(unique("moved"))
-        .send()
-        .await
-        .expect("CreateAccount")
-        .create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("account id")
-        .to_string();
+    let (orgs, root, ou) = access_guard_e2e::organization_with_new_ou(&emu, "sandboxes").await;
+    let account = access_guard_e2e::new_account(&orgs, "moved").await;
     let move_to = |from: String, to: String| {
         let (orgs, account) = (orgs.clone(), account.clone());
         async move {

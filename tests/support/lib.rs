@@ -767,3 +767,46 @@ impl CapturedLogs {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
     }
 }
+
+/// Organizations as the emulator's account manages it (moto keeps one
+/// organization per account, perhaps made by another test already): the
+/// client, the root's id, and a new OU under the root.
+pub async fn organization_with_new_ou(
+    emu: &Emulator,
+    ou_name: &str,
+) -> (aws_sdk_organizations::Client, String, String) {
+    let orgs = aws_sdk_organizations::Client::new(&emu.sdk);
+    let _ = orgs
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await;
+    let roots = orgs.list_roots().send().await.expect("ListRoots");
+    let root = roots.roots()[0].id().expect("root id").to_string();
+    let ou = orgs
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name(unique(ou_name))
+        .send()
+        .await
+        .expect("CreateOrganizationalUnit")
+        .organizational_unit()
+        .and_then(|o| o.id())
+        .expect("ou id")
+        .to_string();
+    (orgs, root, ou)
+}
+
+/// A new account of the organization, at its root.
+pub async fn new_account(orgs: &aws_sdk_organizations::Client, name: &str) -> String {
+    orgs.create_account()
+        .email(format!("{}@example.com", unique(name)))
+        .account_name(unique(name))
+        .send()
+        .await
+        .expect("CreateAccount")
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("account id")
+        .to_string()
+}
