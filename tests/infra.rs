@@ -796,6 +796,39 @@ fn event_id(event: &Value) -> String {
         .to_string()
 }
 
+/// A rule on `bus` with `pattern`, its one target the queue `queue_arn`.
+async fn rule_to_queue(
+    events: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    function: &str,
+    pattern: &Value,
+    queue_arn: &str,
+) {
+    let rule = unique(function);
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("PutRule");
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("PutTargets");
+}
+
 /// Puts `event` on `bus` as CloudTrail would (in the shape moto matches).
 async fn put_event(events: &aws_sdk_eventbridge::Client, bus: &str, event: &Value) {
     events
@@ -881,29 +914,7 @@ async fn route_every_sample_event(through_a_member: bool) {
     let mut queues = BTreeMap::new();
     for (function, pattern) in patterns.as_object().expect("a map") {
         let (url, queue_arn) = emu.queue(function).await;
-        let rule = unique(function);
-        events
-            .put_rule()
-            .name(&rule)
-            .event_bus_name(&bus)
-            .event_pattern(pattern.to_string())
-            .send()
-            .await
-            .expect("PutRule");
-        events
-            .put_targets()
-            .rule(&rule)
-            .event_bus_name(&bus)
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("queue")
-                    .arn(&queue_arn)
-                    .build()
-                    .expect("target"),
-            )
-            .send()
-            .await
-            .expect("PutTargets");
+        rule_to_queue(&events, &bus, function, pattern, &queue_arn).await;
         queues.insert(function.clone(), url);
     }
 
@@ -1505,29 +1516,7 @@ async fn the_central_rules_drop_events_from_accounts_outside_a_listed_scope() {
             }
         }
         for (function, pattern) in &rules {
-            let rule = unique(function);
-            events
-                .put_rule()
-                .name(&rule)
-                .event_bus_name(&bus)
-                .event_pattern(pattern.to_string())
-                .send()
-                .await
-                .expect("PutRule");
-            events
-                .put_targets()
-                .rule(&rule)
-                .event_bus_name(&bus)
-                .targets(
-                    aws_sdk_eventbridge::types::Target::builder()
-                        .id("queue")
-                        .arn(&queues[function].1)
-                        .build()
-                        .expect("target"),
-                )
-                .send()
-                .await
-                .expect("PutTargets");
+            rule_to_queue(&events, &bus, function, pattern, &queues[function].1).await;
         }
         for (_, event) in &sample {
             put_event(&events, &bus, event).await;
