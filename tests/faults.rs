@@ -476,7 +476,7 @@ async fn an_unreachable_or_silent_endpoint_fails_fast_with_a_clear_error() {
             .credentials_provider(aws_sdk_ec2::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))
-            .timeout_config(access_guard::ports::aws::guard_timeouts())
+            .timeout_config(access_guard::aws::guard_timeouts())
             .load()
             .await;
         let deps = access_guard::lambda::ingress_guard::Deps::new(&sdk, config(&sink.topic_arn));

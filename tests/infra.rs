@@ -229,10 +229,7 @@ fn code_set(actions: &[&str]) -> BTreeSet<String> {
 fn organization_mode_grants_the_member_roles_exactly_what_the_functions_call_there() {
     // Centrally, every function: assuming the member roles, nothing else new.
     let central = strings(&local_in("infra/organization.tf", "organization_actions"));
-    assert_eq!(
-        central,
-        code_set(access_guard::ports::aws::ORGANIZATION_ACTIONS)
-    );
+    assert_eq!(central, code_set(access_guard::aws::ORGANIZATION_ACTIONS));
     // Organizations, only for the functions that read it (exemptions by OU,
     // the sweep's accounts).
     let reads = local_in("infra/organization.tf", "organization_reads");
@@ -484,16 +481,16 @@ fn the_optional_sinks_are_granted_exactly_what_their_code_calls_and_only_when_on
         |actions: &[&str]| -> BTreeSet<String> { actions.iter().map(|a| a.to_string()).collect() };
     assert_eq!(
         strings(&local_in("infra/sinks.tf", "security_hub_actions")),
-        code(access_guard::ports::aws::SECURITY_HUB_ACTIONS)
+        code(access_guard::aws::SECURITY_HUB_ACTIONS)
     );
     assert_eq!(
         strings(&local_in("infra/sinks.tf", "chatbot_actions")),
-        code(access_guard::ports::aws::CHATBOT_ACTIONS)
+        code(access_guard::aws::CHATBOT_ACTIONS)
     );
     // No function lists them among its own actions: they are granted only
     // when a sink is on.
     for (function, actions) in every_function() {
-        for a in access_guard::ports::aws::SECURITY_HUB_ACTIONS {
+        for a in access_guard::aws::SECURITY_HUB_ACTIONS {
             assert!(!actions.contains(a), "{function} lists {a}");
         }
     }

@@ -3,9 +3,9 @@
 //! handler on that call's CloudTrail event, then reads the group and the
 //! alert back from the emulator.
 
+use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups};
 use access_guard::config::FunctionConfig;
 use access_guard::lambda::ingress_guard::{handle, Deps};
-use access_guard::ports::aws::{Ec2Remediator, Ec2SecurityGroups};
 use access_guard_e2e::{
     authorize_event, failing_ec2_endpoint, modify_event, older_authorize_event, sdk_config,
     AlertSink, Emulator,
@@ -297,7 +297,7 @@ async fn a_group_exempt_by_tag_is_left_alone_and_the_exemption_named() {
 
 /// The date `days` from today, as a tag's `expires=` writes it.
 fn in_days(days: i64) -> String {
-    (access_guard::today() + time::Duration::days(days)).to_string()
+    (access_guard::model::today() + time::Duration::days(days)).to_string()
 }
 
 #[tokio::test]
@@ -363,7 +363,7 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
     let deps = Deps {
         groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(&emu.sdk)),
         remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&throttling)),
-        organizations: access_guard::ports::aws::OrganizationsOus::new(
+        organizations: access_guard::aws::OrganizationsOus::new(
             aws_sdk_organizations::Client::new(&emu.sdk),
         ),
         state: None,
@@ -960,7 +960,7 @@ async fn a_tag_set_beyond_the_window_stays_invalid_once_its_date_comes_near() {
     let alerts = sink.alerts(&emu).await;
     assert_eq!(alerts[0].doc["exemption"]["status"], "unbounded");
     // The table keeps when it was set.
-    let set_on = (access_guard::today() - time::Duration::days(60)).to_string();
+    let set_on = (access_guard::model::today() - time::Duration::days(60)).to_string();
     let items = access_guard_e2e::state_items(
         &emu,
         &table,

@@ -239,7 +239,7 @@ async fn an_amis_imds_support_is_read_from_ec2() {
     // moto 5.2.5 keeps no ImdsSupport on its AMIs (DescribeImages leaves it
     // out): this proves the read and the "not found" answer; the guard's unit
     // tests cover `v2.0` with fakes.
-    use access_guard::ports::aws::instances::Ec2Instances;
+    use access_guard::aws::instances::Ec2Instances;
     use access_guard::ports::Instances;
     let emu = Emulator::connect().await;
     let (image, _) = emu.image_and_subnet().await;

@@ -451,12 +451,12 @@ mod parity {
 
     use std::io::{Read, Write};
 
+    use access_guard::aws::estate::SdkEstate;
     use access_guard::guards::GuardSettings;
     use access_guard::model::event::Event;
     use access_guard::model::net::Source;
     use access_guard::model::sg::{Direction, SgChange};
     use access_guard::policy::Policy;
-    use access_guard::ports::aws::estate::SdkEstate;
     use access_guard::sweep::PlaceSweep;
     use access_guard_e2e::{unique, Emulator};
     use aws_sdk_ec2::config::ProvideCredentials;
@@ -532,7 +532,7 @@ mod parity {
         let emu = Emulator::connect().await;
         let m = emu.member(ACCOUNT, REGION).await;
         let policy = Policy::embedded();
-        let today = access_guard::today();
+        let today = access_guard::model::today();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .expect("events/")
@@ -1047,7 +1047,7 @@ mod parity {
             policy: &policy,
             settings: &settings,
             now: "2026-12-01T00:00:00Z",
-            today: access_guard::today(),
+            today: access_guard::model::today(),
         }
         .run()
         .await
@@ -1091,14 +1091,15 @@ mod parity {
 mod overlap {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
+    use access_guard::aws::estate::SdkEstate;
+    use access_guard::aws::state::DynamoState;
+    use access_guard::aws::SnsNotifier;
     use access_guard::guards::GuardSettings;
     use access_guard::policy::Policy;
-    use access_guard::ports::aws::estate::SdkEstate;
-    use access_guard::ports::aws::state::DynamoState;
-    use access_guard::ports::aws::SnsNotifier;
+    use access_guard::ports::estate::Estate;
     use access_guard::ports::{AwsError, EstateReader, StateStore};
     use access_guard::state::{epoch_seconds, PlaceStatus, Record};
-    use access_guard::sweep::{Estate, PlaceSweep};
+    use access_guard::sweep::PlaceSweep;
     use aws_sdk_dynamodb::types::AttributeValue;
     use serde_json::{json, Value};
 
@@ -1357,7 +1358,7 @@ mod overlap {
                 policy: &self.policy,
                 settings: &self.settings,
                 now,
-                today: access_guard::today(),
+                today: access_guard::model::today(),
             }
         }
 

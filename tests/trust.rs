@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use access_guard::aws::OrganizationsOus;
 use access_guard::config::{policy_location, FunctionConfig, POLICY_VAR};
 use access_guard::lambda::ingress_guard::{handle, Deps};
-use access_guard::ports::aws::OrganizationsOus;
 use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
 use access_guard_e2e::{
     authorize_event, endpoint, envelope, sdk_config, unique, AlertSink, Emulator, ACCOUNT,
@@ -122,7 +122,7 @@ async fn a_policy_too_large_for_the_environment_is_read_from_s3_and_honoured() {
     let location = policy_location(&get)
         .expect("location")
         .expect("an s3 location");
-    let text = access_guard::ports::aws::policy_object::read(&s3, &location)
+    let text = access_guard::aws::policy_object::read(&s3, &location)
         .await
         .expect("GetObject");
     // Without the object's text the start fails, naming the variable.

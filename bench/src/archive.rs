@@ -188,7 +188,7 @@ mod tests {
         let mut records = 0;
         for f in &files {
             let bytes = std::fs::read(f).unwrap();
-            let events = access_guard::model::event::read_document(&bytes, "archive");
+            let events = access_guard::model::stream::read_document(&bytes, "archive");
             assert!(events.iter().all(|e| e.is_ok()));
             records += events.len();
         }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use access_guard::finding::Severity;
 use access_guard::model::event::{ParseError, Want};
 use access_guard::model::stream::{read_stream_with, Contents};
-use access_guard::output::report::Report;
 use access_guard::policy::Policy;
+use access_guard::report::Report;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::{Color, Format};
@@ -186,7 +186,7 @@ impl<R: Read> Read for Counted<'_, R> {
 pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
     let output = Output {
         options,
-        today: access_guard::today(),
+        today: access_guard::model::today(),
     };
     let mut tally = Tally::default();
     let files = expand(paths, options.follow_links, &mut tally);

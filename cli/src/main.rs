@@ -240,7 +240,10 @@ fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read policy {}: {e}", path.display()))?;
-    Ok(Policy::from_toml(&text, &path.display().to_string())?)
+    Ok(access_guard::rules::policy_from_toml(
+        &text,
+        &path.display().to_string(),
+    )?)
 }
 
 fn rules_command(id: Option<&str>, markdown: bool) -> ExitCode {
@@ -323,7 +326,7 @@ fn policy_check(file: &std::path::Path) -> ExitCode {
         eprintln!("access-guard: {e}");
         return ExitCode::from(2);
     }
-    let past_due = policy.expired_exemptions(access_guard::today());
+    let past_due = policy.expired_exemptions(access_guard::model::today());
     for problem in &past_due {
         eprintln!("access-guard: policy {}: {problem}", file.display());
     }

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use access_guard::aws::estate::SdkEstate;
 use access_guard::finding::{Finding, Severity};
 use access_guard::guards::GuardSettings;
-use access_guard::output::report::Report;
 use access_guard::policy::Policy;
-use access_guard::ports::aws::estate::SdkEstate;
+use access_guard::report::Report;
 use access_guard::sweep::{PlaceResult, PlaceSweep};
 
 use crate::Format;
@@ -45,7 +45,7 @@ pub fn run(policy: &Policy, args: &ScanArgs) -> u8 {
 
 /// Timeouts for a person's scan: large pages may take a while to arrive.
 fn timeouts() -> aws_config::timeout::TimeoutConfig {
-    access_guard::ports::aws::timeouts(5, 60, 180)
+    access_guard::aws::timeouts(5, 60, 180)
 }
 
 async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
@@ -76,7 +76,7 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
     {
         Ok(out) => out.account().unwrap_or_default().to_string(),
         Err(e) => {
-            let e = access_guard::ports::aws::classify("GetCallerIdentity", &e);
+            let e = access_guard::aws::classify("GetCallerIdentity", &e);
             eprintln!("access-guard: cannot tell whose credentials these are: {e}");
             return 2;
         }
@@ -117,7 +117,7 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
             policy,
             settings: &settings,
             now: &now,
-            today: access_guard::today(),
+            today: access_guard::model::today(),
         }
         .run()
         .await;
@@ -170,7 +170,7 @@ async fn regions(sdk: &aws_config::SdkConfig, args: &ScanArgs) -> Result<Vec<Str
             .map_err(|e| {
                 format!(
                     "cannot list the regions: {}",
-                    access_guard::ports::aws::classify("DescribeRegions", &e)
+                    access_guard::aws::classify("DescribeRegions", &e)
                 )
             })?;
         let mut names: Vec<String> = out

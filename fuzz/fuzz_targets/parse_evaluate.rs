@@ -2,7 +2,7 @@
 //! record, evaluate it offline, render its alert. Must never panic.
 #![no_main]
 
-use access_guard::model::event::read_document;
+use access_guard::model::stream::read_document;
 use access_guard::output::notify::Notification;
 use access_guard::policy::Policy;
 use libfuzzer_sys::fuzz_target;

@@ -1,6 +1,6 @@
 //! Evaluation alone (parse + rules + plan, no I/O), per event kind.
 
-use access_guard::model::event::read_document;
+use access_guard::model::stream::read_document;
 use access_guard::policy::Policy;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 

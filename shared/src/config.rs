@@ -3,6 +3,7 @@
 
 use crate::finding::Severity;
 use crate::guards::GuardSettings;
+use crate::policy::location::PolicyLocation;
 use crate::policy::settings::set_from_environment;
 use crate::policy::{Policy, PolicyError};
 
@@ -89,7 +90,7 @@ impl FunctionConfig {
                 "policy setting"
             );
         }
-        for problem in config.policy.expired_exemptions(crate::today()) {
+        for problem in config.policy.expired_exemptions(crate::model::today()) {
             tracing::error!(problem = %problem, "policy exemption past due: not honoured");
         }
         Ok(config)
@@ -150,26 +151,6 @@ pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// An S3 object that holds the policy: `s3://bucket/key`, optionally
-/// `?versionId=…` (the module pins the version it wrote, so that a changed
-/// policy is a changed configuration and every instance starts anew).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyLocation {
-    pub bucket: String,
-    pub key: String,
-    pub version_id: Option<String>,
-}
-
-impl std::fmt::Display for PolicyLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)?;
-        match &self.version_id {
-            Some(v) => write!(f, "?versionId={v}"),
-            None => Ok(()),
-        }
-    }
-}
-
 /// The S3 object `ACCESS_GUARD_POLICY` names, if it names one.
 pub fn policy_location(
     get: &impl Fn(&str) -> Option<String>,
@@ -221,7 +202,7 @@ pub fn policy_from_lookup_with(
     let mut policy = match (get(POLICY_VAR), policy_location(get)?) {
         (None, _) => Policy::embedded(),
         (Some(_), Some(location)) => match policy_object {
-            Some(text) => Policy::from_toml(&text, &location.to_string())?,
+            Some(text) => crate::rules::policy_from_toml(&text, &location.to_string())?,
             None => {
                 return Err(ConfigError::Var {
                     var: POLICY_VAR,
@@ -230,14 +211,14 @@ pub fn policy_from_lookup_with(
             }
         },
         (Some(value), None) if value.contains('\n') || value.contains('=') => {
-            Policy::from_toml(&value, "ACCESS_GUARD_POLICY (inline)")?
+            crate::rules::policy_from_toml(&value, "ACCESS_GUARD_POLICY (inline)")?
         }
         (Some(path), None) => {
             let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Var {
                 var: POLICY_VAR,
                 problem: format!("cannot read policy file {path}: {e}"),
             })?;
-            Policy::from_toml(&text, &path)?
+            crate::rules::policy_from_toml(&text, &path)?
         }
     };
     apply_overrides(&mut policy, get)?;
@@ -499,5 +480,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("/nonexistent/policy.toml"), "{err}");
+        // A rule id the catalog does not have stops the start: a typo in
+        // `[rules."…"]` would otherwise leave the rule as it was, unseen.
+        let err = policy_from_lookup(&lookup(&[(
+            POLICY_VAR,
+            "[rules.\"EC2-SG-03\"]\nenabled = false\n",
+        )]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("rules.\"EC2-SG-03\": unknown rule id"),
+            "{err}"
+        );
     }
 }

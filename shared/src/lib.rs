@@ -8,6 +8,8 @@
 //! [`output`] (the report and the alert). [`sweep`] and [`state`] judge the
 //! current state with the same rules; [`lambda`] is the functions' runner.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod config;
 pub mod finding;
 pub mod guards;
@@ -15,6 +17,7 @@ pub mod model;
 pub mod output;
 pub mod policy;
 pub mod ports;
+pub mod report;
 pub mod rules;
 pub mod secrets;
 pub mod state;
@@ -22,9 +25,3 @@ pub mod sweep;
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
-
-/// Today's date (UTC), for exemption expiry. Rules never read the clock; the
-/// callers pass the date in.
-pub fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}

@@ -10,8 +10,8 @@ use time::Date;
 
 use crate::finding::{Action, Severity};
 use crate::model::net::WidePrefixes;
-use crate::rules::{self, Rule};
 
+pub mod location;
 pub mod settings;
 
 /// The policy compiled into every binary.
@@ -225,6 +225,15 @@ pub struct RuleSetting {
     pub action: Action,
 }
 
+/// One `[rules."ID"]` table: what it changes, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleOverride {
+    pub severity: Option<Severity>,
+    pub action: Option<Action>,
+    /// `enabled = false` turns the rule off, whatever its action.
+    pub enabled: bool,
+}
+
 /// What an exemption covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -346,7 +355,9 @@ pub struct Policy {
     pub secret_name_keywords: Vec<String>,
     /// Variable names never reported as secrets (ECS-TD-008/009).
     pub allowed_env_names: Vec<String>,
-    pub rules: BTreeMap<&'static str, RuleSetting>,
+    /// `[rules."ID"]`, by id. Parsed here; whether each id is in the
+    /// catalog, and may revoke, is checked by `rules::check_policy`.
+    pub rules: BTreeMap<String, RuleOverride>,
     pub exemptions: Vec<Exemption>,
     /// What people call each account (`[account_names]`, `"123456789012" =
     /// "payments-prod"`): alerts name the account by it beside its id.
@@ -376,7 +387,9 @@ impl Policy {
         Policy::from_toml(EMBEDDED, "(embedded)").unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Parses and validates a policy; keys it leaves out take the embedded defaults.
+    /// Parses and validates a policy; keys it leaves out take the embedded
+    /// defaults. The rule ids of `[rules."ID"]` are the catalog's to check:
+    /// a policy loaded for use goes through `rules::policy_from_toml`.
     pub fn from_toml(text: &str, origin: &str) -> Result<Policy, PolicyError> {
         let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError {
             origin: origin.to_string(),
@@ -580,44 +593,27 @@ impl Policy {
             ));
         }
 
-        let mut rule_settings = BTreeMap::new();
-        for rule in rules::ALL {
-            rule_settings.insert(
-                rule.id,
-                RuleSetting {
-                    severity: rule.severity,
-                    action: rule.action,
+        // Which ids exist, and which rules may revoke, is the catalog's to
+        // say: `rules::check_policy` checks these against it.
+        let mut rule_overrides = BTreeMap::new();
+        for (id, over) in file.rules {
+            let key = format!("rules.\"{id}\"");
+            let severity = match &over.severity {
+                Some(severity) => Some(
+                    severity
+                        .parse()
+                        .map_err(|p| err(&format!("{key}.severity"), p))?,
+                ),
+                None => None,
+            };
+            rule_overrides.insert(
+                id,
+                RuleOverride {
+                    severity,
+                    action: over.action,
+                    enabled: over.enabled != Some(false),
                 },
             );
-        }
-        for (id, over) in &file.rules {
-            let key = format!("rules.\"{id}\"");
-            let rule: &Rule = rules::find(id).ok_or_else(|| {
-                err(
-                    &key,
-                    "unknown rule id (run `access-guard rules` for the catalog)".to_string(),
-                )
-            })?;
-            let setting = rule_settings
-                .get_mut(rule.id)
-                .ok_or_else(|| missing(&key))?;
-            if let Some(severity) = &over.severity {
-                setting.severity = severity
-                    .parse()
-                    .map_err(|p| err(&format!("{key}.severity"), p))?;
-            }
-            if let Some(action) = over.action {
-                if action == Action::Revoke && !rule.can_revoke() {
-                    return Err(err(
-                        &format!("{key}.action"),
-                        "revoke applies only to security-group ingress rules".to_string(),
-                    ));
-                }
-                setting.action = action;
-            }
-            if over.enabled == Some(false) {
-                setting.action = Action::Off;
-            }
         }
 
         let mut exemptions = Vec::new();
@@ -774,7 +770,7 @@ impl Policy {
                 .allowed_env_names
                 .or(base_td.allowed_env_names)
                 .unwrap_or_default(),
-            rules: rule_settings,
+            rules: rule_overrides,
             exemptions,
         })
     }
@@ -787,12 +783,20 @@ impl Policy {
             .any(|ex| matches!(ex.scope, ExemptionScope::Ou(_)))
     }
 
-    /// The severity and action the policy gives a rule.
-    pub fn setting(&self, rule: &Rule) -> RuleSetting {
-        self.rules.get(rule.id).copied().unwrap_or(RuleSetting {
-            severity: rule.severity,
-            action: rule.action,
-        })
+    /// The severity and action the policy gives the rule `id`, whose own
+    /// are `default`.
+    pub fn setting(&self, id: &str, default: RuleSetting) -> RuleSetting {
+        let Some(over) = self.rules.get(id) else {
+            return default;
+        };
+        RuleSetting {
+            severity: over.severity.unwrap_or(default.severity),
+            action: if over.enabled {
+                over.action.unwrap_or(default.action)
+            } else {
+                Action::Off
+            },
+        }
     }
 
     /// Reads the exemption tag's value `<reason>;expires=YYYY-MM-DD`. It
@@ -1074,7 +1078,7 @@ mod tests {
         assert_eq!(p.authorized_tcp, vec![80, 443]);
         assert_eq!(p.high_risk_ports.len(), 22);
         assert_eq!(p.data_plane_ports.len(), 21);
-        assert_eq!(p.rules.len(), rules::ALL.len());
+        assert!(p.rules.is_empty(), "the catalog's own settings hold");
     }
 
     #[test]
@@ -1085,9 +1089,12 @@ mod tests {
         .unwrap();
         assert!(p.dry_run);
         assert_eq!(p.authorized_tcp, vec![80, 443]);
-        let ssh = rules::find("EC2-SG-003").unwrap();
+        let own = RuleSetting {
+            severity: Severity::Critical,
+            action: Action::Revoke,
+        };
         assert_eq!(
-            p.setting(ssh),
+            p.setting("EC2-SG-003", own),
             RuleSetting {
                 severity: Severity::High,
                 action: Action::Notify
@@ -1112,10 +1119,6 @@ mod tests {
             ("[service]\nnamespaces = []\n", "service.namespaces"),
             ("colour = true\n", "colour"),
             ("notify_min_severity = \"severe\"\n", "notify_min_severity"),
-            (
-                "[rules.\"EC2-SG-999\"]\naction = \"notify\"\n",
-                "rules.\"EC2-SG-999\"",
-            ),
             (
                 "[rules.\"EC2-SG-003\"]\naction = \"delete\"\n",
                 "rules.\"EC2-SG-003\".action",

@@ -1,6 +1,6 @@
 //! The state table (DESIGN §12): one record per finding the sweep has seen,
 //! keyed by its fingerprint, and what a sweep changes in it. Pure: the
-//! DynamoDB adapter is `crate::ports::aws::state`.
+//! DynamoDB adapter is `aws::state`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::finding::{Finding, Severity};
-use crate::output::report::Resolved;
+use crate::report::Resolved;
 
 /// Where a finding stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

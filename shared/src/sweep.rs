@@ -13,149 +13,24 @@ use tracing::{info, warn};
 
 use crate::finding::{Action, Finding, Severity};
 use crate::guards::ingress::IngressGuard;
-use crate::guards::plan::Plan;
 use crate::guards::task_definition as task_guard;
 use crate::guards::{alert_if_due, GuardSettings};
-use crate::model::cl::{ClusterChange, ClusterSettings, CONTAINER_INSIGHTS};
+use crate::model::cl::{ClusterChange, CONTAINER_INSIGHTS};
 use crate::model::event::{Actor, Event};
-use crate::model::sg::{PrefixLists, SgChange, SgRule};
-use crate::model::svc::{ServiceChange, ServiceSettings};
-use crate::model::td::TaskDefinition;
+use crate::model::svc::ServiceChange;
 use crate::output::notify::{Attribute, Notification};
-use crate::output::report::Report;
 use crate::policy::Policy;
+use crate::ports::estate::{Estate, Unread};
 use crate::ports::{
     AccountLister, AwsError, EstateReader, IngressRemediator, Notifier, OrganizationUnits,
     SecurityGroups, StateStore,
 };
+use crate::report::plan::Plan;
+use crate::report::{Report, SWEEP};
 use crate::rules;
 use crate::rules::ecs_cl::ClContext;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
 use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
-
-/// The `event_name` of what the sweep reports: it came from no event.
-pub const SWEEP: &str = "Sweep";
-
-/// A security group as the sweep reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupState {
-    pub info: crate::ports::GroupInfo,
-    /// Every stored rule, ingress and egress.
-    pub rules: Vec<SgRule>,
-    /// What the prefix lists its rules reference hold, as read (a list that
-    /// could not be read is unknown, and its read is in the estate's unread).
-    pub prefix_lists: PrefixLists,
-}
-
-impl GroupState {
-    /// The group's current ingress rules as the event path judges them: in
-    /// the group of this name, owned by `account`, with its prefix lists read.
-    pub fn change(&self, account: &str) -> SgChange {
-        SgChange::current_ingress(&self.info.group_id, self.rules.clone())
-            .with_group_name(&self.info.name)
-            .with_account(account)
-            .with_prefix_lists(self.prefix_lists.clone())
-    }
-}
-
-/// An ECS service as the sweep reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceState {
-    /// The cluster's name.
-    pub cluster: String,
-    pub name: String,
-    pub settings: ServiceSettings,
-    /// Its task sets (services with the CODE_DEPLOY or EXTERNAL controller):
-    /// `(id, settings)`.
-    pub task_sets: Vec<(String, ServiceSettings)>,
-}
-
-/// An EC2 instance as `DescribeInstances` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceState {
-    pub id: String,
-    pub settings: crate::model::ci::InstanceSettings,
-    /// Why it is a container instance (its instance profile's role), when it is one.
-    pub container_instance: Option<crate::rules::ec2_ci::Evidence>,
-    /// The Auto Scaling group that launched it (its `aws:autoscaling:groupName`
-    /// tag): a capacity provider's group makes it a container instance.
-    pub auto_scaling_group: Option<String>,
-}
-
-/// A cluster as `DescribeClusters` shows it (settings, configuration, tags).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterState {
-    pub name: String,
-    pub settings: ClusterSettings,
-}
-
-/// A capacity provider a cluster uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapacityProviderState {
-    pub name: String,
-    /// `None` for Fargate's providers, which have no Auto Scaling group.
-    pub termination_protection: Option<bool>,
-    /// Its Auto Scaling group's ARN.
-    pub auto_scaling_group: Option<String>,
-}
-
-/// A launch template version a capacity provider's Auto Scaling group
-/// launches its container instances from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateState {
-    pub template: crate::model::ci::TemplateRef,
-    /// Which capacity provider and group use it: why its instances are
-    /// container instances.
-    pub used_by: String,
-    pub settings: crate::model::ci::InstanceSettings,
-    /// What its instances take for what it leaves out (the account's and
-    /// the AMI's metadata defaults); `None`: not known.
-    pub metadata_defaults: Option<crate::rules::ec2_ci::MetadataDefaults>,
-}
-
-/// A read that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unread {
-    /// `DescribeServices (cluster web)`.
-    pub what: String,
-    pub error: AwsError,
-}
-
-impl Unread {
-    pub fn phrase(&self) -> String {
-        format!("{}: {}", self.what, self.error.code_or_kind())
-    }
-}
-
-/// Everything the sweep read in one place.
-#[derive(Debug, Clone, Default)]
-pub struct Estate {
-    pub groups: Vec<GroupState>,
-    pub services: Vec<ServiceState>,
-    pub clusters: Vec<ClusterState>,
-    /// The capacity providers the clusters use.
-    pub capacity_providers: Vec<CapacityProviderState>,
-    /// The account's effective `containerInsights` setting, when it could be read.
-    pub account_insights: Option<String>,
-    pub instances: Vec<InstanceState>,
-    /// The launch templates capacity providers launch from.
-    pub launch_templates: Vec<TemplateState>,
-    /// The task roles the task definitions name, as IAM shows them (ECS-TD-021).
-    pub task_roles: BTreeMap<String, crate::rules::ecs_td::TaskRoleAccess>,
-    /// The task definitions the services run, each once, by the name the
-    /// services give (their revision ARN).
-    pub task_definitions: BTreeMap<String, TaskDefinition>,
-    pub unread: Vec<Unread>,
-    /// How many AWS calls the reads took.
-    pub api_calls: usize,
-}
-
-impl Estate {
-    /// True when every read succeeded: only then is anything resolved.
-    pub fn complete(&self) -> bool {
-        self.unread.is_empty()
-    }
-}
 
 /// Judges the estate with the event path's rules. Each security group is
 /// judged as the live checks judge it (its current ingress rules), each
@@ -657,7 +532,7 @@ impl PlaceSweep<'_> {
         let revoked = report
             .outcomes
             .iter()
-            .any(|o| o.result == crate::output::report::OutcomeKind::Revoked);
+            .any(|o| o.result == crate::report::OutcomeKind::Revoked);
         if let Some((state, _)) = table {
             let first = if revoked {
                 reconciled.writes.clone()
@@ -794,7 +669,7 @@ impl PlaceSweep<'_> {
                 .filter(|r| {
                     r.status == Status::Resolved && r.resolved_at.as_deref() == Some(self.now)
                 })
-                .map(|r| crate::output::report::Resolved {
+                .map(|r| crate::report::Resolved {
                     rule: r.rule.clone(),
                     severity: r.severity.as_str().to_string(),
                     resource: r.resource.clone(),
@@ -886,15 +761,15 @@ impl PlaceSweep<'_> {
             held_back += plan.held_back.len();
             report.plan.extend(plan.steps());
             if plan.revocations.is_empty() {
-                report.outcomes.extend(plan.held_back.iter().map(|r| {
-                    crate::output::report::Outcome {
+                report
+                    .outcomes
+                    .extend(plan.held_back.iter().map(|r| crate::report::Outcome {
                         restore: Default::default(),
                         rule_id: r.label(),
-                        result: crate::output::report::OutcomeKind::HeldBack,
+                        result: crate::report::OutcomeKind::HeldBack,
                         error_code: None,
                         earlier_attempt: false,
-                    }
-                }));
+                    }));
                 continue;
             }
             let mut part = Report::for_event(&event);
@@ -917,7 +792,7 @@ impl PlaceSweep<'_> {
 /// dry run, or holds back, is said once, with its finding when it is new:
 /// nothing unchanged is alerted again.
 fn worth_a_message(report: &Report) -> bool {
-    use crate::output::report::OutcomeKind::{Failed, Revoked};
+    use crate::report::OutcomeKind::{Failed, Revoked};
     !report.findings.is_empty()
         || !report.resolved.is_empty()
         || report

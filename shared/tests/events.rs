@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use access_guard::model::event::read_document;
-use access_guard::output::report::Report;
+use access_guard::model::stream::read_document;
 use access_guard::policy::Policy;
+use access_guard::report::Report;
 use time::macros::date;
 
 fn events_dir() -> PathBuf {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use access_guard::model::event::read_document;
+use access_guard::model::stream::read_document;
 use access_guard::output::notify::{Notification, SNS_MESSAGE_LIMIT};
 use access_guard::policy::Policy;
 use serde_json::{json, Value};
@@ -16,7 +16,7 @@ fn record(request: Value, response: Value) -> Value {
 }
 
 /// Every verdict or error for a document; panics only if the code under test does.
-fn run(bytes: &[u8], name: &str) -> Vec<Result<access_guard::output::report::Report, String>> {
+fn run(bytes: &[u8], name: &str) -> Vec<Result<access_guard::report::Report, String>> {
     read_document(bytes, name)
         .into_iter()
         .map(|event| {

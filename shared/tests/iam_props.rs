@@ -6,8 +6,9 @@
 //! is only a `Deny` statement of the same document that removes it (never a
 //! condition it does not have, never silence).
 
-use access_guard::model::event::{read_document, Event};
+use access_guard::model::event::Event;
 use access_guard::model::iam::{GrantKind, IamChange, PolicyDocument, EVENT_NAMES};
+use access_guard::model::stream::read_document;
 use access_guard::policy::Policy;
 use proptest::prelude::*;
 use serde_json::{json, Value};

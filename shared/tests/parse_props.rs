@@ -1,8 +1,9 @@
 //! Laws of the parser and planner, over arbitrary input.
 
 use access_guard::finding::Action;
-use access_guard::model::event::{read_document, read_document_with, Event, Want};
+use access_guard::model::event::{Event, Want};
 use access_guard::model::sg::{Direction, SgChange};
+use access_guard::model::stream::{read_document, read_document_with};
 use access_guard::policy::Policy;
 use proptest::prelude::*;
 use serde_json::{json, Value};

@@ -9,9 +9,9 @@ use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSett
 use crate::model::cl::{ClusterChange, ClusterSettings};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
-use crate::output::report::Report;
 use crate::policy::Policy;
 use crate::ports::{Clusters, Notifier};
+use crate::report::Report;
 use crate::rules::{self, ecs_cl::ClContext};
 
 /// What the offline verdict cannot judge.

@@ -10,9 +10,9 @@ use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSett
 use crate::model::event::Event;
 use crate::model::iam::{aws_managed_admin, IamChange, Identity, PolicyDocument};
 use crate::model::json::FieldError;
-use crate::output::report::Report;
 use crate::policy::Policy;
 use crate::ports::{AwsError, Iam, Notifier};
+use crate::report::Report;
 use crate::rules;
 use crate::rules::iam_ecs::{IamContext, IamFacts};
 

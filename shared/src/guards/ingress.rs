@@ -9,7 +9,6 @@ use time::Date;
 use tracing::{info, warn};
 
 use crate::finding::{Action, Finding, Severity};
-use crate::guards::plan::{Plan, Revocation};
 use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
@@ -19,12 +18,13 @@ use crate::model::sg::{
     MODIFY_PREFIX_LIST,
 };
 use crate::model::tags::{ExemptionTagChange, TagAction};
-use crate::output::report::{Outcome, OutcomeKind, Report};
 use crate::policy::Policy;
 use crate::ports::{
     Attempt, AttemptKey, AttemptState, AwsError, Clock, GroupInfo, IngressRemediator, Notifier,
     OrganizationUnits, RevocationLog, Revoked, SecurityGroups,
 };
+use crate::report::plan::{Plan, Revocation};
+use crate::report::{Outcome, OutcomeKind, Report};
 use crate::rules;
 use crate::rules::ec2_sg::default_group::DEFAULT_GROUP;
 use crate::rules::ec2_sg::external_source::EXTERNAL_SOURCE;
@@ -98,7 +98,7 @@ pub fn prefix_list_finding(
     referencing: Option<&[String]>,
 ) -> Option<Finding> {
     let rule = &EXTERNAL_SOURCE;
-    let setting = policy.setting(rule);
+    let setting = rule.setting(policy);
     let opened = change.internet_entries(policy.wide);
     if setting.action == Action::Off || opened.is_empty() {
         return None;
@@ -163,7 +163,7 @@ pub fn prefix_list_report(event: &Event, policy: &Policy) -> Result<Report, Fiel
 /// when the record lacks it (EC2-SG-010), and what the prefix lists its rules
 /// reference hold (they are not read).
 fn offline_unverified(change: &SgChange, policy: &Policy, report: &mut Report) {
-    let judged = |rule| policy.setting(rule).action != Action::Off;
+    let judged = |rule: &rules::Rule| rule.setting(policy).action != Action::Off;
     if change.group_name.is_none() && judged(&DEFAULT_GROUP) && !change.rules.is_empty() {
         report.notes.push(format!(
             "the record does not name the group: whether {} is a VPC default group (EC2-SG-010) is unverified; the Lambda reads its name with DescribeSecurityGroups",
@@ -238,7 +238,7 @@ enum Recheck {
 /// for a region or group id that is not a plain word (never put in a shell
 /// command as it came).
 pub fn restore_command(region: &str, group_id: &str, rule: &SgRule) -> Option<String> {
-    use crate::output::report::is_plain_word;
+    use crate::report::is_plain_word;
     if !is_plain_word(region) || !is_plain_word(group_id) {
         return None;
     }
@@ -282,7 +282,7 @@ pub fn restore_command(region: &str, group_id: &str, rule: &SgRule) -> Option<St
     let permissions = serde_json::Value::Array(vec![serde_json::Value::Object(permission)]);
     Some(format!(
         "aws ec2 authorize-security-group-ingress --region {region} --group-id {group_id} --ip-permissions '{}'",
-        crate::output::report::shell_quoted_inner(&permissions.to_string())
+        crate::report::shell_quoted_inner(&permissions.to_string())
     ))
 }
 
@@ -1169,7 +1169,7 @@ impl IngressGuard<'_> {
         read_name: bool,
         report: &mut Report,
     ) -> Result<SgChange, AwsError> {
-        let name_matters = self.policy.setting(&DEFAULT_GROUP).action != Action::Off;
+        let name_matters = DEFAULT_GROUP.setting(self.policy).action != Action::Off;
         if let (true, true, None, Some(group_id)) = (
             read_name,
             name_matters,

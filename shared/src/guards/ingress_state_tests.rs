@@ -17,10 +17,10 @@ use crate::guards::{GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::net::{Protocol, Source};
 use crate::model::sg::{self, Direction, SgRule};
-use crate::output::report::{OutcomeKind, Report};
 use crate::policy::{ExemptionStatus, Policy};
 use crate::ports::fakes::{FakeClock, MemoryGroups, MemoryNotifier, MemoryState};
 use crate::ports::{AttemptState, AwsError, GroupInfo, IngressRemediator, Notifier, Revoked};
+use crate::report::{OutcomeKind, Report};
 
 /// When the calls of these tests were made.
 const CALLED: OffsetDateTime = datetime!(2026-06-01 10:00:00 UTC);

@@ -15,9 +15,9 @@ use crate::model::event::Event;
 use crate::model::json::FieldError;
 use crate::model::json::Node;
 use crate::model::sg::{PrefixListEntries, SgChange};
-use crate::output::report::Report;
 use crate::policy::Policy;
 use crate::ports::{AwsError, Iam, Instances, Notifier, ProviderGroup, SecurityGroups};
+use crate::report::Report;
 use crate::rules::ec2_ci::{Evidence, GroupExposure, MetadataDefaults, Sourced};
 use crate::rules::{self, ec2_ci::CiContext, ec2_ci::CiFacts};
 

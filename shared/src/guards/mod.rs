@@ -8,7 +8,6 @@ pub mod ingress;
 mod ingress_state_tests;
 pub mod instance;
 pub mod offline;
-pub mod plan;
 pub mod service;
 pub mod sinks;
 pub mod task_definition;
@@ -19,9 +18,9 @@ use tracing::info;
 use crate::model::event::{Event, ParseError};
 use crate::model::json::FieldError;
 use crate::output::notify::Notification;
-use crate::output::report::Report;
 use crate::policy::{Organization, Policy};
-use crate::ports::{AwsError, Notifier};
+use crate::ports::{AwsError, Home, Notifier, Place};
+use crate::report::Report;
 
 /// A guard function and the calls it judges.
 pub struct Registered {
@@ -159,52 +158,6 @@ impl GuardError {
             event_id: event.id.clone(),
             field,
         }
-    }
-}
-
-/// Where a function runs: its own account and region, and who it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Home {
-    pub account: String,
-    pub region: String,
-    /// `aws`, `aws-cn`, `aws-us-gov`: member role ARNs are built in it.
-    pub partition: String,
-    /// The function's name: the session name of the roles it assumes.
-    pub function: String,
-}
-
-impl Home {
-    /// From the invoked function's ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
-    pub fn from_function_arn(arn: &str) -> Option<Home> {
-        let parts: Vec<&str> = arn.split(':').collect();
-        let ["arn", partition, "lambda", region, account, "function", function, ..] = parts[..]
-        else {
-            return None;
-        };
-        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        (account_ok && !region.is_empty() && !partition.is_empty() && !function.is_empty()).then(
-            || Home {
-                account: account.to_string(),
-                region: region.to_string(),
-                partition: partition.to_string(),
-                function: function.to_string(),
-            },
-        )
-    }
-}
-
-/// Where a guard acts on an event: the event's own account and region
-/// (DESIGN §11), with the function's own credentials when that is `home`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Place {
-    pub account: String,
-    pub region: String,
-}
-
-impl Place {
-    /// True when this is where the function runs.
-    pub fn is_home(&self, home: &Home) -> bool {
-        self.account == home.account && self.region == home.region
     }
 }
 
@@ -395,7 +348,7 @@ pub async fn alert_if_due(
     notifier: &dyn Notifier,
 ) -> Result<bool, AwsError> {
     report.acted_as.clone_from(&settings.acting_as);
-    report.finish(policy, crate::today());
+    report.finish(policy, crate::model::today());
     if !report.should_notify(policy.notify_min_severity) {
         return Ok(false);
     }

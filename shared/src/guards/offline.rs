@@ -5,8 +5,8 @@ use time::Date;
 
 use super::REGISTRY;
 use crate::model::event::{Event, ParseError};
-use crate::output::report::Report;
 use crate::policy::Policy;
+use crate::report::Report;
 
 /// True for the event names some guard evaluates; the others are reported
 /// `not handled` and their request and response are never read.
@@ -38,7 +38,8 @@ pub fn evaluate(event: &Event, policy: &Policy, today: Date) -> Result<Report, P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{read_document_with, Want};
+    use crate::model::event::Want;
+    use crate::model::stream::read_document_with;
 
     const LOG: &str = r#"{"Records":[{"eventID":"e1","eventName":"DescribeInstances",
         "errorCode":"Client.UnauthorizedOperation","requestParameters":{"x":1}}]}"#;
@@ -58,7 +59,7 @@ mod tests {
             event.request.is_null(),
             "the body of an unguarded event is not read"
         );
-        let report = evaluate(event, &Policy::embedded(), crate::today()).unwrap();
+        let report = evaluate(event, &Policy::embedded(), crate::model::today()).unwrap();
         assert_eq!(
             report.skipped.as_deref(),
             Some("not handled: DescribeInstances")
@@ -78,7 +79,7 @@ mod tests {
             let record = serde_json::json!({"eventID": "e1", "eventName": name, "eventSource": source,
                 "requestParameters": {"serviceName": "web", "serviceId": "srv-1"}});
             let event = Event::from_value(&record, "t").unwrap();
-            let report = evaluate(&event, &policy, crate::today()).unwrap();
+            let report = evaluate(&event, &policy, crate::model::today()).unwrap();
             assert!(report.is_not_handled(), "{source} {name}: {report:?}");
         }
     }

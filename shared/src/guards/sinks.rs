@@ -13,8 +13,8 @@ use tracing::{error, info, warn};
 use crate::output::asff::{self, Product};
 use crate::output::chatbot::ChatMessage;
 use crate::output::notify::Notification;
-use crate::output::report::Report;
 use crate::ports::{AwsError, ChatChannel, FindingsHub, Notifier};
+use crate::report::Report;
 
 /// Security Hub and where findings go in it.
 pub struct SecurityHubSink {
@@ -388,7 +388,7 @@ mod tests {
             visibility: None,
         };
         for attempt in 0..2 {
-            let report = guard.handle(&event, crate::today()).await.unwrap();
+            let report = guard.handle(&event, crate::model::today()).await.unwrap();
             let revoked = report.outcomes.iter().map(|o| o.result).collect::<Vec<_>>();
             assert_eq!(revoked.len(), 1, "attempt {attempt}: {revoked:?}");
             let held = hub.findings.lock().unwrap().clone();
@@ -410,7 +410,7 @@ mod tests {
         }
         let posted = chat.posted.lock().unwrap().clone();
         assert_eq!(posted.len(), 2, "one chat message per alert");
-        let doc = crate::output::chatbot::tests::assert_chatbot_schema(&posted[0]);
+        let doc = crate::output::chatbot::assert_chatbot_schema(&posted[0]);
         let description = doc["content"]["description"].as_str().unwrap();
         assert!(description.contains("revoked"), "{description}");
         assert!(description.contains(&group_id));

@@ -12,9 +12,9 @@ use crate::model::event::Event;
 use crate::model::iam::role_findings;
 use crate::model::json::FieldError;
 use crate::model::td::TaskDefinition;
-use crate::output::report::Report;
 use crate::policy::Policy;
 use crate::ports::{Iam, Notifier, TaskDefinitions};
+use crate::report::Report;
 use crate::rules::{
     self,
     ecs_td::{TaskRoleAccess, TdContext},

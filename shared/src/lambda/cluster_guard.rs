@@ -5,9 +5,9 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::EcsClusters;
 use crate::config::FunctionConfig;
 use crate::guards::cluster::ClusterGuard;
-use crate::ports::aws::EcsClusters;
 
 /// Every AWS action this function calls: DescribeClusters (Container
 /// Insights of a cluster created without the setting) and Publish. The

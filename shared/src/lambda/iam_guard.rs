@@ -6,9 +6,9 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::iam::IamClient;
 use crate::config::FunctionConfig;
 use crate::guards::iam::IamGuard;
-use crate::ports::aws::iam::IamClient;
 
 /// Every AWS action this function calls: the role's trust policy and
 /// policies, a managed policy's default version, the roles a policy is

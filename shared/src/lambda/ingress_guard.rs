@@ -5,10 +5,10 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{ou_cache, Common, HandlerError};
+use crate::aws::state::DynamoState;
+use crate::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus, SystemClock};
 use crate::config::FunctionConfig;
 use crate::guards::ingress::{IngressGuard, Visibility};
-use crate::ports::aws::state::DynamoState;
-use crate::ports::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus, SystemClock};
 use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups};
 
 /// Every AWS action this function calls: DescribeSecurityGroups (tags, for
@@ -30,7 +30,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sns:Publish",
 ];
 
-/// Besides [`crate::ports::aws::ORGANIZATION_ACTIONS`], in organization
+/// Besides [`crate::aws::ORGANIZATION_ACTIONS`], in organization
 /// mode: where an account sits, for exemptions by OU.
 pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListParents"];
 
@@ -96,7 +96,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                     clock: &SystemClock,
                 }),
             }
-            .handle(&record, crate::today())
+            .handle(&record, crate::model::today())
             .await
         })
         .await

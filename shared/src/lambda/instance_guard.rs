@@ -6,11 +6,11 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::iam::IamClient;
+use crate::aws::instances::Ec2Instances;
+use crate::aws::Ec2SecurityGroups;
 use crate::config::FunctionConfig;
 use crate::guards::instance::InstanceGuard;
-use crate::ports::aws::iam::IamClient;
-use crate::ports::aws::instances::Ec2Instances;
-use crate::ports::aws::Ec2SecurityGroups;
 use crate::ports::{Iam, Instances, SecurityGroups};
 
 /// Every AWS action this function calls: the instance's profile (a metadata

@@ -48,19 +48,18 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing::subscriber::{set_global_default, SetGlobalDefaultError};
 
+use crate::aws::failure_queue::SqsFailureQueue;
+use crate::aws::securityhub::SecurityHubFindings;
+use crate::aws::{Members, PlaceClients, SnsChatChannel, SnsNotifier};
 use crate::config::FunctionConfig;
 use crate::guards::sinks::{SecurityHubSink, Sinks, WithSinks};
-use crate::guards::{
-    alert_not_acted, place, refuse, GuardError, GuardSettings, Home, Place, Refusal,
-};
+use crate::guards::{alert_not_acted, place, refuse, GuardError, GuardSettings, Refusal};
 use crate::model::event::{Event, ParseError};
 use crate::model::json::Node;
-use crate::output::report::Report;
 use crate::policy::Policy;
-use crate::ports::aws::failure_queue::SqsFailureQueue;
-use crate::ports::aws::securityhub::SecurityHubFindings;
-use crate::ports::aws::{Members, PlaceClients, SnsChatChannel, SnsNotifier};
 use crate::ports::{FailureQueue, Notifier};
+use crate::ports::{Home, Place};
+use crate::report::Report;
 use std::sync::Arc;
 
 /// Why an invocation failed. Lambda retries it, then sends it to the
@@ -134,7 +133,7 @@ pub trait Function: Sized {
 
     /// The timeouts of its AWS calls.
     fn timeouts() -> aws_config::timeout::TimeoutConfig {
-        crate::ports::aws::guard_timeouts()
+        crate::aws::guard_timeouts()
     }
 }
 
@@ -165,7 +164,7 @@ pub async fn read_policy_object(
         return Ok(None);
     };
     let client = aws_sdk_s3::Client::new(sdk);
-    crate::ports::aws::policy_object::read(&client, &location)
+    crate::aws::policy_object::read(&client, &location)
         .await
         .map(Some)
         .map_err(|e| {
@@ -192,7 +191,7 @@ pub fn ou_cache(policy: &Policy) -> Duration {
 /// Where a function's alerts go: the SNS topic, and the optional sinks its
 /// configuration switches on (DESIGN §13): Security Hub in the function's
 /// own account and region, the Chatbot topic. The sinks' clients have
-/// [`crate::ports::aws::sink_timeouts`], and together at most `budget`.
+/// [`crate::aws::sink_timeouts`], and together at most `budget`.
 pub fn alerting(
     sdk: &aws_config::SdkConfig,
     config: &FunctionConfig,
@@ -200,7 +199,7 @@ pub fn alerting(
 ) -> WithSinks<SnsNotifier> {
     let sinks_sdk = sdk
         .to_builder()
-        .timeout_config(crate::ports::aws::sink_timeouts())
+        .timeout_config(crate::aws::sink_timeouts())
         .build();
     let sinks = Sinks {
         security_hub: config.security_hub.clone().map(|product| SecurityHubSink {

@@ -6,9 +6,9 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::{Ec2SecurityGroups, EcsClusters, EcsTaskDefinitions};
 use crate::config::FunctionConfig;
 use crate::guards::service::ServiceGuard;
-use crate::ports::aws::{Ec2SecurityGroups, EcsClusters, EcsTaskDefinitions};
 use crate::ports::{Clusters, SecurityGroups, TaskDefinitions};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (what the

@@ -8,12 +8,13 @@
 //! - `{"sweep": "summary"}` (the daily schedule): the summary of the table.
 
 use super::{Function, HandlerError};
+use crate::aws::state::DynamoState;
+use crate::aws::{Members, OrganizationsAccounts, OrganizationsOus, SnsNotifier};
 use crate::config::{FunctionConfig, STATE_TABLE_VAR, SWEEP_QUEUE_VAR};
 use crate::guards::sinks::WithSinks;
-use crate::guards::{GuardError, GuardSettings, Home, Place};
-use crate::ports::aws::state::DynamoState;
-use crate::ports::aws::{Members, OrganizationsAccounts, OrganizationsOus, SnsNotifier};
+use crate::guards::{GuardError, GuardSettings};
 use crate::ports::{AwsError, Notifier, StateStore};
+use crate::ports::{Home, Place};
 use crate::state::PlaceStatus;
 use crate::sweep::{places, PlaceSweep, Remediation, Summary, WorkItem};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -63,7 +64,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 /// only when its `sweep_revoke` (which sets `[sweep] revoke`) is on.
 pub const REVOKE_ACTIONS: &[&str] = &["ec2:RevokeSecurityGroupIngress"];
 
-/// Besides [`crate::ports::aws::ORGANIZATION_ACTIONS`], in organization mode:
+/// Besides [`crate::aws::ORGANIZATION_ACTIONS`], in organization mode:
 /// the organization's accounts, for `accounts = "*"`, and where an account
 /// sits, for exemptions by OU.
 pub const ORGANIZATION_ACTIONS: &[&str] =
@@ -125,7 +126,7 @@ impl Function for Deps {
 
     /// Pages of a thousand rules are slow: longer than a guard's.
     fn timeouts() -> aws_config::timeout::TimeoutConfig {
-        crate::ports::aws::sweep_timeouts()
+        crate::aws::sweep_timeouts()
     }
 }
 
@@ -235,12 +236,7 @@ async fn coordinate(home: &Home, deps: &Deps) -> Result<Value, HandlerError> {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                failure(
-                    "sweep run",
-                    crate::ports::aws::classify("SendMessageBatch", &e),
-                )
-            })?;
+            .map_err(|e| failure("sweep run", crate::aws::classify("SendMessageBatch", &e)))?;
         if let Some(failed) = out.failed().first() {
             // The schedule retries the whole run; work items are idempotent.
             return Err(failure(
@@ -345,7 +341,7 @@ async fn sweep_one(body: &str, home: &Home, deps: &Deps) -> Result<Value, String
         policy,
         settings: &settings,
         now: &now,
-        today: crate::today(),
+        today: crate::model::today(),
     }
     .run()
     .await

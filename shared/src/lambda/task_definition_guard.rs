@@ -4,10 +4,10 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::iam::IamClient;
+use crate::aws::EcsTaskDefinitions;
 use crate::config::FunctionConfig;
 use crate::guards::task_definition::TaskDefinitionGuard;
-use crate::ports::aws::iam::IamClient;
-use crate::ports::aws::EcsTaskDefinitions;
 use crate::ports::{Iam, TaskDefinitions};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (when CloudTrail

@@ -293,15 +293,6 @@ impl Event {
     }
 }
 
-/// Reads a document (file contents) into records. One entry per record: a
-/// malformed record is an error in its place and the others still come through.
-pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError>> {
-    read_document_with(bytes, origin, |_| Want::Everything)
-        .into_iter()
-        .filter_map(Result::transpose)
-        .collect()
-}
-
 /// What a reader wants of a record, decided by its event name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
@@ -311,29 +302,6 @@ pub enum Want {
     Head,
     /// Only that a well-formed record was there: `Ok(None)`.
     Nothing,
-}
-
-/// Like [`read_document`], for archives: `want(eventName)` says how much of
-/// each record to build. A CloudTrail log file is read record by record
-/// without building the whole document; a record that does not have the plain
-/// shape is read the general way, so errors are the same either way. A
-/// document that holds no events (a digest file, other JSON) is an error here;
-/// [`read_stream_with`](crate::model::stream::read_stream_with) reads from a
-/// stream and says what such a document was.
-pub fn read_document_with(
-    bytes: &[u8],
-    origin: &str,
-    want: impl Fn(&str) -> Want,
-) -> Vec<Result<Option<Event>, ParseError>> {
-    let mut out = Vec::new();
-    let contents = crate::model::stream::read_stream_with(bytes, origin, want, |r| out.push(r));
-    if contents != crate::model::stream::Contents::Events {
-        out.push(Err(ParseError::Document {
-            origin: origin.to_string(),
-            problem: format!("{}, not CloudTrail records", contents.describe()),
-        }));
-    }
-    out
 }
 
 /// The fields of a record [`Event::from_value`] reads, borrowed from the
@@ -586,6 +554,7 @@ pub(crate) fn records_of(value: Value, origin: &str) -> Vec<Result<Event, ParseE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::stream::read_document;
     use serde_json::json;
 
     fn record() -> Value {

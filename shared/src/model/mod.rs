@@ -11,3 +11,9 @@ pub mod stream;
 pub mod svc;
 pub mod tags;
 pub mod td;
+
+/// Today's date (UTC), for exemption expiry. Rules never read the clock; the
+/// callers pass the date in.
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}

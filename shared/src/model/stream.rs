@@ -17,6 +17,38 @@ use serde_json::Value;
 
 use crate::model::event::{self, Event, NotPlain, ParseError, Want};
 
+/// Reads a document (file contents) into records. One entry per record: a
+/// malformed record is an error in its place and the others still come through.
+pub fn read_document(bytes: &[u8], origin: &str) -> Vec<Result<Event, ParseError>> {
+    read_document_with(bytes, origin, |_| Want::Everything)
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect()
+}
+
+/// Like [`read_document`], for archives: `want(eventName)` says how much of
+/// each record to build. A CloudTrail log file is read record by record
+/// without building the whole document; a record that does not have the plain
+/// shape is read the general way, so errors are the same either way. A
+/// document that holds no events (a digest file, other JSON) is an error here;
+/// [`read_stream_with`] reads from a
+/// stream and says what such a document was.
+pub fn read_document_with(
+    bytes: &[u8],
+    origin: &str,
+    want: impl Fn(&str) -> Want,
+) -> Vec<Result<Option<Event>, ParseError>> {
+    let mut out = Vec::new();
+    let contents = read_stream_with(bytes, origin, want, |r| out.push(r));
+    if contents != Contents::Events {
+        out.push(Err(ParseError::Document {
+            origin: origin.to_string(),
+            problem: format!("{}, not CloudTrail records", contents.describe()),
+        }));
+    }
+    out
+}
+
 /// Bytes read from the input at a time.
 const CHUNK: usize = 256 * 1024;
 /// Bytes of a gzip file read at a time.
@@ -99,7 +131,7 @@ fn not_events(value: &Value) -> Option<Contents> {
 
 /// Reads `input` (gzipped or not) and hands each record to `each` as it is
 /// read: `want(eventName)` says how much of it to build, as in
-/// [`event::read_document_with`]. A malformed record is an error in its
+/// [`read_document_with`]. A malformed record is an error in its
 /// place (`file: Records[7]`) and the others still come through; JSON that
 /// does not parse ends the document (in JSON lines, the line). A document that
 /// is one object with no field of an event is reported as [`Contents::Digest`]

@@ -14,14 +14,14 @@
 //! say them too. (A delegated Security Hub
 //! administrator sees them as the security account's findings.)
 //!
-//! Pure: the Security Hub adapter is `crate::ports::aws::securityhub`.
+//! Pure: the Security Hub adapter is `aws::securityhub`, in the adapters' layer.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::finding::{Finding, Severity};
-use crate::output::report::{OutcomeKind, Report};
+use crate::report::{OutcomeKind, Report};
 use crate::state::fingerprint;
 
 /// The ASFF version `BatchImportFindings` takes.
@@ -378,7 +378,7 @@ impl Item<'_> {
             original: self.severity.as_str(),
         };
         let who = report.actor.as_deref().unwrap_or("unknown principal");
-        let what = if report.event_name == crate::sweep::SWEEP {
+        let what = if report.event_name == crate::report::SWEEP {
             format!("Found by the scheduled sweep at {}.", report.event_time)
         } else {
             format!(
@@ -448,7 +448,7 @@ impl Item<'_> {
 
 /// The note `BatchUpdateFindings` leaves on a resolved finding.
 pub fn resolved_note(report: &Report) -> String {
-    let text = if report.event_name == crate::sweep::SWEEP {
+    let text = if report.event_name == crate::report::SWEEP {
         format!(
             "Resolved: the scheduled sweep at {} no longer finds it.",
             report.event_time
@@ -610,9 +610,12 @@ mod tests {
     #[test]
     fn the_id_is_stable_and_the_event_path_and_the_sweep_share_it() {
         let event = sample("sg-ssh-open-nested.json");
-        let report =
-            crate::guards::ingress::evaluate_offline(&event, &Policy::embedded(), crate::today())
-                .unwrap();
+        let report = crate::guards::ingress::evaluate_offline(
+            &event,
+            &Policy::embedded(),
+            crate::model::today(),
+        )
+        .unwrap();
         let first = render(&report, &product(), NOW);
         let later = render(&report, &product(), "2026-12-02T00:00:00Z");
         let ids = |r: &Rendered| r.findings.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
@@ -636,8 +639,8 @@ mod tests {
             .unwrap()
             .unwrap()
             .rules;
-        let estate = crate::sweep::Estate {
-            groups: vec![crate::sweep::GroupState {
+        let estate = crate::ports::estate::Estate {
+            groups: vec![crate::ports::estate::GroupState {
                 info: crate::ports::GroupInfo {
                     group_id: "sg-0a1b2c3d4e5f60718".into(),
                     name: "web".into(),
@@ -655,7 +658,7 @@ mod tests {
             &estate,
             &Policy::embedded(),
             &[],
-            crate::today(),
+            crate::model::today(),
         );
         let swept = seen
             .iter()
@@ -674,7 +677,7 @@ mod tests {
         let mut report = task_definition_report();
         let gone = report.findings[0].clone();
         report.findings.clear();
-        report.resolved.push(crate::output::report::Resolved {
+        report.resolved.push(crate::report::Resolved {
             rule: gone.rule.to_string(),
             severity: gone.severity.as_str().to_string(),
             resource: report.resource.clone().unwrap(),

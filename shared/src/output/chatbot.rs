@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::output::notify::subject;
-use crate::output::report::Report;
+use crate::report::Report;
 
 /// The schema's version and source.
 pub const VERSION: &str = "1.0";
@@ -279,8 +279,16 @@ pub fn schema_problems(doc: &Value) -> Vec<String> {
     problems
 }
 
+/// Checks a message against the custom notification schema.
 #[cfg(test)]
-pub(crate) mod tests {
+pub(crate) fn assert_chatbot_schema(message: &str) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_str(message).expect("JSON");
+    assert_eq!(schema_problems(&doc), Vec::<String>::new(), "{message}");
+    doc
+}
+
+#[cfg(test)]
+mod tests {
     use super::*;
     use crate::model::event::Event;
     use crate::policy::Policy;
@@ -300,13 +308,6 @@ pub(crate) mod tests {
         let value: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let event = Event::from_value(&value, "td-aws-keys-in-env.json").unwrap();
         crate::guards::task_definition::evaluate_offline(&event, &Policy::embedded()).unwrap()
-    }
-
-    /// Checks a message against the custom notification schema.
-    pub(crate) fn assert_chatbot_schema(message: &str) -> Value {
-        let doc: Value = serde_json::from_str(message).expect("JSON");
-        assert_eq!(schema_problems(&doc), Vec::<String>::new(), "{message}");
-        doc
     }
 
     #[test]

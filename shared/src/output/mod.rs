@@ -2,6 +2,4 @@
 
 pub mod asff;
 pub mod chatbot;
-pub mod links;
 pub mod notify;
-pub mod report;

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::model::tags::TagAction;
-use crate::output::report::{OutcomeKind, Report};
+use crate::report::{OutcomeKind, Report};
 
 /// SNS subjects are at most 100 characters.
 pub const SUBJECT_MAX: usize = 100;
@@ -491,7 +491,7 @@ pub use crate::secrets::redact;
 mod tests {
     use super::*;
     use crate::finding::{Action, Finding, Severity};
-    use crate::output::report::Outcome;
+    use crate::report::Outcome;
 
     fn report() -> Report {
         let value = serde_json::json!({"eventID": "ev-1", "eventName": "AuthorizeSecurityGroupIngress",
@@ -657,7 +657,7 @@ mod tests {
             ..report().outcomes[0].clone()
         };
         r.findings.clear();
-        r.resolved.push(crate::output::report::Resolved {
+        r.resolved.push(crate::report::Resolved {
             rule: "EC2-SG-003".into(),
             severity: "critical".into(),
             resource: "sg-0abc".into(),

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::guards::Place;
+use super::Place;
 
 /// Entries by place, built on first use; at most `capacity`, the oldest
 /// built dropped first.

@@ -647,12 +647,12 @@ impl crate::ports::Clock for FakeClock {
 /// An estate read from memory (what the sweep's reader would return).
 #[derive(Default)]
 pub struct MemoryEstate {
-    pub estate: Mutex<crate::sweep::Estate>,
+    pub estate: Mutex<crate::ports::estate::Estate>,
 }
 
 #[async_trait]
 impl crate::ports::EstateReader for MemoryEstate {
-    async fn read(&self) -> crate::sweep::Estate {
+    async fn read(&self) -> crate::ports::estate::Estate {
         self.estate.lock().unwrap().clone()
     }
 }

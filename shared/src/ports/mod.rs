@@ -1,20 +1,22 @@
 //! The ports through which the guards reach AWS. Domain code depends on these
-//! traits; `crate::ports::aws` implements them with the SDK, tests with fakes.
+//! traits; the adapters (`aws`) implement them with the SDK, tests with fakes.
 
-#[cfg(feature = "aws")]
-pub mod aws;
 pub mod cache;
+pub mod estate;
 #[cfg(test)]
 pub mod fakes;
+pub mod place;
 
 use async_trait::async_trait;
+
+pub use place::{Home, Place};
 
 use crate::model::cl::ClusterSettings;
 use crate::model::sg::{PrefixListEntries, SgRule};
 use crate::model::td::TaskDefinition;
 use crate::output::asff::AsffFinding;
 use crate::output::notify::Notification;
-use crate::output::report::Report;
+use crate::report::Report;
 use crate::state::{PlaceStatus, Record};
 
 /// An AWS call that failed, classified by its error code (never by message text).
@@ -280,8 +282,8 @@ pub trait ChatChannel: Send + Sync {
 #[async_trait]
 pub trait EstateReader: Send + Sync {
     /// Everything the sweep judges. A read that fails is recorded in
-    /// [`Estate::unread`](crate::sweep::Estate::unread) and the others go on.
-    async fn read(&self) -> crate::sweep::Estate;
+    /// [`Estate::unread`](crate::ports::estate::Estate::unread) and the others go on.
+    async fn read(&self) -> crate::ports::estate::Estate;
 }
 
 /// The state table (DESIGN §12).

@@ -17,7 +17,7 @@ use crate::model::iam::IamChange;
 use crate::model::sg::{Direction, SgChange, SgRule};
 use crate::model::svc::ServiceChange;
 use crate::model::td::TaskDefinition;
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError, RuleSetting};
 use ec2_ci::CiContext;
 use ecs_cl::ClContext;
 use ecs_svc::SvcContext;
@@ -64,6 +64,17 @@ impl Rule {
     /// Only rules about security-group ingress may revoke.
     pub fn can_revoke(&self) -> bool {
         matches!(self.check, Check::SgIngress(_))
+    }
+
+    /// The severity and action the policy gives this rule.
+    pub fn setting(&self, policy: &Policy) -> RuleSetting {
+        policy.setting(
+            self.id,
+            RuleSetting {
+                severity: self.severity,
+                action: self.action,
+            },
+        )
     }
 }
 
@@ -154,6 +165,42 @@ pub fn find(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)
 }
 
+/// Checks the policy's `[rules."ID"]` tables against the catalog: every id
+/// is a rule's, and only a rule that may revoke is set to revoke. `origin`
+/// names the policy in the error, as [`Policy::from_toml`] does.
+pub fn check_policy(policy: &Policy, origin: &str) -> Result<(), PolicyError> {
+    let err = |key: String, problem: &str| PolicyError {
+        origin: origin.to_string(),
+        key,
+        problem: problem.to_string(),
+    };
+    for (id, over) in &policy.rules {
+        let key = format!("rules.\"{id}\"");
+        let rule = find(id).ok_or_else(|| {
+            err(
+                key.clone(),
+                "unknown rule id (run `access-guard rules` for the catalog)",
+            )
+        })?;
+        if over.action == Some(Action::Revoke) && !rule.can_revoke() {
+            return Err(err(
+                format!("{key}.action"),
+                "revoke applies only to security-group ingress rules",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A policy for use: parsed and validated ([`Policy::from_toml`]), and its
+/// rule tables checked against the catalog ([`check_policy`]). What the
+/// functions and the CLI load.
+pub fn policy_from_toml(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+    let policy = Policy::from_toml(text, origin)?;
+    check_policy(&policy, origin)?;
+    Ok(policy)
+}
+
 /// Evaluates every enabled ingress rule against every rule the change added.
 /// Findings come most severe first.
 pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
@@ -163,7 +210,7 @@ pub fn evaluate_sg(change: &SgChange, policy: &Policy) -> Vec<Finding> {
         let Check::SgIngress(check) = rule.check else {
             continue;
         };
-        let setting = policy.setting(rule);
+        let setting = rule.setting(policy);
         if setting.action == Action::Off {
             continue;
         }
@@ -280,7 +327,7 @@ pub fn missing_tags(keys: &[String], required: &[String]) -> Option<String> {
 fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in ALL {
-        let setting = policy.setting(rule);
+        let setting = rule.setting(policy);
         if setting.action == Action::Off {
             continue;
         }
@@ -330,6 +377,41 @@ pub fn markdown_table() -> String {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn the_embedded_policy_names_only_rules_of_the_catalog() {
+        check_policy(&Policy::embedded(), "(embedded)").unwrap();
+    }
+
+    #[test]
+    fn a_policy_is_checked_against_the_catalog_naming_the_key() {
+        let load = |text: &str| policy_from_toml(text, "test.toml").map_err(|e| e.to_string());
+        assert_eq!(
+            load("[rules.\"EC2-SG-03\"]\nenabled = false\n").unwrap_err(),
+            "policy test.toml: rules.\"EC2-SG-03\": unknown rule id (run `access-guard rules` for the catalog)"
+        );
+        assert_eq!(
+            load("[rules.\"ECS-TD-001\"]\naction = \"revoke\"\n").unwrap_err(),
+            "policy test.toml: rules.\"ECS-TD-001\".action: revoke applies only to security-group ingress rules"
+        );
+        // Off, yet still asked to revoke: the request is wrong all the same.
+        assert!(load("[rules.\"ECS-TD-001\"]\nenabled = false\naction = \"revoke\"\n").is_err());
+        let policy =
+            load("[rules.\"EC2-SG-003\"]\naction = \"revoke\"\nseverity = \"low\"\n").unwrap();
+        let ssh = find("EC2-SG-003").unwrap();
+        assert_eq!(
+            ssh.setting(&policy),
+            RuleSetting {
+                severity: Severity::Low,
+                action: Action::Revoke
+            }
+        );
+        let off = load("[rules.\"ECS-TD-001\"]\nenabled = false\n").unwrap();
+        assert_eq!(
+            find("ECS-TD-001").unwrap().setting(&off).action,
+            Action::Off
+        );
+    }
 
     #[test]
     fn ids_are_unique_and_every_rule_is_documented() {

@@ -5,7 +5,11 @@ use super::*;
 use crate::model::json::Node;
 use crate::model::net::{Protocol, Source};
 use crate::model::sg::Direction;
+use crate::model::sg::SgRule;
 use crate::model::svc::AwsvpcConfiguration;
+use crate::model::svc::ServiceSettings;
+use crate::model::td::TaskDefinition;
+use crate::ports::estate::{GroupState, ServiceState};
 use crate::ports::fakes::{MemoryEstate, MemoryGroups, MemoryNotifier, MemoryState};
 use crate::ports::{AwsError, GroupInfo};
 
@@ -119,7 +123,7 @@ fn the_estate_is_judged_by_the_event_paths_rules() {
 #[test]
 fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_their_events() {
     use crate::model::cl::{ClusterSettings, ExecConfiguration};
-    use crate::sweep::{CapacityProviderState, ClusterState};
+    use crate::ports::estate::{CapacityProviderState, ClusterState};
     let mut e = estate();
     e.clusters.push(ClusterState {
         name: "prod".to_string(),
@@ -199,7 +203,7 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
 #[test]
 fn an_instance_a_capacity_providers_group_launched_is_a_container_instance() {
     use crate::model::ci::{InstanceSettings, Said};
-    use crate::sweep::{CapacityProviderState, InstanceState};
+    use crate::ports::estate::{CapacityProviderState, InstanceState};
     let mut e = estate();
     e.capacity_providers.push(CapacityProviderState {
         name: "prod-ec2".to_string(),
@@ -248,9 +252,9 @@ fn an_instance_a_capacity_providers_group_launched_is_a_container_instance() {
 #[test]
 fn instances_and_task_roles_are_judged_as_their_events() {
     use crate::model::ci::{InstanceSettings, Said};
+    use crate::ports::estate::InstanceState;
     use crate::rules::ec2_ci::Evidence;
     use crate::rules::ecs_td::TaskRoleAccess;
-    use crate::sweep::InstanceState;
     let mut e = estate();
     let settings = InstanceSettings {
         http_tokens: Said::Set("optional".to_string()),
@@ -304,7 +308,7 @@ fn instances_and_task_roles_are_judged_as_their_events() {
 #[test]
 fn a_capacity_providers_launch_template_is_judged_as_a_container_instance_template() {
     use crate::model::ci::{InstanceSettings, Said, TemplateRef};
-    use crate::sweep::TemplateState;
+    use crate::ports::estate::TemplateState;
     let mut e = estate();
     e.launch_templates.push(TemplateState {
         template: TemplateRef {
@@ -570,9 +574,9 @@ async fn the_sweep_revokes_only_when_allowed_and_at_most_the_cap() {
         *h.groups.revoke_calls.lock().unwrap(),
         ["sg-open/sgr-0,sgr-1"]
     );
-    let kinds: Vec<crate::output::report::OutcomeKind> =
+    let kinds: Vec<crate::report::OutcomeKind> =
         r.report.outcomes.iter().map(|o| o.result).collect();
-    use crate::output::report::OutcomeKind::{HeldBack, Revoked};
+    use crate::report::OutcomeKind::{HeldBack, Revoked};
     assert_eq!(kinds, [Revoked, Revoked, HeldBack]);
     assert_eq!(h.groups.rules.lock().unwrap().len(), 1);
 }
@@ -593,13 +597,13 @@ async fn a_dry_run_revoke_is_said_once_with_its_finding_not_every_sweep() {
     let first = h.sweep(&policy, "2026-12-01T01:00:00Z", true).await;
     assert_eq!(
         first.report.outcomes[0].result,
-        crate::output::report::OutcomeKind::DryRun
+        crate::report::OutcomeKind::DryRun
     );
     assert_eq!(h.sent().len(), 1);
     let second = h.sweep(&policy, "2026-12-01T02:00:00Z", true).await;
     assert_eq!(
         second.report.outcomes[0].result,
-        crate::output::report::OutcomeKind::DryRun
+        crate::report::OutcomeKind::DryRun
     );
     assert_eq!(h.sent().len(), 1, "unchanged: not alerted again");
 }
@@ -613,12 +617,12 @@ async fn the_sweep_honours_dry_run_and_exemptions_when_revoking() {
         (
             "dry_run = true\n[sweep]\nrevoke = true\n",
             &[][..],
-            crate::output::report::OutcomeKind::DryRun,
+            crate::report::OutcomeKind::DryRun,
         ),
         (
             "dry_run = false\n[sweep]\nrevoke = true\n",
             &exempt_tags[..],
-            crate::output::report::OutcomeKind::Exempt,
+            crate::report::OutcomeKind::Exempt,
         ),
     ] {
         let policy = Policy::from_toml(policy, "t").unwrap();
@@ -637,7 +641,7 @@ async fn the_sweep_honours_dry_run_and_exemptions_when_revoking() {
         assert!(h.groups.revoke_calls.lock().unwrap().is_empty());
         let kinds: Vec<_> = r.report.outcomes.iter().map(|o| o.result).collect();
         // An exempt group is not even planned by the sweep.
-        if expected == crate::output::report::OutcomeKind::DryRun {
+        if expected == crate::report::OutcomeKind::DryRun {
             assert_eq!(kinds, [expected]);
         } else {
             assert!(kinds.is_empty(), "{kinds:?}");
@@ -856,7 +860,7 @@ async fn the_sweep_revokes_through_a_prefix_list_only_when_read_again() {
             );
             assert_eq!(
                 r.report.outcomes[0].result,
-                crate::output::report::OutcomeKind::Failed
+                crate::report::OutcomeKind::Failed
             );
             assert_eq!(
                 r.report.outcomes[0].error_code.as_deref(),

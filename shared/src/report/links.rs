@@ -3,7 +3,7 @@
 //! from the verdict alone (its event name and resource), so the Lambda, the
 //! sweep and the CLI give the same links.
 
-use crate::output::report::{Link, Report};
+use crate::report::{Link, Report};
 
 /// The console's address for `region`: the partition decides the domain.
 fn console(region: &str) -> String {
@@ -181,12 +181,12 @@ fn resource_links(report: &Report) -> Vec<Link> {
 /// (in the event's region; none without an event id, as for a sweep). None
 /// at all when the region is not a plain word: it names the console's host.
 pub fn for_report(report: &Report) -> Vec<Link> {
-    if report.skipped.is_some() || !crate::output::report::is_plain_word(&report.region) {
+    if report.skipped.is_some() || !crate::report::is_plain_word(&report.region) {
         return Vec::new();
     }
     let mut links = resource_links(report);
     // A sweep's report has a run id, not a CloudTrail event.
-    let event = report.event_name != crate::sweep::SWEEP;
+    let event = report.event_name != crate::report::SWEEP;
     if event && !report.event_id.is_empty() && !report.region.is_empty() {
         let region = report.region.as_str();
         links.push(link(
@@ -267,7 +267,7 @@ mod tests {
             for_report(&odd).is_empty(),
             "a region that would change the host"
         );
-        let sweep = report(crate::sweep::SWEEP, "eu-west-1", "sg-1");
+        let sweep = report(crate::report::SWEEP, "eu-west-1", "sg-1");
         assert_eq!(
             urls(&sweep).len(),
             1,

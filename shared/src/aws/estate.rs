@@ -20,14 +20,14 @@ use crate::model::net::Source;
 use crate::model::sg::{PrefixListEntries, PrefixLists};
 use crate::model::svc::{AwsvpcConfiguration, ServiceConnect, ServiceSettings};
 use crate::model::td::TaskDefinition;
+use crate::ports::estate::{
+    CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, ServiceState,
+    TemplateState, Unread,
+};
 use crate::ports::Iam;
 use crate::ports::Instances;
 use crate::ports::{AwsError, EstateReader};
 use crate::rules::ecs_td::TaskRoleAccess;
-use crate::sweep::{
-    CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, ServiceState,
-    TemplateState, Unread,
-};
 
 /// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
 /// DescribeServices takes at most 10 services.

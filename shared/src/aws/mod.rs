@@ -20,7 +20,6 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::guards::{Home, Place};
 use crate::model::cl::{ClusterSettings, ExecConfiguration};
 use crate::model::net::{Protocol, Source};
 use crate::model::sg::{Direction, PrefixListEntries, SgRule};
@@ -31,6 +30,7 @@ use crate::ports::{
     is_retryable_code, AwsError, GroupInfo, IngressRemediator, Notifier, Revoked, SecurityGroups,
     TaskDefinitions,
 };
+use crate::ports::{Home, Place};
 
 /// The system's clock, and tokio's sleep.
 #[derive(Debug, Clone, Copy, Default)]
@@ -850,7 +850,7 @@ impl AssumedRole {
 /// Terraform module grants it only then (a test compares them). Where an
 /// account sits (`organizations:ListParents`, exemptions by OU) is read
 /// only by the functions that judge exemptions by OU: see
-/// `crate::lambda::ORGANIZATION_READS`.
+/// `ORGANIZATION_READS` in the Lambda wiring.
 pub const ORGANIZATION_ACTIONS: &[&str] = &["sts:AssumeRole"];
 
 /// The OUs of accounts, read through Organizations (from the management

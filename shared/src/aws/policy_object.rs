@@ -1,6 +1,6 @@
 //! The policy kept in S3 (DESIGN §6): read once, when a function starts.
 
-use crate::config::PolicyLocation;
+use crate::policy::location::PolicyLocation;
 use crate::ports::AwsError;
 
 /// A policy larger than this is not a policy: the start fails.

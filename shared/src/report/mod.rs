@@ -4,10 +4,16 @@
 use serde::Serialize;
 
 use crate::finding::{Finding, Severity};
-use crate::guards::plan::PlanStep;
 use crate::model::event::Event;
 use crate::model::tags::ExemptionTagChange;
 use crate::policy::ExemptionMatch;
+use crate::report::plan::PlanStep;
+
+pub mod links;
+pub mod plan;
+
+/// The `event_name` of what the sweep reports: it came from no event.
+pub const SWEEP: &str = "Sweep";
 
 /// How a report says no guard evaluates its event.
 const NOT_HANDLED: &str = "not handled: ";
@@ -240,7 +246,7 @@ impl Report {
     /// from `today`).
     pub fn finish(&mut self, policy: &crate::policy::Policy, today: time::Date) {
         self.location.account_name = policy.account_names.get(&self.account).cloned();
-        self.links = crate::output::links::for_report(self);
+        self.links = crate::report::links::for_report(self);
         let group = self.resource.as_deref().filter(|r| r.starts_with("sg-"));
         let revocable = self
             .findings
