@@ -110,6 +110,8 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
             region,
             run: &now,
             estate: &estate,
+            iam: estate.iam(),
+            instances: estate.instances(),
             state: None,
             notifier: None,
             organizations: None,

@@ -24,10 +24,8 @@ use crate::ports::estate::{
     CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, ServiceState,
     TemplateState, Unread,
 };
-use crate::ports::Iam;
 use crate::ports::Instances;
 use crate::ports::{AwsError, EstateReader};
-use crate::rules::ecs_td::TaskRoleAccess;
 
 /// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
 /// DescribeServices takes at most 10 services.
@@ -48,6 +46,7 @@ pub struct SdkEstate {
     ecs: aws_sdk_ecs::Client,
     iam: super::iam::IamClient,
     autoscaling: aws_sdk_autoscaling::Client,
+    instances: super::instances::Ec2Instances,
 }
 
 impl SdkEstate {
@@ -58,11 +57,28 @@ impl SdkEstate {
         autoscaling: aws_sdk_autoscaling::Client,
     ) -> SdkEstate {
         SdkEstate {
+            instances: super::instances::Ec2Instances::new(
+                ec2.clone(),
+                ecs.clone(),
+                autoscaling.clone(),
+            ),
             ec2,
             ecs,
             iam: super::iam::IamClient::new(iam),
             autoscaling,
         }
+    }
+
+    /// The IAM port of the same account, through which the sweep decides
+    /// which instances are container instances and what task roles grant.
+    pub fn iam(&self) -> &super::iam::IamClient {
+        &self.iam
+    }
+
+    /// The instances port of the same place, through which the sweep reads
+    /// the metadata defaults of launch templates.
+    pub fn instances(&self) -> &super::instances::Ec2Instances {
+        &self.instances
     }
 }
 
@@ -89,14 +105,14 @@ impl Part {
 #[async_trait]
 impl EstateReader for SdkEstate {
     async fn read(&self) -> Estate {
-        let (network, ecs, instances) = tokio::join!(self.network(), self.ecs(), self.instances());
+        let (network, ecs, instances) =
+            tokio::join!(self.network(), self.ecs(), self.read_instances());
         let ((groups, mut net_part), (read, ecs_part), (instances, instance_part)) =
             (network, ecs, instances);
-        let (task_roles, role_part) = self.task_roles(&read.task_definitions).await;
         let (launch_templates, template_part) =
             self.provider_templates(&read.capacity_providers).await;
         let mut api_calls = 0;
-        for part in [ecs_part, instance_part, role_part, template_part] {
+        for part in [ecs_part, instance_part, template_part] {
             net_part.unread.extend(part.unread);
             api_calls += part.calls.into_inner();
         }
@@ -108,7 +124,8 @@ impl EstateReader for SdkEstate {
             account_insights: read.account_insights,
             instances,
             launch_templates,
-            task_roles,
+            // What the sweep decides from these reads (`sweep::complete`).
+            task_roles: BTreeMap::new(),
             task_definitions: read.task_definitions,
             unread: net_part.unread,
             api_calls: api_calls + net_part.calls.into_inner(),
@@ -117,10 +134,9 @@ impl EstateReader for SdkEstate {
 }
 
 impl SdkEstate {
-    /// Every instance that is not terminated, and whether it is a container
-    /// instance (its instance profile's role carries the ECS instance
-    /// policy, read once per profile).
-    async fn instances(&self) -> (Vec<InstanceState>, Part) {
+    /// Every instance that is not terminated (whether each is a container
+    /// instance the sweep decides).
+    async fn read_instances(&self) -> (Vec<InstanceState>, Part) {
         let mut part = Part::default();
         let mut found = Vec::new();
         let mut token: Option<String> = None;
@@ -159,34 +175,13 @@ impl SdkEstate {
                 }
             }
         }
-        let profiles: BTreeSet<String> = found
-            .iter()
-            .filter_map(|i: &InstanceState| i.settings.instance_profile.set().cloned())
-            .collect();
-        let mut evidence = BTreeMap::new();
-        for profile in profiles {
-            part.call();
-            match crate::guards::instance::container_instance(&self.iam, &profile).await {
-                Ok(found) => {
-                    evidence.insert(profile, found);
-                }
-                Err(e) => part.failed(format!("{} (instance profile {profile})", e.operation), e),
-            }
-        }
-        for instance in &mut found {
-            instance.container_instance = instance
-                .settings
-                .instance_profile
-                .set()
-                .and_then(|p| evidence.get(p).cloned().flatten());
-        }
         (found, part)
     }
 
     /// The launch template versions the capacity providers' Auto Scaling
     /// groups launch from (`DescribeAutoScalingGroups`, then
-    /// `DescribeLaunchTemplateVersions`), with the metadata defaults their
-    /// instances take for what a version leaves out (the account's, the AMI's).
+    /// `DescribeLaunchTemplateVersions`); the metadata defaults their
+    /// instances take for what a version leaves out the sweep reads.
     async fn provider_templates(
         &self,
         providers: &[CapacityProviderState],
@@ -210,11 +205,7 @@ impl SdkEstate {
                 Vec::new()
             }
         };
-        let instances = super::instances::Ec2Instances::new(
-            self.ec2.clone(),
-            self.ecs.clone(),
-            self.autoscaling.clone(),
-        );
+        let instances = &self.instances;
         for (name, template) in described {
             let Some(template) = template else { continue };
             let what = format!("DescribeLaunchTemplateVersions ({template})");
@@ -262,16 +253,6 @@ impl SdkEstate {
                     continue;
                 }
             };
-            let defaults =
-                crate::guards::instance::metadata_defaults(&instances, &settings, &|| part.call())
-                    .await;
-            let metadata_defaults = match defaults {
-                Ok(defaults) => defaults,
-                Err(e) => {
-                    part.failed(format!("the metadata defaults of {template}"), e);
-                    None
-                }
-            };
             found.push(TemplateState {
                 used_by: format!(
                     "capacity provider {} (Auto Scaling group {name})",
@@ -279,50 +260,10 @@ impl SdkEstate {
                 ),
                 template,
                 settings,
-                metadata_defaults,
+                metadata_defaults: None,
             });
         }
         (found, part)
-    }
-
-    /// The task roles the task definitions name, read from IAM (ECS-TD-021).
-    async fn task_roles(
-        &self,
-        task_definitions: &BTreeMap<String, TaskDefinition>,
-    ) -> (BTreeMap<String, TaskRoleAccess>, Part) {
-        let mut part = Part::default();
-        let roles: BTreeSet<&String> = task_definitions
-            .values()
-            .filter_map(|td| td.task_role_arn.as_ref())
-            .collect();
-        let mut access = BTreeMap::new();
-        for role in roles {
-            part.call();
-            let findings = match self.iam.role(role).await {
-                Ok(Some(raw)) => match crate::guards::iam::role_access(&raw) {
-                    Ok((_, policies)) => Ok(crate::model::iam::role_findings(
-                        &policies.documents,
-                        &policies.attached_arns,
-                    )),
-                    Err(field) => Err(field.to_string()),
-                },
-                // A role that does not exist grants nothing (its tasks cannot start).
-                Ok(None) => Ok(Vec::new()),
-                Err(e) => {
-                    let why = e.code_or_kind();
-                    part.failed(format!("{} (task role {role})", e.operation), e);
-                    Err(why)
-                }
-            };
-            access.insert(
-                role.clone(),
-                TaskRoleAccess {
-                    role: role.clone(),
-                    findings,
-                },
-            );
-        }
-        (access, part)
     }
 
     async fn network(&self) -> (Vec<GroupState>, Part) {

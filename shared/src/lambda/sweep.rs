@@ -331,6 +331,8 @@ async fn sweep_one(body: &str, home: &Home, deps: &Deps) -> Result<Value, String
         region: &place.region,
         run: &item.run,
         estate: &clients.estate,
+        iam: clients.estate.iam(),
+        instances: clients.estate.instances(),
         state: Some(&deps.state),
         notifier: Some(notifier),
         organizations: Some(&deps.organizations),

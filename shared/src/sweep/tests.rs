@@ -2,6 +2,7 @@ use serde_json::json;
 use time::macros::date;
 
 use super::*;
+use crate::finding::Severity;
 use crate::model::json::Node;
 use crate::model::net::{Protocol, Source};
 use crate::model::sg::Direction;
@@ -10,7 +11,10 @@ use crate::model::svc::AwsvpcConfiguration;
 use crate::model::svc::ServiceSettings;
 use crate::model::td::TaskDefinition;
 use crate::ports::estate::{GroupState, ServiceState};
-use crate::ports::fakes::{MemoryEstate, MemoryGroups, MemoryNotifier, MemoryState};
+use crate::ports::fakes::{
+    MemoryEstate, MemoryGroups, MemoryIam, MemoryInstances, MemoryNotifier, MemoryState,
+};
+use crate::ports::AccountLister;
 use crate::ports::{AwsError, GroupInfo};
 
 const ACCOUNT: &str = "111122223333";
@@ -419,6 +423,8 @@ fn an_exempt_group_gives_exempt_findings() {
 
 struct Harness {
     estate: MemoryEstate,
+    iam: MemoryIam,
+    instances: MemoryInstances,
     state: MemoryState,
     notifier: MemoryNotifier,
     groups: MemoryGroups,
@@ -430,6 +436,8 @@ impl Harness {
             estate: MemoryEstate {
                 estate: std::sync::Mutex::new(e),
             },
+            iam: MemoryIam::default(),
+            instances: MemoryInstances::default(),
             state: MemoryState::default(),
             notifier: MemoryNotifier::default(),
             groups: MemoryGroups::default(),
@@ -443,6 +451,8 @@ impl Harness {
             region: REGION,
             run: now,
             estate: &self.estate,
+            iam: &self.iam,
+            instances: &self.instances,
             state: Some(&self.state),
             notifier: Some(&self.notifier),
             organizations: None,
@@ -897,6 +907,8 @@ async fn the_sinks_get_every_finding_present_and_everything_resolved_and_chat_th
         region: REGION,
         run: now,
         estate: &h.estate,
+        iam: &h.iam,
+        instances: &h.instances,
         state: Some(&h.state),
         notifier: Some(&notifier),
         organizations: None,
@@ -1055,6 +1067,9 @@ fn place_sweep<'a>(
         region: REGION,
         run: now,
         estate,
+        // Nothing in these estates asks IAM or EC2 anything more.
+        iam: Box::leak(Box::new(MemoryIam::default())),
+        instances: Box::leak(Box::new(MemoryInstances::default())),
         state: Some(state),
         notifier: Some(notifier),
         organizations: None,

@@ -4,321 +4,35 @@
 //! only what is new or resolved is alerted. The CLI's `scan` runs the same
 //! sweep read-only, without the table.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeSet;
 
-use serde::Serialize;
 use time::Date;
 use tracing::{info, warn};
 
-use crate::finding::{Action, Finding, Severity};
+use crate::finding::Action;
 use crate::guards::ingress::IngressGuard;
-use crate::guards::task_definition as task_guard;
 use crate::guards::{alert_if_due, GuardSettings};
-use crate::model::cl::{ClusterChange, CONTAINER_INSIGHTS};
 use crate::model::event::{Actor, Event};
-use crate::model::svc::ServiceChange;
-use crate::output::notify::{Attribute, Notification};
+use crate::output::notify::Notification;
 use crate::policy::Policy;
 use crate::ports::estate::{Estate, Unread};
 use crate::ports::{
-    AccountLister, AwsError, EstateReader, IngressRemediator, Notifier, OrganizationUnits,
+    AwsError, EstateReader, Iam, IngressRemediator, Instances, Notifier, OrganizationUnits,
     SecurityGroups, StateStore,
 };
 use crate::report::plan::Plan;
 use crate::report::{Report, SWEEP};
 use crate::rules;
-use crate::rules::ecs_cl::ClContext;
-use crate::rules::ecs_svc::{Enrichment, SvcContext};
 use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
 
-/// Judges the estate with the event path's rules. Each security group is
-/// judged as the live checks judge it (its current ingress rules), each
-/// service as a creation of itself (with its groups' findings and its task
-/// definition's, as service-guard joins them), each task definition as its
-/// registration. Groups (or accounts) with an active exemption give exempt
-/// findings; `ous` are the account's OUs (exemptions by OU).
-pub fn judge(
-    account: &str,
-    region: &str,
-    estate: &Estate,
-    policy: &Policy,
-    ous: &[String],
-    today: Date,
-) -> Vec<Seen> {
-    let mut seen = Vec::new();
-    let mut group_findings: BTreeMap<&str, Vec<Finding>> = BTreeMap::new();
-    for group in &estate.groups {
-        let id = group.info.group_id.as_str();
-        let change = group.change(account);
-        let findings = rules::evaluate_sg(&change, policy);
-        let exempt = policy
-            .exemption_for(Some(id), account, ous, &group.info.tags, today)
-            .is_some_and(|e| e.is_active());
-        for f in &findings {
-            seen.push(Seen::new(account, region, id, f.clone(), exempt));
-        }
-        // What the services behind the group are exposed to: not where the
-        // group sits or whom it trusts (a default group, a prefix list), nor
-        // a wide source that is not the internet.
-        let exposure = rules::ec2_sg::internet_exposure(findings);
-        group_findings.insert(id, exposure);
-    }
-    let mut td_findings: BTreeMap<&str, (String, Vec<Finding>)> = BTreeMap::new();
-    for (name, td) in &estate.task_definitions {
-        let task_role = td
-            .task_role_arn
-            .as_ref()
-            .and_then(|role| estate.task_roles.get(role));
-        let findings = task_guard::assess_with(td, account, policy, task_role);
-        for f in &findings {
-            seen.push(Seen::new(account, region, &td.label(), f.clone(), false));
-        }
-        td_findings.insert(name.as_str(), (td.label(), findings));
-    }
-    let groups_unread: Vec<&Unread> = estate
-        .unread
-        .iter()
-        .filter(|u| u.what.starts_with("DescribeSecurityGroup"))
-        .collect();
-    for cluster in &estate.clusters {
-        let change = ClusterChange::Cluster {
-            created: true,
-            cluster: cluster.name.clone(),
-            requested: cluster.settings.clone(),
-            effective: cluster.settings.clone(),
-        };
-        judge_cluster(account, region, &change, policy, &mut seen);
-    }
-    for provider in &estate.capacity_providers {
-        let change = ClusterChange::CapacityProvider {
-            created: true,
-            name: provider.name.clone(),
-            termination_protection: provider.termination_protection,
-            tags: None,
-        };
-        judge_cluster(account, region, &change, policy, &mut seen);
-    }
-    if let Some(value) = &estate.account_insights {
-        // What was read is the effective setting of the reader's own
-        // principal: the account default unless that principal has its own.
-        let change = ClusterChange::AccountSetting {
-            default: false,
-            name: CONTAINER_INSIGHTS.to_string(),
-            value: value.clone(),
-            principal: Some(
-                "the sweep's own role (the account default unless that role has its own)"
-                    .to_string(),
-            ),
-        };
-        judge_cluster(account, region, &change, policy, &mut seen);
-    }
-    // The capacity providers' groups: their instances are container instances.
-    let provider_groups: Vec<crate::ports::ProviderGroup> = estate
-        .capacity_providers
-        .iter()
-        .filter_map(|p| {
-            let group = crate::ports::group_name(p.auto_scaling_group.as_deref()?)?;
-            Some(crate::ports::ProviderGroup {
-                provider: p.name.clone(),
-                group: group.to_string(),
-                template: None,
-            })
-        })
-        .collect();
-    for instance in &estate.instances {
-        let mut change =
-            crate::model::ci::InstanceChange::current(&instance.id, instance.settings.clone());
-        change
-            .auto_scaling_group
-            .clone_from(&instance.auto_scaling_group);
-        let mut exposure = crate::rules::ec2_ci::GroupExposure::default();
-        for group_id in instance.settings.groups() {
-            match group_findings.get(group_id.as_str()) {
-                Some(findings) => exposure.groups.push((group_id.clone(), findings.clone())),
-                None => exposure
-                    .unchecked
-                    .push((group_id.clone(), "not read".to_string())),
-            }
-        }
-        let facts = crate::rules::ec2_ci::CiFacts {
-            container_instance: instance
-                .container_instance
-                .clone()
-                .or_else(|| crate::guards::instance::provider_evidence(&change, &provider_groups)),
-            groups: Some(exposure),
-            ..crate::rules::ec2_ci::CiFacts::default()
-        };
-        let context = crate::rules::ec2_ci::CiContext {
-            policy,
-            facts: &facts,
-        };
-        for f in rules::evaluate_ci(&change, &context) {
-            seen.push(Seen::new(account, region, &change.resource(), f, false));
-        }
-    }
-    for template in &estate.launch_templates {
-        let change = crate::model::ci::InstanceChange {
-            call: crate::model::ci::CiCall::CreateLaunchTemplateVersion,
-            instance_ids: Vec::new(),
-            template: Some(template.template.clone()),
-            requested: template.settings.clone(),
-            effective: template.settings.clone(),
-            needs_template: None,
-            auto_scaling_group: None,
-        };
-        let mut exposure = crate::rules::ec2_ci::GroupExposure::default();
-        for group_id in template.settings.groups() {
-            match group_findings.get(group_id.as_str()) {
-                Some(findings) => exposure.groups.push((group_id.clone(), findings.clone())),
-                None => exposure
-                    .unchecked
-                    .push((group_id.clone(), "not read".to_string())),
-            }
-        }
-        let facts = crate::rules::ec2_ci::CiFacts {
-            container_instance: Some(crate::rules::ec2_ci::Evidence(format!(
-                "{} is used by {}",
-                template.template, template.used_by
-            ))),
-            metadata_defaults: template.metadata_defaults.clone(),
-            groups: Some(exposure),
-            ..crate::rules::ec2_ci::CiFacts::default()
-        };
-        let context = crate::rules::ec2_ci::CiContext {
-            policy,
-            facts: &facts,
-        };
-        for f in rules::evaluate_ci(&change, &context) {
-            seen.push(Seen::new(account, region, &change.resource(), f, false));
-        }
-    }
-    let cluster_exec: BTreeMap<&str, &crate::model::cl::ExecConfiguration> = estate
-        .clusters
-        .iter()
-        .filter_map(|c| c.settings.exec.as_ref().map(|e| (c.name.as_str(), e)))
-        .collect();
-    let deployed = estate.services.iter().flat_map(|service| {
-        std::iter::once(ServiceChange::current(
-            &service.cluster,
-            &service.name,
-            service.settings.clone(),
-        ))
-        .chain(service.task_sets.iter().map(|(id, settings)| {
-            ServiceChange::current_task_set(&service.cluster, &service.name, id, settings.clone())
-        }))
-    });
-    for change in deployed {
-        let mut enrichment = Enrichment {
-            task_definition: change
-                .task_definition()
-                .and_then(|name| td_findings.get(name).cloned()),
-            cluster_exec: cluster_exec
-                .get(change.cluster.as_str())
-                .map(|exec| (change.cluster.clone(), (*exec).clone())),
-            ..Enrichment::default()
-        };
-        for group_id in change.security_groups() {
-            match group_findings.get(group_id.as_str()) {
-                Some(findings) => enrichment.groups.push((group_id.clone(), findings.clone())),
-                None => {
-                    // Its own unread entry (not seen in the account), else
-                    // the groups' read that failed.
-                    let own = groups_unread
-                        .iter()
-                        .find(|u| u.what.contains(group_id.as_str()));
-                    let why = match own.or(groups_unread.first()) {
-                        Some(u) => u.error.code_or_kind(),
-                        None => "not read".to_string(),
-                    };
-                    enrichment.unchecked_groups.push((group_id.clone(), why));
-                }
-            }
-        }
-        let findings = rules::evaluate_svc(
-            &change,
-            &SvcContext {
-                policy,
-                enrichment: Some(&enrichment),
-            },
-        );
-        for f in findings {
-            seen.push(Seen::new(account, region, &change.resource(), f, false));
-        }
-    }
-    seen
-}
+mod complete;
+mod judge;
+mod summary;
+mod work;
 
-/// The groups services name that the read of the account's groups did not
-/// return, when that read succeeded: a shared VPC's group of another
-/// account, or one deleted. Unknown, never "none": each is an unread entry
-/// naming the group and the service, so the place is not complete and no
-/// finding about the service's exposure is resolved on it.
-pub fn unseen_groups(account: &str, estate: &Estate) -> Vec<Unread> {
-    if estate
-        .unread
-        .iter()
-        .any(|u| u.what.starts_with("DescribeSecurityGroup"))
-    {
-        // The groups' read failed: that failure is the reason already.
-        return Vec::new();
-    }
-    let known: BTreeSet<&str> = estate
-        .groups
-        .iter()
-        .map(|g| g.info.group_id.as_str())
-        .collect();
-    let mut named: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for service in &estate.services {
-        let settings =
-            std::iter::once(&service.settings).chain(service.task_sets.iter().map(|(_, s)| s));
-        for s in settings {
-            let groups = s
-                .awsvpc
-                .iter()
-                .flat_map(|a| a.security_groups.iter().flatten());
-            for group in groups.filter(|g| !known.contains(g.as_str())) {
-                let by = named.entry(group.as_str()).or_default();
-                let name = format!("{}/{}", service.cluster, service.name);
-                if !by.contains(&name) {
-                    by.push(name);
-                }
-            }
-        }
-    }
-    named
-        .into_iter()
-        .map(|(group, services)| Unread {
-            what: format!(
-                "DescribeSecurityGroups ({group}, named by service {}: could not be read, {})",
-                services.join(", "),
-                crate::guards::service::not_visible(account)
-            ),
-            error: AwsError {
-                operation: "DescribeSecurityGroups",
-                code: Some("InvalidGroup.NotFound".to_string()),
-                message: format!(
-                    "{group} could not be read ({})",
-                    crate::guards::service::not_visible(account)
-                ),
-                retryable: false,
-            },
-        })
-        .collect()
-}
-
-/// Judges a cluster-level change as cluster-guard would.
-fn judge_cluster(
-    account: &str,
-    region: &str,
-    change: &ClusterChange,
-    policy: &Policy,
-    seen: &mut Vec<Seen>,
-) {
-    for f in rules::evaluate_cl(change, &ClContext { policy }) {
-        seen.push(Seen::new(account, region, &change.resource(), f, false));
-    }
-}
+pub use judge::{judge, unseen_groups};
+pub use summary::{OldFinding, Summary, OLDEST_LISTED};
+pub use work::{places, WorkItem};
 
 /// One sweep of one place: what it found, what it alerted, what it could not read.
 #[derive(Debug, Clone)]
@@ -364,6 +78,10 @@ pub struct PlaceSweep<'a> {
     /// Identifies the sweep run (its start, RFC 3339) in event ids.
     pub run: &'a str,
     pub estate: &'a dyn EstateReader,
+    /// What the sweep completes the estate with: container instances and
+    /// task roles (IAM), launch templates' metadata defaults (EC2).
+    pub iam: &'a dyn Iam,
+    pub instances: &'a dyn Instances,
     /// `None`: read-only (the CLI) — everything present is reported.
     pub state: Option<&'a dyn StateStore>,
     pub notifier: Option<&'a dyn Notifier>,
@@ -451,6 +169,7 @@ impl PlaceSweep<'_> {
 
     async fn sweep(&self, table: Option<(&dyn StateStore, i64)>) -> Result<PlaceResult, AwsError> {
         let mut estate = self.estate.read().await;
+        complete::complete(&mut estate, self.iam, self.instances).await;
         let unseen = unseen_groups(self.account, &estate);
         estate.unread.extend(unseen);
         let ous = self.ous(&mut estate).await?;
@@ -822,226 +541,6 @@ fn resource_phrase(report: &Report, account: &str, region: &str) -> String {
     match resources.len() {
         1 => resources.into_iter().next().unwrap_or_default().to_string(),
         n => format!("{n} resources in {}", place_key(account, region)),
-    }
-}
-
-/// One unit of the sweep's work: a place, and the run it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct WorkItem {
-    pub account: String,
-    pub region: String,
-    pub run: String,
-}
-
-/// The places a sweep covers: the function's own account and region, or
-/// every account and region of `[organization]` (with `accounts = "*"`, the
-/// organization's active accounts, listed through `accounts`).
-pub async fn places(
-    policy: &Policy,
-    home_account: &str,
-    home_region: &str,
-    accounts: &dyn AccountLister,
-) -> Result<Vec<(String, String)>, AwsError> {
-    let Some(org) = &policy.organization else {
-        return Ok(vec![(home_account.to_string(), home_region.to_string())]);
-    };
-    let listed = match &org.accounts {
-        crate::policy::AccountScope::Listed(list) => list.clone(),
-        crate::policy::AccountScope::Organization(_) => accounts.accounts().await?,
-    };
-    let mut out = Vec::new();
-    for account in &listed {
-        for region in &org.regions {
-            out.push((account.clone(), region.clone()));
-        }
-    }
-    Ok(out)
-}
-
-/// The daily summary (DESIGN §12): open findings by severity, account and
-/// rule, the oldest open ones, the exempt count, and every place whose last
-/// sweep could not read everything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub kind: &'static str,
-    pub generated_at: String,
-    pub open: usize,
-    pub exempt: usize,
-    pub by_severity: BTreeMap<String, usize>,
-    pub by_account: BTreeMap<String, usize>,
-    pub by_rule: BTreeMap<String, usize>,
-    pub oldest: Vec<OldFinding>,
-    pub places_swept: usize,
-    pub incomplete: Vec<PlaceStatus>,
-}
-
-/// One of the oldest open findings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OldFinding {
-    pub rule: String,
-    pub severity: String,
-    pub account: String,
-    pub region: String,
-    pub resource: String,
-    pub detail: String,
-    pub first_seen: String,
-}
-
-/// How many of the oldest open findings the summary lists.
-pub const OLDEST_LISTED: usize = 10;
-
-impl Summary {
-    pub fn of(records: &[Record], statuses: Vec<PlaceStatus>, now: &str) -> Summary {
-        let open: Vec<&Record> = records
-            .iter()
-            .filter(|r| r.status == Status::Open)
-            .collect();
-        let count = |key: fn(&Record) -> String| {
-            let mut m = BTreeMap::new();
-            for r in &open {
-                *m.entry(key(r)).or_insert(0) += 1;
-            }
-            m
-        };
-        let mut oldest = open.clone();
-        oldest.sort_by(|a, b| {
-            a.first_seen
-                .cmp(&b.first_seen)
-                .then(b.severity.cmp(&a.severity))
-        });
-        Summary {
-            kind: "sweep_summary",
-            generated_at: now.to_string(),
-            open: open.len(),
-            exempt: records
-                .iter()
-                .filter(|r| r.status == Status::Exempt)
-                .count(),
-            by_severity: count(|r| r.severity.as_str().to_string()),
-            by_account: count(|r| r.account.clone()),
-            by_rule: count(|r| r.rule.clone()),
-            oldest: oldest
-                .into_iter()
-                .take(OLDEST_LISTED)
-                .map(|r| OldFinding {
-                    rule: r.rule.clone(),
-                    severity: r.severity.as_str().to_string(),
-                    account: r.account.clone(),
-                    region: r.region.clone(),
-                    resource: r.resource.clone(),
-                    detail: r.detail.clone(),
-                    first_seen: r.first_seen.clone(),
-                })
-                .collect(),
-            places_swept: statuses.len(),
-            incomplete: statuses.into_iter().filter(|s| !s.complete).collect(),
-        }
-    }
-
-    /// The most severe open finding's severity.
-    fn top(&self) -> Option<Severity> {
-        ["critical", "high", "medium", "low", "info"]
-            .into_iter()
-            .find(|s| self.by_severity.contains_key(*s))
-            .and_then(|s| s.parse().ok())
-    }
-
-    pub fn subject(&self) -> String {
-        let severity = self.top().map_or("INFO", |s| match s {
-            Severity::Critical => "CRITICAL",
-            Severity::High => "HIGH",
-            Severity::Medium => "MEDIUM",
-            Severity::Low => "LOW",
-            Severity::Info => "INFO",
-        });
-        let mut subject = format!(
-            "[{severity}] Daily summary: {} open findings in {} accounts",
-            self.open,
-            self.by_account.len()
-        );
-        if !self.incomplete.is_empty() {
-            let _ = write!(subject, ", {} places not fully read", self.incomplete.len());
-        }
-        subject.truncate(crate::output::notify::SUBJECT_MAX);
-        subject
-    }
-
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "{}\n", self.subject());
-        let _ = writeln!(
-            out,
-            "Open findings: {} (exempt: {}), over {} places swept, as of {}",
-            self.open, self.exempt, self.places_swept, self.generated_at
-        );
-        for (title, map) in [
-            ("By severity", &self.by_severity),
-            ("By account", &self.by_account),
-            ("By rule", &self.by_rule),
-        ] {
-            let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            let _ = writeln!(out, "{title}: {}", parts.join(", "));
-        }
-        if !self.oldest.is_empty() {
-            let _ = writeln!(out, "\nOldest open findings:");
-            for o in &self.oldest {
-                let _ = writeln!(
-                    out,
-                    "- since {}: [{}] {} on {} ({} {}): {}",
-                    o.first_seen,
-                    o.severity.to_ascii_uppercase(),
-                    o.rule,
-                    o.resource,
-                    o.account,
-                    o.region,
-                    o.detail
-                );
-            }
-        }
-        if !self.incomplete.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nNot fully read at their last sweep (nothing there was resolved):"
-            );
-            for p in &self.incomplete {
-                let _ = writeln!(
-                    out,
-                    "- {} {} at {}: {}",
-                    p.account,
-                    p.region,
-                    p.swept_at,
-                    p.problems.join("; ")
-                );
-            }
-        }
-        out
-    }
-
-    /// The SNS message: text for people, this document for machines.
-    pub fn notification(&self) -> Notification {
-        let text = self.text();
-        let json = serde_json::to_string(self).unwrap_or_default();
-        let message = serde_json::json!({
-            "default": text, "email": text, "sqs": json, "lambda": json, "https": json,
-        })
-        .to_string();
-        Notification {
-            subject: self.subject(),
-            message,
-            attributes: vec![
-                Attribute {
-                    name: "severity",
-                    data_type: "String",
-                    value: self.top().map_or("info", Severity::as_str).to_string(),
-                },
-                Attribute {
-                    name: "action",
-                    data_type: "String",
-                    value: "summary".to_string(),
-                },
-            ],
-            verdict_included: true,
-        }
     }
 }
 
