@@ -9,10 +9,9 @@ use async_trait::async_trait;
 
 use aws_sdk_ecs::types::{ClusterField, ServiceField, SettingName, TaskDefinitionField};
 
-use super::{
-    classify, cluster_settings_of, described_task_definition, group_info, is_aws_managed,
-    prefix_list_entries, stored_rule,
-};
+use super::ec2::{group_info, is_aws_managed, prefix_list_entries, stored_rule};
+use super::ecs::{cluster_settings_of, described_task_definition};
+use super::{classify, ecs_failure};
 use crate::model::ci::{InstanceSettings, Said};
 use crate::model::cl::CONTAINER_INSIGHTS;
 use crate::model::json::Node;
@@ -464,7 +463,7 @@ impl SdkEstate {
                 .await
             {
                 Ok(out) => {
-                    if let Some(e) = super::ecs_failure("DescribeClusters", out.failures()) {
+                    if let Some(e) = ecs_failure("DescribeClusters", out.failures()) {
                         part.failed("DescribeClusters", e);
                     }
                     for c in out
@@ -502,8 +501,7 @@ impl SdkEstate {
                 .await
             {
                 Ok(out) => {
-                    if let Some(e) = super::ecs_failure("DescribeCapacityProviders", out.failures())
-                    {
+                    if let Some(e) = ecs_failure("DescribeCapacityProviders", out.failures()) {
                         part.failed("DescribeCapacityProviders", e);
                     }
                     read.capacity_providers

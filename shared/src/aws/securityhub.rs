@@ -9,6 +9,14 @@ use aws_sdk_securityhub::types::{
     WorkflowUpdate,
 };
 
+/// What the functions call when Security Hub is on (DESIGN §13): import
+/// findings into the account's default product, and resolve them. The
+/// Terraform module grants them only then (a test compares them).
+pub const SECURITY_HUB_ACTIONS: &[&str] = &[
+    "securityhub:BatchImportFindings",
+    "securityhub:BatchUpdateFindings",
+];
+
 use super::classify;
 use crate::output::asff::{AsffFinding, AsffResource, AsffSeverity, UPDATED_BY};
 use crate::ports::{AwsError, FindingsHub, Refused};
