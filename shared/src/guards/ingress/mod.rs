@@ -2485,32 +2485,32 @@ mod tests {
         let cases: [(&str, &str, &[&str]); 6] = [
             (
                 "sg-udp-dns-open.json",
-                include_str!("../../../events/sg-udp-dns-open.json"),
+                include_str!("../../../../events/sg-udp-dns-open.json"),
                 &["EC2-SG-008"],
             ),
             (
                 "sg-wide-public-cidr.json",
-                include_str!("../../../events/sg-wide-public-cidr.json"),
+                include_str!("../../../../events/sg-wide-public-cidr.json"),
                 &["EC2-SG-009"],
             ),
             (
                 "sg-default-group-rule.json",
-                include_str!("../../../events/sg-default-group-rule.json"),
+                include_str!("../../../../events/sg-default-group-rule.json"),
                 &["EC2-SG-010"],
             ),
             (
                 "sg-prefix-list-source.json",
-                include_str!("../../../events/sg-prefix-list-source.json"),
+                include_str!("../../../../events/sg-prefix-list-source.json"),
                 &["EC2-SG-011"],
             ),
             (
                 "sg-cross-account-group.json",
-                include_str!("../../../events/sg-cross-account-group.json"),
+                include_str!("../../../../events/sg-cross-account-group.json"),
                 &["EC2-SG-011"],
             ),
             (
                 "sg-modify-prefix-list-adds-world.json",
-                include_str!("../../../events/sg-modify-prefix-list-adds-world.json"),
+                include_str!("../../../../events/sg-modify-prefix-list-adds-world.json"),
                 &["EC2-SG-011"],
             ),
         ];
