@@ -15,7 +15,7 @@ pub mod location;
 pub mod settings;
 
 /// The policy compiled into every binary.
-pub const EMBEDDED: &str = include_str!("../policy/default.toml");
+pub const EMBEDDED: &str = include_str!("../../policy/default.toml");
 
 /// A policy that cannot be used, naming the key at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
