@@ -63,8 +63,12 @@ struct Unit {
 struct RawUnit {
     file: PathBuf,
     module: Vec<String>,
-    /// Absolute paths (segments after `crate`), as written.
+    /// Absolute paths (segments after `crate`), as written. A path with no
+    /// `crate`/`self`/`super` is taken relative to the module, and kept
+    /// only when it starts with one of the module's children.
     paths: Vec<(Vec<String>, String)>,
+    /// What the module re-exports (`pub use`): name → absolute path.
+    reexports: Vec<(String, Vec<String>)>,
 }
 
 fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
@@ -81,6 +85,9 @@ fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
 struct Paths<'a> {
     module: &'a [String],
     out: Vec<(Vec<String>, String)>,
+    reexports: Vec<(String, Vec<String>)>,
+    /// Inside a `pub use`: the names it binds are re-exports.
+    reexporting: bool,
     inline_children: Vec<(String, Vec<syn::Item>)>,
     file_children: Vec<String>,
 }
@@ -107,6 +114,13 @@ impl Paths<'_> {
                 base.extend_from_slice(rest);
                 Some(base)
             }
+            // Perhaps a child module (`use place::Home`): kept only if one
+            // (see `resolve`); std, other crates and locals fall away there.
+            name if name.starts_with(|c: char| c.is_ascii_lowercase()) && segments.len() > 1 => {
+                let mut out = self.module.to_vec();
+                out.extend_from_slice(segments);
+                Some(out)
+            }
             _ => None,
         }
     }
@@ -114,6 +128,17 @@ impl Paths<'_> {
     fn record(&mut self, segments: Vec<String>) {
         if let Some(abs) = self.absolute(&segments) {
             self.out.push((abs, segments.join("::")));
+        }
+    }
+
+    /// A name a `pub use` binds: other modules that name it through this
+    /// one reach the module that defines it.
+    fn reexport(&mut self, name: &syn::Ident, full: &[String]) {
+        if !self.reexporting || name == "self" || name == "_" {
+            return;
+        }
+        if let Some(abs) = self.absolute(full) {
+            self.reexports.push((name.to_string(), abs));
         }
     }
 
@@ -129,6 +154,7 @@ impl Paths<'_> {
                 if n.ident != "self" {
                     full.push(n.ident.to_string());
                 }
+                self.reexport(&n.ident, &full);
                 self.record(full);
             }
             syn::UseTree::Rename(r) => {
@@ -136,6 +162,7 @@ impl Paths<'_> {
                 if r.ident != "self" {
                     full.push(r.ident.to_string());
                 }
+                self.reexport(&r.rename, &full);
                 self.record(full);
             }
             syn::UseTree::Glob(_) => self.record(prefix.clone()),
@@ -216,7 +243,9 @@ impl<'ast> Visit<'ast> for Paths<'_> {
 
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         if !is_cfg_test(&u.attrs) {
+            self.reexporting = !matches!(u.vis, syn::Visibility::Inherited);
             self.use_tree(&mut Vec::new(), &u.tree);
+            self.reexporting = false;
         }
     }
 
@@ -262,6 +291,8 @@ fn read_items(
     let mut paths = Paths {
         module: &module,
         out: Vec::new(),
+        reexports: Vec::new(),
+        reexporting: false,
         inline_children: Vec::new(),
         file_children: Vec::new(),
     };
@@ -270,6 +301,7 @@ fn read_items(
     }
     let Paths {
         out,
+        reexports,
         inline_children,
         file_children,
         ..
@@ -278,6 +310,7 @@ fn read_items(
         file: file.to_path_buf(),
         module: module.clone(),
         paths: out,
+        reexports,
     });
     for (name, items) in inline_children {
         let mut child = module.clone();
@@ -295,19 +328,57 @@ fn read_items(
     Ok(())
 }
 
-/// Maps each path to the module it lands in.
+/// Maps each path to the module that defines what it names, following
+/// re-exports (`pub use`), so that a sibling reached through its parent's
+/// re-export is still an import of that sibling.
 fn resolve(raw: Vec<RawUnit>) -> Vec<Unit> {
     let modules: BTreeSet<Vec<String>> = raw.iter().map(|u| u.module.clone()).collect();
+    let reexports: BTreeMap<(Vec<String>, String), Vec<String>> = raw
+        .iter()
+        .flat_map(|u| {
+            u.reexports
+                .iter()
+                .map(|(name, abs)| ((u.module.clone(), name.clone()), abs.clone()))
+        })
+        .collect();
+    let land = |mut abs: Vec<String>| -> Option<Vec<String>> {
+        for _ in 0..8 {
+            let module = (0..=abs.len())
+                .rev()
+                .map(|n| abs[..n].to_vec())
+                .find(|prefix| modules.contains(prefix))?;
+            let Some(name) = abs.get(module.len()) else {
+                return Some(module);
+            };
+            match reexports.get(&(module.clone(), name.clone())) {
+                Some(target) if !target.starts_with(&abs) => {
+                    let mut next = target.clone();
+                    next.extend_from_slice(&abs[module.len() + 1..]);
+                    abs = next;
+                }
+                _ => return Some(module),
+            }
+        }
+        None
+    };
     raw.into_iter()
         .map(|u| {
+            let module = u.module.clone();
             let imports = u
                 .paths
                 .into_iter()
                 .filter_map(|(abs, written)| {
-                    let target = (0..=abs.len())
-                        .rev()
-                        .map(|n| abs[..n].to_vec())
-                        .find(|prefix| modules.contains(prefix))?;
+                    // A path relative to the module counts only through a
+                    // child module of it (`place::Home`), not a local name.
+                    let relative = abs.len() > module.len()
+                        && abs.starts_with(&module)
+                        && !written.starts_with("crate")
+                        && !written.starts_with("self")
+                        && !written.starts_with("super");
+                    if relative && !modules.contains(&abs[..module.len() + 1]) {
+                        return None;
+                    }
+                    let target = land(abs)?;
                     Some(Import { target, written })
                 })
                 .collect();
@@ -590,6 +661,33 @@ fn a_planted_cycle_between_sibling_modules_is_named_with_both_imports() {
         "import cycle in model: event -> stream -> event\n    \
          event -> stream: src/model/event.rs imports super::stream::read\n    \
          stream -> event: src/model/stream.rs imports crate::model::event::Event"
+    );
+}
+
+#[test]
+fn a_cycle_through_a_parents_reexport_is_still_a_cycle() {
+    let tree = Planted::new(
+        "reexport",
+        &[
+            ("lib.rs", "pub mod aws;\n"),
+            (
+                "aws/mod.rs",
+                "pub mod ec2;\npub mod organization;\npub use ec2::Groups;\n\
+                 pub use organization::Clients;\n",
+            ),
+            // Each reaches the other only through the parent.
+            ("aws/ec2.rs", "use super::Clients;\npub struct Groups;\n"),
+            (
+                "aws/organization.rs",
+                "use crate::aws::Groups;\npub struct Clients;\n",
+            ),
+        ],
+    );
+    let found = problems(&tree.0).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("import cycle in aws: ec2 -> organization -> ec2"),
+        "{found:?}"
     );
 }
 
