@@ -1,5 +1,7 @@
 //! Typed configuration of a guard function, read once at start-up from its
 //! environment. A bad value fails the start, naming the variable or policy key.
+//!
+//! Layer: wiring (with `lambda`). May import every layer.
 
 use crate::finding::Severity;
 use crate::guards::GuardSettings;

@@ -1,4 +1,7 @@
 //! Severities, actions and the findings rules produce.
+//!
+//! Layer: model (with `model` and `secrets`). Imports nothing of
+//! the crate outside its layer.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,12 +1,26 @@
-//! ecs-access-guard's shared crate: the event model, network semantics, the
-//! rule catalog, the policy, the planner, the ports to AWS (and, with the
-//! `aws` feature, their SDK adapters) and the notification.
+//! ecs-access-guard's shared crate: the event model, the rule catalog, the
+//! policy, the report and its alert, the ports to AWS and the guards that act
+//! through them, the sweep, and (with the `aws` feature) the SDK adapters and
+//! (with `lambda`) the functions' runner.
 //!
-//! Grouped by the pipeline: [`model`] (the event and what it carries) ▶
-//! [`rules`] (the catalog, pure) ▶ [`guards`] (one per function, acting
-//! through [`ports`], whose AWS adapters and fakes sit beside them) ▶
-//! [`output`] (the report and the alert). [`sweep`] and [`state`] judge the
-//! current state with the same rules; [`lambda`] is the functions' runner.
+//! Layers, from the ground up. Each imports only its own layer and those
+//! before it; a test (`tests/architecture.rs`) keeps it so, and keeps the
+//! modules free of import cycles:
+//! 1. model: [`model`] (events, the estate's resources, network semantics),
+//!    [`secrets`], [`finding`];
+//! 2. policy: [`policy`], the operator's choices, validated;
+//! 3. rules: [`rules`], the catalog, pure;
+//! 4. report: [`report`] (the verdict, the revocation plan, console links)
+//!    and [`state`] (the sweep's record of each finding);
+//! 5. output: [`output`], the alert, Security Hub's format, chat;
+//! 6. ports: [`ports`], the traits guards act through, the types they carry,
+//!    their fakes;
+//! 7. guards: [`guards`] (one per function) and [`sweep`], the decisions;
+//! 8. adapters: `aws` (feature `aws`), SDK calls and translation, no decisions;
+//! 9. wiring: [`config`] and `lambda` (feature `lambda`), the functions' runner.
+//!
+//! A name that a lower layer needs lives in that layer: move it down rather
+//! than import upwards.
 
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -1,6 +1,9 @@
 //! The state table (DESIGN §12): one record per finding the sweep has seen,
 //! keyed by its fingerprint, and what a sweep changes in it. Pure: the
 //! DynamoDB adapter is `aws::state`.
+//!
+//! Layer: report (with `report`). May import the rules, the policy and
+//! the model.
 
 use std::collections::{BTreeMap, BTreeSet};
 

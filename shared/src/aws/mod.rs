@@ -1,4 +1,8 @@
 //! SDK-backed adapters for the ports (feature `aws`).
+//!
+//! Layer: adapters, the SDK calls and their translation into the model, no
+//! decisions. May import the guards' layer and below (the ports they
+//! implement).
 
 pub mod assume;
 pub mod ec2;

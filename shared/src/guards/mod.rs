@@ -1,5 +1,8 @@
 //! What every guard function shares: its errors, its non-policy settings,
 //! the loop guard, and the one-message-per-event notification.
+//!
+//! Layer: guards (with `sweep`): the decisions, acting through the
+//! ports. May import the ports and every layer below.
 
 pub mod cluster;
 pub mod iam;

@@ -5,6 +5,8 @@
 //! function's `main`), the one runner that reads the payload, decides where
 //! to act and with which clients, runs a guard on it, and reports failures
 //! to Lambda with a stable error type.
+//!
+//! Layer: wiring (with `config`). May import every layer.
 
 /// `Function` for a guard's `Deps`: its `new` cannot fail, and it handles
 /// an invocation with its module's `handle` and `IAM_ACTIONS`.

@@ -1,4 +1,7 @@
 //! The event model: the CloudTrail record and what each guard reads from it.
+//!
+//! Layer: model, the ground (with `secrets` and `finding`): what
+//! events and the estate carry. Imports nothing of the crate outside its layer.
 
 pub mod ci;
 pub mod cl;

@@ -13,6 +13,9 @@
 //!   acts in, and its member roles;
 //! - `settings`: every setting's effective value and where it came from;
 //! - `location`: where a deployed policy is kept.
+//!
+//! Layer: policy. May import the model; never the rules (their ids are
+//! checked against the catalog by `rules::check_policy`).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,9 @@
 //! The ports through which the guards reach AWS. Domain code depends on these
 //! traits; the adapters (`aws`) implement them with the SDK, tests with fakes.
+//!
+//! Layer: ports, the traits guards act through and the types they carry
+//! ([`estate`], [`place`]), with their fakes. May import output and the
+//! layers below; never a guard or an adapter.
 
 pub mod cache;
 pub mod estate;

@@ -1,5 +1,9 @@
 //! The verdict on one event: the JSON document of DESIGN §8, also the CLI's
 //! `--format json` line.
+//!
+//! Layer: report (with `state`): what a guard did or would do, its
+//! plan of revocations and console links. May import the rules, the policy
+//! and the model.
 
 use serde::Serialize;
 

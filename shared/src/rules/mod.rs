@@ -1,7 +1,11 @@
 //! The rule catalog (DESIGN §5). One file per rule, each declared with
 //! [`rule!`](crate::rule) so that its documentation, metadata and check live
 //! together; [`ALL`] is the one explicit registry that everything else reads
-//! (`access-guard rules`, the README table, the policy validator).
+//! (`access-guard rules`, the README table, and [`check_policy`], which
+//! checks a policy's rule tables against it).
+//!
+//! Layer: rules, pure functions of an event and the policy. May import the
+//! policy and the model.
 
 pub mod ec2_ci;
 pub mod ec2_sg;

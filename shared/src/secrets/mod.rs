@@ -11,6 +11,9 @@
 //! without credentials, or on digests and UUIDs. Everything is written out
 //! rather than compiled as regular expressions: no start-up cost in the
 //! Lambda and each check reads as what it is.
+//!
+//! Layer: model (with `model` and `finding`). Imports nothing of
+//! the crate outside its layer.
 
 pub mod formats;
 pub mod record;

@@ -67,7 +67,7 @@ const USER_KEYED: &[&str] = &[
 const BODIES: [&str; 2] = ["requestParameters", "responseElements"];
 
 /// `event` (an EventBridge envelope, or a bare CloudTrail record) with every
-/// string of its request and response redacted but the values of [`KEPT`]
+/// string of its request and response redacted but the values of `KEPT`
 /// keys. Everything else of the record (who, where, when, the event id) is
 /// kept.
 pub fn redacted_event(event: &Value) -> Value {

@@ -3,6 +3,9 @@
 //! and judged by the same rules; then reconciled with the state table so that
 //! only what is new or resolved is alerted. The CLI's `scan` runs the same
 //! sweep read-only, without the table.
+//!
+//! Layer: guards (with `guards`). May import the ports and every layer
+//! below.
 
 use std::collections::BTreeSet;
 
