@@ -13,7 +13,7 @@
 
 locals {
   # What the functions call when a sink is on; a test compares these with
-  # SECURITY_HUB_ACTIONS and CHATBOT_ACTIONS in shared/src/ports/aws/mod.rs.
+  # SECURITY_HUB_ACTIONS and CHATBOT_ACTIONS in shared/src/aws/ (securityhub.rs, sns.rs).
   security_hub_actions = ["securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"]
   chatbot_actions      = ["sns:Publish"]
 
