@@ -195,3 +195,74 @@ impl Summary {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::tests::REGION;
+
+    #[test]
+    fn the_summary_counts_and_lists_the_oldest() {
+        let mk = |rule: &str, sev: Severity, acct: &str, first: &str, status: Status| Record {
+            fingerprint: format!("{rule}{acct}{first}"),
+            account: acct.to_string(),
+            region: REGION.to_string(),
+            resource: "sg-1".to_string(),
+            rule: rule.to_string(),
+            severity: sev,
+            title: "t".to_string(),
+            detail: "d".to_string(),
+            status,
+            first_seen: first.to_string(),
+            last_seen: first.to_string(),
+            last_alert: None,
+            resolved_at: None,
+            read_at: 0,
+        };
+        let records = vec![
+            mk(
+                "EC2-SG-003",
+                Severity::Critical,
+                "111111111111",
+                "2026-01-02",
+                Status::Open,
+            ),
+            mk(
+                "EC2-SG-003",
+                Severity::Critical,
+                "222222222222",
+                "2026-01-01",
+                Status::Open,
+            ),
+            mk(
+                "ECS-TD-001",
+                Severity::High,
+                "111111111111",
+                "2026-03-01",
+                Status::Open,
+            ),
+            mk(
+                "EC2-SG-004",
+                Severity::Critical,
+                "111111111111",
+                "2025-01-01",
+                Status::Resolved,
+            ),
+            mk(
+                "EC2-SG-004",
+                Severity::Critical,
+                "111111111111",
+                "2025-01-01",
+                Status::Exempt,
+            ),
+        ];
+        let s = Summary::of(&records, Vec::new(), "now");
+        assert_eq!((s.open, s.exempt), (3, 1));
+        assert_eq!(s.by_rule["EC2-SG-003"], 2);
+        assert_eq!(s.by_account["111111111111"], 2);
+        assert_eq!(s.oldest[0].account, "222222222222");
+        assert!(s
+            .subject()
+            .starts_with("[CRITICAL] Daily summary: 3 open findings in 2 accounts"));
+    }
+}

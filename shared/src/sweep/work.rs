@@ -37,3 +37,30 @@ pub async fn places(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::tests::{ACCOUNT, REGION};
+
+    #[tokio::test]
+    async fn places_are_the_home_or_the_organizations_accounts_and_regions() {
+        struct Two;
+        #[async_trait::async_trait]
+        impl AccountLister for Two {
+            async fn accounts(&self) -> Result<Vec<String>, AwsError> {
+                Ok(vec!["111111111111".to_string(), "222222222222".to_string()])
+            }
+        }
+        let alone = places(&Policy::embedded(), ACCOUNT, REGION, &Two)
+            .await
+            .unwrap();
+        assert_eq!(alone, [(ACCOUNT.to_string(), REGION.to_string())]);
+        let org = Policy::from_toml(
+            "[organization]\naccounts = \"*\"\norganization_id = \"o-a1b2c3d4e5\"\nregions = [\"eu-west-1\", \"us-east-1\"]\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(places(&org, ACCOUNT, REGION, &Two).await.unwrap().len(), 4);
+    }
+}
