@@ -86,6 +86,11 @@ impl StateStore for GatedState<'_> {
     }
 }
 
+/// IAM and EC2 with nothing in them: these estates ask them nothing more.
+static NO_IAM: std::sync::LazyLock<MemoryIam> = std::sync::LazyLock::new(MemoryIam::default);
+static NO_INSTANCES: std::sync::LazyLock<MemoryInstances> =
+    std::sync::LazyLock::new(MemoryInstances::default);
+
 fn place_sweep<'a>(
     estate: &'a dyn EstateReader,
     state: &'a dyn StateStore,
@@ -99,9 +104,8 @@ fn place_sweep<'a>(
         region: REGION,
         run: now,
         estate,
-        // Nothing in these estates asks IAM or EC2 anything more.
-        iam: Box::leak(Box::new(MemoryIam::default())),
-        instances: Box::leak(Box::new(MemoryInstances::default())),
+        iam: &*NO_IAM,
+        instances: &*NO_INSTANCES,
         state: Some(state),
         notifier: Some(notifier),
         organizations: None,
