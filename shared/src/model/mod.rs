@@ -14,6 +14,7 @@ pub mod stream;
 pub mod svc;
 pub mod tags;
 pub mod td;
+pub mod vpc;
 
 /// Today's date (UTC), for exemption expiry. Rules never read the clock; the
 /// callers pass the date in.
