@@ -146,6 +146,8 @@ pub fn reach(
             None
         }
     };
+    let mut seen = std::collections::BTreeSet::new();
+    unknown.retain(|why| seen.insert(why.clone()));
     if !closed.is_empty() {
         let mut why = closed.join("; ");
         if !unknown.is_empty() {
@@ -168,5 +170,207 @@ pub fn reach(
         _ => Reachability::Unknown {
             why: unknown.join("; "),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{acl, entry, public_network, route, subnet, table};
+    use super::super::{Fact, Network};
+    use super::*;
+
+    const WIDE: WidePrefixes = WidePrefixes { ipv4: 8, ipv6: 16 };
+
+    fn ssh(network: &Network, subnet_id: &str, public: Option<bool>) -> Reachability {
+        reach(
+            network,
+            subnet_id,
+            public,
+            Protocol::Tcp,
+            22,
+            Family::Ipv4,
+            WIDE,
+        )
+    }
+
+    #[test]
+    fn an_open_path_is_reachable_and_its_line_names_every_part() {
+        let reach = ssh(&public_network(), "subnet-1", Some(true));
+        assert_eq!(
+            reach.line(),
+            "reachable from the internet on tcp/22 via igw-0ab (route rtb-1 0.0.0.0/0, acl acl-1 #100 in, #100 out)"
+        );
+        let v6 = super::reach(
+            &public_network(),
+            "subnet-1",
+            Some(true),
+            Protocol::Udp,
+            443,
+            Family::Ipv6,
+            WIDE,
+        );
+        assert_eq!(
+            v6.line(),
+            "reachable from the internet on udp/443 via igw-0ab (route rtb-1 ::/0, acl acl-1 #101 in, #101 out)"
+        );
+    }
+
+    #[test]
+    fn no_route_to_an_internet_gateway_is_not_reachable() {
+        let mut network = public_network();
+        network.route_tables[0].subnets.clear();
+        network.route_tables.push(table(
+            "rtb-2",
+            "vpc-1",
+            true,
+            &[],
+            vec![route("10.0.0.0/16", "local"), route("0.0.0.0/0", "nat-1")],
+        ));
+        assert_eq!(
+            ssh(&network, "subnet-1", Some(true)).line(),
+            "not reachable now: subnet-1 has no route to an internet gateway (route table rtb-2)"
+        );
+    }
+
+    #[test]
+    fn a_missing_route_table_is_unknown() {
+        let mut network = public_network();
+        network.subnets.push(subnet("subnet-9", "vpc-9"));
+        network.network_acls.push(acl(
+            "acl-9",
+            "vpc-9",
+            true,
+            &[],
+            super::super::test_support::open_entries(),
+        ));
+        assert_eq!(
+            ssh(&network, "subnet-9", Some(true)).line(),
+            "unknown: the route table of subnet-9 was not read"
+        );
+    }
+
+    #[test]
+    fn an_address_not_read_is_unknown_and_no_address_is_not_reachable() {
+        assert_eq!(
+            ssh(&public_network(), "subnet-1", None),
+            Reachability::Unknown {
+                why: "whether the interface in subnet-1 has a public address was not read"
+                    .to_string()
+            }
+        );
+        assert_eq!(
+            ssh(&public_network(), "subnet-1", Some(false)).line(),
+            "not reachable now: the interface in subnet-1 has no public address"
+        );
+    }
+
+    #[test]
+    fn an_acl_that_denies_closes_the_path_naming_its_rule() {
+        let mut network = public_network();
+        network.network_acls[0].entries.push(entry(
+            90,
+            false,
+            "6",
+            Some((22, 22)),
+            "0.0.0.0/0",
+            false,
+        ));
+        assert_eq!(
+            ssh(&network, "subnet-1", Some(true)).line(),
+            "not reachable now: network ACL acl-1 denies tcp/22 from the IPv4 internet (rule #90)"
+        );
+    }
+
+    #[test]
+    fn replies_that_cannot_leave_close_the_path() {
+        let mut network = public_network();
+        network.network_acls[0]
+            .entries
+            .push(entry(90, true, "-1", None, "0.0.0.0/0", false));
+        assert_eq!(
+            ssh(&network, "subnet-1", Some(true)).line(),
+            "not reachable now: network ACL acl-1 lets no reply out: tcp to ports 1024-65535 on the IPv4 internet is denied (rule #90)"
+        );
+    }
+
+    #[test]
+    fn a_partly_open_acl_is_reachable_saying_what_is_kept_out() {
+        let mut network = public_network();
+        network.network_acls[0].entries.push(entry(
+            90,
+            true,
+            "6",
+            Some((1024, 32767)),
+            "0.0.0.0/0",
+            false,
+        ));
+        assert_eq!(
+            ssh(&network, "subnet-1", Some(true)).line(),
+            "reachable from the internet on tcp/22 via igw-0ab (route rtb-1 0.0.0.0/0, acl acl-1 #100 in, #100 out), partly: replies leave only to ports 32768-65535 (rule #100 out)"
+        );
+    }
+
+    #[test]
+    fn a_closed_part_decides_even_when_another_is_unknown() {
+        let mut network = public_network();
+        network.route_tables.clear();
+        network
+            .unread
+            .insert(Fact::RouteTables, "UnauthorizedOperation".to_string());
+        assert_eq!(
+            ssh(&network, "subnet-1", Some(true)).line(),
+            "unknown: the route table of subnet-1 was not read (DescribeRouteTables: UnauthorizedOperation)"
+        );
+        network.network_acls[0]
+            .entries
+            .push(entry(90, false, "-1", None, "0.0.0.0/0", false));
+        assert_eq!(
+            ssh(&network, "subnet-1", Some(true)).line(),
+            "not reachable now: network ACL acl-1 denies tcp/22 from the IPv4 internet (rule #90); also unknown: the route table of subnet-1 was not read (DescribeRouteTables: UnauthorizedOperation)"
+        );
+    }
+
+    #[test]
+    fn missing_facts_are_never_reachable() {
+        let full = public_network();
+        let cases: Vec<(&str, Network)> = vec![
+            (
+                "subnets",
+                Network {
+                    subnets: vec![],
+                    ..full.clone()
+                },
+            ),
+            (
+                "acls",
+                Network {
+                    network_acls: vec![],
+                    ..full.clone()
+                },
+            ),
+            (
+                "gateways",
+                Network {
+                    internet_gateways: vec![],
+                    ..full.clone()
+                },
+            ),
+            (
+                "tables",
+                Network {
+                    route_tables: vec![],
+                    ..full.clone()
+                },
+            ),
+        ];
+        for (what, network) in cases {
+            let got = ssh(&network, "subnet-1", Some(true));
+            assert!(
+                matches!(got, Reachability::Unknown { .. }),
+                "{what} missing: {got:?}"
+            );
+        }
+        let got = ssh(&full, "subnet-404", Some(true));
+        assert_eq!(got.line(), "unknown: subnet subnet-404 was not read");
     }
 }
