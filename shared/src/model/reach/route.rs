@@ -303,6 +303,27 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_prefix_is_the_whole_family_even_unmasked() {
+        let unmasked = |raw: &str| crate::model::reach::Route {
+            destination: raw
+                .parse()
+                .map(Source::Cidr)
+                .unwrap_or(Source::Unparsed(raw.to_string())),
+            target: "igw-0ab".to_string(),
+            active: true,
+        };
+        let network = with_routes(vec![unmasked("1.2.3.4/0"), unmasked("2001:db8::1/0")]);
+        assert_eq!(
+            verdict(&network, Family::Ipv4),
+            internet("igw-0ab", "1.2.3.4/0")
+        );
+        assert_eq!(
+            verdict(&network, Family::Ipv6),
+            internet("igw-0ab", "2001:db8::1/0")
+        );
+    }
+
+    #[test]
     fn internet_wide_halves_are_the_internet_narrow_routes_are_not() {
         let network = with_routes(vec![route("0.0.0.0/1", "igw-0ab")]);
         assert_eq!(
