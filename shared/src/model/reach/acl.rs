@@ -63,7 +63,13 @@ pub fn acl_for<'n>(network: &'n Network, subnet_id: &str) -> Result<&'n NetworkA
         .filter(|a| a.subnets.iter().any(|s| s == subnet_id))
         .collect();
     match associated.as_slice() {
-        [acl] => Ok(acl),
+        [acl] => match network.subnet(subnet_id) {
+            Ok(subnet) if subnet.vpc_id != acl.vpc_id => Err(Unknown::new(format!(
+                "network ACL {} of {subnet_id} belongs to {}, the subnet to {}",
+                acl.id, acl.vpc_id, subnet.vpc_id
+            ))),
+            _ => Ok(acl),
+        },
         [] => {
             let subnet = network.subnet(subnet_id)?;
             let default: Vec<&NetworkAcl> = network

@@ -408,7 +408,18 @@ fn the_acl_of_a_subnet_is_its_association_else_its_vpcs_default() {
         acl_for(&network, "subnet-2").map(|a| a.id.as_str()),
         Ok("acl-2")
     );
-    network.network_acls.retain(|a| a.vpc_id != "vpc-b");
+    network
+        .network_acls
+        .push(acl("acl-x", "vpc-1", false, &["subnet-b"], vec![]));
+    assert_eq!(
+        acl_for(&network, "subnet-b"),
+        Err(Unknown::new(
+            "network ACL acl-x of subnet-b belongs to vpc-1, the subnet to vpc-b"
+        ))
+    );
+    network
+        .network_acls
+        .retain(|a| a.vpc_id != "vpc-b" && a.id != "acl-x");
     network
         .unread
         .insert(Fact::NetworkAcls, "Throttling".to_string());
