@@ -9,6 +9,7 @@ pub mod event;
 pub mod iam;
 pub mod json;
 pub mod net;
+pub mod reach;
 pub mod sg;
 pub mod stream;
 pub mod svc;
