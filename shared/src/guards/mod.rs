@@ -14,6 +14,7 @@ pub mod offline;
 pub mod service;
 pub mod sinks;
 pub mod task_definition;
+pub mod vpc;
 
 use time::Date;
 use tracing::info;

@@ -13,6 +13,7 @@ pub mod ecs_cl;
 pub mod ecs_svc;
 pub mod ecs_td;
 pub mod iam_ecs;
+pub mod net;
 
 use crate::finding::{Action, Finding, Severity};
 use crate::model::ci::InstanceChange;
@@ -21,12 +22,14 @@ use crate::model::iam::IamChange;
 use crate::model::sg::{Direction, SgChange, SgRule};
 use crate::model::svc::ServiceChange;
 use crate::model::td::TaskDefinition;
+use crate::model::vpc::NetChange;
 use crate::policy::{Policy, PolicyError, RuleSetting};
 use ec2_ci::CiContext;
 use ecs_cl::ClContext;
 use ecs_svc::SvcContext;
 use ecs_td::{Hit, TdContext};
 use iam_ecs::IamContext;
+use net::NetContext;
 
 /// What a rule looks at, and the pure function that judges it.
 #[derive(Clone, Copy)]
@@ -46,6 +49,9 @@ pub enum Check {
     Instance(fn(&InstanceChange, &CiContext) -> Vec<Hit>),
     /// An IAM policy or trust change, with what the Lambda learned from AWS.
     Iam(fn(&IamChange, &IamContext) -> Vec<Hit>),
+    /// A VPC change to the way in (routes, network ACLs, subnets), with
+    /// what the Lambda learned from AWS.
+    Network(fn(&NetChange, &NetContext) -> Vec<Hit>),
 }
 
 /// A rule of the catalog.
@@ -159,6 +165,9 @@ pub static ALL: &[&Rule] = &[
     &iam_ecs::admin_on_task_role::ADMIN_ON_TASK_ROLE,
     &iam_ecs::execute_command_everywhere::EXECUTE_COMMAND_EVERYWHERE,
     &iam_ecs::pass_role_with_launch::PASS_ROLE_WITH_LAUNCH,
+    &net::route_to_internet::ROUTE_TO_INTERNET,
+    &net::acl_admin_ports::ACL_ADMIN_PORTS,
+    &net::public_ip_on_launch::PUBLIC_IP_ON_LAUNCH,
 ];
 
 /// Rules that report only what no other rule reported about the same target.
@@ -291,6 +300,14 @@ pub fn evaluate_svc(change: &ServiceChange, ctx: &SvcContext) -> Vec<Finding> {
 pub fn evaluate_cl(change: &ClusterChange, ctx: &ClContext) -> Vec<Finding> {
     findings_from_hits(ctx.policy, |check| match check {
         Check::Cluster(f) => Some(f(change, ctx)),
+        _ => None,
+    })
+}
+
+/// Evaluates every enabled network rule. Findings come most severe first.
+pub fn evaluate_net(change: &NetChange, ctx: &NetContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::Network(f) => Some(f(change, ctx)),
         _ => None,
     })
 }
