@@ -183,6 +183,59 @@ impl crate::ports::TaskDefinitions for MemoryTaskDefinitions {
     }
 }
 
+/// VPCs held in memory: their networks and what runs in each subnet.
+#[derive(Default)]
+pub struct MemoryVpcs {
+    pub networks: Vec<(String, crate::model::reach::Network)>,
+    /// Subnet → the workloads in it.
+    pub workloads: Vec<(String, Vec<String>)>,
+    pub calls: Mutex<Vec<String>>,
+    /// Answer every call with this error instead.
+    pub error: Option<AwsError>,
+}
+
+impl MemoryVpcs {
+    fn call(&self, what: String) -> Result<(), AwsError> {
+        self.calls.lock().unwrap().push(what);
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ports::Vpcs for MemoryVpcs {
+    async fn route_table_vpc(&self, route_table: &str) -> Result<Option<String>, AwsError> {
+        self.call(format!("route table {route_table}"))?;
+        Ok(self
+            .networks
+            .iter()
+            .find(|(_, n)| n.route_tables.iter().any(|t| t.id == route_table))
+            .map(|(vpc, _)| vpc.clone()))
+    }
+
+    async fn network(&self, vpc: &str) -> Result<crate::model::reach::Network, AwsError> {
+        self.call(format!("network {vpc}"))?;
+        Ok(self
+            .networks
+            .iter()
+            .find(|(v, _)| v == vpc)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default())
+    }
+
+    async fn workloads(&self, subnets: &[String]) -> Result<Vec<String>, AwsError> {
+        self.call(format!("workloads {}", subnets.join(",")))?;
+        Ok(self
+            .workloads
+            .iter()
+            .filter(|(s, _)| subnets.contains(s))
+            .flat_map(|(_, w)| w.clone())
+            .collect())
+    }
+}
+
 /// Clusters held in memory, by name.
 #[derive(Default)]
 pub struct MemoryClusters {

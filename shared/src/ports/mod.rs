@@ -125,12 +125,27 @@ pub trait TaskDefinitions: Send + Sync {
     async fn describe(&self, task_definition: &str) -> Result<Option<TaskDefinition>, AwsError>;
 }
 
-/// Sends the alert.
 /// Reads a cluster back: its settings, Exec configuration and tags.
 #[async_trait]
 pub trait Clusters: Send + Sync {
     /// `None` when the cluster does not exist (or is inactive).
     async fn describe(&self, cluster: &str) -> Result<Option<ClusterSettings>, AwsError>;
+}
+
+/// EC2 reads of the way in (DESIGN §14): a VPC's subnets, route tables,
+/// network ACLs and internet gateways, and what runs in its subnets.
+#[async_trait]
+pub trait Vpcs: Send + Sync {
+    /// The VPC of a route table; `None` when the table does not exist.
+    async fn route_table_vpc(&self, route_table: &str) -> Result<Option<String>, AwsError>;
+    /// One VPC's network: its subnets, route tables, network ACLs and the
+    /// internet gateways attached to it. A kind that could not be read is
+    /// in [`Network::unread`](crate::model::reach::Network::unread) with its
+    /// error code; a retryable failure is an error.
+    async fn network(&self, vpc: &str) -> Result<crate::model::reach::Network, AwsError>;
+    /// The ECS tasks (their network interfaces) and the instances in these
+    /// subnets, one line each (`task eni-… (…)`, `instance i-…`).
+    async fn workloads(&self, subnets: &[String]) -> Result<Vec<String>, AwsError>;
 }
 
 /// EC2 reads about launches: launch template versions, the account's

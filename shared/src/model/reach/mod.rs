@@ -288,4 +288,4 @@ fn span(network: &Source, family: Family, wide: WidePrefixes) -> Span {
 }
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
