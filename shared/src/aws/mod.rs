@@ -19,6 +19,7 @@ pub mod securityhub;
 pub mod sns;
 #[cfg(feature = "state")]
 pub mod state;
+pub mod vpc;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::config::http::HttpResponse;

@@ -4,6 +4,7 @@
 
 use super::ec2::{Ec2Remediator, Ec2SecurityGroups};
 use super::ecs::{EcsClusters, EcsTaskDefinitions};
+use super::vpc::Ec2Vpcs;
 use super::{classify, estate, iam, instances};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ pub struct PlaceClients {
     pub clusters: EcsClusters,
     pub iam: iam::IamClient,
     pub instances: instances::Ec2Instances,
+    /// The network guard's VPC reads.
+    pub vpcs: Ec2Vpcs,
     /// The sweep's reads.
     pub estate: estate::SdkEstate,
     /// Whose credentials the reads carry: the member (read-only) role's
@@ -59,6 +62,7 @@ impl PlaceClients {
                 ecs.clone(),
                 aws_sdk_autoscaling::Client::new(sdk),
             ),
+            vpcs: Ec2Vpcs::new(ec2.clone()),
             estate: estate::SdkEstate::new(
                 ec2,
                 ecs,

@@ -1,6 +1,6 @@
 //! The functions (feature `lambda`): each one's wiring in a module of its
 //! own ([`ingress_guard`], [`task_definition_guard`], [`service_guard`],
-//! [`cluster_guard`], [`instance_guard`], [`iam_guard`],
+//! [`cluster_guard`], [`instance_guard`], [`iam_guard`], [`network_guard`],
 //! [`sweep`]), and what they share — their logging, [`serve`] (every
 //! function's `main`), the one runner that reads the payload, decides where
 //! to act and with which clients, runs a guard on it, and reports failures
@@ -36,6 +36,7 @@ pub mod cluster_guard;
 pub mod iam_guard;
 pub mod ingress_guard;
 pub mod instance_guard;
+pub mod network_guard;
 pub mod service_guard;
 pub mod sweep;
 pub mod task_definition_guard;
@@ -89,6 +90,7 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("cluster-guard", cluster_guard::IAM_ACTIONS),
     ("instance-guard", instance_guard::IAM_ACTIONS),
     ("iam-guard", iam_guard::IAM_ACTIONS),
+    ("network-guard", network_guard::IAM_ACTIONS),
     ("sweep", sweep::IAM_ACTIONS),
 ];
 

@@ -144,7 +144,7 @@ pub trait Vpcs: Send + Sync {
     /// error code; a retryable failure is an error.
     async fn network(&self, vpc: &str) -> Result<crate::model::reach::Network, AwsError>;
     /// The ECS tasks (their network interfaces) and the instances in these
-    /// subnets, one line each (`task eni-… (…)`, `instance i-…`).
+    /// subnets, one line each (`task interface eni-… (…)`, `instance i-…`).
     async fn workloads(&self, subnets: &[String]) -> Result<Vec<String>, AwsError>;
 }
 
