@@ -215,7 +215,10 @@ impl Action {
 
     /// True for the actions that end a request: forward, redirect, fixed-response.
     pub fn is_terminal(&self) -> bool {
-        matches!(self.kind.as_str(), "forward" | "redirect" | "fixed-response")
+        matches!(
+            self.kind.as_str(),
+            "forward" | "redirect" | "fixed-response"
+        )
     }
 
     /// True for a redirect whose target protocol is HTTPS (`#{protocol}`,
@@ -601,10 +604,7 @@ impl ElbChange {
                         Ok(Target {
                             id: t.get("id").required_str()?.to_string(),
                             port: t.get("port").port()?,
-                            availability_zone: t
-                                .get("availabilityZone")
-                                .str()?
-                                .map(str::to_string),
+                            availability_zone: t.get("availabilityZone").str()?.map(str::to_string),
                         })
                     })
                     .collect::<Result<Vec<_>, FieldError>>()?;
@@ -694,7 +694,8 @@ fn load_balancer(request: &Node<'_>, response: &Node<'_>) -> Result<ElbChange, F
     let arn = after.get("loadBalancerArn").str()?.map(str::to_string);
     let (lb_type, type_defaulted) = match (after.get("type").str()?, request.get("type").str()?) {
         (Some(t), _) => (
-            LbType::parse(t).ok_or_else(|| after.get("type").error(format!("unknown type {t:?}")))?,
+            LbType::parse(t)
+                .ok_or_else(|| after.get("type").error(format!("unknown type {t:?}")))?,
             false,
         ),
         (None, Some(t)) => (
@@ -872,7 +873,8 @@ fn target_group(
         target_type,
         health_check_protocol,
         health_check_defaulted,
-        health_check_enabled: health_check_enabled.or_else(|| (created && is_lambda).then_some(false)),
+        health_check_enabled: health_check_enabled
+            .or_else(|| (created && is_lambda).then_some(false)),
         vpc_id: either(&after, request, "vpcId")?.map(str::to_string),
     })
 }
@@ -882,7 +884,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const LB: &str = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188";
+    const LB: &str =
+        "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188";
     const LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2";
 
     fn read(
@@ -1056,7 +1059,10 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (tg.health_check_protocol.as_deref(), tg.health_check_defaulted),
+            (
+                tg.health_check_protocol.as_deref(),
+                tg.health_check_defaulted
+            ),
             (Some("HTTP"), true)
         );
         let c = change(
@@ -1158,6 +1164,9 @@ mod tests {
             ElbChange::from_event(&Event::from_value(&record, "t").unwrap()).unwrap(),
             None
         );
-        assert_eq!(read("DeleteLoadBalancer", json!({}), json!(null)).unwrap(), None);
+        assert_eq!(
+            read("DeleteLoadBalancer", json!({}), json!(null)).unwrap(),
+            None
+        );
     }
 }

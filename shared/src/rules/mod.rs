@@ -12,11 +12,13 @@ pub mod ec2_sg;
 pub mod ecs_cl;
 pub mod ecs_svc;
 pub mod ecs_td;
+pub mod elb;
 pub mod iam_ecs;
 
 use crate::finding::{Action, Finding, Severity};
 use crate::model::ci::InstanceChange;
 use crate::model::cl::ClusterChange;
+use crate::model::elb::ElbChange;
 use crate::model::iam::IamChange;
 use crate::model::sg::{Direction, SgChange, SgRule};
 use crate::model::svc::ServiceChange;
@@ -26,6 +28,7 @@ use ec2_ci::CiContext;
 use ecs_cl::ClContext;
 use ecs_svc::SvcContext;
 use ecs_td::{Hit, TdContext};
+use elb::ElbContext;
 use iam_ecs::IamContext;
 
 /// What a rule looks at, and the pure function that judges it.
@@ -46,6 +49,9 @@ pub enum Check {
     Instance(fn(&InstanceChange, &CiContext) -> Vec<Hit>),
     /// An IAM policy or trust change, with what the Lambda learned from AWS.
     Iam(fn(&IamChange, &IamContext) -> Vec<Hit>),
+    /// A load-balancer, listener, attribute or target-group change, with
+    /// what the Lambda learned from AWS (the scheme, the listener, …).
+    LoadBalancer(fn(&ElbChange, &ElbContext) -> Vec<Hit>),
 }
 
 /// A rule of the catalog.
@@ -159,6 +165,16 @@ pub static ALL: &[&Rule] = &[
     &iam_ecs::admin_on_task_role::ADMIN_ON_TASK_ROLE,
     &iam_ecs::execute_command_everywhere::EXECUTE_COMMAND_EVERYWHERE,
     &iam_ecs::pass_role_with_launch::PASS_ROLE_WITH_LAUNCH,
+    &elb::http_without_redirect::HTTP_WITHOUT_REDIRECT,
+    &elb::listener_not_encrypted::LISTENER_NOT_ENCRYPTED,
+    &elb::tls_policy::TLS_POLICY,
+    &elb::invalid_headers_kept::INVALID_HEADERS_KEPT,
+    &elb::desync_mitigation::DESYNC_MITIGATION,
+    &elb::access_logs_off::ACCESS_LOGS_OFF,
+    &elb::deletion_protection_off::DELETION_PROTECTION_OFF,
+    &elb::plain_http_target_group::PLAIN_HTTP_TARGET_GROUP,
+    &elb::nlb_without_security_groups::NLB_WITHOUT_SECURITY_GROUPS,
+    &elb::unserved_open_ports::UNSERVED_OPEN_PORTS,
 ];
 
 /// Rules that report only what no other rule reported about the same target.
@@ -307,6 +323,14 @@ pub fn evaluate_ci(change: &InstanceChange, ctx: &CiContext) -> Vec<Finding> {
 pub fn evaluate_iam(change: &IamChange, ctx: &IamContext) -> Vec<Finding> {
     findings_from_hits(ctx.policy, |check| match check {
         Check::Iam(f) => Some(f(change, ctx)),
+        _ => None,
+    })
+}
+
+/// Evaluates every enabled load-balancer rule. Findings come most severe first.
+pub fn evaluate_elb(change: &ElbChange, ctx: &ElbContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::LoadBalancer(f) => Some(f(change, ctx)),
         _ => None,
     })
 }
