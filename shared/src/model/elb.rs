@@ -339,6 +339,9 @@ pub struct Listener {
     pub ssl_policy_defaulted: bool,
     /// `None`: a modification that does not change them.
     pub default_actions: Option<Vec<Action>>,
+    /// The request sets the port or the protocol (always, for a creation):
+    /// the listener serves something else than before.
+    pub moves: bool,
 }
 
 impl Listener {
@@ -790,6 +793,7 @@ fn listener(
     if created && default_actions.is_none() {
         return Err(request.get("defaultActions").error("missing"));
     }
+    let moves = created || request.get("port").is_present() || request.get("protocol").is_present();
     Ok(Listener {
         arn,
         load_balancer,
@@ -799,6 +803,7 @@ fn listener(
         ssl_policy,
         ssl_policy_defaulted,
         default_actions,
+        moves,
     })
 }
 
@@ -1026,7 +1031,7 @@ mod tests {
         );
         assert_eq!(forward.target_groups, ["arn:tg"]);
         assert!(only_redirects_to_https(std::slice::from_ref(&https)));
-        assert!(!only_redirects_to_https(&[same.clone()]));
+        assert!(!only_redirects_to_https(std::slice::from_ref(&same)));
         assert!(!only_redirects_to_https(&[https.clone(), forward]));
         assert!(!only_redirects_to_https(&[]));
         assert_eq!(same.describe(), "redirect to #{protocol}");

@@ -8,7 +8,7 @@ crate::rule! {
     /// Flags a load balancer whose security groups admit the internet on
     /// ports (or protocols) that none of its listeners serves: judged when
     /// `SetSecurityGroups` gives it groups and when `ModifyListener` moves a
-    /// listener to another port or protocol. A listener serves TCP (HTTP,
+    /// listener to another port or protocol (the request sets either). A listener serves TCP (HTTP,
     /// HTTPS, TCP, TLS), UDP (UDP, QUIC) or both (TCP_UDP, TCP_QUIC) on its
     /// port; ICMP is not judged. The groups' rules and the listeners are
     /// read by the Lambda (the rules that admit the internet as the EC2-SG
@@ -82,7 +82,7 @@ fn unserved(rule: &OpenIngress, listeners: &[(String, i64)]) -> Option<String> {
         .collect();
     served.sort_unstable();
     served.dedup();
-    if served.len() as i64 >= to - from + 1 {
+    if served.len() as i64 > to - from {
         return None;
     }
     let proto = if udp { "udp" } else { "tcp" };
@@ -116,7 +116,7 @@ pub fn judge(change: &ElbChange, ctx: &ElbContext) -> Vec<Verdict> {
         ElbChange::Listener {
             created: false,
             listener,
-        } if listener.port.is_some() || listener.protocol.is_some() => {}
+        } if listener.moves => {}
         _ => return Vec::new(),
     }
     let lb = lb_label(change);
