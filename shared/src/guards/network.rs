@@ -130,7 +130,7 @@ mod tests {
                 &[],
             ),
             ("elb-set-security-groups-alb.json", &[], &["ELB-010"]),
-            ("elb-register-targets.json", &[], &[]),
+            ("elb-register-targets.json", &[], &["ELB-011"]),
         ];
         for (name, expected, unknown) in cases {
             let report = evaluate_offline(&sample(name), &policy).unwrap();

@@ -175,6 +175,7 @@ pub static ALL: &[&Rule] = &[
     &elb::plain_http_target_group::PLAIN_HTTP_TARGET_GROUP,
     &elb::nlb_without_security_groups::NLB_WITHOUT_SECURITY_GROUPS,
     &elb::unserved_open_ports::UNSERVED_OPEN_PORTS,
+    &elb::load_balancer_bypassed::LOAD_BALANCER_BYPASSED,
 ];
 
 /// Rules that report only what no other rule reported about the same target.

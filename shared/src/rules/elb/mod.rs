@@ -1,7 +1,7 @@
 //! Rules about load balancers (ELB-*), judged at the ELBv2 calls of
 //! DESIGN §14: `CreateLoadBalancer`, `SetSecurityGroups`,
 //! `Create/ModifyListener`, `Create/ModifyRule`,
-//! `ModifyLoadBalancerAttributes`, `Create/ModifyTargetGroup`.
+//! `ModifyLoadBalancerAttributes`, `Create/ModifyTargetGroup`, `RegisterTargets`.
 //!
 //! Many records name a load balancer only by ARN: its kind is in the ARN,
 //! its scheme is not. What a rule needs and the record does not carry comes
@@ -14,6 +14,7 @@ pub mod desync_mitigation;
 pub mod http_without_redirect;
 pub mod invalid_headers_kept;
 pub mod listener_not_encrypted;
+pub mod load_balancer_bypassed;
 pub mod nlb_without_security_groups;
 pub mod plain_http_target_group;
 pub mod tls_policy;
@@ -47,6 +48,21 @@ pub struct ElbFacts {
     /// The ingress rules of the load balancer's groups that admit the
     /// internet (as the EC2-SG rules judge them) (ELB-010).
     pub open_ingress: Option<Vec<OpenIngress>>,
+    /// What was read of each registered target's direct reach (ELB-011).
+    pub targets: Option<Vec<TargetReach>>,
+}
+
+/// A registered target's own way in from the internet, as the Lambda read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetReach {
+    /// The target's id as registered (IP address or instance id).
+    pub target: String,
+    /// Its public address (task ENI public IP, instance public or Elastic
+    /// IP), `Ok(None)` when it has none, `Err(why)` when it could not be read.
+    pub public_address: Result<Option<String>, String>,
+    /// Its groups' rules that admit the internet on the port it serves
+    /// (`sg-…: tcp 8080 from 0.0.0.0/0`), `Err(why)` when they could not be read.
+    pub open_rules: Result<Vec<String>, String>,
 }
 
 /// An ingress rule of a load balancer's group that admits the internet.
@@ -195,7 +211,7 @@ pub fn not_true(value: &str) -> bool {
 type Judge = fn(&ElbChange, &ElbContext) -> Vec<Verdict>;
 
 /// Every load-balancer rule and its judge, for [`needs_aws`].
-const JUDGES: [(&Rule, Judge); 10] = [
+const JUDGES: [(&Rule, Judge); 11] = [
     (
         &http_without_redirect::HTTP_WITHOUT_REDIRECT,
         http_without_redirect::judge,
@@ -229,6 +245,10 @@ const JUDGES: [(&Rule, Judge); 10] = [
     (
         &unserved_open_ports::UNSERVED_OPEN_PORTS,
         unserved_open_ports::judge,
+    ),
+    (
+        &load_balancer_bypassed::LOAD_BALANCER_BYPASSED,
+        load_balancer_bypassed::judge,
     ),
 ];
 
