@@ -130,7 +130,10 @@ impl Ec2Vpcs {
                 vpc_id: s.vpc_id().unwrap_or_default().to_string(),
                 map_public_ip_on_launch: s.map_public_ip_on_launch(),
             }));
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
             if token.is_none() {
                 return Ok(out);
             }
@@ -151,7 +154,10 @@ impl Ec2Vpcs {
                 .await
                 .map_err(|e| classify("DescribeRouteTables", &e))?;
             out.extend(page.route_tables().iter().map(route_table_of));
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
             if token.is_none() {
                 return Ok(out);
             }
@@ -196,7 +202,10 @@ impl Ec2Vpcs {
                     id,
                 });
             }
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
             if token.is_none() {
                 return Ok(out);
             }
@@ -216,21 +225,26 @@ impl Ec2Vpcs {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeInternetGateways", &e))?;
-            out.extend(page.internet_gateways().iter().map(|g| InternetGateway {
-                id: g.internet_gateway_id().unwrap_or_default().to_string(),
-                attached_vpcs: g
-                    .attachments()
-                    .iter()
-                    .filter(|a| {
-                        matches!(
-                            a.state().map(|s| s.as_str()),
-                            Some("available" | "attached")
-                        )
-                    })
-                    .filter_map(|a| a.vpc_id().map(str::to_string))
-                    .collect(),
+            out.extend(page.internet_gateways().iter().map(|g| {
+                InternetGateway {
+                    id: g.internet_gateway_id().unwrap_or_default().to_string(),
+                    attached_vpcs: g
+                        .attachments()
+                        .iter()
+                        .filter(|a| {
+                            matches!(
+                                a.state().map(|s| s.as_str()),
+                                Some("available" | "attached")
+                            )
+                        })
+                        .filter_map(|a| a.vpc_id().map(str::to_string))
+                        .collect(),
+                }
             }));
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
             if token.is_none() {
                 return Ok(out);
             }
@@ -240,7 +254,11 @@ impl Ec2Vpcs {
 
 /// Keeps what was read; a failure that may pass on a retry is an error, any
 /// other leaves the kind unread with its code.
-fn kept<T>(network: &mut Network, fact: Fact, read: Result<Vec<T>, AwsError>) -> Result<Vec<T>, AwsError> {
+fn kept<T>(
+    network: &mut Network,
+    fact: Fact,
+    read: Result<Vec<T>, AwsError>,
+) -> Result<Vec<T>, AwsError> {
     match read {
         Ok(items) => Ok(items),
         Err(e) if e.retryable => Err(e),
@@ -309,7 +327,10 @@ impl Vpcs for Ec2Vpcs {
                         out.push(format!("task interface {id} ({description})"));
                     }
                 }
-                token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+                token = page
+                    .next_token()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string);
                 if token.is_none() {
                     break;
                 }

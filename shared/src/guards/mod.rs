@@ -10,6 +10,7 @@ pub mod ingress;
 #[cfg(test)]
 mod ingress_state_tests;
 pub mod instance;
+pub mod network;
 pub mod offline;
 pub mod service;
 pub mod sinks;

@@ -93,7 +93,11 @@ fn served_subnets(network: &Network, table: &RouteTable) -> Vec<String> {
 
 /// The internet gateway a table sends either family's internet to, if any;
 /// `Err` with why when that cannot be told.
-fn gateway_of(network: &Network, table: &RouteTable, policy: &Policy) -> Result<Option<String>, String> {
+fn gateway_of(
+    network: &Network,
+    table: &RouteTable,
+    policy: &Policy,
+) -> Result<Option<String>, String> {
     let mut unknown = None;
     for family in [Family::Ipv4, Family::Ipv6] {
         match internet_route(network, table, family, policy.wide) {
@@ -147,7 +151,11 @@ impl VpcGuard<'_> {
     /// what runs in the subnets it serves. A read that may pass on a retry
     /// is an error (Lambda retries); any other failure is said in `unread`
     /// and the facts stay unknown.
-    async fn read(&self, change: &NetChange, unread: &mut Vec<String>) -> Result<NetFacts, AwsError> {
+    async fn read(
+        &self,
+        change: &NetChange,
+        unread: &mut Vec<String>,
+    ) -> Result<NetFacts, AwsError> {
         let mut facts = NetFacts::default();
         let (vpc, table_id) = match change {
             NetChange::Route {
@@ -197,14 +205,19 @@ impl VpcGuard<'_> {
             };
             match gateway {
                 Ok(Some(gateway)) => {
-                    if let NetChange::AttachGateway { gateway: attached, .. } = change {
+                    if let NetChange::AttachGateway {
+                        gateway: attached, ..
+                    } = change
+                    {
                         if &gateway != attached {
                             continue;
                         }
                     }
                     route = Some(Some(gateway));
                     subnets.extend(match change {
-                        NetChange::Association { subnet: Some(s), .. } => vec![s.clone()],
+                        NetChange::Association {
+                            subnet: Some(s), ..
+                        } => vec![s.clone()],
                         _ => served_subnets(&network, table),
                     });
                 }
@@ -222,7 +235,14 @@ impl VpcGuard<'_> {
         }
         match self.vpcs.workloads(&subnets).await {
             Ok(workloads) => facts.workloads = Some(workloads),
-            Err(e) => return self.unread(e, format!("what runs in {}", subnets.join(", ")), unread, facts),
+            Err(e) => {
+                return self.unread(
+                    e,
+                    format!("what runs in {}", subnets.join(", ")),
+                    unread,
+                    facts,
+                )
+            }
         }
         Ok(facts)
     }
@@ -305,7 +325,13 @@ mod tests {
             let network = Network {
                 subnets: vec![subnet("subnet-a", "vpc-1"), subnet("subnet-b", "vpc-1")],
                 route_tables: vec![
-                    table("rtb-main", "vpc-1", true, &[], vec![route("10.0.0.0/16", "local")]),
+                    table(
+                        "rtb-main",
+                        "vpc-1",
+                        true,
+                        &[],
+                        vec![route("10.0.0.0/16", "local")],
+                    ),
                     table(
                         "rtb-pub",
                         "vpc-1",
@@ -320,7 +346,10 @@ mod tests {
             MemoryVpcs {
                 networks: vec![("vpc-1".to_string(), network)],
                 workloads: vec![
-                    ("subnet-a".to_string(), vec!["task eni-a (service web)".to_string()]),
+                    (
+                        "subnet-a".to_string(),
+                        vec!["task eni-a (service web)".to_string()],
+                    ),
                     ("subnet-b".to_string(), vec!["instance i-b".to_string()]),
                 ],
                 ..MemoryVpcs::default()
@@ -369,7 +398,11 @@ mod tests {
                 ["NET-001 rtb-main routes 0.0.0.0/0 to igw-1: reaches task eni-a (service web)"]
             );
             assert!(report.unevaluated.is_none());
-            assert!(vpcs.calls.lock().unwrap().contains(&"workloads subnet-a".to_string()));
+            assert!(vpcs
+                .calls
+                .lock()
+                .unwrap()
+                .contains(&"workloads subnet-a".to_string()));
         }
 
         #[tokio::test]

@@ -5,6 +5,7 @@
 
 pub mod ci;
 pub mod cl;
+pub mod elb;
 pub mod event;
 pub mod iam;
 pub mod json;

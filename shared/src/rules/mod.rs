@@ -12,12 +12,14 @@ pub mod ec2_sg;
 pub mod ecs_cl;
 pub mod ecs_svc;
 pub mod ecs_td;
+pub mod elb;
 pub mod iam_ecs;
 pub mod net;
 
 use crate::finding::{Action, Finding, Severity};
 use crate::model::ci::InstanceChange;
 use crate::model::cl::ClusterChange;
+use crate::model::elb::ElbChange;
 use crate::model::iam::IamChange;
 use crate::model::sg::{Direction, SgChange, SgRule};
 use crate::model::svc::ServiceChange;
@@ -28,6 +30,7 @@ use ec2_ci::CiContext;
 use ecs_cl::ClContext;
 use ecs_svc::SvcContext;
 use ecs_td::{Hit, TdContext};
+use elb::ElbContext;
 use iam_ecs::IamContext;
 use net::NetContext;
 
@@ -49,6 +52,9 @@ pub enum Check {
     Instance(fn(&InstanceChange, &CiContext) -> Vec<Hit>),
     /// An IAM policy or trust change, with what the Lambda learned from AWS.
     Iam(fn(&IamChange, &IamContext) -> Vec<Hit>),
+    /// A load-balancer, listener, attribute or target-group change, with
+    /// what the Lambda learned from AWS (the scheme, the listener, …).
+    LoadBalancer(fn(&ElbChange, &ElbContext) -> Vec<Hit>),
     /// A VPC change to the way in (routes, network ACLs, subnets), with
     /// what the Lambda learned from AWS.
     Network(fn(&NetChange, &NetContext) -> Vec<Hit>),
@@ -165,6 +171,17 @@ pub static ALL: &[&Rule] = &[
     &iam_ecs::admin_on_task_role::ADMIN_ON_TASK_ROLE,
     &iam_ecs::execute_command_everywhere::EXECUTE_COMMAND_EVERYWHERE,
     &iam_ecs::pass_role_with_launch::PASS_ROLE_WITH_LAUNCH,
+    &elb::http_without_redirect::HTTP_WITHOUT_REDIRECT,
+    &elb::listener_not_encrypted::LISTENER_NOT_ENCRYPTED,
+    &elb::tls_policy::TLS_POLICY,
+    &elb::invalid_headers_kept::INVALID_HEADERS_KEPT,
+    &elb::desync_mitigation::DESYNC_MITIGATION,
+    &elb::access_logs_off::ACCESS_LOGS_OFF,
+    &elb::deletion_protection_off::DELETION_PROTECTION_OFF,
+    &elb::plain_http_target_group::PLAIN_HTTP_TARGET_GROUP,
+    &elb::nlb_without_security_groups::NLB_WITHOUT_SECURITY_GROUPS,
+    &elb::unserved_open_ports::UNSERVED_OPEN_PORTS,
+    &elb::load_balancer_bypassed::LOAD_BALANCER_BYPASSED,
     &net::route_to_internet::ROUTE_TO_INTERNET,
     &net::acl_admin_ports::ACL_ADMIN_PORTS,
     &net::public_ip_on_launch::PUBLIC_IP_ON_LAUNCH,
@@ -324,6 +341,14 @@ pub fn evaluate_ci(change: &InstanceChange, ctx: &CiContext) -> Vec<Finding> {
 pub fn evaluate_iam(change: &IamChange, ctx: &IamContext) -> Vec<Finding> {
     findings_from_hits(ctx.policy, |check| match check {
         Check::Iam(f) => Some(f(change, ctx)),
+        _ => None,
+    })
+}
+
+/// Evaluates every enabled load-balancer rule. Findings come most severe first.
+pub fn evaluate_elb(change: &ElbChange, ctx: &ElbContext) -> Vec<Finding> {
+    findings_from_hits(ctx.policy, |check| match check {
+        Check::LoadBalancer(f) => Some(f(change, ctx)),
         _ => None,
     })
 }
