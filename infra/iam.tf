@@ -34,7 +34,7 @@ data "aws_iam_policy_document" "function" {
   for_each = local.functions
 
   dynamic "statement" {
-    for_each = [for a in local.function_actions[each.key] : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe") || startswith(a, "autoscaling:Describe")]
+    for_each = [for a in local.function_actions[each.key] : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe") || startswith(a, "autoscaling:Describe") || startswith(a, "elasticloadbalancing:Describe")]
     content {
       sid       = "Read${replace(replace(statement.value, ":", ""), "Describe", "")}"
       actions   = [statement.value]

@@ -80,6 +80,19 @@ locals {
       "iam:ListRolePolicies",
       "sns:Publish",
     ]
+    "network-guard" = [
+      "ec2:DescribeInternetGateways",
+      "ec2:DescribeNetworkAcls",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSubnets",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "sns:Publish",
+    ]
     "sweep" = [
       "autoscaling:DescribeAutoScalingGroups",
       "dynamodb:DeleteItem",
@@ -223,6 +236,35 @@ locals {
         "eventName"   = ["RunInstances", "CreateLaunchTemplate", "CreateLaunchTemplateVersion", "ModifyInstanceMetadataOptions"]
         "errorCode"   = [{ "exists" = false }]
       }
+    }
+    "network-guard" = {
+      "detail-type" = ["AWS API Call via CloudTrail"]
+      "$or" = [
+        {
+          "source" = ["aws.elasticloadbalancing"]
+          "detail" = {
+            "eventSource" = ["elasticloadbalancing.amazonaws.com"]
+            "eventName" = [
+              "CreateLoadBalancer", "SetSecurityGroups", "CreateListener", "ModifyListener",
+              "CreateRule", "ModifyRule", "ModifyLoadBalancerAttributes",
+              "CreateTargetGroup", "ModifyTargetGroup", "RegisterTargets",
+            ]
+            "errorCode" = [{ "exists" = false }]
+          }
+        },
+        {
+          "source" = ["aws.ec2"]
+          "detail" = {
+            "eventSource" = ["ec2.amazonaws.com"]
+            "eventName" = [
+              "CreateRoute", "ReplaceRoute", "AssociateRouteTable", "ReplaceRouteTableAssociation",
+              "CreateNetworkAclEntry", "ReplaceNetworkAclEntry", "ModifySubnetAttribute",
+              "AttachInternetGateway",
+            ]
+            "errorCode" = [{ "exists" = false }]
+          }
+        },
+      ]
     }
     # IAM is global: CloudTrail delivers its events to EventBridge in
     # us-east-1 only. See the README for forwarding them to another region.

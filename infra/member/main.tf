@@ -21,8 +21,12 @@ locals {
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeImages",
     "ec2:DescribeInstances",
+    "ec2:DescribeInternetGateways",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
@@ -36,6 +40,10 @@ locals {
     "ecs:ListAccountSettings",
     "ecs:ListClusters",
     "ecs:ListServices",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetGroups",
     "iam:GetInstanceProfile",
     "iam:GetPolicy",
     "iam:GetPolicyVersion",
@@ -126,7 +134,7 @@ data "aws_iam_policy_document" "member_trust" {
 
 data "aws_iam_policy_document" "member" {
   dynamic "statement" {
-    for_each = [for a in local.member_actions : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe") || startswith(a, "autoscaling:Describe")]
+    for_each = [for a in local.member_actions : a if startswith(a, "ec2:Describe") || startswith(a, "ecs:Describe") || startswith(a, "autoscaling:Describe") || startswith(a, "elasticloadbalancing:Describe")]
     content {
       sid       = "Read${replace(replace(statement.value, ":", ""), "Describe", "")}"
       actions   = [statement.value]

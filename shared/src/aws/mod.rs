@@ -7,6 +7,7 @@
 pub mod assume;
 pub mod ec2;
 pub mod ecs;
+pub mod elb;
 pub mod estate;
 #[cfg(feature = "lambda")]
 pub mod failure_queue;

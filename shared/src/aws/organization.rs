@@ -4,6 +4,7 @@
 
 use super::ec2::{Ec2Remediator, Ec2SecurityGroups};
 use super::ecs::{EcsClusters, EcsTaskDefinitions};
+use super::elb::ElbLoadBalancers;
 use super::vpc::Ec2Vpcs;
 use super::{classify, estate, iam, instances};
 use std::sync::Arc;
@@ -25,8 +26,9 @@ pub struct PlaceClients {
     pub clusters: EcsClusters,
     pub iam: iam::IamClient,
     pub instances: instances::Ec2Instances,
-    /// The network guard's VPC reads.
+    /// The network guard's reads.
     pub vpcs: Ec2Vpcs,
+    pub load_balancers: ElbLoadBalancers,
     /// The sweep's reads.
     pub estate: estate::SdkEstate,
     /// Whose credentials the reads carry: the member (read-only) role's
@@ -63,6 +65,7 @@ impl PlaceClients {
                 aws_sdk_autoscaling::Client::new(sdk),
             ),
             vpcs: Ec2Vpcs::new(ec2.clone()),
+            load_balancers: ElbLoadBalancers::new(aws_sdk_elasticloadbalancingv2::Client::new(sdk)),
             estate: estate::SdkEstate::new(
                 ec2,
                 ecs,

@@ -10,7 +10,7 @@ use crate::model::net::{PortRange, Protocol, Source};
 use crate::model::reach::{
     AclEntry, Fact, InternetGateway, Network, NetworkAcl, Route, RouteTable, Subnet,
 };
-use crate::ports::{AwsError, Vpcs};
+use crate::ports::{AwsError, Interface, Vpcs};
 
 /// EC2 pages of these calls hold at most 1,000 items (DescribeSubnets and
 /// DescribeNetworkInterfaces take the same bound).
@@ -339,5 +339,39 @@ impl Vpcs for Ec2Vpcs {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+
+    async fn target_interfaces(&self, vpc: &str, target: &str) -> Result<Vec<Interface>, AwsError> {
+        // An instance target is named by its id; an ip target by its
+        // private address, matched within the target group's VPC.
+        let by = if target.starts_with("i-") {
+            "attachment.instance-id"
+        } else {
+            "addresses.private-ip-address"
+        };
+        let page = self
+            .client
+            .describe_network_interfaces()
+            .filters(Self::vpc_filter("vpc-id", vpc))
+            .filters(Filter::builder().name(by).values(target).build())
+            .send()
+            .await
+            .map_err(|e| classify("DescribeNetworkInterfaces", &e))?;
+        Ok(page
+            .network_interfaces()
+            .iter()
+            .map(|eni| Interface {
+                id: eni.network_interface_id().unwrap_or_default().to_string(),
+                public_ip: eni
+                    .association()
+                    .and_then(|a| a.public_ip())
+                    .map(str::to_string),
+                groups: eni
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect(),
+            })
+            .collect())
     }
 }

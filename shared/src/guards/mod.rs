@@ -15,7 +15,6 @@ pub mod offline;
 pub mod service;
 pub mod sinks;
 pub mod task_definition;
-pub mod vpc;
 
 use time::Date;
 use tracing::info;
@@ -116,6 +115,11 @@ pub static REGISTRY: &[Registered] = &[
             ("iam", crate::model::iam::PUT_GROUP_POLICY),
         ],
         offline: |event, policy, _| iam::evaluate_offline(event, policy),
+    },
+    Registered {
+        function: "network-guard",
+        calls: network::CALLS,
+        offline: network::evaluate_offline,
     },
 ];
 

@@ -132,6 +132,52 @@ pub trait Clusters: Send + Sync {
     async fn describe(&self, cluster: &str) -> Result<Option<ClusterSettings>, AwsError>;
 }
 
+/// A load balancer as ELBv2 describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerInfo {
+    pub arn: String,
+    pub scheme: crate::model::elb::Scheme,
+    pub lb_type: crate::model::elb::LbType,
+    pub vpc_id: Option<String>,
+    pub security_groups: Vec<String>,
+}
+
+/// A listener as ELBv2 describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerInfo {
+    pub arn: String,
+    pub protocol: String,
+    pub port: i64,
+    pub default_actions: Vec<crate::model::elb::Action>,
+}
+
+/// ELBv2 reads of the load-balancer path (DESIGN §14).
+#[async_trait]
+pub trait LoadBalancers: Send + Sync {
+    /// `None` when it does not exist.
+    async fn load_balancer(&self, arn: &str) -> Result<Option<LoadBalancerInfo>, AwsError>;
+    /// Every listener of a load balancer.
+    async fn listeners(&self, load_balancer: &str) -> Result<Vec<ListenerInfo>, AwsError>;
+    /// One listener; `None` when it does not exist.
+    async fn listener(&self, arn: &str) -> Result<Option<ListenerInfo>, AwsError>;
+    /// A load balancer's attributes, key → value.
+    async fn attributes(
+        &self,
+        load_balancer: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, AwsError>;
+    /// The VPC of a target group; `None` when it does not exist.
+    async fn target_group_vpc(&self, arn: &str) -> Result<Option<String>, AwsError>;
+}
+
+/// A network interface as EC2 describes it: a task's, or an instance's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub id: String,
+    /// Its public IPv4 address (assigned or Elastic), when it has one.
+    pub public_ip: Option<String>,
+    pub groups: Vec<String>,
+}
+
 /// EC2 reads of the way in (DESIGN §14): a VPC's subnets, route tables,
 /// network ACLs and internet gateways, and what runs in its subnets.
 #[async_trait]
@@ -146,6 +192,11 @@ pub trait Vpcs: Send + Sync {
     /// The ECS tasks (their network interfaces) and the instances in these
     /// subnets, one line each (`task interface eni-… (…)`, `instance i-…`).
     async fn workloads(&self, subnets: &[String]) -> Result<Vec<String>, AwsError>;
+    /// The interfaces of a load balancer's target in a VPC: the interface
+    /// with that private IP address (an `ip` target), or the interfaces of
+    /// that instance (an `instance` target). Matched within the VPC, never
+    /// by the address alone.
+    async fn target_interfaces(&self, vpc: &str, target: &str) -> Result<Vec<Interface>, AwsError>;
 }
 
 /// EC2 reads about launches: launch template versions, the account's
