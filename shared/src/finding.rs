@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::reach::Reachability;
+
 /// `info < low < medium < high < critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,6 +37,16 @@ impl Severity {
             Severity::Medium => "medium",
             Severity::High => "high",
             Severity::Critical => "critical",
+        }
+    }
+
+    /// One level up (`medium` → `high`); `critical` stays.
+    pub fn raised(self) -> Severity {
+        match self {
+            Severity::Info => Severity::Low,
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            Severity::High | Severity::Critical => Severity::Critical,
         }
     }
 }
@@ -113,6 +125,47 @@ pub struct Fields {
     /// The variable's value, redacted (`AKIA…(20 chars)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The network path from the internet to what the finding exposes, one
+    /// subnet and port each (DESIGN §4, §14): read by the Lambda, never offline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reachability: Vec<PathLine>,
+}
+
+/// Whether the internet reaches one port (or, with none named, the
+/// interface at all) in one subnet, as far as the address, the route and
+/// the network ACL go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathLine {
+    /// The subnet; `None` when the record does not name it.
+    pub subnet: Option<String>,
+    /// What was asked: `tcp/22`; `None` when no port is known.
+    pub port: Option<String>,
+    #[serde(flatten)]
+    pub reach: Reachability,
+    /// The line the alert shows.
+    pub line: String,
+}
+
+impl PathLine {
+    pub fn new(subnet: Option<&str>, port: Option<String>, reach: Reachability) -> PathLine {
+        let about: Vec<&str> = subnet.into_iter().chain(port.as_deref()).collect();
+        let line = if about.is_empty() {
+            reach.line()
+        } else {
+            format!("{}: {}", about.join(" "), reach.line())
+        };
+        PathLine {
+            subnet: subnet.map(str::to_string),
+            port,
+            reach,
+            line,
+        }
+    }
+
+    /// True when the internet reaches it.
+    pub fn is_reachable(&self) -> bool {
+        matches!(self.reach, Reachability::Reachable { .. })
+    }
 }
 
 impl Fields {

@@ -9,14 +9,18 @@
 
 use tracing::info;
 
+use crate::finding::Finding;
+use crate::guards::paths::{self, Address, Exposed, Placement, Traffic};
 use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::model::ci::{CiCall, InstanceChange, InstanceSettings, Said, TemplateRef};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
 use crate::model::json::Node;
+use crate::model::net::Protocol;
+use crate::model::reach::Family;
 use crate::model::sg::{PrefixListEntries, SgChange};
 use crate::policy::Policy;
-use crate::ports::{AwsError, Iam, Instances, Notifier, ProviderGroup, SecurityGroups};
+use crate::ports::{AwsError, Iam, Instances, Notifier, ProviderGroup, SecurityGroups, Vpcs};
 use crate::report::Report;
 use crate::rules::ec2_ci::{Evidence, GroupExposure, MetadataDefaults, Sourced};
 use crate::rules::{self, ec2_ci::CiContext, ec2_ci::CiFacts};
@@ -214,6 +218,8 @@ pub struct InstanceGuard<'a> {
     pub instances: &'a dyn Instances,
     pub iam: &'a dyn Iam,
     pub groups: &'a dyn SecurityGroups,
+    /// The network path of what is exposed (subnets, routes, network ACLs).
+    pub vpcs: &'a dyn Vpcs,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -392,6 +398,17 @@ impl InstanceGuard<'_> {
             report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
         }
         report.notes = notes;
+        let exposed = exposed(&report.findings, &facts);
+        paths::add_paths(
+            self.vpcs,
+            &mut report.findings,
+            exposed,
+            &placement(&change, &facts),
+            self.policy.wide,
+            &event.id,
+        )
+        .await
+        .map_err(aws)?;
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
         }
@@ -406,10 +423,87 @@ impl InstanceGuard<'_> {
     }
 }
 
+/// Where the instances sit: the subnet the launch (or template) names,
+/// and whether they get a public IPv4 address — the launch's setting, else
+/// the subnet's `MapPublicIpOnLaunch` (read, or read with the network).
+fn placement(change: &InstanceChange, facts: &CiFacts) -> Placement {
+    let settings = &change.effective;
+    Placement {
+        subnets: settings
+            .subnet
+            .clone()
+            .map(|subnet| vec![subnet])
+            .ok_or_else(|| "the record names no subnet".to_string()),
+        address: match (&settings.public_address, &settings.public_ip) {
+            (Some(_), _) | (None, Said::Set(true)) => Address::Has(true),
+            (None, Said::Set(false)) => Address::Has(false),
+            (None, Said::Default) => facts
+                .subnet_public_ip
+                .map_or(Address::SubnetDefault, Address::Has),
+            (None, Said::Unknown) => Address::Unknown,
+        },
+    }
+}
+
+/// The findings about exposure and what each exposes: an open group
+/// (EC2-CI-005) what its open rules let in; a public IP (EC2-CI-002) what
+/// the open groups let in, else no port; an SSH key pair (EC2-CI-003)
+/// tcp/22 where an open group lets it in (the key is for SSH), else nothing
+/// is said.
+fn exposed(findings: &[Finding], facts: &CiFacts) -> Vec<Exposed> {
+    let groups = facts.groups.as_ref();
+    let open_all: Vec<Finding> = groups
+        .into_iter()
+        .flat_map(|g| g.groups.iter())
+        .flat_map(|(_, open)| open.iter().cloned())
+        .collect();
+    findings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let traffic = if f.rule == rules::ec2_ci::open_security_group::OPEN_SECURITY_GROUP.id {
+                let group = paths::group_of(f)?;
+                let (_, open) = groups?.groups.iter().find(|(g, _)| g == group)?;
+                paths::open_traffic(open, &[])
+            } else if f.rule == rules::ec2_ci::public_ip::PUBLIC_IP.id {
+                let traffic = paths::open_traffic(&open_all, &[]);
+                if traffic.is_empty() {
+                    vec![Traffic::Unnamed {
+                        family: Family::Ipv4,
+                        why: "no security group is known to let the internet in".to_string(),
+                    }]
+                } else {
+                    traffic
+                }
+            } else if f.rule == rules::ec2_ci::ssh_key_pair::SSH_KEY_PAIR.id {
+                let ssh: Vec<Traffic> = paths::open_traffic(&open_all, &[(Protocol::Tcp, 22)])
+                    .into_iter()
+                    .filter(|t| {
+                        matches!(
+                            t,
+                            Traffic::Port {
+                                protocol: Protocol::Tcp,
+                                port: 22,
+                                ..
+                            }
+                        )
+                    })
+                    .collect();
+                if ssh.is_empty() {
+                    return None;
+                }
+                ssh
+            } else {
+                return None;
+            };
+            Some(Exposed { finding: i, traffic })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Finding;
     use crate::rules::ec2_ci::{Evidence, GroupExposure, MetadataDefaults};
     use serde_json::json;
 
@@ -584,7 +678,9 @@ mod tests {
     mod lambda_side {
         use super::*;
         use crate::model::ci::TemplateRef;
-        use crate::ports::fakes::{MemoryGroups, MemoryIam, MemoryInstances, MemoryNotifier};
+        use crate::ports::fakes::{
+            MemoryGroups, MemoryIam, MemoryInstances, MemoryNotifier, MemoryVpcs,
+        };
         use crate::ports::{AwsError, ProviderGroup, RolePolicies};
 
         fn denied(operation: &'static str) -> AwsError {
@@ -605,10 +701,12 @@ mod tests {
             let policy = Policy::embedded();
             let settings = GuardSettings::default();
             let groups = MemoryGroups::default();
+            let vpcs = MemoryVpcs::default();
             let result = InstanceGuard {
                 instances,
                 iam,
                 groups: &groups,
+                vpcs: &vpcs,
                 notifier: &notifier,
                 policy: &policy,
                 settings: &settings,

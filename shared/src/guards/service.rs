@@ -7,15 +7,19 @@
 
 use tracing::{info, warn};
 
+use crate::finding::Finding;
+use crate::guards::paths::{self, Address, Exposed, Placement, Traffic};
 use crate::guards::task_definition as task_guard;
 use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
+use crate::model::net::Protocol;
+use crate::model::reach::Family;
 use crate::model::sg::{PrefixListEntries, SgChange};
 use crate::model::svc::{ServiceChange, Subject};
 use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
-use crate::ports::{AwsError, Clusters, Notifier, SecurityGroups, TaskDefinitions};
+use crate::ports::{AwsError, Clusters, Notifier, SecurityGroups, TaskDefinitions, Vpcs};
 use crate::report::Report;
 use crate::rules;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
@@ -105,6 +109,8 @@ pub struct ServiceGuard<'a> {
     pub task_definitions: &'a dyn TaskDefinitions,
     pub groups: &'a dyn SecurityGroups,
     pub clusters: &'a dyn Clusters,
+    /// The network path of what is exposed (subnets, routes, network ACLs).
+    pub vpcs: &'a dyn Vpcs,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -155,6 +161,21 @@ impl ServiceGuard<'_> {
             enrichment.as_ref(),
             task_definition.as_ref(),
         ));
+        let exposed = exposed(
+            &report.findings,
+            enrichment.as_ref(),
+            task_definition.as_ref(),
+        );
+        paths::add_paths(
+            self.vpcs,
+            &mut report.findings,
+            exposed,
+            &placement(&change),
+            self.policy.wide,
+            &event.id,
+        )
+        .await
+        .map_err(aws)?;
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
         }
@@ -296,6 +317,96 @@ impl ServiceGuard<'_> {
     }
 }
 
+/// Where the tasks sit: the subnets of their `awsvpcConfiguration`, and
+/// whether they get a public IP (`assignPublicIp`).
+fn placement(change: &ServiceChange) -> Placement {
+    let awsvpc = change.after().awsvpc.as_ref();
+    Placement {
+        subnets: match awsvpc.and_then(|vpc| vpc.subnets.clone()) {
+            Some(subnets) if !subnets.is_empty() => Ok(subnets),
+            _ => Err("the event does not name the tasks' subnets".to_string()),
+        },
+        address: match awsvpc.and_then(|vpc| vpc.assign_public_ip) {
+            Some(has) => Address::Has(has),
+            None => Address::Unknown,
+        },
+    }
+}
+
+/// The ports the task's containers listen on (`containerPort`, the port on
+/// the task's interface in awsvpc mode); tcp unless the mapping says udp.
+fn served(td: Option<&TaskDefinition>) -> Vec<(Protocol, u16)> {
+    let mapped = td
+        .into_iter()
+        .flat_map(|td| td.containers.iter())
+        .flat_map(|c| c.port_mappings.iter())
+        .filter_map(|m| {
+            let port = u16::try_from(m.container_port?).ok()?;
+            let protocol = match m.protocol.as_deref() {
+                Some(p) if p.eq_ignore_ascii_case("udp") => Protocol::Udp,
+                _ => Protocol::Tcp,
+            };
+            Some((protocol, port))
+        });
+    let mut ports: Vec<(Protocol, u16)> = Vec::new();
+    for port in mapped {
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    ports
+}
+
+/// The findings about exposure and what each exposes: a public IP
+/// (ECS-SVC-001/008/009) the ports the task serves; an open group
+/// (ECS-SVC-004) what its open rules let in.
+fn exposed(
+    findings: &[Finding],
+    enrichment: Option<&Enrichment>,
+    td: Option<&TaskDefinition>,
+) -> Vec<Exposed> {
+    let public_ip = [
+        rules::ecs_svc::public_ip::PUBLIC_IP.id,
+        rules::ecs_svc::task_set_public_ip::TASK_SET_PUBLIC_IP.id,
+        rules::ecs_svc::task_public_ip::TASK_PUBLIC_IP.id,
+    ];
+    let served = served(td);
+    findings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let traffic = if public_ip.contains(&f.rule) {
+                if served.is_empty() {
+                    let why = match td {
+                        None => "the task definition was not read",
+                        Some(_) => "the task definition maps no container port",
+                    };
+                    vec![Traffic::Unnamed {
+                        family: Family::Ipv4,
+                        why: why.to_string(),
+                    }]
+                } else {
+                    served
+                        .iter()
+                        .map(|(protocol, port)| Traffic::Port {
+                            protocol: *protocol,
+                            port: *port,
+                            family: Family::Ipv4,
+                        })
+                        .collect()
+                }
+            } else if f.rule == rules::ecs_svc::open_security_group::OPEN_SECURITY_GROUP.id {
+                let group = paths::group_of(f)?;
+                let (_, open) = enrichment?.groups.iter().find(|(g, _)| g == group)?;
+                paths::open_traffic(open, &served)
+            } else {
+                return None;
+            };
+            Some(Exposed { finding: i, traffic })
+        })
+        .collect()
+}
+
 /// Why a group named by a service is not seen in `account`.
 pub fn not_visible(account: &str) -> String {
     format!(
@@ -383,7 +494,7 @@ mod tests {
     use crate::model::sg::{Direction, SgRule};
     use crate::model::td::Container;
     use crate::ports::fakes::{
-        MemoryClusters, MemoryGroups, MemoryNotifier, MemoryTaskDefinitions,
+        MemoryClusters, MemoryGroups, MemoryNotifier, MemoryTaskDefinitions, MemoryVpcs,
     };
     use serde_json::json;
 
@@ -462,6 +573,19 @@ mod tests {
         Result<Report, GuardError>,
         Vec<crate::output::notify::Notification>,
     ) {
+        run_with(tds, groups, clusters, &MemoryVpcs::default(), e).await
+    }
+
+    async fn run_with(
+        tds: &MemoryTaskDefinitions,
+        groups: &MemoryGroups,
+        clusters: &MemoryClusters,
+        vpcs: &MemoryVpcs,
+        e: &Event,
+    ) -> (
+        Result<Report, GuardError>,
+        Vec<crate::output::notify::Notification>,
+    ) {
         let notifier = MemoryNotifier::default();
         let policy = Policy::embedded();
         let settings = GuardSettings::default();
@@ -469,6 +593,7 @@ mod tests {
             task_definitions: tds,
             groups,
             clusters,
+            vpcs,
             notifier: &notifier,
             policy: &policy,
             settings: &settings,
