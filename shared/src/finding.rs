@@ -213,6 +213,48 @@ mod tests {
     }
 
     #[test]
+    fn raised_is_one_level_up_and_critical_stays() {
+        let raised: Vec<Severity> = Severity::ALL.iter().map(|s| s.raised()).collect();
+        assert_eq!(
+            raised,
+            [
+                Severity::Low,
+                Severity::Medium,
+                Severity::High,
+                Severity::Critical,
+                Severity::Critical
+            ]
+        );
+    }
+
+    #[test]
+    fn a_path_line_names_its_subnet_and_port_and_serializes_its_facts() {
+        let path = PathLine::new(
+            Some("subnet-1"),
+            Some("tcp/22".into()),
+            Reachability::NotReachable {
+                why: "subnet-1 has no route to an internet gateway (route table rtb-1)".into(),
+            },
+        );
+        assert_eq!(
+            path.line,
+            "subnet-1 tcp/22: not reachable now: subnet-1 has no route to an internet gateway (route table rtb-1)"
+        );
+        assert!(!path.is_reachable());
+        assert_eq!(
+            serde_json::to_value(&path).unwrap(),
+            serde_json::json!({"subnet": "subnet-1", "port": "tcp/22", "reach": "not_reachable",
+                "why": "subnet-1 has no route to an internet gateway (route table rtb-1)",
+                "line": path.line})
+        );
+        let bare = PathLine::new(None, None, Reachability::Unknown { why: "x".into() });
+        assert_eq!(bare.line, "unknown: x");
+        // None: the finding's JSON is as it was.
+        let json = serde_json::to_value(Fields::default()).unwrap();
+        assert_eq!(json, serde_json::json!({}));
+    }
+
+    #[test]
     fn the_container_is_read_from_the_rules_convention_only() {
         assert_eq!(
             Fields::container_of("container web: privileged: true").as_deref(),

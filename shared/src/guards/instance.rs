@@ -496,7 +496,10 @@ fn exposed(findings: &[Finding], facts: &CiFacts) -> Vec<Exposed> {
             } else {
                 return None;
             };
-            Some(Exposed { finding: i, traffic })
+            Some(Exposed {
+                finding: i,
+                traffic,
+            })
         })
         .collect()
 }
@@ -1101,6 +1104,174 @@ mod tests {
                 ..by_id
             };
             assert!(by_name.launches_from(&named(Some("lt-9"), Some("ecs"))));
+        }
+    }
+
+    mod paths {
+        use super::*;
+        use crate::finding::Severity;
+        use crate::model::net::Source;
+        use crate::model::reach::test_support::{public_network, route, table};
+        use crate::model::reach::Network;
+        use crate::model::sg::{Direction, SgRule};
+        use crate::ports::fakes::{
+            MemoryGroups, MemoryIam, MemoryInstances, MemoryNotifier, MemoryVpcs,
+        };
+        use crate::ports::RolePolicies;
+
+        fn ssh_open() -> MemoryGroups {
+            MemoryGroups {
+                rules: std::sync::Mutex::new(vec![SgRule {
+                    rule_id: Some("sgr-ssh".into()),
+                    direction: Direction::Ingress,
+                    ip_protocol: "tcp".into(),
+                    protocol: Protocol::Tcp,
+                    from_port: Some(22),
+                    to_port: Some(22),
+                    source: Source::cidr("0.0.0.0/0"),
+                    description: None,
+                }]),
+                ..MemoryGroups::default()
+            }
+        }
+
+        /// The instance profile `ecs` is a container instance's.
+        fn ecs_profile() -> MemoryIam {
+            MemoryIam {
+                profiles: vec![("ecs".into(), vec!["ecs".into()])],
+                roles: vec![RolePolicies {
+                    role: "ecs".into(),
+                    managed: vec![(
+                        "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+                            .into(),
+                        None,
+                    )],
+                    ..RolePolicies::default()
+                }],
+                ..MemoryIam::default()
+            }
+        }
+
+        fn launch(public_ip: serde_json::Value) -> Event {
+            let mut nic = json!({"deviceIndex": 0, "subnetId": "subnet-1",
+                "groupSet": {"items": [{"groupId": "sg-1"}]}});
+            if !public_ip.is_null() {
+                nic["associatePublicIpAddress"] = public_ip;
+            }
+            event(
+                "RunInstances",
+                json!({"instancesSet": {"items": [{"imageId": "ami-1", "minCount": 1, "maxCount": 1, "keyName": "ops"}]},
+                       "iamInstanceProfile": {"name": "ecs"},
+                       "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+                       "networkInterfaceSet": {"items": [nic]}}),
+                json!(null),
+            )
+        }
+
+        async fn judged(network: Option<Network>, e: &Event) -> (Report, Vec<String>) {
+            let vpcs = MemoryVpcs {
+                networks: network.map(|n| ("vpc-1".into(), n)).into_iter().collect(),
+                ..MemoryVpcs::default()
+            };
+            let notifier = MemoryNotifier::default();
+            let policy = Policy::embedded();
+            let settings = GuardSettings::default();
+            let report = InstanceGuard {
+                instances: &MemoryInstances::default(),
+                iam: &ecs_profile(),
+                groups: &ssh_open(),
+                vpcs: &vpcs,
+                notifier: &notifier,
+                policy: &policy,
+                settings: &settings,
+            }
+            .handle(e)
+            .await
+            .unwrap();
+            let calls = vpcs.calls.lock().unwrap().clone();
+            (report, calls)
+        }
+
+        fn finding<'r>(report: &'r Report, rule: &str) -> &'r Finding {
+            report
+                .findings
+                .iter()
+                .find(|f| f.rule == rule)
+                .unwrap_or_else(|| panic!("no {rule} in {:?}", report.findings))
+        }
+
+        fn lines(f: &Finding) -> Vec<&str> {
+            f.fields
+                .reachability
+                .iter()
+                .map(|p| p.line.as_str())
+                .collect()
+        }
+
+        const SSH_REACHABLE: &str = "subnet-1 tcp/22: reachable from the internet on tcp/22 via igw-0ab (route rtb-1 0.0.0.0/0, acl acl-1 #100 in, #100 out)";
+
+        #[tokio::test]
+        async fn a_public_launch_in_a_public_subnet_is_reachable_on_ssh() {
+            let (report, calls) = judged(Some(public_network()), &launch(json!(true))).await;
+            assert_eq!(calls, ["subnet subnet-1", "network vpc-1"]);
+            let open = finding(&report, "EC2-CI-005");
+            assert_eq!(open.severity, Severity::Critical, "high, raised one level");
+            assert_eq!(lines(open), [SSH_REACHABLE]);
+            let public = finding(&report, "EC2-CI-002");
+            assert_eq!(public.severity, Severity::Critical);
+            assert_eq!(lines(public), [SSH_REACHABLE]);
+            let key = finding(&report, "EC2-CI-003");
+            assert_eq!(key.severity, Severity::High, "medium, raised one level");
+            assert_eq!(lines(key), [SSH_REACHABLE]);
+            assert_eq!(
+                report.findings[0].severity,
+                Severity::Critical,
+                "sorted again, most severe first"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_launch_that_does_not_say_takes_the_subnets_setting() {
+            // MapPublicIpOnLaunch on (the network's subnet says so).
+            let (report, _) = judged(Some(public_network()), &launch(json!(null))).await;
+            assert_eq!(lines(finding(&report, "EC2-CI-005")), [SSH_REACHABLE]);
+            // Off: no public address, not reachable, nothing rises.
+            let mut off = public_network();
+            off.subnets[0].map_public_ip_on_launch = Some(false);
+            let (report, _) = judged(Some(off), &launch(json!(null))).await;
+            let open = finding(&report, "EC2-CI-005");
+            assert_eq!(open.severity, Severity::High);
+            assert_eq!(
+                lines(open),
+                ["subnet-1 tcp/22: not reachable now: the interface in subnet-1 has no public address"]
+            );
+        }
+
+        #[tokio::test]
+        async fn a_private_subnet_or_an_unread_one_keeps_the_rules_severity() {
+            let mut private = public_network();
+            private.route_tables = vec![table(
+                "rtb-1",
+                "vpc-1",
+                false,
+                &["subnet-1"],
+                vec![route("10.0.0.0/16", "local")],
+            )];
+            let (report, _) = judged(Some(private), &launch(json!(true))).await;
+            let open = finding(&report, "EC2-CI-005");
+            assert_eq!(open.severity, Severity::High);
+            assert_eq!(
+                lines(open),
+                ["subnet-1 tcp/22: not reachable now: subnet-1 has no route to an internet gateway (route table rtb-1)"]
+            );
+            assert_eq!(finding(&report, "EC2-CI-003").severity, Severity::Medium);
+            let (report, _) = judged(None, &launch(json!(true))).await;
+            let open = finding(&report, "EC2-CI-005");
+            assert_eq!(open.severity, Severity::High);
+            assert_eq!(
+                lines(open),
+                ["subnet-1 tcp/22: unknown: subnet subnet-1 was not found"]
+            );
         }
     }
 }

@@ -93,9 +93,10 @@ pub async fn read_networks(
         let vpc = match vpcs.subnet_vpc(subnet).await {
             Ok(Some(vpc)) => vpc,
             Ok(None) => {
-                networks
-                    .of_subnet
-                    .insert(subnet.clone(), Err(format!("subnet {subnet} was not found")));
+                networks.of_subnet.insert(
+                    subnet.clone(),
+                    Err(format!("subnet {subnet} was not found")),
+                );
                 continue;
             }
             Err(e) if e.retryable => return Err(e),
@@ -223,7 +224,12 @@ pub fn dedup(traffic: Vec<Traffic>) -> Vec<Traffic> {
 /// Whether the interface in `subnet` has a public address of `family`.
 /// Only IPv4 addresses are told (`assignPublicIp`, `associatePublicIpAddress`,
 /// `MapPublicIpOnLaunch`): an IPv6 address is unknown.
-fn public_address(network: &Network, subnet: &str, address: Address, family: Family) -> Option<bool> {
+fn public_address(
+    network: &Network,
+    subnet: &str,
+    address: Address,
+    family: Family,
+) -> Option<bool> {
     if family == Family::Ipv6 {
         return None;
     }
@@ -382,4 +388,182 @@ pub async fn add_paths(
 /// detail begins `sg-…: `.
 pub fn group_of(finding: &Finding) -> Option<&str> {
     finding.detail.split_once(": ").map(|(group, _)| group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Action, Fields, Severity};
+    use crate::model::reach::test_support::public_network;
+
+    const WIDE: WidePrefixes = WidePrefixes { ipv4: 8, ipv6: 16 };
+
+    fn sg(protocol: &str, from: Option<i64>, to: Option<i64>, source: &str) -> Finding {
+        Finding {
+            rule: "EC2-SG-001",
+            severity: Severity::Critical,
+            title: "open",
+            detail: String::new(),
+            remediation: "",
+            action: Action::Notify,
+            resource: None,
+            target: None,
+            fields: Fields {
+                protocol: Some(protocol.into()),
+                from_port: from,
+                to_port: to,
+                source: Some(source.into()),
+                ..Fields::default()
+            },
+        }
+    }
+
+    fn tcp(port: u16, family: Family) -> Traffic {
+        Traffic::Port {
+            protocol: Protocol::Tcp,
+            port,
+            family,
+        }
+    }
+
+    fn networks() -> Networks {
+        Networks {
+            of_subnet: [("subnet-1".to_string(), Ok(0))].into_iter().collect(),
+            read: vec![public_network()],
+        }
+    }
+
+    fn public_in(subnet: &str) -> Placement {
+        Placement {
+            subnets: Ok(vec![subnet.to_string()]),
+            address: Address::Has(true),
+        }
+    }
+
+    #[test]
+    fn a_range_is_asked_on_the_ports_served_in_it_and_else_is_unnamed() {
+        let range = [sg("tcp", Some(0), Some(65535), "0.0.0.0/0")];
+        assert_eq!(
+            open_traffic(&range, &[(Protocol::Tcp, 80), (Protocol::Udp, 53)]),
+            [tcp(80, Family::Ipv4)]
+        );
+        assert_eq!(
+            open_traffic(&range, &[]),
+            [Traffic::Unnamed {
+                family: Family::Ipv4,
+                why: "tcp 0-65535 is a range and no port served in it is known".into()
+            }]
+        );
+        let all = [sg("-1", None, None, "::/0")];
+        assert_eq!(
+            open_traffic(&all, &[(Protocol::Udp, 53)]),
+            [Traffic::Port {
+                protocol: Protocol::Udp,
+                port: 53,
+                family: Family::Ipv6
+            }]
+        );
+        // A prefix list holds either family; the same port twice is asked once.
+        let listed = [
+            sg("tcp", Some(22), Some(22), "prefix list pl-1"),
+            sg("6", Some(22), Some(22), "0.0.0.0/0"),
+        ];
+        assert_eq!(
+            open_traffic(&listed, &[]),
+            [tcp(22, Family::Ipv4), tcp(22, Family::Ipv6)]
+        );
+        assert!(matches!(
+            open_traffic(&[sg("icmp", Some(8), Some(0), "0.0.0.0/0")], &[]).as_slice(),
+            [Traffic::Unnamed { why, .. }] if why == "icmp has no ports"
+        ));
+    }
+
+    #[test]
+    fn only_a_reachable_line_raises_and_nothing_lowers() {
+        let reachable = lines(
+            &networks(),
+            &public_in("subnet-1"),
+            &[tcp(22, Family::Ipv4)],
+            WIDE,
+        );
+        assert!(reachable[0].is_reachable());
+        let closed = lines(
+            &networks(),
+            &Placement {
+                address: Address::Has(false),
+                ..public_in("subnet-1")
+            },
+            &[tcp(22, Family::Ipv4)],
+            WIDE,
+        );
+        let unknown = lines(
+            &networks(),
+            &public_in("subnet-9"),
+            &[tcp(22, Family::Ipv4)],
+            WIDE,
+        );
+        assert_eq!(
+            unknown[0].line,
+            "subnet-9 tcp/22: unknown: the network of subnet-9 was not read"
+        );
+        for start in Severity::ALL {
+            let mut f = sg("tcp", Some(22), Some(22), "0.0.0.0/0");
+            f.severity = start;
+            apply(&mut f, reachable.clone());
+            assert_eq!(f.severity, start.raised(), "{start}");
+            for kept in [&closed, &unknown] {
+                let mut f = sg("tcp", Some(22), Some(22), "0.0.0.0/0");
+                f.severity = start;
+                apply(&mut f, kept.clone());
+                assert_eq!(f.severity, start, "{start}: {kept:?}");
+                assert_eq!(f.fields.reachability, *kept);
+            }
+        }
+        // Raised once, however many lines reach it.
+        let mut f = sg("tcp", Some(22), Some(22), "0.0.0.0/0");
+        f.severity = Severity::Medium;
+        apply(&mut f, [reachable.clone(), reachable].concat());
+        assert_eq!(f.severity, Severity::High);
+    }
+
+    #[test]
+    fn without_a_port_the_route_is_said_and_the_path_is_never_reachable() {
+        let unnamed = [Traffic::Unnamed {
+            family: Family::Ipv4,
+            why: "no port is known".into(),
+        }];
+        let got = lines(&networks(), &public_in("subnet-1"), &unnamed, WIDE);
+        assert_eq!(
+            got[0].line,
+            "subnet-1: unknown: subnet-1 routes the IPv4 internet to igw-0ab (route rtb-1 0.0.0.0/0) and the interface has a public address; the network ACL decides per port and no port is known"
+        );
+        let mut private = networks();
+        private.read[0].route_tables[0].routes.truncate(1);
+        let got = lines(&private, &public_in("subnet-1"), &unnamed, WIDE);
+        assert_eq!(
+            got[0].line,
+            "subnet-1: not reachable now: subnet-1 has no route to an internet gateway (route table rtb-1)"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_address_is_unknown_and_unnamed_subnets_are_said() {
+        let got = lines(
+            &networks(),
+            &public_in("subnet-1"),
+            &[tcp(22, Family::Ipv6)],
+            WIDE,
+        );
+        assert_eq!(
+            got[0].line,
+            "subnet-1 tcp/22: unknown: whether the interface in subnet-1 has a public address was not read"
+        );
+        let nowhere = Placement {
+            subnets: Err("the record names no subnet".into()),
+            address: Address::Has(true),
+        };
+        let got = lines(&networks(), &nowhere, &[tcp(22, Family::Ipv4)], WIDE);
+        assert_eq!(got[0].line, "tcp/22: unknown: the record names no subnet");
+        assert_eq!(got[0].subnet, None);
+    }
 }
