@@ -941,6 +941,11 @@ mod tests {
             let open = finding(&report, "ECS-SVC-004");
             assert_eq!(open.severity, Severity::Critical, "high, raised one level");
             assert_eq!(
+                rules_of(&report),
+                ["ECS-SVC-004", "ECS-SVC-005", "ECS-SVC-001", "ECS-SVC-011"],
+                "sorted again, most severe first"
+            );
+            assert_eq!(
                 lines(open),
                 ["subnet-1 tcp/22: reachable from the internet on tcp/22 via igw-0ab (route rtb-1 0.0.0.0/0, acl acl-1 #100 in, #100 out)"]
             );
