@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::reach::Reachability;
+
 /// `info < low < medium < high < critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,6 +37,16 @@ impl Severity {
             Severity::Medium => "medium",
             Severity::High => "high",
             Severity::Critical => "critical",
+        }
+    }
+
+    /// One level up (`medium` → `high`); `critical` stays.
+    pub fn raised(self) -> Severity {
+        match self {
+            Severity::Info => Severity::Low,
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            Severity::High | Severity::Critical => Severity::Critical,
         }
     }
 }
@@ -113,6 +125,47 @@ pub struct Fields {
     /// The variable's value, redacted (`AKIA…(20 chars)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The network path from the internet to what the finding exposes, one
+    /// subnet and port each (DESIGN §4, §14): read by the Lambda, never offline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reachability: Vec<PathLine>,
+}
+
+/// Whether the internet reaches one port (or, with none named, the
+/// interface at all) in one subnet, as far as the address, the route and
+/// the network ACL go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathLine {
+    /// The subnet; `None` when the record does not name it.
+    pub subnet: Option<String>,
+    /// What was asked: `tcp/22`; `None` when no port is known.
+    pub port: Option<String>,
+    #[serde(flatten)]
+    pub reach: Reachability,
+    /// The line the alert shows.
+    pub line: String,
+}
+
+impl PathLine {
+    pub fn new(subnet: Option<&str>, port: Option<String>, reach: Reachability) -> PathLine {
+        let about: Vec<&str> = subnet.into_iter().chain(port.as_deref()).collect();
+        let line = if about.is_empty() {
+            reach.line()
+        } else {
+            format!("{}: {}", about.join(" "), reach.line())
+        };
+        PathLine {
+            subnet: subnet.map(str::to_string),
+            port,
+            reach,
+            line,
+        }
+    }
+
+    /// True when the internet reaches it.
+    pub fn is_reachable(&self) -> bool {
+        matches!(self.reach, Reachability::Reachable { .. })
+    }
 }
 
 impl Fields {
@@ -157,6 +210,48 @@ mod tests {
         assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
         assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
         assert!("severe".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn raised_is_one_level_up_and_critical_stays() {
+        let raised: Vec<Severity> = Severity::ALL.iter().map(|s| s.raised()).collect();
+        assert_eq!(
+            raised,
+            [
+                Severity::Low,
+                Severity::Medium,
+                Severity::High,
+                Severity::Critical,
+                Severity::Critical
+            ]
+        );
+    }
+
+    #[test]
+    fn a_path_line_names_its_subnet_and_port_and_serializes_its_facts() {
+        let path = PathLine::new(
+            Some("subnet-1"),
+            Some("tcp/22".into()),
+            Reachability::NotReachable {
+                why: "subnet-1 has no route to an internet gateway (route table rtb-1)".into(),
+            },
+        );
+        assert_eq!(
+            path.line,
+            "subnet-1 tcp/22: not reachable now: subnet-1 has no route to an internet gateway (route table rtb-1)"
+        );
+        assert!(!path.is_reachable());
+        assert_eq!(
+            serde_json::to_value(&path).unwrap(),
+            serde_json::json!({"subnet": "subnet-1", "port": "tcp/22", "reach": "not_reachable",
+                "why": "subnet-1 has no route to an internet gateway (route table rtb-1)",
+                "line": path.line})
+        );
+        let bare = PathLine::new(None, None, Reachability::Unknown { why: "x".into() });
+        assert_eq!(bare.line, "unknown: x");
+        // None: the finding's JSON is as it was.
+        let json = serde_json::to_value(Fields::default()).unwrap();
+        assert_eq!(json, serde_json::json!({}));
     }
 
     #[test]

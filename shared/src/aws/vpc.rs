@@ -284,6 +284,24 @@ impl Vpcs for Ec2Vpcs {
             .map(|t| t.vpc_id))
     }
 
+    async fn subnet_vpc(&self, subnet: &str) -> Result<Option<String>, AwsError> {
+        // A filter, not `SubnetIds`: a subnet that does not exist is an
+        // empty answer, not an error.
+        let page = self
+            .client
+            .describe_subnets()
+            .filters(Self::vpc_filter("subnet-id", subnet))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeSubnets", &e))?;
+        Ok(page
+            .subnets()
+            .iter()
+            .find(|s| s.subnet_id() == Some(subnet))
+            .and_then(|s| s.vpc_id())
+            .map(str::to_string))
+    }
+
     async fn network(&self, vpc: &str) -> Result<Network, AwsError> {
         let (subnets, tables, acls, gateways) = tokio::join!(
             self.subnets(vpc),

@@ -12,6 +12,7 @@ mod ingress_state_tests;
 pub mod instance;
 pub mod network;
 pub mod offline;
+pub mod paths;
 pub mod service;
 pub mod sinks;
 pub mod task_definition;

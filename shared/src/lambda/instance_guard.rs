@@ -8,10 +8,11 @@ use serde_json::Value;
 use super::{Common, HandlerError};
 use crate::aws::iam::IamClient;
 use crate::aws::instances::Ec2Instances;
+use crate::aws::vpc::Ec2Vpcs;
 use crate::aws::Ec2SecurityGroups;
 use crate::config::FunctionConfig;
 use crate::guards::instance::InstanceGuard;
-use crate::ports::{Iam, Instances, SecurityGroups};
+use crate::ports::{Iam, Instances, SecurityGroups, Vpcs};
 
 /// Every AWS action this function calls: the instance's profile (a metadata
 /// update names only the instance), the launch template version a launch
@@ -19,14 +20,19 @@ use crate::ports::{Iam, Instances, SecurityGroups};
 /// subnet's public-IP setting (what a launch leaves out), the groups' rules
 /// and the prefix lists they name (EC2-CI-005), the instance profile's role
 /// and its policies, and the clusters' capacity providers and their Auto
-/// Scaling groups (is it a container instance?), and Publish. The Terraform
+/// Scaling groups (is it a container instance?), the VPC of the subnet and
+/// its route tables, network ACLs and internet gateways (the network path to
+/// what an exposure finding exposes), and Publish. The Terraform
 /// module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeImages",
     "ec2:DescribeInstances",
+    "ec2:DescribeInternetGateways",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSubnets",
     "ec2:GetInstanceMetadataDefaults",
@@ -44,6 +50,7 @@ pub struct Deps {
     pub instances: Ec2Instances,
     pub groups: Ec2SecurityGroups,
     pub iam: IamClient,
+    pub vpcs: Ec2Vpcs,
     pub common: Common,
 }
 
@@ -56,7 +63,8 @@ impl Deps {
                 aws_sdk_ecs::Client::new(sdk),
                 aws_sdk_autoscaling::Client::new(sdk),
             ),
-            groups: Ec2SecurityGroups::new(ec2),
+            groups: Ec2SecurityGroups::new(ec2.clone()),
+            vpcs: Ec2Vpcs::new(ec2),
             iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
             common: Common::new(sdk, config),
         }
@@ -71,15 +79,25 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, acting| async move {
-            let (instances, groups, iam): (&dyn Instances, &dyn SecurityGroups, &dyn Iam) =
-                match &acting.away {
-                    Some(clients) => (&clients.instances, &clients.groups, &clients.iam),
-                    None => (&deps.instances, &deps.groups, &deps.iam),
-                };
+            let (instances, groups, iam, vpcs): (
+                &dyn Instances,
+                &dyn SecurityGroups,
+                &dyn Iam,
+                &dyn Vpcs,
+            ) = match &acting.away {
+                Some(clients) => (
+                    &clients.instances,
+                    &clients.groups,
+                    &clients.iam,
+                    &clients.vpcs,
+                ),
+                None => (&deps.instances, &deps.groups, &deps.iam, &deps.vpcs),
+            };
             InstanceGuard {
                 instances,
                 iam,
                 groups,
+                vpcs,
                 notifier: &common.notifier,
                 policy: &common.config.policy,
                 settings: &acting.settings,

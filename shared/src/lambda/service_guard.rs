@@ -6,23 +6,30 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::vpc::Ec2Vpcs;
 use crate::aws::{Ec2SecurityGroups, EcsClusters, EcsTaskDefinitions};
 use crate::config::FunctionConfig;
 use crate::guards::service::ServiceGuard;
-use crate::ports::{Clusters, SecurityGroups, TaskDefinitions};
+use crate::ports::{Clusters, SecurityGroups, TaskDefinitions, Vpcs};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (what the
 /// service, task set or task deploys), DescribeSecurityGroupRules (the groups
 /// in front of it) and DescribeManagedPrefixLists/GetManagedPrefixListEntries
 /// (the prefix lists their rules name), DescribeClusters (the cluster's Exec
-/// configuration, when the call turns Exec on), Publish, and SendMessage (a
+/// configuration, when the call turns Exec on), DescribeSubnets,
+/// DescribeRouteTables, DescribeNetworkAcls and DescribeInternetGateways (the
+/// network path to what an exposure finding exposes), Publish, and SendMessage (a
 /// redacted copy of an event it could not handle, to the failure queue:
 /// RunTask's overrides may carry secrets). The Terraform module grants
 /// exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeInternetGateways",
     "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
     "ec2:GetManagedPrefixListEntries",
     "ecs:DescribeClusters",
     "ecs:DescribeTaskDefinition",
@@ -35,16 +42,19 @@ pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
     pub groups: Ec2SecurityGroups,
     pub clusters: EcsClusters,
+    pub vpcs: Ec2Vpcs,
     pub common: Common,
 }
 
 impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
         let ecs = aws_sdk_ecs::Client::new(sdk);
+        let ec2 = aws_sdk_ec2::Client::new(sdk);
         Deps {
             task_definitions: EcsTaskDefinitions::new(ecs.clone()),
             clusters: EcsClusters::new(ecs),
-            groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
+            groups: Ec2SecurityGroups::new(ec2.clone()),
+            vpcs: Ec2Vpcs::new(ec2),
             common: Common::new(sdk, config),
         }
     }
@@ -58,22 +68,30 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, acting| async move {
-            let (task_definitions, groups, clusters): (
+            let (task_definitions, groups, clusters, vpcs): (
                 &dyn TaskDefinitions,
                 &dyn SecurityGroups,
                 &dyn Clusters,
+                &dyn Vpcs,
             ) = match &acting.away {
                 Some(clients) => (
                     &clients.task_definitions,
                     &clients.groups,
                     &clients.clusters,
+                    &clients.vpcs,
                 ),
-                None => (&deps.task_definitions, &deps.groups, &deps.clusters),
+                None => (
+                    &deps.task_definitions,
+                    &deps.groups,
+                    &deps.clusters,
+                    &deps.vpcs,
+                ),
             };
             ServiceGuard {
                 task_definitions,
                 groups,
                 clusters,
+                vpcs,
                 notifier: &common.notifier,
                 policy: &common.config.policy,
                 settings: &acting.settings,

@@ -217,6 +217,15 @@ impl crate::ports::Vpcs for MemoryVpcs {
             .map(|(vpc, _)| vpc.clone()))
     }
 
+    async fn subnet_vpc(&self, subnet: &str) -> Result<Option<String>, AwsError> {
+        self.call(format!("subnet {subnet}"))?;
+        Ok(self
+            .networks
+            .iter()
+            .find(|(_, n)| n.subnets.iter().any(|s| s.id == subnet))
+            .map(|(vpc, _)| vpc.clone()))
+    }
+
     async fn network(&self, vpc: &str) -> Result<crate::model::reach::Network, AwsError> {
         self.call(format!("network {vpc}"))?;
         Ok(self

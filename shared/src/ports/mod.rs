@@ -184,6 +184,8 @@ pub struct Interface {
 pub trait Vpcs: Send + Sync {
     /// The VPC of a route table; `None` when the table does not exist.
     async fn route_table_vpc(&self, route_table: &str) -> Result<Option<String>, AwsError>;
+    /// The VPC of a subnet; `None` when the subnet does not exist.
+    async fn subnet_vpc(&self, subnet: &str) -> Result<Option<String>, AwsError>;
     /// One VPC's network: its subnets, route tables, network ACLs and the
     /// internet gateways attached to it. A kind that could not be read is
     /// in [`Network::unread`](crate::model::reach::Network::unread) with its

@@ -163,7 +163,9 @@ fn write_unevaluated(out: &mut String, report: &Report) {
     }
 }
 
-/// The first `shown` findings with their fixes, and how many more there are.
+/// The first `shown` findings with the network path to what they expose
+/// (one `Path:` line each subnet and port) and their fixes, and how many
+/// more there are.
 fn write_findings(out: &mut String, report: &Report, shown: usize) {
     let _ = writeln!(out);
     if report.findings.is_empty() {
@@ -179,13 +181,16 @@ fn write_findings(out: &mut String, report: &Report, shown: usize) {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "- [{}] {} {}\n    {on}{}\n    Fix: {}",
+            "- [{}] {} {}\n    {on}{}",
             f.severity.as_str().to_ascii_uppercase(),
             f.rule,
             f.title,
             f.detail,
-            f.remediation
         );
+        for path in &f.fields.reachability {
+            let _ = writeln!(out, "    Path: {}", path.line);
+        }
+        let _ = writeln!(out, "    Fix: {}", f.remediation);
     }
     if shown < report.findings.len() {
         let _ = writeln!(
