@@ -205,7 +205,11 @@ async fn a_route_to_the_internet_names_the_ecs_tasks_it_exposes() {
             .contains(&format!("task interface {}", v.task_eni)),
         "the task in the main table's subnet: {found:?}"
     );
-    assert!(alerts[0].doc["could_not_evaluate"].is_null(), "{}", alerts[0].doc);
+    assert!(
+        alerts[0].doc["could_not_evaluate"].is_null(),
+        "{}",
+        alerts[0].doc
+    );
 
     // Outbound through a NAT gateway: not the way in, nothing sent.
     let verdict = handle(
@@ -368,7 +372,11 @@ async fn an_http_listener_is_judged_by_the_scheme_read_from_the_load_balancer() 
             .any(|(rule, detail)| rule == "ELB-001" && detail.contains("internet-facing")),
         "{found:?}"
     );
-    assert!(alerts[0].doc["could_not_evaluate"].is_null(), "{}", alerts[0].doc);
+    assert!(
+        alerts[0].doc["could_not_evaluate"].is_null(),
+        "{}",
+        alerts[0].doc
+    );
 
     let internal =
         load_balancer(&emu, &v, elbv2::types::LoadBalancerSchemeEnum::Internal, 31).await;
