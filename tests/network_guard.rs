@@ -13,6 +13,9 @@
 //!   does not.
 //! - An instance registered with a target group that admits the internet on
 //!   the port it serves, with a public address: ELB-011.
+//! - Two VPCs with the same addresses: an ip target is matched in its target
+//!   group's VPC, never by its private address alone (mutation-checked: the
+//!   other VPC's public, open interface is otherwise taken for the target).
 //!
 //! moto does not create interfaces for ECS tasks; the test creates one with
 //! the description ECS gives a task's attachment.
@@ -507,4 +510,125 @@ async fn a_target_the_internet_reaches_around_the_load_balancer_is_alerted() {
     );
     assert!(verdict["could_not_evaluate"].is_null(), "{verdict}");
     assert_eq!(sink.alerts(&emu).await.len(), 1, "high: alerted");
+}
+
+/// A VPC's interface at `ip` in subnet a, in `group`; with an Elastic IP
+/// when `public`.
+async fn interface_at(emu: &Emulator, v: &Vpc, ip: &str, group: &str, public: bool) {
+    let eni = emu
+        .ec2
+        .create_network_interface()
+        .subnet_id(&v.subnet_a)
+        .private_ip_address(ip)
+        .groups(group)
+        .send()
+        .await
+        .expect("CreateNetworkInterface")
+        .network_interface()
+        .and_then(|n| n.network_interface_id())
+        .expect("eni id")
+        .to_string();
+    if public {
+        let allocation = emu
+            .ec2
+            .allocate_address()
+            .domain(aws_sdk_ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .expect("AllocateAddress")
+            .allocation_id()
+            .expect("allocation")
+            .to_string();
+        emu.ec2
+            .associate_address()
+            .allocation_id(allocation)
+            .network_interface_id(eni)
+            .send()
+            .await
+            .expect("AssociateAddress");
+    }
+}
+
+async fn group_open_on(emu: &Emulator, v: &Vpc, port: i32, cidr: &str) -> String {
+    let group = emu
+        .ec2
+        .create_security_group()
+        .group_name(unique("svc"))
+        .description("svc")
+        .vpc_id(&v.id)
+        .send()
+        .await
+        .expect("CreateSecurityGroup")
+        .group_id()
+        .expect("group id")
+        .to_string();
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
+    group
+}
+
+#[tokio::test]
+async fn an_ip_target_is_matched_in_its_target_groups_vpc_never_by_its_address_alone() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let deps = deps(&emu, &sink);
+    // Two VPCs with the same addresses. In the target group's VPC the
+    // target is private and closed; in the other, the same address is
+    // public and open to the internet.
+    let ours = vpc(&emu).await;
+    let other = vpc(&emu).await;
+    let closed = group_open_on(&emu, &ours, 8080, "10.0.0.0/8").await;
+    interface_at(&emu, &ours, "10.20.1.77", &closed, false).await;
+    let open = group_open_on(&emu, &other, 8080, "0.0.0.0/0").await;
+    interface_at(&emu, &other, "10.20.1.77", &open, true).await;
+    let target_group = elbv2::Client::new(&emu.sdk)
+        .create_target_group()
+        .name(
+            unique("ip")
+                .replace('_', "-")
+                .chars()
+                .take(30)
+                .collect::<String>(),
+        )
+        .protocol(elbv2::types::ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id(&ours.id)
+        .target_type(elbv2::types::TargetTypeEnum::Ip)
+        .send()
+        .await
+        .expect("CreateTargetGroup")
+        .target_groups()
+        .first()
+        .and_then(|t| t.target_group_arn())
+        .expect("arn")
+        .to_string();
+    let register = envelope(
+        "elasticloadbalancing",
+        "RegisterTargets",
+        json!({"targetGroupArn": target_group, "targets": [{"id": "10.20.1.77", "port": 8080}]}),
+        json!(null),
+    );
+    let verdict = handle(
+        LambdaEvent::new(register, access_guard_e2e::context()),
+        &deps,
+    )
+    .await
+    .expect("handler");
+    assert!(
+        verdict["findings"].as_array().unwrap().is_empty(),
+        "the other VPC's interface is not the target: {verdict}"
+    );
+    assert!(verdict["could_not_evaluate"].is_null(), "{verdict}");
 }
