@@ -179,6 +179,48 @@ async fn a_route_to_the_internet_names_the_ecs_tasks_it_exposes() {
     let sink = AlertSink::new(&emu).await;
     let deps = deps(&emu, &sink);
     let v = vpc(&emu).await;
+    // The task's group (the VPC's default, in moto) admits 443 from anywhere.
+    let default_group = emu
+        .ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&v.id)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroups")
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id())
+        .expect("the default group")
+        .to_string();
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(&default_group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
     emu.ec2
         .create_route()
         .route_table_id(&v.main_table)
@@ -207,6 +249,12 @@ async fn a_route_to_the_internet_names_the_ecs_tasks_it_exposes() {
             .1
             .contains(&format!("task interface {}", v.task_eni)),
         "the task in the main table's subnet: {found:?}"
+    );
+    assert!(
+        found[0].1.contains(&format!(
+            "open to the internet on tcp 443 ({default_group})"
+        )),
+        "and the ports its group opens: {found:?}"
     );
     assert!(
         alerts[0].doc["could_not_evaluate"].is_null(),
@@ -266,7 +314,7 @@ async fn a_subnet_moved_onto_a_public_table_is_alerted_and_onto_a_private_one_is
         [(
             "NET-001".to_string(),
             format!(
-                "{} now uses {}, which routes everything to {}: reaches task interface {} (arn:aws:ecs:eu-west-1:{}:attachment/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b)",
+                "{} now uses {}, which routes everything to {}: reaches task interface {} (arn:aws:ecs:eu-west-1:{}:attachment/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b) (its groups admit nothing from the internet)",
                 v.subnet_a, v.other_table, v.igw, v.task_eni, access_guard_e2e::ACCOUNT
             )
         )]

@@ -10,7 +10,7 @@ use crate::model::net::{PortRange, Protocol, Source};
 use crate::model::reach::{
     AclEntry, Fact, InternetGateway, Network, NetworkAcl, Route, RouteTable, Subnet,
 };
-use crate::ports::{AwsError, Interface, Vpcs};
+use crate::ports::{AwsError, Interface, Vpcs, Workload};
 
 /// EC2 pages of these calls hold at most 1,000 items (DescribeSubnets and
 /// DescribeNetworkInterfaces take the same bound).
@@ -317,7 +317,7 @@ impl Vpcs for Ec2Vpcs {
         Ok(network)
     }
 
-    async fn workloads(&self, subnets: &[String]) -> Result<Vec<String>, AwsError> {
+    async fn workloads(&self, subnets: &[String]) -> Result<Vec<Workload>, AwsError> {
         let mut out = Vec::new();
         for chunk in subnets.chunks(FILTER_VALUES) {
             let filter = Filter::builder()
@@ -338,12 +338,23 @@ impl Vpcs for Ec2Vpcs {
                 for eni in page.network_interfaces() {
                     let id = eni.network_interface_id().unwrap_or_default();
                     let description = eni.description().unwrap_or_default();
-                    if let Some(instance) = eni.attachment().and_then(|a| a.instance_id()) {
-                        out.push(format!("instance {instance}"));
-                    } else if description.starts_with("arn:") && description.contains(":ecs:") {
-                        // An awsvpc task's interface: ECS names its attachment.
-                        out.push(format!("task interface {id} ({description})"));
-                    }
+                    let what =
+                        if let Some(instance) = eni.attachment().and_then(|a| a.instance_id()) {
+                            format!("instance {instance}")
+                        } else if description.starts_with("arn:") && description.contains(":ecs:") {
+                            // An awsvpc task's interface: ECS names its attachment.
+                            format!("task interface {id} ({description})")
+                        } else {
+                            continue;
+                        };
+                    out.push(Workload {
+                        what,
+                        groups: eni
+                            .groups()
+                            .iter()
+                            .filter_map(|g| g.group_id().map(str::to_string))
+                            .collect(),
+                    });
                 }
                 token = page
                     .next_token()
@@ -354,8 +365,8 @@ impl Vpcs for Ec2Vpcs {
                 }
             }
         }
-        out.sort();
-        out.dedup();
+        out.sort_by(|a, b| a.what.cmp(&b.what));
+        out.dedup_by(|a, b| a.what == b.what);
         Ok(out)
     }
 

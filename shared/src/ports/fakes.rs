@@ -190,7 +190,7 @@ pub struct MemoryVpcs {
     /// (VPC, target id: private IP or instance id) → its interfaces.
     pub interfaces: Vec<((String, String), Vec<crate::ports::Interface>)>,
     /// Subnet → the workloads in it.
-    pub workloads: Vec<(String, Vec<String>)>,
+    pub workloads: Vec<(String, Vec<crate::ports::Workload>)>,
     pub calls: Mutex<Vec<String>>,
     /// Answer every call with this error instead.
     pub error: Option<AwsError>,
@@ -236,7 +236,7 @@ impl crate::ports::Vpcs for MemoryVpcs {
             .unwrap_or_default())
     }
 
-    async fn workloads(&self, subnets: &[String]) -> Result<Vec<String>, AwsError> {
+    async fn workloads(&self, subnets: &[String]) -> Result<Vec<crate::ports::Workload>, AwsError> {
         self.call(format!("workloads {}", subnets.join(",")))?;
         Ok(self
             .workloads

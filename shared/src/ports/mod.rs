@@ -169,6 +169,14 @@ pub trait LoadBalancers: Send + Sync {
     async fn target_group_vpc(&self, arn: &str) -> Result<Option<String>, AwsError>;
 }
 
+/// What runs in a subnet: an ECS task's interface or an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// `task interface eni-… (<its ECS attachment>)`, `instance i-…`.
+    pub what: String,
+    pub groups: Vec<String>,
+}
+
 /// A network interface as EC2 describes it: a task's, or an instance's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
@@ -192,8 +200,8 @@ pub trait Vpcs: Send + Sync {
     /// error code; a retryable failure is an error.
     async fn network(&self, vpc: &str) -> Result<crate::model::reach::Network, AwsError>;
     /// The ECS tasks (their network interfaces) and the instances in these
-    /// subnets, one line each (`task interface eni-… (…)`, `instance i-…`).
-    async fn workloads(&self, subnets: &[String]) -> Result<Vec<String>, AwsError>;
+    /// subnets, each with its security groups.
+    async fn workloads(&self, subnets: &[String]) -> Result<Vec<Workload>, AwsError>;
     /// The interfaces of a load balancer's target in a VPC: the interface
     /// with that private IP address (an `ip` target), or the interfaces of
     /// that instance (an `instance` target). Matched within the VPC, never

@@ -84,6 +84,7 @@ impl NetworkGuard<'_> {
         } else {
             vpc::VpcGuard {
                 vpcs: self.vpcs,
+                groups: self.groups,
                 notifier: self.notifier,
                 policy: self.policy,
                 settings: self.settings,

@@ -12,7 +12,7 @@ use crate::model::json::FieldError;
 use crate::model::reach::{internet_route, Family, Network, RouteTable, RouteVerdict};
 use crate::model::vpc::NetChange;
 use crate::policy::Policy;
-use crate::ports::{AwsError, Notifier, Vpcs};
+use crate::ports::{AwsError, Notifier, SecurityGroups, Vpcs, Workload};
 use crate::report::Report;
 use crate::rules::net::{NetContext, NetFacts};
 use crate::rules::{self};
@@ -115,6 +115,7 @@ fn gateway_of(
 /// The network guard's VPC side, with its ports.
 pub struct VpcGuard<'a> {
     pub vpcs: &'a dyn Vpcs,
+    pub groups: &'a dyn SecurityGroups,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -234,7 +235,7 @@ impl VpcGuard<'_> {
             return Ok(facts);
         }
         match self.vpcs.workloads(&subnets).await {
-            Ok(workloads) => facts.workloads = Some(workloads),
+            Ok(workloads) => facts.workloads = Some(self.with_ports(&workloads).await?),
             Err(e) => {
                 return self.unread(
                     e,
@@ -245,6 +246,69 @@ impl VpcGuard<'_> {
             }
         }
         Ok(facts)
+    }
+
+    /// Each workload with what its groups let in from the internet: the
+    /// ports a public route now exposes (`… : open to the internet on tcp
+    /// 443 (sg-…)`), or that its groups admit nothing from it, or why that
+    /// is unknown.
+    async fn with_ports(&self, workloads: &[Workload]) -> Result<Vec<String>, AwsError> {
+        let mut open: std::collections::BTreeMap<&str, Result<Vec<String>, String>> =
+            std::collections::BTreeMap::new();
+        for group in workloads.iter().flat_map(|w| w.groups.iter()) {
+            if open.contains_key(group.as_str()) {
+                continue;
+            }
+            let read = match self.groups.rules_of_group(group).await {
+                Ok(rules) => Ok(rules
+                    .iter()
+                    .filter(|r| {
+                        r.direction != crate::model::sg::Direction::Egress
+                            && r.source.is_internet_wide(self.policy.wide)
+                    })
+                    .map(|r| {
+                        if matches!(
+                            r.protocol,
+                            crate::model::net::Protocol::Tcp | crate::model::net::Protocol::Udp
+                        ) {
+                            format!("{} {}", r.protocol, r.ports())
+                        } else {
+                            r.protocol.to_string()
+                        }
+                    })
+                    .collect()),
+                Err(e) if e.retryable => return Err(e),
+                Err(e) => Err(format!("{}: {}", e.operation, e.code_or_kind())),
+            };
+            open.insert(group, read);
+        }
+        Ok(workloads
+            .iter()
+            .map(|w| {
+                let mut ports = Vec::new();
+                let mut unread = Vec::new();
+                for group in &w.groups {
+                    match open.get(group.as_str()) {
+                        Some(Ok(found)) => {
+                            ports.extend(found.iter().map(|p| format!("{p} ({group})")))
+                        }
+                        Some(Err(why)) => unread.push(format!("{group}: {why}")),
+                        None => {}
+                    }
+                }
+                match (ports.is_empty(), unread.is_empty()) {
+                    (false, _) => {
+                        format!("{} open to the internet on {}", w.what, ports.join(", "))
+                    }
+                    (true, true) => {
+                        format!("{} (its groups admit nothing from the internet)", w.what)
+                    }
+                    (true, false) => {
+                        format!("{} (its groups not read: {})", w.what, unread.join("; "))
+                    }
+                }
+            })
+            .collect())
     }
 
     fn unread(
@@ -314,8 +378,10 @@ mod tests {
 
     mod with_reads {
         use super::super::*;
+        use crate::model::net::{Protocol, Source};
         use crate::model::reach::test_support::{igw, route, subnet, table};
-        use crate::ports::fakes::{MemoryNotifier, MemoryVpcs};
+        use crate::model::sg::{Direction, SgRule};
+        use crate::ports::fakes::{MemoryGroups, MemoryNotifier, MemoryVpcs};
         use serde_json::json;
 
         /// vpc-1: a main table (no route out) serving subnet-a, a public
@@ -348,11 +414,39 @@ mod tests {
                 workloads: vec![
                     (
                         "subnet-a".to_string(),
-                        vec!["task eni-a (service web)".to_string()],
+                        vec![workload("task eni-a (service web)", "sg-web")],
                     ),
-                    ("subnet-b".to_string(), vec!["instance i-b".to_string()]),
+                    (
+                        "subnet-b".to_string(),
+                        vec![workload("instance i-b", "sg-i")],
+                    ),
                 ],
                 ..MemoryVpcs::default()
+            }
+        }
+
+        fn workload(what: &str, group: &str) -> Workload {
+            Workload {
+                what: what.to_string(),
+                groups: vec![group.to_string()],
+            }
+        }
+
+        /// Every group admits tcp 443 from anywhere (the fake answers the
+        /// same rules for every group).
+        fn groups() -> MemoryGroups {
+            MemoryGroups {
+                rules: std::sync::Mutex::new(vec![SgRule {
+                    rule_id: Some("sgr-1".to_string()),
+                    direction: Direction::Ingress,
+                    ip_protocol: "tcp".to_string(),
+                    protocol: Protocol::Tcp,
+                    from_port: Some(443),
+                    to_port: Some(443),
+                    source: Source::cidr("0.0.0.0/0"),
+                    description: None,
+                }]),
+                ..MemoryGroups::default()
             }
         }
 
@@ -368,6 +462,7 @@ mod tests {
             let settings = GuardSettings::default();
             VpcGuard {
                 vpcs,
+                groups: &groups(),
                 notifier: &notifier,
                 policy: &Policy::embedded(),
                 settings: &settings,
@@ -395,7 +490,7 @@ mod tests {
             // The main table serves subnet-a only: subnet-b has its own table.
             assert_eq!(
                 details(&report),
-                ["NET-001 rtb-main routes 0.0.0.0/0 to igw-1: reaches task eni-a (service web)"]
+                ["NET-001 rtb-main routes 0.0.0.0/0 to igw-1: reaches task eni-a (service web) open to the internet on tcp 443 (sg-web)"]
             );
             assert!(report.unevaluated.is_none());
             assert!(vpcs
@@ -417,7 +512,7 @@ mod tests {
             let report = run(&vpcs, &onto("rtb-pub")).await.unwrap();
             assert_eq!(
                 details(&report),
-                ["NET-001 subnet-a now uses rtb-pub, which routes everything to igw-1: reaches task eni-a (service web)"]
+                ["NET-001 subnet-a now uses rtb-pub, which routes everything to igw-1: reaches task eni-a (service web) open to the internet on tcp 443 (sg-web)"]
             );
             let report = run(&vpcs, &onto("rtb-main")).await.unwrap();
             assert!(report.findings.is_empty(), "{:?}", report.findings);
@@ -434,7 +529,7 @@ mod tests {
             let report = run(&vpcs, &e).await.unwrap();
             assert_eq!(
                 details(&report),
-                ["NET-001 igw-1 attached to vpc-1, whose route tables send everything to it: reaches instance i-b"]
+                ["NET-001 igw-1 attached to vpc-1, whose route tables send everything to it: reaches instance i-b open to the internet on tcp 443 (sg-i)"]
             );
         }
 
