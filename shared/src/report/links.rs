@@ -132,6 +132,61 @@ fn resource_links(report: &Report) -> Vec<Link> {
             "ECS account settings".to_string(),
             format!("{c}/ecs/v2/account-settings?region={region}"),
         )],
+        "CreateRoute"
+        | "ReplaceRoute"
+        | "AssociateRouteTable"
+        | "ReplaceRouteTableAssociation"
+        | "CreateNetworkAclEntry"
+        | "ReplaceNetworkAclEntry"
+        | "ModifySubnetAttribute"
+        | "AttachInternetGateway" => {
+            let vpc = format!("{c}/vpcconsole/home?region={region}");
+            let pages = [
+                ("subnet-", "subnet", "SubnetDetails:subnetId"),
+                ("rtb-", "route table", "RouteTableDetails:RouteTableId"),
+                ("acl-", "network ACL", "NetworkAclDetails:networkAclId"),
+                (
+                    "igw-",
+                    "internet gateway",
+                    "InternetGateway:internetGatewayId",
+                ),
+            ];
+            pages
+                .iter()
+                .flat_map(|(prefix, what, page)| {
+                    ids(resource, prefix)
+                        .into_iter()
+                        .take(1)
+                        .map(|id| link(format!("{what} {id}"), format!("{vpc}#{page}={id}")))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        }
+        "CreateLoadBalancer"
+        | "SetSecurityGroups"
+        | "CreateListener"
+        | "ModifyListener"
+        | "CreateRule"
+        | "ModifyRule"
+        | "ModifyLoadBalancerAttributes" => {
+            // `app/<name>/<id>[/…]`: the load balancer's page, found by name.
+            match resource.split('/').nth(1) {
+                Some(name) if !name.is_empty() => vec![link(
+                    format!("load balancer {name}"),
+                    format!("{ec2}#LoadBalancers:search={}", encode(name)),
+                )],
+                _ => Vec::new(),
+            }
+        }
+        "CreateTargetGroup" | "ModifyTargetGroup" | "RegisterTargets" => {
+            match resource.split('/').next() {
+                Some(name) if !name.is_empty() => vec![link(
+                    format!("target group {name}"),
+                    format!("{ec2}#TargetGroups:search={}", encode(name)),
+                )],
+                _ => Vec::new(),
+            }
+        }
         "RunInstances"
         | "ModifyInstanceMetadataOptions"
         | "CreateLaunchTemplate"
@@ -216,6 +271,34 @@ mod tests {
 
     fn urls(r: &Report) -> Vec<String> {
         for_report(r).into_iter().map(|l| l.url).collect()
+    }
+
+    #[test]
+    fn the_way_in_links_to_its_vpc_and_load_balancer_pages() {
+        let moved = report(
+            "AssociateRouteTable",
+            "eu-west-1",
+            "subnet-0b1c2d3e (rtb-0a1b2c3d)",
+        );
+        let got = urls(&moved);
+        assert_eq!(
+            &got[..2],
+            [
+                "https://eu-west-1.console.aws.amazon.com/vpcconsole/home?region=eu-west-1#SubnetDetails:subnetId=subnet-0b1c2d3e",
+                "https://eu-west-1.console.aws.amazon.com/vpcconsole/home?region=eu-west-1#RouteTableDetails:RouteTableId=rtb-0a1b2c3d",
+            ]
+        );
+        let listener = report(
+            "CreateListener",
+            "us-gov-west-1",
+            "app/web/50dc6c495c0c9188/f2f7dc8efc522ab2",
+        );
+        assert_eq!(
+            urls(&listener)[0],
+            "https://us-gov-west-1.console.amazonaws-us-gov.com/ec2/home?region=us-gov-west-1#LoadBalancers:search=web"
+        );
+        let targets = report("RegisterTargets", "eu-west-1", "api/73e2d6bc24d8a067");
+        assert!(urls(&targets)[0].ends_with("#TargetGroups:search=api"));
     }
 
     #[test]
