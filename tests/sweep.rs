@@ -820,6 +820,7 @@ mod parity {
             m.ecs.clone(),
             aws_sdk_iam::Client::new(&m.sdk),
             aws_sdk_autoscaling::Client::new(&m.sdk),
+            aws_sdk_elasticloadbalancingv2::Client::new(&m.sdk),
         );
         let settings = GuardSettings::default();
         let result = PlaceSweep {
@@ -1034,6 +1035,7 @@ mod parity {
             m.ecs.clone(),
             aws_sdk_iam::Client::new(&m.sdk),
             aws_sdk_autoscaling::Client::new(&m.sdk),
+            aws_sdk_elasticloadbalancingv2::Client::new(&m.sdk),
         );
         let policy = Policy::embedded();
         let settings = GuardSettings::default();
@@ -1319,6 +1321,7 @@ mod overlap {
                 m.ecs.clone(),
                 aws_sdk_iam::Client::new(&m.sdk),
                 aws_sdk_autoscaling::Client::new(&m.sdk),
+                aws_sdk_elasticloadbalancingv2::Client::new(&m.sdk),
             );
             let state = DynamoState::new(aws_sdk_dynamodb::Client::new(&s.emu.sdk), &s.table);
             let notifier = SnsNotifier::new(

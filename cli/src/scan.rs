@@ -104,6 +104,7 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
             aws_sdk_ecs::Client::new(&regional),
             aws_sdk_iam::Client::new(&regional),
             aws_sdk_autoscaling::Client::new(&regional),
+            aws_sdk_elasticloadbalancingv2::Client::new(&regional),
         );
         let result = PlaceSweep {
             account: &account,

@@ -26,7 +26,8 @@ fn gone<T>(e: AwsError) -> Result<Option<T>, AwsError> {
     }
 }
 
-fn action_of(a: &elbv2::types::Action) -> Action {
+/// An action ELBv2 describes, in the load-balancer model.
+pub(crate) fn action_of(a: &elbv2::types::Action) -> Action {
     let mut target_groups: Vec<String> = a
         .target_group_arn()
         .map(str::to_string)

@@ -1,6 +1,8 @@
-//! The sweep's reads of one place (DESIGN §12), through EC2 and ECS: every
-//! call paginated at the largest page each API allows, so the number of
-//! calls grows with pages, not resources. EC2 and ECS are read at once.
+//! The sweep's reads of one place (DESIGN §12), through EC2, ECS and ELBv2:
+//! every call paginated at the largest page each API allows, so the number
+//! of calls grows with pages, not resources (ELBv2's attributes, listeners,
+//! listener rules and targets are read per load balancer, listener or
+//! target group: those APIs take one). EC2, ECS and ELBv2 are read at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,20 +10,27 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 
 use aws_sdk_ecs::types::{ClusterField, ServiceField, SettingName, TaskDefinitionField};
+use aws_sdk_elasticloadbalancingv2 as elbv2;
 
 use super::ec2::{group_info, is_aws_managed, prefix_list_entries, stored_rule};
 use super::ecs::{cluster_settings_of, described_task_definition};
+use super::elb::action_of;
+use super::vpc::{internet_gateway_of, network_acl_of, route_table_of, subnet_of};
 use super::{classify, ecs_failure};
 use crate::model::ci::{InstanceSettings, Said};
 use crate::model::cl::CONTAINER_INSIGHTS;
+use crate::model::elb::{
+    short_arn, LbType, Listener, ListenerRule, LoadBalancer, Scheme, Target, TargetGroup,
+};
 use crate::model::json::Node;
 use crate::model::net::Source;
+use crate::model::reach::{Fact, Network};
 use crate::model::sg::{PrefixListEntries, PrefixLists};
 use crate::model::svc::{AwsvpcConfiguration, ServiceConnect, ServiceSettings};
 use crate::model::td::TaskDefinition;
 use crate::ports::estate::{
-    CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, ServiceState,
-    TemplateState, Unread,
+    CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, InterfaceState,
+    ListenerState, LoadBalancerState, ServiceState, TargetGroupState, TemplateState, Unread,
 };
 use crate::ports::Instances;
 use crate::ports::{AwsError, EstateReader};
@@ -36,13 +45,18 @@ const CLUSTERS_PER_DESCRIBE: usize = 100;
 const PROVIDERS_PER_DESCRIBE: usize = 100;
 /// DescribeManagedPrefixLists returns at most 100 lists a page.
 const PREFIX_LIST_PAGE: i32 = 100;
+/// DescribeRouteTables and DescribeNetworkAcls return at most 100 a page.
+const VPC_PAGE: i32 = 100;
+/// ELBv2's describe calls return at most 400 a page.
+const ELB_PAGE: i32 = 400;
 
 /// Reads security groups, their rules, clusters, services and the task
-/// definitions the services run.
+/// definitions the services run, the VPCs and the load balancers.
 #[derive(Debug, Clone)]
 pub struct SdkEstate {
     ec2: aws_sdk_ec2::Client,
     ecs: aws_sdk_ecs::Client,
+    elbv2: elbv2::Client,
     iam: super::iam::IamClient,
     autoscaling: aws_sdk_autoscaling::Client,
     instances: super::instances::Ec2Instances,
@@ -54,6 +68,7 @@ impl SdkEstate {
         ecs: aws_sdk_ecs::Client,
         iam: aws_sdk_iam::Client,
         autoscaling: aws_sdk_autoscaling::Client,
+        elbv2: elbv2::Client,
     ) -> SdkEstate {
         SdkEstate {
             instances: super::instances::Ec2Instances::new(
@@ -63,6 +78,7 @@ impl SdkEstate {
             ),
             ec2,
             ecs,
+            elbv2,
             iam: super::iam::IamClient::new(iam),
             autoscaling,
         }
@@ -104,14 +120,21 @@ impl Part {
 #[async_trait]
 impl EstateReader for SdkEstate {
     async fn read(&self) -> Estate {
-        let (network, ecs, instances) =
-            tokio::join!(self.network(), self.ecs(), self.read_instances());
+        let (network, ecs, instances, vpcs, load_balancing) = tokio::join!(
+            self.network(),
+            self.ecs(),
+            self.read_instances(),
+            self.vpcs(),
+            self.load_balancing()
+        );
         let ((groups, mut net_part), (read, ecs_part), (instances, instance_part)) =
             (network, ecs, instances);
+        let (vpcs, interfaces, vpc_part) = vpcs;
+        let (load_balancers, target_groups, elb_part) = load_balancing;
         let (launch_templates, template_part) =
             self.provider_templates(&read.capacity_providers).await;
         let mut api_calls = 0;
-        for part in [ecs_part, instance_part, template_part] {
+        for part in [ecs_part, instance_part, template_part, vpc_part, elb_part] {
             net_part.unread.extend(part.unread);
             api_calls += part.calls.into_inner();
         }
@@ -126,6 +149,10 @@ impl EstateReader for SdkEstate {
             // What the sweep decides from these reads (`sweep::complete`).
             task_roles: BTreeMap::new(),
             task_definitions: read.task_definitions,
+            network: vpcs,
+            interfaces,
+            load_balancers,
+            target_groups,
             unread: net_part.unread,
             api_calls: api_calls + net_part.calls.into_inner(),
         }
@@ -794,5 +821,491 @@ fn instance_state(i: &aws_sdk_ec2::types::Instance) -> InstanceState {
             .find(|t| t.key() == Some("aws:autoscaling:groupName"))
             .and_then(|t| t.value())
             .map(str::to_string),
+    }
+}
+
+/// Keeps a kind of the network that was read; one that was not is in the
+/// network's unread and the estate's (by its call), and its list is empty
+/// but unknown.
+fn network_kind<T>(
+    network: &mut Network,
+    part: &mut Part,
+    fact: Fact,
+    read: Result<Vec<T>, AwsError>,
+) -> Vec<T> {
+    match read {
+        Ok(items) => items,
+        Err(e) => {
+            network.unread.insert(fact, e.code_or_kind());
+            part.failed(fact.call(), e);
+            Vec::new()
+        }
+    }
+}
+
+/// A network interface EC2 describes.
+fn interface_of(eni: &aws_sdk_ec2::types::NetworkInterface) -> InterfaceState {
+    let mut private_ips: Vec<String> = eni
+        .private_ip_addresses()
+        .iter()
+        .filter_map(|a| a.private_ip_address().map(str::to_string))
+        .collect();
+    if let Some(primary) = eni.private_ip_address() {
+        if !private_ips.iter().any(|ip| ip == primary) {
+            private_ips.push(primary.to_string());
+        }
+    }
+    InterfaceState {
+        id: eni.network_interface_id().unwrap_or_default().to_string(),
+        vpc_id: eni.vpc_id().unwrap_or_default().to_string(),
+        subnet_id: eni.subnet_id().unwrap_or_default().to_string(),
+        private_ips,
+        instance_id: eni
+            .attachment()
+            .and_then(|a| a.instance_id())
+            .map(str::to_string),
+        description: eni.description().unwrap_or_default().to_string(),
+        public_ip: eni
+            .association()
+            .and_then(|a| a.public_ip())
+            .map(str::to_string),
+        groups: eni
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+    }
+}
+
+/// A load balancer ELBv2 describes; `Err` says what is missing (its kind or
+/// scheme: without them no rule can judge it).
+fn load_balancer_of(lb: &elbv2::types::LoadBalancer) -> Result<LoadBalancer, AwsError> {
+    let name = lb.load_balancer_name().unwrap_or_default().to_string();
+    let unreadable = |what: &str| AwsError {
+        operation: "DescribeLoadBalancers",
+        code: Some("Unparsed".to_string()),
+        message: format!("{name}: {what} not in the answer"),
+        retryable: false,
+    };
+    Ok(LoadBalancer {
+        arn: lb.load_balancer_arn().map(str::to_string),
+        lb_type: lb
+            .r#type()
+            .and_then(|t| LbType::parse(t.as_str()))
+            .ok_or_else(|| unreadable("the type"))?,
+        type_defaulted: false,
+        scheme: lb
+            .scheme()
+            .and_then(|s| Scheme::parse(s.as_str()))
+            .ok_or_else(|| unreadable("the scheme"))?,
+        scheme_defaulted: false,
+        security_groups: lb.security_groups().to_vec(),
+        vpc_id: lb.vpc_id().map(str::to_string),
+        name,
+    })
+}
+
+/// A listener ELBv2 describes, as its `CreateListener` made it.
+fn listener_of(l: &elbv2::types::Listener, lb_type: LbType) -> ListenerState {
+    ListenerState {
+        listener: Listener {
+            arn: l.listener_arn().map(str::to_string),
+            load_balancer: l.load_balancer_arn().map(str::to_string),
+            lb_type: Some(lb_type),
+            protocol: l.protocol().map(|p| p.as_str().to_string()),
+            port: l.port().map(i64::from),
+            ssl_policy: l.ssl_policy().map(str::to_string),
+            ssl_policy_defaulted: false,
+            default_actions: Some(l.default_actions().iter().map(action_of).collect()),
+            moves: true,
+        },
+        rules: None,
+    }
+}
+
+/// A target group ELBv2 describes, as its `CreateTargetGroup` made it.
+fn target_group_of(t: &elbv2::types::TargetGroup) -> TargetGroupState {
+    TargetGroupState {
+        group: TargetGroup {
+            created: true,
+            arn: t.target_group_arn().map(str::to_string),
+            name: t.target_group_name().unwrap_or_default().to_string(),
+            protocol: t.protocol().map(|p| p.as_str().to_string()),
+            port: t.port().map(i64::from),
+            target_type: t.target_type().map(|k| k.as_str().to_string()),
+            health_check_protocol: t.health_check_protocol().map(|p| p.as_str().to_string()),
+            health_check_defaulted: false,
+            health_check_enabled: t.health_check_enabled(),
+            vpc_id: t.vpc_id().map(str::to_string),
+        },
+        targets: None,
+    }
+}
+
+impl SdkEstate {
+    /// Every VPC of the place (subnets, route tables, network ACLs,
+    /// internet gateways) and every network interface: one paginated call
+    /// per kind, no VPC filter, read at once.
+    async fn vpcs(&self) -> (Network, Vec<InterfaceState>, Part) {
+        let mut part = Part::default();
+        let (subnets, tables, acls, gateways, interfaces) = tokio::join!(
+            self.subnets(&part),
+            self.route_tables(&part),
+            self.network_acls(&part),
+            self.internet_gateways(&part),
+            self.interfaces(&part)
+        );
+        let mut network = Network::default();
+        network.subnets = network_kind(&mut network, &mut part, Fact::Subnets, subnets);
+        network.route_tables = network_kind(&mut network, &mut part, Fact::RouteTables, tables);
+        network.network_acls = network_kind(&mut network, &mut part, Fact::NetworkAcls, acls);
+        network.internet_gateways =
+            network_kind(&mut network, &mut part, Fact::InternetGateways, gateways);
+        let interfaces = match interfaces {
+            Ok(found) => found,
+            Err(e) => {
+                part.failed("DescribeNetworkInterfaces", e);
+                Vec::new()
+            }
+        };
+        (network, interfaces, part)
+    }
+
+    async fn subnets(&self, part: &Part) -> Result<Vec<crate::model::reach::Subnet>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .ec2
+                .describe_subnets()
+                .max_results(EC2_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeSubnets", &e))?;
+            out.extend(page.subnets().iter().map(subnet_of));
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn route_tables(
+        &self,
+        part: &Part,
+    ) -> Result<Vec<crate::model::reach::RouteTable>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .ec2
+                .describe_route_tables()
+                .max_results(VPC_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeRouteTables", &e))?;
+            out.extend(page.route_tables().iter().map(route_table_of));
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn network_acls(
+        &self,
+        part: &Part,
+    ) -> Result<Vec<crate::model::reach::NetworkAcl>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .ec2
+                .describe_network_acls()
+                .max_results(VPC_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeNetworkAcls", &e))?;
+            for acl in page.network_acls() {
+                out.push(network_acl_of(acl)?);
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn internet_gateways(
+        &self,
+        part: &Part,
+    ) -> Result<Vec<crate::model::reach::InternetGateway>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .ec2
+                .describe_internet_gateways()
+                .max_results(EC2_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeInternetGateways", &e))?;
+            out.extend(page.internet_gateways().iter().map(internet_gateway_of));
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn interfaces(&self, part: &Part) -> Result<Vec<InterfaceState>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .ec2
+                .describe_network_interfaces()
+                .max_results(EC2_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeNetworkInterfaces", &e))?;
+            out.extend(page.network_interfaces().iter().map(interface_of));
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Every load balancer with its attributes, listeners and (for plain
+    /// HTTP listeners) their rules, and every target group with its
+    /// targets. A read that fails is unread, naming what it was about.
+    async fn load_balancing(&self) -> (Vec<LoadBalancerState>, Vec<TargetGroupState>, Part) {
+        let mut part = Part::default();
+        let mut load_balancers = Vec::new();
+        match self.describe_load_balancers(&part).await {
+            Ok(found) => {
+                for read in found {
+                    match read {
+                        Ok(lb) => load_balancers.push(LoadBalancerState {
+                            load_balancer: lb,
+                            attributes: None,
+                            listeners: None,
+                        }),
+                        Err(e) => part.failed(format!("DescribeLoadBalancers ({})", e.message), e),
+                    }
+                }
+            }
+            Err(e) => part.failed("DescribeLoadBalancers", e),
+        }
+        for state in &mut load_balancers {
+            let Some(arn) = state.load_balancer.arn.clone() else {
+                continue;
+            };
+            let label = short_arn(&arn).to_string();
+            part.call();
+            match self
+                .elbv2
+                .describe_load_balancer_attributes()
+                .load_balancer_arn(&arn)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    state.attributes = Some(
+                        out.attributes()
+                            .iter()
+                            .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+                            .collect(),
+                    )
+                }
+                Err(e) => part.failed(
+                    format!("DescribeLoadBalancerAttributes ({label})"),
+                    classify("DescribeLoadBalancerAttributes", &e),
+                ),
+            }
+            let lb_type = state.load_balancer.lb_type;
+            match self.listeners(&arn, lb_type, &part).await {
+                Ok(mut listeners) => {
+                    for l in listeners.iter_mut().filter(|l| l.listener.is_http()) {
+                        let Some(listener) = l.listener.arn.clone() else {
+                            continue;
+                        };
+                        match self.rules(&listener, lb_type, &part).await {
+                            Ok(rules) => l.rules = Some(rules),
+                            Err(e) => {
+                                part.failed(format!("DescribeRules ({})", short_arn(&listener)), e)
+                            }
+                        }
+                    }
+                    state.listeners = Some(listeners);
+                }
+                Err(e) => part.failed(format!("DescribeListeners ({label})"), e),
+            }
+        }
+        let mut target_groups = match self.target_groups(&part).await {
+            Ok(found) => found,
+            Err(e) => {
+                part.failed("DescribeTargetGroups", e);
+                Vec::new()
+            }
+        };
+        for group in &mut target_groups {
+            let Some(arn) = group.group.arn.clone() else {
+                continue;
+            };
+            part.call();
+            match self
+                .elbv2
+                .describe_target_health()
+                .target_group_arn(&arn)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    group.targets = Some(
+                        out.target_health_descriptions()
+                            .iter()
+                            .filter_map(|d| d.target())
+                            .filter_map(|t| {
+                                Some(Target {
+                                    id: t.id()?.to_string(),
+                                    port: t.port().map(i64::from),
+                                    availability_zone: t.availability_zone().map(str::to_string),
+                                })
+                            })
+                            .collect(),
+                    )
+                }
+                Err(e) => part.failed(
+                    format!("DescribeTargetHealth ({})", short_arn(&arn)),
+                    classify("DescribeTargetHealth", &e),
+                ),
+            }
+        }
+        (load_balancers, target_groups, part)
+    }
+
+    /// Every load balancer of the place; each that does not parse is its
+    /// own error.
+    async fn describe_load_balancers(
+        &self,
+        part: &Part,
+    ) -> Result<Vec<Result<LoadBalancer, AwsError>>, AwsError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .elbv2
+                .describe_load_balancers()
+                .page_size(ELB_PAGE)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeLoadBalancers", &e))?;
+            out.extend(page.load_balancers().iter().map(load_balancer_of));
+            match page.next_marker() {
+                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn listeners(
+        &self,
+        load_balancer: &str,
+        lb_type: LbType,
+        part: &Part,
+    ) -> Result<Vec<ListenerState>, AwsError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .elbv2
+                .describe_listeners()
+                .load_balancer_arn(load_balancer)
+                .page_size(ELB_PAGE)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeListeners", &e))?;
+            out.extend(page.listeners().iter().map(|l| listener_of(l, lb_type)));
+            match page.next_marker() {
+                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// A listener's rules but its default one (the listener's default
+    /// actions, judged with the listener).
+    async fn rules(
+        &self,
+        listener: &str,
+        lb_type: LbType,
+        part: &Part,
+    ) -> Result<Vec<ListenerRule>, AwsError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .elbv2
+                .describe_rules()
+                .listener_arn(listener)
+                .page_size(ELB_PAGE)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeRules", &e))?;
+            out.extend(
+                page.rules()
+                    .iter()
+                    .filter(|r| r.is_default() != Some(true))
+                    .map(|r| ListenerRule {
+                        arn: r.rule_arn().map(str::to_string),
+                        listener: Some(listener.to_string()),
+                        lb_type: Some(lb_type),
+                        actions: Some(r.actions().iter().map(action_of).collect()),
+                    }),
+            );
+            match page.next_marker() {
+                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn target_groups(&self, part: &Part) -> Result<Vec<TargetGroupState>, AwsError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            part.call();
+            let page = self
+                .elbv2
+                .describe_target_groups()
+                .page_size(ELB_PAGE)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeTargetGroups", &e))?;
+            out.extend(page.target_groups().iter().map(target_group_of));
+            match page.next_marker() {
+                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
     }
 }

@@ -71,6 +71,7 @@ impl PlaceClients {
                 ecs,
                 aws_sdk_iam::Client::new(sdk),
                 aws_sdk_autoscaling::Client::new(sdk),
+                aws_sdk_elasticloadbalancingv2::Client::new(sdk),
             ),
             role_arn,
             revoke_role_arn,

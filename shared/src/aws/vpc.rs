@@ -56,7 +56,7 @@ fn route_of(r: &aws_sdk_ec2::types::Route) -> Option<Route> {
     })
 }
 
-fn route_table_of(t: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
+pub(crate) fn route_table_of(t: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
     RouteTable {
         id: t.route_table_id().unwrap_or_default().to_string(),
         vpc_id: t.vpc_id().unwrap_or_default().to_string(),
@@ -97,6 +97,61 @@ fn acl_entry_of(acl: &str, e: &aws_sdk_ec2::types::NetworkAclEntry) -> Result<Ac
     })
 }
 
+/// A subnet EC2 describes.
+pub(crate) fn subnet_of(s: &aws_sdk_ec2::types::Subnet) -> Subnet {
+    Subnet {
+        id: s.subnet_id().unwrap_or_default().to_string(),
+        vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+        map_public_ip_on_launch: s.map_public_ip_on_launch(),
+    }
+}
+
+/// A network ACL EC2 describes; an entry that does not parse is an error
+/// (the ACL cannot be judged without it).
+pub(crate) fn network_acl_of(a: &aws_sdk_ec2::types::NetworkAcl) -> Result<NetworkAcl, AwsError> {
+    let id = a.network_acl_id().unwrap_or_default().to_string();
+    let entries = a
+        .entries()
+        .iter()
+        .map(|e| acl_entry_of(&id, e))
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|problem| AwsError {
+            operation: "DescribeNetworkAcls",
+            code: Some("Unparsed".to_string()),
+            message: problem,
+            retryable: false,
+        })?;
+    Ok(NetworkAcl {
+        vpc_id: a.vpc_id().unwrap_or_default().to_string(),
+        default: a.is_default().unwrap_or(false),
+        subnets: a
+            .associations()
+            .iter()
+            .filter_map(|s| s.subnet_id().map(str::to_string))
+            .collect(),
+        entries,
+        id,
+    })
+}
+
+/// An internet gateway EC2 describes, with the VPCs it is attached to.
+pub(crate) fn internet_gateway_of(g: &aws_sdk_ec2::types::InternetGateway) -> InternetGateway {
+    InternetGateway {
+        id: g.internet_gateway_id().unwrap_or_default().to_string(),
+        attached_vpcs: g
+            .attachments()
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.state().map(|s| s.as_str()),
+                    Some("available" | "attached")
+                )
+            })
+            .filter_map(|a| a.vpc_id().map(str::to_string))
+            .collect(),
+    }
+}
+
 /// EC2 reads of the VPC path.
 #[derive(Debug, Clone)]
 pub struct Ec2Vpcs {
@@ -125,11 +180,7 @@ impl Ec2Vpcs {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeSubnets", &e))?;
-            out.extend(page.subnets().iter().map(|s| Subnet {
-                id: s.subnet_id().unwrap_or_default().to_string(),
-                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
-                map_public_ip_on_launch: s.map_public_ip_on_launch(),
-            }));
+            out.extend(page.subnets().iter().map(subnet_of));
             token = page
                 .next_token()
                 .filter(|t| !t.is_empty())
@@ -178,29 +229,7 @@ impl Ec2Vpcs {
                 .await
                 .map_err(|e| classify("DescribeNetworkAcls", &e))?;
             for a in page.network_acls() {
-                let id = a.network_acl_id().unwrap_or_default().to_string();
-                let entries = a
-                    .entries()
-                    .iter()
-                    .map(|e| acl_entry_of(&id, e))
-                    .collect::<Result<Vec<_>, String>>()
-                    .map_err(|problem| AwsError {
-                        operation: "DescribeNetworkAcls",
-                        code: Some("Unparsed".to_string()),
-                        message: problem,
-                        retryable: false,
-                    })?;
-                out.push(NetworkAcl {
-                    vpc_id: a.vpc_id().unwrap_or_default().to_string(),
-                    default: a.is_default().unwrap_or(false),
-                    subnets: a
-                        .associations()
-                        .iter()
-                        .filter_map(|s| s.subnet_id().map(str::to_string))
-                        .collect(),
-                    entries,
-                    id,
-                });
+                out.push(network_acl_of(a)?);
             }
             token = page
                 .next_token()
@@ -225,22 +254,7 @@ impl Ec2Vpcs {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeInternetGateways", &e))?;
-            out.extend(page.internet_gateways().iter().map(|g| {
-                InternetGateway {
-                    id: g.internet_gateway_id().unwrap_or_default().to_string(),
-                    attached_vpcs: g
-                        .attachments()
-                        .iter()
-                        .filter(|a| {
-                            matches!(
-                                a.state().map(|s| s.as_str()),
-                                Some("available" | "attached")
-                            )
-                        })
-                        .filter_map(|a| a.vpc_id().map(str::to_string))
-                        .collect(),
-                }
-            }));
+            out.extend(page.internet_gateways().iter().map(internet_gateway_of));
             token = page
                 .next_token()
                 .filter(|t| !t.is_empty())

@@ -86,6 +86,71 @@ pub struct TemplateState {
     pub metadata_defaults: Option<crate::rules::ec2_ci::MetadataDefaults>,
 }
 
+/// A load balancer as `DescribeLoadBalancers` shows it, with what the
+/// sweep read of it one load balancer at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerState {
+    /// Its ARN, name, kind, scheme, groups (empty: none) and VPC.
+    pub load_balancer: crate::model::elb::LoadBalancer,
+    /// Its attributes, key → value (`DescribeLoadBalancerAttributes`);
+    /// `None`: not read (the failed read is in the estate's unread).
+    pub attributes: Option<BTreeMap<String, String>>,
+    /// Its listeners (`DescribeListeners`); `None`: not read.
+    pub listeners: Option<Vec<ListenerState>>,
+}
+
+/// A listener as `DescribeListeners` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerState {
+    /// Its protocol, port, TLS policy and default actions, and its load
+    /// balancer's ARN and kind.
+    pub listener: crate::model::elb::Listener,
+    /// Its rules other than the default one (`DescribeRules`), read for
+    /// plain HTTP listeners (where a rule that forwards is ELB-001's);
+    /// `None`: not read.
+    pub rules: Option<Vec<crate::model::elb::ListenerRule>>,
+}
+
+/// A target group as `DescribeTargetGroups` shows it, with its targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupState {
+    pub group: crate::model::elb::TargetGroup,
+    /// Its registered targets (`DescribeTargetHealth`); `None`: not read.
+    pub targets: Option<Vec<crate::model::elb::Target>>,
+}
+
+/// A network interface as `DescribeNetworkInterfaces` shows it: what runs
+/// in a subnet, and how a load balancer's target is reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterfaceState {
+    pub id: String,
+    pub vpc_id: String,
+    pub subnet_id: String,
+    /// Its private IPv4 addresses (an `ip` target names one).
+    pub private_ips: Vec<String>,
+    /// The instance it is attached to (an `instance` target names it).
+    pub instance_id: Option<String>,
+    /// Its description: ECS names a task's interface by its attachment's ARN.
+    pub description: String,
+    /// Its public IPv4 address (assigned or Elastic), when it has one.
+    pub public_ip: Option<String>,
+    pub groups: Vec<String>,
+}
+
+impl InterfaceState {
+    /// The ECS workload it stands for, as the network guard names it
+    /// (`instance i-…`, `task interface eni-… (arn:…:ecs:…)`); `None` for
+    /// any other interface (a load balancer's, a NAT gateway's).
+    pub fn workload(&self) -> Option<String> {
+        if let Some(instance) = &self.instance_id {
+            return Some(format!("instance {instance}"));
+        }
+        let d = &self.description;
+        (d.starts_with("arn:") && d.contains(":ecs:"))
+            .then(|| format!("task interface {} ({d})", self.id))
+    }
+}
+
 /// A read that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unread {
@@ -118,6 +183,17 @@ pub struct Estate {
     /// The task definitions the services run, each once, by the name the
     /// services give (their revision ARN).
     pub task_definitions: BTreeMap<String, TaskDefinition>,
+    /// Every VPC of the place: subnets, route tables, network ACLs, internet
+    /// gateways. A kind that could not be read is in `unread` (by its call,
+    /// `DescribeSubnets` …) and in the network's own unread: empty lists
+    /// are "none" only when their read is not there.
+    pub network: crate::model::reach::Network,
+    /// Every network interface of the place (`DescribeNetworkInterfaces`).
+    pub interfaces: Vec<InterfaceState>,
+    /// Every load balancer of the place (ELBv2).
+    pub load_balancers: Vec<LoadBalancerState>,
+    /// Every target group of the place.
+    pub target_groups: Vec<TargetGroupState>,
     pub unread: Vec<Unread>,
     /// How many AWS calls the reads took.
     pub api_calls: usize,
@@ -127,5 +203,13 @@ impl Estate {
     /// True when every read succeeded: only then is anything resolved.
     pub fn complete(&self) -> bool {
         self.unread.is_empty()
+    }
+
+    /// The failed read of a whole kind, by its call (`DescribeSubnets`):
+    /// what is missing from that kind's list is then unknown, not absent.
+    /// (A read of one resource that failed names it: `DescribeListeners
+    /// (app/web/…)`.)
+    pub fn unread_call(&self, call: &str) -> Option<&Unread> {
+        self.unread.iter().find(|u| u.what == call)
     }
 }

@@ -1,6 +1,6 @@
 //! Judging what the sweep read with the event path's rules: each group,
 //! service, task definition, instance, launch template and cluster as the
-//! guard of its event would.
+//! guard of its event would; the load balancers and VPCs in `network`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -232,6 +232,9 @@ pub fn judge(
             seen.push(Seen::new(account, region, &change.resource(), f, false));
         }
     }
+    seen.extend(super::network::judge_network(
+        account, region, estate, policy,
+    ));
     seen
 }
 

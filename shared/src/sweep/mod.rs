@@ -30,6 +30,7 @@ use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
 
 mod complete;
 mod judge;
+mod network;
 mod summary;
 mod work;
 

@@ -78,6 +78,44 @@ fn open_to_internet(rule: &SgRule, policy: &Policy) -> bool {
     rule.direction != Direction::Egress && rule.source.is_internet_wide(policy.wide)
 }
 
+/// The rules of a load balancer's group that admit the internet, as
+/// ELB-010 reads them (the event path and the sweep alike).
+pub fn open_ingress(group: &str, rules: &[SgRule], policy: &Policy) -> Vec<OpenIngress> {
+    rules
+        .iter()
+        .filter(|r| open_to_internet(r, policy))
+        .map(|r| OpenIngress {
+            group: group.to_string(),
+            protocol: r.ip_protocol.clone(),
+            from_port: r.from_port.unwrap_or(-1),
+            to_port: r.to_port.unwrap_or(-1),
+            source: r.source.to_string(),
+        })
+        .collect()
+}
+
+/// The rules of a target's group that admit the internet on the port it
+/// serves (every rule that admits it, when the port is not known), as
+/// ELB-011 names them: `sg-…: tcp 8080 from 0.0.0.0/0`.
+pub fn open_on_port(
+    group: &str,
+    rules: &[SgRule],
+    port: Option<i64>,
+    policy: &Policy,
+) -> Vec<String> {
+    rules
+        .iter()
+        .filter(|r| open_to_internet(r, policy))
+        .filter(|r| match port {
+            Some(port) => u16::try_from(port)
+                .map(|p| r.protocol.carries_ports() && r.ports().contains(p))
+                .unwrap_or(false),
+            None => true,
+        })
+        .map(|r| format!("{group}: {r}"))
+        .collect()
+}
+
 /// The load-balancer half of the network guard, with its ports.
 pub struct ElbGuard<'a> {
     pub load_balancers: &'a dyn LoadBalancers,
@@ -218,17 +256,7 @@ impl ElbGuard<'_> {
                 let mut complete = true;
                 for group in groups {
                     match self.groups.rules_of_group(&group).await {
-                        Ok(rules) => {
-                            open.extend(rules.iter().filter(|r| open_to_internet(r, policy)).map(
-                                |r| OpenIngress {
-                                    group: group.clone(),
-                                    protocol: r.ip_protocol.clone(),
-                                    from_port: r.from_port.unwrap_or(-1),
-                                    to_port: r.to_port.unwrap_or(-1),
-                                    source: r.source.to_string(),
-                                },
-                            ))
-                        }
+                        Ok(rules) => open.extend(open_ingress(&group, &rules, policy)),
                         Err(e) => {
                             complete = false;
                             noted(unread, e, format!("the rules of {group}"))?;
@@ -298,20 +326,7 @@ impl ElbGuard<'_> {
             match self.groups.rules_of_group(group).await {
                 Ok(rules) => {
                     if let Ok(open) = &mut open_rules {
-                        open.extend(
-                            rules
-                                .iter()
-                                .filter(|r| open_to_internet(r, self.policy))
-                                .filter(|r| match target.port {
-                                    Some(port) => u16::try_from(port)
-                                        .map(|p| {
-                                            r.protocol.carries_ports() && r.ports().contains(p)
-                                        })
-                                        .unwrap_or(false),
-                                    None => true,
-                                })
-                                .map(|r| format!("{group}: {r}")),
-                        );
+                        open.extend(open_on_port(group, &rules, target.port, self.policy));
                     }
                 }
                 Err(e) if e.retryable => return Err(e),

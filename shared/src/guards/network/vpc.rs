@@ -70,7 +70,7 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
 /// The subnets a route table serves: those explicitly associated with it
 /// and, for the main table, every subnet of its VPC that no other table
 /// claims.
-fn served_subnets(network: &Network, table: &RouteTable) -> Vec<String> {
+pub fn served_subnets(network: &Network, table: &RouteTable) -> Vec<String> {
     let mut subnets = table.subnets.clone();
     if table.main {
         let claimed: Vec<&String> = network

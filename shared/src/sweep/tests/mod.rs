@@ -4,6 +4,8 @@
 //!
 //! The tests, by what they exercise, one file each:
 //! - `judge`: the estate judged as the event path judges each resource;
+//! - `network`: the load balancers, target groups and VPCs read, judged
+//!   as their events are;
 //! - `run`: a place's sweep end to end: alerts, what resolves, revocations,
 //!   the sinks;
 //! - `races`: sweeps of one place that overlap or are retried: the lease,
@@ -13,6 +15,7 @@
 //! `work.rs`).
 
 mod judge;
+mod network;
 mod races;
 mod run;
 
