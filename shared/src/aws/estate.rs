@@ -26,7 +26,9 @@ use crate::model::json::Node;
 use crate::model::net::Source;
 use crate::model::reach::{Fact, Network};
 use crate::model::sg::{PrefixListEntries, PrefixLists};
-use crate::model::svc::{AwsvpcConfiguration, ServiceConnect, ServiceSettings};
+use crate::model::svc::{
+    AwsvpcConfiguration, ServiceConnect, ServiceLoadBalancer, ServiceSettings,
+};
 use crate::model::td::TaskDefinition;
 use crate::ports::estate::{
     CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, InterfaceState,
@@ -711,6 +713,20 @@ fn awsvpc_of(
         })
 }
 
+/// The model's view of `loadBalancers` as ECS describes them.
+fn load_balancers_of(lbs: &[aws_sdk_ecs::types::LoadBalancer]) -> Option<Vec<ServiceLoadBalancer>> {
+    Some(
+        lbs.iter()
+            .map(|lb| ServiceLoadBalancer {
+                target_group_arn: lb.target_group_arn().map(str::to_string),
+                load_balancer_name: lb.load_balancer_name().map(str::to_string),
+                container_name: lb.container_name().map(str::to_string),
+                container_port: lb.container_port().map(i64::from),
+            })
+            .collect(),
+    )
+}
+
 fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState {
     let network = s.network_configuration();
     // Service Connect lives in the deployments; the primary one is current.
@@ -747,6 +763,7 @@ fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState
                     .filter_map(|t| t.key().map(str::to_string))
                     .collect(),
             ),
+            load_balancers: load_balancers_of(s.load_balancers()),
         },
         task_sets: s
             .task_sets()
@@ -768,6 +785,7 @@ fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState
                         platform_family: t.platform_family().map(str::to_string),
                         service_connect: None,
                         tags: None,
+                        load_balancers: load_balancers_of(t.load_balancers()),
                     },
                 )
             })

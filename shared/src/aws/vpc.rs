@@ -10,7 +10,7 @@ use crate::model::net::{PortRange, Protocol, Source};
 use crate::model::reach::{
     AclEntry, Fact, InternetGateway, Network, NetworkAcl, Route, RouteTable, Subnet,
 };
-use crate::ports::{AwsError, Interface, Vpcs, Workload};
+use crate::ports::{AwsError, GroupInterface, Interface, Vpcs, Workload};
 
 /// EC2 pages of these calls hold at most 1,000 items (DescribeSubnets and
 /// DescribeNetworkInterfaces take the same bound).
@@ -416,5 +416,41 @@ impl Vpcs for Ec2Vpcs {
                     .collect(),
             })
             .collect())
+    }
+
+    async fn group_interfaces(&self, group_id: &str) -> Result<Vec<GroupInterface>, AwsError> {
+        let filter = Filter::builder().name("group-id").values(group_id).build();
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .describe_network_interfaces()
+                .filters(filter.clone())
+                .max_results(PAGE)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| classify("DescribeNetworkInterfaces", &e))?;
+            out.extend(page.network_interfaces().iter().map(|eni| {
+                GroupInterface {
+                    id: eni.network_interface_id().unwrap_or_default().to_string(),
+                    subnet_id: eni.subnet_id().unwrap_or_default().to_string(),
+                    public_ip: eni
+                        .association()
+                        .and_then(|a| a.public_ip())
+                        .map(str::to_string),
+                    description: eni.description().unwrap_or_default().to_string(),
+                }
+            }));
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(out)
     }
 }

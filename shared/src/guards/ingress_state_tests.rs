@@ -124,6 +124,7 @@ impl<'a> Run<'a> {
                 poll: Duration::from_secs(1),
                 clock,
             }),
+            vpcs: None,
         };
         let result = guard.handle(event, self.today).await;
         let sent = notifier.sent.lock().unwrap().len();

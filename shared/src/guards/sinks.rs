@@ -386,6 +386,7 @@ mod tests {
             settings: &settings,
             deadline: None,
             visibility: None,
+            vpcs: None,
         };
         for attempt in 0..2 {
             let report = guard.handle(&event, crate::model::today()).await.unwrap();

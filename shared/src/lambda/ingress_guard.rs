@@ -6,10 +6,11 @@ use serde_json::Value;
 
 use super::{ou_cache, Common, HandlerError};
 use crate::aws::state::DynamoState;
+use crate::aws::vpc::Ec2Vpcs;
 use crate::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus, SystemClock};
 use crate::config::FunctionConfig;
 use crate::guards::ingress::{IngressGuard, Visibility};
-use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups};
+use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups, Vpcs};
 
 /// Every AWS action this function calls: DescribeSecurityGroups (tags, for
 /// exemptions, and the group's name: EC2-SG-010), DescribeSecurityGroupRules
@@ -17,13 +18,21 @@ use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups};
 /// (what a referenced prefix list holds), GetManagedPrefixListAssociations
 /// (the groups a modified prefix list opens), RevokeSecurityGroupIngress,
 /// Publish, and the state table's GetItem/PutItem (what an earlier attempt of
-/// an event revoked). The Terraform module grants exactly these (a test compares them).
+/// an event revoked), and, for the alert's path lines after the revocations,
+/// DescribeNetworkInterfaces (where the group is in use), DescribeSubnets,
+/// DescribeRouteTables, DescribeNetworkAcls and DescribeInternetGateways.
+/// The Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",
+    "ec2:DescribeInternetGateways",
     "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
     "ec2:GetManagedPrefixListAssociations",
     "ec2:GetManagedPrefixListEntries",
     "ec2:RevokeSecurityGroupIngress",
@@ -38,6 +47,8 @@ pub const ORGANIZATION_ACTIONS: &[&str] = &["organizations:ListParents"];
 pub struct Deps {
     pub groups: Ec2SecurityGroups,
     pub remediator: Ec2Remediator,
+    /// Where a group is in use and the network path to it (the alert's lines).
+    pub vpcs: Ec2Vpcs,
     /// Where accounts sit in the organization (exemptions by OU).
     pub organizations: OrganizationsOus,
     /// The state table, when the deployment has one (it does with the module).
@@ -50,6 +61,7 @@ impl Deps {
         let ec2 = aws_sdk_ec2::Client::new(sdk);
         Deps {
             groups: Ec2SecurityGroups::new(ec2.clone()),
+            vpcs: Ec2Vpcs::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2),
             organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
                 .with_ttl(ou_cache(&config.policy)),
@@ -71,11 +83,14 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, mut acting| async move {
-            let (groups, remediator): (&dyn SecurityGroups, &dyn IngressRemediator) =
-                match &acting.away {
-                    Some(clients) => (&clients.groups, &clients.remediator),
-                    None => (&deps.groups, &deps.remediator),
-                };
+            let (groups, remediator, vpcs): (
+                &dyn SecurityGroups,
+                &dyn IngressRemediator,
+                &dyn Vpcs,
+            ) = match &acting.away {
+                Some(clients) => (&clients.groups, &clients.remediator, &clients.vpcs),
+                None => (&deps.groups, &deps.remediator, &deps.vpcs),
+            };
             // Away, the revoke goes through the revoke role: the alert names both.
             if let Some(both) = acting.away.as_ref().and_then(|c| c.acting_as(true)) {
                 acting.settings.acting_as = Some(both);
@@ -95,6 +110,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                     poll: Visibility::POLL,
                     clock: &SystemClock,
                 }),
+                vpcs: Some(vpcs),
             }
             .handle(&record, crate::model::today())
             .await

@@ -140,6 +140,55 @@ impl AwsvpcConfiguration {
     }
 }
 
+/// One entry of a service's `loadBalancers`: the target group (or, for a
+/// Classic Load Balancer, its name) that ECS registers the container's port with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceLoadBalancer {
+    /// `targetGroupArn` (Application and Network Load Balancers).
+    pub target_group_arn: Option<String>,
+    /// `loadBalancerName` (a Classic Load Balancer).
+    pub load_balancer_name: Option<String>,
+    pub container_name: Option<String>,
+    pub container_port: Option<i64>,
+}
+
+impl ServiceLoadBalancer {
+    fn from_json(node: &Node<'_>) -> Result<ServiceLoadBalancer, FieldError> {
+        if node.object()?.is_none() {
+            return Err(node.error("expected an object"));
+        }
+        let entry = ServiceLoadBalancer {
+            target_group_arn: node.get("targetGroupArn").str()?.map(str::to_string),
+            load_balancer_name: node.get("loadBalancerName").str()?.map(str::to_string),
+            container_name: node.get("containerName").str()?.map(str::to_string),
+            container_port: node.get("containerPort").port()?,
+        };
+        if entry.target_group_arn.is_none() && entry.load_balancer_name.is_none() {
+            return Err(node.error("names neither targetGroupArn nor loadBalancerName"));
+        }
+        Ok(entry)
+    }
+
+    /// `targetgroup/api/73e2…` or `classic load balancer web`, for messages.
+    pub fn label(&self) -> String {
+        let front = match (&self.target_group_arn, &self.load_balancer_name) {
+            (Some(arn), _) => format!(
+                "target group {}",
+                arn.split_once(":targetgroup/")
+                    .map_or(arn.as_str(), |(_, name)| name)
+            ),
+            (None, Some(name)) => format!("classic load balancer {name}"),
+            (None, None) => "a load balancer".to_string(),
+        };
+        match (&self.container_name, self.container_port) {
+            (Some(c), Some(p)) => format!("{front} (container {c}:{p})"),
+            (Some(c), None) => format!("{front} (container {c})"),
+            (None, Some(p)) => format!("{front} (port {p})"),
+            (None, None) => front,
+        }
+    }
+}
+
 /// The settings of a service the rules judge. Each is `None` when the source
 /// (the request of an UpdateService, a trimmed response) does not say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -156,6 +205,8 @@ pub struct ServiceSettings {
     pub service_connect: Option<ServiceConnect>,
     /// The tag keys.
     pub tags: Option<Vec<String>>,
+    /// `loadBalancers`: where ECS registers the tasks (empty: behind none).
+    pub load_balancers: Option<Vec<ServiceLoadBalancer>>,
 }
 
 /// How absent fields read: in a request's `awsvpcConfiguration` they take
@@ -226,7 +277,25 @@ impl ServiceSettings {
             None
         };
         let tags = crate::model::cl::tag_keys(&node.get("tags"))?;
+        let balancers = node.get("loadBalancers");
+        if balancers.is_omitted() {
+            return Err(balancers.error("omitted by CloudTrail"));
+        }
+        // Absent from an UpdateService request: unchanged; from a trimmed
+        // response: unknown. A creation's is filled in by `from_event`.
+        let load_balancers = if !balancers.is_present() {
+            None
+        } else {
+            Some(
+                balancers
+                    .items()?
+                    .iter()
+                    .map(ServiceLoadBalancer::from_json)
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
         Ok(ServiceSettings {
+            load_balancers,
             platform_family: node.get("platformFamily").str()?.map(str::to_string),
             service_connect,
             tags,
@@ -263,6 +332,7 @@ impl ServiceSettings {
                 .service_connect
                 .or_else(|| other.service_connect.clone()),
             tags: self.tags.or_else(|| other.tags.clone()),
+            load_balancers: self.load_balancers.or_else(|| other.load_balancers.clone()),
         }
     }
 }
@@ -370,6 +440,10 @@ impl ServiceChange {
             // A creation's request is whole: no `tags` is no tags.
             requested.tags = requested.tags.or_else(|| Some(Vec::new()));
         }
+        if created {
+            // A creation's request is whole: no `loadBalancers` is behind none.
+            requested.load_balancers = requested.load_balancers.or_else(|| Some(Vec::new()));
+        }
         let mut effective = if response.is_present() && !response.is_omitted() {
             let mut after = ServiceSettings::from_json(&response, Absent::Unknown)?;
             if subject == Subject::Task {
@@ -472,11 +546,19 @@ impl ServiceChange {
     }
 
     /// True when what the service runs or where it is reachable may have
-    /// changed: a creation, or an update of the task definition or network.
+    /// changed: a creation, or an update of the task definition, the
+    /// network or the load balancers.
     pub fn changes_exposure(&self) -> bool {
         self.created
             || self.requested.task_definition.is_some()
             || self.requested.network_configured
+            || self.requested.load_balancers.is_some()
+    }
+
+    /// The load balancers the tasks are registered with after the call;
+    /// `None` when the record does not say.
+    pub fn load_balancers(&self) -> Option<&[ServiceLoadBalancer]> {
+        self.effective.load_balancers.as_deref()
     }
 
     /// The task definition the service deploys after the call: the
@@ -618,6 +700,103 @@ mod tests {
             let c = ServiceChange::from_event(&e).unwrap().unwrap();
             assert_eq!(c.resource(), "jobs/task migrate:4", "{response}");
             assert!(c.set_by_call().awsvpc.as_ref().unwrap().public_ip());
+        }
+    }
+
+    #[test]
+    fn load_balancers_are_read_and_a_creation_without_them_is_behind_none() {
+        let e = event(
+            CREATE_SERVICE,
+            json!({"serviceName": "web", "loadBalancers": [
+                {"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/api/73e2d6bc24d8a067",
+                 "containerName": "app", "containerPort": 8080},
+                {"loadBalancerName": "legacy", "containerName": "app", "containerPort": "80"}]}),
+            json!(null),
+        );
+        let c = ServiceChange::from_event(&e).unwrap().unwrap();
+        let labels: Vec<String> = c
+            .load_balancers()
+            .unwrap()
+            .iter()
+            .map(ServiceLoadBalancer::label)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "target group api/73e2d6bc24d8a067 (container app:8080)",
+                "classic load balancer legacy (container app:80)"
+            ]
+        );
+        let none = event(CREATE_SERVICE, json!({"serviceName": "web"}), json!(null));
+        let c = ServiceChange::from_event(&none).unwrap().unwrap();
+        assert_eq!(c.load_balancers(), Some(&[][..]));
+    }
+
+    #[test]
+    fn an_update_without_load_balancers_leaves_them_unknown_and_one_with_them_changes_exposure() {
+        let scale = event(
+            UPDATE_SERVICE,
+            json!({"service": "web", "desiredCount": 2}),
+            json!(null),
+        );
+        let c = ServiceChange::from_event(&scale).unwrap().unwrap();
+        assert_eq!(c.load_balancers(), None, "unchanged, not none");
+        assert!(!c.changes_exposure());
+        let moved = event(
+            UPDATE_SERVICE,
+            json!({"service": "web", "loadBalancers": [{"targetGroupArn": "arn:tg", "containerName": "app", "containerPort": 80}]}),
+            json!(null),
+        );
+        let c = ServiceChange::from_event(&moved).unwrap().unwrap();
+        assert!(c.changes_exposure(), "a new way in");
+        // The response, when it says, is the state after the call.
+        let answered = event(
+            UPDATE_SERVICE,
+            json!({"service": "web", "desiredCount": 2}),
+            json!({"service": {"serviceName": "web", "loadBalancers": []}}),
+        );
+        let c = ServiceChange::from_event(&answered).unwrap().unwrap();
+        assert_eq!(c.load_balancers(), Some(&[][..]));
+    }
+
+    #[test]
+    fn a_malformed_load_balancer_is_an_error_naming_its_path() {
+        for (entry, path) in [
+            (
+                json!({"targetGroupArn": "arn:tg", "containerPort": "eighty"}),
+                "requestParameters.loadBalancers[0].containerPort",
+            ),
+            (
+                json!({"targetGroupArn": 7}),
+                "requestParameters.loadBalancers[0].targetGroupArn",
+            ),
+            (
+                json!({"containerName": "app", "containerPort": 80}),
+                "requestParameters.loadBalancers[0]",
+            ),
+            (json!("arn:tg"), "requestParameters.loadBalancers[0]"),
+        ] {
+            let e = event(
+                CREATE_SERVICE,
+                json!({"serviceName": "web", "loadBalancers": [entry]}),
+                json!(null),
+            );
+            assert_eq!(
+                ServiceChange::from_event(&e).unwrap_err().path,
+                path,
+                "{entry}"
+            );
+        }
+        for list in [json!({"omitted": true}), json!("arn:tg")] {
+            let e = event(
+                CREATE_SERVICE,
+                json!({"serviceName": "web", "loadBalancers": list}),
+                json!(null),
+            );
+            assert_eq!(
+                ServiceChange::from_event(&e).unwrap_err().path,
+                "requestParameters.loadBalancers"
+            );
         }
     }
 

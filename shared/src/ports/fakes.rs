@@ -191,6 +191,8 @@ pub struct MemoryVpcs {
     pub interfaces: Vec<((String, String), Vec<crate::ports::Interface>)>,
     /// Subnet → the workloads in it.
     pub workloads: Vec<(String, Vec<crate::ports::Workload>)>,
+    /// Security group → the interfaces that have it.
+    pub group_interfaces: Vec<(String, Vec<crate::ports::GroupInterface>)>,
     pub calls: Mutex<Vec<String>>,
     /// Answer every call with this error instead.
     pub error: Option<AwsError>,
@@ -256,6 +258,19 @@ impl crate::ports::Vpcs for MemoryVpcs {
             .interfaces
             .iter()
             .filter(|((v, t), _)| v == vpc && t == target)
+            .flat_map(|(_, i)| i.clone())
+            .collect())
+    }
+
+    async fn group_interfaces(
+        &self,
+        group_id: &str,
+    ) -> Result<Vec<crate::ports::GroupInterface>, AwsError> {
+        self.call(format!("group interfaces {group_id}"))?;
+        Ok(self
+            .group_interfaces
+            .iter()
+            .filter(|(g, _)| g == group_id)
             .flat_map(|(_, i)| i.clone())
             .collect())
     }

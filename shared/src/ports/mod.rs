@@ -186,6 +186,18 @@ pub struct Interface {
     pub groups: Vec<String>,
 }
 
+/// A network interface that has a security group: where it sits and
+/// whether the internet can address it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupInterface {
+    pub id: String,
+    pub subnet_id: String,
+    /// Its public IPv4 address (assigned or Elastic), when it has one.
+    pub public_ip: Option<String>,
+    /// What EC2 says it is for (an ECS task's attachment ARN, `ELB app/…`).
+    pub description: String,
+}
+
 /// EC2 reads of the way in (DESIGN §14): a VPC's subnets, route tables,
 /// network ACLs and internet gateways, and what runs in its subnets.
 #[async_trait]
@@ -207,6 +219,9 @@ pub trait Vpcs: Send + Sync {
     /// that instance (an `instance` target). Matched within the VPC, never
     /// by the address alone.
     async fn target_interfaces(&self, vpc: &str, target: &str) -> Result<Vec<Interface>, AwsError>;
+    /// The network interfaces that have this security group (the group in
+    /// use), with their subnets and public addresses.
+    async fn group_interfaces(&self, group_id: &str) -> Result<Vec<GroupInterface>, AwsError>;
 }
 
 /// EC2 reads about launches: launch template versions, the account's

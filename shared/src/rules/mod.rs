@@ -306,11 +306,21 @@ pub fn evaluate_td(td: &TaskDefinition, ctx: &TdContext) -> Vec<Finding> {
 }
 
 /// Evaluates every enabled service rule. Findings come most severe first.
+/// ELB-011, a load-balancer rule, is also judged on the service's own
+/// `loadBalancers`.
 pub fn evaluate_svc(change: &ServiceChange, ctx: &SvcContext) -> Vec<Finding> {
-    findings_from_hits(ctx.policy, |check| match check {
+    let mut findings = findings_from_hits(ctx.policy, |check| match check {
         Check::Service(f) => Some(f(change, ctx)),
         _ => None,
-    })
+    });
+    let bypassed = &elb::load_balancer_bypassed::LOAD_BALANCER_BYPASSED;
+    findings.extend(findings_of(
+        bypassed,
+        ctx.policy,
+        elb::load_balancer_bypassed::evaluate_service(change, ctx),
+    ));
+    sort(&mut findings);
+    findings
 }
 
 /// Evaluates every enabled cluster rule. Findings come most severe first.
@@ -373,15 +383,37 @@ pub fn missing_tags(keys: &[String], required: &[String]) -> Option<String> {
 fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in ALL {
-        let setting = rule.setting(policy);
-        if setting.action == Action::Off {
+        if rule.setting(policy).action == Action::Off {
             continue;
         }
-        for mut hit in run(rule.check).unwrap_or_default() {
+        findings.extend(findings_of(
+            rule,
+            policy,
+            run(rule.check).unwrap_or_default(),
+        ));
+    }
+    sort(&mut findings);
+    findings
+}
+
+/// Most severe first, then by rule id.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+}
+
+/// The findings of one rule's hits, with the policy's severity (raised
+/// where the hit says so); none when the policy turns the rule off.
+fn findings_of(rule: &'static Rule, policy: &Policy, hits: Vec<Hit>) -> Vec<Finding> {
+    let setting = rule.setting(policy);
+    if setting.action == Action::Off {
+        return Vec::new();
+    }
+    hits.into_iter()
+        .map(|mut hit| {
             if hit.fields.container.is_none() {
                 hit.fields.container = crate::finding::Fields::container_of(&hit.detail);
             }
-            findings.push(Finding {
+            Finding {
                 resource: None,
                 rule: rule.id,
                 severity: hit.exactly.unwrap_or_else(|| {
@@ -394,11 +426,9 @@ fn findings_from_hits(policy: &Policy, run: impl Fn(Check) -> Option<Vec<Hit>>) 
                 action: setting.action,
                 target: None,
                 fields: hit.fields,
-            });
-        }
-    }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
-    findings
+            }
+        })
+        .collect()
 }
 
 /// The catalog as a Markdown table (README, `access-guard rules --markdown`).

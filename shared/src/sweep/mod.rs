@@ -465,6 +465,8 @@ impl PlaceSweep<'_> {
             settings: self.settings,
             deadline: None,
             visibility: None,
+            // The sweep alerts on its own: no path lines here.
+            vpcs: None,
         };
         for group in estate
             .groups

@@ -13,9 +13,12 @@
 //!   attempts kept for retries;
 //! - `restore`: the command that puts a revoked rule back;
 //! - `report`: the calls that only alert (a prefix list that now holds the
-//!   internet, the exemption tag set or removed).
+//!   internet, the exemption tag set or removed);
+//! - `path`: after the revocations, the network path of each finding that
+//!   opens the group to the internet, where the group is in use.
 
 mod complete;
+mod path;
 mod plan;
 mod read;
 mod recheck;
@@ -35,7 +38,9 @@ use crate::model::event::Event;
 use crate::model::sg::SgChange;
 use crate::model::tags::ExemptionTagChange;
 use crate::policy::Policy;
-use crate::ports::{IngressRemediator, Notifier, OrganizationUnits, RevocationLog, SecurityGroups};
+use crate::ports::{
+    IngressRemediator, Notifier, OrganizationUnits, RevocationLog, SecurityGroups, Vpcs,
+};
 use crate::report::Report;
 
 pub use complete::Visibility;
@@ -67,6 +72,10 @@ pub struct IngressGuard<'a> {
     /// after the call (DESIGN §7.15). `None`: absence is proof at once (the
     /// sweep judges state it has just read, not a call just made).
     pub visibility: Option<Visibility<'a>>,
+    /// Where the group is in use and the network path to it, for the
+    /// alert's lines (read after the revocations). `None`: no lines (the
+    /// sweep revokes through this guard and alerts on its own).
+    pub vpcs: Option<&'a dyn Vpcs>,
 }
 
 /// What one more revoke call may take (the SDK's operation timeout and a
@@ -135,6 +144,8 @@ impl IngressGuard<'_> {
                 .await
                 .map_err(aws)?;
         }
+        // For the alert only: after the revocations, never failing them.
+        self.add_paths(event, &change, &mut report).await;
         self.remember_rules(event, &change, &report).await;
         notify_if_due(&mut report, self.policy, self.settings, self.notifier)
             .await

@@ -704,6 +704,7 @@ mod tests {
             settings: &settings,
             deadline: Some(Instant::now() + Duration::from_secs(5)),
             visibility: None,
+            vpcs: None,
         };
         let err = guard.handle(&event, TODAY).await.unwrap_err();
         assert_eq!(err.error_type(), "AccessGuard.AwsRetryable");

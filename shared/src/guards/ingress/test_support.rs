@@ -89,6 +89,17 @@ pub(super) async fn run(
     settings: &GuardSettings,
     event: &Event,
 ) -> (Result<Report, GuardError>, Vec<Notification>) {
+    run_with(groups, policy, settings, event, None).await
+}
+
+/// As [`run`], with the VPC reads of the alert's path lines.
+pub(super) async fn run_with(
+    groups: &MemoryGroups,
+    policy: &Policy,
+    settings: &GuardSettings,
+    event: &Event,
+    vpcs: Option<&dyn crate::ports::Vpcs>,
+) -> (Result<Report, GuardError>, Vec<Notification>) {
     let notifier = MemoryNotifier::default();
     let guard = IngressGuard {
         groups,
@@ -100,6 +111,7 @@ pub(super) async fn run(
         settings,
         deadline: None,
         visibility: None,
+        vpcs,
     };
     let result = guard.handle(event, TODAY).await;
     let sent = notifier.sent.lock().unwrap().clone();

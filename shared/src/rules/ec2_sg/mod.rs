@@ -59,12 +59,14 @@ pub const CONTEXT_RULES: [&str; 2] = [
 /// ([`CONTEXT_RULES`]) and without wide-but-not-internet sources
 /// (EC2-SG-009). ECS-SVC-004 joins these, in the event path and the sweep.
 pub fn internet_exposure(findings: Vec<crate::finding::Finding>) -> Vec<crate::finding::Finding> {
-    findings
-        .into_iter()
-        .filter(|f| {
-            !CONTEXT_RULES.contains(&f.rule) && f.rule != wide_public_cidr::WIDE_PUBLIC_CIDR.id
-        })
-        .collect()
+    findings.into_iter().filter(opens_to_internet).collect()
+}
+
+/// True for a finding that says the group admits the internet: not one
+/// about where a rule sits or whom it trusts, nor a wide CIDR short of the
+/// internet (see [`internet_exposure`]).
+pub fn opens_to_internet(f: &crate::finding::Finding) -> bool {
+    !CONTEXT_RULES.contains(&f.rule) && f.rule != wide_public_cidr::WIDE_PUBLIC_CIDR.id
 }
 
 /// The prefix list the rule references, and what is known of it (`None`: not read).

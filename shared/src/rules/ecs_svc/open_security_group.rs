@@ -1,4 +1,4 @@
-use super::SvcContext;
+use super::{Enrichment, SvcContext};
 use crate::finding::{Action, Severity};
 use crate::model::svc::ServiceChange;
 use crate::rules::ecs_td::Hit;
@@ -43,6 +43,12 @@ pub fn evaluate(change: &ServiceChange, ctx: &SvcContext) -> Vec<Hit> {
     if !change.changes_exposure() {
         return Vec::new();
     }
+    open_groups(enrichment).into_iter().map(Hit::new).collect()
+}
+
+/// Each group read open to the internet with its open rules:
+/// `sg-1: tcp 22 from 0.0.0.0/0 (sgr-1) (EC2-SG-003)`.
+pub fn open_groups(enrichment: &Enrichment) -> Vec<String> {
     enrichment
         .groups
         .iter()
@@ -53,7 +59,7 @@ pub fn evaluate(change: &ServiceChange, ctx: &SvcContext) -> Vec<Hit> {
                 .map(|f| format!("{} ({})", f.detail, f.rule))
                 .collect();
             rules.dedup();
-            Hit::new(format!("{group}: {}", rules.join("; ")))
+            format!("{group}: {}", rules.join("; "))
         })
         .collect()
 }
