@@ -7,7 +7,7 @@ use crate::model::json::{FieldError, Node};
 pub const REGISTER_TASK_DEFINITION: &str = "RegisterTaskDefinition";
 
 /// One `environment` entry. The value may be a secret: it is never printed
-/// (see [`crate::secrets::redact`]).
+/// (see `secrets::redact`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvVar {
     pub name: String,
