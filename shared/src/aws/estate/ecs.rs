@@ -1,0 +1,349 @@
+//! The sweep's ECS reads: clusters, the capacity providers they use, the
+//! account's Container Insights setting, services and task sets (ten at a
+//! time), and the task definitions they run.
+
+use super::*;
+
+impl SdkEstate {
+    pub(super) async fn ecs(&self) -> (EcsRead, Part) {
+        let mut part = Part::default();
+        let mut read = EcsRead::default();
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            match self
+                .ecs
+                .list_clusters()
+                .max_results(ECS_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    arns.extend(out.cluster_arns().iter().cloned());
+                    match out.next_token() {
+                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    part.failed("ListClusters", classify("ListClusters", &e));
+                    return (read, part);
+                }
+            }
+        }
+        let mut providers = BTreeSet::new();
+        for batch in arns.chunks(CLUSTERS_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_clusters()
+                .set_clusters(Some(batch.to_vec()))
+                .include(ClusterField::Settings)
+                .include(ClusterField::Configurations)
+                .include(ClusterField::Tags)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    if let Some(e) = ecs_failure("DescribeClusters", out.failures()) {
+                        part.failed("DescribeClusters", e);
+                    }
+                    for c in out
+                        .clusters()
+                        .iter()
+                        .filter(|c| c.status() != Some("INACTIVE"))
+                    {
+                        providers.extend(c.capacity_providers().iter().cloned());
+                        read.clusters.push(ClusterState {
+                            name: c.cluster_name().unwrap_or_default().to_string(),
+                            settings: cluster_settings_of(c),
+                        });
+                    }
+                }
+                Err(e) => part.failed("DescribeClusters", classify("DescribeClusters", &e)),
+            }
+        }
+        for cluster in &arns {
+            let name = cluster.rsplit('/').next().unwrap_or(cluster).to_string();
+            self.services_of(cluster, &name, &mut read.services, &mut part)
+                .await;
+        }
+        // Fargate's own providers have no Auto Scaling group to protect.
+        let named: Vec<String> = providers
+            .into_iter()
+            .filter(|p| p != "FARGATE" && p != "FARGATE_SPOT")
+            .collect();
+        for batch in named.chunks(PROVIDERS_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_capacity_providers()
+                .set_capacity_providers(Some(batch.to_vec()))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    if let Some(e) = ecs_failure("DescribeCapacityProviders", out.failures()) {
+                        part.failed("DescribeCapacityProviders", e);
+                    }
+                    read.capacity_providers
+                        .extend(out.capacity_providers().iter().map(|p| {
+                            CapacityProviderState {
+                                name: p.name().unwrap_or_default().to_string(),
+                                termination_protection: p.auto_scaling_group_provider().map(|a| {
+                                    a.managed_termination_protection()
+                                        .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
+                                }),
+                                auto_scaling_group: p
+                                    .auto_scaling_group_provider()
+                                    .map(|a| a.auto_scaling_group_arn().to_string()),
+                            }
+                        }));
+                }
+                Err(e) => part.failed(
+                    "DescribeCapacityProviders",
+                    classify("DescribeCapacityProviders", &e),
+                ),
+            }
+        }
+        // The effective setting for the sweep's own principal: the account
+        // default unless that principal has one of its own.
+        part.call();
+        match self
+            .ecs
+            .list_account_settings()
+            .name(SettingName::ContainerInsights)
+            .effective_settings(true)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                read.account_insights = out
+                    .settings()
+                    .iter()
+                    .find(|s| s.name().map(|n| n.as_str()) == Some(CONTAINER_INSIGHTS))
+                    .and_then(|s| s.value())
+                    .map(str::to_string);
+            }
+            Err(e) => part.failed("ListAccountSettings", classify("ListAccountSettings", &e)),
+        }
+        let wanted: BTreeSet<String> = read
+            .services
+            .iter()
+            .flat_map(|s: &ServiceState| {
+                std::iter::once(&s.settings)
+                    .chain(s.task_sets.iter().map(|(_, t)| t))
+                    .filter_map(|t| t.task_definition.clone())
+            })
+            .collect();
+        for arn in wanted {
+            part.call();
+            match self
+                .ecs
+                .describe_task_definition()
+                .task_definition(&arn)
+                .include(TaskDefinitionField::Tags)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    if let Some(td) = described_task_definition(&out) {
+                        read.task_definitions.insert(arn, td);
+                    }
+                }
+                Err(e) => part.failed(
+                    format!("DescribeTaskDefinition ({arn})"),
+                    classify("DescribeTaskDefinition", &e),
+                ),
+            }
+        }
+        (read, part)
+    }
+
+    /// The services of one cluster, ten at a time, with their tags.
+    pub(super) async fn services_of(
+        &self,
+        cluster: &str,
+        name: &str,
+        services: &mut Vec<ServiceState>,
+        part: &mut Part,
+    ) {
+        let mut arns: Vec<String> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            match self
+                .ecs
+                .list_services()
+                .cluster(cluster)
+                .max_results(ECS_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    arns.extend(out.service_arns().iter().cloned());
+                    match out.next_token() {
+                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    part.failed(
+                        format!("ListServices (cluster {name})"),
+                        classify("ListServices", &e),
+                    );
+                    break;
+                }
+            }
+        }
+        for batch in arns.chunks(SERVICES_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch.to_vec()))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for failure in out.failures() {
+                        part.failed(
+                            format!(
+                                "DescribeServices ({})",
+                                failure.arn().unwrap_or("a service")
+                            ),
+                            AwsError {
+                                operation: "DescribeServices",
+                                code: failure.reason().map(str::to_string),
+                                message: failure.detail().unwrap_or_default().to_string(),
+                                retryable: false,
+                            },
+                        );
+                    }
+                    services.extend(
+                        out.services()
+                            .iter()
+                            .filter(|s| s.status() != Some("INACTIVE"))
+                            .map(|s| service_state(name, s)),
+                    );
+                }
+                Err(e) => part.failed(
+                    format!("DescribeServices (cluster {name})"),
+                    classify("DescribeServices", &e),
+                ),
+            }
+        }
+    }
+}
+
+/// What the ECS half of the reads found.
+#[derive(Default)]
+pub(super) struct EcsRead {
+    pub(super) services: Vec<ServiceState>,
+    pub(super) clusters: Vec<ClusterState>,
+    pub(super) capacity_providers: Vec<CapacityProviderState>,
+    pub(super) account_insights: Option<String>,
+    pub(super) task_definitions: BTreeMap<String, TaskDefinition>,
+}
+
+pub(super) fn awsvpc_of(
+    network: Option<&aws_sdk_ecs::types::NetworkConfiguration>,
+) -> Option<AwsvpcConfiguration> {
+    network
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|a| AwsvpcConfiguration {
+            security_groups: Some(a.security_groups().to_vec()),
+            subnets: Some(a.subnets().to_vec()),
+            assign_public_ip: Some(
+                a.assign_public_ip()
+                    .is_some_and(|p| p.as_str().eq_ignore_ascii_case("ENABLED")),
+            ),
+        })
+}
+
+/// The model's view of `loadBalancers` as ECS describes them.
+pub(super) fn load_balancers_of(
+    lbs: &[aws_sdk_ecs::types::LoadBalancer],
+) -> Option<Vec<ServiceLoadBalancer>> {
+    Some(
+        lbs.iter()
+            .map(|lb| ServiceLoadBalancer {
+                target_group_arn: lb.target_group_arn().map(str::to_string),
+                load_balancer_name: lb.load_balancer_name().map(str::to_string),
+                container_name: lb.container_name().map(str::to_string),
+                container_port: lb.container_port().map(i64::from),
+            })
+            .collect(),
+    )
+}
+
+pub(super) fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> ServiceState {
+    let network = s.network_configuration();
+    // Service Connect lives in the deployments; the primary one is current.
+    let connect = s
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.service_connect_configuration())
+        .map(|c| ServiceConnect {
+            enabled: c.enabled(),
+            namespace: c.namespace().map(str::to_string),
+            without_tls: c
+                .services()
+                .iter()
+                .filter(|svc| svc.tls().is_none())
+                .map(|svc| svc.port_name().to_string())
+                .collect(),
+        });
+    ServiceState {
+        cluster: cluster.to_string(),
+        name: s.service_name().unwrap_or_default().to_string(),
+        settings: ServiceSettings {
+            task_definition: s.task_definition().map(str::to_string),
+            awsvpc: awsvpc_of(network),
+            network_configured: network.is_some(),
+            enable_execute_command: Some(s.enable_execute_command()),
+            launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+            platform_version: s.platform_version().map(str::to_string),
+            platform_family: s.platform_family().map(str::to_string),
+            service_connect: connect,
+            tags: Some(
+                s.tags()
+                    .iter()
+                    .filter_map(|t| t.key().map(str::to_string))
+                    .collect(),
+            ),
+            load_balancers: load_balancers_of(s.load_balancers()),
+        },
+        task_sets: s
+            .task_sets()
+            .iter()
+            .filter(|t| t.status() != Some("DRAINING"))
+            .map(|t| {
+                let network = t.network_configuration();
+                (
+                    t.id().unwrap_or_default().to_string(),
+                    ServiceSettings {
+                        task_definition: t.task_definition().map(str::to_string),
+                        awsvpc: awsvpc_of(network),
+                        network_configured: network.is_some(),
+                        // A task set has no Exec setting of its own: its
+                        // service's is judged on the service.
+                        enable_execute_command: None,
+                        launch_type: t.launch_type().map(|l| l.as_str().to_string()),
+                        platform_version: t.platform_version().map(str::to_string),
+                        platform_family: t.platform_family().map(str::to_string),
+                        service_connect: None,
+                        tags: None,
+                        load_balancers: load_balancers_of(t.load_balancers()),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
