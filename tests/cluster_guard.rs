@@ -11,7 +11,7 @@
 
 use access_guard::config::FunctionConfig;
 use access_guard::lambda::cluster_guard::{handle, Deps};
-use access_guard_e2e::{envelope, unique, AlertSink, Emulator};
+use access_guard_e2e::{envelope, findings, unique, AlertSink, Emulator};
 use aws_sdk_ecs::types::{AutoScalingGroupProvider, ClusterSetting, ClusterSettingName};
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
@@ -26,20 +26,6 @@ fn deps(emu: &Emulator, sink: &AlertSink) -> Deps {
     })
     .expect("config");
     Deps::new(&emu.sdk, config)
-}
-
-fn findings(doc: &Value) -> Vec<(String, String)> {
-    doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap_or_default().to_string(),
-                f["detail"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
 }
 
 async fn create_cluster(emu: &Emulator, name: &str, insights: &str) {

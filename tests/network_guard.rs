@@ -22,7 +22,7 @@
 
 use access_guard::config::FunctionConfig;
 use access_guard::lambda::network_guard::{handle, Deps};
-use access_guard_e2e::{envelope, unique, AlertSink, Emulator};
+use access_guard_e2e::{envelope, findings, unique, AlertSink, Emulator};
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
@@ -37,20 +37,6 @@ fn deps(emu: &Emulator, sink: &AlertSink) -> Deps {
     })
     .expect("config");
     Deps::new(&emu.sdk, config)
-}
-
-fn findings(doc: &Value) -> Vec<(String, String)> {
-    doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap_or_default().to_string(),
-                f["detail"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// A VPC with two subnets: `a` on the main table (no route out) with an

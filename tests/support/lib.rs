@@ -404,6 +404,21 @@ impl Emulator {
     }
 }
 
+/// The findings of a verdict or alert document: (rule, detail) each.
+pub fn findings(doc: &Value) -> Vec<(String, String)> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_string(),
+                f["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The EventBridge event CloudTrail delivers for a call to `source`
 /// (`ec2`, `ecs`) named `event_name`, made by the `Dev` role of the account.
 pub fn envelope(source: &str, event_name: &str, request: Value, response: Value) -> Value {

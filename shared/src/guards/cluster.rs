@@ -3,9 +3,9 @@
 //! saying whether Container Insights is on takes the account default: the
 //! Lambda reads the cluster back (`DescribeClusters`) rather than guess.
 
-use tracing::{info, warn};
+use tracing::warn;
 
-use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::guards::{failed_call, preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::cl::{ClusterChange, ClusterSettings};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
@@ -104,13 +104,7 @@ impl ClusterGuard<'_> {
         if !unread.is_empty() {
             report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
         }
-        for f in &report.findings {
-            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
-        }
-        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
-            .await
-            .map_err(aws)?;
-        Ok(report)
+        report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }
 }
 

@@ -4,9 +4,9 @@
 //! document, an attached AWS-managed admin policy by ARN) and says which
 //! checks need AWS ([`needs_aws`]); the Lambda fills [`IamFacts`] from IAM.
 
-use tracing::{info, warn};
+use tracing::warn;
 
-use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::guards::{failed_call, preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::iam::{aws_managed_admin, IamChange, Identity, PolicyDocument};
 use crate::model::json::FieldError;
@@ -231,13 +231,7 @@ impl IamGuard<'_> {
         }
         notes.extend(needs_aws(&change, &facts));
         report.notes = notes;
-        for f in &report.findings {
-            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
-        }
-        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
-            .await
-            .map_err(aws)?;
-        Ok(report)
+        report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }
 
     /// Whether ECS tasks assume the role; `None` when it does not exist.

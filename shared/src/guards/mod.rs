@@ -333,6 +333,25 @@ pub fn preflight(
     Some(Report::skipped(event, reason))
 }
 
+/// The end of a notify-only guard's event: each finding logged (details
+/// carry no secret: they are redacted where they are made), then the alert
+/// when the report calls for one.
+pub async fn report_and_notify(
+    event: &Event,
+    mut report: Report,
+    policy: &Policy,
+    settings: &GuardSettings,
+    notifier: &dyn Notifier,
+) -> Result<Report, GuardError> {
+    for f in &report.findings {
+        tracing::info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
+    }
+    notify_if_due(&mut report, policy, settings, notifier)
+        .await
+        .map_err(GuardError::aws(event))?;
+    Ok(report)
+}
+
 /// Publishes the report when it deserves a message (DESIGN §8), then hands
 /// it to the optional sinks (DESIGN §13): its findings to Security Hub
 /// whatever the threshold, the alert to chat when it went out. Only SNS can

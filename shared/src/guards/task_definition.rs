@@ -7,7 +7,7 @@ use tracing::info;
 
 use crate::finding::Finding;
 use crate::guards::iam::role_access;
-use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::guards::{failed_call, preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::iam::role_findings;
 use crate::model::json::FieldError;
@@ -145,13 +145,7 @@ impl TaskDefinitionGuard<'_> {
         if td.task_role_arn.is_some() && self.iam.is_none() {
             report.notes.push(NEEDS_AWS_ROLE.to_string());
         }
-        for f in &report.findings {
-            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
-        }
-        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
-            .await
-            .map_err(aws)?;
-        Ok(report)
+        report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }
 }
 

@@ -4,9 +4,9 @@
 //! the listener, the groups' rules) is a fact the Lambda reads; offline,
 //! every rule that could not be judged is named in the report's notes.
 
-use tracing::{info, warn};
+use tracing::warn;
 
-use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::guards::{failed_call, preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::elb::{self, ElbChange};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
@@ -150,13 +150,7 @@ impl ElbGuard<'_> {
         if !unread.is_empty() {
             report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
         }
-        for f in &report.findings {
-            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
-        }
-        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
-            .await
-            .map_err(aws)?;
-        Ok(report)
+        report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }
 
     /// Reads what the record leaves out, for what the rules need of this

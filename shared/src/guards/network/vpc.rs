@@ -4,9 +4,9 @@
 //! subnets a route table serves, what runs in them, whether a table routes
 //! to the internet) the Lambda reads; offline it is named as not judged.
 
-use tracing::{info, warn};
+use tracing::warn;
 
-use crate::guards::{failed_call, notify_if_due, preflight, GuardError, GuardSettings};
+use crate::guards::{failed_call, preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::json::FieldError;
 use crate::model::reach::{internet_route, Family, Network, RouteTable, RouteVerdict};
@@ -139,13 +139,7 @@ impl VpcGuard<'_> {
         if !unread.is_empty() {
             report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
         }
-        for f in &report.findings {
-            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
-        }
-        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
-            .await
-            .map_err(aws)?;
-        Ok(report)
+        report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }
 
     /// What NET-001 needs: whether the table routes to the internet, and
