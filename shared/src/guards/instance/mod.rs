@@ -24,10 +24,8 @@ mod report;
 #[cfg(test)]
 mod test_support;
 
-use tracing::info;
-
 use crate::guards::paths;
-use crate::guards::{notify_if_due, preflight, GuardError, GuardSettings};
+use crate::guards::{preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::ci::InstanceChange;
 use crate::model::event::Event;
 use crate::policy::Policy;
@@ -85,12 +83,6 @@ impl InstanceGuard<'_> {
         )
         .await
         .map_err(aws)?;
-        for f in &report.findings {
-            info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
-        }
-        notify_if_due(&mut report, self.policy, self.settings, self.notifier)
-            .await
-            .map_err(aws)?;
-        Ok(report)
+        report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }
 }
