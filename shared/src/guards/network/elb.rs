@@ -403,6 +403,8 @@ mod tests {
             ("elb-create-listener-nlb-tcp.json", &[], &["ELB-002"]),
             ("elb-modify-listener-old-tls-policy.json", &["ELB-003"], &[]),
             ("elb-create-rule-forward.json", &[], &["ELB-001"]),
+            // A rule that only redirects to HTTPS serves nothing in clear.
+            ("elb-modify-rule-redirect-to-https.json", &[], &[]),
             (
                 "elb-modify-attributes-insecure.json",
                 &["ELB-004", "ELB-005", "ELB-006", "ELB-007"],

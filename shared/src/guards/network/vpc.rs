@@ -346,6 +346,9 @@ mod tests {
             ("net-acl-entry-udp-22.json", vec![], 0),
             ("net-subnet-map-public-ip.json", vec!["NET-003"], 0),
             ("net-associate-route-table.json", vec![], 1),
+            ("net-replace-route-ipv6-to-igw.json", vec!["NET-001"], 0),
+            ("net-replace-route-table-association.json", vec![], 1),
+            ("net-attach-internet-gateway.json", vec![], 1),
         ] {
             let report = evaluate_offline(&sample(file), &policy).unwrap();
             assert_eq!(rules_of(&report), rules, "{file}");
