@@ -456,34 +456,7 @@ async fn a_target_the_internet_reaches_around_the_load_balancer_is_alerted() {
     let deps = deps(&emu, &sink);
     let v = vpc(&emu).await;
     let ec2 = &emu.ec2;
-    let group = ec2
-        .create_security_group()
-        .group_name(unique("app"))
-        .description("app")
-        .vpc_id(&v.id)
-        .send()
-        .await
-        .expect("CreateSecurityGroup")
-        .group_id()
-        .expect("group id")
-        .to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&group)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(8080)
-                .to_port(8080)
-                .ip_ranges(
-                    aws_sdk_ec2::types::IpRange::builder()
-                        .cidr_ip("0.0.0.0/0")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("AuthorizeSecurityGroupIngress");
+    let group = group_open_on(&emu, &v, 8080, "0.0.0.0/0").await;
     let instance = ec2
         .run_instances()
         .image_id("ami-12c6146b")
@@ -505,27 +478,7 @@ async fn a_target_the_internet_reaches_around_the_load_balancer_is_alerted() {
         .and_then(|i| i.instance_id())
         .expect("instance id")
         .to_string();
-    let target_group = elbv2::Client::new(&emu.sdk)
-        .create_target_group()
-        .name(
-            unique("tg")
-                .replace('_', "-")
-                .chars()
-                .take(30)
-                .collect::<String>(),
-        )
-        .protocol(elbv2::types::ProtocolEnum::Http)
-        .port(8080)
-        .vpc_id(&v.id)
-        .target_type(elbv2::types::TargetTypeEnum::Instance)
-        .send()
-        .await
-        .expect("CreateTargetGroup")
-        .target_groups()
-        .first()
-        .and_then(|t| t.target_group_arn())
-        .expect("arn")
-        .to_string();
+    let target_group = target_group(&emu, &v, elbv2::types::TargetTypeEnum::Instance).await;
     let event = envelope(
         "elasticloadbalancing",
         "RegisterTargets",
@@ -583,6 +536,32 @@ async fn interface_at(emu: &Emulator, v: &Vpc, ip: &str, group: &str, public: bo
     }
 }
 
+/// An HTTP target group on port 8080 in `v`.
+async fn target_group(emu: &Emulator, v: &Vpc, kind: elbv2::types::TargetTypeEnum) -> String {
+    elbv2::Client::new(&emu.sdk)
+        .create_target_group()
+        .name(
+            unique("tg")
+                .replace('_', "-")
+                .chars()
+                .take(30)
+                .collect::<String>(),
+        )
+        .protocol(elbv2::types::ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id(&v.id)
+        .target_type(kind)
+        .send()
+        .await
+        .expect("CreateTargetGroup")
+        .target_groups()
+        .first()
+        .and_then(|t| t.target_group_arn())
+        .expect("arn")
+        .to_string()
+}
+
+/// A group of `v` admitting tcp `port` from `cidr`.
 async fn group_open_on(emu: &Emulator, v: &Vpc, port: i32, cidr: &str) -> String {
     let group = emu
         .ec2
@@ -627,27 +606,7 @@ async fn an_ip_target_is_matched_in_its_target_groups_vpc_never_by_its_address_a
     interface_at(&emu, &ours, "10.20.1.77", &closed, false).await;
     let open = group_open_on(&emu, &other, 8080, "0.0.0.0/0").await;
     interface_at(&emu, &other, "10.20.1.77", &open, true).await;
-    let target_group = elbv2::Client::new(&emu.sdk)
-        .create_target_group()
-        .name(
-            unique("ip")
-                .replace('_', "-")
-                .chars()
-                .take(30)
-                .collect::<String>(),
-        )
-        .protocol(elbv2::types::ProtocolEnum::Http)
-        .port(8080)
-        .vpc_id(&ours.id)
-        .target_type(elbv2::types::TargetTypeEnum::Ip)
-        .send()
-        .await
-        .expect("CreateTargetGroup")
-        .target_groups()
-        .first()
-        .and_then(|t| t.target_group_arn())
-        .expect("arn")
-        .to_string();
+    let target_group = target_group(&emu, &ours, elbv2::types::TargetTypeEnum::Ip).await;
     let register = envelope(
         "elasticloadbalancing",
         "RegisterTargets",

@@ -17,6 +17,8 @@ use crate::ports::{AwsError, GroupInterface, Interface, Vpcs, Workload};
 const PAGE: i32 = 1000;
 /// A filter takes at most 200 values.
 const FILTER_VALUES: usize = 200;
+/// DescribeRouteTables and DescribeNetworkAcls return at most 100 a page.
+const VPC_PAGE: i32 = 100;
 
 /// The route targets EC2 names, in the order it lists them.
 fn route_target(r: &aws_sdk_ec2::types::Route) -> String {
@@ -166,104 +168,116 @@ impl Ec2Vpcs {
     fn vpc_filter(name: &str, vpc: &str) -> Filter {
         Filter::builder().name(name).values(vpc).build()
     }
+}
 
-    async fn subnets(&self, vpc: &str) -> Result<Vec<Subnet>, AwsError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .describe_subnets()
-                .filters(Self::vpc_filter("vpc-id", vpc))
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("DescribeSubnets", &e))?;
-            out.extend(page.subnets().iter().map(subnet_of));
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
+/// The readers of the VPC's kinds, shared by the network guard (one VPC:
+/// `filter`) and the sweep (the whole place: `None`). Every page is one call,
+/// counted by `on_call`.
+pub(crate) async fn read_subnets(
+    client: &aws_sdk_ec2::Client,
+    filter: Option<Filter>,
+    on_call: &(dyn Fn() + Send + Sync),
+) -> Result<Vec<Subnet>, AwsError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        on_call();
+        let page = client
+            .describe_subnets()
+            .set_filters(filter.clone().map(|f| vec![f]))
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeSubnets", &e))?;
+        out.extend(page.subnets().iter().map(subnet_of));
+        token = next_page(page.next_token());
+        if token.is_none() {
+            return Ok(out);
         }
     }
+}
 
-    async fn route_tables(&self, filter: Filter) -> Result<Vec<RouteTable>, AwsError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .describe_route_tables()
-                .filters(filter.clone())
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("DescribeRouteTables", &e))?;
-            out.extend(page.route_tables().iter().map(route_table_of));
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
+pub(crate) async fn read_route_tables(
+    client: &aws_sdk_ec2::Client,
+    filter: Option<Filter>,
+    on_call: &(dyn Fn() + Send + Sync),
+) -> Result<Vec<RouteTable>, AwsError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        on_call();
+        let page = client
+            .describe_route_tables()
+            .set_filters(filter.clone().map(|f| vec![f]))
+            .max_results(VPC_PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeRouteTables", &e))?;
+        out.extend(page.route_tables().iter().map(route_table_of));
+        token = next_page(page.next_token());
+        if token.is_none() {
+            return Ok(out);
         }
     }
+}
 
-    async fn network_acls(&self, vpc: &str) -> Result<Vec<NetworkAcl>, AwsError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .describe_network_acls()
-                .filters(Self::vpc_filter("vpc-id", vpc))
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("DescribeNetworkAcls", &e))?;
-            for a in page.network_acls() {
-                out.push(network_acl_of(a)?);
-            }
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
+pub(crate) async fn read_network_acls(
+    client: &aws_sdk_ec2::Client,
+    filter: Option<Filter>,
+    on_call: &(dyn Fn() + Send + Sync),
+) -> Result<Vec<NetworkAcl>, AwsError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        on_call();
+        let page = client
+            .describe_network_acls()
+            .set_filters(filter.clone().map(|f| vec![f]))
+            .max_results(VPC_PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeNetworkAcls", &e))?;
+        for a in page.network_acls() {
+            out.push(network_acl_of(a)?);
+        }
+        token = next_page(page.next_token());
+        if token.is_none() {
+            return Ok(out);
         }
     }
+}
 
-    async fn internet_gateways(&self, vpc: &str) -> Result<Vec<InternetGateway>, AwsError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .describe_internet_gateways()
-                .filters(Self::vpc_filter("attachment.vpc-id", vpc))
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("DescribeInternetGateways", &e))?;
-            out.extend(page.internet_gateways().iter().map(internet_gateway_of));
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
+pub(crate) async fn read_internet_gateways(
+    client: &aws_sdk_ec2::Client,
+    filter: Option<Filter>,
+    on_call: &(dyn Fn() + Send + Sync),
+) -> Result<Vec<InternetGateway>, AwsError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        on_call();
+        let page = client
+            .describe_internet_gateways()
+            .set_filters(filter.clone().map(|f| vec![f]))
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeInternetGateways", &e))?;
+        out.extend(page.internet_gateways().iter().map(internet_gateway_of));
+        token = next_page(page.next_token());
+        if token.is_none() {
+            return Ok(out);
         }
     }
+}
+
+/// The token of the next page; `None` on the last.
+fn next_page(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
 }
 
 /// Keeps what was read; a failure that may pass on a retry is an error, any
@@ -290,8 +304,7 @@ impl Vpcs for Ec2Vpcs {
             .name("route-table-id")
             .values(route_table)
             .build();
-        Ok(self
-            .route_tables(filter)
+        Ok(read_route_tables(&self.client, Some(filter), &|| {})
             .await?
             .into_iter()
             .next()
@@ -317,11 +330,28 @@ impl Vpcs for Ec2Vpcs {
     }
 
     async fn network(&self, vpc: &str) -> Result<Network, AwsError> {
+        let uncounted = || {};
         let (subnets, tables, acls, gateways) = tokio::join!(
-            self.subnets(vpc),
-            self.route_tables(Self::vpc_filter("vpc-id", vpc)),
-            self.network_acls(vpc),
-            self.internet_gateways(vpc),
+            read_subnets(
+                &self.client,
+                Some(Self::vpc_filter("vpc-id", vpc)),
+                &uncounted
+            ),
+            read_route_tables(
+                &self.client,
+                Some(Self::vpc_filter("vpc-id", vpc)),
+                &uncounted
+            ),
+            read_network_acls(
+                &self.client,
+                Some(Self::vpc_filter("vpc-id", vpc)),
+                &uncounted
+            ),
+            read_internet_gateways(
+                &self.client,
+                Some(Self::vpc_filter("attachment.vpc-id", vpc)),
+                &uncounted
+            ),
         );
         let mut network = Network::default();
         network.subnets = kept(&mut network, Fact::Subnets, subnets)?;

@@ -20,7 +20,6 @@ use aws_sdk_elasticloadbalancingv2 as elbv2;
 use super::ec2::{group_info, is_aws_managed, prefix_list_entries, stored_rule};
 use super::ecs::{cluster_settings_of, described_task_definition};
 use super::elb::action_of;
-use super::vpc::{internet_gateway_of, network_acl_of, route_table_of, subnet_of};
 use super::{classify, ecs_failure};
 use crate::model::ci::{InstanceSettings, Said};
 use crate::model::cl::CONTAINER_INSIGHTS;
@@ -52,8 +51,6 @@ const CLUSTERS_PER_DESCRIBE: usize = 100;
 const PROVIDERS_PER_DESCRIBE: usize = 100;
 /// DescribeManagedPrefixLists returns at most 100 lists a page.
 const PREFIX_LIST_PAGE: i32 = 100;
-/// DescribeRouteTables and DescribeNetworkAcls return at most 100 a page.
-const VPC_PAGE: i32 = 100;
 /// ELBv2's describe calls return at most 400 a page.
 const ELB_PAGE: i32 = 400;
 

@@ -2,6 +2,7 @@
 //! table, network ACL, internet gateway and network interface of the place.
 
 use super::*;
+use crate::aws::vpc::{read_internet_gateways, read_network_acls, read_route_tables, read_subnets};
 
 impl SdkEstate {
     /// Every VPC of the place (subnets, route tables, network ACLs,
@@ -9,11 +10,12 @@ impl SdkEstate {
     /// per kind, no VPC filter, read at once.
     pub(super) async fn vpcs(&self) -> (Network, Vec<InterfaceState>, Part) {
         let mut part = Part::default();
+        let count = || part.call();
         let (subnets, tables, acls, gateways, interfaces) = tokio::join!(
-            self.subnets(&part),
-            self.route_tables(&part),
-            self.network_acls(&part),
-            self.internet_gateways(&part),
+            read_subnets(&self.ec2, None, &count),
+            read_route_tables(&self.ec2, None, &count),
+            read_network_acls(&self.ec2, None, &count),
+            read_internet_gateways(&self.ec2, None, &count),
             self.interfaces(&part)
         );
         let mut network = Network::default();
@@ -30,104 +32,6 @@ impl SdkEstate {
             }
         };
         (network, interfaces, part)
-    }
-
-    pub(super) async fn subnets(
-        &self,
-        part: &Part,
-    ) -> Result<Vec<crate::model::reach::Subnet>, AwsError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            part.call();
-            let page = self
-                .ec2
-                .describe_subnets()
-                .max_results(EC2_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("DescribeSubnets", &e))?;
-            out.extend(page.subnets().iter().map(subnet_of));
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(out),
-            }
-        }
-    }
-
-    pub(super) async fn route_tables(
-        &self,
-        part: &Part,
-    ) -> Result<Vec<crate::model::reach::RouteTable>, AwsError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            part.call();
-            let page = self
-                .ec2
-                .describe_route_tables()
-                .max_results(VPC_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("DescribeRouteTables", &e))?;
-            out.extend(page.route_tables().iter().map(route_table_of));
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(out),
-            }
-        }
-    }
-
-    pub(super) async fn network_acls(
-        &self,
-        part: &Part,
-    ) -> Result<Vec<crate::model::reach::NetworkAcl>, AwsError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            part.call();
-            let page = self
-                .ec2
-                .describe_network_acls()
-                .max_results(VPC_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("DescribeNetworkAcls", &e))?;
-            for acl in page.network_acls() {
-                out.push(network_acl_of(acl)?);
-            }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(out),
-            }
-        }
-    }
-
-    pub(super) async fn internet_gateways(
-        &self,
-        part: &Part,
-    ) -> Result<Vec<crate::model::reach::InternetGateway>, AwsError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            part.call();
-            let page = self
-                .ec2
-                .describe_internet_gateways()
-                .max_results(EC2_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("DescribeInternetGateways", &e))?;
-            out.extend(page.internet_gateways().iter().map(internet_gateway_of));
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(out),
-            }
-        }
     }
 
     pub(super) async fn interfaces(&self, part: &Part) -> Result<Vec<InterfaceState>, AwsError> {
