@@ -61,9 +61,23 @@ pub struct Exposed {
 pub struct Networks {
     of_subnet: BTreeMap<String, Result<usize, String>>,
     read: Vec<Network>,
+    /// The first network read is a whole place's (the sweep's): a subnet
+    /// not listed is looked up in it.
+    whole: bool,
 }
 
 impl Networks {
+    /// The network of a whole place, as the sweep reads it (every VPC of
+    /// an account and region at once): a subnet it does not hold is
+    /// unknown, with why (not read, or not found).
+    pub fn whole(network: Network) -> Networks {
+        Networks {
+            of_subnet: BTreeMap::new(),
+            read: vec![network],
+            whole: true,
+        }
+    }
+
     fn of(&self, subnet: &str) -> Result<&Network, String> {
         match self.of_subnet.get(subnet) {
             Some(Ok(i)) => self
@@ -71,7 +85,13 @@ impl Networks {
                 .get(*i)
                 .ok_or_else(|| format!("the network of {subnet} was not read")),
             Some(Err(why)) => Err(why.clone()),
-            None => Err(format!("the network of {subnet} was not read")),
+            None => match self.read.first() {
+                Some(place) if self.whole => place
+                    .subnet(subnet)
+                    .map(|_| place)
+                    .map_err(|unknown| unknown.why),
+                _ => Err(format!("the network of {subnet} was not read")),
+            },
         }
     }
 }
@@ -298,10 +318,6 @@ pub fn lines(
     traffic: &[Traffic],
     wide: WidePrefixes,
 ) -> Vec<PathLine> {
-    let port_of = |t: &Traffic| match t {
-        Traffic::Port { protocol, port, .. } => Some(format!("{protocol}/{port}")),
-        Traffic::Unnamed { .. } => None,
-    };
     let subnets = match &placement.subnets {
         Ok(subnets) => subnets,
         Err(why) => {
@@ -357,6 +373,46 @@ pub fn apply(finding: &mut Finding, lines: Vec<PathLine>) {
     finding.fields.reachability.extend(lines);
 }
 
+/// Adds each exposed finding its lines on `networks`; the findings are then
+/// sorted again, most severe first.
+pub fn add_lines(
+    findings: &mut [Finding],
+    exposed: Vec<Exposed>,
+    placement: &Placement,
+    networks: &Networks,
+    wide: WidePrefixes,
+) {
+    for e in exposed {
+        if let Some(finding) = findings.get_mut(e.finding) {
+            apply(finding, lines(networks, placement, &e.traffic, wide));
+        }
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+}
+
+/// Every finding (by index) gets `reach` as its path, one line per port it
+/// opens: where the same is true of every subnet (the group is used
+/// nowhere, or where could not be read).
+pub fn same_for_all(findings: &mut [Finding], exposed: &[usize], reach: &Reachability) {
+    for &i in exposed {
+        if let Some(f) = findings.get_mut(i) {
+            let lines: Vec<PathLine> = open_traffic(std::slice::from_ref(f), &[])
+                .iter()
+                .map(|t| PathLine::new(None, port_of(t), reach.clone()))
+                .collect();
+            apply(f, lines);
+        }
+    }
+}
+
+/// `tcp/22`, or `None` when no port is named.
+pub fn port_of(t: &Traffic) -> Option<String> {
+    match t {
+        Traffic::Port { protocol, port, .. } => Some(format!("{protocol}/{port}")),
+        Traffic::Unnamed { .. } => None,
+    }
+}
+
 /// Reads the networks of `placement`'s subnets (once, when a finding is
 /// about exposure) and adds each exposed finding its lines; the findings
 /// are then sorted again, most severe first.
@@ -375,12 +431,7 @@ pub async fn add_paths(
         Ok(subnets) => read_networks(vpcs, subnets, event_id).await?,
         Err(_) => Networks::default(),
     };
-    for e in exposed {
-        if let Some(finding) = findings.get_mut(e.finding) {
-            apply(finding, lines(&networks, placement, &e.traffic, wide));
-        }
-    }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+    add_lines(findings, exposed, placement, &networks, wide);
     Ok(())
 }
 
@@ -430,6 +481,7 @@ mod tests {
         Networks {
             of_subnet: [("subnet-1".to_string(), Ok(0))].into_iter().collect(),
             read: vec![public_network()],
+            whole: false,
         }
     }
 

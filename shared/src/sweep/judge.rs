@@ -18,6 +18,8 @@ use crate::rules::ecs_cl::ClContext;
 use crate::rules::ecs_svc::{Enrichment, SvcContext};
 use crate::state::Seen;
 
+use super::paths::PlacePaths;
+
 /// Judges the estate with the event path's rules. Each security group is
 /// judged as the live checks judge it (its current ingress rules), each
 /// service as a creation of itself (with its groups' findings and its task
@@ -33,6 +35,7 @@ pub fn judge(
     today: Date,
 ) -> Vec<Seen> {
     let mut seen = Vec::new();
+    let place = PlacePaths::new(estate, policy.wide);
     let mut group_findings: BTreeMap<&str, Vec<Finding>> = BTreeMap::new();
     for group in &estate.groups {
         let id = group.info.group_id.as_str();
@@ -41,14 +44,17 @@ pub fn judge(
         let exempt = policy
             .exemption_for(Some(id), account, ous, &group.info.tags, today)
             .is_some_and(|e| e.is_active());
-        for f in &findings {
-            seen.push(Seen::new(account, region, id, f.clone(), exempt));
-        }
         // What the services behind the group are exposed to: not where the
         // group sits or whom it trusts (a default group, a prefix list), nor
-        // a wide source that is not the internet.
-        let exposure = rules::ec2_sg::internet_exposure(findings);
+        // a wide source that is not the internet. Taken before the group's
+        // own path lines: a service's path is its own subnets'.
+        let exposure = rules::ec2_sg::internet_exposure(findings.clone());
         group_findings.insert(id, exposure);
+        let mut findings = findings;
+        place.group(id, &mut findings);
+        for f in findings {
+            seen.push(Seen::new(account, region, id, f, exempt));
+        }
     }
     let mut td_findings: BTreeMap<&str, (String, Vec<Finding>)> = BTreeMap::new();
     for (name, td) in &estate.task_definitions {
@@ -139,7 +145,9 @@ pub fn judge(
             policy,
             facts: &facts,
         };
-        for f in rules::evaluate_ci(&change, &context) {
+        let mut findings = rules::evaluate_ci(&change, &context);
+        place.instance(&change, &facts, &mut findings);
+        for f in findings {
             seen.push(Seen::new(account, region, &change.resource(), f, false));
         }
     }
@@ -221,13 +229,17 @@ pub fn judge(
                 }
             }
         }
-        let findings = rules::evaluate_svc(
+        let mut findings = rules::evaluate_svc(
             &change,
             &SvcContext {
                 policy,
                 enrichment: Some(&enrichment),
             },
         );
+        let td = change
+            .task_definition()
+            .and_then(|name| estate.task_definitions.get(name));
+        place.service(&change, &enrichment, td, &mut findings);
         for f in findings {
             seen.push(Seen::new(account, region, &change.resource(), f, false));
         }

@@ -31,6 +31,7 @@ use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
 mod complete;
 mod judge;
 mod network;
+mod paths;
 mod summary;
 mod work;
 

@@ -13,7 +13,6 @@ use std::time::Instant;
 use tracing::warn;
 
 use super::{IngressGuard, ONE_CALL};
-use crate::finding::{Finding, PathLine};
 use crate::guards::paths::{self, Address, Networks, Placement};
 use crate::model::event::Event;
 use crate::model::reach::Reachability;
@@ -63,26 +62,6 @@ fn in_use_note(group: &str, interfaces: &[GroupInterface]) -> String {
     )
 }
 
-/// Every finding's lines say the same `reach`, one per port it opens.
-fn same_for_all(findings: &mut [Finding], exposed: &[usize], reach: &Reachability) {
-    for &i in exposed {
-        if let Some(f) = findings.get_mut(i) {
-            let lines: Vec<PathLine> = paths::open_traffic(std::slice::from_ref(f), &[])
-                .iter()
-                .map(|t| PathLine::new(None, port_of(t), reach.clone()))
-                .collect();
-            paths::apply(f, lines);
-        }
-    }
-}
-
-fn port_of(t: &paths::Traffic) -> Option<String> {
-    match t {
-        paths::Traffic::Port { protocol, port, .. } => Some(format!("{protocol}/{port}")),
-        paths::Traffic::Unnamed { .. } => None,
-    }
-}
-
 impl IngressGuard<'_> {
     /// Adds the path lines to the findings that open the group to the
     /// internet, and a note naming the interfaces that use it; the findings
@@ -104,7 +83,7 @@ impl IngressGuard<'_> {
         }
         let Some(group) = change.group_id.as_deref() else {
             let why = "the record names no group: where it is in use is unknown".to_string();
-            same_for_all(
+            paths::same_for_all(
                 &mut report.findings,
                 &exposed,
                 &Reachability::Unknown { why },
@@ -115,7 +94,7 @@ impl IngressGuard<'_> {
             let why = format!(
                 "where {group} is in use was not read (the invocation's time was kept for the alert)"
             );
-            same_for_all(
+            paths::same_for_all(
                 &mut report.findings,
                 &exposed,
                 &Reachability::Unknown { why },
@@ -131,7 +110,7 @@ impl IngressGuard<'_> {
                     e.operation,
                     e.code_or_kind()
                 );
-                same_for_all(
+                paths::same_for_all(
                     &mut report.findings,
                     &exposed,
                     &Reachability::Unknown { why },
@@ -141,7 +120,7 @@ impl IngressGuard<'_> {
         };
         if interfaces.is_empty() {
             let why = format!("no network interface uses {group} now");
-            same_for_all(
+            paths::same_for_all(
                 &mut report.findings,
                 &exposed,
                 &Reachability::NotReachable { why },

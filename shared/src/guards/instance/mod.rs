@@ -35,7 +35,7 @@ use crate::report::Report;
 pub use facts::{container_instance, metadata_defaults, provider_evidence};
 pub use report::{evaluate_offline, needs_template, NEEDS_AWS, NEEDS_AWS_SUBNET, NEEDS_AWS_UPDATE};
 
-use path::{exposed, placement};
+pub use path::{exposed, placement};
 use report::report_for;
 
 /// The instance guard with its ports.

@@ -12,7 +12,7 @@ use crate::rules::ec2_ci::CiFacts;
 /// Where the instances sit: the subnet the launch (or template) names,
 /// and whether they get a public IPv4 address — the launch's setting, else
 /// the subnet's `MapPublicIpOnLaunch` (read, or read with the network).
-pub(super) fn placement(change: &InstanceChange, facts: &CiFacts) -> Placement {
+pub fn placement(change: &InstanceChange, facts: &CiFacts) -> Placement {
     let settings = &change.effective;
     Placement {
         subnets: settings
@@ -36,7 +36,7 @@ pub(super) fn placement(change: &InstanceChange, facts: &CiFacts) -> Placement {
 /// the open groups let in, else no port; an SSH key pair (EC2-CI-003)
 /// tcp/22 where an open group lets it in (the key is for SSH), else nothing
 /// is said.
-pub(super) fn exposed(findings: &[Finding], facts: &CiFacts) -> Vec<Exposed> {
+pub fn exposed(findings: &[Finding], facts: &CiFacts) -> Vec<Exposed> {
     let groups = facts.groups.as_ref();
     let open_all: Vec<Finding> = groups
         .into_iter()

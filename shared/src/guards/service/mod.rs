@@ -35,7 +35,7 @@ pub use read::not_visible;
 pub use report::{evaluate_offline, reachability, NEEDS_AWS, NEEDS_AWS_EXEC};
 
 use bypass::bypass_unknown;
-use path::{exposed, placement};
+pub use path::{exposed, placement};
 use report::{report_for, started_by, turns_exec_on};
 
 /// The service guard with its ports.

@@ -14,7 +14,7 @@ use crate::rules::elb::load_balancer_bypassed as bypassed;
 
 /// Where the tasks sit: the subnets of their `awsvpcConfiguration`, and
 /// whether they get a public IP (`assignPublicIp`).
-pub(super) fn placement(change: &ServiceChange) -> Placement {
+pub fn placement(change: &ServiceChange) -> Placement {
     let awsvpc = change.after().awsvpc.as_ref();
     Placement {
         subnets: match awsvpc.and_then(|vpc| vpc.subnets.clone()) {
@@ -53,7 +53,7 @@ fn served(td: Option<&TaskDefinition>) -> Vec<(Protocol, u16)> {
 /// The findings about exposure and what each exposes: a public IP
 /// (ECS-SVC-001/008/009) the ports the task serves; an open group
 /// (ECS-SVC-004) what its open rules let in.
-pub(super) fn exposed(
+pub fn exposed(
     findings: &[Finding],
     enrichment: Option<&Enrichment>,
     td: Option<&TaskDefinition>,
