@@ -17,7 +17,11 @@
 #
 # SWEEP_SIZES (default "200 2000"), SWEEP_PROWLER_SIZES (default the same;
 # Prowler takes a minute or two per size), SCAN_RUNS (default 3),
-# SWEEP_SCAN=0 to leave the scan out (before it is built).
+# SWEEP_SCAN=0 to leave the scan out (before it is built),
+# SWEEP_LOAD_BALANCERS (default 50: application load balancers with their
+# target groups, listeners and rules, DESIGN §14), SWEEP_BEFORE_CLI (an
+# earlier build of the CLI, run SCAN_RUNS times on the same estate right
+# after the scan: the before-and-after table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +32,8 @@ sizes=${SWEEP_SIZES:-200 2000}
 prowler_sizes=${SWEEP_PROWLER_SIZES:-$sizes}
 export SCAN_RUNS=${SCAN_RUNS:-3}
 run_scan=${SWEEP_SCAN:-1}
+load_balancers=${SWEEP_LOAD_BALANCERS:-50}
+before_cli=${SWEEP_BEFORE_CLI:-}
 out=target/sweep
 
 VENV=".venv"
@@ -94,22 +100,31 @@ for size in $sizes; do
   rm -rf "$dir"
   mkdir -p "$dir"
   "$VENV/bin/python" -c "import urllib.request as u; u.urlopen(u.Request('$endpoint/moto-api/reset', method='POST'), timeout=30)"
-  "$VENV/bin/python" bench/sweep/estate.py --endpoint "$endpoint" --groups "$size" > "$dir/estate.json"
+  "$VENV/bin/python" bench/sweep/estate.py --endpoint "$endpoint" --groups "$size" \
+    --load-balancers "$load_balancers" > "$dir/estate.json"
   echo "    $size groups: estate created in $("$VENV/bin/python" -c "import json; print(json.load(open('$dir/estate.json'))['seconds'])") s"
   "$VENV/bin/python" bench/sweep/moto_reads.py --endpoint "$endpoint" > "$dir/moto_reads.json"
 
-  if [ "$run_scan" = 1 ]; then
+  # scan NAME CLI: SCAN_RUNS runs of CLI's scan into $dir/NAME.*
+  scan() {
+    local name=$1 bin=$2
     for _ in $(seq 1 "$SCAN_RUNS"); do
       status=0
-      timed "$dir/scan.time" "${aws_env[@]}" "$cli" scan --region us-east-1 --format json \
-        > "$dir/scan.jsonl" 2> "$dir/scan.stderr" || status=$?
+      timed "$dir/$name.time" "${aws_env[@]}" "$bin" scan --region us-east-1 --format json \
+        > "$dir/$name.jsonl" 2> "$dir/$name.stderr" || status=$?
       # 0: no finding reached --fail-on; 1: one did (a result, not an error).
       if [ "$status" -gt 1 ]; then
-        echo "bench_sweep: access-guard scan failed (exit $status) at $size groups:" >&2
-        tail -20 "$dir/scan.stderr" >&2
+        echo "bench_sweep: $bin scan failed (exit $status) at $size groups:" >&2
+        tail -20 "$dir/$name.stderr" >&2
         exit 1
       fi
     done
+  }
+  if [ "$run_scan" = 1 ]; then
+    scan scan "$cli"
+    if [ -n "$before_cli" ]; then
+      scan scan-before "$before_cli"
+    fi
   fi
 
   case " $prowler_sizes " in

@@ -12,6 +12,12 @@ fake access key in the environment, root users and host networking; 200
 services over 2 clusters, each on one of the task definitions, the awsvpc ones
 attached to groups of the estate, some assigning public IPs.
 
+With --load-balancers N (DESIGN §14): N application load balancers in the
+default VPC's first two subnets, every other one internet-facing, each on a
+group of the estate, with one target group (HTTP 8080, two ip targets), an
+HTTP listener on 80 (forwarding, or in every third a redirect to HTTPS),
+and in every fifth a path rule and deletion protection on.
+
 One client per service, no reads between creates (moto answers each call in
 milliseconds, but there are two calls per group). Prints the estate's counts
 as one JSON object, which the sweep keeps beside its results.
@@ -99,6 +105,40 @@ def create_groups(ec2, vpc_id, n, rng, counts):
     return ids
 
 
+def create_load_balancers(elb, vpc_id, subnets, group_ids, n, counts):
+    """The way in: load balancers, their target groups, listeners and rules."""
+    for i in range(n):
+        public = i % 2 == 0
+        lb = elb.create_load_balancer(
+            Name=f"sweep-lb-{i:02d}", Subnets=subnets[:2], SecurityGroups=[group_ids[i % len(group_ids)]],
+            Scheme="internet-facing" if public else "internal", Type="application",
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        tg = elb.create_target_group(
+            Name=f"sweep-tg-{i:02d}", Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip",
+            HealthCheckProtocol="HTTP",
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=tg, Targets=[
+            {"Id": f"172.31.{i}.{host}", "Port": 8080} for host in (10, 11)])
+        if i % 3 == 0:
+            action = {"Type": "redirect", "RedirectConfig": {
+                "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+        else:
+            action = {"Type": "forward", "TargetGroupArn": tg}
+        listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
+                                       DefaultActions=[action])["Listeners"][0]["ListenerArn"]
+        if i % 5 == 0:
+            elb.create_rule(ListenerArn=listener, Priority=10,
+                            Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
+                            Actions=[{"Type": "forward", "TargetGroupArn": tg}])
+            elb.modify_load_balancer_attributes(LoadBalancerArn=lb, Attributes=[
+                {"Key": "deletion_protection.enabled", "Value": "true"}])
+            counts["lb_rules"] += 1
+        counts["load_balancers"] += 1
+        counts["lb_internet_facing"] += public
+        counts["target_groups"] += 1
+        counts["targets"] += 2
+
+
 def task_definition(i, rng, counts):
     """td-NN: the flags follow the index, so every run registers the same twenty."""
     host = i in (3, 8, 13, 18)
@@ -162,6 +202,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", required=True, help="moto server, http://127.0.0.1:PORT")
     parser.add_argument("--groups", type=int, default=2000)
+    parser.add_argument("--load-balancers", type=int, default=0)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
@@ -184,12 +225,16 @@ def main():
         "td_readonly_root_absent", "td_no_log_configuration", "td_user_root", "td_user_absent",
         "td_user_non_root", "td_network_awsvpc", "td_network_host", "td_aws_keys_in_env",
         "td_password_in_env", "clusters", "services", "services_awsvpc", "services_public_ip",
-        "services_host_network"]})
+        "services_host_network", "load_balancers", "lb_internet_facing", "target_groups",
+        "targets", "lb_rules"]})
 
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     subnets = sorted(s["SubnetId"] for s in ec2.describe_subnets(
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"])
     group_ids = create_groups(ec2, vpc_id, args.groups, stream("groups"), counts)
+    if args.load_balancers:
+        elb = session.client("elbv2", endpoint_url=args.endpoint, config=config)
+        create_load_balancers(elb, vpc_id, subnets, group_ids, args.load_balancers, counts)
 
     host_families = set()
     secrets = stream("task-definitions")

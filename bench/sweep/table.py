@@ -6,7 +6,9 @@
 Each size's folder holds estate.json, moto_reads.json, scan.time and
 scan.stderr (when the scan ran), prowler.time (when Prowler ran). A *.time
 file is GNU time's "%e %M": wall seconds and peak RSS in KiB, one line per
-run. Prints the Markdown table and writes results.json beside the folders.
+run. With scan-before.time (SWEEP_BEFORE_CLI), a second table compares the
+earlier build with this one on the same estate. Prints the Markdown tables
+and writes results.json beside the folders.
 """
 import json
 import os
@@ -59,7 +61,7 @@ def ratio(a, b):
 def main():
     root, sizes = sys.argv[1], sys.argv[2:]
     prowler_version = os.environ.get("PROWLER_VERSION", "")
-    rows, results = [], {}
+    rows, results, before_rows = [], {}, []
     for size in sizes:
         folder = os.path.join(root, size)
         estate = read_json(os.path.join(folder, "estate.json")) or {}
@@ -71,12 +73,27 @@ def main():
         prowler_s, prowler_kib = prowler[0] if prowler else (None, None)
         calls = api_calls(os.path.join(folder, "scan.stderr"))
         moto_s = moto.get("seconds")
+        befores = read_times(os.path.join(folder, "scan-before.time"))
+        before_result = None
+        if befores:
+            before_s = min(s for s, _ in befores)
+            before_calls = api_calls(os.path.join(folder, "scan-before.stderr"))
+            before_result = {
+                "runs": befores, "best_seconds": before_s, "api_calls": before_calls,
+                "peak_rss_kib": max(k for _, k in befores)}
+            before_rows.append([
+                f"{estate.get('groups', size):,} groups, {estate.get('load_balancers', 0)} load balancers",
+                f"{before_calls} calls, {secs(before_s)}, {mib(max(k for _, k in befores))}",
+                f"{calls} calls, {secs(scan_s)}, {mib(scan_kib)}",
+                secs(moto.get("seconds_without_way_in")), secs(moto_s),
+            ])
         results[size] = {
             "estate": estate, "moto_reads": moto,
             "scan": {"runs": scans, "best_seconds": scan_s, "peak_rss_kib": scan_kib,
                      "api_calls": calls},
             "prowler": {"version": prowler_version, "seconds": prowler_s,
                         "peak_rss_kib": prowler_kib},
+            "scan_before": before_result,
         }
         rows.append([
             f"{estate.get('groups', size):,} groups, {estate.get('services', '?')} services, "
@@ -95,6 +112,13 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    if before_rows:
+        print()
+        print("| estate | scan before: calls, best time, peak RSS | scan after | "
+              "moto reads without the way in | moto reads with it |")
+        print("| --- | --- | --- | --- | --- |")
+        for row in before_rows:
+            print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,14 @@ pub(crate) fn task_definition_of(td: &aws_sdk_ecs::types::TaskDefinition) -> Tas
                         protocol: p.protocol().map(|p| p.as_str().to_string()),
                     })
                     .collect(),
+                secrets: c
+                    .secrets()
+                    .iter()
+                    .map(|s| crate::model::td::SecretRef {
+                        name: s.name().to_string(),
+                        value_from: s.value_from().to_string(),
+                    })
+                    .collect(),
             }
         })
         .collect();

@@ -14,6 +14,15 @@ pub struct EnvVar {
     pub value: String,
 }
 
+/// One `secrets` entry: the variable and where its value comes from
+/// (`valueFrom`: a Secrets Manager or SSM parameter ARN or name; not the
+/// secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub name: String,
+    pub value_from: String,
+}
+
 /// A port mapping of a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortMapping {
@@ -56,6 +65,8 @@ pub struct Container {
     pub mount_points: Vec<MountPoint>,
     pub docker_security_options: Vec<String>,
     pub port_mappings: Vec<PortMapping>,
+    /// `secrets`: what the container is given from Secrets Manager or SSM.
+    pub secrets: Vec<SecretRef>,
 }
 
 /// A tag of the task definition (`tags: [{key, value}]`); keys are case-sensitive.
@@ -371,6 +382,13 @@ fn container(c: &Node<'_>) -> Result<Container, FieldError> {
             read_only: m.get("readOnly").bool()?.unwrap_or(false),
         });
     }
+    let mut secrets = Vec::new();
+    for s in c.get("secrets").items()? {
+        secrets.push(SecretRef {
+            name: s.get("name").str()?.unwrap_or_default().to_string(),
+            value_from: s.get("valueFrom").required_str()?.to_string(),
+        });
+    }
     let mut port_mappings = Vec::new();
     for p in c.get("portMappings").items()? {
         port_mappings.push(PortMapping {
@@ -397,6 +415,7 @@ fn container(c: &Node<'_>) -> Result<Container, FieldError> {
         mount_points,
         docker_security_options: strings(c.get("dockerSecurityOptions"))?,
         port_mappings,
+        secrets,
     })
 }
 

@@ -106,8 +106,9 @@ pub struct ListenerState {
     /// balancer's ARN and kind.
     pub listener: crate::model::elb::Listener,
     /// Its rules other than the default one (`DescribeRules`), read for
-    /// plain HTTP listeners (where a rule that forwards is ELB-001's);
-    /// `None`: not read.
+    /// HTTP and HTTPS listeners (where a rule that forwards on plain HTTP is
+    /// ELB-001's, and rules lead the access map to target groups); `None`:
+    /// not read, or a listener without rules (TCP, TLS, UDP).
     pub rules: Option<Vec<crate::model::elb::ListenerRule>>,
 }
 

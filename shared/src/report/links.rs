@@ -232,6 +232,70 @@ fn resource_links(report: &Report) -> Vec<Link> {
     }
 }
 
+/// What a console page shows, for [`page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    SecurityGroup,
+    Subnet,
+    RouteTable,
+    NetworkAcl,
+    InternetGateway,
+    LoadBalancer,
+    TargetGroup,
+    /// `cluster/service`.
+    Service,
+    Instance,
+    /// A role's name or ARN.
+    Role,
+}
+
+/// The console page of one resource (a map's hop or target); `None` when
+/// the region is not a plain word or the id does not fit the page.
+pub fn page(region: &str, what: Page, id: &str) -> Option<String> {
+    if !crate::report::is_plain_word(region) || id.is_empty() {
+        return None;
+    }
+    let c = console(region);
+    let ec2 = format!("{c}/ec2/home?region={region}");
+    let vpc = format!("{c}/vpcconsole/home?region={region}");
+    let e = encode(id);
+    Some(match what {
+        Page::SecurityGroup => format!("{ec2}#SecurityGroup:groupId={e}"),
+        Page::Subnet => format!("{vpc}#SubnetDetails:subnetId={e}"),
+        Page::RouteTable => format!("{vpc}#RouteTableDetails:RouteTableId={e}"),
+        Page::NetworkAcl => format!("{vpc}#NetworkAclDetails:networkAclId={e}"),
+        Page::InternetGateway => format!("{vpc}#InternetGateway:internetGatewayId={e}"),
+        Page::Instance => format!("{ec2}#InstanceDetails:instanceId={e}"),
+        // `app/<name>/<id>` or its ARN: found by name.
+        Page::LoadBalancer => {
+            let name = id.rsplit(":loadbalancer/").next().unwrap_or(id);
+            format!(
+                "{ec2}#LoadBalancers:search={}",
+                encode(name.split('/').nth(1)?)
+            )
+        }
+        Page::TargetGroup => {
+            let name = id.rsplit(":targetgroup/").next().unwrap_or(id);
+            format!(
+                "{ec2}#TargetGroups:search={}",
+                encode(name.split('/').next()?)
+            )
+        }
+        Page::Service => {
+            let (cluster, service) = id.split_once('/')?;
+            format!(
+                "{c}/ecs/v2/clusters/{}/services/{}/health?region={region}",
+                encode(cluster),
+                encode(service)
+            )
+        }
+        Page::Role => {
+            let name = id.rsplit(":role/").next().unwrap_or(id);
+            format!("{}#/roles/details/{}", iam_console(region), encode(name))
+        }
+    })
+}
+
 /// The verdict's links: the resource's pages, then the event in CloudTrail
 /// (in the event's region; none without an event id, as for a sweep). None
 /// at all when the region is not a plain word: it names the console's host.
@@ -356,6 +420,35 @@ mod tests {
             1,
             "a run, not an event: no CloudTrail link"
         );
+    }
+
+    #[test]
+    fn a_maps_hops_link_to_their_pages() {
+        let lb = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc";
+        assert_eq!(
+            page("eu-west-1", Page::LoadBalancer, lb).as_deref(),
+            Some("https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#LoadBalancers:search=web")
+        );
+        let tg = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/api/73e2";
+        assert_eq!(
+            page("eu-west-1", Page::TargetGroup, tg).as_deref(),
+            Some("https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#TargetGroups:search=api")
+        );
+        assert_eq!(
+            page(
+                "cn-north-1",
+                Page::Role,
+                "arn:aws-cn:iam::111122223333:role/app/task"
+            )
+            .as_deref(),
+            Some("https://console.amazonaws.cn/iam/home#/roles/details/app%2Ftask")
+        );
+        assert_eq!(
+            page("eu-west-1", Page::Service, "prod/web").as_deref(),
+            Some("https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/web/health?region=eu-west-1")
+        );
+        assert_eq!(page("eu-west-1", Page::Service, "web"), None);
+        assert_eq!(page("eu west", Page::Subnet, "subnet-1"), None);
     }
 
     #[test]

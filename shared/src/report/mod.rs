@@ -14,6 +14,7 @@ use crate::policy::ExemptionMatch;
 use crate::report::plan::PlanStep;
 
 pub mod links;
+pub mod map;
 pub mod plan;
 
 /// The `event_name` of what the sweep reports: it came from no event.

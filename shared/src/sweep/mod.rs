@@ -30,6 +30,7 @@ use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
 
 mod complete;
 mod judge;
+pub mod map;
 mod network;
 mod paths;
 mod summary;
@@ -53,6 +54,9 @@ pub struct PlaceResult {
     pub api_calls: usize,
     /// Why the place was not swept (another sweep of it was running).
     pub skipped: Option<String>,
+    /// The access map of the place (DESIGN §15): one document per service
+    /// and container instance.
+    pub map: Vec<crate::report::map::MapDocument>,
 }
 
 impl PlaceResult {
@@ -66,6 +70,7 @@ impl PlaceResult {
             task_definitions: 0,
             api_calls: 0,
             skipped: Some(why.to_string()),
+            map: Vec::new(),
         }
     }
 }
@@ -311,7 +316,9 @@ impl PlaceSweep<'_> {
         info!(account = %self.account, region = %self.region, groups = estate.groups.len(),
             services = estate.services.len(), findings = seen.len(), new = report.findings.len(),
             resolved = report.resolved.len(), unread = estate.unread.len(), api_calls = estate.api_calls, "swept");
+        let map = map::access_map(self.account, self.region, &estate, self.policy);
         Ok(PlaceResult {
+            map,
             report,
             groups: estate.groups.len(),
             services: estate.services.len(),

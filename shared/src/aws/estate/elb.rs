@@ -57,7 +57,7 @@ impl SdkEstate {
             let lb_type = state.load_balancer.lb_type;
             match self.listeners(&arn, lb_type, &part).await {
                 Ok(mut listeners) => {
-                    for l in listeners.iter_mut().filter(|l| l.listener.is_http()) {
+                    for l in listeners.iter_mut().filter(|l| l.listener.has_rules()) {
                         let Some(listener) = l.listener.arn.clone() else {
                             continue;
                         };
@@ -257,6 +257,11 @@ pub(super) fn load_balancer_of(lb: &elbv2::types::LoadBalancer) -> Result<LoadBa
         scheme_defaulted: false,
         security_groups: lb.security_groups().to_vec(),
         vpc_id: lb.vpc_id().map(str::to_string),
+        subnets: lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_string))
+            .collect(),
         name,
     })
 }

@@ -374,6 +374,7 @@ fn load_balancer(request: &Node<'_>, response: &Node<'_>) -> Result<ElbChange, F
         Some(groups) => groups,
         None => strings(&request.get("securityGroups"))?.unwrap_or_default(),
     };
+    let subnets = subnets_of(&after, request)?;
     let label = arn.clone().unwrap_or_else(|| name.clone());
     Ok(ElbChange::LoadBalancer {
         attributes: Attributes {
@@ -391,8 +392,32 @@ fn load_balancer(request: &Node<'_>, response: &Node<'_>) -> Result<ElbChange, F
             scheme_defaulted,
             security_groups,
             vpc_id: after.get("vpcId").str()?.map(str::to_string),
+            subnets,
         },
     })
+}
+
+/// The subnets of a new load balancer's nodes: the response's
+/// `availabilityZones`, else the request's `subnets` or `subnetMappings`.
+fn subnets_of(after: &Node<'_>, request: &Node<'_>) -> Result<Vec<String>, FieldError> {
+    let zones = after.get("availabilityZones").items()?;
+    let mut subnets = Vec::new();
+    for zone in &zones {
+        if let Some(subnet) = zone.get("subnetId").str()? {
+            subnets.push(subnet.to_string());
+        }
+    }
+    if subnets.is_empty() {
+        subnets = strings(&request.get("subnets"))?.unwrap_or_default();
+    }
+    if subnets.is_empty() {
+        for mapping in request.get("subnetMappings").items()? {
+            if let Some(subnet) = mapping.get("subnetId").str()? {
+                subnets.push(subnet.to_string());
+            }
+        }
+    }
+    Ok(subnets)
 }
 
 fn listener(

@@ -209,6 +209,8 @@ pub struct LoadBalancer {
     /// never be given any).
     pub security_groups: Vec<String>,
     pub vpc_id: Option<String>,
+    /// The subnets its nodes sit in (one per zone); empty when not known.
+    pub subnets: Vec<String>,
 }
 
 impl LoadBalancer {
@@ -262,6 +264,14 @@ impl Listener {
         self.protocol
             .as_deref()
             .is_some_and(|p| p.eq_ignore_ascii_case("HTTP"))
+    }
+
+    /// True when the listener may have rules besides its default one (an
+    /// application load balancer's HTTP and HTTPS listeners).
+    pub fn has_rules(&self) -> bool {
+        self.protocol
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("HTTP") || p.eq_ignore_ascii_case("HTTPS"))
     }
 }
 

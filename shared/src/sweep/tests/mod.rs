@@ -5,6 +5,7 @@
 //! The tests, by what they exercise, one file each:
 //! - `judge`: the estate judged as the event path judges each resource;
 //! - `paths`: the network path on the exposure verdicts;
+//! - `map`: the access map computed from the estate;
 //! - `network`: the load balancers, target groups and VPCs read, judged
 //!   as their events are;
 //! - `run`: a place's sweep end to end: alerts, what resolves, revocations,
@@ -16,6 +17,7 @@
 //! `work.rs`).
 
 mod judge;
+mod map;
 mod network;
 mod paths;
 mod races;

@@ -17,14 +17,14 @@ use crate::ports::estate::{
     InterfaceState, ListenerState, LoadBalancerState, TargetGroupState, Unread,
 };
 
-const ALB: &str =
+pub(super) const ALB: &str =
     "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188";
-const NLB: &str =
+pub(super) const NLB: &str =
     "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/net/edge/7a1b2c3d4e5f6a7b";
-const TG: &str =
+pub(super) const TG: &str =
     "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/api/73e2d6bc24d8a067";
 
-fn lb(arn: &str, lb_type: LbType, scheme: Scheme, groups: &[&str]) -> LoadBalancer {
+pub(super) fn lb(arn: &str, lb_type: LbType, scheme: Scheme, groups: &[&str]) -> LoadBalancer {
     LoadBalancer {
         arn: Some(arn.to_string()),
         name: arn.rsplit('/').nth(1).unwrap_or_default().to_string(),
@@ -34,6 +34,7 @@ fn lb(arn: &str, lb_type: LbType, scheme: Scheme, groups: &[&str]) -> LoadBalanc
         scheme_defaulted: false,
         security_groups: groups.iter().map(|g| g.to_string()).collect(),
         vpc_id: Some("vpc-1".to_string()),
+        subnets: vec!["subnet-1".to_string()],
     }
 }
 
@@ -52,7 +53,7 @@ fn attributes(secure: bool) -> Option<BTreeMap<String, String>> {
     )
 }
 
-fn forward() -> LbAction {
+pub(super) fn forward() -> LbAction {
     LbAction {
         kind: "forward".to_string(),
         target_groups: vec![TG.to_string()],
@@ -72,7 +73,13 @@ fn to_https() -> LbAction {
     }
 }
 
-fn listener(lb: &str, id: &str, protocol: &str, port: i64, action: LbAction) -> ListenerState {
+pub(super) fn listener(
+    lb: &str,
+    id: &str,
+    protocol: &str,
+    port: i64,
+    action: LbAction,
+) -> ListenerState {
     let arn = lb.replace(":loadbalancer/", ":listener/") + "/" + id;
     let encrypted = protocol == "HTTPS" || protocol == "TLS";
     ListenerState {
@@ -91,7 +98,7 @@ fn listener(lb: &str, id: &str, protocol: &str, port: i64, action: LbAction) -> 
     }
 }
 
-fn target_group(protocol: &str) -> TargetGroupState {
+pub(super) fn target_group(protocol: &str) -> TargetGroupState {
     TargetGroupState {
         group: TargetGroup {
             created: true,

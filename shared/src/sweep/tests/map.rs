@@ -1,0 +1,409 @@
+//! The access map computed from what the sweep read: every way into each
+//! service and container instance, with its evidence, and the cases where
+//! exposure tools are known to err answered right (a UDP rule never opens a
+//! TCP listener; a private subnet is not reachable whatever the group says;
+//! exposure per listener; a network load balancer without groups admits
+//! every client; a hop not read makes the path possible, never absent).
+
+use super::network::{forward, lb, listener, target_group, ALB, NLB, TG};
+use super::*;
+use crate::model::ci::{InstanceSettings, Said};
+use crate::model::elb::{LbType, Scheme};
+use crate::model::reach::test_support::{public_network, route, subnet, table};
+use crate::model::svc::ServiceLoadBalancer;
+use crate::model::td::PortMapping;
+use crate::ports::estate::{InstanceState, LoadBalancerState};
+use crate::report::map::{MapDocument, MapPath, PathKind, PathStatus};
+use crate::rules::ec2_ci::Evidence;
+use crate::rules::ecs_td::TaskRoleAccess;
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/payments";
+
+fn from_group(id: &str, port: i64, group: &str) -> SgRule {
+    SgRule {
+        source: Source::Group {
+            group_id: Some(group.to_string()),
+            user_id: None,
+        },
+        ..rule(id, port, "0.0.0.0/0")
+    }
+}
+
+fn udp(id: &str, port: i64, cidr: &str) -> SgRule {
+    SgRule {
+        ip_protocol: "udp".to_string(),
+        protocol: Protocol::Udp,
+        ..rule(id, port, cidr)
+    }
+}
+
+/// The task definition serving tcp/8080 from `app`, its role admin.
+fn serving_td() -> TaskDefinition {
+    let mut td = privileged_td();
+    td.containers[0].name = "app".to_string();
+    td.containers[0].port_mappings = vec![PortMapping {
+        container_port: Some(8080),
+        host_port: None,
+        container_port_range: None,
+        protocol: Some("tcp".to_string()),
+    }];
+    td.task_role_arn = Some(ROLE.to_string());
+    td
+}
+
+/// `subnet-1` public (route to igw-0ab, ACL open); `subnet-2` private
+/// (its own table sends the internet to a NAT gateway).
+fn network() -> crate::model::reach::Network {
+    let mut n = public_network();
+    n.subnets.push(subnet("subnet-2", "vpc-1"));
+    n.route_tables.push(table(
+        "rtb-2",
+        "vpc-1",
+        false,
+        &["subnet-2"],
+        vec![route("10.0.0.0/16", "local"), route("0.0.0.0/0", "nat-1")],
+    ));
+    n
+}
+
+fn service(name: &str, groups: &[&str], subnet: &str, public: bool) -> ServiceState {
+    let mut s = public_service(groups);
+    s.name = name.to_string();
+    let awsvpc = s.settings.awsvpc.as_mut().unwrap();
+    awsvpc.subnets = Some(vec![subnet.to_string()]);
+    awsvpc.assign_public_ip = Some(public);
+    s
+}
+
+fn behind(mut s: ServiceState, tg: &str) -> ServiceState {
+    s.settings.load_balancers = Some(vec![ServiceLoadBalancer {
+        target_group_arn: Some(tg.to_string()),
+        load_balancer_name: None,
+        container_name: Some("app".to_string()),
+        container_port: Some(8080),
+    }]);
+    s
+}
+
+/// An internet-facing ALB on `sg-alb` (HTTP 80 from anywhere) forwarding
+/// to the target group of `prod/web`, whose group admits only the ALB's;
+/// `prod/public` with a public IP in the public subnet and 8080 open;
+/// `prod/private` the same in the private subnet; the task role admin.
+fn map_estate() -> Estate {
+    let mut e = estate();
+    e.network = network();
+    e.groups = vec![
+        group("sg-alb", vec![rule("sgr-alb80", 80, "0.0.0.0/0")], &[]),
+        group(
+            "sg-task",
+            vec![from_group("sgr-fromalb", 8080, "sg-alb")],
+            &[],
+        ),
+        group(
+            "sg-open",
+            vec![rule("sgr-open8080", 8080, "0.0.0.0/0")],
+            &[],
+        ),
+    ];
+    e.services = vec![
+        behind(service("web", &["sg-task"], "subnet-1", false), TG),
+        service("public", &["sg-open"], "subnet-1", true),
+        service("private", &["sg-open"], "subnet-2", false),
+    ];
+    e.task_definitions = [(TD_ARN.to_string(), serving_td())].into();
+    e.task_roles.insert(
+        ROLE.to_string(),
+        TaskRoleAccess {
+            role: ROLE.to_string(),
+            findings: Ok(vec![
+                "arn:aws:iam::aws:policy/AdministratorAccess attached".to_string()
+            ]),
+        },
+    );
+    e.load_balancers = vec![LoadBalancerState {
+        load_balancer: lb(
+            ALB,
+            LbType::Application,
+            Scheme::InternetFacing,
+            &["sg-alb"],
+        ),
+        attributes: None,
+        listeners: Some(vec![listener(ALB, "l-http", "HTTP", 80, forward())]),
+    }];
+    e.target_groups = vec![target_group("HTTP")];
+    e
+}
+
+fn mapped(e: &Estate) -> Vec<MapDocument> {
+    crate::sweep::map::access_map(ACCOUNT, REGION, e, &Policy::embedded())
+}
+
+fn doc<'d>(docs: &'d [MapDocument], id: &str) -> &'d MapDocument {
+    docs.iter()
+        .find(|d| d.target.id == id)
+        .unwrap_or_else(|| panic!("no document for {id}"))
+}
+
+fn paths(d: &MapDocument, kind: PathKind) -> Vec<&MapPath> {
+    d.paths.iter().filter(|p| p.kind == kind).collect()
+}
+
+fn hop_ids(p: &MapPath) -> Vec<&str> {
+    p.hops.iter().map(|h| h.id.as_str()).collect()
+}
+
+#[test]
+fn the_load_balancer_path_runs_from_the_internet_to_the_container_with_its_evidence() {
+    let docs = mapped(&map_estate());
+    let web = doc(&docs, "prod/web");
+    assert_eq!(
+        web.severity,
+        Some(Severity::Critical),
+        "its worst end: admin: {web:#?}"
+    );
+    let lb_paths = paths(web, PathKind::LoadBalancer);
+    assert_eq!(lb_paths.len(), 1);
+    let p = lb_paths[0];
+    assert_eq!(p.status, PathStatus::Open, "{p:?}");
+    assert_eq!(
+        hop_ids(p),
+        [
+            "internet",
+            "igw-0ab",
+            ALB,
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener/app/web/50dc6c495c0c9188/l-http",
+            TG,
+            "sgr-fromalb",
+            "prod/web"
+        ]
+    );
+    assert_eq!(
+        p.summary,
+        "internet → igw-0ab → app/web/50dc6c495c0c9188 (internet-facing) → HTTP:80 → api (HTTP:8080) → sg-task tcp 8080 from sg-alb → service prod/web container app:8080 (task role payments: admin-level or wildcard)"
+    );
+    assert_eq!(
+        p.hops[1].evidence,
+        [
+            "route rtb-1 0.0.0.0/0 → igw-0ab (subnet-1)",
+            "acl acl-1 #100 in, #100 out"
+        ]
+    );
+    assert!(
+        p.hops[2].evidence[0].contains("sgr-alb80"),
+        "{:?}",
+        p.hops[2]
+    );
+    // No public IP and no group open to the internet: no direct path.
+    assert!(paths(web, PathKind::Network).is_empty());
+    assert_eq!(web.holds[0].severity, Severity::Critical);
+    assert_eq!(
+        web.holds[0].evidence,
+        ["arn:aws:iam::aws:policy/AdministratorAccess attached"]
+    );
+}
+
+#[test]
+fn a_public_ip_in_a_public_subnet_is_open_and_in_a_private_one_closed() {
+    let docs = mapped(&map_estate());
+    let public = paths(doc(&docs, "prod/public"), PathKind::Network);
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0].status, PathStatus::Open);
+    assert_eq!(
+        hop_ids(public[0]),
+        [
+            "internet",
+            "igw-0ab",
+            "assignPublicIp",
+            "sgr-open8080",
+            "prod/public"
+        ]
+    );
+    // 0.0.0.0/0 in the group, but the subnet routes nothing from the internet.
+    let private = doc(&docs, "prod/private");
+    let closed = paths(private, PathKind::Network);
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].status, PathStatus::Closed);
+    assert_eq!(
+        closed[0].why.as_deref(),
+        Some("not reachable now: the interface in subnet-2 has no public address; subnet-2 has no route to an internet gateway (route table rtb-2)")
+    );
+    assert_eq!(private.severity, None, "nothing open, nothing possible");
+}
+
+#[test]
+fn a_udp_rule_never_opens_a_tcp_listener_and_exposure_is_per_listener() {
+    let mut e = map_estate();
+    e.groups[0].rules = vec![
+        udp("sgr-udp80", 80, "0.0.0.0/0"),
+        rule("sgr-443", 443, "0.0.0.0/0"),
+    ];
+    e.load_balancers[0].listeners = Some(vec![
+        listener(ALB, "l-http", "HTTP", 80, forward()),
+        listener(ALB, "l-https", "HTTPS", 443, forward()),
+    ]);
+    let docs = mapped(&e);
+    let lb_paths = paths(doc(&docs, "prod/web"), PathKind::LoadBalancer);
+    let by_status: Vec<(&str, PathStatus)> = lb_paths
+        .iter()
+        .map(|p| (p.hops[3].label.as_str(), p.status))
+        .collect();
+    assert_eq!(
+        by_status,
+        [
+            ("HTTPS:443", PathStatus::Open),
+            ("HTTP:80", PathStatus::Closed)
+        ]
+    );
+    assert_eq!(
+        lb_paths[1].why.as_deref(),
+        Some("no group of web (sg-alb) admits the internet on tcp/80")
+    );
+}
+
+#[test]
+fn an_internal_load_balancer_is_closed_and_an_nlb_without_groups_admits_every_client() {
+    let mut e = map_estate();
+    e.load_balancers[0].load_balancer.scheme = Scheme::Internal;
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::LoadBalancer)[0];
+    assert_eq!(p.status, PathStatus::Closed);
+    assert_eq!(
+        p.why.as_deref(),
+        Some("web is internal: only its VPC reaches it")
+    );
+
+    // An NLB without groups passes the client's address: the task's group
+    // must admit the internet itself.
+    let mut e = map_estate();
+    e.load_balancers = vec![LoadBalancerState {
+        load_balancer: lb(NLB, LbType::Network, Scheme::InternetFacing, &[]),
+        attributes: None,
+        listeners: Some(vec![listener(NLB, "l-tcp", "TCP", 8080, forward())]),
+    }];
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::LoadBalancer)[0];
+    assert_eq!(p.status, PathStatus::Closed, "{p:?}");
+    assert_eq!(
+        p.why.as_deref(),
+        Some("the service's groups (sg-task) admit neither the internet (the load balancer passes the client's address) on tcp/8080")
+    );
+    assert_eq!(
+        p.hops[2].evidence,
+        ["no security groups: every client reaches every listener"]
+    );
+    e.groups[1]
+        .rules
+        .push(rule("sgr-task-open", 8080, "0.0.0.0/0"));
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::LoadBalancer)[0];
+    assert_eq!(p.status, PathStatus::Open, "{p:?}");
+    assert_eq!(p.hops[5].id, "sgr-task-open");
+}
+
+#[test]
+fn a_hop_not_read_makes_the_path_possible_never_absent() {
+    // The ALB's group was not among those read.
+    let mut e = map_estate();
+    e.groups.remove(0);
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::LoadBalancer)[0];
+    assert_eq!(p.status, PathStatus::Possible, "{p:?}");
+    assert_eq!(
+        p.why.as_deref(),
+        Some("sg-alb was not among the account's groups read")
+    );
+    assert_eq!(doc(&docs, "prod/web").severity, Some(Severity::Critical));
+
+    // The route tables could not be read.
+    let mut e = map_estate();
+    e.network.route_tables.clear();
+    e.network.unread.insert(
+        crate::model::reach::Fact::RouteTables,
+        "UnauthorizedOperation".to_string(),
+    );
+    let docs = mapped(&e);
+    let public = paths(doc(&docs, "prod/public"), PathKind::Network);
+    assert_eq!(public[0].status, PathStatus::Possible);
+    assert!(
+        public[0]
+            .why
+            .as_deref()
+            .is_some_and(|w| w.contains("DescribeRouteTables: UnauthorizedOperation")),
+        "{:?}",
+        public[0].why
+    );
+
+    // A listener's rules not read, its default action elsewhere.
+    let mut e = map_estate();
+    let mut l = listener(ALB, "l-http", "HTTP", 80, forward());
+    l.listener.default_actions = Some(Vec::new());
+    l.rules = None;
+    e.load_balancers[0].listeners = Some(vec![l]);
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::LoadBalancer)[0];
+    assert_eq!(p.status, PathStatus::Possible);
+    assert!(
+        p.why.as_deref().unwrap().contains("rules of listener"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_listener_rule_that_forwards_is_a_hop_with_its_arn() {
+    let mut e = map_estate();
+    let rule_arn = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener-rule/app/web/50dc6c495c0c9188/l-http/r-1";
+    let mut l = listener(ALB, "l-http", "HTTP", 80, forward());
+    l.listener.default_actions = Some(Vec::new());
+    l.rules = Some(vec![crate::model::elb::ListenerRule {
+        arn: Some(rule_arn.to_string()),
+        listener: l.listener.arn.clone(),
+        lb_type: Some(LbType::Application),
+        actions: Some(vec![forward()]),
+    }]);
+    e.load_balancers[0].listeners = Some(vec![l]);
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::LoadBalancer)[0];
+    assert_eq!(p.status, PathStatus::Open);
+    assert_eq!(p.hops[4].id, rule_arn);
+    assert_eq!(p.hops[4].label, "rule app/web/50dc6c495c0c9188/l-http/r-1");
+}
+
+#[test]
+fn a_container_instance_with_ssh_open_is_a_host_path_to_every_task_on_it() {
+    let mut e = map_estate();
+    e.groups
+        .push(group("sg-ssh", vec![rule("sgr-ssh", 22, "0.0.0.0/0")], &[]));
+    e.instances.push(InstanceState {
+        id: "i-0abc".to_string(),
+        settings: InstanceSettings {
+            http_tokens: Said::Set("optional".to_string()),
+            hop_limit: Said::Set(2),
+            public_ip: Said::Set(true),
+            public_address: Some("203.0.113.7".to_string()),
+            key_name: Said::Set("ops".to_string()),
+            instance_profile: Said::Set(
+                "arn:aws:iam::111122223333:instance-profile/ecs".to_string(),
+            ),
+            security_groups: Said::Set(vec!["sg-ssh".to_string()]),
+            subnet: Some("subnet-1".to_string()),
+            ..InstanceSettings::default()
+        }
+        .whole(),
+        container_instance: Some(Evidence("registered in cluster prod".to_string())),
+        auto_scaling_group: None,
+    });
+    let docs = mapped(&e);
+    let host = doc(&docs, "i-0abc");
+    let p = &host.paths[0];
+    assert_eq!((p.kind, p.status), (PathKind::Host, PathStatus::Open));
+    assert_eq!(
+        hop_ids(p),
+        ["internet", "igw-0ab", "203.0.113.7", "sgr-ssh", "i-0abc"]
+    );
+    assert_eq!(
+        p.hops[4].evidence,
+        ["key pair ops", "registered in cluster prod"]
+    );
+    assert_eq!(host.severity, Some(Severity::High));
+    assert_eq!(host.paths.len(), 1, "{:?}", host.paths);
+}
