@@ -83,8 +83,8 @@ enum Command {
         /// Policy file (TOML); the embedded default when absent.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+        format: ScanFormat,
         /// Exit 1 when a finding of at least this severity is found.
         #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
         fail_on: Option<FailOn>,
@@ -121,6 +121,23 @@ pub enum Format {
     Text,
     /// One JSON document per event (the document the Lambda publishes).
     Json,
+}
+
+/// What `scan` prints.
+#[cfg(feature = "aws")]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// The findings by resource, and a summary.
+    Text,
+    /// One JSON document per resource (the document the Lambda publishes).
+    Json,
+    /// The access map: one JSON document per service and container instance,
+    /// every way in with its evidence (schema access-guard/map/1).
+    Map,
+    /// The access map as a tree, for a terminal.
+    Tree,
+    /// The access map as one self-contained HTML page (no network needed).
+    Html,
 }
 
 /// `--fail-on`: a severity, as clap lists it in `--help`.
@@ -214,7 +231,7 @@ fn main() -> ExitCode {
                 all_regions,
                 format,
                 fail_on: fail_on.map(Severity::from),
-                colour: format == Format::Text
+                colour: format == ScanFormat::Text
                     && check::colour(
                         color,
                         std::io::stdout().is_terminal(),

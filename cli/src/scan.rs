@@ -14,7 +14,7 @@ use access_guard::policy::Policy;
 use access_guard::report::Report;
 use access_guard::sweep::{PlaceResult, PlaceSweep};
 
-use crate::Format;
+use crate::ScanFormat as Format;
 
 /// What to scan and how to print it.
 pub struct ScanArgs {
@@ -93,6 +93,7 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let colour = args.colour;
     let mut totals = Totals::default();
+    let mut map = Vec::new();
     for region in &regions {
         progress.set_message(format!("{account} {region}"));
         let regional = sdk
@@ -126,9 +127,12 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
         .await;
         progress.inc(1);
         match result {
-            Ok(result) => {
+            Ok(mut result) => {
                 let _ = progress.suspend(|| print_place(&mut out, &result, args.format, colour));
                 totals.add(&result, args.fail_on);
+                if args.format == Format::Html {
+                    map.append(&mut result.map);
+                }
             }
             Err(e) => {
                 progress.suspend(|| eprintln!("access-guard: {account} {region}: {e}"));
@@ -137,6 +141,9 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
         }
     }
     progress.finish_and_clear();
+    if args.format == Format::Html {
+        let _ = write!(out, "{}", access_guard::output::map::html(&map, &now));
+    }
     if args.format == Format::Text {
         let _ = totals.write_summary(&mut out, regions.len(), started.elapsed());
     }
@@ -281,6 +288,18 @@ fn print_place(
             .push(f);
     }
     match format {
+        Format::Map => {
+            for doc in &result.map {
+                writeln!(out, "{}", doc.to_json())?;
+            }
+        }
+        Format::Tree => {
+            for doc in &result.map {
+                writeln!(out, "{}", access_guard::output::map::tree(doc))?;
+            }
+        }
+        // Written whole once every region is read.
+        Format::Html => {}
         Format::Json => {
             for (resource, findings) in by_resource {
                 let line = Report {

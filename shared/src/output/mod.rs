@@ -5,4 +5,5 @@
 
 pub mod asff;
 pub mod chatbot;
+pub mod map;
 pub mod notify;

@@ -50,6 +50,8 @@ pub fn access_map(
 struct OpenRule<'p> {
     group: &'p str,
     finding: &'p Finding,
+    /// Every rule of the catalog the security-group rule breaks.
+    rules: Vec<&'static str>,
 }
 
 impl OpenRule<'_> {
@@ -167,12 +169,21 @@ impl<'e> Place<'e> {
         let mut unknown = Vec::new();
         for g in groups {
             match self.open.get_key_value(g.as_str()) {
-                Some((group, findings)) => open.extend(
-                    findings
-                        .iter()
-                        .filter(|f| admits(f, protocol, port))
-                        .map(|finding| OpenRule { group, finding }),
-                ),
+                Some((group, findings)) => {
+                    for finding in findings.iter().filter(|f| admits(f, protocol, port)) {
+                        let same = |o: &&mut OpenRule<'_>| {
+                            o.group == *group && o.finding.fields == finding.fields
+                        };
+                        match open.iter_mut().find(same) {
+                            Some(o) => o.rules.push(finding.rule),
+                            None => open.push(OpenRule {
+                                group,
+                                finding,
+                                rules: vec![finding.rule],
+                            }),
+                        }
+                    }
+                }
                 None => unknown.push(self.group_unknown(g)),
             }
         }
@@ -199,7 +210,7 @@ impl<'e> Place<'e> {
                         "{} ({}): {}",
                         rule.label(),
                         rule.id(),
-                        rule.finding.rule
+                        rule.rules.join(", ")
                     ));
                 }
                 hop

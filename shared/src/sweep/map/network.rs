@@ -3,7 +3,7 @@
 //! rules and target group, to the container port of the services whose
 //! `loadBalancers` name that target group.
 
-use super::{internet, served, OpenRule, Place};
+use super::{internet, served, Place};
 use crate::model::elb::{LbType, Scheme};
 use crate::model::net::{Protocol, Source};
 use crate::model::reach::{reach, EntryRef, Family, Reachability};
@@ -31,6 +31,9 @@ impl Place<'_> {
         family: Family,
     ) -> NetPart {
         let network = &self.estate.network;
+        // Only IPv4 addresses are told (assignPublicIp, a public IP): an
+        // IPv6 address is not known.
+        let public = if family == Family::Ipv6 { None } else { public };
         match reach(
             network,
             subnet,
@@ -101,7 +104,13 @@ impl Place<'_> {
             if open.is_empty() && unknown.is_empty() && public != Some(true) {
                 continue;
             }
-            let family = open.first().map_or(Family::Ipv4, OpenRule::family);
+            // The IPv4 internet where any rule admits it (a public IPv4
+            // address is what the tasks are told to get).
+            let family = if open.is_empty() || open.iter().any(|r| r.family() == Family::Ipv4) {
+                Family::Ipv4
+            } else {
+                Family::Ipv6
+            };
             let rules_hop = self.rules_hop(&open, &unknown, &groups);
             let address = match public {
                 Some(true) => Hop::new(
