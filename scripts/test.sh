@@ -13,6 +13,20 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto, sys
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+# The browser check of the access map's HTML report (tests/browser/):
+# Chromium from Debian, driven over the DevTools protocol.
+if ! "$VENV/bin/python" -c "import websocket" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.8.0"
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Debian's chromium (the HTML report's browser check)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
+fi
+
 CHECKOV_VERSION="3.3.30"
 CHECKOV_VENV=".venv-checkov"
 if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" != "$CHECKOV_VERSION" ]; then
@@ -83,3 +97,22 @@ echo "==> cargo test"
 export ACCESS_GUARD_TEST_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
 cargo test --workspace --features access-guard-cli/aws --quiet --no-fail-fast "$@"
+
+# The access map's HTML report in a real browser, network off: the report
+# the map's end-to-end test wrote from moto (tests/map.rs), then the
+# fixture that holds every path kind and hostile text.
+report_dir="${CARGO_TARGET_DIR:-target}/tmp/map"
+if [ -f "$report_dir/report.html" ]; then
+  echo "==> the access map's HTML report in Chromium"
+  read -r targets paths < <("$VENV/bin/python" -c "import json; e = json.load(open('$report_dir/expected.json')); print(e['targets'], e['paths'])")
+  "$VENV/bin/python" tests/browser/check_report.py "$report_dir/report.html" \
+    --targets "$targets" --paths "$paths" --screenshot target/map/report.png
+  "$VENV/bin/python" tests/browser/render_fixture.py tests/browser/fixture-map.json "$report_dir/fixture.html"
+  "$VENV/bin/python" tests/browser/check_report.py "$report_dir/fixture.html" \
+    --targets 5 --paths 9 --screenshot target/map/fixture.png
+elif [ "$#" -eq 0 ]; then
+  echo "the map's end-to-end test wrote no report to $report_dir" >&2
+  exit 1
+else
+  echo "==> the access map's HTML report: not written by this selection of tests, not checked"
+fi

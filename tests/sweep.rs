@@ -7,29 +7,14 @@
 //! Alerts are read from an SQS subscription of the topic, the state from the
 //! DynamoDB table.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use access_guard::config::FunctionConfig;
 use access_guard::lambda::sweep::{handle, Deps};
 use access_guard_e2e::faults::{Fault, FaultProxy, FaultRule};
-use access_guard_e2e::{endpoint, sdk_config, state_items, state_table, AlertSink, Emulator};
+use access_guard_e2e::{
+    endpoint, fresh_account, sdk_config, state_items, state_table, AlertSink, Emulator,
+};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
-
-/// A 12-digit account id no other test (or run) uses.
-fn account() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "3{:05}{:06}",
-        std::process::id() % 100_000,
-        (nanos / 1000 + n) % 1_000_000
-    )
-}
 
 struct Setup {
     emu: Emulator,
@@ -141,7 +126,7 @@ fn findings_on<'a>(doc: &'a Value, resource: &str) -> Vec<&'a str> {
 #[tokio::test]
 async fn an_open_port_without_an_event_is_alerted_once_and_its_end_is_listed() {
     let s = Setup::new().await;
-    let member = account();
+    let member = fresh_account('3');
     let m = s.emu.member(&member, "us-east-1").await;
     let group = m.group(&[]).await;
     let rules = m.open_to_world(&group, &[22]).await;
@@ -217,7 +202,7 @@ async fn an_open_port_without_an_event_is_alerted_once_and_its_end_is_listed() {
 #[tokio::test]
 async fn two_accounts_two_regions_one_item_each_and_a_denied_one_fails_alone_and_is_reported() {
     let s = Setup::new().await;
-    let (a, b) = (account(), account());
+    let (a, b) = (fresh_account('3'), fresh_account('3'));
     let regions = ["us-east-1", "eu-west-1"];
     let mut groups = Vec::new();
     for acct in [&a, &b] {
@@ -363,7 +348,7 @@ async fn two_accounts_two_regions_one_item_each_and_a_denied_one_fails_alone_and
 #[tokio::test]
 async fn a_denied_read_is_reported_and_resolves_nothing() {
     let s = Setup::new().await;
-    let member = account();
+    let member = fresh_account('3');
     let m = s.emu.member(&member, "us-east-1").await;
     let group = m.group(&[]).await;
     m.open_to_world(&group, &[22]).await;
@@ -947,7 +932,7 @@ mod parity {
             LaunchTemplateInstanceMetadataOptionsRequest, RequestLaunchTemplateData,
         };
         let emu = Emulator::connect().await;
-        let account = super::account();
+        let account = super::fresh_account('3');
         let m = emu.member(&account, REGION).await;
         // A role that carries the ECS instance policy, in an instance profile.
         let iam = aws_sdk_iam::Client::new(&m.sdk);
@@ -1117,7 +1102,7 @@ mod overlap {
     use aws_sdk_dynamodb::types::AttributeValue;
     use serde_json::{json, Value};
 
-    use super::{account, Deps, Setup};
+    use super::{fresh_account, Deps, Setup};
     use access_guard_e2e::Emulator;
 
     const REGION: &str = "us-east-1";
@@ -1172,7 +1157,7 @@ mod overlap {
     async fn a_sweep_of_a_place_another_sweep_holds_ends_quietly_and_a_crashed_ones_lease_expires()
     {
         let s = Setup::new().await;
-        let member = account();
+        let member = fresh_account('3');
         let m = s.emu.member(&member, REGION).await;
         let group = m.group(&[]).await;
         m.open_to_world(&group, &[22]).await;
@@ -1320,7 +1305,7 @@ mod overlap {
         /// A group with SSH open, swept once at midnight (alerted, recorded).
         async fn new() -> Place {
             let s = Setup::new().await;
-            let member = account();
+            let member = fresh_account('3');
             let m = s.emu.member(&member, REGION).await;
             let group = m.group(&[]).await;
             let rule_id = m.open_to_world(&group, &[22]).await[0].1.clone();
@@ -1510,7 +1495,7 @@ async fn a_group_a_service_names_that_the_account_does_not_hold_is_unknown_and_n
         AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration,
     };
     let s = Setup::new().await;
-    let member = account();
+    let member = fresh_account('3');
     let m = s.emu.member(&member, "us-east-1").await;
     let (_, subnet) = m.image_and_subnet().await;
     let group = m.group(&[]).await;

@@ -67,6 +67,22 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A 12-digit account id, starting with `first`, that no other test (or
+/// run) uses: moto keeps each account's resources apart.
+pub fn fresh_account(first: char) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{first}{:05}{:06}",
+        std::process::id() % 100_000,
+        (nanos / 1000 + n) % 1_000_000
+    )
+}
+
 /// Clients for the emulator.
 pub struct Emulator {
     pub sdk: SdkConfig,

@@ -327,12 +327,24 @@ pub(super) fn instance_state(i: &aws_sdk_ec2::types::Instance) -> InstanceState 
                 .and_then(|p| p.arn())
                 .map(str::to_string),
         ),
-        security_groups: Said::Set(
-            i.security_groups()
+        // The instance's groups and its interfaces' (an interface's groups
+        // let traffic in as much as the instance's).
+        security_groups: Said::Set({
+            let mut groups: Vec<String> = i
+                .security_groups()
                 .iter()
                 .filter_map(|g| g.group_id().map(str::to_string))
-                .collect(),
-        ),
+                .chain(
+                    i.network_interfaces()
+                        .iter()
+                        .flat_map(|n| n.groups())
+                        .filter_map(|g| g.group_id().map(str::to_string)),
+                )
+                .collect();
+            groups.sort();
+            groups.dedup();
+            groups
+        }),
         subnet: i.subnet_id().map(str::to_string),
     };
     InstanceState {
