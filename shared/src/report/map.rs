@@ -6,10 +6,15 @@
 
 use serde::Serialize;
 
-use crate::finding::Severity;
+use crate::finding::{Action, Finding, Severity};
 
 /// The documents' schema, written into each.
 pub const SCHEMA: &str = "access-guard/map/1";
+
+/// The id the sweep records and alerts a way in under when it opens (and
+/// lists as resolved when it closes). Not a rule of the catalog: a path,
+/// judged by nothing but its being there.
+pub const PATH_RULE: &str = "MAP-PATH";
 
 /// What a map document is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -252,6 +257,30 @@ impl MapDocument {
             n(PathStatus::Possible),
             n(PathStatus::Closed),
         )
+    }
+
+    /// Each open or possible path as a finding about the target, under
+    /// [`PATH_RULE`] (its detail the path's summary; one per summary): what
+    /// the sweep records, alerts when new, and resolves when it closes.
+    pub fn path_findings(&self) -> Vec<Finding> {
+        let mut out: Vec<Finding> = Vec::new();
+        for p in self.paths.iter().filter(|p| p.status != PathStatus::Closed) {
+            if out.iter().any(|f| f.detail == p.summary) {
+                continue;
+            }
+            out.push(Finding {
+                rule: PATH_RULE,
+                severity: p.severity,
+                title: "NEW PATH",
+                detail: p.summary.clone(),
+                remediation: "Close the hop that should not be open (each hop names its id), or keep the path if this way in is meant to be.",
+                action: Action::Notify,
+                resource: None,
+                target: None,
+                fields: Default::default(),
+            });
+        }
+        out
     }
 
     /// The JSON document, one line.

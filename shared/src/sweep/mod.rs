@@ -183,7 +183,7 @@ impl PlaceSweep<'_> {
         let unseen = unseen_groups(self.account, &estate);
         estate.unread.extend(unseen);
         let ous = self.ous(&mut estate).await?;
-        let seen = judge(
+        let mut seen = judge(
             self.account,
             self.region,
             &estate,
@@ -191,6 +191,22 @@ impl PlaceSweep<'_> {
             &ous,
             self.today,
         );
+        let map = map::access_map(self.account, self.region, &estate, self.policy);
+        if table.is_some() {
+            // The map in the state table: each way in recorded, alerted
+            // when it opens, resolved when it closes (DESIGN §15).
+            for doc in &map {
+                for f in doc.path_findings() {
+                    seen.push(Seen::new(
+                        self.account,
+                        self.region,
+                        &doc.target.id,
+                        f,
+                        false,
+                    ));
+                }
+            }
+        }
         let mut report = self.report();
         let mut reconciled = match table {
             Some((state, read_at)) => {
@@ -316,7 +332,6 @@ impl PlaceSweep<'_> {
         info!(account = %self.account, region = %self.region, groups = estate.groups.len(),
             services = estate.services.len(), findings = seen.len(), new = report.findings.len(),
             resolved = report.resolved.len(), unread = estate.unread.len(), api_calls = estate.api_calls, "swept");
-        let map = map::access_map(self.account, self.region, &estate, self.policy);
         Ok(PlaceResult {
             map,
             report,

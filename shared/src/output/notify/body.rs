@@ -214,6 +214,14 @@ fn write_resolved(out: &mut String, report: &Report, shown: usize) {
         report.resolved.len()
     );
     for r in report.resolved.iter().take(listed) {
+        if r.rule == crate::report::map::PATH_RULE {
+            let _ = writeln!(
+                out,
+                "- PATH CLOSED on {}: {} (open since {})",
+                r.resource, r.detail, r.first_seen
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "- {} on {}: {} (open since {})",

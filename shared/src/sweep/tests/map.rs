@@ -12,6 +12,7 @@ use crate::model::elb::{LbType, Scheme};
 use crate::model::reach::test_support::{public_network, route, subnet, table};
 use crate::model::svc::ServiceLoadBalancer;
 use crate::model::td::PortMapping;
+use crate::output::notify::Notification;
 use crate::ports::estate::{InstanceState, LoadBalancerState};
 use crate::report::map::{MapDocument, MapPath, PathKind, PathStatus};
 use crate::rules::ec2_ci::Evidence;
@@ -406,4 +407,95 @@ fn a_container_instance_with_ssh_open_is_a_host_path_to_every_task_on_it() {
     );
     assert_eq!(host.severity, Some(Severity::High));
     assert_eq!(host.paths.len(), 1, "{:?}", host.paths);
+}
+
+/// The alert's text (the message's `default`).
+fn text(n: &Notification) -> String {
+    serde_json::from_str::<serde_json::Value>(&n.message).unwrap()["default"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_sweep_records_each_way_in_alerts_it_when_it_opens_and_says_when_it_closes() {
+    let mut h = Harness::new(map_estate());
+    // The sweep reads the task role: AdministratorAccess attached.
+    h.iam.roles = vec![crate::ports::RolePolicies {
+        role: "payments".into(),
+        managed: vec![("arn:aws:iam::aws:policy/AdministratorAccess".into(), None)],
+        ..crate::ports::RolePolicies::default()
+    }];
+    let policy = Policy::embedded();
+    let first = h.sweep(&policy, "2026-12-01T00:00:00Z", false).await;
+    assert_eq!(first.map.len(), 3);
+    let alert = text(&h.sent()[0]);
+    assert!(
+        alert.contains("[CRITICAL] MAP-PATH NEW PATH\n    prod/web: internet → igw-0ab → app/web/50dc6c495c0c9188 (internet-facing) → HTTP:80"),
+        "{alert}"
+    );
+    assert!(
+        alert.contains("service prod/public container app:8080"),
+        "{alert}"
+    );
+    // Closed paths are not ways in: prod/private has none recorded.
+    let recorded = h.state.records.lock().unwrap().clone();
+    let mut paths: Vec<&str> = recorded
+        .values()
+        .filter(|r| r.rule == "MAP-PATH")
+        .map(|r| r.resource.as_str())
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["prod/public", "prod/web"], "{recorded:?}");
+
+    h.sweep(&policy, "2026-12-01T06:00:00Z", false).await;
+    assert_eq!(h.sent().len(), 1, "a path still open is not alerted again");
+
+    // The ALB's group stops admitting the internet: that path closes.
+    h.estate.estate.lock().unwrap().groups[0].rules.clear();
+    let third = h.sweep(&policy, "2026-12-01T12:00:00Z", false).await;
+    let closed: Vec<(&str, &str)> = third
+        .report
+        .resolved
+        .iter()
+        .map(|r| (r.rule.as_str(), r.resource.as_str()))
+        .collect();
+    assert_eq!(closed, [("MAP-PATH", "prod/web")]);
+    let alert = text(&h.sent()[1]);
+    assert!(
+        alert.contains("- PATH CLOSED on prod/web: internet → igw-0ab → app/web/50dc6c495c0c9188"),
+        "{alert}"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_scan_keeps_the_map_out_of_its_findings() {
+    // Without a state table (access-guard scan) the map is printed as the
+    // map, never listed again as findings.
+    let settings = GuardSettings::default();
+    let estate = MemoryEstate {
+        estate: std::sync::Mutex::new(map_estate()),
+    };
+    let policy = Policy::embedded();
+    let result = PlaceSweep {
+        account: ACCOUNT,
+        region: REGION,
+        run: "2026-12-01T00:00:00Z",
+        estate: &estate,
+        iam: &MemoryIam::default(),
+        instances: &MemoryInstances::default(),
+        state: None,
+        notifier: None,
+        organizations: None,
+        remediation: None,
+        policy: &policy,
+        settings: &settings,
+        now: "2026-12-01T00:00:00Z",
+        today: TODAY,
+    }
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(result.map.len(), 3);
+    assert!(result.report.findings.iter().all(|f| f.rule != "MAP-PATH"));
 }
