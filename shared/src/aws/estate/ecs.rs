@@ -299,6 +299,11 @@ pub(super) fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> S
                 .filter(|svc| svc.tls().is_none())
                 .map(|svc| svc.port_name().to_string())
                 .collect(),
+            ports: c
+                .services()
+                .iter()
+                .map(|svc| svc.port_name().to_string())
+                .collect(),
         });
     ServiceState {
         cluster: cluster.to_string(),

@@ -34,6 +34,9 @@ pub struct ServiceConnect {
     pub namespace: Option<String>,
     /// The port names of the services it exposes without `tls`.
     pub without_tls: Vec<String>,
+    /// The port names of every service it exposes (`services[].portName`);
+    /// none for a client-only service.
+    pub ports: Vec<String>,
 }
 
 /// `overrides` of a RunTask/StartTask: what the task runs differently from
@@ -257,21 +260,23 @@ impl ServiceSettings {
         }
         let service_connect = if connect.is_present() {
             let mut without_tls = Vec::new();
+            let mut ports = Vec::new();
             for service in connect.get("services").items()? {
+                let name = service
+                    .get("portName")
+                    .str()?
+                    .unwrap_or("(unnamed)")
+                    .to_string();
                 if !service.get("tls").is_present() {
-                    without_tls.push(
-                        service
-                            .get("portName")
-                            .str()?
-                            .unwrap_or("(unnamed)")
-                            .to_string(),
-                    );
+                    without_tls.push(name.clone());
                 }
+                ports.push(name);
             }
             Some(ServiceConnect {
                 enabled: connect.get("enabled").bool()?.unwrap_or(false),
                 namespace: connect.get("namespace").str()?.map(str::to_string),
                 without_tls,
+                ports,
             })
         } else {
             None

@@ -8,10 +8,13 @@
 //! - `network`: the internet straight to a task's address, and through a
 //!   load balancer's listener and target group to the container port;
 //! - `host`: SSH, RDP and other open ports of a container instance;
+//! - `peers`: the Service Connect services of a namespace that can call
+//!   each other;
 //! - here: the place's facts and what each target holds.
 
 mod host;
 mod network;
+mod peers;
 
 use std::collections::BTreeMap;
 
@@ -35,6 +38,8 @@ pub fn access_map(
 ) -> Vec<MapDocument> {
     let place = Place::new(account, region, estate, policy);
     let mut docs: Vec<MapDocument> = estate.services.iter().map(|s| place.service(s)).collect();
+    // Service Connect peers, once every service's own ways in are known.
+    peers::add_peers(&place, &mut docs);
     docs.extend(
         estate
             .instances

@@ -81,6 +81,7 @@ fn clusters_capacity_providers_the_account_default_and_task_sets_are_judged_as_t
         enabled: true,
         namespace: Some("shared-dev".to_string()),
         without_tls: vec!["api".to_string()],
+        ports: vec!["api".to_string()],
     });
     settings.platform_version = Some("1.3.0".to_string());
     settings.tags = Some(Vec::new());

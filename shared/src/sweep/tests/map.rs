@@ -499,3 +499,51 @@ async fn the_cli_scan_keeps_the_map_out_of_its_findings() {
     assert_eq!(result.map.len(), 3);
     assert!(result.report.findings.iter().all(|f| f.rule != "MAP-PATH"));
 }
+
+#[test]
+fn a_service_connect_peer_is_a_way_in_as_open_as_the_caller() {
+    let mut e = map_estate();
+    let connect = |ports: &[&str]| {
+        Some(crate::model::svc::ServiceConnect {
+            enabled: true,
+            namespace: Some("shop".to_string()),
+            without_tls: ports.iter().map(|p| p.to_string()).collect(),
+            ports: ports.iter().map(|p| p.to_string()).collect(),
+        })
+    };
+    // prod/private serves `api` in the namespace; prod/public (open from
+    // the internet) and prod/web call it; a fourth, with no way in, too.
+    e.services[2].settings.service_connect = connect(&["api"]);
+    e.services[1].settings.service_connect = connect(&[]);
+    e.services[0].settings.service_connect = connect(&[]);
+    let mut quiet = service("batch", &["sg-task"], "subnet-2", false);
+    quiet.settings.service_connect = connect(&[]);
+    e.services.push(quiet);
+    let docs = mapped(&e);
+    let private = doc(&docs, "prod/private");
+    let peers: Vec<(&str, PathStatus)> = paths(private, PathKind::ServiceConnect)
+        .iter()
+        .map(|p| (p.hops[1].id.as_str(), p.status))
+        .collect();
+    assert_eq!(
+        peers,
+        [
+            ("prod/public", PathStatus::Open),
+            ("prod/web", PathStatus::Open),
+            ("prod/batch", PathStatus::Closed)
+        ]
+    );
+    let from_public = paths(private, PathKind::ServiceConnect)[0];
+    assert_eq!(
+        from_public.summary,
+        "internet → service prod/public → Service Connect api (no TLS) → service prod/private (task role payments: admin-level or wildcard)"
+    );
+    assert!(from_public.hops[1].evidence[0].starts_with("open way in: internet → igw-0ab"));
+    assert_eq!(
+        private.severity,
+        Some(Severity::Critical),
+        "reached through its peers"
+    );
+    // A client-only service exposes nothing: nobody gets in through it.
+    assert!(paths(doc(&docs, "prod/public"), PathKind::ServiceConnect).is_empty());
+}
