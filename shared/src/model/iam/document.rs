@@ -170,9 +170,10 @@ pub enum Reach {
 }
 
 /// How `pattern` (IAM wildcards, as [`wildcard_match`]) reaches what `arn`
-/// names: one ARN, or — when `arn` ends in `*` — every ARN that starts with
-/// the rest (`arn:aws:ecs:eu-west-1:111122223333:task/web/*`, any task of
-/// cluster web). One ARN is reached all or nothing. Resource ARNs compare
+/// names: one ARN, or — when `arn` ends in `*` — every ARN that is the rest
+/// followed by one name, without `:` or `/`
+/// (`arn:aws:ecs:eu-west-1:111122223333:task/web/*`, any task of cluster
+/// web: its id). One ARN is reached all or nothing. Resource ARNs compare
 /// case-sensitively, as IAM does; `fold_case` compares them as action
 /// names are compared, to find what a pattern might reach.
 pub fn resource_reach(pattern: &str, arn: &str, fold_case: bool) -> Reach {
@@ -218,11 +219,13 @@ pub fn resource_reach(pattern: &str, arn: &str, fold_case: bool) -> Reach {
             Reach::Nothing
         };
     }
-    // What is left of the pattern takes any rest when it is only `*`s;
-    // any other rest of a pattern matches some text.
-    if (0..p.len()).any(|i| states[i] && p[i..].iter().all(|&c| c == '*')) {
+    // What is left of the pattern takes any name when it is only `*`s;
+    // it takes some (not empty) name when some is left that names
+    // no `:` or `/` (a `?` or `*` takes any other character).
+    let rest = |i: usize| &p[i..];
+    if (0..p.len()).any(|i| states[i] && rest(i).iter().all(|&c| c == '*')) {
         Reach::All
-    } else if states.contains(&true) {
+    } else if (0..p.len()).any(|i| states[i] && !rest(i).iter().any(|&c| c == ':' || c == '/')) {
         Reach::Part
     } else {
         Reach::Nothing
@@ -949,12 +952,22 @@ mod tests {
                 false,
                 Reach::Part,
             ),
+            // A task id has no `/` or `:`.
             (
                 "arn:aws:ecs:eu-west-1:111122223333:task/web/*/x",
                 tasks,
                 false,
-                Reach::Part,
+                Reach::Nothing,
             ),
+            ("arn:aws:ecs:*:*:cluster/web", tasks, false, Reach::Nothing),
+            (
+                "arn:aws:ecs:*:*:task/staging/*",
+                tasks,
+                false,
+                Reach::Nothing,
+            ),
+            ("arn:aws:ecs:*:*:task/web/?*", tasks, false, Reach::Part),
+            ("arn:aws:ecs:*:*:task/web/", tasks, false, Reach::Nothing),
             (
                 "arn:aws:ecs:eu-west-1:111122223333:task/web",
                 tasks,
