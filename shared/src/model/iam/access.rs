@@ -92,17 +92,19 @@ pub struct Allowance {
 
 /// Who may do `action` on any of `resources`: each principal's `Allow`
 /// statements that reach them, less what a `Deny` or a permission boundary
-/// certainly takes away (see the module's doc). A user holds its groups'
-/// policies too; a group is never listed itself (it cannot act), nor a user's
-/// group it names that is not among `principals`, which is listed as an
-/// allowance that could not be judged.
+/// certainly takes away (see the module's doc). Users and roles are listed,
+/// never a group (it cannot act): a user holds its groups' policies, each
+/// allowance naming the group it comes from. A user's group that is not
+/// among `principals` was not read: it is listed as an allowance of that
+/// user not judged (`group NAME, not read`, resource `unknown`).
 ///
-/// A resource is one ARN, or, ending in `*`, every ARN that starts with the
-/// rest: ECS Exec asks about a cluster's ARN,
+/// A resource is one ARN, or, ending in `*`, any ARN that is the rest and
+/// one more name (no `:` or `/`): ECS Exec asks about a cluster's ARN,
 /// `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`, and any of its tasks,
 /// `arn:aws:ecs:REGION:ACCOUNT:task/NAME/*` (see [`who_may_exec`]). A
 /// statement reaches a resource when one of its patterns matches that ARN or
-/// some ARN under that prefix (`task/NAME/*`, `task/*`, one task's ARN).
+/// some ARN under that prefix (`task/NAME/*`, `task/*`, one task's ARN);
+/// see [`resource_reach`].
 ///
 /// Sorted by principal, then statement; the same input gives the same output.
 pub fn who_may(
