@@ -12,6 +12,7 @@
 //! isDefaultVersion}`). `policyDocument` is the JSON text as sent — or
 //! URL-encoded, or (rarely) an object: see [`PolicyDocument::from_node`].
 
+pub mod access;
 pub mod document;
 
 pub use document::{Grant, GrantKind, PolicyDocument};

@@ -160,6 +160,78 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+/// How much of a set of resources a `Resource` pattern reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    Nothing,
+    /// Some of them, not all.
+    Part,
+    All,
+}
+
+/// How `pattern` (IAM wildcards, as [`wildcard_match`]) reaches what `arn`
+/// names: one ARN, or — when `arn` ends in `*` — every ARN that is the rest
+/// followed by one name, without `:` or `/`
+/// (`arn:aws:ecs:eu-west-1:111122223333:task/web/*`, any task of cluster
+/// web: its id). One ARN is reached all or nothing. Resource ARNs compare
+/// case-sensitively, as IAM does; `fold_case` compares them as action
+/// names are compared, to find what a pattern might reach.
+pub fn resource_reach(pattern: &str, arn: &str, fold_case: bool) -> Reach {
+    let fold = |c: char| if fold_case { c.to_ascii_lowercase() } else { c };
+    let p: Vec<char> = pattern.chars().map(fold).collect();
+    let (text, open) = match arn.strip_suffix('*') {
+        Some(rest) => (rest, true),
+        None => (arn, false),
+    };
+    // The positions in `p` the text read so far can end at; a `*` may
+    // also match nothing, so it lets the next position in.
+    let close = |states: &mut Vec<bool>| {
+        for i in 0..p.len() {
+            if states[i] && p[i] == '*' {
+                states[i + 1] = true;
+            }
+        }
+    };
+    let mut states = vec![false; p.len() + 1];
+    states[0] = true;
+    close(&mut states);
+    for c in text.chars().map(fold) {
+        let mut next = vec![false; p.len() + 1];
+        for i in 0..p.len() {
+            if states[i] {
+                if p[i] == '*' {
+                    next[i] = true;
+                } else if p[i] == '?' || p[i] == c {
+                    next[i + 1] = true;
+                }
+            }
+        }
+        close(&mut next);
+        if !next.contains(&true) {
+            return Reach::Nothing;
+        }
+        states = next;
+    }
+    if !open {
+        return if states[p.len()] {
+            Reach::All
+        } else {
+            Reach::Nothing
+        };
+    }
+    // What is left of the pattern takes any name when it is only `*`s;
+    // it takes some (not empty) name when some is left that names
+    // no `:` or `/` (a `?` or `*` takes any other character).
+    let rest = |i: usize| &p[i..];
+    if (0..p.len()).any(|i| states[i] && rest(i).iter().all(|&c| c == '*')) {
+        Reach::All
+    } else if (0..p.len()).any(|i| states[i] && !rest(i).iter().any(|&c| c == ':' || c == '/')) {
+        Reach::Part
+    } else {
+        Reach::Nothing
+    }
+}
+
 fn only_stars(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c == '*')
 }
@@ -821,6 +893,107 @@ mod tests {
         assert!(!wildcard_match("", "ecs:RunTask"));
         assert!(wildcard_match("a*b*c", "aXXbYYc"));
         assert!(!wildcard_match("a*b*c", "aXXbYY"));
+    }
+
+    #[test]
+    fn resource_patterns_reach_one_arn_or_every_arn_under_a_prefix() {
+        let tasks = "arn:aws:ecs:eu-west-1:111122223333:task/web/*";
+        let cluster = "arn:aws:ecs:eu-west-1:111122223333:cluster/web";
+        for (pattern, arn, fold_case, reach) in [
+            ("*", cluster, false, Reach::All),
+            ("*", tasks, false, Reach::All),
+            (cluster, cluster, false, Reach::All),
+            ("arn:aws:ecs:*:*:cluster/w?b", cluster, false, Reach::All),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:cluster/web2",
+                cluster,
+                false,
+                Reach::Nothing,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:cluster/WEB",
+                cluster,
+                false,
+                Reach::Nothing,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:cluster/WEB",
+                cluster,
+                true,
+                Reach::All,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/web/*",
+                tasks,
+                false,
+                Reach::All,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/*",
+                tasks,
+                false,
+                Reach::All,
+            ),
+            (
+                "arn:aws:ecs:*:111122223333:task/we*",
+                tasks,
+                false,
+                Reach::All,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/web/0123456789abcdef0123456789abcdef",
+                tasks,
+                false,
+                Reach::Part,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/web/a*",
+                tasks,
+                false,
+                Reach::Part,
+            ),
+            // A task id has no `/` or `:`.
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/web/*/x",
+                tasks,
+                false,
+                Reach::Nothing,
+            ),
+            ("arn:aws:ecs:*:*:cluster/web", tasks, false, Reach::Nothing),
+            (
+                "arn:aws:ecs:*:*:task/staging/*",
+                tasks,
+                false,
+                Reach::Nothing,
+            ),
+            ("arn:aws:ecs:*:*:task/web/?*", tasks, false, Reach::Part),
+            ("arn:aws:ecs:*:*:task/web/", tasks, false, Reach::Nothing),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/web",
+                tasks,
+                false,
+                Reach::Nothing,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/web2/*",
+                tasks,
+                false,
+                Reach::Nothing,
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:111122223333:task/staging/*",
+                tasks,
+                false,
+                Reach::Nothing,
+            ),
+            (cluster, tasks, false, Reach::Nothing),
+        ] {
+            assert_eq!(
+                resource_reach(pattern, arn, fold_case),
+                reach,
+                "{pattern} on {arn}"
+            );
+        }
     }
 
     #[test]
