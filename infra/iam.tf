@@ -45,16 +45,27 @@ data "aws_iam_policy_document" "function" {
   # IAM reads: the account's roles, instance profiles and policies, and
   # AWS's managed policies (to read their documents).
   dynamic "statement" {
-    for_each = length([for a in local.function_actions[each.key] : a if startswith(a, "iam:")]) > 0 ? [1] : []
+    for_each = length([for a in local.function_actions[each.key] : a if startswith(a, "iam:") && a != "iam:GetAccountAuthorizationDetails"]) > 0 ? [1] : []
     content {
       sid     = "ReadIam"
-      actions = [for a in local.function_actions[each.key] : a if startswith(a, "iam:")]
+      actions = [for a in local.function_actions[each.key] : a if startswith(a, "iam:") && a != "iam:GetAccountAuthorizationDetails"]
       resources = [
         "arn:${local.partition}:iam::${local.account}:role/*",
         "arn:${local.partition}:iam::${local.account}:instance-profile/*",
         "arn:${local.partition}:iam::${local.account}:policy/*",
         "arn:${local.partition}:iam::aws:policy/*",
       ]
+    }
+  }
+
+  # Who may open a shell in a task (the access map): every user, role and
+  # group of the account at once; the call takes no resource narrower than "*".
+  dynamic "statement" {
+    for_each = [for a in local.function_actions[each.key] : a if a == "iam:GetAccountAuthorizationDetails"]
+    content {
+      sid       = "ReadAuthorizationDetails"
+      actions   = [statement.value]
+      resources = ["*"]
     }
   }
 

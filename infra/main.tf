@@ -137,6 +137,7 @@ locals {
       "elasticloadbalancing:DescribeRules",
       "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:DescribeTargetHealth",
+      "iam:GetAccountAuthorizationDetails",
       "iam:GetInstanceProfile",
       "iam:GetPolicy",
       "iam:GetPolicyVersion",

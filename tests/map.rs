@@ -16,6 +16,13 @@
 //!   0.0.0.0/0 in the group of a task in a private subnet is closed; the
 //!   load balancer's path is per listener, through the task group's rule
 //!   that names the load balancer's group.
+//! - ECS Exec: moto 5.2.5 neither keeps nor returns a service's
+//!   `enableExecuteCommand` (DescribeServices leaves it out), so the map of
+//!   moto's estate has no shell path; the sweep's own tests draw it from
+//!   fakes (`sweep::tests::map`). Here the read it rests on runs against
+//!   moto: `GetAccountAuthorizationDetails` through the adapter, every
+//!   principal's policies, and who of them may run `ecs:ExecuteCommand`
+//!   on the cluster.
 //! - The HTML report of the same documents is written to
 //!   `<target>/tmp/map/report.html` with the counts the browser check
 //!   (`tests/browser/check_report.py`, run by the test command) expects.
@@ -675,4 +682,59 @@ async fn the_map_of_the_seed_estate_equals_its_reviewed_snapshot() {
         serde_json::json!({"targets": docs.len(), "paths": paths, "bytes": page.len()}).to_string(),
     )
     .expect("expected.json");
+}
+
+#[tokio::test]
+async fn who_may_open_a_shell_is_read_from_the_accounts_principals() {
+    use access_guard::model::iam::access::who_may_exec;
+    use access_guard::ports::Iam;
+    let root = Emulator::connect().await;
+    let account = fresh_account('4');
+    let emu = root.member(&account, REGION).await;
+    build(&emu, &account).await;
+    let mut estate = access_guard::ports::estate::Estate::default();
+    estate
+        .services
+        .push(access_guard::ports::estate::ServiceState {
+            cluster: "prod".to_string(),
+            name: "web".to_string(),
+            settings: access_guard::model::svc::ServiceSettings {
+                enable_execute_command: Some(true),
+                ..Default::default()
+            },
+            task_sets: Vec::new(),
+        });
+    let iam = access_guard::aws::iam::IamClient::new(aws_sdk_iam::Client::new(&emu.sdk));
+    let read = iam
+        .account_authorization()
+        .await
+        .expect("GetAccountAuthorizationDetails");
+    let names: Vec<&str> = read.principals.iter().map(|p| p.name.as_str()).collect();
+    for name in ["payments", "ops", "ecsInstanceRole"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    access_guard::sweep::complete_principals(&mut estate, &iam).await;
+    let principals = estate
+        .principals
+        .clone()
+        .expect("read")
+        .expect("every document read");
+    let allowed: Vec<(String, String)> = who_may_exec(REGION, &account, "prod", &principals)
+        .into_iter()
+        .map(|a| (a.principal, a.statement))
+        .collect();
+    assert_eq!(
+        allowed,
+        [
+            (
+                "role ops".to_string(),
+                "inline policy exec, Sid Exec".to_string()
+            ),
+            (
+                "role payments".to_string(),
+                "arn:aws:iam::aws:policy/AdministratorAccess (default version), Statement[0]"
+                    .to_string()
+            ),
+        ]
+    );
 }

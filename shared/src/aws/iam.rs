@@ -33,6 +33,102 @@ pub fn role_name(role: &str) -> &str {
 
 #[async_trait]
 impl Iam for IamClient {
+    async fn account_authorization(&self) -> Result<crate::ports::AccountAuthorization, AwsError> {
+        use crate::model::iam::access::PrincipalKind;
+        use crate::ports::AccountPrincipal;
+        let mut out = crate::ports::AccountAuthorization::default();
+        let mut marker: Option<String> = None;
+        loop {
+            out.calls += 1;
+            let page = self
+                .client
+                .get_account_authorization_details()
+                .filter(EntityType::User)
+                .filter(EntityType::Role)
+                .filter(EntityType::Group)
+                .filter(EntityType::LocalManagedPolicy)
+                .max_items(1000)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("GetAccountAuthorizationDetails", &e))?;
+            let attached = |list: &[aws_sdk_iam::types::AttachedPolicy]| -> Vec<String> {
+                list.iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string))
+                    .collect()
+            };
+            let inline = |list: &[aws_sdk_iam::types::PolicyDetail]| -> Vec<(String, String)> {
+                list.iter()
+                    .filter_map(|p| {
+                        Some((
+                            p.policy_name()?.to_string(),
+                            p.policy_document()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            };
+            for u in page.user_detail_list() {
+                out.principals.push(AccountPrincipal {
+                    kind: PrincipalKind::User,
+                    name: u.user_name().unwrap_or_default().to_string(),
+                    arn: u.arn().unwrap_or_default().to_string(),
+                    managed: attached(u.attached_managed_policies()),
+                    inline: inline(u.user_policy_list()),
+                    groups: u.group_list().to_vec(),
+                    boundary: u
+                        .permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn())
+                        .map(str::to_string),
+                });
+            }
+            for r in page.role_detail_list() {
+                out.principals.push(AccountPrincipal {
+                    kind: PrincipalKind::Role,
+                    name: r.role_name().unwrap_or_default().to_string(),
+                    arn: r.arn().unwrap_or_default().to_string(),
+                    managed: attached(r.attached_managed_policies()),
+                    inline: inline(r.role_policy_list()),
+                    groups: Vec::new(),
+                    boundary: r
+                        .permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn())
+                        .map(str::to_string),
+                });
+            }
+            for g in page.group_detail_list() {
+                out.principals.push(AccountPrincipal {
+                    kind: PrincipalKind::Group,
+                    name: g.group_name().unwrap_or_default().to_string(),
+                    arn: g.arn().unwrap_or_default().to_string(),
+                    managed: attached(g.attached_managed_policies()),
+                    inline: inline(g.group_policy_list()),
+                    groups: Vec::new(),
+                    boundary: None,
+                });
+            }
+            for p in page.policies() {
+                let Some(arn) = p.arn() else {
+                    continue;
+                };
+                let default = p
+                    .policy_version_list()
+                    .iter()
+                    .find(|v| v.is_default_version())
+                    .and_then(|v| v.document());
+                if let Some(document) = default {
+                    out.local_policies
+                        .insert(arn.to_string(), document.to_string());
+                }
+            }
+            match page.marker() {
+                Some(next) if page.is_truncated() && !next.is_empty() => {
+                    marker = Some(next.to_string());
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
+
     async fn role(&self, role: &str) -> Result<Option<RolePolicies>, AwsError> {
         let name = role_name(role);
         let trust = match self.client.get_role().role_name(name).send().await {

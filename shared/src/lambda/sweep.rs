@@ -59,6 +59,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
+    "iam:GetAccountAuthorizationDetails",
     "iam:GetInstanceProfile",
     "iam:GetPolicy",
     "iam:GetPolicyVersion",

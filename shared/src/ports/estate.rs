@@ -181,6 +181,10 @@ pub struct Estate {
     pub launch_templates: Vec<TemplateState>,
     /// The task roles the task definitions name, as IAM shows them (ECS-TD-021).
     pub task_roles: BTreeMap<String, crate::rules::ecs_td::TaskRoleAccess>,
+    /// The account's users and roles with their policies, read when a
+    /// service has ECS Exec on (who may open a shell); `None`: not read,
+    /// `Err`: why it could not be.
+    pub principals: Option<Result<Vec<crate::model::iam::access::PrincipalPolicies>, String>>,
     /// The task definitions the services run, each once, by the name the
     /// services give (their revision ARN).
     pub task_definitions: BTreeMap<String, TaskDefinition>,

@@ -297,9 +297,39 @@ pub struct RolePolicies {
     pub inline: Vec<(String, String)>,
 }
 
+/// A user, role or group of the account as `GetAccountAuthorizationDetails`
+/// lists it: what is attached to it, by ARN, and its inline documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPrincipal {
+    pub kind: crate::model::iam::access::PrincipalKind,
+    pub name: String,
+    pub arn: String,
+    /// Attached managed policies' ARNs.
+    pub managed: Vec<String>,
+    /// Inline policies: name and document.
+    pub inline: Vec<(String, String)>,
+    /// A user's groups, by name.
+    pub groups: Vec<String>,
+    /// The permissions boundary's ARN.
+    pub boundary: Option<String>,
+}
+
+/// Every principal of the account, and the default version of each customer
+/// managed policy (an AWS managed one is read by ARN when attached).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountAuthorization {
+    pub principals: Vec<AccountPrincipal>,
+    pub local_policies: std::collections::BTreeMap<String, String>,
+    /// The pages read.
+    pub calls: usize,
+}
+
 /// IAM reads.
 #[async_trait]
 pub trait Iam: Send + Sync {
+    /// Every user, role and group of the account with what it carries
+    /// (`GetAccountAuthorizationDetails`, every page).
+    async fn account_authorization(&self) -> Result<AccountAuthorization, AwsError>;
     /// The role (a name or an ARN) with its trust policy and every policy
     /// it carries; `None` when it does not exist.
     async fn role(&self, role: &str) -> Result<Option<RolePolicies>, AwsError>;

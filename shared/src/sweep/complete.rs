@@ -23,6 +23,7 @@ pub(super) async fn complete(estate: &mut Estate, iam: &dyn Iam, instances: &dyn
     container_instances(estate, iam).await;
     template_defaults(estate, instances).await;
     task_roles(estate, iam).await;
+    principals(estate, iam).await;
 }
 
 fn failed(estate: &mut Estate, what: String, error: AwsError) {
@@ -113,6 +114,117 @@ async fn task_roles(estate: &mut Estate, iam: &dyn Iam) {
             .task_roles
             .insert(role.clone(), TaskRoleAccess { role, findings });
     }
+}
+
+/// Who may open a shell (DESIGN §15): every user and role of the account
+/// with its policies, read when a service has ECS Exec on. Customer
+/// managed policies come with the read; an AWS managed one attached is read
+/// by ARN, once. A document that cannot be read makes the read fail (said,
+/// never an empty policy); a permissions boundary that cannot be read is
+/// said on the principal.
+pub async fn principals(estate: &mut Estate, iam: &dyn Iam) {
+    use crate::model::iam::access::{Boundary, PrincipalPolicies};
+    use crate::model::iam::PolicyDocument;
+    let exec = estate
+        .services
+        .iter()
+        .any(|s| s.settings.enable_execute_command == Some(true));
+    if !exec {
+        return;
+    }
+    let read = match iam.account_authorization().await {
+        Ok(read) => read,
+        Err(e) => {
+            estate.api_calls += 1;
+            let why = format!("{}: {}", e.operation, e.code_or_kind());
+            failed(estate, e.operation.to_string(), e);
+            estate.principals = Some(Err(why));
+            return;
+        }
+    };
+    estate.api_calls += read.calls;
+    // Every managed policy's document, by ARN: the account's from the
+    // read, AWS's read once each.
+    let mut documents: BTreeMap<String, Result<Option<String>, String>> = read
+        .local_policies
+        .iter()
+        .map(|(arn, doc)| (arn.clone(), Ok(Some(doc.clone()))))
+        .collect();
+    let wanted: BTreeSet<String> = read
+        .principals
+        .iter()
+        .flat_map(|p| p.managed.iter().chain(p.boundary.iter()))
+        .filter(|arn| !documents.contains_key(*arn))
+        .cloned()
+        .collect();
+    for arn in wanted {
+        estate.api_calls += 2;
+        let got = iam
+            .policy_document(&arn)
+            .await
+            .map_err(|e| format!("{}: {}", e.operation, e.code_or_kind()));
+        documents.insert(arn, got);
+    }
+    let parse = |text: &str, name: &str| -> Result<PolicyDocument, String> {
+        PolicyDocument::parse_text(text, name)
+            .map(|d| d.named(name.to_string()))
+            .map_err(|e| format!("{name}: {e}"))
+    };
+    let mut out = Vec::new();
+    for p in &read.principals {
+        let mut docs = Vec::new();
+        for arn in &p.managed {
+            match documents.get(arn) {
+                Some(Ok(Some(text))) => match parse(text, &format!("{arn} (default version)")) {
+                    Ok(doc) => docs.push(doc),
+                    Err(why) => {
+                        estate.principals = Some(Err(why));
+                        return;
+                    }
+                },
+                // Detached or deleted since it was listed: grants nothing.
+                Some(Ok(None)) => {}
+                Some(Err(why)) => {
+                    estate.principals = Some(Err(format!("{arn}: {why}")));
+                    return;
+                }
+                None => {
+                    estate.principals = Some(Err(format!("{arn}: not read")));
+                    return;
+                }
+            }
+        }
+        for (name, text) in &p.inline {
+            match parse(text, &format!("inline policy {name}")) {
+                Ok(doc) => docs.push(doc),
+                Err(why) => {
+                    estate.principals = Some(Err(why));
+                    return;
+                }
+            }
+        }
+        let boundary = match &p.boundary {
+            None => Boundary::None,
+            Some(arn) => match documents.get(arn) {
+                Some(Ok(Some(text))) => match parse(text, &format!("{arn} (default version)")) {
+                    Ok(doc) => Boundary::Document(doc),
+                    Err(why) => Boundary::Unread(why),
+                },
+                Some(Ok(None)) => Boundary::Unread(format!("{arn} was not found")),
+                Some(Err(why)) => Boundary::Unread(format!("{arn}: {why}")),
+                None => Boundary::Unread(format!("{arn}: not read")),
+            },
+        };
+        out.push(PrincipalPolicies {
+            kind: p.kind,
+            name: p.name.clone(),
+            arn: p.arn.clone(),
+            documents: docs,
+            groups: p.groups.clone(),
+            boundary,
+        });
+    }
+    estate.principals = Some(Ok(out));
 }
 
 #[cfg(test)]
@@ -321,5 +433,114 @@ mod tests {
             Err("AccessDenied".to_string())
         );
         assert_eq!(estate.unread.len(), 1);
+    }
+
+    fn exec_service() -> crate::ports::estate::ServiceState {
+        crate::ports::estate::ServiceState {
+            cluster: "prod".to_string(),
+            name: "web".to_string(),
+            settings: crate::model::svc::ServiceSettings {
+                enable_execute_command: Some(true),
+                ..Default::default()
+            },
+            task_sets: Vec::new(),
+        }
+    }
+
+    fn principal(
+        name: &str,
+        managed: &[&str],
+        boundary: Option<&str>,
+    ) -> crate::ports::AccountPrincipal {
+        crate::ports::AccountPrincipal {
+            kind: crate::model::iam::access::PrincipalKind::Role,
+            name: name.to_string(),
+            arn: format!("arn:aws:iam::111122223333:role/{name}"),
+            managed: managed.iter().map(|m| m.to_string()).collect(),
+            inline: vec![(
+                "exec".to_string(),
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:ExecuteCommand","Resource":"*"}]}"#
+                    .to_string(),
+            )],
+            groups: Vec::new(),
+            boundary: boundary.map(str::to_string),
+        }
+    }
+
+    #[tokio::test]
+    async fn principals_are_read_once_when_a_service_has_exec_on_and_aws_policies_by_arn() {
+        let local = "arn:aws:iam::111122223333:policy/ops";
+        let iam = MemoryIam {
+            authorization: crate::ports::AccountAuthorization {
+                principals: vec![
+                    principal("ops", &[ADMIN, local], None),
+                    principal("dev", &[ADMIN], Some("arn:aws:iam::111122223333:policy/gone")),
+                ],
+                local_policies: [(
+                    local.to_string(),
+                    r#"{"Version":"2012-10-17","Statement":[]}"#.to_string(),
+                )]
+                .into(),
+                calls: 1,
+            },
+            policies: vec![(
+                ADMIN.to_string(),
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                    .to_string(),
+            )],
+            ..MemoryIam::default()
+        };
+        // No service with Exec on: nothing is read.
+        let mut estate = Estate::default();
+        principals(&mut estate, &iam).await;
+        assert_eq!(estate.principals, None);
+        assert!(iam.calls.lock().unwrap().is_empty());
+
+        let mut estate = Estate {
+            services: vec![exec_service()],
+            ..Estate::default()
+        };
+        principals(&mut estate, &iam).await;
+        let calls = iam.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls.iter().filter(|c| c.contains(ADMIN)).count(),
+            1,
+            "AdministratorAccess read once for both: {calls:?}"
+        );
+        assert!(
+            !calls.iter().any(|c| c.contains(local)),
+            "the account's own came with the read"
+        );
+        let read = estate.principals.clone().unwrap().unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].documents.len(), 3, "two managed and one inline");
+        assert!(
+            matches!(&read[1].boundary, crate::model::iam::access::Boundary::Unread(why) if why.contains("policy/gone")),
+            "{:?}",
+            read[1].boundary
+        );
+
+        // The read denied: unknown, said, and the place is not complete.
+        let denied = MemoryIam {
+            error: Some(AwsError {
+                operation: "GetAccountAuthorizationDetails",
+                code: Some("AccessDenied".to_string()),
+                message: "no".to_string(),
+                retryable: false,
+            }),
+            ..MemoryIam::default()
+        };
+        let mut estate = Estate {
+            services: vec![exec_service()],
+            ..Estate::default()
+        };
+        principals(&mut estate, &denied).await;
+        assert_eq!(
+            estate.principals,
+            Some(Err(
+                "GetAccountAuthorizationDetails: AccessDenied".to_string()
+            ))
+        );
+        assert!(!estate.complete());
     }
 }

@@ -36,6 +36,7 @@ mod paths;
 mod summary;
 mod work;
 
+pub use complete::principals as complete_principals;
 pub use judge::{judge, unseen_groups};
 pub use summary::{OldFinding, Summary, OLDEST_LISTED};
 pub use work::{places, WorkItem};

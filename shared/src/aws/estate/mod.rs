@@ -152,6 +152,7 @@ impl EstateReader for SdkEstate {
             launch_templates,
             // What the sweep decides from these reads (`sweep::complete`).
             task_roles: BTreeMap::new(),
+            principals: None,
             task_definitions: read.task_definitions,
             network: vpcs,
             interfaces,

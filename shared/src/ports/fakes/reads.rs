@@ -64,6 +64,8 @@ pub struct MemoryIam {
     pub policies: Vec<(String, String)>,
     /// Instance profiles: name and role names.
     pub profiles: Vec<(String, Vec<String>)>,
+    /// What `account_authorization` answers.
+    pub authorization: crate::ports::AccountAuthorization,
     pub calls: Mutex<Vec<String>>,
     /// Answer every call with this error instead.
     pub error: Option<AwsError>,
@@ -81,6 +83,11 @@ impl MemoryIam {
 
 #[async_trait]
 impl crate::ports::Iam for MemoryIam {
+    async fn account_authorization(&self) -> Result<crate::ports::AccountAuthorization, AwsError> {
+        self.call("account authorization".to_string())?;
+        Ok(self.authorization.clone())
+    }
+
     async fn role(&self, role: &str) -> Result<Option<crate::ports::RolePolicies>, AwsError> {
         self.call(format!("role {role}"))?;
         let name = role.rsplit('/').next().unwrap_or(role);

@@ -8,10 +8,12 @@
 //! - `network`: the internet straight to a task's address, and through a
 //!   load balancer's listener and target group to the container port;
 //! - `host`: SSH, RDP and other open ports of a container instance;
+//! - `exec`: who may open a shell through ECS Exec;
 //! - `peers`: the Service Connect services of a namespace that can call
 //!   each other;
 //! - here: the place's facts and what each target holds.
 
+mod exec;
 mod host;
 mod network;
 mod peers;
@@ -252,6 +254,7 @@ impl<'e> Place<'e> {
         let mut doc = MapDocument::new(self.account, self.region, target, holds);
         self.service_network(&mut doc, service, &id, td);
         self.service_load_balancers(&mut doc, service, &id);
+        self.service_exec(&mut doc, service, &id);
         doc
     }
 

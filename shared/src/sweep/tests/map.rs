@@ -547,3 +547,102 @@ fn a_service_connect_peer_is_a_way_in_as_open_as_the_caller() {
     // A client-only service exposes nothing: nobody gets in through it.
     assert!(paths(doc(&docs, "prod/public"), PathKind::ServiceConnect).is_empty());
 }
+
+fn exec_principal(
+    kind: crate::model::iam::access::PrincipalKind,
+    name: &str,
+    statement: &str,
+) -> crate::model::iam::access::PrincipalPolicies {
+    let text = format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#);
+    crate::model::iam::access::PrincipalPolicies {
+        kind,
+        name: name.to_string(),
+        arn: format!("arn:aws:iam::111122223333:role/{name}"),
+        documents: vec![crate::model::iam::PolicyDocument::parse_text(&text, "exec")
+            .unwrap()
+            .named(format!("inline policy {name}-exec"))],
+        groups: Vec::new(),
+        boundary: crate::model::iam::access::Boundary::None,
+    }
+}
+
+#[test]
+fn who_may_open_a_shell_is_a_path_and_conditions_make_it_possible() {
+    use crate::model::iam::access::PrincipalKind;
+    let mut e = map_estate();
+    e.services[0].settings.enable_execute_command = Some(true);
+    e.principals = Some(Ok(vec![
+        exec_principal(
+            PrincipalKind::Role,
+            "ops",
+            r#"{"Sid":"Exec","Effect":"Allow","Action":"ecs:ExecuteCommand","Resource":"*"}"#,
+        ),
+        exec_principal(
+            PrincipalKind::Role,
+            "dev",
+            r#"{"Effect":"Allow","Action":"ecs:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/env":"dev"}}}"#,
+        ),
+        exec_principal(
+            PrincipalKind::Role,
+            "reader",
+            r#"{"Effect":"Allow","Action":"ecs:Describe*","Resource":"*"}"#,
+        ),
+        exec_principal(
+            PrincipalKind::Role,
+            "other-cluster",
+            r#"{"Effect":"Allow","Action":"ecs:ExecuteCommand","Resource":"arn:aws:ecs:eu-west-1:111122223333:task/batch/*"}"#,
+        ),
+    ]));
+    let docs = mapped(&e);
+    let web = doc(&docs, "prod/web");
+    let exec: Vec<(&str, PathStatus)> = paths(web, PathKind::Exec)
+        .iter()
+        .map(|p| (p.hops[0].label.as_str(), p.status))
+        .collect();
+    assert_eq!(
+        exec,
+        [
+            ("role ops", PathStatus::Open),
+            ("role dev", PathStatus::Possible)
+        ]
+    );
+    let ops = paths(web, PathKind::Exec)[0];
+    assert_eq!(
+        ops.summary,
+        "role ops → ECS Exec in cluster prod → shell in the tasks of service prod/web (task role payments: admin-level or wildcard)"
+    );
+    assert_eq!(
+        ops.hops[0].evidence,
+        ["inline policy ops-exec, Sid Exec allows ecs:ExecuteCommand on *"]
+    );
+    assert_eq!(
+        ops.hops[1].evidence,
+        [
+            "enableExecuteCommand on the service",
+            "cluster prod was not read: whether sessions are logged is unknown"
+        ]
+    );
+    let dev = paths(web, PathKind::Exec)[1];
+    assert_eq!(
+        dev.why.as_deref(),
+        Some("only when StringEquals aws:ResourceTag/env")
+    );
+    assert!(
+        !dev.summary.contains("\"dev\""),
+        "a condition's value is never shown"
+    );
+    // Exec off: no shell path, whoever is allowed.
+    assert!(paths(doc(&docs, "prod/public"), PathKind::Exec).is_empty());
+
+    // The principals could not be read: possible, saying why.
+    e.principals = Some(Err(
+        "GetAccountAuthorizationDetails: AccessDenied".to_string()
+    ));
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::Exec)[0];
+    assert_eq!(p.status, PathStatus::Possible);
+    assert_eq!(
+        p.why.as_deref(),
+        Some("the account's principals could not be read (GetAccountAuthorizationDetails: AccessDenied)")
+    );
+}
