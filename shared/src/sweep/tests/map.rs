@@ -646,3 +646,24 @@ fn who_may_open_a_shell_is_a_path_and_conditions_make_it_possible() {
         Some("the account's principals could not be read (GetAccountAuthorizationDetails: AccessDenied)")
     );
 }
+
+#[test]
+fn an_ipv6_only_opening_is_possible_never_taken_for_the_ipv4_address() {
+    // assignPublicIp gives an IPv4 address: whether the task has an IPv6
+    // one is not known, so the IPv6 internet's path is possible.
+    let mut e = map_estate();
+    e.groups[2].rules = vec![rule("sgr-v6", 8080, "::/0")];
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/public"), PathKind::Network)[0];
+    assert_eq!(p.status, PathStatus::Possible, "{p:?}");
+    assert_eq!(p.hops[3].id, "sgr-v6");
+    // A udp rule on the port the task serves over tcp lets nothing in.
+    e.groups[2].rules = vec![udp("sgr-udp", 8080, "0.0.0.0/0")];
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/public"), PathKind::Network)[0];
+    assert_eq!(p.status, PathStatus::Closed, "{p:?}");
+    assert_eq!(
+        p.why.as_deref(),
+        Some("no group of the service (sg-open) admits the internet on tcp/8080")
+    );
+}
