@@ -125,6 +125,18 @@ for size in $sizes; do
     if [ -n "$before_cli" ]; then
       scan scan-before "$before_cli"
     fi
+    # The access map as the HTML report: the same reads, the map drawn and
+    # written (its time and the reads' are on stderr).
+    for _ in $(seq 1 "$SCAN_RUNS"); do
+      status=0
+      timed "$dir/map.time" "${aws_env[@]}" "$cli" scan --region us-east-1 --format html \
+        > "$dir/map.html" 2> "$dir/map.stderr" || status=$?
+      if [ "$status" -gt 1 ]; then
+        echo "bench_sweep: access-guard scan --format html failed (exit $status) at $size groups:" >&2
+        tail -20 "$dir/map.stderr" >&2
+        exit 1
+      fi
+    done
   fi
 
   case " $prowler_sizes " in

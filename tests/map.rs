@@ -33,7 +33,6 @@ use access_guard::aws::estate::SdkEstate;
 use access_guard::guards::GuardSettings;
 use access_guard::policy::Policy;
 use access_guard::report::map::{MapDocument, PathKind, PathStatus};
-use access_guard::sweep::PlaceSweep;
 use access_guard_e2e::{fresh_account, Emulator};
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, UserIdGroupPair};
 use aws_sdk_elasticloadbalancingv2 as elbv2;
@@ -608,25 +607,17 @@ async fn the_map_of_the_seed_estate_equals_its_reviewed_snapshot() {
     let policy = Policy::embedded();
     let settings = GuardSettings::default();
     let now = "2026-12-07T10:00:00Z";
-    let result = PlaceSweep {
-        account: &account,
-        region: REGION,
-        run: now,
-        estate: &estate,
-        iam: estate.iam(),
-        instances: estate.instances(),
-        state: None,
-        notifier: None,
-        organizations: None,
-        remediation: None,
-        policy: &policy,
-        settings: &settings,
-        now,
-        today: access_guard::model::today(),
-    }
-    .run()
-    .await
-    .expect("the sweep");
+    let result = estate
+        .scan(
+            &account,
+            REGION,
+            now,
+            &policy,
+            &settings,
+            access_guard::model::today(),
+        )
+        .await
+        .expect("the sweep");
     assert!(result.unread.is_empty(), "{:?}", result.unread);
     let docs = result.map;
 

@@ -450,7 +450,6 @@ mod parity {
     use access_guard::model::net::Source;
     use access_guard::model::sg::{Direction, SgChange};
     use access_guard::policy::Policy;
-    use access_guard::sweep::PlaceSweep;
     use access_guard_e2e::{unique, Emulator};
     use aws_sdk_ec2::config::ProvideCredentials;
     use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
@@ -816,25 +815,17 @@ mod parity {
             aws_sdk_elasticloadbalancingv2::Client::new(&m.sdk),
         );
         let settings = GuardSettings::default();
-        let result = PlaceSweep {
-            account: ACCOUNT,
-            region: REGION,
-            run: "parity",
-            estate: &estate,
-            iam: estate.iam(),
-            instances: estate.instances(),
-            state: None,
-            notifier: None,
-            organizations: None,
-            remediation: None,
-            policy: &policy,
-            settings: &settings,
-            now: "2026-12-01T00:00:00Z",
-            today,
-        }
-        .run()
-        .await
-        .expect("sweep");
+        let result = estate
+            .scan(
+                ACCOUNT,
+                REGION,
+                "2026-12-01T00:00:00Z",
+                &policy,
+                &settings,
+                today,
+            )
+            .await
+            .expect("sweep");
         assert!(result.unread.is_empty(), "{:?}", result.unread);
         let swept = |resource: &str| {
             ids(result
@@ -1032,25 +1023,17 @@ mod parity {
         );
         let policy = Policy::embedded();
         let settings = GuardSettings::default();
-        let result = PlaceSweep {
-            account: &account,
-            region: REGION,
-            run: "instances",
-            estate: &estate,
-            iam: estate.iam(),
-            instances: estate.instances(),
-            state: None,
-            notifier: None,
-            organizations: None,
-            remediation: None,
-            policy: &policy,
-            settings: &settings,
-            now: "2026-12-01T00:00:00Z",
-            today: access_guard::model::today(),
-        }
-        .run()
-        .await
-        .expect("sweep");
+        let result = estate
+            .scan(
+                &account,
+                REGION,
+                "2026-12-01T00:00:00Z",
+                &policy,
+                &settings,
+                access_guard::model::today(),
+            )
+            .await
+            .expect("sweep");
         assert!(result.unread.is_empty(), "{:?}", result.unread);
         let on = |wanted: &str| -> Vec<(String, String)> {
             result

@@ -61,7 +61,7 @@ def ratio(a, b):
 def main():
     root, sizes = sys.argv[1], sys.argv[2:]
     prowler_version = os.environ.get("PROWLER_VERSION", "")
-    rows, results, before_rows = [], {}, []
+    rows, results, before_rows, map_rows = [], {}, [], []
     for size in sizes:
         folder = os.path.join(root, size)
         estate = read_json(os.path.join(folder, "estate.json")) or {}
@@ -87,6 +87,25 @@ def main():
                 f"{calls} calls, {secs(scan_s)}, {mib(scan_kib)}",
                 secs(moto.get("seconds_without_way_in")), secs(moto_s),
             ])
+        maps = read_times(os.path.join(folder, "map.time"))
+        map_result = None
+        if maps:
+            with open(os.path.join(folder, "map.stderr")) as f:
+                found = re.findall(r"access map: ([0-9]+) targets in ([0-9.]+) ms", f.read())
+            html = os.path.join(folder, "map.html")
+            size_bytes = os.path.getsize(html) if os.path.exists(html) else None
+            targets, map_ms = (int(found[-1][0]), float(found[-1][1])) if found else (None, None)
+            map_result = {"runs": maps, "best_seconds": min(s for s, _ in maps),
+                          "peak_rss_kib": max(k for _, k in maps), "targets": targets,
+                          "map_ms": map_ms, "html_bytes": size_bytes}
+            map_rows.append([
+                f"{estate.get('groups', size):,} groups, {estate.get('services', '?')} services, "
+                f"{estate.get('load_balancers', 0)} load balancers",
+                f"{secs(scan_s)}, {mib(scan_kib)}",
+                f"{secs(map_result['best_seconds'])}, {mib(map_result['peak_rss_kib'])}",
+                f"{map_ms} ms for {targets} targets" if map_ms is not None else "–",
+                f"{size_bytes / 1024:.0f} KiB" if size_bytes else "–",
+            ])
         results[size] = {
             "estate": estate, "moto_reads": moto,
             "scan": {"runs": scans, "best_seconds": scan_s, "peak_rss_kib": scan_kib,
@@ -94,6 +113,7 @@ def main():
             "prowler": {"version": prowler_version, "seconds": prowler_s,
                         "peak_rss_kib": prowler_kib},
             "scan_before": before_result,
+            "map": map_result,
         }
         rows.append([
             f"{estate.get('groups', size):,} groups, {estate.get('services', '?')} services, "
@@ -112,6 +132,13 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    if map_rows:
+        print()
+        print("| estate | scan --format json: best time, peak RSS | scan --format html | "
+              "the map alone (inside the scan) | HTML report |")
+        print("| --- | --- | --- | --- | --- |")
+        for row in map_rows:
+            print("| " + " | ".join(row) + " |")
     if before_rows:
         print()
         print("| estate | scan before: calls, best time, peak RSS | scan after | "

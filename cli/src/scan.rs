@@ -12,7 +12,7 @@ use access_guard::finding::{Finding, Severity};
 use access_guard::guards::GuardSettings;
 use access_guard::policy::Policy;
 use access_guard::report::Report;
-use access_guard::sweep::{PlaceResult, PlaceSweep};
+use access_guard::sweep::PlaceResult;
 
 use crate::ScanFormat as Format;
 
@@ -107,24 +107,16 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
             aws_sdk_autoscaling::Client::new(&regional),
             aws_sdk_elasticloadbalancingv2::Client::new(&regional),
         );
-        let result = PlaceSweep {
-            account: &account,
-            region,
-            run: &now,
-            estate: &estate,
-            iam: estate.iam(),
-            instances: estate.instances(),
-            state: None,
-            notifier: None,
-            organizations: None,
-            remediation: None,
-            policy,
-            settings: &settings,
-            now: &now,
-            today: access_guard::model::today(),
-        }
-        .run()
-        .await;
+        let result = estate
+            .scan(
+                &account,
+                region,
+                &now,
+                policy,
+                &settings,
+                access_guard::model::today(),
+            )
+            .await;
         progress.inc(1);
         match result {
             Ok(mut result) => {
@@ -149,10 +141,12 @@ async fn scan(policy: &Policy, args: &ScanArgs) -> u8 {
     }
     let _ = out.flush();
     eprintln!(
-        "access-guard: scanned {} regions in {:.2} s; api calls: {}",
+        "access-guard: scanned {} regions in {:.2} s; api calls: {}; access map: {} targets in {:.1} ms",
         regions.len(),
         started.elapsed().as_secs_f64(),
-        totals.api_calls
+        totals.api_calls,
+        totals.map_targets,
+        totals.map_time.as_secs_f64() * 1000.0
     );
     if totals.unread > 0 || totals.failed_places > 0 {
         2
@@ -227,6 +221,8 @@ struct Totals {
     failed_places: usize,
     api_calls: usize,
     reached_fail_on: bool,
+    map_targets: usize,
+    map_time: std::time::Duration,
 }
 
 impl Totals {
@@ -243,6 +239,8 @@ impl Totals {
         }
         self.unread += r.unread.len();
         self.api_calls += r.api_calls;
+        self.map_targets += r.map.len();
+        self.map_time += r.map_time;
     }
 
     fn write_summary(

@@ -405,6 +405,36 @@ pub fn same_for_all(findings: &mut [Finding], exposed: &[usize], reach: &Reachab
     }
 }
 
+/// The lines of a finding that opens a group where the group is in use:
+/// each subnet its interfaces sit in (public when one of them there has a
+/// public address) and each port the finding opens; every line unknown
+/// (why) when the networks could not be read.
+pub fn group_lines(
+    networks: Result<&Networks, &str>,
+    subnets: &BTreeMap<String, bool>,
+    finding: &Finding,
+    wide: WidePrefixes,
+) -> Vec<PathLine> {
+    let traffic = open_traffic(std::slice::from_ref(finding), &[]);
+    let mut out = Vec::new();
+    for (subnet, public) in subnets {
+        let subnets = match networks {
+            Err(why) => Err(why.to_string()),
+            Ok(_) if subnet.is_empty() => {
+                Err("an interface using the group names no subnet".to_string())
+            }
+            Ok(_) => Ok(vec![subnet.clone()]),
+        };
+        let placement = Placement {
+            subnets,
+            address: Address::Has(*public),
+        };
+        let none = Networks::default();
+        out.extend(lines(networks.unwrap_or(&none), &placement, &traffic, wide));
+    }
+    out
+}
+
 /// `tcp/22`, or `None` when no port is named.
 pub fn port_of(t: &Traffic) -> Option<String> {
     match t {

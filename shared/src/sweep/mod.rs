@@ -58,6 +58,8 @@ pub struct PlaceResult {
     /// The access map of the place (DESIGN §15): one document per service
     /// and container instance.
     pub map: Vec<crate::report::map::MapDocument>,
+    /// How long computing the map took (what it adds to the reads).
+    pub map_time: std::time::Duration,
 }
 
 impl PlaceResult {
@@ -72,6 +74,7 @@ impl PlaceResult {
             api_calls: 0,
             skipped: Some(why.to_string()),
             map: Vec::new(),
+            map_time: std::time::Duration::ZERO,
         }
     }
 }
@@ -192,7 +195,9 @@ impl PlaceSweep<'_> {
             &ous,
             self.today,
         );
+        let mapping = std::time::Instant::now();
         let map = map::access_map(self.account, self.region, &estate, self.policy);
+        let map_time = mapping.elapsed();
         if table.is_some() {
             // The map in the state table: each way in recorded, alerted
             // when it opens, resolved when it closes (DESIGN §15).
@@ -335,6 +340,7 @@ impl PlaceSweep<'_> {
             resolved = report.resolved.len(), unread = estate.unread.len(), api_calls = estate.api_calls, "swept");
         Ok(PlaceResult {
             map,
+            map_time,
             report,
             groups: estate.groups.len(),
             services: estate.services.len(),

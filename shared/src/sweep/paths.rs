@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::finding::Finding;
 use crate::guards;
-use crate::guards::paths::{self, Address, Networks, Placement};
+use crate::guards::paths::{self, Networks};
 use crate::model::ci::InstanceChange;
 use crate::model::net::WidePrefixes;
 use crate::model::reach::Reachability;
@@ -61,14 +61,14 @@ impl<'e> PlacePaths<'e> {
             paths::same_for_all(findings, &exposed, &Reachability::Unknown { why });
             return;
         }
-        let mut subnets: BTreeMap<&str, bool> = BTreeMap::new();
+        let mut subnets: BTreeMap<String, bool> = BTreeMap::new();
         for i in self
             .estate
             .interfaces
             .iter()
             .filter(|i| i.groups.iter().any(|g| g == group))
         {
-            *subnets.entry(i.subnet_id.as_str()).or_default() |= i.public_ip.is_some();
+            *subnets.entry(i.subnet_id.clone()).or_default() |= i.public_ip.is_some();
         }
         if subnets.is_empty() {
             let why = format!("no network interface uses {group} now");
@@ -79,24 +79,7 @@ impl<'e> PlacePaths<'e> {
             let Some(f) = findings.get_mut(i) else {
                 continue;
             };
-            let traffic = paths::open_traffic(std::slice::from_ref(f), &[]);
-            let mut lines = Vec::new();
-            for (subnet, public) in &subnets {
-                let placement = Placement {
-                    subnets: if subnet.is_empty() {
-                        Err("an interface using the group names no subnet".to_string())
-                    } else {
-                        Ok(vec![(*subnet).to_string()])
-                    },
-                    address: Address::Has(*public),
-                };
-                lines.extend(paths::lines(
-                    &self.networks,
-                    &placement,
-                    &traffic,
-                    self.wide,
-                ));
-            }
+            let lines = paths::group_lines(Ok(&self.networks), &subnets, f, self.wide);
             paths::apply(f, lines);
         }
     }

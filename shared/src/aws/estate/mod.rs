@@ -99,6 +99,37 @@ impl SdkEstate {
     pub fn instances(&self) -> &super::instances::Ec2Instances {
         &self.instances
     }
+
+    /// A read-only sweep of this place, as `access-guard scan` runs it:
+    /// everything present reported, nothing recorded, alerted or revoked.
+    pub async fn scan(
+        &self,
+        account: &str,
+        region: &str,
+        now: &str,
+        policy: &crate::policy::Policy,
+        settings: &crate::guards::GuardSettings,
+        today: time::Date,
+    ) -> Result<crate::sweep::PlaceResult, crate::ports::AwsError> {
+        crate::sweep::PlaceSweep {
+            account,
+            region,
+            run: now,
+            estate: self,
+            iam: self.iam(),
+            instances: self.instances(),
+            state: None,
+            notifier: None,
+            organizations: None,
+            remediation: None,
+            policy,
+            settings,
+            now,
+            today,
+        }
+        .run()
+        .await
+    }
 }
 
 /// What one branch of the reads found.

@@ -13,7 +13,7 @@ use std::time::Instant;
 use tracing::warn;
 
 use super::{IngressGuard, ONE_CALL};
-use crate::guards::paths::{self, Address, Networks, Placement};
+use crate::guards::paths::{self, Networks};
 use crate::model::event::Event;
 use crate::model::reach::Reachability;
 use crate::model::sg::SgChange;
@@ -134,30 +134,12 @@ impl IngressGuard<'_> {
             let Some(f) = report.findings.get_mut(i) else {
                 continue;
             };
-            let traffic = paths::open_traffic(std::slice::from_ref(f), &[]);
-            let mut lines = Vec::new();
-            for (subnet, public) in &subnets {
-                let placement = Placement {
-                    subnets: if subnet.is_empty() {
-                        Err("an interface using the group names no subnet".to_string())
-                    } else {
-                        Ok(vec![subnet.clone()])
-                    },
-                    address: Address::Has(*public),
-                };
-                lines.extend(match &networks {
-                    Ok(networks) => paths::lines(networks, &placement, &traffic, self.policy.wide),
-                    Err(why) => paths::lines(
-                        &Networks::default(),
-                        &Placement {
-                            subnets: Err(why.clone()),
-                            ..placement
-                        },
-                        &traffic,
-                        self.policy.wide,
-                    ),
-                });
-            }
+            let lines = paths::group_lines(
+                networks.as_ref().map_err(String::as_str),
+                &subnets,
+                f,
+                self.policy.wide,
+            );
             paths::apply(f, lines);
         }
         report.findings.sort_by(|a, b| {
