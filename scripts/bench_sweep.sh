@@ -15,7 +15,7 @@
 # and peak RSS come from GNU time (see timed below). Everything lands in
 # target/sweep/<groups>/; the table also in target/sweep/results.json.
 #
-# SWEEP_SIZES (default "200 2000"), SWEEP_PROWLER_SIZES (default the same;
+# SWEEP_SIZES (default "200 2000"), SWEEP_PROWLER_SIZES (default the same, empty for none;
 # Prowler takes a minute or two per size), SCAN_RUNS (default 3),
 # SWEEP_SCAN=0 to leave the scan out (before it is built),
 # SWEEP_LOAD_BALANCERS (default 50: application load balancers with their
@@ -29,7 +29,7 @@ port=${1:?usage: scripts/bench_sweep.sh PORT [CLI]}
 cli=${2:-target/release/access-guard}
 endpoint="http://127.0.0.1:$port"
 sizes=${SWEEP_SIZES:-200 2000}
-prowler_sizes=${SWEEP_PROWLER_SIZES:-$sizes}
+prowler_sizes=${SWEEP_PROWLER_SIZES-$sizes}
 export SCAN_RUNS=${SCAN_RUNS:-3}
 run_scan=${SWEEP_SCAN:-1}
 load_balancers=${SWEEP_LOAD_BALANCERS:-50}
@@ -45,7 +45,7 @@ fi
 # Prowler, pinned, in its own venv (about 2.3 GB with its cloud SDKs).
 PROWLER_VENV=".venv-prowler"
 export PROWLER_VERSION="5.46.0"
-if ! "$PROWLER_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('prowler') == '$PROWLER_VERSION'" 2>/dev/null; then
+if [ -n "${prowler_sizes// }" ] && ! "$PROWLER_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('prowler') == '$PROWLER_VERSION'" 2>/dev/null; then
   python3 -m venv "$PROWLER_VENV"
   "$PROWLER_VENV/bin/pip" install --quiet --disable-pip-version-check "prowler==$PROWLER_VERSION"
 fi

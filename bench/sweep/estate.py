@@ -16,7 +16,8 @@ With --load-balancers N (DESIGN §14): N application load balancers in the
 default VPC's first two subnets, every other one internet-facing, each on a
 group of the estate, with one target group (HTTP 8080, two ip targets), an
 HTTP listener on 80 (forwarding, or in every third a redirect to HTTPS),
-and in every fifth a path rule and deletion protection on.
+and in every fifth a path rule and deletion protection on; the first N
+awsvpc services register their app:8080 with one target group each.
 
 One client per service, no reads between creates (moto answers each call in
 milliseconds, but there are two calls per group). Prints the estate's counts
@@ -106,7 +107,9 @@ def create_groups(ec2, vpc_id, n, rng, counts):
 
 
 def create_load_balancers(elb, vpc_id, subnets, group_ids, n, counts):
-    """The way in: load balancers, their target groups, listeners and rules."""
+    """The way in: load balancers, their target groups, listeners and rules.
+    Returns the target groups' ARNs, in order."""
+    target_groups = []
     for i in range(n):
         public = i % 2 == 0
         lb = elb.create_load_balancer(
@@ -137,6 +140,8 @@ def create_load_balancers(elb, vpc_id, subnets, group_ids, n, counts):
         counts["lb_internet_facing"] += public
         counts["target_groups"] += 1
         counts["targets"] += 2
+        target_groups.append(tg)
+    return target_groups
 
 
 def task_definition(i, rng, counts):
@@ -226,15 +231,17 @@ def main():
         "td_user_non_root", "td_network_awsvpc", "td_network_host", "td_aws_keys_in_env",
         "td_password_in_env", "clusters", "services", "services_awsvpc", "services_public_ip",
         "services_host_network", "load_balancers", "lb_internet_facing", "target_groups",
-        "targets", "lb_rules"]})
+        "targets", "lb_rules", "services_behind_lb"]})
 
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     subnets = sorted(s["SubnetId"] for s in ec2.describe_subnets(
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"])
     group_ids = create_groups(ec2, vpc_id, args.groups, stream("groups"), counts)
+    target_groups = []
     if args.load_balancers:
         elb = session.client("elbv2", endpoint_url=args.endpoint, config=config)
-        create_load_balancers(elb, vpc_id, subnets, group_ids, args.load_balancers, counts)
+        target_groups = create_load_balancers(elb, vpc_id, subnets, group_ids,
+                                              args.load_balancers, counts)
 
     host_families = set()
     secrets = stream("task-definitions")
@@ -270,6 +277,11 @@ def main():
             }}
             counts["services_awsvpc"] += 1
             counts["services_public_ip"] += public
+            if counts["services_behind_lb"] < len(target_groups):
+                service["loadBalancers"] = [{
+                    "targetGroupArn": target_groups[counts["services_behind_lb"]],
+                    "containerName": "app", "containerPort": 8080}]
+                counts["services_behind_lb"] += 1
         ecs.create_service(**service)
         counts["services"] += 1
 
