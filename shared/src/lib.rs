@@ -15,7 +15,8 @@
 //! 5. output: [`output`], the alert, Security Hub's format, chat;
 //! 6. ports: [`ports`], the traits guards act through, the types they carry,
 //!    their fakes;
-//! 7. guards: [`guards`] (one per function) and [`sweep`], the decisions;
+//! 7. guards: [`guards`] (one per function), [`sweep`] and [`map`] (the
+//!    access map), the decisions;
 //! 8. adapters: `aws` (feature `aws`), SDK calls and translation, no decisions;
 //! 9. wiring: [`config`] and `lambda` (feature `lambda`), the functions' runner.
 //!
@@ -27,6 +28,7 @@ pub mod aws;
 pub mod config;
 pub mod finding;
 pub mod guards;
+pub mod map;
 pub mod model;
 pub mod output;
 pub mod policy;

@@ -11,25 +11,12 @@ use std::collections::BTreeMap;
 use tracing::warn;
 
 use crate::finding::{Finding, PathLine};
-use crate::model::net::{PortRange, Protocol, Source, WidePrefixes};
+use crate::model::net::WidePrefixes;
 use crate::model::reach::{
     internet_route, reach, route_table_for, Family, Network, Reachability, RouteVerdict,
 };
 use crate::ports::{AwsError, Vpcs};
-
-/// What the internet is asked to reach.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Traffic {
-    /// One port of one protocol, from one family's internet.
-    Port {
-        protocol: Protocol,
-        port: u16,
-        family: Family,
-    },
-    /// No port is known (why): the address and the route are judged, the
-    /// network ACL (which decides per port) is not.
-    Unnamed { family: Family, why: String },
-}
+pub use crate::rules::ec2_sg::traffic::{dedup, open_traffic, Traffic};
 
 /// Whether the interfaces get a public IPv4 address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +54,23 @@ pub struct Networks {
 }
 
 impl Networks {
+    /// Every network read as one place's (a VPC read twice is kept once;
+    /// what could not be read stays unread).
+    pub fn merged(&self) -> Network {
+        let mut out = Network::default();
+        for n in &self.read {
+            out.subnets.extend(n.subnets.iter().cloned());
+            out.route_tables.extend(n.route_tables.iter().cloned());
+            out.network_acls.extend(n.network_acls.iter().cloned());
+            out.internet_gateways
+                .extend(n.internet_gateways.iter().cloned());
+            for (fact, why) in &n.unread {
+                out.unread.entry(*fact).or_insert_with(|| why.clone());
+            }
+        }
+        out
+    }
+
     /// The network of a whole place, as the sweep reads it (every VPC of
     /// an account and region at once): a subnet it does not hold is
     /// unknown, with why (not read, or not found).
@@ -158,87 +162,6 @@ pub async fn read_networks(
         networks.of_subnet.insert(subnet.clone(), read);
     }
     Ok(networks)
-}
-
-/// The families a security-group rule's source admits: its CIDR's, or both
-/// when the source is not a CIDR (a prefix list holds either).
-fn families(source: Option<&str>) -> Vec<Family> {
-    match source.map(Source::cidr) {
-        Some(Source::Cidr(net)) => vec![Family::of(&net)],
-        _ => vec![Family::Ipv4, Family::Ipv6],
-    }
-}
-
-/// What the internet-open rules of groups (their EC2-SG findings) let in:
-/// a single port as it is; a range, or every port, as the ports `served`
-/// in it (what the workload listens on), else unnamed.
-pub fn open_traffic(open: &[Finding], served: &[(Protocol, u16)]) -> Vec<Traffic> {
-    let mut traffic = Vec::new();
-    for f in open {
-        let families = families(f.fields.source.as_deref());
-        let raw = f.fields.protocol.as_deref().unwrap_or_default();
-        let asked: Result<Vec<(Protocol, u16)>, String> = match Protocol::parse(raw) {
-            Some(protocol @ (Protocol::Tcp | Protocol::Udp)) => {
-                let range = PortRange::from_bounds(f.fields.from_port, f.fields.to_port);
-                if range.from == range.to {
-                    Ok(vec![(protocol, range.from)])
-                } else {
-                    let inside: Vec<(Protocol, u16)> = served
-                        .iter()
-                        .copied()
-                        .filter(|(p, port)| *p == protocol && range.contains(*port))
-                        .collect();
-                    if inside.is_empty() {
-                        Err(format!(
-                            "{protocol} {range} is a range and no port served in it is known"
-                        ))
-                    } else {
-                        Ok(inside)
-                    }
-                }
-            }
-            Some(protocol @ (Protocol::All | Protocol::Other(_))) => {
-                if served.is_empty() {
-                    Err(format!(
-                        "{protocol} opens every port and no port served is known"
-                    ))
-                } else {
-                    Ok(served.to_vec())
-                }
-            }
-            Some(protocol) => Err(format!("{protocol} has no ports")),
-            None => Err(format!("protocol {raw:?} does not parse")),
-        };
-        for family in families {
-            match &asked {
-                Ok(ports) => traffic.extend(ports.iter().map(|(protocol, port)| Traffic::Port {
-                    protocol: *protocol,
-                    port: *port,
-                    family,
-                })),
-                Err(why) => traffic.push(Traffic::Unnamed {
-                    family,
-                    why: why.clone(),
-                }),
-            }
-        }
-    }
-    dedup(traffic)
-}
-
-/// Each kind of traffic once; one unnamed line per family (the first why).
-pub fn dedup(traffic: Vec<Traffic>) -> Vec<Traffic> {
-    let mut out: Vec<Traffic> = Vec::new();
-    for t in traffic {
-        let seen = out.iter().any(|o| match (o, &t) {
-            (Traffic::Unnamed { family: a, .. }, Traffic::Unnamed { family: b, .. }) => a == b,
-            (a, b) => a == b,
-        });
-        if !seen {
-            out.push(t);
-        }
-    }
-    out
 }
 
 /// Whether the interface in `subnet` has a public address of `family`.
@@ -475,6 +398,7 @@ pub fn group_of(finding: &Finding) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::finding::{Action, Fields, Severity};
+    use crate::model::net::Protocol;
     use crate::model::reach::test_support::public_network;
 
     const WIDE: WidePrefixes = WidePrefixes { ipv4: 8, ipv6: 16 };

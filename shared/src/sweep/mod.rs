@@ -30,7 +30,6 @@ use crate::state::{place_key, reconcile, PlaceStatus, Record, Seen, Status};
 
 mod complete;
 mod judge;
-pub mod map;
 mod network;
 mod paths;
 mod summary;
@@ -196,7 +195,7 @@ impl PlaceSweep<'_> {
             self.today,
         );
         let mapping = std::time::Instant::now();
-        let map = map::access_map(self.account, self.region, &estate, self.policy);
+        let map = crate::map::access_map(self.account, self.region, &estate, self.policy);
         let map_time = mapping.elapsed();
         if table.is_some() {
             // The map in the state table: each way in recorded, alerted

@@ -13,9 +13,12 @@
 //! - `bypass`: what ELB-011 could not judge about the service's own load
 //!   balancers;
 //! - `path`: where the tasks sit and what each exposure lets in, for the
-//!   network path of each finding.
+//!   network path of each finding;
+//! - `opens`: the ways in the change opens, as the access map draws them
+//!   from what was read for the event.
 
 mod bypass;
+mod opens;
 mod path;
 mod read;
 mod report;
@@ -64,12 +67,14 @@ impl ServiceGuard<'_> {
         // Checks that could not run: said in the alert, which goes out.
         let mut unread: Vec<String> = Vec::new();
         let mut task_definition = None;
+        let mut read_groups = Vec::new();
         let mut enrichment = if change.changes_exposure() {
-            let (enrichment, td) = self
+            let (enrichment, td, groups) = self
                 .enrich(event, &change, &mut unread)
                 .await
                 .map_err(aws)?;
             task_definition = td;
+            read_groups = groups;
             Some(enrichment)
         } else {
             None
@@ -106,16 +111,31 @@ impl ServiceGuard<'_> {
             enrichment.as_ref(),
             task_definition.as_ref(),
         );
-        paths::add_paths(
-            self.vpcs,
-            &mut report.findings,
-            exposed,
-            &placement(&change),
-            self.policy.wide,
-            &event.id,
-        )
-        .await
-        .map_err(aws)?;
+        let placement = placement(&change);
+        if !exposed.iter().all(|e| e.traffic.is_empty()) {
+            let networks = match &placement.subnets {
+                Ok(subnets) => paths::read_networks(self.vpcs, subnets, &event.id)
+                    .await
+                    .map_err(aws)?,
+                Err(_) => paths::Networks::default(),
+            };
+            paths::add_lines(
+                &mut report.findings,
+                exposed,
+                &placement,
+                &networks,
+                self.policy.wide,
+            );
+            // The ways in the change opens, drawn from what was read for it.
+            report.notes.extend(opens::opened(
+                event,
+                &change,
+                task_definition.as_ref(),
+                read_groups,
+                &networks,
+                self.policy,
+            ));
+        }
         report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }
 }

@@ -2,6 +2,7 @@
 //! deployed task definition, the groups' live rules (with their prefix
 //! lists) and the cluster's Exec configuration.
 
+use crate::ports::estate::GroupState;
 use tracing::warn;
 
 use super::ServiceGuard;
@@ -57,8 +58,10 @@ impl ServiceGuard<'_> {
         event: &Event,
         change: &ServiceChange,
         unread: &mut Vec<String>,
-    ) -> Result<(Enrichment, Option<TaskDefinition>), AwsError> {
+    ) -> Result<(Enrichment, Option<TaskDefinition>, Vec<GroupState>), AwsError> {
         let mut enrichment = Enrichment::default();
+        // The groups' rules as read, for the access map's paths.
+        let mut read_groups = Vec::new();
         let mut deployed = None;
         match change.task_definition() {
             None => unread.push("the task definition: the event does not name it".to_string()),
@@ -106,8 +109,8 @@ impl ServiceGuard<'_> {
             }
             match self.groups.rules_of_group(group_id).await {
                 Ok(stored) => {
-                    let mut ingress =
-                        SgChange::current_ingress(group_id, stored).with_account(&event.account);
+                    let mut ingress = SgChange::current_ingress(group_id, stored.clone())
+                        .with_account(&event.account);
                     // A prefix list holding an internet-wide entry is the
                     // internet; one that cannot be read is unknown (said).
                     for list in ingress.prefix_list_ids() {
@@ -132,6 +135,16 @@ impl ServiceGuard<'_> {
                     let exposure =
                         rules::ec2_sg::internet_exposure(rules::evaluate_sg(&ingress, self.policy));
                     enrichment.groups.push((group_id.clone(), exposure));
+                    read_groups.push(GroupState {
+                        info: crate::ports::GroupInfo {
+                            group_id: group_id.clone(),
+                            name: String::new(),
+                            vpc_id: None,
+                            tags: Vec::new(),
+                        },
+                        rules: stored,
+                        prefix_lists: ingress.prefix_lists.clone(),
+                    });
                 }
                 Err(e) if e.retryable => return Err(e),
                 Err(e) => {
@@ -143,7 +156,7 @@ impl ServiceGuard<'_> {
                 }
             }
         }
-        Ok((enrichment, deployed))
+        Ok((enrichment, deployed, read_groups))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod external_source;
 pub mod high_risk_port;
 pub mod rdp;
 pub mod ssh;
+pub mod traffic;
 pub mod udp_amplification;
 pub mod unauthorized_port;
 pub mod unparsed_cidr;

@@ -136,7 +136,7 @@ fn map_estate() -> Estate {
 }
 
 fn mapped(e: &Estate) -> Vec<MapDocument> {
-    crate::sweep::map::access_map(ACCOUNT, REGION, e, &Policy::embedded())
+    crate::map::access_map(ACCOUNT, REGION, e, &Policy::embedded())
 }
 
 fn doc<'d>(docs: &'d [MapDocument], id: &str) -> &'d MapDocument {

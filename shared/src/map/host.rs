@@ -4,7 +4,6 @@
 
 use super::{internet, Place};
 use crate::finding::{Finding, Severity};
-use crate::guards::paths::{open_traffic, Traffic};
 use crate::model::ci::Said;
 use crate::model::net::Protocol;
 use crate::ports::estate::InstanceState;
@@ -12,6 +11,7 @@ use crate::report::links::Page;
 use crate::report::map::{
     path, Hold, HoldKind, Hop, HopKind, MapDocument, MapTarget, PathKind, TargetKind,
 };
+use crate::rules::ec2_sg::traffic::{open_traffic, Traffic};
 
 /// The ports a range or all traffic is asked on: the host's shells.
 const SHELLS: [(Protocol, u16); 2] = [(Protocol::Tcp, 22), (Protocol::Tcp, 3389)];

@@ -594,7 +594,12 @@ fn tg_hop(
             .evidence(evidence)
             .console(place.console(Page::TargetGroup, arn))
             .unknown(Some(
-                match place.estate.unread_call("DescribeTargetGroups") {
+                match place
+                    .estate
+                    .unread
+                    .iter()
+                    .find(|u| u.what.starts_with("DescribeTargetGroups"))
+                {
                     Some(u) => format!("the target groups could not be read ({})", u.phrase()),
                     None => format!("{} was not among the target groups read", short(arn)),
                 },

@@ -1,5 +1,6 @@
-//! The access map (DESIGN §15), computed from what the sweep read of one
-//! place, with no further call: for every ECS service and container
+//! The access map (DESIGN §15), computed from what was read of one place
+//! (the whole place by the sweep and the scan, or what a guard read for its
+//! event), with no further call: for every ECS service and container
 //! instance, each way in as a path of hops with the ids that prove it, and
 //! what an intruder holds at the end. A path's severity is its worst end. A
 //! hop that could not be read makes the path possible, never absent; a hop
@@ -12,6 +13,9 @@
 //! - `peers`: the Service Connect services of a namespace that can call
 //!   each other;
 //! - here: the place's facts and what each target holds.
+//!
+//! Layer: guards, beside the guards and the sweep (both draw it). May
+//! import the ports' types, the report, the rules and the model.
 
 mod exec;
 mod host;

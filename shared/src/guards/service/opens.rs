@@ -1,0 +1,205 @@
+//! The ways in a change opens (DESIGN §15), named in the alert: the access
+//! map drawn from what the guard read for the event — the service's groups
+//! and their rules, its task definition, the networks of its subnets — and
+//! nothing more. What the event path does not read (the load balancers'
+//! listeners, the task role's policies) is said: a path through it is
+//! "may open", naming the hop not read, never left out.
+
+use crate::guards::paths::Networks;
+use crate::model::event::Event;
+use crate::model::svc::ServiceChange;
+use crate::model::td::TaskDefinition;
+use crate::policy::Policy;
+use crate::ports::estate::{Estate, GroupState, ServiceState, Unread};
+use crate::ports::AwsError;
+use crate::report::map::{PathKind, PathStatus};
+
+/// At most this many paths are named; the rest are counted.
+const NAMED: usize = 5;
+
+/// The notes: `Opens: internet → …` for each open way in, `May open: … (not
+/// read: …)` for each possible one.
+pub(super) fn opened(
+    event: &Event,
+    change: &ServiceChange,
+    td: Option<&TaskDefinition>,
+    groups: Vec<GroupState>,
+    networks: &Networks,
+    policy: &Policy,
+) -> Vec<String> {
+    let mut estate = Estate {
+        groups,
+        network: networks.merged(),
+        ..Estate::default()
+    };
+    let name = change
+        .resource()
+        .split_once('/')
+        .map_or_else(|| change.service.clone(), |(_, rest)| rest.to_string());
+    estate.services.push(ServiceState {
+        cluster: change.cluster.clone(),
+        name,
+        settings: change.after().clone(),
+        task_sets: Vec::new(),
+    });
+    if let (Some(td), Some(label)) = (td, change.task_definition()) {
+        estate
+            .task_definitions
+            .insert(label.to_string(), td.clone());
+    }
+    if change
+        .after()
+        .load_balancers
+        .as_ref()
+        .is_some_and(|l| !l.is_empty())
+    {
+        for call in ["DescribeLoadBalancers", "DescribeTargetGroups"] {
+            estate.unread.push(Unread {
+                what: format!("{call} (not read on the event path)"),
+                error: AwsError {
+                    operation: call,
+                    code: Some("NotRead".to_string()),
+                    message: "the sweep's map reads the load balancers".to_string(),
+                    retryable: false,
+                },
+            });
+        }
+    }
+    let docs = crate::map::access_map(&event.account, &event.region, &estate, policy);
+    let Some(doc) = docs.first() else {
+        return Vec::new();
+    };
+    let ways: Vec<String> = doc
+        .paths
+        .iter()
+        .filter(|p| matches!(p.kind, PathKind::Network | PathKind::LoadBalancer))
+        .filter_map(|p| match p.status {
+            PathStatus::Open => Some(format!("Opens: {}", p.summary)),
+            PathStatus::Possible => Some(format!(
+                "May open: {} (not read: {})",
+                p.summary,
+                p.why.as_deref().unwrap_or("a hop")
+            )),
+            PathStatus::Closed => None,
+        })
+        .collect();
+    let mut out: Vec<String> = ways.iter().take(NAMED).cloned().collect();
+    if ways.len() > NAMED {
+        out.push(format!(
+            "… and {} more ways in (the sweep's access map lists them)",
+            ways.len() - NAMED
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::guards::service::test_support::*;
+    use crate::model::reach::test_support::{public_network, route, table};
+    use crate::model::td::PortMapping;
+    use crate::ports::fakes::{MemoryClusters, MemoryTaskDefinitions, MemoryVpcs};
+    use serde_json::json;
+
+    /// The privileged task, its `app` container serving tcp/22 (the port
+    /// the group opens).
+    fn serving_22() -> MemoryTaskDefinitions {
+        let tds = privileged_task();
+        let mut by_arn = tds.by_arn;
+        by_arn[0].1.containers[0].port_mappings = vec![PortMapping {
+            container_port: Some(22),
+            host_port: None,
+            container_port_range: None,
+            protocol: Some("tcp".into()),
+        }];
+        MemoryTaskDefinitions {
+            by_arn,
+            ..MemoryTaskDefinitions::default()
+        }
+    }
+
+    fn vpcs(network: crate::model::reach::Network) -> MemoryVpcs {
+        MemoryVpcs {
+            networks: vec![("vpc-1".into(), network)],
+            ..MemoryVpcs::default()
+        }
+    }
+
+    fn opens(report: &crate::report::Report) -> Vec<&str> {
+        report
+            .notes
+            .iter()
+            .filter(|n| n.starts_with("Opens: ") || n.starts_with("May open: "))
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_alert_names_the_way_in_the_change_opens() {
+        let (report, sent) = run_with(
+            &serving_22(),
+            &ssh_open_group(),
+            &MemoryClusters::default(),
+            &vpcs(public_network()),
+            &create(),
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(
+            opens(&report),
+            ["Opens: internet → igw-0ab → public IP of each task → sg-1 tcp 22 from 0.0.0.0/0 → service default/web container app:22 (container app: its code, data and network)"]
+        );
+        assert!(
+            sent[0].message.contains("Opens: internet → igw-0ab"),
+            "{}",
+            sent[0].message
+        );
+
+        // The same in a subnet with no route to the internet opens nothing.
+        let mut private = public_network();
+        private.route_tables = vec![table(
+            "rtb-1",
+            "vpc-1",
+            false,
+            &["subnet-1"],
+            vec![route("10.0.0.0/16", "local")],
+        )];
+        let (report, _) = run_with(
+            &serving_22(),
+            &ssh_open_group(),
+            &MemoryClusters::default(),
+            &vpcs(private),
+            &create(),
+        )
+        .await;
+        assert!(opens(&report.unwrap()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_load_balancer_the_event_path_does_not_read_is_named_as_not_read() {
+        let behind = event(
+            "CreateService",
+            json!({"serviceName": "web", "taskDefinition": "web:3",
+                "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/web/73e2", "containerName": "app", "containerPort": 22}],
+                "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "DISABLED"}}}),
+        );
+        let (report, _) = run_with(
+            &serving_22(),
+            &ssh_open_group(),
+            &MemoryClusters::default(),
+            &vpcs(public_network()),
+            &behind,
+        )
+        .await;
+        let report = report.unwrap();
+        let notes = opens(&report);
+        assert_eq!(notes.len(), 1, "{:?}", report.notes);
+        assert!(
+            notes[0].starts_with("May open: internet → load balancer?")
+                && notes[0].contains("(not read: which listener forwards to it is not known (DescribeLoadBalancers (not read on the event path): NotRead); the target groups could not be read (DescribeTargetGroups (not read on the event path): NotRead))"),
+            "{}",
+            notes[0]
+        );
+    }
+}
