@@ -105,13 +105,13 @@ for size in $sizes; do
   echo "    $size groups: estate created in $("$VENV/bin/python" -c "import json; print(json.load(open('$dir/estate.json'))['seconds'])") s"
   "$VENV/bin/python" bench/sweep/moto_reads.py --endpoint "$endpoint" > "$dir/moto_reads.json"
 
-  # scan NAME CLI: SCAN_RUNS runs of CLI's scan into $dir/NAME.*
+  # scan NAME CLI [FORMAT [OUT]]: SCAN_RUNS runs of CLI's scan into $dir/NAME.*
   scan() {
-    local name=$1 bin=$2
+    local name=$1 bin=$2 format=${3:-json} output=${4:-$name.jsonl}
     for _ in $(seq 1 "$SCAN_RUNS"); do
       status=0
-      timed "$dir/$name.time" "${aws_env[@]}" "$bin" scan --region us-east-1 --format json \
-        > "$dir/$name.jsonl" 2> "$dir/$name.stderr" || status=$?
+      timed "$dir/$name.time" "${aws_env[@]}" "$bin" scan --region us-east-1 --format "$format" \
+        > "$dir/$output" 2> "$dir/$name.stderr" || status=$?
       # 0: no finding reached --fail-on; 1: one did (a result, not an error).
       if [ "$status" -gt 1 ]; then
         echo "bench_sweep: $bin scan failed (exit $status) at $size groups:" >&2
@@ -127,16 +127,7 @@ for size in $sizes; do
     fi
     # The access map as the HTML report: the same reads, the map drawn and
     # written (its time and the reads' are on stderr).
-    for _ in $(seq 1 "$SCAN_RUNS"); do
-      status=0
-      timed "$dir/map.time" "${aws_env[@]}" "$cli" scan --region us-east-1 --format html \
-        > "$dir/map.html" 2> "$dir/map.stderr" || status=$?
-      if [ "$status" -gt 1 ]; then
-        echo "bench_sweep: access-guard scan --format html failed (exit $status) at $size groups:" >&2
-        tail -20 "$dir/map.stderr" >&2
-        exit 1
-      fi
-    done
+    scan map "$cli" html map.html
   fi
 
   case " $prowler_sizes " in

@@ -101,23 +101,6 @@ mod tests {
     use crate::ports::fakes::{MemoryClusters, MemoryTaskDefinitions, MemoryVpcs};
     use serde_json::json;
 
-    /// The privileged task, its `app` container serving tcp/22 (the port
-    /// the group opens).
-    fn serving_22() -> MemoryTaskDefinitions {
-        let tds = privileged_task();
-        let mut by_arn = tds.by_arn;
-        by_arn[0].1.containers[0].port_mappings = vec![PortMapping {
-            container_port: Some(22),
-            host_port: None,
-            container_port_range: None,
-            protocol: Some("tcp".into()),
-        }];
-        MemoryTaskDefinitions {
-            by_arn,
-            ..MemoryTaskDefinitions::default()
-        }
-    }
-
     fn vpcs(network: crate::model::reach::Network) -> MemoryVpcs {
         MemoryVpcs {
             networks: vec![("vpc-1".into(), network)],
@@ -137,7 +120,7 @@ mod tests {
     #[tokio::test]
     async fn the_alert_names_the_way_in_the_change_opens() {
         let (report, sent) = run_with(
-            &serving_22(),
+            &serving(22),
             &ssh_open_group(),
             &MemoryClusters::default(),
             &vpcs(public_network()),
@@ -165,7 +148,7 @@ mod tests {
             vec![route("10.0.0.0/16", "local")],
         )];
         let (report, _) = run_with(
-            &serving_22(),
+            &serving(22),
             &ssh_open_group(),
             &MemoryClusters::default(),
             &vpcs(private),
@@ -185,7 +168,7 @@ mod tests {
                 "subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "DISABLED"}}}),
         );
         let (report, _) = run_with(
-            &serving_22(),
+            &serving(22),
             &ssh_open_group(),
             &MemoryClusters::default(),
             &vpcs(public_network()),

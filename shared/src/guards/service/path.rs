@@ -146,22 +146,6 @@ mod tests {
         network
     }
 
-    /// The privileged task, its container serving tcp/80.
-    fn serving_80() -> MemoryTaskDefinitions {
-        let tds = privileged_task();
-        let mut by_arn = tds.by_arn;
-        by_arn[0].1.containers[0].port_mappings = vec![PortMapping {
-            container_port: Some(80),
-            host_port: None,
-            container_port_range: None,
-            protocol: Some("tcp".into()),
-        }];
-        MemoryTaskDefinitions {
-            by_arn,
-            ..MemoryTaskDefinitions::default()
-        }
-    }
-
     fn finding<'r>(report: &'r Report, rule: &str) -> &'r Finding {
         report
             .findings
@@ -233,7 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_public_ip_is_judged_on_the_ports_the_task_serves() {
-        let (report, _) = judged(&vpcs(public_network()), &serving_80()).await;
+        let (report, _) = judged(&vpcs(public_network()), &serving(80)).await;
         let public = finding(&report, "ECS-SVC-001");
         assert_eq!(public.severity, Severity::Critical);
         assert_eq!(
@@ -249,7 +233,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_private_subnet_is_not_reachable_and_keeps_the_rules_severity() {
-        let (report, message) = judged(&vpcs(private_network()), &serving_80()).await;
+        let (report, message) = judged(&vpcs(private_network()), &serving(80)).await;
         let open = finding(&report, "ECS-SVC-004");
         assert_eq!(open.severity, Severity::High, "the rule's own, never lower");
         assert_eq!(
@@ -274,7 +258,7 @@ mod tests {
             }),
             ..vpcs(public_network())
         };
-        let (report, message) = judged(&denied, &serving_80()).await;
+        let (report, message) = judged(&denied, &serving(80)).await;
         let open = finding(&report, "ECS-SVC-004");
         assert_eq!(open.severity, Severity::High);
         assert_eq!(
@@ -292,7 +276,7 @@ mod tests {
         partial
             .unread
             .insert(Fact::RouteTables, "UnauthorizedOperation".into());
-        let (report, _) = judged(&vpcs(partial), &serving_80()).await;
+        let (report, _) = judged(&vpcs(partial), &serving(80)).await;
         let open = finding(&report, "ECS-SVC-004");
         assert_eq!(open.severity, Severity::High);
         assert_eq!(
@@ -301,7 +285,7 @@ mod tests {
         );
 
         // A subnet EC2 does not know: unknown, never open or closed.
-        let (report, _) = judged(&MemoryVpcs::default(), &serving_80()).await;
+        let (report, _) = judged(&MemoryVpcs::default(), &serving(80)).await;
         assert_eq!(
             lines(finding(&report, "ECS-SVC-004")),
             ["subnet-1 tcp/22: unknown: subnet subnet-1 was not found"]
@@ -318,7 +302,7 @@ mod tests {
             ..MemoryVpcs::default()
         };
         let (result, sent) = run_with(
-            &serving_80(),
+            &serving(80),
             &ssh_open_group(),
             &MemoryClusters::default(),
             &throttled,

@@ -55,6 +55,22 @@ pub(super) fn privileged_task() -> MemoryTaskDefinitions {
     }
 }
 
+/// The privileged task, its container serving tcp `port`.
+pub(super) fn serving(port: i64) -> MemoryTaskDefinitions {
+    let tds = privileged_task();
+    let mut by_arn = tds.by_arn;
+    by_arn[0].1.containers[0].port_mappings = vec![crate::model::td::PortMapping {
+        container_port: Some(port),
+        host_port: None,
+        container_port_range: None,
+        protocol: Some("tcp".into()),
+    }];
+    MemoryTaskDefinitions {
+        by_arn,
+        ..MemoryTaskDefinitions::default()
+    }
+}
+
 pub(super) fn event(name: &str, request: serde_json::Value) -> Event {
     let record = json!({"eventID": "ev-svc", "eventName": name, "recipientAccountId": "111122223333",
         "awsRegion": "eu-west-1", "requestParameters": request});
