@@ -136,12 +136,22 @@ impl Place<'_> {
     /// What an intruder on the host holds: every task on it (their task
     /// roles' credentials through the agent), and the instance role.
     fn host_holds(&self, instance: &InstanceState) -> Vec<Hold> {
+        let on: Vec<String> = self
+            .estate
+            .tasks
+            .iter()
+            .filter(|t| t.instance.as_deref() == Some(instance.id.as_str()))
+            .map(|t| match t.service() {
+                Some(service) => format!("task {} of service {}/{service}", t.id(), t.cluster),
+                None => format!("task {}", t.id()),
+            })
+            .collect();
         let mut holds = vec![Hold {
             kind: HoldKind::Host,
             id: instance.id.clone(),
             label: "every task on the instance and its task role".to_string(),
             severity: Severity::High,
-            evidence: Vec::new(),
+            evidence: on,
         }];
         if let Said::Set(profile) = &instance.settings.instance_profile {
             let name = profile.rsplit('/').next().unwrap_or(profile);

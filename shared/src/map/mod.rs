@@ -29,13 +29,13 @@ use crate::model::net::{PortRange, Protocol, Source};
 use crate::model::reach::Family;
 use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
-use crate::ports::estate::{Estate, ServiceState};
+use crate::ports::estate::{Estate, ServiceState, TaskState};
 use crate::report::links::{page, Page};
 use crate::report::map::{Hold, HoldKind, Hop, HopKind, MapDocument, MapTarget, TargetKind};
 use crate::rules;
 
 /// The access map of a place: one document per service, then one per
-/// container instance.
+/// standalone task with a public IP, then one per container instance.
 pub fn access_map(
     account: &str,
     region: &str,
@@ -44,6 +44,8 @@ pub fn access_map(
 ) -> Vec<MapDocument> {
     let place = Place::new(account, region, estate, policy);
     let mut docs: Vec<MapDocument> = estate.services.iter().map(|s| place.service(s)).collect();
+    // Standalone tasks with a public IP (a service's tasks are its own).
+    docs.extend(estate.tasks.iter().filter_map(|t| place.standalone(t)));
     // Service Connect peers, once every service's own ways in are known.
     peers::add_peers(&place, &mut docs);
     docs.extend(
@@ -254,12 +256,108 @@ impl<'e> Place<'e> {
             console: self.console(Page::Service, &id),
             id: id.clone(),
         };
-        let holds = self.task_holds(td_name, td);
+        let mut holds = self.task_holds(td_name, td);
+        holds.extend(self.imds_holds(service));
+        holds.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.kind.cmp(&b.kind)));
         let mut doc = MapDocument::new(self.account, self.region, target, holds);
         self.service_network(&mut doc, service, &id, td);
         self.service_load_balancers(&mut doc, service, &id);
         self.service_exec(&mut doc, service, &id);
         doc
+    }
+
+    /// A standalone task with a public IP: its interface's subnet and
+    /// groups, its task definition when the sweep read it (a service's).
+    fn standalone(&self, task: &TaskState) -> Option<MapDocument> {
+        if task.service().is_some() {
+            return None;
+        }
+        let interface = self
+            .estate
+            .interfaces
+            .iter()
+            .find(|i| Some(&i.id) == task.interface.as_ref())?;
+        interface.public_ip.as_ref()?;
+        let id = task.id();
+        let state = ServiceState {
+            cluster: task.cluster.clone(),
+            name: id
+                .split_once('/')
+                .map_or(id.clone(), |(_, t)| t.to_string()),
+            settings: crate::model::svc::ServiceSettings {
+                task_definition: task.task_definition.clone(),
+                awsvpc: Some(crate::model::svc::AwsvpcConfiguration {
+                    security_groups: Some(interface.groups.clone()),
+                    subnets: Some(vec![interface.subnet_id.clone()]),
+                    assign_public_ip: Some(true),
+                }),
+                ..Default::default()
+            },
+            task_sets: Vec::new(),
+        };
+        let td = task
+            .task_definition
+            .as_deref()
+            .and_then(|name| self.estate.task_definitions.get(name));
+        let target = MapTarget {
+            kind: TargetKind::Task,
+            id: id.clone(),
+            arn: Some(task.arn.clone()),
+            console: None,
+        };
+        let holds = self.task_holds(task.task_definition.as_deref(), td);
+        let mut doc = MapDocument::new(self.account, self.region, target, holds);
+        self.service_network(&mut doc, &state, &id, td);
+        Some(doc)
+    }
+
+    /// The instance role, where the service's tasks run on instances whose
+    /// metadata service they reach: IMDSv1 on, or a hop limit of 2 or more.
+    fn imds_holds(&self, service: &ServiceState) -> Vec<Hold> {
+        let mut hosts: Vec<&str> = self
+            .estate
+            .tasks
+            .iter()
+            .filter(|t| t.cluster == service.cluster && t.service() == Some(service.name.as_str()))
+            .filter_map(|t| t.instance.as_deref())
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let mut holds = Vec::new();
+        for host in hosts {
+            let Some(instance) = self.estate.instances.iter().find(|i| i.id == host) else {
+                continue;
+            };
+            let s = &instance.settings;
+            let off = matches!(&s.http_endpoint, crate::model::ci::Said::Set(e) if e == "disabled");
+            let v1 = !matches!(&s.http_tokens, crate::model::ci::Said::Set(t) if t == "required");
+            let hops = match s.hop_limit {
+                crate::model::ci::Said::Set(h) => h,
+                _ => 1,
+            };
+            if off || (!v1 && hops < 2) {
+                continue;
+            }
+            let mut evidence = Vec::new();
+            if v1 {
+                evidence.push("IMDSv1 is not turned off (httpTokens not required)".to_string());
+            }
+            if hops >= 2 {
+                evidence.push(format!("hop limit {hops}: a container reaches it"));
+            }
+            let profile = match &s.instance_profile {
+                crate::model::ci::Said::Set(p) => p.rsplit('/').next().unwrap_or(p).to_string(),
+                _ => "its instance profile".to_string(),
+            };
+            holds.push(Hold {
+                kind: HoldKind::InstanceRole,
+                id: host.to_string(),
+                label: format!("instance role of {host} ({profile}) through IMDS"),
+                severity: Severity::High,
+                evidence,
+            });
+        }
+        holds
     }
 
     /// What an intruder in the service's task holds: the task role's

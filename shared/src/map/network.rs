@@ -99,7 +99,28 @@ impl Place<'_> {
         let subnets = awsvpc.subnets.clone().unwrap_or_default();
         let end = doc.holds.first().cloned();
         let severity = doc.worst_end();
-        for (protocol, port, container) in served(td) {
+        let mut ports = served(td);
+        if ports.is_empty() && td.is_none() {
+            // The task definition was not read: the single ports the
+            // groups open to the internet are what may be served.
+            for g in &groups {
+                for f in self.open.get(g.as_str()).into_iter().flatten() {
+                    let range = crate::model::net::PortRange::from_bounds(
+                        f.fields.from_port,
+                        f.fields.to_port,
+                    );
+                    let protocol = f.fields.protocol.as_deref().and_then(Protocol::parse);
+                    if let (Some(p @ (Protocol::Tcp | Protocol::Udp)), true) =
+                        (protocol, range.from == range.to)
+                    {
+                        if !ports.iter().any(|(q, n, _)| *q == p && *n == range.from) {
+                            ports.push((p, range.from, "?".to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        for (protocol, port, container) in ports {
             let (open, unknown) = self.open_rules(&groups, protocol, port);
             if open.is_empty() && unknown.is_empty() && public != Some(true) {
                 continue;

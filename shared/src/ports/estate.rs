@@ -152,6 +152,39 @@ impl InterfaceState {
     }
 }
 
+/// A running task as `DescribeTasks` shows it: what started it, where it
+/// runs, and its network interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskState {
+    pub cluster: String,
+    pub arn: String,
+    /// `service:<name>` for a service's task, else `family:<name>` or what
+    /// RunTask was given.
+    pub group: Option<String>,
+    pub task_definition: Option<String>,
+    pub launch_type: Option<String>,
+    /// Its awsvpc interface (`eni-…`), from its attachment.
+    pub interface: Option<String>,
+    /// The EC2 instance it runs on (`i-…`), from its container instance.
+    pub instance: Option<String>,
+}
+
+impl TaskState {
+    /// `cluster/<task id>`.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}",
+            self.cluster,
+            self.arn.rsplit('/').next().unwrap_or(&self.arn)
+        )
+    }
+
+    /// The service that runs it, when a service does.
+    pub fn service(&self) -> Option<&str> {
+        self.group.as_deref()?.strip_prefix("service:")
+    }
+}
+
 /// A read that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unread {
@@ -171,6 +204,8 @@ impl Unread {
 pub struct Estate {
     pub groups: Vec<GroupState>,
     pub services: Vec<ServiceState>,
+    /// The running tasks of every cluster.
+    pub tasks: Vec<TaskState>,
     pub clusters: Vec<ClusterState>,
     /// The capacity providers the clusters use.
     pub capacity_providers: Vec<CapacityProviderState>,

@@ -69,6 +69,8 @@ impl SdkEstate {
             let name = cluster.rsplit('/').next().unwrap_or(cluster).to_string();
             self.services_of(cluster, &name, &mut read.services, &mut part)
                 .await;
+            self.tasks_of(cluster, &name, &mut read.tasks, &mut part)
+                .await;
         }
         // Fargate's own providers have no Auto Scaling group to protect.
         let named: Vec<String> = providers
@@ -162,6 +164,131 @@ impl SdkEstate {
         (read, part)
     }
 
+    /// The running tasks of one cluster (a page of ARNs, then a hundred
+    /// described at a time), and the instances their container instances
+    /// are (a hundred at a time).
+    pub(super) async fn tasks_of(
+        &self,
+        cluster: &str,
+        name: &str,
+        tasks: &mut Vec<TaskState>,
+        part: &mut Part,
+    ) {
+        let mut arns: Vec<String> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            part.call();
+            match self
+                .ecs
+                .list_tasks()
+                .cluster(cluster)
+                .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+                .max_results(ECS_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    arns.extend(out.task_arns().iter().cloned());
+                    match out.next_token() {
+                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    part.failed(
+                        format!("ListTasks (cluster {name})"),
+                        classify("ListTasks", &e),
+                    );
+                    return;
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for batch in arns.chunks(TASKS_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(batch.to_vec()))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    if let Some(e) = ecs_failure("DescribeTasks", out.failures()) {
+                        part.failed(format!("DescribeTasks (cluster {name})"), e);
+                    }
+                    found.extend(out.tasks().iter().map(|t| {
+                        let interface = t
+                            .attachments()
+                            .iter()
+                            .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
+                            .flat_map(|a| a.details())
+                            .find(|d| d.name() == Some("networkInterfaceId"))
+                            .and_then(|d| d.value())
+                            .map(str::to_string);
+                        (
+                            TaskState {
+                                cluster: name.to_string(),
+                                arn: t.task_arn().unwrap_or_default().to_string(),
+                                group: t.group().map(str::to_string),
+                                task_definition: t.task_definition_arn().map(str::to_string),
+                                launch_type: t.launch_type().map(|l| l.as_str().to_string()),
+                                interface,
+                                instance: None,
+                            },
+                            t.container_instance_arn().map(str::to_string),
+                        )
+                    }));
+                }
+                Err(e) => part.failed(
+                    format!("DescribeTasks (cluster {name})"),
+                    classify("DescribeTasks", &e),
+                ),
+            }
+        }
+        let hosts: Vec<String> = found
+            .iter()
+            .filter_map(|(_, ci)| ci.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut instance_of: BTreeMap<String, String> = BTreeMap::new();
+        for batch in hosts.chunks(TASKS_PER_DESCRIBE) {
+            part.call();
+            match self
+                .ecs
+                .describe_container_instances()
+                .cluster(cluster)
+                .set_container_instances(Some(batch.to_vec()))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    if let Some(e) = ecs_failure("DescribeContainerInstances", out.failures()) {
+                        part.failed(format!("DescribeContainerInstances (cluster {name})"), e);
+                    }
+                    for ci in out.container_instances() {
+                        if let (Some(arn), Some(id)) =
+                            (ci.container_instance_arn(), ci.ec2_instance_id())
+                        {
+                            instance_of.insert(arn.to_string(), id.to_string());
+                        }
+                    }
+                }
+                Err(e) => part.failed(
+                    format!("DescribeContainerInstances (cluster {name})"),
+                    classify("DescribeContainerInstances", &e),
+                ),
+            }
+        }
+        tasks.extend(found.into_iter().map(|(mut task, ci)| {
+            task.instance = ci.and_then(|ci| instance_of.get(&ci).cloned());
+            task
+        }));
+    }
+
     /// The services of one cluster, ten at a time, with their tags.
     pub(super) async fn services_of(
         &self,
@@ -245,6 +372,7 @@ impl SdkEstate {
 #[derive(Default)]
 pub(super) struct EcsRead {
     pub(super) services: Vec<ServiceState>,
+    pub(super) tasks: Vec<TaskState>,
     pub(super) clusters: Vec<ClusterState>,
     pub(super) capacity_providers: Vec<CapacityProviderState>,
     pub(super) account_insights: Option<String>,

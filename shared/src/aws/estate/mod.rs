@@ -36,7 +36,8 @@ use crate::model::svc::{
 use crate::model::td::TaskDefinition;
 use crate::ports::estate::{
     CapacityProviderState, ClusterState, Estate, GroupState, InstanceState, InterfaceState,
-    ListenerState, LoadBalancerState, ServiceState, TargetGroupState, TemplateState, Unread,
+    ListenerState, LoadBalancerState, ServiceState, TargetGroupState, TaskState, TemplateState,
+    Unread,
 };
 use crate::ports::Instances;
 use crate::ports::{AwsError, EstateReader};
@@ -46,6 +47,8 @@ use crate::ports::{AwsError, EstateReader};
 const EC2_PAGE: i32 = 1000;
 const ECS_PAGE: i32 = 100;
 const SERVICES_PER_DESCRIBE: usize = 10;
+/// DescribeTasks and DescribeContainerInstances take at most a hundred.
+const TASKS_PER_DESCRIBE: usize = 100;
 /// DescribeClusters and DescribeCapacityProviders take at most 100 names.
 const CLUSTERS_PER_DESCRIBE: usize = 100;
 const PROVIDERS_PER_DESCRIBE: usize = 100;
@@ -176,6 +179,7 @@ impl EstateReader for SdkEstate {
         Estate {
             groups,
             services: read.services,
+            tasks: read.tasks,
             clusters: read.clusters,
             capacity_providers: read.capacity_providers,
             account_insights: read.account_insights,

@@ -97,8 +97,7 @@ pub(super) fn opened(
 mod tests {
     use crate::guards::service::test_support::*;
     use crate::model::reach::test_support::{public_network, route, table};
-    use crate::model::td::PortMapping;
-    use crate::ports::fakes::{MemoryClusters, MemoryTaskDefinitions, MemoryVpcs};
+    use crate::ports::fakes::{MemoryClusters, MemoryVpcs};
     use serde_json::json;
 
     fn vpcs(network: crate::model::reach::Network) -> MemoryVpcs {

@@ -119,7 +119,6 @@ mod tests {
     use crate::guards::service::test_support::*;
     use crate::model::reach::test_support::{public_network, route, table};
     use crate::model::reach::{Fact, Network};
-    use crate::model::td::PortMapping;
     use crate::policy::Policy;
     use crate::ports::fakes::{MemoryClusters, MemoryTaskDefinitions, MemoryVpcs};
     use crate::ports::AwsError;

@@ -667,3 +667,126 @@ fn an_ipv6_only_opening_is_possible_never_taken_for_the_ipv4_address() {
         Some("no group of the service (sg-open) admits the internet on tcp/8080")
     );
 }
+
+fn task(
+    arn_id: &str,
+    group: &str,
+    interface: Option<&str>,
+    instance: Option<&str>,
+) -> crate::ports::estate::TaskState {
+    crate::ports::estate::TaskState {
+        cluster: "prod".to_string(),
+        arn: format!("arn:aws:ecs:eu-west-1:111122223333:task/prod/{arn_id}"),
+        group: Some(group.to_string()),
+        task_definition: Some(TD_ARN.to_string()),
+        launch_type: Some("FARGATE".to_string()),
+        interface: interface.map(str::to_string),
+        instance: instance.map(str::to_string),
+    }
+}
+
+fn interface(id: &str, public: bool) -> crate::ports::estate::InterfaceState {
+    crate::ports::estate::InterfaceState {
+        id: id.to_string(),
+        vpc_id: "vpc-1".to_string(),
+        subnet_id: "subnet-1".to_string(),
+        private_ips: vec!["10.0.1.9".to_string()],
+        instance_id: None,
+        description: "arn:aws:ecs:eu-west-1:111122223333:attachment/0a1b".to_string(),
+        public_ip: public.then(|| "54.9.9.9".to_string()),
+        groups: vec!["sg-open".to_string()],
+    }
+}
+
+#[test]
+fn a_standalone_task_with_a_public_ip_is_a_target_of_its_own() {
+    let mut e = map_estate();
+    e.tasks = vec![
+        task("job1", "family:web", Some("eni-job1"), None),
+        task("job2", "family:web", Some("eni-job2"), None),
+        task("svc1", "service:public", Some("eni-job1"), None),
+    ];
+    e.interfaces = vec![interface("eni-job1", true), interface("eni-job2", false)];
+    let docs = mapped(&e);
+    let tasks: Vec<&str> = docs
+        .iter()
+        .filter(|d| d.target.kind == crate::report::map::TargetKind::Task)
+        .map(|d| d.target.id.as_str())
+        .collect();
+    assert_eq!(
+        tasks,
+        ["prod/job1"],
+        "no public IP, or a service's task: none"
+    );
+    let job = doc(&docs, "prod/job1");
+    let p = paths(job, PathKind::Network)[0];
+    assert_eq!(p.status, PathStatus::Open);
+    assert_eq!(
+        hop_ids(p),
+        [
+            "internet",
+            "igw-0ab",
+            "assignPublicIp",
+            "sgr-open8080",
+            "prod/job1"
+        ]
+    );
+    assert_eq!(
+        job.severity,
+        Some(Severity::Critical),
+        "its task role: admin"
+    );
+}
+
+#[test]
+fn a_service_on_instances_whose_metadata_its_containers_reach_holds_the_instance_role() {
+    let mut e = map_estate();
+    e.tasks = vec![task("w1", "service:web", None, Some("i-host"))];
+    let host = |tokens: &str, hops: i64| InstanceState {
+        id: "i-host".to_string(),
+        settings: InstanceSettings {
+            http_tokens: Said::Set(tokens.to_string()),
+            hop_limit: Said::Set(hops),
+            instance_profile: Said::Set(
+                "arn:aws:iam::111122223333:instance-profile/ecs".to_string(),
+            ),
+            subnet: Some("subnet-2".to_string()),
+            ..InstanceSettings::default()
+        }
+        .whole(),
+        container_instance: Some(Evidence("registered in cluster prod".to_string())),
+        auto_scaling_group: None,
+    };
+    e.instances = vec![host("required", 2)];
+    let docs = mapped(&e);
+    let web = doc(&docs, "prod/web");
+    let imds: Vec<&crate::report::map::Hold> = web
+        .holds
+        .iter()
+        .filter(|h| h.kind == crate::report::map::HoldKind::InstanceRole)
+        .collect();
+    assert_eq!(imds.len(), 1);
+    assert_eq!(imds[0].label, "instance role of i-host (ecs) through IMDS");
+    assert_eq!(imds[0].evidence, ["hop limit 2: a container reaches it"]);
+    // The instance's own map names the tasks on it.
+    let on_host = doc(&docs, "i-host");
+    assert_eq!(
+        on_host.holds[0].evidence,
+        ["task prod/w1 of service prod/web"]
+    );
+
+    // IMDSv2 required and one hop: the containers cannot reach it.
+    e.instances = vec![host("required", 1)];
+    let docs = mapped(&e);
+    assert!(doc(&docs, "prod/web")
+        .holds
+        .iter()
+        .all(|h| h.kind != crate::report::map::HoldKind::InstanceRole));
+    // IMDSv1 on: reached whatever the hop limit.
+    e.instances = vec![host("optional", 1)];
+    let docs = mapped(&e);
+    assert!(doc(&docs, "prod/web")
+        .holds
+        .iter()
+        .any(|h| h.kind == crate::report::map::HoldKind::InstanceRole));
+}
