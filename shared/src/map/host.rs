@@ -5,8 +5,10 @@
 use super::{internet, Place};
 use crate::finding::{Finding, Severity};
 use crate::model::ci::Said;
+use crate::model::net::PortRange;
 use crate::model::net::Protocol;
-use crate::ports::estate::InstanceState;
+use crate::model::td::TaskDefinition;
+use crate::ports::estate::{InstanceState, ServiceState};
 use crate::report::links::Page;
 use crate::report::map::{
     path, Hold, HoldKind, Hop, HopKind, MapDocument, MapTarget, PathKind, TargetKind,
@@ -165,4 +167,142 @@ impl Place<'_> {
         }
         holds
     }
+
+    /// A service in `bridge` or `host` network mode listens on its
+    /// instances' addresses: each host port (the container's in host mode;
+    /// a static `hostPort`, or the dynamic range 32768-65535, in bridge
+    /// mode) that the instance's groups open to the internet is a way in.
+    pub(super) fn service_host_ports(
+        &self,
+        doc: &mut MapDocument,
+        service: &ServiceState,
+        id: &str,
+        td: Option<&TaskDefinition>,
+    ) {
+        let Some(td) = td else {
+            return;
+        };
+        let mode = td.network_mode.as_deref().unwrap_or("bridge");
+        if mode != "bridge" && mode != "host" {
+            return;
+        }
+        let mut hosts: Vec<&str> = self
+            .estate
+            .tasks
+            .iter()
+            .filter(|t| t.cluster == service.cluster && t.service() == Some(service.name.as_str()))
+            .filter_map(|t| t.instance.as_deref())
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let end = doc.holds.first().cloned();
+        let severity = doc.worst_end();
+        for host in hosts {
+            let Some(instance) = self.estate.instances.iter().find(|i| i.id == host) else {
+                continue;
+            };
+            let settings = &instance.settings;
+            let groups = settings.groups();
+            let public = match (&settings.public_address, &settings.public_ip) {
+                (Some(_), _) => Some(true),
+                (None, Said::Set(has)) => Some(*has),
+                _ => None,
+            };
+            for c in &td.containers {
+                for m in &c.port_mappings {
+                    let Some(container_port) = m.container_port.and_then(|p| u16::try_from(p).ok())
+                    else {
+                        continue;
+                    };
+                    let protocol = match m.protocol.as_deref() {
+                        Some(p) if p.eq_ignore_ascii_case("udp") => Protocol::Udp,
+                        _ => Protocol::Tcp,
+                    };
+                    let static_port = match mode {
+                        "host" => Some(container_port),
+                        _ => m
+                            .host_port
+                            .and_then(|p| u16::try_from(p).ok())
+                            .filter(|p| *p != 0),
+                    };
+                    // The port asked of the network: the static one, else
+                    // the first of the dynamic range an open rule admits.
+                    let (port, label) = match static_port {
+                        Some(p) => (p, format!("{protocol}/{p}")),
+                        None => {
+                            let open = groups
+                                .iter()
+                                .filter_map(|g| self.open.get(g.as_str()))
+                                .flatten()
+                                .filter_map(|f| {
+                                    let r = PortRange::from_bounds(
+                                        f.fields.from_port,
+                                        f.fields.to_port,
+                                    );
+                                    (r.to >= DYNAMIC.0 && r.from <= DYNAMIC.1)
+                                        .then(|| r.from.max(DYNAMIC.0))
+                                })
+                                .min();
+                            match open {
+                                Some(p) => (
+                                    p,
+                                    format!(
+                                        "{protocol}/{p} (dynamic host ports {}-{})",
+                                        DYNAMIC.0, DYNAMIC.1
+                                    ),
+                                ),
+                                None => continue,
+                            }
+                        }
+                    };
+                    let (open, unknown) = self.open_rules(groups, protocol, port);
+                    if open.is_empty() && unknown.is_empty() {
+                        continue;
+                    }
+                    let family = crate::model::reach::Family::Ipv4;
+                    let net = match &settings.subnet {
+                        Some(subnet) => self.net_part(subnet, public, protocol, port, family),
+                        None => super::network::NetPart {
+                            hop: Hop::new(HopKind::Subnet, "subnet?", "subnet?")
+                                .unknown(Some("the instance's subnet was not read".into())),
+                            closed: None,
+                        },
+                    };
+                    let address = match &settings.public_address {
+                        Some(ip) => Hop::new(HopKind::PublicAddress, ip, ip.clone()),
+                        None => Hop::new(HopKind::PublicAddress, "none", "no public address"),
+                    };
+                    let hops = vec![
+                        internet(),
+                        net.hop,
+                        address,
+                        self.rules_hop(&open, &unknown, groups),
+                        Hop::new(
+                            HopKind::ContainerInstance,
+                            host,
+                            format!("container instance {host} {label}"),
+                        )
+                        .console(self.console(Page::Instance, host))
+                        .evidence(format!("network mode {mode}")),
+                        Hop::new(
+                            HopKind::Service,
+                            id,
+                            format!("service {id} container {}:{container_port}", c.name),
+                        )
+                        .console(doc.target.console.clone()),
+                    ];
+                    doc.push(path(
+                        PathKind::Host,
+                        hops,
+                        net.closed,
+                        end.as_ref(),
+                        severity,
+                    ));
+                }
+            }
+        }
+    }
 }
+
+/// The host ports ECS gives a bridge-mode container without a static one.
+const DYNAMIC: (u16, u16) = (32768, 65535);

@@ -8,7 +8,8 @@
 //!
 //! - `network`: the internet straight to a task's address, and through a
 //!   load balancer's listener and target group to the container port;
-//! - `host`: SSH, RDP and other open ports of a container instance;
+//! - `host`: SSH, RDP and other open ports of a container instance, and
+//!   the host ports of services in bridge or host network mode;
 //! - `exec`: who may open a shell through ECS Exec;
 //! - `peers`: the Service Connect services of a namespace that can call
 //!   each other;
@@ -262,6 +263,7 @@ impl<'e> Place<'e> {
         let mut doc = MapDocument::new(self.account, self.region, target, holds);
         self.service_network(&mut doc, service, &id, td);
         self.service_load_balancers(&mut doc, service, &id);
+        self.service_host_ports(&mut doc, service, &id, td);
         self.service_exec(&mut doc, service, &id);
         doc
     }

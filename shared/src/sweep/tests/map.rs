@@ -790,3 +790,73 @@ fn a_service_on_instances_whose_metadata_its_containers_reach_holds_the_instance
         .iter()
         .any(|h| h.kind == crate::report::map::HoldKind::InstanceRole));
 }
+
+#[test]
+fn a_bridge_mode_service_is_reached_through_its_instances_host_ports() {
+    let mut e = map_estate();
+    let mut td = serving_td();
+    td.network_mode = Some("bridge".to_string());
+    td.containers[0].port_mappings[0].host_port = Some(8080);
+    e.task_definitions = [(TD_ARN.to_string(), td.clone())].into();
+    e.services[0].settings.awsvpc = None;
+    e.tasks = vec![task("w1", "service:web", None, Some("i-host"))];
+    e.groups.push(group(
+        "sg-all",
+        vec![SgRule {
+            ip_protocol: "-1".to_string(),
+            protocol: Protocol::All,
+            from_port: None,
+            to_port: None,
+            ..rule("sgr-all", 0, "0.0.0.0/0")
+        }],
+        &[],
+    ));
+    let host = |group: &str| InstanceState {
+        id: "i-host".to_string(),
+        settings: InstanceSettings {
+            http_tokens: Said::Set("required".to_string()),
+            hop_limit: Said::Set(1),
+            public_ip: Said::Set(true),
+            public_address: Some("203.0.113.9".to_string()),
+            security_groups: Said::Set(vec![group.to_string()]),
+            subnet: Some("subnet-1".to_string()),
+            ..InstanceSettings::default()
+        }
+        .whole(),
+        container_instance: Some(Evidence("registered in cluster prod".to_string())),
+        auto_scaling_group: None,
+    };
+    e.instances = vec![host("sg-open")];
+    let docs = mapped(&e);
+    let web = doc(&docs, "prod/web");
+    let p = paths(web, PathKind::Host)[0];
+    assert_eq!(p.status, PathStatus::Open, "{p:?}");
+    assert_eq!(
+        hop_ids(p),
+        [
+            "internet",
+            "igw-0ab",
+            "203.0.113.9",
+            "sgr-open8080",
+            "i-host",
+            "prod/web"
+        ]
+    );
+    assert_eq!(p.hops[4].label, "container instance i-host tcp/8080");
+
+    // A dynamic host port, reached through a group that opens everything.
+    let mut dynamic = td;
+    dynamic.containers[0].port_mappings[0].host_port = Some(0);
+    e.task_definitions = [(TD_ARN.to_string(), dynamic)].into();
+    e.instances = vec![host("sg-all")];
+    let docs = mapped(&e);
+    let p = paths(doc(&docs, "prod/web"), PathKind::Host)[0];
+    assert_eq!(
+        p.hops[4].label,
+        "container instance i-host tcp/32768 (dynamic host ports 32768-65535)"
+    );
+    // The group opens only 8080: the dynamic range is not reached.
+    e.instances = vec![host("sg-open")];
+    let docs = mapped(&e);
+    assert!(paths(doc(&docs, "prod/web"), PathKind::Host).is_empty());
+}
