@@ -45,6 +45,7 @@ locals {
       "sqs:SendMessage",
     ]
     "service-guard" = [
+      "dynamodb:Query",
       "ec2:DescribeInternetGateways",
       "ec2:DescribeManagedPrefixLists",
       "ec2:DescribeNetworkAcls",

@@ -6,11 +6,12 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::state::DynamoState;
 use crate::aws::vpc::Ec2Vpcs;
 use crate::aws::{Ec2SecurityGroups, EcsClusters, EcsTaskDefinitions};
 use crate::config::FunctionConfig;
 use crate::guards::service::ServiceGuard;
-use crate::ports::{Clusters, SecurityGroups, TaskDefinitions, Vpcs};
+use crate::ports::{Clusters, SecurityGroups, StateStore, TaskDefinitions, Vpcs};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (what the
 /// service, task set or task deploys), DescribeSecurityGroupRules (the groups
@@ -18,7 +19,9 @@ use crate::ports::{Clusters, SecurityGroups, TaskDefinitions, Vpcs};
 /// (the prefix lists their rules name), DescribeClusters (the cluster's Exec
 /// configuration, when the call turns Exec on), DescribeSubnets,
 /// DescribeRouteTables, DescribeNetworkAcls and DescribeInternetGateways (the
-/// network path to what an exposure finding exposes), Publish, and SendMessage (a
+/// network path to what an exposure finding exposes), Query (the ways in the
+/// last sweep recorded for the service, to name those a change closes),
+/// Publish, and SendMessage (a
 /// redacted copy of an event it could not handle, to the failure queue:
 /// RunTask's overrides may carry secrets). The Terraform module grants
 /// exactly these (a test compares them).
@@ -33,6 +36,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:GetManagedPrefixListEntries",
     "ecs:DescribeClusters",
     "ecs:DescribeTaskDefinition",
+    "dynamodb:Query",
     "sns:Publish",
     "sqs:SendMessage",
 ];
@@ -43,6 +47,8 @@ pub struct Deps {
     pub groups: Ec2SecurityGroups,
     pub clusters: EcsClusters,
     pub vpcs: Ec2Vpcs,
+    /// The state table, when the deployment has one (it does with the module).
+    pub state: Option<DynamoState>,
     pub common: Common,
 }
 
@@ -55,6 +61,10 @@ impl Deps {
             clusters: EcsClusters::new(ecs),
             groups: Ec2SecurityGroups::new(ec2.clone()),
             vpcs: Ec2Vpcs::new(ec2),
+            state: config
+                .state_table
+                .clone()
+                .map(|table| DynamoState::new(aws_sdk_dynamodb::Client::new(sdk), table)),
             common: Common::new(sdk, config),
         }
     }
@@ -92,6 +102,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 groups,
                 clusters,
                 vpcs,
+                state: deps.state.as_ref().map(|s| s as &dyn StateStore),
                 notifier: &common.notifier,
                 policy: &common.config.policy,
                 settings: &acting.settings,

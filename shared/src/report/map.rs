@@ -166,6 +166,10 @@ pub struct MapPath {
     pub severity: Severity,
     /// `internet → igw-… → sg-… tcp/8080 → service prod/web (task role: admin)`.
     pub summary: String,
+    /// The hops alone (the summary without what the end holds): what names
+    /// the way in, whatever is read of the end.
+    #[serde(skip)]
+    pub route: String,
     /// Closed: what keeps the traffic out; possible: what was not read.
     pub why: Option<String>,
     pub hops: Vec<Hop>,
@@ -260,19 +264,21 @@ impl MapDocument {
     }
 
     /// Each open or possible path as a finding about the target, under
-    /// [`PATH_RULE`] (its detail the path's summary; one per summary): what
-    /// the sweep records, alerts when new, and resolves when it closes.
+    /// [`PATH_RULE`] (its detail `<kind>: <summary>`, see [`path_detail`];
+    /// one per detail): what the sweep records, alerts when new, and
+    /// resolves when it closes.
     pub fn path_findings(&self) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
         for p in self.paths.iter().filter(|p| p.status != PathStatus::Closed) {
-            if out.iter().any(|f| f.detail == p.summary) {
+            let detail = path_detail(p);
+            if out.iter().any(|f| f.detail == detail) {
                 continue;
             }
             out.push(Finding {
                 rule: PATH_RULE,
                 severity: p.severity,
                 title: "NEW PATH",
-                detail: p.summary.clone(),
+                detail,
                 remediation: "Close the hop that should not be open (each hop names its id), or keep the path if this way in is meant to be.",
                 action: Action::Notify,
                 resource: None,
@@ -289,6 +295,25 @@ impl MapDocument {
             format!(r#"{{"schema":"{SCHEMA}","error":"the map could not be written: {e}"}}"#)
         })
     }
+}
+
+/// How the state table records a path: `network: internet → … (what the
+/// end holds)`.
+pub fn path_detail(p: &MapPath) -> String {
+    format!("{}: {}", p.kind.as_str(), p.summary)
+}
+
+/// Whether a recorded path's detail ([`path_detail`]) is the way in of
+/// `kind` along `route`, whatever its end was read to hold.
+pub fn records_route(detail: &str, kind: PathKind, route: &str) -> bool {
+    let Some(rest) = detail
+        .strip_prefix(kind.as_str())
+        .and_then(|r| r.strip_prefix(": "))
+        .and_then(|r| r.strip_prefix(route))
+    else {
+        return false;
+    };
+    rest.is_empty() || rest.starts_with(" (")
 }
 
 /// A path's summary: its hops' labels joined by arrows, then the worst
@@ -326,6 +351,7 @@ pub fn path(
         status,
         severity,
         summary: summary(&hops, end),
+        route: summary(&hops, None),
         why,
         hops,
     }
@@ -352,6 +378,30 @@ mod tests {
             arn: None,
             console: None,
         }
+    }
+
+    #[test]
+    fn a_recorded_path_is_known_by_its_kind_and_route_whatever_its_end() {
+        let route = "internet → igw-1 → sg-1 tcp 80 from 0.0.0.0/0 → service prod/web";
+        let detail = format!("network: {route} (task role app: admin-level or wildcard)");
+        assert!(records_route(&detail, PathKind::Network, route));
+        assert!(records_route(
+            &format!("network: {route}"),
+            PathKind::Network,
+            route
+        ));
+        assert!(!records_route(&detail, PathKind::LoadBalancer, route));
+        // A longer route that begins with this one is another way in.
+        assert!(!records_route(
+            &format!("network: {route} → more"),
+            PathKind::Network,
+            route
+        ));
+        assert!(!records_route(
+            &detail,
+            PathKind::Network,
+            "internet → igw-2"
+        ));
     }
 
     #[test]

@@ -214,6 +214,7 @@ mod tests {
             groups: &ssh_open_group(),
             clusters: &MemoryClusters::default(),
             vpcs: &MemoryVpcs::default(),
+            state: None,
             notifier: &notifier,
             policy: &policy,
             settings: &settings,

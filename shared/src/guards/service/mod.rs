@@ -30,7 +30,7 @@ use crate::guards::{preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::svc::ServiceChange;
 use crate::policy::Policy;
-use crate::ports::{Clusters, Notifier, SecurityGroups, TaskDefinitions, Vpcs};
+use crate::ports::{Clusters, Notifier, SecurityGroups, StateStore, TaskDefinitions, Vpcs};
 use crate::report::Report;
 use crate::rules::ecs_svc::Enrichment;
 
@@ -48,6 +48,9 @@ pub struct ServiceGuard<'a> {
     pub clusters: &'a dyn Clusters,
     /// The network path of what is exposed (subnets, routes, network ACLs).
     pub vpcs: &'a dyn Vpcs,
+    /// The sweep's state table, where the ways in recorded at the last
+    /// sweep are read to name those a change closes; `None` without one.
+    pub state: Option<&'a dyn StateStore>,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -126,15 +129,20 @@ impl ServiceGuard<'_> {
                 &networks,
                 self.policy.wide,
             );
-            // The ways in the change opens, drawn from what was read for it.
-            report.notes.extend(opens::opened(
+            // The ways in the change opens (and, against the last sweep's
+            // record, closes), drawn from what was read for it.
+            let doc = opens::drawn(
                 event,
                 &change,
                 task_definition.as_ref(),
                 read_groups,
                 &networks,
                 self.policy,
-            ));
+            );
+            report.notes.extend(opens::opened(doc.as_ref()));
+            if let (Some(state), Some(doc)) = (self.state, doc.as_ref()) {
+                report.notes.extend(opens::closed(state, event, doc).await);
+            }
         }
         report_and_notify(event, report, self.policy, self.settings, self.notifier).await
     }

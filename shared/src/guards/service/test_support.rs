@@ -126,6 +126,7 @@ pub(super) async fn run_with(
         groups,
         clusters,
         vpcs,
+        state: None,
         notifier: &notifier,
         policy: &policy,
         settings: &settings,

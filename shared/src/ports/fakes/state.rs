@@ -37,6 +37,9 @@ impl crate::ports::StateStore for MemoryState {
         account: &str,
         region: &str,
     ) -> Result<Vec<crate::state::Record>, AwsError> {
+        if let Some(e) = &self.read_error {
+            return Err(e.clone());
+        }
         Ok(self
             .records
             .lock()

@@ -431,7 +431,7 @@ async fn the_sweep_records_each_way_in_alerts_it_when_it_opens_and_says_when_it_
     assert_eq!(first.map.len(), 3);
     let alert = text(&h.sent()[0]);
     assert!(
-        alert.contains("[CRITICAL] MAP-PATH NEW PATH\n    prod/web: internet → igw-0ab → app/web/50dc6c495c0c9188 (internet-facing) → HTTP:80"),
+        alert.contains("[CRITICAL] MAP-PATH NEW PATH\n    prod/web: load-balancer: internet → igw-0ab → app/web/50dc6c495c0c9188 (internet-facing) → HTTP:80"),
         "{alert}"
     );
     assert!(
@@ -463,7 +463,7 @@ async fn the_sweep_records_each_way_in_alerts_it_when_it_opens_and_says_when_it_
     assert_eq!(closed, [("MAP-PATH", "prod/web")]);
     let alert = text(&h.sent()[1]);
     assert!(
-        alert.contains("- PATH CLOSED on prod/web: internet → igw-0ab → app/web/50dc6c495c0c9188"),
+        alert.contains("- PATH CLOSED on prod/web: load-balancer: internet → igw-0ab → app/web/50dc6c495c0c9188"),
         "{alert}"
     );
 }
