@@ -56,6 +56,12 @@ locals {
       "ec2:GetManagedPrefixListEntries",
       "ecs:DescribeClusters",
       "ecs:DescribeTaskDefinition",
+      "iam:GetPolicy",
+      "iam:GetPolicyVersion",
+      "iam:GetRole",
+      "iam:GetRolePolicy",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListRolePolicies",
       "sns:Publish",
       "sqs:SendMessage",
     ]

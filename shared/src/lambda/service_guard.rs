@@ -6,12 +6,13 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::{Common, HandlerError};
+use crate::aws::iam::IamClient;
 use crate::aws::state::DynamoState;
 use crate::aws::vpc::Ec2Vpcs;
 use crate::aws::{Ec2SecurityGroups, EcsClusters, EcsTaskDefinitions};
 use crate::config::FunctionConfig;
 use crate::guards::service::ServiceGuard;
-use crate::ports::{Clusters, SecurityGroups, StateStore, TaskDefinitions, Vpcs};
+use crate::ports::{Clusters, Iam, SecurityGroups, StateStore, TaskDefinitions, Vpcs};
 
 /// Every AWS action this function calls: DescribeTaskDefinition (what the
 /// service, task set or task deploys), DescribeSecurityGroupRules (the groups
@@ -19,7 +20,10 @@ use crate::ports::{Clusters, SecurityGroups, StateStore, TaskDefinitions, Vpcs};
 /// (the prefix lists their rules name), DescribeClusters (the cluster's Exec
 /// configuration, when the call turns Exec on), DescribeSubnets,
 /// DescribeRouteTables, DescribeNetworkAcls and DescribeInternetGateways (the
-/// network path to what an exposure finding exposes), Query (the ways in the
+/// network path to what an exposure finding exposes), the task role's
+/// GetRole, ListAttachedRolePolicies, GetPolicy, GetPolicyVersion,
+/// ListRolePolicies and GetRolePolicy (what the end of each way in holds),
+/// Query (the ways in the
 /// last sweep recorded for the service, to name those a change closes),
 /// Publish, and SendMessage (a
 /// redacted copy of an event it could not handle, to the failure queue:
@@ -37,6 +41,12 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ecs:DescribeClusters",
     "ecs:DescribeTaskDefinition",
     "dynamodb:Query",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
     "sns:Publish",
     "sqs:SendMessage",
 ];
@@ -47,6 +57,7 @@ pub struct Deps {
     pub groups: Ec2SecurityGroups,
     pub clusters: EcsClusters,
     pub vpcs: Ec2Vpcs,
+    pub iam: IamClient,
     /// The state table, when the deployment has one (it does with the module).
     pub state: Option<DynamoState>,
     pub common: Common,
@@ -61,6 +72,7 @@ impl Deps {
             clusters: EcsClusters::new(ecs),
             groups: Ec2SecurityGroups::new(ec2.clone()),
             vpcs: Ec2Vpcs::new(ec2),
+            iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
             state: config
                 .state_table
                 .clone()
@@ -78,23 +90,26 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, acting| async move {
-            let (task_definitions, groups, clusters, vpcs): (
+            let (task_definitions, groups, clusters, vpcs, iam): (
                 &dyn TaskDefinitions,
                 &dyn SecurityGroups,
                 &dyn Clusters,
                 &dyn Vpcs,
+                &dyn Iam,
             ) = match &acting.away {
                 Some(clients) => (
                     &clients.task_definitions,
                     &clients.groups,
                     &clients.clusters,
                     &clients.vpcs,
+                    &clients.iam,
                 ),
                 None => (
                     &deps.task_definitions,
                     &deps.groups,
                     &deps.clusters,
                     &deps.vpcs,
+                    &deps.iam,
                 ),
             };
             ServiceGuard {
@@ -103,6 +118,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 clusters,
                 vpcs,
                 state: deps.state.as_ref().map(|s| s as &dyn StateStore),
+                iam: Some(iam),
                 notifier: &common.notifier,
                 policy: &common.config.policy,
                 settings: &acting.settings,

@@ -215,6 +215,7 @@ mod tests {
             clusters: &MemoryClusters::default(),
             vpcs: &MemoryVpcs::default(),
             state: None,
+            iam: None,
             notifier: &notifier,
             policy: &policy,
             settings: &settings,

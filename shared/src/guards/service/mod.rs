@@ -30,7 +30,7 @@ use crate::guards::{preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::event::Event;
 use crate::model::svc::ServiceChange;
 use crate::policy::Policy;
-use crate::ports::{Clusters, Notifier, SecurityGroups, StateStore, TaskDefinitions, Vpcs};
+use crate::ports::{Clusters, Iam, Notifier, SecurityGroups, StateStore, TaskDefinitions, Vpcs};
 use crate::report::Report;
 use crate::rules::ecs_svc::Enrichment;
 
@@ -51,6 +51,9 @@ pub struct ServiceGuard<'a> {
     /// The sweep's state table, where the ways in recorded at the last
     /// sweep are read to name those a change closes; `None` without one.
     pub state: Option<&'a dyn StateStore>,
+    /// IAM, to read what the task role may do for the ways in an alert
+    /// names (one role); `None`: said as not read.
+    pub iam: Option<&'a dyn Iam>,
     pub notifier: &'a dyn Notifier,
     pub policy: &'a Policy,
     pub settings: &'a GuardSettings,
@@ -138,7 +141,10 @@ impl ServiceGuard<'_> {
                 read_groups,
                 &networks,
                 self.policy,
-            );
+                self.iam,
+            )
+            .await
+            .map_err(aws)?;
             report.notes.extend(opens::opened(doc.as_ref()));
             if let (Some(state), Some(doc)) = (self.state, doc.as_ref()) {
                 report.notes.extend(opens::closed(state, event, doc).await);

@@ -13,23 +13,31 @@ use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
 use tracing::warn;
 
+use crate::guards::iam::role_access;
+use crate::model::iam::role_findings;
 use crate::ports::estate::{Estate, GroupState, ServiceState, Unread};
-use crate::ports::{AwsError, StateStore};
+use crate::ports::{AwsError, Iam, StateStore};
 use crate::report::map::{records_route, MapDocument, PathKind, PathStatus, PATH_RULE};
+use crate::rules::ecs_td::TaskRoleAccess;
 use crate::state::Status;
 
 /// At most this many paths are named; the rest are counted.
 const NAMED: usize = 5;
 
-/// The service's map drawn from what was read for the event.
-pub(super) fn drawn(
+/// The service's map drawn from what was read for the event, and its task
+/// role read (one role: what it may do is the end of every path). A
+/// retryable failure fails the invocation; any other leaves the role said
+/// as not read.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn drawn(
     event: &Event,
     change: &ServiceChange,
     td: Option<&TaskDefinition>,
     groups: Vec<GroupState>,
     networks: &Networks,
     policy: &Policy,
-) -> Option<MapDocument> {
+    iam: Option<&dyn Iam>,
+) -> Result<Option<MapDocument>, AwsError> {
     let mut estate = Estate {
         groups,
         network: networks.merged(),
@@ -50,6 +58,29 @@ pub(super) fn drawn(
             .task_definitions
             .insert(label.to_string(), td.clone());
     }
+    if let (Some(role), Some(iam)) = (td.and_then(|td| td.task_role_arn.as_ref()), iam) {
+        let findings = match iam.role(role).await {
+            Ok(Some(raw)) => match role_access(&raw) {
+                Ok((_, policies)) => {
+                    Ok(role_findings(&policies.documents, &policies.attached_arns))
+                }
+                Err(field) => Err(field.to_string()),
+            },
+            Ok(None) => Ok(Vec::new()),
+            Err(e) if e.retryable => return Err(e),
+            Err(e) => {
+                warn!(event_id = %event.id, role = %role, error = %e, "could not read the task role");
+                Err(e.code_or_kind())
+            }
+        };
+        estate.task_roles.insert(
+            role.clone(),
+            TaskRoleAccess {
+                role: role.clone(),
+                findings,
+            },
+        );
+    }
     if change
         .after()
         .load_balancers
@@ -68,9 +99,11 @@ pub(super) fn drawn(
             });
         }
     }
-    crate::map::access_map(&event.account, &event.region, &estate, policy)
-        .into_iter()
-        .next()
+    Ok(
+        crate::map::access_map(&event.account, &event.region, &estate, policy)
+            .into_iter()
+            .next(),
+    )
 }
 
 /// The notes: `Opens: internet → …` for each open way in, `May open: … (not
@@ -283,6 +316,7 @@ mod closes {
             clusters: &MemoryClusters::default(),
             vpcs: &vpcs,
             state: Some(state),
+            iam: None,
             notifier: &notifier,
             policy: &policy,
             settings: &settings,
@@ -352,6 +386,64 @@ mod closes {
         assert_eq!(
             handled(&state, &e).await,
             ["Closes: not known (the ways in recorded by the sweep could not be read: Query: AccessDeniedException)"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod task_role {
+    use crate::guards::service::test_support::*;
+    use crate::guards::GuardSettings;
+    use crate::model::reach::test_support::public_network;
+    use crate::policy::Policy;
+    use crate::ports::fakes::{MemoryClusters, MemoryIam, MemoryNotifier, MemoryVpcs};
+    use crate::ports::RolePolicies;
+
+    #[tokio::test]
+    async fn the_way_in_ends_at_what_the_task_role_may_do() {
+        let mut tds = serving(22);
+        tds.by_arn[0].1.task_role_arn = Some("arn:aws:iam::111122223333:role/payments".into());
+        let iam = MemoryIam {
+            roles: vec![RolePolicies {
+                role: "payments".into(),
+                managed: vec![("arn:aws:iam::aws:policy/AdministratorAccess".into(), None)],
+                ..RolePolicies::default()
+            }],
+            ..MemoryIam::default()
+        };
+        let vpcs = MemoryVpcs {
+            networks: vec![("vpc-1".into(), public_network())],
+            ..MemoryVpcs::default()
+        };
+        let notifier = MemoryNotifier::default();
+        let policy = Policy::embedded();
+        let settings = GuardSettings::default();
+        let report = crate::guards::service::ServiceGuard {
+            task_definitions: &tds,
+            groups: &ssh_open_group(),
+            clusters: &MemoryClusters::default(),
+            vpcs: &vpcs,
+            state: None,
+            iam: Some(&iam),
+            notifier: &notifier,
+            policy: &policy,
+            settings: &settings,
+        }
+        .handle(&create())
+        .await
+        .unwrap();
+        let opens: Vec<&String> = report
+            .notes
+            .iter()
+            .filter(|n| n.starts_with("Opens: "))
+            .collect();
+        assert_eq!(
+            opens,
+            ["Opens: internet → igw-0ab → public IP of each task → sg-1 tcp 22 from 0.0.0.0/0 → service default/web container app:22 (task role payments: admin-level or wildcard)"]
+        );
+        assert_eq!(
+            *iam.calls.lock().unwrap(),
+            ["role arn:aws:iam::111122223333:role/payments"]
         );
     }
 }

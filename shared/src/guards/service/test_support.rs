@@ -127,6 +127,7 @@ pub(super) async fn run_with(
         clusters,
         vpcs,
         state: None,
+        iam: None,
         notifier: &notifier,
         policy: &policy,
         settings: &settings,
