@@ -13,9 +13,12 @@
 //!   listener), so an id in the map that moto does not hold is left as it
 //!   is, and the test fails on it.
 //! - The cases where exposure tools err are paths with the right answer:
-//!   0.0.0.0/0 in the group of a task in a private subnet is closed; the
-//!   load balancer's path is per listener, through the task group's rule
-//!   that names the load balancer's group.
+//!   0.0.0.0/0 in the group of a task in a private subnet, or of a task
+//!   without a public IP, is closed; the load balancer's path is per
+//!   listener, through the task group's rule that names the load balancer's
+//!   group; a network load balancer without groups admits every client; a
+//!   UDP rule on port 80 does not open an HTTP listener on 80; a prefix list
+//!   holding 0.0.0.0/0, and 0.0.0.0/1 with 128.0.0.0/1, are the internet.
 //! - ECS Exec: moto 5.2.5 neither keeps nor returns a service's
 //!   `enableExecuteCommand` (DescribeServices leaves it out), so the map of
 //!   moto's estate has no shell path; the sweep's own tests draw it from
@@ -144,6 +147,133 @@ async fn admit(
         .and_then(|r| r.security_group_rule_id())
         .expect("the rule, read back");
     names.add(rule, name);
+}
+
+/// What a rule admits.
+enum Permit<'a> {
+    Cidr(&'a str),
+    List(&'a str),
+}
+
+/// Admits `protocol` `port` from a CIDR or a prefix list; the new rule's
+/// `sgr-…`, read back from moto, gets the next of `names_of`.
+async fn permit(
+    emu: &Emulator,
+    group: &str,
+    protocol: &str,
+    port: i32,
+    from: Permit<'_>,
+    names: &mut Names,
+    names_of: &[&str],
+) {
+    let before: Vec<String> = rule_ids(emu, group).await;
+    let mut permission = IpPermission::builder()
+        .ip_protocol(protocol)
+        .from_port(port)
+        .to_port(port);
+    permission = match from {
+        Permit::Cidr(cidr) => permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
+        Permit::List(list) => permission.prefix_list_ids(
+            aws_sdk_ec2::types::PrefixListId::builder()
+                .prefix_list_id(list)
+                .build(),
+        ),
+    };
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(permission.build())
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
+    let added: Vec<String> = rule_ids(emu, group)
+        .await
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert_eq!(added.len(), names_of.len(), "{added:?}");
+    for (id, name) in added.iter().zip(names_of) {
+        names.add(id, name);
+    }
+}
+
+/// The ingress rules of a group, as moto holds them.
+async fn rule_ids(emu: &Emulator, group: &str) -> Vec<String> {
+    emu.ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group).build())
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules")
+        .security_group_rules()
+        .iter()
+        .filter(|r| r.is_egress() == Some(false))
+        .filter_map(|r| r.security_group_rule_id().map(str::to_string))
+        .collect()
+}
+
+/// A target group of ip targets on 8080.
+async fn target_group(
+    elb: &elbv2::Client,
+    vpc: &str,
+    name: &str,
+    protocol: elbv2::types::ProtocolEnum,
+    names: &mut Names,
+) -> String {
+    let arn = elb
+        .create_target_group()
+        .name(name)
+        .protocol(protocol)
+        .port(8080)
+        .vpc_id(vpc)
+        .target_type(elbv2::types::TargetTypeEnum::Ip)
+        .send()
+        .await
+        .expect("CreateTargetGroup")
+        .target_groups()
+        .first()
+        .and_then(|t| t.target_group_arn())
+        .expect("tg arn")
+        .to_string();
+    names.add(&arn, &format!("TG-{}", name.to_uppercase()));
+    if let Some((_, short)) = arn.split_once(":targetgroup/") {
+        names.add(short, &format!("{name}/TG"));
+    }
+    arn
+}
+
+/// A listener forwarding `protocol` `port` to `tg`; its ARN as moto lists it.
+async fn listen(
+    elb: &elbv2::Client,
+    lb: &str,
+    protocol: elbv2::types::ProtocolEnum,
+    port: i32,
+    tg: &str,
+) -> String {
+    elb.create_listener()
+        .load_balancer_arn(lb)
+        .protocol(protocol)
+        .port(port)
+        .default_actions(
+            elbv2::types::Action::builder()
+                .r#type(elbv2::types::ActionTypeEnum::Forward)
+                .target_group_arn(tg)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateListener");
+    elb.describe_listeners()
+        .load_balancer_arn(lb)
+        .send()
+        .await
+        .expect("DescribeListeners")
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(port))
+        .and_then(|l| l.listener_arn())
+        .expect("listener, read back")
+        .to_string()
 }
 
 async fn subnet(
@@ -486,10 +616,13 @@ async fn build(emu: &Emulator, account: &str) -> Names {
         names.add(l.listener_arn().expect("listener arn"), "LISTENER-WEB-80");
     }
 
-    let service = |name: &'static str, subnet: String, group: String, public: bool| {
+    let service = |name: &'static str,
+                   subnet: String,
+                   group: String,
+                   public: bool,
+                   behind: Option<String>| {
         let ecs = ecs.clone();
         let td = td.clone();
-        let tg = tg.clone();
         async move {
             let mut call = ecs
                 .create_service()
@@ -515,7 +648,10 @@ async fn build(emu: &Emulator, account: &str) -> Names {
                         .build(),
                 );
             if name == "web" {
-                call = call.enable_execute_command(true).load_balancers(
+                call = call.enable_execute_command(true);
+            }
+            if let Some(tg) = behind {
+                call = call.load_balancers(
                     aws_sdk_ecs::types::LoadBalancer::builder()
                         .target_group_arn(tg)
                         .container_name("app")
@@ -526,9 +662,172 @@ async fn build(emu: &Emulator, account: &str) -> Names {
             call.send().await.expect("CreateService");
         }
     };
-    service("web", public_a.clone(), sg_web.clone(), false).await;
-    service("public", public_a.clone(), sg_open.clone(), true).await;
-    service("private", private.clone(), sg_open.clone(), true).await;
+    service(
+        "web",
+        public_a.clone(),
+        sg_web.clone(),
+        false,
+        Some(tg.clone()),
+    )
+    .await;
+    service("public", public_a.clone(), sg_open.clone(), true, None).await;
+    service("private", private.clone(), sg_open.clone(), true, None).await;
+
+    // Where exposure tools err, each with the right answer in the map:
+    // a network load balancer without groups admits every client (`edge`);
+    // a UDP rule never opens a TCP listener (`udp`); a prefix list holding
+    // 0.0.0.0/0 and two halves of the internet are the internet (`listed`,
+    // `split`).
+    let nlb = elb
+        .create_load_balancer()
+        .name("edge")
+        .subnets(&public_a)
+        .subnets(&public_b)
+        .scheme(elbv2::types::LoadBalancerSchemeEnum::InternetFacing)
+        .r#type(elbv2::types::LoadBalancerTypeEnum::Network)
+        .send()
+        .await
+        .expect("CreateLoadBalancer (network)")
+        .load_balancers()
+        .first()
+        .and_then(|l| l.load_balancer_arn())
+        .expect("nlb arn")
+        .to_string();
+    names.add(&nlb, "LB-EDGE");
+    if let Some((_, short)) = nlb.split_once(":loadbalancer/") {
+        names.add(short, "net/edge/LB");
+    }
+    let edge_tg = target_group(
+        &elb,
+        &vpc,
+        "edge-tg",
+        elbv2::types::ProtocolEnum::Tcp,
+        &mut names,
+    )
+    .await;
+    let listener = listen(&elb, &nlb, elbv2::types::ProtocolEnum::Tcp, 8080, &edge_tg).await;
+    names.add(listener, "LISTENER-EDGE-8080");
+    service(
+        "edge",
+        public_a.clone(),
+        sg_open.clone(),
+        false,
+        Some(edge_tg),
+    )
+    .await;
+
+    let sg_udp = group(emu, &vpc, "udp-lb", &mut names).await;
+    permit(
+        emu,
+        &sg_udp,
+        "udp",
+        80,
+        Permit::Cidr("0.0.0.0/0"),
+        &mut names,
+        &["sgr-UDP-80"],
+    )
+    .await;
+    let sg_udp_task = group(emu, &vpc, "udp-task", &mut names).await;
+    admit(
+        emu,
+        &sg_udp_task,
+        8080,
+        Err(&sg_udp),
+        "sgr-UDP-TASK-FROM-LB",
+        &mut names,
+    )
+    .await;
+    let udp_lb = elb
+        .create_load_balancer()
+        .name("udp")
+        .subnets(&public_a)
+        .subnets(&public_b)
+        .security_groups(&sg_udp)
+        .scheme(elbv2::types::LoadBalancerSchemeEnum::InternetFacing)
+        .r#type(elbv2::types::LoadBalancerTypeEnum::Application)
+        .send()
+        .await
+        .expect("CreateLoadBalancer (udp)")
+        .load_balancers()
+        .first()
+        .and_then(|l| l.load_balancer_arn())
+        .expect("lb arn")
+        .to_string();
+    names.add(&udp_lb, "LB-UDP");
+    if let Some((_, short)) = udp_lb.split_once(":loadbalancer/") {
+        names.add(short, "app/udp/LB");
+    }
+    let udp_tg = target_group(
+        &elb,
+        &vpc,
+        "udp-tg",
+        elbv2::types::ProtocolEnum::Http,
+        &mut names,
+    )
+    .await;
+    let listener = listen(&elb, &udp_lb, elbv2::types::ProtocolEnum::Http, 80, &udp_tg).await;
+    names.add(listener, "LISTENER-UDP-80");
+    service(
+        "udp",
+        public_a.clone(),
+        sg_udp_task.clone(),
+        false,
+        Some(udp_tg),
+    )
+    .await;
+
+    let list = ec2
+        .create_managed_prefix_list()
+        .prefix_list_name("world")
+        .max_entries(2)
+        .address_family("IPv4")
+        .entries(
+            aws_sdk_ec2::types::AddPrefixListEntry::builder()
+                .cidr("0.0.0.0/0")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateManagedPrefixList")
+        .prefix_list()
+        .and_then(|p| p.prefix_list_id())
+        .expect("prefix list id")
+        .to_string();
+    names.add(&list, "pl-WORLD");
+    let sg_listed = group(emu, &vpc, "listed", &mut names).await;
+    permit(
+        emu,
+        &sg_listed,
+        "tcp",
+        8080,
+        Permit::List(&list),
+        &mut names,
+        &["sgr-LISTED-8080"],
+    )
+    .await;
+    service("listed", public_a.clone(), sg_listed, true, None).await;
+    let sg_split = group(emu, &vpc, "split", &mut names).await;
+    permit(
+        emu,
+        &sg_split,
+        "tcp",
+        8080,
+        Permit::Cidr("0.0.0.0/1"),
+        &mut names,
+        &["sgr-SPLIT-LOW"],
+    )
+    .await;
+    permit(
+        emu,
+        &sg_split,
+        "tcp",
+        8080,
+        Permit::Cidr("128.0.0.0/1"),
+        &mut names,
+        &["sgr-SPLIT-HIGH"],
+    )
+    .await;
+    service("split", public_a.clone(), sg_split, true, None).await;
 
     // The container instance: SSH open, a key pair, a public address.
     ec2.create_key_pair()
