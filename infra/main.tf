@@ -31,6 +31,10 @@ locals {
       "ec2:GetManagedPrefixListAssociations",
       "ec2:GetManagedPrefixListEntries",
       "ec2:RevokeSecurityGroupIngress",
+      "ecs:DescribeServices",
+      "ecs:DescribeTaskDefinition",
+      "ecs:ListClusters",
+      "ecs:ListServices",
       "sns:Publish",
     ]
     "task-definition-guard" = [

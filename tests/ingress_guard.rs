@@ -364,6 +364,9 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
         groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(&emu.sdk)),
         remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&throttling)),
         vpcs: access_guard::aws::vpc::Ec2Vpcs::new(aws_sdk_ec2::Client::new(&emu.sdk)),
+        services: access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(
+            &emu.sdk,
+        )),
         organizations: access_guard::aws::OrganizationsOus::new(
             aws_sdk_organizations::Client::new(&emu.sdk),
         ),

@@ -26,6 +26,11 @@
 //!   moto: `GetAccountAuthorizationDetails` through the adapter, every
 //!   principal's policies, and who of them may run `ecs:ExecuteCommand`
 //!   on the cluster.
+//! - The event path, live: an ingress rule on the group of a service
+//!   behind nothing but a public IP names the way in it opens, read from
+//!   moto within ingress-guard's bound of calls (the services using the
+//!   group, their task definitions, the networks of the group's
+//!   interfaces).
 //! - The HTML report of the same documents is written to
 //!   `<target>/tmp/map/report.html` with the counts the browser check
 //!   (`tests/browser/check_report.py`, run by the test command) expects.
@@ -1027,4 +1032,142 @@ async fn who_may_open_a_shell_is_read_from_the_accounts_principals() {
             ),
         ]
     );
+}
+
+#[tokio::test]
+async fn an_ingress_rule_on_a_services_group_names_the_way_in_it_opens() {
+    let root = Emulator::connect().await;
+    let account = fresh_account('4');
+    let emu = root.member(&account, REGION).await;
+    let names = build(&emu, &account).await;
+    let id_of = |name: &str| -> String {
+        names
+            .0
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| id.clone())
+            .unwrap_or_else(|| panic!("{name} was not made"))
+    };
+    let (group, subnet) = (id_of("sg-open"), id_of("subnet-PUBLIC-A"));
+    // moto makes no interface for a task: one with the group and a public
+    // address stands for the public service's task.
+    let eni = emu
+        .ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&group)
+        .send()
+        .await
+        .expect("CreateNetworkInterface")
+        .network_interface()
+        .and_then(|n| n.network_interface_id())
+        .expect("eni")
+        .to_string();
+    let allocation = emu
+        .ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .expect("AllocateAddress")
+        .allocation_id()
+        .expect("allocation")
+        .to_string();
+    emu.ec2
+        .associate_address()
+        .allocation_id(allocation)
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .expect("AssociateAddress");
+    // The change: tcp 8080 from half of the internet, kept (dry run).
+    let before = rule_ids(&emu, &group).await;
+    emu.ec2
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(8080)
+                .to_port(8080)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/1").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
+    let rule = rule_ids(&emu, &group)
+        .await
+        .into_iter()
+        .find(|id| !before.contains(id))
+        .expect("the new rule");
+    let mut event = access_guard_e2e::authorize_event(&group, &[(8080, rule)]);
+    event["account"] = account.clone().into();
+    event["detail"]["recipientAccountId"] = account.clone().into();
+    event["detail"]["requestParameters"]["ipPermissions"]["items"][0]["ipRanges"]["items"][0]
+        ["cidrIp"] = "0.0.0.0/1".into();
+    event["detail"]["responseElements"]["securityGroupRuleSet"]["items"][0]["cidrIpv4"] =
+        "0.0.0.0/1".into();
+    event["detail"]["responseElements"]["securityGroupRuleSet"]["items"][0]["groupOwnerId"] =
+        account.clone().into();
+    // The guard itself, through the SDK in the member account (moto
+    // delivers no member account's topic): the published alert is kept.
+    let policy = access_guard::policy::Policy::embedded();
+    let settings = access_guard::guards::GuardSettings::default();
+    let notifier = Kept::default();
+    let ec2 = aws_sdk_ec2::Client::new(&emu.sdk);
+    let groups = access_guard::aws::Ec2SecurityGroups::new(ec2.clone());
+    let remediator = access_guard::aws::Ec2Remediator::new(ec2.clone());
+    let vpcs = access_guard::aws::vpc::Ec2Vpcs::new(ec2);
+    let services =
+        access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(&emu.sdk));
+    let event = access_guard::model::event::Event::from_value(&event, "test").expect("event");
+    let report = access_guard::guards::ingress::IngressGuard {
+        groups: &groups,
+        organizations: None,
+        remediator: &remediator,
+        revocations: None,
+        notifier: &notifier,
+        policy: &policy,
+        settings: &settings,
+        deadline: None,
+        visibility: None,
+        vpcs: Some(&vpcs),
+        services: Some(&services),
+    }
+    .handle(&event, access_guard::model::today())
+    .await
+    .expect("handled");
+    let alerts = notifier.0.lock().expect("kept").clone();
+    assert_eq!(alerts.len(), 1, "one alert");
+    assert!(alerts[0].contains("Opens: internet"), "the alert says it");
+    let notes: Vec<String> = report.notes.iter().map(|n| names.apply(n)).collect();
+    let text = notes.join("\n");
+    let opens: Vec<&String> = notes
+        .iter()
+        .filter(|l| l.contains("Opens: ") || l.contains("May open: "))
+        .collect();
+    assert_eq!(opens.len(), 1, "only the public service is reached: {text}");
+    assert!(
+        opens[0].contains("Opens: internet → igw-MAP → public IP of each task → sg-open tcp 8080 from 0.0.0.0/1 → service prod/public container app:8080"),
+        "{text}"
+    );
+}
+
+/// A notifier that keeps each alert's text.
+#[derive(Default)]
+struct Kept(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl access_guard::ports::Notifier for Kept {
+    async fn publish(
+        &self,
+        notification: &access_guard::output::notify::Notification,
+    ) -> Result<(), access_guard::ports::AwsError> {
+        self.0
+            .lock()
+            .expect("kept")
+            .push(notification.message.clone());
+        Ok(())
+    }
 }

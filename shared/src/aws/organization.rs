@@ -28,6 +28,8 @@ pub struct PlaceClients {
     pub instances: instances::Ec2Instances,
     /// The network guard's reads.
     pub vpcs: Ec2Vpcs,
+    /// Which services use a group (ingress-guard's ways in).
+    pub group_services: estate::EcsGroupServices,
     pub load_balancers: ElbLoadBalancers,
     /// The sweep's reads.
     pub estate: estate::SdkEstate,
@@ -65,6 +67,7 @@ impl PlaceClients {
                 aws_sdk_autoscaling::Client::new(sdk),
             ),
             vpcs: Ec2Vpcs::new(ec2.clone()),
+            group_services: estate::EcsGroupServices::new(ecs.clone()),
             load_balancers: ElbLoadBalancers::new(aws_sdk_elasticloadbalancingv2::Client::new(sdk)),
             estate: estate::SdkEstate::new(
                 ec2,

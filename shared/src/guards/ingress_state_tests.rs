@@ -125,6 +125,7 @@ impl<'a> Run<'a> {
                 clock,
             }),
             vpcs: None,
+            services: None,
         };
         let result = guard.handle(event, self.today).await;
         let sent = notifier.sent.lock().unwrap().len();

@@ -387,6 +387,7 @@ mod tests {
             deadline: None,
             visibility: None,
             vpcs: None,
+            services: None,
         };
         for attempt in 0..2 {
             let report = guard.handle(&event, crate::model::today()).await.unwrap();

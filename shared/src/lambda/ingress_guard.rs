@@ -1,6 +1,8 @@
 //! `ingress-guard`: security-group ingress events → revoke the world-open
 //! rule, notify.
 
+use crate::aws::estate::EcsGroupServices;
+use crate::ports::GroupServices;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -20,7 +22,10 @@ use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups, Vpcs};
 /// Publish, and the state table's GetItem/PutItem (what an earlier attempt of
 /// an event revoked), and, for the alert's path lines after the revocations,
 /// DescribeNetworkInterfaces (where the group is in use), DescribeSubnets,
-/// DescribeRouteTables, DescribeNetworkAcls and DescribeInternetGateways.
+/// DescribeRouteTables, DescribeNetworkAcls and DescribeInternetGateways, and
+/// the ECS services that use the group (ListClusters, ListServices,
+/// DescribeServices, DescribeTaskDefinition, at most
+/// [`crate::guards::ingress::SERVICE_CALLS`] calls) for the ways in it names.
 /// The Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
@@ -36,6 +41,10 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:GetManagedPrefixListAssociations",
     "ec2:GetManagedPrefixListEntries",
     "ec2:RevokeSecurityGroupIngress",
+    "ecs:DescribeServices",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListClusters",
+    "ecs:ListServices",
     "sns:Publish",
 ];
 
@@ -49,6 +58,8 @@ pub struct Deps {
     pub remediator: Ec2Remediator,
     /// Where a group is in use and the network path to it (the alert's lines).
     pub vpcs: Ec2Vpcs,
+    /// Which ECS services use a group (the ways in the alert names).
+    pub services: EcsGroupServices,
     /// Where accounts sit in the organization (exemptions by OU).
     pub organizations: OrganizationsOus,
     /// The state table, when the deployment has one (it does with the module).
@@ -63,6 +74,7 @@ impl Deps {
             groups: Ec2SecurityGroups::new(ec2.clone()),
             vpcs: Ec2Vpcs::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2),
+            services: EcsGroupServices::new(aws_sdk_ecs::Client::new(sdk)),
             organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
                 .with_ttl(ou_cache(&config.policy)),
             state: config
@@ -83,13 +95,19 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, mut acting| async move {
-            let (groups, remediator, vpcs): (
+            let (groups, remediator, vpcs, services): (
                 &dyn SecurityGroups,
                 &dyn IngressRemediator,
                 &dyn Vpcs,
+                &dyn GroupServices,
             ) = match &acting.away {
-                Some(clients) => (&clients.groups, &clients.remediator, &clients.vpcs),
-                None => (&deps.groups, &deps.remediator, &deps.vpcs),
+                Some(clients) => (
+                    &clients.groups,
+                    &clients.remediator,
+                    &clients.vpcs,
+                    &clients.group_services,
+                ),
+                None => (&deps.groups, &deps.remediator, &deps.vpcs, &deps.services),
             };
             // Away, the revoke goes through the revoke role: the alert names both.
             if let Some(both) = acting.away.as_ref().and_then(|c| c.acting_as(true)) {
@@ -111,6 +129,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                     clock: &SystemClock,
                 }),
                 vpcs: Some(vpcs),
+                services: Some(services),
             }
             .handle(&record, crate::model::today())
             .await

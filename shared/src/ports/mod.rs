@@ -324,6 +324,25 @@ pub struct AccountAuthorization {
     pub calls: usize,
 }
 
+/// The ECS services that use a security group, and the task definitions
+/// they run, as far as a bound of calls reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupUsers {
+    pub services: Vec<estate::ServiceState>,
+    pub task_definitions: std::collections::BTreeMap<String, crate::model::td::TaskDefinition>,
+    /// What the bound (or a failed read) left unread, said in the alert.
+    pub unread: Vec<String>,
+    pub calls: usize,
+}
+
+/// Which ECS services use a group (the event path's ways in of an ingress
+/// change): clusters, their services ten at a time, the task definitions
+/// of those that use it, at most `max_calls` calls.
+#[async_trait]
+pub trait GroupServices: Send + Sync {
+    async fn services_using(&self, group: &str, max_calls: usize) -> Result<GroupUsers, AwsError>;
+}
+
 /// IAM reads.
 #[async_trait]
 pub trait Iam: Send + Sync {

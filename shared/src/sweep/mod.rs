@@ -496,6 +496,7 @@ impl PlaceSweep<'_> {
             visibility: None,
             // The sweep alerts on its own: no path lines here.
             vpcs: None,
+            services: None,
         };
         for group in estate
             .groups

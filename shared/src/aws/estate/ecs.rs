@@ -480,3 +480,140 @@ pub(super) fn service_state(cluster: &str, s: &aws_sdk_ecs::types::Service) -> S
             .collect(),
     }
 }
+
+/// Which services use a group, for the event path (ingress-guard's ways in):
+/// the sweep's own ECS reads, within a bound of calls.
+#[derive(Debug, Clone)]
+pub struct EcsGroupServices {
+    ecs: aws_sdk_ecs::Client,
+}
+
+impl EcsGroupServices {
+    pub fn new(ecs: aws_sdk_ecs::Client) -> Self {
+        EcsGroupServices { ecs }
+    }
+}
+
+#[async_trait]
+impl crate::ports::GroupServices for EcsGroupServices {
+    async fn services_using(
+        &self,
+        group: &str,
+        max_calls: usize,
+    ) -> Result<crate::ports::GroupUsers, AwsError> {
+        let mut out = crate::ports::GroupUsers::default();
+        let spent = |out: &crate::ports::GroupUsers| out.calls >= max_calls;
+        let mut clusters: Vec<String> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            out.calls += 1;
+            let page = self
+                .ecs
+                .list_clusters()
+                .max_results(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListClusters", &e))?;
+            clusters.extend(page.cluster_arns().iter().cloned());
+            match page.next_token() {
+                Some(next) if !next.is_empty() && !spent(&out) => token = Some(next.to_string()),
+                Some(next) if !next.is_empty() => {
+                    out.unread
+                        .push("clusters beyond the first pages (the bound of calls)".to_string());
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let mut wanted: Vec<String> = Vec::new();
+        for (i, cluster) in clusters.iter().enumerate() {
+            let name = cluster.rsplit('/').next().unwrap_or(cluster).to_string();
+            if spent(&out) {
+                let rest: Vec<&str> = clusters[i..]
+                    .iter()
+                    .map(|c| c.rsplit('/').next().unwrap_or(c))
+                    .collect();
+                out.unread.push(format!(
+                    "the services of cluster{} {} (the bound of {max_calls} calls)",
+                    if rest.len() == 1 { "" } else { "s" },
+                    rest.join(", ")
+                ));
+                break;
+            }
+            let mut arns: Vec<String> = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                out.calls += 1;
+                let page = self
+                    .ecs
+                    .list_services()
+                    .cluster(cluster)
+                    .max_results(100)
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| classify("ListServices", &e))?;
+                arns.extend(page.service_arns().iter().cloned());
+                match page.next_token() {
+                    Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                    _ => break,
+                }
+            }
+            for batch in arns.chunks(10) {
+                if spent(&out) {
+                    out.unread.push(format!(
+                        "services of cluster {name} (the bound of {max_calls} calls)"
+                    ));
+                    break;
+                }
+                out.calls += 1;
+                let described = self
+                    .ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(batch.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| classify("DescribeServices", &e))?;
+                for s in described.services() {
+                    let state = service_state(&name, s);
+                    let uses = state
+                        .settings
+                        .awsvpc
+                        .as_ref()
+                        .and_then(|a| a.security_groups.as_ref())
+                        .is_some_and(|groups| groups.iter().any(|g| g == group));
+                    if uses && s.status() != Some("INACTIVE") {
+                        if let Some(td) = &state.settings.task_definition {
+                            if !wanted.contains(td) {
+                                wanted.push(td.clone());
+                            }
+                        }
+                        out.services.push(state);
+                    }
+                }
+            }
+        }
+        for td in wanted {
+            if spent(&out) {
+                out.unread.push(format!(
+                    "task definition {td} (the bound of {max_calls} calls)"
+                ));
+                continue;
+            }
+            out.calls += 1;
+            let described = self
+                .ecs
+                .describe_task_definition()
+                .task_definition(&td)
+                .send()
+                .await
+                .map_err(|e| classify("DescribeTaskDefinition", &e))?;
+            if let Some(read) = described_task_definition(&described) {
+                out.task_definitions.insert(td, read);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -41,6 +41,7 @@ use crate::ports::estate::{
 };
 use crate::ports::Instances;
 use crate::ports::{AwsError, EstateReader};
+pub use ecs::EcsGroupServices;
 
 /// EC2 pages hold at most 1,000 items; ECS lists at most 100, and
 /// DescribeServices takes at most 10 services.

@@ -19,6 +19,7 @@
 
 mod complete;
 mod path;
+pub use path::SERVICE_CALLS;
 mod plan;
 mod read;
 mod recheck;
@@ -39,7 +40,8 @@ use crate::model::sg::SgChange;
 use crate::model::tags::ExemptionTagChange;
 use crate::policy::Policy;
 use crate::ports::{
-    IngressRemediator, Notifier, OrganizationUnits, RevocationLog, SecurityGroups, Vpcs,
+    GroupServices, IngressRemediator, Notifier, OrganizationUnits, RevocationLog, SecurityGroups,
+    Vpcs,
 };
 use crate::report::Report;
 
@@ -76,6 +78,10 @@ pub struct IngressGuard<'a> {
     /// alert's lines (read after the revocations). `None`: no lines (the
     /// sweep revokes through this guard and alerts on its own).
     pub vpcs: Option<&'a dyn Vpcs>,
+    /// Which ECS services use the group, for the ways in the alert names
+    /// (read after the revocations, within a bound of calls). `None`: not
+    /// named.
+    pub services: Option<&'a dyn GroupServices>,
 }
 
 /// What one more revoke call may take (the SDK's operation timeout and a

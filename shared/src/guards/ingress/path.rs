@@ -17,12 +17,19 @@ use crate::guards::paths::{self, Networks};
 use crate::model::event::Event;
 use crate::model::reach::Reachability;
 use crate::model::sg::SgChange;
-use crate::ports::{GroupInterface, Vpcs};
+use crate::model::sg::{Direction, SgRule};
+use crate::ports::estate::{Estate, GroupState, Unread};
+use crate::ports::{AwsError, GroupInfo, GroupInterface, GroupServices, Vpcs};
+use crate::report::map::{PathKind, PathStatus};
+use crate::report::OutcomeKind;
 use crate::report::Report;
 use crate::rules::ec2_sg;
 
-/// At most this many interfaces are named in the note.
+/// At most this many interfaces (and ways in) are named in the notes.
 const NAMED: usize = 5;
+
+/// The calls the services using a group may take on the event path.
+pub const SERVICE_CALLS: usize = 12;
 
 /// Where the group is in use: each subnet once, public when any of its
 /// interfaces there has a public address.
@@ -142,12 +149,114 @@ impl IngressGuard<'_> {
             );
             paths::apply(f, lines);
         }
+        if let (Some(services), Ok(networks)) = (self.services, &networks) {
+            let ways = self
+                .opened_ways(services, event, change, group, report, networks)
+                .await;
+            report.notes.extend(ways);
+        }
         report.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
                 .then(a.rule.cmp(b.rule))
                 .then(a.target.cmp(&b.target))
         });
+    }
+
+    /// The ways into ECS services the change leaves open (DESIGN §15): the
+    /// services that use the group (at most [`SERVICE_CALLS`] calls), drawn
+    /// with the event's rules that were not revoked, the task definitions
+    /// they run and the networks read for the group's interfaces. What the
+    /// bound or a failed read leaves out is said, never taken as no way in.
+    async fn opened_ways(
+        &self,
+        services: &dyn GroupServices,
+        event: &Event,
+        change: &SgChange,
+        group: &str,
+        report: &Report,
+        networks: &Networks,
+    ) -> Vec<String> {
+        if self.deadline.is_some_and(|d| Instant::now() + ONE_CALL > d) {
+            return vec![format!(
+                "Opens: not known (the services using {group} were not read: the invocation's time was kept for the alert)"
+            )];
+        }
+        let users = match services.services_using(group, SERVICE_CALLS).await {
+            Ok(users) => users,
+            Err(e) => {
+                warn!(event_id = %event.id, group_id = %group, error = %e, "could not read the services using the group");
+                return vec![format!(
+                    "Opens: not known (the services using {group} could not be read: {}: {})",
+                    e.operation,
+                    e.code_or_kind()
+                )];
+            }
+        };
+        let revoked: Vec<&str> = report
+            .outcomes
+            .iter()
+            .filter(|o| o.result == OutcomeKind::Revoked)
+            .map(|o| o.rule_id.as_str())
+            .collect();
+        let rules: Vec<SgRule> = change
+            .rules
+            .iter()
+            .filter(|r| r.direction != Direction::Egress)
+            .filter(|r| !r.rule_id.as_deref().is_some_and(|id| revoked.contains(&id)))
+            .cloned()
+            .collect();
+        let estate = Estate {
+            groups: vec![GroupState {
+                info: GroupInfo {
+                    group_id: group.to_string(),
+                    name: String::new(),
+                    vpc_id: None,
+                    tags: Vec::new(),
+                },
+                rules,
+                prefix_lists: change.prefix_lists.clone(),
+            }],
+            services: users.services,
+            task_definitions: users.task_definitions,
+            network: networks.merged(),
+            unread: ["DescribeLoadBalancers", "DescribeTargetGroups"]
+                .into_iter()
+                .map(|call| Unread {
+                    what: format!("{call} (not read on the event path)"),
+                    error: AwsError {
+                        operation: call,
+                        code: Some("NotRead".to_string()),
+                        message: "the sweep's map reads the load balancers".to_string(),
+                        retryable: false,
+                    },
+                })
+                .collect(),
+            ..Estate::default()
+        };
+        let mut out: Vec<String> =
+            crate::map::access_map(&event.account, &event.region, &estate, self.policy)
+                .iter()
+                .flat_map(|doc| doc.paths.iter())
+                .filter(|p| p.kind == PathKind::Network)
+                .filter_map(|p| match p.status {
+                    PathStatus::Open => Some(format!("Opens: {}", p.summary)),
+                    PathStatus::Possible => Some(format!(
+                        "May open: {} (not read: {})",
+                        p.summary,
+                        p.why.as_deref().unwrap_or("a hop")
+                    )),
+                    PathStatus::Closed => None,
+                })
+                .take(NAMED)
+                .collect();
+        if !users.unread.is_empty() {
+            out.push(format!(
+                "Services using {group} not read: {}",
+                users.unread.join("; ")
+            ));
+        }
+        out
     }
 
     /// The networks of the subnets; a failure a retry might pass is said as
@@ -410,6 +519,7 @@ mod tests {
             deadline: Some(Instant::now() + Duration::from_secs(5)),
             visibility: None,
             vpcs: Some(&vpcs),
+            services: None,
         };
         let report = guard.handle(&custom, TODAY).await.unwrap();
         assert_eq!(
@@ -468,5 +578,97 @@ mod tests {
             .iter()
             .filter(|f| f.rule == "EC2-SG-010")
             .all(|f| f.fields.reachability.is_empty()));
+    }
+
+    /// A Fargate service on `sg-1` in subnet-1 with public IPs, its `app`
+    /// serving tcp/22 and tcp/8443.
+    fn users() -> crate::ports::GroupUsers {
+        use crate::model::svc::{AwsvpcConfiguration, ServiceSettings};
+        use crate::model::td::{Container, PortMapping, TaskDefinition};
+        let port = |p: i64| PortMapping {
+            container_port: Some(p),
+            host_port: None,
+            container_port_range: None,
+            protocol: Some("tcp".into()),
+        };
+        crate::ports::GroupUsers {
+            services: vec![crate::ports::estate::ServiceState {
+                cluster: "prod".into(),
+                name: "payments".into(),
+                settings: ServiceSettings {
+                    task_definition: Some("payments:1".into()),
+                    awsvpc: Some(AwsvpcConfiguration {
+                        security_groups: Some(vec!["sg-1".into()]),
+                        subnets: Some(vec!["subnet-1".into()]),
+                        assign_public_ip: Some(true),
+                    }),
+                    ..ServiceSettings::default()
+                },
+                task_sets: Vec::new(),
+            }],
+            task_definitions: [(
+                "payments:1".to_string(),
+                TaskDefinition {
+                    family: "payments".into(),
+                    revision: Some(1),
+                    containers: vec![Container {
+                        name: "app".into(),
+                        port_mappings: vec![port(22), port(8443)],
+                        ..Container::default()
+                    }],
+                    ..TaskDefinition::default()
+                },
+            )]
+            .into(),
+            unread: vec!["the services of cluster batch (the bound of 12 calls)".into()],
+            calls: 12,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_alert_names_the_services_the_rules_left_open_reach() {
+        use crate::guards::ingress::IngressGuard;
+        use crate::ports::fakes::{MemoryGroupServices, MemoryNotifier};
+        let (g, e) = ssh_and_custom();
+        let vpcs = in_use(vec![interface("eni-1", "subnet-1", Some("203.0.113.7"))]);
+        let services = MemoryGroupServices {
+            users: vec![("sg-1".into(), users())],
+            ..MemoryGroupServices::default()
+        };
+        let notifier = MemoryNotifier::default();
+        let policy = revoking();
+        let settings = GuardSettings::default();
+        let report = IngressGuard {
+            groups: &g,
+            organizations: None,
+            remediator: &g,
+            revocations: None,
+            notifier: &notifier,
+            policy: &policy,
+            settings: &settings,
+            deadline: None,
+            visibility: None,
+            vpcs: Some(&vpcs),
+            services: Some(&services),
+        }
+        .handle(&e, TODAY)
+        .await
+        .unwrap();
+        // SSH was revoked: only 8443, left open, is a way in.
+        let named: Vec<&String> = report
+            .notes
+            .iter()
+            .filter(|n| n.starts_with("Opens: ") || n.starts_with("Services using"))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "Opens: internet → igw-0ab → public IP of each task → sg-1 tcp 8443 from 0.0.0.0/0 → service prod/payments container app:8443 (container app: its code, data and network)",
+                "Services using sg-1 not read: the services of cluster batch (the bound of 12 calls)"
+            ]
+        );
+        assert_eq!(*services.calls.lock().unwrap(), [("sg-1".to_string(), 12)]);
+        let message = &notifier.sent.lock().unwrap()[0].message;
+        assert!(message.contains("Opens: internet → igw-0ab"), "{message}");
     }
 }

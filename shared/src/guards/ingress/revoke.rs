@@ -705,6 +705,7 @@ mod tests {
             deadline: Some(Instant::now() + Duration::from_secs(5)),
             visibility: None,
             vpcs: None,
+            services: None,
         };
         let err = guard.handle(&event, TODAY).await.unwrap_err();
         assert_eq!(err.error_type(), "AccessGuard.AwsRetryable");

@@ -112,6 +112,7 @@ pub(super) async fn run_with(
         deadline: None,
         visibility: None,
         vpcs,
+        services: None,
     };
     let result = guard.handle(event, TODAY).await;
     let sent = notifier.sent.lock().unwrap().clone();

@@ -16,6 +16,8 @@ mod state;
 
 pub use ec2::{MemoryGroups, MemoryInstances};
 pub use network::{MemoryLoadBalancers, MemoryVpcs};
-pub use reads::{MemoryClusters, MemoryEstate, MemoryIam, MemoryTaskDefinitions};
+pub use reads::{
+    MemoryClusters, MemoryEstate, MemoryGroupServices, MemoryIam, MemoryTaskDefinitions,
+};
 pub use sinks::{CapturedLogs, MemoryChat, MemoryHub, MemoryNotifier};
 pub use state::{FakeClock, MemoryState};

@@ -156,3 +156,35 @@ impl crate::ports::EstateReader for MemoryEstate {
         self.estate.lock().unwrap().clone()
     }
 }
+
+/// The services that use groups, in memory: what `services_using` answers
+/// for each group, and the calls it was asked with.
+#[derive(Default)]
+pub struct MemoryGroupServices {
+    pub users: Vec<(String, crate::ports::GroupUsers)>,
+    pub calls: Mutex<Vec<(String, usize)>>,
+    pub error: Option<AwsError>,
+}
+
+#[async_trait]
+impl crate::ports::GroupServices for MemoryGroupServices {
+    async fn services_using(
+        &self,
+        group: &str,
+        max_calls: usize,
+    ) -> Result<crate::ports::GroupUsers, AwsError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((group.to_string(), max_calls));
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .users
+            .iter()
+            .find(|(g, _)| g == group)
+            .map(|(_, u)| u.clone())
+            .unwrap_or_default())
+    }
+}
