@@ -367,6 +367,7 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
         services: access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(
             &emu.sdk,
         )),
+        iam: access_guard::aws::iam::IamClient::new(aws_sdk_iam::Client::new(&emu.sdk)),
         organizations: access_guard::aws::OrganizationsOus::new(
             aws_sdk_organizations::Client::new(&emu.sdk),
         ),

@@ -1121,6 +1121,7 @@ async fn an_ingress_rule_on_a_services_group_names_the_way_in_it_opens() {
     let vpcs = access_guard::aws::vpc::Ec2Vpcs::new(ec2);
     let services =
         access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(&emu.sdk));
+    let iam = access_guard::aws::iam::IamClient::new(aws_sdk_iam::Client::new(&emu.sdk));
     let event = access_guard::model::event::Event::from_value(&event, "test").expect("event");
     let report = access_guard::guards::ingress::IngressGuard {
         groups: &groups,
@@ -1134,6 +1135,7 @@ async fn an_ingress_rule_on_a_services_group_names_the_way_in_it_opens() {
         visibility: None,
         vpcs: Some(&vpcs),
         services: Some(&services),
+        iam: Some(&iam),
     }
     .handle(&event, access_guard::model::today())
     .await
@@ -1149,7 +1151,7 @@ async fn an_ingress_rule_on_a_services_group_names_the_way_in_it_opens() {
         .collect();
     assert_eq!(opens.len(), 1, "only the public service is reached: {text}");
     assert!(
-        opens[0].contains("Opens: internet → igw-MAP → public IP of each task → sg-open tcp 8080 from 0.0.0.0/1 → service prod/public container app:8080"),
+        opens[0].contains("Opens: internet → igw-MAP → public IP of each task → sg-open tcp 8080 from 0.0.0.0/1 → service prod/public container app:8080 (task role payments: admin-level or wildcard)"),
         "{text}"
     );
 }

@@ -140,6 +140,36 @@ pub fn role_access(
     ))
 }
 
+/// What a task role may do (ECS-TD-021, and the end of every way into its
+/// tasks): its admin-level or wildcard grants, or why they could not be
+/// read. A role that does not exist grants nothing (its tasks cannot
+/// start); a failure a retry may pass is the error.
+pub async fn task_role(
+    iam: &dyn crate::ports::Iam,
+    role: &str,
+    event_id: &str,
+) -> Result<crate::rules::ecs_td::TaskRoleAccess, AwsError> {
+    let findings = match iam.role(role).await {
+        Ok(Some(raw)) => match role_access(&raw) {
+            Ok((_, policies)) => Ok(crate::model::iam::role_findings(
+                &policies.documents,
+                &policies.attached_arns,
+            )),
+            Err(field) => Err(field.to_string()),
+        },
+        Ok(None) => Ok(Vec::new()),
+        Err(e) if e.retryable => return Err(e),
+        Err(e) => {
+            warn!(event_id = %event_id, role = %role, error = %e, "could not read the task role");
+            Err(e.code_or_kind())
+        }
+    };
+    Ok(crate::rules::ecs_td::TaskRoleAccess {
+        role: role.to_string(),
+        findings,
+    })
+}
+
 /// The IAM guard with its ports.
 pub struct IamGuard<'a> {
     pub iam: &'a dyn Iam,

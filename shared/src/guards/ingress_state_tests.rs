@@ -126,6 +126,7 @@ impl<'a> Run<'a> {
             }),
             vpcs: None,
             services: None,
+            iam: None,
         };
         let result = guard.handle(event, self.today).await;
         let sent = notifier.sent.lock().unwrap().len();

@@ -388,6 +388,7 @@ mod tests {
             visibility: None,
             vpcs: None,
             services: None,
+            iam: None,
         };
         for attempt in 0..2 {
             let report = guard.handle(&event, crate::model::today()).await.unwrap();

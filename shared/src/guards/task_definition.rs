@@ -6,10 +6,8 @@
 use tracing::info;
 
 use crate::finding::Finding;
-use crate::guards::iam::role_access;
 use crate::guards::{failed_call, preflight, report_and_notify, GuardError, GuardSettings};
 use crate::model::event::Event;
-use crate::model::iam::role_findings;
 use crate::model::json::FieldError;
 use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
@@ -124,21 +122,11 @@ impl TaskDefinitionGuard<'_> {
             }
         };
         let task_role = match (&td.task_role_arn, self.iam) {
-            (Some(role), Some(iam)) => Some(TaskRoleAccess {
-                role: role.clone(),
-                findings: match iam.role(role).await {
-                    Ok(Some(raw)) => match role_access(&raw) {
-                        Ok((_, policies)) => {
-                            Ok(role_findings(&policies.documents, &policies.attached_arns))
-                        }
-                        Err(field) => Err(field.to_string()),
-                    },
-                    // A role that does not exist grants nothing (its tasks cannot start).
-                    Ok(None) => Ok(Vec::new()),
-                    Err(e) if e.retryable => return Err(aws(e)),
-                    Err(e) => Err(e.code_or_kind()),
-                },
-            }),
+            (Some(role), Some(iam)) => Some(
+                crate::guards::iam::task_role(iam, role, &event.id)
+                    .await
+                    .map_err(aws)?,
+            ),
             _ => None,
         };
         let mut report = report_for(event, &td, self.policy, task_role.as_ref());

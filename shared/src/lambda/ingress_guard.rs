@@ -2,7 +2,8 @@
 //! rule, notify.
 
 use crate::aws::estate::EcsGroupServices;
-use crate::ports::GroupServices;
+use crate::aws::iam::IamClient;
+use crate::ports::{GroupServices, Iam};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -25,7 +26,10 @@ use crate::ports::{IngressRemediator, RevocationLog, SecurityGroups, Vpcs};
 /// DescribeRouteTables, DescribeNetworkAcls and DescribeInternetGateways, and
 /// the ECS services that use the group (ListClusters, ListServices,
 /// DescribeServices, DescribeTaskDefinition, at most
-/// [`crate::guards::ingress::SERVICE_CALLS`] calls) for the ways in it names.
+/// [`crate::guards::ingress::SERVICE_CALLS`] calls) and their task roles
+/// (GetRole, ListAttachedRolePolicies, GetPolicy, GetPolicyVersion,
+/// ListRolePolicies, GetRolePolicy; at most three roles) for the ways in
+/// it names.
 /// The Terraform module grants exactly these (a test compares them).
 pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
@@ -45,6 +49,12 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ecs:DescribeTaskDefinition",
     "ecs:ListClusters",
     "ecs:ListServices",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
     "sns:Publish",
 ];
 
@@ -60,6 +70,8 @@ pub struct Deps {
     pub vpcs: Ec2Vpcs,
     /// Which ECS services use a group (the ways in the alert names).
     pub services: EcsGroupServices,
+    /// What their task roles may do.
+    pub iam: IamClient,
     /// Where accounts sit in the organization (exemptions by OU).
     pub organizations: OrganizationsOus,
     /// The state table, when the deployment has one (it does with the module).
@@ -75,6 +87,7 @@ impl Deps {
             vpcs: Ec2Vpcs::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2),
             services: EcsGroupServices::new(aws_sdk_ecs::Client::new(sdk)),
+            iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
             organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
                 .with_ttl(ou_cache(&config.policy)),
             state: config
@@ -95,19 +108,27 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     common
         .runner()
         .handle(event, |record, mut acting| async move {
-            let (groups, remediator, vpcs, services): (
+            let (groups, remediator, vpcs, services, iam): (
                 &dyn SecurityGroups,
                 &dyn IngressRemediator,
                 &dyn Vpcs,
                 &dyn GroupServices,
+                &dyn Iam,
             ) = match &acting.away {
                 Some(clients) => (
                     &clients.groups,
                     &clients.remediator,
                     &clients.vpcs,
                     &clients.group_services,
+                    &clients.iam,
                 ),
-                None => (&deps.groups, &deps.remediator, &deps.vpcs, &deps.services),
+                None => (
+                    &deps.groups,
+                    &deps.remediator,
+                    &deps.vpcs,
+                    &deps.services,
+                    &deps.iam,
+                ),
             };
             // Away, the revoke goes through the revoke role: the alert names both.
             if let Some(both) = acting.away.as_ref().and_then(|c| c.acting_as(true)) {
@@ -130,6 +151,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 }),
                 vpcs: Some(vpcs),
                 services: Some(services),
+                iam: Some(iam),
             }
             .handle(&record, crate::model::today())
             .await

@@ -497,6 +497,7 @@ impl PlaceSweep<'_> {
             // The sweep alerts on its own: no path lines here.
             vpcs: None,
             services: None,
+            iam: None,
         };
         for group in estate
             .groups

@@ -40,8 +40,8 @@ use crate::model::sg::SgChange;
 use crate::model::tags::ExemptionTagChange;
 use crate::policy::Policy;
 use crate::ports::{
-    GroupServices, IngressRemediator, Notifier, OrganizationUnits, RevocationLog, SecurityGroups,
-    Vpcs,
+    GroupServices, Iam, IngressRemediator, Notifier, OrganizationUnits, RevocationLog,
+    SecurityGroups, Vpcs,
 };
 use crate::report::Report;
 
@@ -82,6 +82,9 @@ pub struct IngressGuard<'a> {
     /// (read after the revocations, within a bound of calls). `None`: not
     /// named.
     pub services: Option<&'a dyn GroupServices>,
+    /// What those services' task roles may do (the end of each way in);
+    /// `None`: said as not read.
+    pub iam: Option<&'a dyn Iam>,
 }
 
 /// What one more revoke call may take (the SDK's operation timeout and a

@@ -31,6 +31,9 @@ const NAMED: usize = 5;
 /// The calls the services using a group may take on the event path.
 pub const SERVICE_CALLS: usize = 12;
 
+/// At most this many task roles are read for the ways in the alert names.
+const TASK_ROLES: usize = 3;
+
 /// Where the group is in use: each subnet once, public when any of its
 /// interfaces there has a public address.
 fn subnets_of(interfaces: &[GroupInterface]) -> BTreeMap<String, bool> {
@@ -193,6 +196,26 @@ impl IngressGuard<'_> {
                 )];
             }
         };
+        // The task roles (a few: what each way in ends at). A failure is
+        // said as the role not read: the alert goes out all the same.
+        let mut task_roles = std::collections::BTreeMap::new();
+        if let Some(iam) = self.iam {
+            let roles: std::collections::BTreeSet<&String> = users
+                .task_definitions
+                .values()
+                .filter_map(|td| td.task_role_arn.as_ref())
+                .collect();
+            for role in roles.into_iter().take(TASK_ROLES) {
+                let access = match crate::guards::iam::task_role(iam, role, &event.id).await {
+                    Ok(access) => access,
+                    Err(e) => crate::rules::ecs_td::TaskRoleAccess {
+                        role: role.clone(),
+                        findings: Err(e.code_or_kind()),
+                    },
+                };
+                task_roles.insert(role.clone(), access);
+            }
+        }
         let revoked: Vec<&str> = report
             .outcomes
             .iter()
@@ -219,6 +242,7 @@ impl IngressGuard<'_> {
             }],
             services: users.services,
             task_definitions: users.task_definitions,
+            task_roles,
             network: networks.merged(),
             unread: ["DescribeLoadBalancers", "DescribeTargetGroups"]
                 .into_iter()
@@ -520,6 +544,7 @@ mod tests {
             visibility: None,
             vpcs: Some(&vpcs),
             services: None,
+            iam: None,
         };
         let report = guard.handle(&custom, TODAY).await.unwrap();
         assert_eq!(
@@ -650,6 +675,7 @@ mod tests {
             visibility: None,
             vpcs: Some(&vpcs),
             services: Some(&services),
+            iam: None,
         }
         .handle(&e, TODAY)
         .await

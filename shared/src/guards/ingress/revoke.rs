@@ -706,6 +706,7 @@ mod tests {
             visibility: None,
             vpcs: None,
             services: None,
+            iam: None,
         };
         let err = guard.handle(&event, TODAY).await.unwrap_err();
         assert_eq!(err.error_type(), "AccessGuard.AwsRetryable");

@@ -113,6 +113,7 @@ pub(super) async fn run_with(
         visibility: None,
         vpcs,
         services: None,
+        iam: None,
     };
     let result = guard.handle(event, TODAY).await;
     let sent = notifier.sent.lock().unwrap().clone();

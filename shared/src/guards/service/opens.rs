@@ -13,12 +13,10 @@ use crate::model::td::TaskDefinition;
 use crate::policy::Policy;
 use tracing::warn;
 
-use crate::guards::iam::role_access;
-use crate::model::iam::role_findings;
+use crate::guards::iam::task_role;
 use crate::ports::estate::{Estate, GroupState, ServiceState, Unread};
 use crate::ports::{AwsError, Iam, StateStore};
 use crate::report::map::{records_route, MapDocument, PathKind, PathStatus, PATH_RULE};
-use crate::rules::ecs_td::TaskRoleAccess;
 use crate::state::Status;
 
 /// At most this many paths are named; the rest are counted.
@@ -59,27 +57,8 @@ pub(super) async fn drawn(
             .insert(label.to_string(), td.clone());
     }
     if let (Some(role), Some(iam)) = (td.and_then(|td| td.task_role_arn.as_ref()), iam) {
-        let findings = match iam.role(role).await {
-            Ok(Some(raw)) => match role_access(&raw) {
-                Ok((_, policies)) => {
-                    Ok(role_findings(&policies.documents, &policies.attached_arns))
-                }
-                Err(field) => Err(field.to_string()),
-            },
-            Ok(None) => Ok(Vec::new()),
-            Err(e) if e.retryable => return Err(e),
-            Err(e) => {
-                warn!(event_id = %event.id, role = %role, error = %e, "could not read the task role");
-                Err(e.code_or_kind())
-            }
-        };
-        estate.task_roles.insert(
-            role.clone(),
-            TaskRoleAccess {
-                role: role.clone(),
-                findings,
-            },
-        );
+        let access = task_role(iam, role, &event.id).await?;
+        estate.task_roles.insert(role.clone(), access);
     }
     if change
         .after()
@@ -391,7 +370,7 @@ mod closes {
 }
 
 #[cfg(test)]
-mod task_role {
+mod ends {
     use crate::guards::service::test_support::*;
     use crate::guards::GuardSettings;
     use crate::model::reach::test_support::public_network;
