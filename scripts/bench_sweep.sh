@@ -107,7 +107,8 @@ for size in $sizes; do
 
   # scan NAME CLI [FORMAT [OUT]]: SCAN_RUNS runs of CLI's scan into $dir/NAME.*
   scan() {
-    local name=$1 bin=$2 format=${3:-json} output=${4:-$name.jsonl}
+    local name=$1 bin=$2 format=${3:-json}
+    local output=${4:-$name.jsonl}
     for _ in $(seq 1 "$SCAN_RUNS"); do
       status=0
       timed "$dir/$name.time" "${aws_env[@]}" "$bin" scan --region us-east-1 --format "$format" \

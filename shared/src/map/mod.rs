@@ -440,6 +440,39 @@ impl<'e> Place<'e> {
     }
 }
 
+/// What the event path does not read of the way in (the load balancers
+/// and their target groups, which the sweep's map reads): unread, so a path
+/// through them is possible, never closed.
+pub fn not_read_on_the_event_path() -> Vec<crate::ports::estate::Unread> {
+    ["DescribeLoadBalancers", "DescribeTargetGroups"]
+        .into_iter()
+        .map(|call| crate::ports::estate::Unread {
+            what: format!("{call} (not read on the event path)"),
+            error: crate::ports::AwsError {
+                operation: call,
+                code: Some("NotRead".to_string()),
+                message: "the sweep's map reads the load balancers".to_string(),
+                retryable: false,
+            },
+        })
+        .collect()
+}
+
+/// An alert's line for a way in a change opens: `Opens: …` when open,
+/// `May open: … (not read: …)` when possible, nothing when closed.
+pub fn opens_line(p: &crate::report::map::MapPath) -> Option<String> {
+    use crate::report::map::PathStatus;
+    match p.status {
+        PathStatus::Open => Some(format!("Opens: {}", p.summary)),
+        PathStatus::Possible => Some(format!(
+            "May open: {} (not read: {})",
+            p.summary,
+            p.why.as_deref().unwrap_or("a hop")
+        )),
+        PathStatus::Closed => None,
+    }
+}
+
 /// The ports a task definition's containers serve: (protocol, port,
 /// container), tcp unless the mapping says udp.
 fn served(td: Option<&TaskDefinition>) -> Vec<(Protocol, u16, String)> {

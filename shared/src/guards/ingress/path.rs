@@ -18,9 +18,9 @@ use crate::model::event::Event;
 use crate::model::reach::Reachability;
 use crate::model::sg::SgChange;
 use crate::model::sg::{Direction, SgRule};
-use crate::ports::estate::{Estate, GroupState, Unread};
-use crate::ports::{AwsError, GroupInfo, GroupInterface, GroupServices, Vpcs};
-use crate::report::map::{PathKind, PathStatus};
+use crate::ports::estate::{Estate, GroupState};
+use crate::ports::{GroupInfo, GroupInterface, GroupServices, Vpcs};
+use crate::report::map::PathKind;
 use crate::report::OutcomeKind;
 use crate::report::Report;
 use crate::rules::ec2_sg;
@@ -244,18 +244,7 @@ impl IngressGuard<'_> {
             task_definitions: users.task_definitions,
             task_roles,
             network: networks.merged(),
-            unread: ["DescribeLoadBalancers", "DescribeTargetGroups"]
-                .into_iter()
-                .map(|call| Unread {
-                    what: format!("{call} (not read on the event path)"),
-                    error: AwsError {
-                        operation: call,
-                        code: Some("NotRead".to_string()),
-                        message: "the sweep's map reads the load balancers".to_string(),
-                        retryable: false,
-                    },
-                })
-                .collect(),
+            unread: crate::map::not_read_on_the_event_path(),
             ..Estate::default()
         };
         let mut out: Vec<String> =
@@ -263,15 +252,7 @@ impl IngressGuard<'_> {
                 .iter()
                 .flat_map(|doc| doc.paths.iter())
                 .filter(|p| p.kind == PathKind::Network)
-                .filter_map(|p| match p.status {
-                    PathStatus::Open => Some(format!("Opens: {}", p.summary)),
-                    PathStatus::Possible => Some(format!(
-                        "May open: {} (not read: {})",
-                        p.summary,
-                        p.why.as_deref().unwrap_or("a hop")
-                    )),
-                    PathStatus::Closed => None,
-                })
+                .filter_map(crate::map::opens_line)
                 .take(NAMED)
                 .collect();
         if !users.unread.is_empty() {

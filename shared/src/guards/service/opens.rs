@@ -14,7 +14,7 @@ use crate::policy::Policy;
 use tracing::warn;
 
 use crate::guards::iam::task_role;
-use crate::ports::estate::{Estate, GroupState, ServiceState, Unread};
+use crate::ports::estate::{Estate, GroupState, ServiceState};
 use crate::ports::{AwsError, Iam, StateStore};
 use crate::report::map::{records_route, MapDocument, PathKind, PathStatus, PATH_RULE};
 use crate::state::Status;
@@ -66,17 +66,9 @@ pub(super) async fn drawn(
         .as_ref()
         .is_some_and(|l| !l.is_empty())
     {
-        for call in ["DescribeLoadBalancers", "DescribeTargetGroups"] {
-            estate.unread.push(Unread {
-                what: format!("{call} (not read on the event path)"),
-                error: AwsError {
-                    operation: call,
-                    code: Some("NotRead".to_string()),
-                    message: "the sweep's map reads the load balancers".to_string(),
-                    retryable: false,
-                },
-            });
-        }
+        estate
+            .unread
+            .extend(crate::map::not_read_on_the_event_path());
     }
     Ok(
         crate::map::access_map(&event.account, &event.region, &estate, policy)
@@ -95,15 +87,7 @@ pub(super) fn opened(doc: Option<&MapDocument>) -> Vec<String> {
         .paths
         .iter()
         .filter(|p| matches!(p.kind, PathKind::Network | PathKind::LoadBalancer))
-        .filter_map(|p| match p.status {
-            PathStatus::Open => Some(format!("Opens: {}", p.summary)),
-            PathStatus::Possible => Some(format!(
-                "May open: {} (not read: {})",
-                p.summary,
-                p.why.as_deref().unwrap_or("a hop")
-            )),
-            PathStatus::Closed => None,
-        })
+        .filter_map(crate::map::opens_line)
         .collect();
     named(ways)
 }
