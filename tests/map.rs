@@ -217,6 +217,42 @@ async fn rule_ids(emu: &Emulator, group: &str) -> Vec<String> {
         .collect()
 }
 
+/// An internet-facing load balancer in two subnets, on `group` when given;
+/// its ARN and its `type/name/id` form named.
+#[allow(clippy::too_many_arguments)]
+async fn load_balancer(
+    elb: &elbv2::Client,
+    name: &str,
+    kind: elbv2::types::LoadBalancerTypeEnum,
+    subnets: &[&String; 2],
+    group: Option<&String>,
+    label: &str,
+    short_label: &str,
+    names: &mut Names,
+) -> String {
+    let arn = elb
+        .create_load_balancer()
+        .name(name)
+        .subnets(subnets[0])
+        .subnets(subnets[1])
+        .set_security_groups(group.map(|g| vec![g.clone()]))
+        .scheme(elbv2::types::LoadBalancerSchemeEnum::InternetFacing)
+        .r#type(kind)
+        .send()
+        .await
+        .expect("CreateLoadBalancer")
+        .load_balancers()
+        .first()
+        .and_then(|l| l.load_balancer_arn())
+        .expect("lb arn")
+        .to_string();
+    names.add(&arn, label);
+    if let Some((_, short)) = arn.split_once(":loadbalancer/") {
+        names.add(short, short_label);
+    }
+    arn
+}
+
 /// A target group of ip targets on 8080.
 async fn target_group(
     elb: &elbv2::Client,
@@ -559,26 +595,17 @@ async fn build(emu: &Emulator, account: &str) -> Names {
         .to_string();
 
     // The ALB in front of `web`.
-    let lb = elb
-        .create_load_balancer()
-        .name("web")
-        .subnets(&public_a)
-        .subnets(&public_b)
-        .security_groups(&sg_alb)
-        .scheme(elbv2::types::LoadBalancerSchemeEnum::InternetFacing)
-        .r#type(elbv2::types::LoadBalancerTypeEnum::Application)
-        .send()
-        .await
-        .expect("CreateLoadBalancer")
-        .load_balancers()
-        .first()
-        .and_then(|l| l.load_balancer_arn())
-        .expect("lb arn")
-        .to_string();
-    names.add(&lb, "LB-WEB");
-    if let Some((_, short)) = lb.split_once(":loadbalancer/") {
-        names.add(short, "app/web/LB");
-    }
+    let lb = load_balancer(
+        &elb,
+        "web",
+        elbv2::types::LoadBalancerTypeEnum::Application,
+        &[&public_a, &public_b],
+        Some(&sg_alb),
+        "LB-WEB",
+        "app/web/LB",
+        &mut names,
+    )
+    .await;
     let tg = elb
         .create_target_group()
         .name("web-tg")
@@ -683,25 +710,17 @@ async fn build(emu: &Emulator, account: &str) -> Names {
     // a UDP rule never opens a TCP listener (`udp`); a prefix list holding
     // 0.0.0.0/0 and two halves of the internet are the internet (`listed`,
     // `split`).
-    let nlb = elb
-        .create_load_balancer()
-        .name("edge")
-        .subnets(&public_a)
-        .subnets(&public_b)
-        .scheme(elbv2::types::LoadBalancerSchemeEnum::InternetFacing)
-        .r#type(elbv2::types::LoadBalancerTypeEnum::Network)
-        .send()
-        .await
-        .expect("CreateLoadBalancer (network)")
-        .load_balancers()
-        .first()
-        .and_then(|l| l.load_balancer_arn())
-        .expect("nlb arn")
-        .to_string();
-    names.add(&nlb, "LB-EDGE");
-    if let Some((_, short)) = nlb.split_once(":loadbalancer/") {
-        names.add(short, "net/edge/LB");
-    }
+    let nlb = load_balancer(
+        &elb,
+        "edge",
+        elbv2::types::LoadBalancerTypeEnum::Network,
+        &[&public_a, &public_b],
+        None,
+        "LB-EDGE",
+        "net/edge/LB",
+        &mut names,
+    )
+    .await;
     let edge_tg = target_group(
         &elb,
         &vpc,
@@ -742,26 +761,17 @@ async fn build(emu: &Emulator, account: &str) -> Names {
         &mut names,
     )
     .await;
-    let udp_lb = elb
-        .create_load_balancer()
-        .name("udp")
-        .subnets(&public_a)
-        .subnets(&public_b)
-        .security_groups(&sg_udp)
-        .scheme(elbv2::types::LoadBalancerSchemeEnum::InternetFacing)
-        .r#type(elbv2::types::LoadBalancerTypeEnum::Application)
-        .send()
-        .await
-        .expect("CreateLoadBalancer (udp)")
-        .load_balancers()
-        .first()
-        .and_then(|l| l.load_balancer_arn())
-        .expect("lb arn")
-        .to_string();
-    names.add(&udp_lb, "LB-UDP");
-    if let Some((_, short)) = udp_lb.split_once(":loadbalancer/") {
-        names.add(short, "app/udp/LB");
-    }
+    let udp_lb = load_balancer(
+        &elb,
+        "udp",
+        elbv2::types::LoadBalancerTypeEnum::Application,
+        &[&public_a, &public_b],
+        Some(&sg_udp),
+        "LB-UDP",
+        "app/udp/LB",
+        &mut names,
+    )
+    .await;
     let udp_tg = target_group(
         &elb,
         &vpc,
