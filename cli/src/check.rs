@@ -504,7 +504,7 @@ fn context(report: &Report) -> String {
     )
 }
 
-fn write_text(
+pub(crate) fn write_text(
     out: &mut impl Write,
     name: &str,
     report: &Report,

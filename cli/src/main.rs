@@ -3,6 +3,7 @@
 //! feature) reads the current state with the caller's credentials, read-only.
 
 mod check;
+mod plan;
 #[cfg(feature = "aws")]
 mod scan;
 
@@ -91,6 +92,30 @@ enum Command {
         /// Colour in text output.
         #[arg(long, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
         color: Color,
+    },
+    /// Judge a Terraform plan before it is applied: `terraform show -json PLANFILE > plan.json`.
+    ///
+    /// Security groups and their rules, task definitions and services are judged by the same
+    /// rules as their CloudTrail events, each named by its resource address. A value known
+    /// only after apply is said, never taken as a pass.
+    ///
+    /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when a plan or a
+    /// resource could not be read.
+    Plan {
+        /// Policy file (TOML); the embedded default when absent.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when a finding of at least this severity is found.
+        #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
+        fail_on: Option<FailOn>,
+        /// Colour in text output.
+        #[arg(long, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        /// Plan files (the JSON of `terraform show -json`).
+        #[arg(required = true, value_name = "PLAN")]
+        paths: Vec<PathBuf>,
     },
     /// List the rule catalog, or show one rule's documentation.
     Rules {
@@ -239,6 +264,32 @@ fn main() -> ExitCode {
                     ),
             };
             ExitCode::from(scan::run(&policy, &args))
+        }
+        Command::Plan {
+            policy,
+            format,
+            fail_on,
+            color,
+            paths,
+        } => {
+            let policy = match load_policy(policy.as_deref()) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("access-guard: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            let options = plan::Options {
+                format,
+                fail_on: fail_on.map(Severity::from),
+                colour: format == Format::Text
+                    && check::colour(
+                        color,
+                        std::io::stdout().is_terminal(),
+                        std::env::var_os("NO_COLOR").as_deref(),
+                    ),
+            };
+            ExitCode::from(plan::run(&policy, &options, &paths))
         }
         Command::Rules { id, markdown } => rules_command(id.as_deref(), markdown),
         Command::Policy { command } => match command {

@@ -7,7 +7,8 @@
 //! before it; a test (`tests/architecture.rs`) keeps it so, and keeps the
 //! modules free of import cycles:
 //! 1. model: [`model`] (events, the estate's resources, network semantics),
-//!    [`secrets`], [`finding`];
+//!    [`secrets`], [`finding`], [`iac`] (a plan's resources read as the
+//!    records of their calls);
 //! 2. policy: [`policy`], the operator's choices, validated;
 //! 3. rules: [`rules`], the catalog, pure;
 //! 4. report: [`report`] (the verdict, the revocation plan, console links)
@@ -28,6 +29,7 @@ pub mod aws;
 pub mod config;
 pub mod finding;
 pub mod guards;
+pub mod iac;
 pub mod map;
 pub mod model;
 pub mod output;

@@ -22,7 +22,7 @@ use syn::visit::Visit;
 /// sits in exactly one.
 const LAYERS: &[(&str, &[&str])] = &[
     // What an event and the estate are, secrets and findings: no knowledge of policy.
-    ("model", &["model", "secrets", "finding"]),
+    ("model", &["model", "secrets", "finding", "iac"]),
     // The operator's choices, validated.
     ("policy", &["policy"]),
     // The catalog: pure functions of the model and the policy.

@@ -1,0 +1,124 @@
+//! `access-guard plan`: what a Terraform plan would deploy, judged before
+//! it is (DESIGN §16) by the guards' own offline verdicts, each resource by
+//! its address. A value known only after apply is said ("unknown until
+//! apply"), never taken as a pass; a file that is not a plan, or a resource
+//! that cannot be read, is an error naming it, and the rest still run.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use access_guard::finding::Severity;
+use access_guard::policy::Policy;
+
+use crate::Format;
+
+/// How `plan` runs.
+pub struct Options {
+    pub format: Format,
+    pub fail_on: Option<Severity>,
+    pub colour: bool,
+}
+
+/// Judges every plan named and returns the exit status, as `check`: 0 it
+/// ran, 1 a finding reached `fail_on`, 2 an input could not be read.
+pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let today = access_guard::model::today();
+    let (mut resources, mut findings, mut errors, mut at_fail_on, mut unknown) = (0, 0, 0, 0, 0);
+    for path in paths {
+        let origin = path.display().to_string();
+        let plan: serde_json::Value = match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(plan) => plan,
+            Err(e) => {
+                eprintln!("access-guard: {origin}: cannot read the plan: {e}");
+                errors += 1;
+                continue;
+            }
+        };
+        let planned = match access_guard::iac::terraform::planned(&plan, &origin) {
+            Ok(planned) => planned,
+            Err(e) => {
+                eprintln!("access-guard: {e}");
+                errors += 1;
+                continue;
+            }
+        };
+        for p in planned {
+            resources += 1;
+            let judged = p.event.and_then(|event| {
+                access_guard::guards::offline::evaluate(&event, policy, today)
+                    .map_err(|e| format!("{}: {e}", p.address))
+            });
+            let mut report = match judged {
+                Ok(report) => report,
+                // Unknown until apply: said, never a pass, not an error.
+                Err(_) if !p.unknown.is_empty() => {
+                    unknown += 1;
+                    let why = format!(
+                        "{}: not judged: {} unknown until apply",
+                        p.address,
+                        p.unknown.join(", ")
+                    );
+                    let _ = match options.format {
+                        Format::Json => writeln!(
+                            out,
+                            "{}",
+                            serde_json::json!({"event_id": p.address, "resource": p.address,
+                                "could_not_evaluate": why})
+                        ),
+                        Format::Text => writeln!(out, "{why}"),
+                    };
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("access-guard: {origin}: {e}");
+                    errors += 1;
+                    continue;
+                }
+            };
+            // Nothing is deployed yet: there is nothing to revoke.
+            report.plan.clear();
+            if !p.unknown.is_empty() {
+                report.unevaluated = Some(format!(
+                    "could not check {}: unknown until apply",
+                    p.unknown.join(", ")
+                ));
+            }
+            findings += report.findings.len();
+            at_fail_on += report
+                .findings
+                .iter()
+                .filter(|f| options.fail_on.is_some_and(|min| f.severity >= min))
+                .count();
+            let _ = match options.format {
+                Format::Json => writeln!(out, "{}", report.to_json()),
+                Format::Text => {
+                    let written =
+                        crate::check::write_text(&mut out, &p.address, &report, options.colour);
+                    match &report.unevaluated {
+                        Some(why) => writeln!(out, "    {why}"),
+                        None => written,
+                    }
+                }
+            };
+        }
+    }
+    if options.format == Format::Text {
+        let _ = writeln!(
+            out,
+            "\n{resources} resources, {findings} findings, {unknown} not judged (unknown until apply), {errors} errors"
+        );
+    }
+    let _ = out.flush();
+    if errors > 0 {
+        2
+    } else if at_fail_on > 0 {
+        1
+    } else {
+        0
+    }
+}

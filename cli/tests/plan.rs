@@ -1,0 +1,120 @@
+//! `access-guard plan` as a user runs it on the JSON of `terraform show
+//! -json`: each resource judged by the rules of its CloudTrail event and
+//! named by its address, values known only after apply said, exit codes as
+//! `check`. The plan (`plans/seed.json`) is written in the shape Terraform
+//! 1.9 writes: the seed's cluster with Container Insights, a group with SSH
+//! and HTTPS open, a rule whose source is known only after apply, a task
+//! definition and a service with a public IP whose groups are created in
+//! the same plan, and a group being deleted.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn plan_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plans")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_access-guard"))
+        .args(args)
+        .output()
+        .expect("run access-guard")
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+        .collect()
+}
+
+fn rules(doc: &serde_json::Value) -> Vec<&str> {
+    doc["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["rule"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn each_resource_is_judged_by_its_events_rules_and_named_by_its_address() {
+    let seed = plan_file("seed.json");
+    let out = run(&["plan", "--format", "json", seed.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = lines(&out);
+    let ids: Vec<&str> = docs.iter().filter_map(|d| d["event_id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "aws_security_group.web",
+            "aws_vpc_security_group_ingress_rule.admin",
+            "module.app.aws_ecs_task_definition.app",
+            "module.app.aws_ecs_service.web"
+        ],
+        "the cluster is not judged yet, the deleted group never"
+    );
+    assert_eq!(
+        rules(&docs[0]),
+        ["EC2-SG-003"],
+        "SSH, not the authorized HTTPS"
+    );
+    assert_eq!(
+        docs[0]["plan"],
+        serde_json::json!([]),
+        "nothing deployed: nothing to revoke"
+    );
+    assert_eq!(
+        docs[1]["could_not_evaluate"],
+        "aws_vpc_security_group_ingress_rule.admin: not judged: cidr_ipv4 unknown until apply"
+    );
+    assert!(
+        rules(&docs[2]).contains(&"ECS-TD-016"),
+        "{:?}",
+        rules(&docs[2])
+    );
+    assert!(rules(&docs[3]).contains(&"ECS-SVC-001"));
+    assert!(
+        !rules(&docs[3]).contains(&"ECS-SVC-003"),
+        "its groups are created in the same plan: unknown, never none"
+    );
+    assert_eq!(
+        docs[3]["could_not_evaluate"],
+        "could not check network_configuration[0].security_groups: unknown until apply"
+    );
+}
+
+#[test]
+fn fail_on_and_unreadable_plans_set_the_exit_status_and_name_the_file() {
+    let seed = plan_file("seed.json");
+    let out = run(&["plan", "--fail-on", "critical", seed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("aws_security_group.web"), "{text}");
+    assert!(
+        text.contains("4 resources, 10 findings, 1 not judged (unknown until apply), 0 errors"),
+        "{text}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("access-guard-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("template.json");
+    std::fs::write(&template, r#"{"Resources": {}}"#).unwrap();
+    let out = run(&["plan", template.to_str().unwrap(), seed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("template.json: not a Terraform plan"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("module.app.aws_ecs_service.web"),
+        "the other plan still runs"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

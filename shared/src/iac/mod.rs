@@ -1,0 +1,27 @@
+//! Before deployment (DESIGN §16): what a Terraform plan would create,
+//! read as the CloudTrail records its calls would make, so that the same
+//! guards judge it offline with the same rule ids. Each resource is named
+//! by its address (`module.app.aws_ecs_service.web`), which is the record's
+//! event id. A value the plan leaves unknown until apply is said, never
+//! taken as a pass.
+//!
+//! Layer: model (beside it: it reads JSON into records). May import the
+//! model.
+
+pub mod terraform;
+
+use crate::model::event::Event;
+
+/// One resource of a plan, as the record its call would make.
+#[derive(Debug)]
+pub struct Planned {
+    /// `module.app.aws_security_group.web`.
+    pub address: String,
+    /// The resource type (`aws_security_group`).
+    pub kind: String,
+    /// The record, or why the resource could not be read.
+    pub event: Result<Event, String>,
+    /// The values the plan leaves unknown until apply that the rules would
+    /// judge (`ingress[0].cidr_blocks`).
+    pub unknown: Vec<String>,
+}

@@ -1,0 +1,578 @@
+//! Terraform plans (`terraform show -json PLANFILE`): each resource change
+//! that is not a deletion, read from `change.after` (`planned_values` are
+//! the same values), as the record of the call that would make it:
+//!
+//! | resource | record |
+//! | --- | --- |
+//! | `aws_security_group` (inline `ingress`) | AuthorizeSecurityGroupIngress |
+//! | `aws_security_group_rule` (`type = "ingress"`) | AuthorizeSecurityGroupIngress |
+//! | `aws_vpc_security_group_ingress_rule` | AuthorizeSecurityGroupIngress |
+//! | `aws_ecs_task_definition` | RegisterTaskDefinition |
+//! | `aws_ecs_service` | CreateService |
+//!
+//! A group created in the same plan has no id yet: its address stands for
+//! it. `change.after_unknown` marks what apply decides; such a value the
+//! rules would judge is listed as unknown.
+
+use serde_json::{json, Map, Value};
+
+use super::Planned;
+use crate::model::event::Event;
+
+/// What is not judged though unknown: ids and ARNs AWS gives at creation,
+/// the tags the provider adds.
+const DECIDED_BY_AWS: &[&str] = &[
+    "id",
+    "arn",
+    "arn_without_revision",
+    "owner_id",
+    "revision",
+    "tags_all",
+    "security_group_rule_id",
+    "security_group_id",
+    "source_security_group_id",
+    "referenced_security_group_id",
+    "task_role_arn",
+    "execution_role_arn",
+    "cluster",
+    "task_definition",
+    "iam_role",
+    "vpc_id",
+];
+
+/// What stands for a value the plan leaves unknown where the rules need
+/// one to be there (a group created in the same plan).
+pub const UNKNOWN_UNTIL_APPLY: &str = "(known after apply)";
+
+/// The resources a plan would create or change that some guard judges, in
+/// the plan's order; `Err` when the document is not a plan.
+pub fn planned(plan: &Value, origin: &str) -> Result<Vec<Planned>, String> {
+    let changes = plan
+        .get("resource_changes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            format!("{origin}: not a Terraform plan (no resource_changes: `terraform show -json PLANFILE` writes one)")
+        })?;
+    let mut out = Vec::new();
+    for (i, rc) in changes.iter().enumerate() {
+        let address = rc
+            .get("address")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("resource_changes[{i}]"), str::to_string);
+        let kind = rc.get("type").and_then(Value::as_str).unwrap_or_default();
+        let actions: Vec<&str> = rc
+            .pointer("/change/actions")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if actions.iter().all(|a| *a == "delete") && !actions.is_empty() {
+            continue;
+        }
+        let after = rc.pointer("/change/after").cloned().unwrap_or(Value::Null);
+        let unknown_tree = rc
+            .pointer("/change/after_unknown")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut unknown = Vec::new();
+        unknown_paths(&unknown_tree, String::new(), &mut unknown);
+        unknown.retain(|p| {
+            let leaf = p
+                .rsplit(['.', ']'])
+                .find(|s| !s.is_empty() && !s.starts_with('['))
+                .unwrap_or(p);
+            let top = p.split(['.', '[']).next().unwrap_or(p);
+            !DECIDED_BY_AWS.contains(&top) && !DECIDED_BY_AWS.contains(&leaf)
+        });
+        let unknown_at = |key: &str| {
+            unknown.iter().any(|u| {
+                u == key || u.starts_with(&format!("{key}.")) || u.starts_with(&format!("{key}["))
+            })
+        };
+        let record = match kind {
+            "aws_security_group" => security_group(&address, &after),
+            "aws_security_group_rule" => {
+                if after.get("type").and_then(Value::as_str) != Some("ingress") {
+                    continue;
+                }
+                group_rule(&address, &after)
+            }
+            "aws_vpc_security_group_ingress_rule" => ingress_rule(&address, &after),
+            "aws_ecs_task_definition" => task_definition(&address, &after),
+            "aws_ecs_service" => service(&address, &after, &unknown_at),
+            _ => continue,
+        };
+        let event = record
+            .and_then(|r| Event::from_value(&r, origin).map_err(|e| format!("{address}: {e}")));
+        // A record that cannot be made because a value is unknown until
+        // apply is unknown, not an error of the plan.
+        let event = match event {
+            Err(_) if !unknown.is_empty() => Err(format!(
+                "{address}: not judged: {} unknown until apply",
+                unknown.join(", ")
+            )),
+            other => other,
+        };
+        out.push(Planned {
+            address,
+            kind: kind.to_string(),
+            event,
+            unknown,
+        });
+    }
+    Ok(out)
+}
+
+/// The paths of the `true` leaves of `after_unknown`.
+fn unknown_paths(tree: &Value, at: String, out: &mut Vec<String>) {
+    match tree {
+        Value::Bool(true) => out.push(if at.is_empty() {
+            "(all)".to_string()
+        } else {
+            at
+        }),
+        Value::Object(map) => {
+            for (k, v) in map {
+                let next = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                unknown_paths(v, next, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                unknown_paths(v, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A CloudTrail record of `name` by `source`, its id the address.
+fn record(address: &str, source: &str, name: &str, request: Value, response: Value) -> Value {
+    json!({
+        "eventVersion": "1.08",
+        "eventID": address,
+        "eventName": name,
+        "eventSource": source,
+        "eventTime": "1970-01-01T00:00:00Z",
+        "awsRegion": "plan",
+        "recipientAccountId": "plan",
+        "userIdentity": {"type": "AssumedRole", "arn": "terraform plan"},
+        "requestParameters": request,
+        "responseElements": response,
+    })
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn items(values: Vec<Value>) -> Value {
+    json!({ "items": values })
+}
+
+/// One `ipPermissions` item from Terraform's attributes (inline `ingress`
+/// or a rule resource): CIDRs, IPv6 CIDRs, prefix lists, groups.
+fn permission(
+    protocol: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    v4: Vec<String>,
+    v6: Vec<String>,
+    lists: Vec<String>,
+    groups: Vec<String>,
+) -> Value {
+    let mut p = Map::new();
+    p.insert("ipProtocol".into(), json!(protocol));
+    if protocol != "-1" && protocol != "all" {
+        if let Some(from) = from {
+            p.insert("fromPort".into(), json!(from));
+        }
+        if let Some(to) = to {
+            p.insert("toPort".into(), json!(to));
+        }
+    }
+    p.insert(
+        "ipRanges".into(),
+        items(v4.into_iter().map(|c| json!({"cidrIp": c})).collect()),
+    );
+    p.insert(
+        "ipv6Ranges".into(),
+        items(v6.into_iter().map(|c| json!({"cidrIpv6": c})).collect()),
+    );
+    p.insert(
+        "prefixListIds".into(),
+        items(
+            lists
+                .into_iter()
+                .map(|l| json!({"prefixListId": l}))
+                .collect(),
+        ),
+    );
+    p.insert(
+        "groups".into(),
+        items(groups.into_iter().map(|g| json!({"groupId": g})).collect()),
+    );
+    Value::Object(p)
+}
+
+/// A group's id: its own, else the address that stands for it.
+fn group_id(after: &Value, key: &str, address: &str) -> String {
+    after
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| address.to_string(), str::to_string)
+}
+
+fn protocol(after: &Value, key: &str) -> Result<String, String> {
+    match after.get(key) {
+        Some(Value::String(s)) => Ok(s.to_ascii_lowercase()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(format!("{key} is not known")),
+    }
+}
+
+fn security_group(address: &str, after: &Value) -> Result<Value, String> {
+    let id = group_id(after, "id", address);
+    let mut perms = Vec::new();
+    for (i, rule) in after
+        .get("ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mut groups = strings(rule.get("security_groups"));
+        if rule.get("self").and_then(Value::as_bool) == Some(true) {
+            groups.push(id.clone());
+        }
+        perms.push(permission(
+            &protocol(rule, "protocol").map_err(|e| format!("{address}: ingress[{i}].{e}"))?,
+            rule.get("from_port").and_then(Value::as_i64),
+            rule.get("to_port").and_then(Value::as_i64),
+            strings(rule.get("cidr_blocks")),
+            strings(rule.get("ipv6_cidr_blocks")),
+            strings(rule.get("prefix_list_ids")),
+            groups,
+        ));
+    }
+    let name = after
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let request = json!({"groupId": id, "groupName": name, "ipPermissions": items(perms)});
+    Ok(record(
+        address,
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        request,
+        json!({"_return": true}),
+    ))
+}
+
+fn group_rule(address: &str, after: &Value) -> Result<Value, String> {
+    let id = group_id(after, "security_group_id", address);
+    let mut groups: Vec<String> = after
+        .get("source_security_group_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    if after.get("self").and_then(Value::as_bool) == Some(true) {
+        groups.push(id.clone());
+    }
+    let perm = permission(
+        &protocol(after, "protocol").map_err(|e| format!("{address}: {e}"))?,
+        after.get("from_port").and_then(Value::as_i64),
+        after.get("to_port").and_then(Value::as_i64),
+        strings(after.get("cidr_blocks")),
+        strings(after.get("ipv6_cidr_blocks")),
+        strings(after.get("prefix_list_ids")),
+        groups,
+    );
+    Ok(record(
+        address,
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        json!({"groupId": id, "ipPermissions": items(vec![perm])}),
+        json!({"_return": true}),
+    ))
+}
+
+fn ingress_rule(address: &str, after: &Value) -> Result<Value, String> {
+    let id = group_id(after, "security_group_id", address);
+    let one = |key: &str| -> Vec<String> {
+        after
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .into_iter()
+            .collect()
+    };
+    let perm = permission(
+        &protocol(after, "ip_protocol").map_err(|e| format!("{address}: {e}"))?,
+        after.get("from_port").and_then(Value::as_i64),
+        after.get("to_port").and_then(Value::as_i64),
+        one("cidr_ipv4"),
+        one("cidr_ipv6"),
+        one("prefix_list_id"),
+        one("referenced_security_group_id"),
+    );
+    Ok(record(
+        address,
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        json!({"groupId": id, "ipPermissions": items(vec![perm])}),
+        json!({"_return": true}),
+    ))
+}
+
+fn task_definition(address: &str, after: &Value) -> Result<Value, String> {
+    let containers: Value = match after.get("container_definitions") {
+        Some(Value::String(text)) => serde_json::from_str(text)
+            .map_err(|e| format!("{address}: container_definitions is not JSON: {e}"))?,
+        Some(Value::Array(list)) => Value::Array(list.clone()),
+        _ => {
+            return Err(format!(
+                "{address}: container_definitions is not known until apply"
+            ))
+        }
+    };
+    let mut request = Map::new();
+    request.insert("containerDefinitions".into(), containers);
+    for (tf, aws) in [
+        ("family", "family"),
+        ("network_mode", "networkMode"),
+        ("task_role_arn", "taskRoleArn"),
+        ("execution_role_arn", "executionRoleArn"),
+        ("cpu", "cpu"),
+        ("memory", "memory"),
+        ("pid_mode", "pidMode"),
+        ("ipc_mode", "ipcMode"),
+    ] {
+        if let Some(v) = after.get(tf).filter(|v| !v.is_null()) {
+            request.insert(aws.into(), v.clone());
+        }
+    }
+    if let Some(list) = after.get("requires_compatibilities") {
+        request.insert("requiresCompatibilities".into(), list.clone());
+    }
+    if let Some(platform) = after
+        .get("runtime_platform")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    {
+        request.insert(
+            "runtimePlatform".into(),
+            json!({"operatingSystemFamily": platform.get("operating_system_family"),
+                   "cpuArchitecture": platform.get("cpu_architecture")}),
+        );
+    }
+    if let Some(volumes) = after.get("volume").and_then(Value::as_array) {
+        let volumes: Vec<Value> = volumes
+            .iter()
+            .map(|v| json!({"name": v.get("name"), "host": {"sourcePath": v.get("host_path")}}))
+            .collect();
+        request.insert("volumes".into(), Value::Array(volumes));
+    }
+    if let Some(tags) = after.get("tags").and_then(Value::as_object) {
+        let tags: Vec<Value> = tags
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        request.insert("tags".into(), Value::Array(tags));
+    }
+    Ok(record(
+        address,
+        "ecs.amazonaws.com",
+        "RegisterTaskDefinition",
+        Value::Object(request),
+        Value::Null,
+    ))
+}
+
+fn service(
+    address: &str,
+    after: &Value,
+    unknown_at: &dyn Fn(&str) -> bool,
+) -> Result<Value, String> {
+    let mut request = Map::new();
+    request.insert(
+        "serviceName".into(),
+        after.get("name").cloned().unwrap_or(json!(address)),
+    );
+    for (tf, aws) in [
+        ("cluster", "cluster"),
+        ("task_definition", "taskDefinition"),
+        ("launch_type", "launchType"),
+        ("platform_version", "platformVersion"),
+        ("enable_execute_command", "enableExecuteCommand"),
+        ("desired_count", "desiredCount"),
+    ] {
+        if let Some(v) = after.get(tf).filter(|v| !v.is_null()) {
+            request.insert(aws.into(), v.clone());
+        }
+    }
+    if let Some(net) = after
+        .get("network_configuration")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    {
+        let public = net.get("assign_public_ip").and_then(Value::as_bool) == Some(true);
+        // Groups created in the same plan have no ids yet: there are
+        // groups, which ones is known after apply.
+        let mut groups = strings(net.get("security_groups"));
+        if groups.is_empty() && unknown_at("network_configuration") {
+            groups.push(UNKNOWN_UNTIL_APPLY.to_string());
+        }
+        request.insert(
+            "networkConfiguration".into(),
+            json!({"awsvpcConfiguration": {
+                "subnets": strings(net.get("subnets")),
+                "securityGroups": groups,
+                "assignPublicIp": if public { "ENABLED" } else { "DISABLED" },
+            }}),
+        );
+    }
+    if let Some(lbs) = after.get("load_balancer").and_then(Value::as_array) {
+        let lbs: Vec<Value> = lbs
+            .iter()
+            .map(|lb| {
+                let mut m = Map::new();
+                for (tf, aws) in [
+                    ("target_group_arn", "targetGroupArn"),
+                    ("elb_name", "loadBalancerName"),
+                    ("container_name", "containerName"),
+                    ("container_port", "containerPort"),
+                ] {
+                    if let Some(v) = lb
+                        .get(tf)
+                        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+                    {
+                        m.insert(aws.into(), v.clone());
+                    }
+                }
+                Value::Object(m)
+            })
+            .collect();
+        request.insert("loadBalancers".into(), Value::Array(lbs));
+    }
+    Ok(record(
+        address,
+        "ecs.amazonaws.com",
+        "CreateService",
+        Value::Object(request),
+        Value::Null,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guards::offline::evaluate;
+    use crate::policy::Policy;
+
+    fn plan(changes: Value) -> Value {
+        json!({"format_version": "1.2", "resource_changes": changes})
+    }
+
+    fn rules(p: &Planned) -> Vec<&'static str> {
+        let event = p.event.as_ref().unwrap();
+        let report = evaluate(event, &Policy::embedded(), crate::model::today()).unwrap();
+        let mut ids: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn each_resource_is_judged_as_the_record_of_its_call() {
+        let p = plan(json!([
+            {"address": "aws_security_group.web", "type": "aws_security_group",
+             "change": {"actions": ["create"], "after": {"name": "web", "ingress": [
+                 {"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"],
+                  "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": false}]},
+              "after_unknown": {"id": true, "arn": true}}},
+            {"address": "aws_vpc_security_group_ingress_rule.rdp", "type": "aws_vpc_security_group_ingress_rule",
+             "change": {"actions": ["create"], "after": {"ip_protocol": "tcp", "from_port": 3389, "to_port": 3389,
+                 "cidr_ipv4": "0.0.0.0/1"}, "after_unknown": {"security_group_id": true}}},
+            {"address": "aws_security_group_rule.egress", "type": "aws_security_group_rule",
+             "change": {"actions": ["create"], "after": {"type": "egress", "protocol": "-1",
+                 "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}}},
+            {"address": "aws_security_group.gone", "type": "aws_security_group",
+             "change": {"actions": ["delete"], "after": null}},
+            {"address": "module.app.aws_ecs_task_definition.app", "type": "aws_ecs_task_definition",
+             "change": {"actions": ["create"], "after": {"family": "app", "network_mode": "awsvpc",
+                 "container_definitions": "[{\"name\":\"app\",\"image\":\"nginx:latest\",\"privileged\":true}]"},
+              "after_unknown": {"arn": true, "revision": true}}},
+            {"address": "module.app.aws_ecs_service.web", "type": "aws_ecs_service",
+             "change": {"actions": ["create"], "after": {"name": "web", "launch_type": "FARGATE",
+                 "network_configuration": [{"subnets": ["subnet-1"], "security_groups": ["sg-1"], "assign_public_ip": true}]},
+              "after_unknown": {"cluster": true, "task_definition": true, "id": true}}}
+        ]));
+        let planned = planned(&p, "plan.json").unwrap();
+        let addresses: Vec<&str> = planned.iter().map(|p| p.address.as_str()).collect();
+        assert_eq!(
+            addresses,
+            [
+                "aws_security_group.web",
+                "aws_vpc_security_group_ingress_rule.rdp",
+                "module.app.aws_ecs_task_definition.app",
+                "module.app.aws_ecs_service.web"
+            ],
+            "egress rules and deletions are not judged"
+        );
+        assert!(
+            rules(&planned[0]).contains(&"EC2-SG-003"),
+            "{:?}",
+            rules(&planned[0])
+        );
+        assert!(
+            rules(&planned[1]).contains(&"EC2-SG-004"),
+            "half the internet: {:?}",
+            rules(&planned[1])
+        );
+        assert!(
+            rules(&planned[2]).contains(&"ECS-TD-001"),
+            "{:?}",
+            rules(&planned[2])
+        );
+        assert!(
+            rules(&planned[3]).contains(&"ECS-SVC-001"),
+            "{:?}",
+            rules(&planned[3])
+        );
+        // What AWS decides at creation is not a value the rules judge.
+        assert!(planned.iter().all(|p| p.unknown.is_empty()), "{planned:?}");
+        assert_eq!(
+            planned[0].event.as_ref().unwrap().id,
+            "aws_security_group.web",
+            "the record's id is the address"
+        );
+    }
+
+    #[test]
+    fn a_value_known_only_after_apply_is_unknown_never_a_pass() {
+        let p = plan(json!([
+            {"address": "aws_security_group_rule.app", "type": "aws_security_group_rule",
+             "change": {"actions": ["create"], "after": {"type": "ingress", "protocol": "tcp",
+                 "from_port": 8080, "to_port": 8080, "security_group_id": "sg-1"},
+              "after_unknown": {"cidr_blocks": true}}}
+        ]));
+        let planned = planned(&p, "plan.json").unwrap();
+        assert_eq!(planned[0].unknown, ["cidr_blocks"]);
+        // Not a plan at all: said.
+        let err = super::planned(&json!({"Resources": {}}), "template.json").unwrap_err();
+        assert!(err.contains("not a Terraform plan"), "{err}");
+    }
+}
