@@ -102,6 +102,9 @@ enum Command {
     /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when a plan or a
     /// resource could not be read.
     Plan {
+        /// The account the plan deploys to: its own ECR registry is then trusted (a plan does not say).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
         /// Policy file (TOML); the embedded default when absent.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
@@ -266,6 +269,7 @@ fn main() -> ExitCode {
             ExitCode::from(scan::run(&policy, &args))
         }
         Command::Plan {
+            account,
             policy,
             format,
             fail_on,
@@ -280,6 +284,7 @@ fn main() -> ExitCode {
                 }
             };
             let options = plan::Options {
+                account,
                 format,
                 fail_on: fail_on.map(Severity::from),
                 colour: format == Format::Text

@@ -14,6 +14,8 @@ use crate::Format;
 
 /// How `plan` runs.
 pub struct Options {
+    /// The account the plan deploys to (its own ECR registry is trusted).
+    pub account: Option<String>,
     pub format: Format,
     pub fail_on: Option<Severity>,
     pub colour: bool,
@@ -39,14 +41,16 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
                 continue;
             }
         };
-        let planned = match access_guard::iac::terraform::planned(&plan, &origin) {
-            Ok(planned) => planned,
-            Err(e) => {
-                eprintln!("access-guard: {e}");
-                errors += 1;
-                continue;
-            }
-        };
+        let planned =
+            match access_guard::iac::terraform::planned(&plan, &origin, options.account.as_deref())
+            {
+                Ok(planned) => planned,
+                Err(e) => {
+                    eprintln!("access-guard: {e}");
+                    errors += 1;
+                    continue;
+                }
+            };
         for p in planned {
             resources += 1;
             let judged = p.event.and_then(|event| {

@@ -45,8 +45,11 @@ const DECIDED_BY_AWS: &[&str] = &[
 pub const UNKNOWN_UNTIL_APPLY: &str = "(known after apply)";
 
 /// The resources a plan would create or change that some guard judges, in
-/// the plan's order; `Err` when the document is not a plan.
-pub fn planned(plan: &Value, origin: &str) -> Result<Vec<Planned>, String> {
+/// the plan's order; `Err` when the document is not a plan. `account` is the
+/// account the plan deploys to, when known (its own ECR registry is
+/// trusted); a plan does not say.
+pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<Planned>, String> {
+    let account = account.unwrap_or("plan");
     let changes = plan
         .get("resource_changes")
         .and_then(Value::as_array)
@@ -89,16 +92,16 @@ pub fn planned(plan: &Value, origin: &str) -> Result<Vec<Planned>, String> {
             })
         };
         let record = match kind {
-            "aws_security_group" => security_group(&address, &after),
+            "aws_security_group" => security_group(&address, &after, account),
             "aws_security_group_rule" => {
                 if after.get("type").and_then(Value::as_str) != Some("ingress") {
                     continue;
                 }
-                group_rule(&address, &after)
+                group_rule(&address, &after, account)
             }
-            "aws_vpc_security_group_ingress_rule" => ingress_rule(&address, &after),
-            "aws_ecs_task_definition" => task_definition(&address, &after),
-            "aws_ecs_service" => service(&address, &after, &unknown_at),
+            "aws_vpc_security_group_ingress_rule" => ingress_rule(&address, &after, account),
+            "aws_ecs_task_definition" => task_definition(&address, &after, account),
+            "aws_ecs_service" => service(&address, &after, account, &unknown_at),
             _ => continue,
         };
         let event = record
@@ -150,7 +153,14 @@ fn unknown_paths(tree: &Value, at: String, out: &mut Vec<String>) {
 }
 
 /// A CloudTrail record of `name` by `source`, its id the address.
-fn record(address: &str, source: &str, name: &str, request: Value, response: Value) -> Value {
+fn record(
+    address: &str,
+    account: &str,
+    source: &str,
+    name: &str,
+    request: Value,
+    response: Value,
+) -> Value {
     json!({
         "eventVersion": "1.08",
         "eventID": address,
@@ -158,7 +168,7 @@ fn record(address: &str, source: &str, name: &str, request: Value, response: Val
         "eventSource": source,
         "eventTime": "1970-01-01T00:00:00Z",
         "awsRegion": "plan",
-        "recipientAccountId": "plan",
+        "recipientAccountId": account,
         "userIdentity": {"type": "AssumedRole", "arn": "terraform plan"},
         "requestParameters": request,
         "responseElements": response,
@@ -242,7 +252,7 @@ fn protocol(after: &Value, key: &str) -> Result<String, String> {
     }
 }
 
-fn security_group(address: &str, after: &Value) -> Result<Value, String> {
+fn security_group(address: &str, after: &Value, account: &str) -> Result<Value, String> {
     let id = group_id(after, "id", address);
     let mut perms = Vec::new();
     for (i, rule) in after
@@ -273,6 +283,7 @@ fn security_group(address: &str, after: &Value) -> Result<Value, String> {
     let request = json!({"groupId": id, "groupName": name, "ipPermissions": items(perms)});
     Ok(record(
         address,
+        account,
         "ec2.amazonaws.com",
         "AuthorizeSecurityGroupIngress",
         request,
@@ -280,7 +291,7 @@ fn security_group(address: &str, after: &Value) -> Result<Value, String> {
     ))
 }
 
-fn group_rule(address: &str, after: &Value) -> Result<Value, String> {
+fn group_rule(address: &str, after: &Value, account: &str) -> Result<Value, String> {
     let id = group_id(after, "security_group_id", address);
     let mut groups: Vec<String> = after
         .get("source_security_group_id")
@@ -302,6 +313,7 @@ fn group_rule(address: &str, after: &Value) -> Result<Value, String> {
     );
     Ok(record(
         address,
+        account,
         "ec2.amazonaws.com",
         "AuthorizeSecurityGroupIngress",
         json!({"groupId": id, "ipPermissions": items(vec![perm])}),
@@ -309,7 +321,7 @@ fn group_rule(address: &str, after: &Value) -> Result<Value, String> {
     ))
 }
 
-fn ingress_rule(address: &str, after: &Value) -> Result<Value, String> {
+fn ingress_rule(address: &str, after: &Value, account: &str) -> Result<Value, String> {
     let id = group_id(after, "security_group_id", address);
     let one = |key: &str| -> Vec<String> {
         after
@@ -330,6 +342,7 @@ fn ingress_rule(address: &str, after: &Value) -> Result<Value, String> {
     );
     Ok(record(
         address,
+        account,
         "ec2.amazonaws.com",
         "AuthorizeSecurityGroupIngress",
         json!({"groupId": id, "ipPermissions": items(vec![perm])}),
@@ -337,7 +350,7 @@ fn ingress_rule(address: &str, after: &Value) -> Result<Value, String> {
     ))
 }
 
-fn task_definition(address: &str, after: &Value) -> Result<Value, String> {
+fn task_definition(address: &str, after: &Value, account: &str) -> Result<Value, String> {
     let containers: Value = match after.get("container_definitions") {
         Some(Value::String(text)) => serde_json::from_str(text)
             .map_err(|e| format!("{address}: container_definitions is not JSON: {e}"))?,
@@ -379,10 +392,7 @@ fn task_definition(address: &str, after: &Value) -> Result<Value, String> {
         );
     }
     if let Some(volumes) = after.get("volume").and_then(Value::as_array) {
-        let volumes: Vec<Value> = volumes
-            .iter()
-            .map(|v| json!({"name": v.get("name"), "host": {"sourcePath": v.get("host_path")}}))
-            .collect();
+        let volumes: Vec<Value> = volumes.iter().map(volume).collect();
         request.insert("volumes".into(), Value::Array(volumes));
     }
     if let Some(tags) = after.get("tags").and_then(Value::as_object) {
@@ -394,6 +404,7 @@ fn task_definition(address: &str, after: &Value) -> Result<Value, String> {
     }
     Ok(record(
         address,
+        account,
         "ecs.amazonaws.com",
         "RegisterTaskDefinition",
         Value::Object(request),
@@ -401,9 +412,65 @@ fn task_definition(address: &str, after: &Value) -> Result<Value, String> {
     ))
 }
 
+/// A `volume` block as the API's `volumes[]` entry: a host path, a Docker
+/// volume (its driver options), an EFS file system (transit encryption).
+fn volume(v: &Value) -> Value {
+    let mut out = Map::new();
+    out.insert("name".into(), v.get("name").cloned().unwrap_or(Value::Null));
+    if let Some(path) = v
+        .get("host_path")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+    {
+        out.insert("host".into(), json!({"sourcePath": path}));
+    }
+    let first = |key: &str| v.get(key).and_then(Value::as_array).and_then(|a| a.first());
+    if let Some(d) = first("docker_volume_configuration") {
+        let mut c = Map::new();
+        for (tf, aws) in [
+            ("scope", "scope"),
+            ("autoprovision", "autoprovision"),
+            ("driver", "driver"),
+            ("driver_opts", "driverOpts"),
+            ("labels", "labels"),
+        ] {
+            if let Some(x) = d.get(tf).filter(|x| !x.is_null()) {
+                c.insert(aws.into(), x.clone());
+            }
+        }
+        out.insert("dockerVolumeConfiguration".into(), Value::Object(c));
+    }
+    if let Some(e) = first("efs_volume_configuration") {
+        let mut c = Map::new();
+        for (tf, aws) in [
+            ("file_system_id", "fileSystemId"),
+            ("root_directory", "rootDirectory"),
+            ("transit_encryption", "transitEncryption"),
+            ("transit_encryption_port", "transitEncryptionPort"),
+        ] {
+            if let Some(x) = e.get(tf).filter(|x| !x.is_null()) {
+                c.insert(aws.into(), x.clone());
+            }
+        }
+        if let Some(a) = e
+            .get("authorization_config")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
+            c.insert(
+                "authorizationConfig".into(),
+                json!({"iam": a.get("iam"), "accessPointId": a.get("access_point_id")}),
+            );
+        }
+        out.insert("efsVolumeConfiguration".into(), Value::Object(c));
+    }
+    Value::Object(out)
+}
+
 fn service(
     address: &str,
     after: &Value,
+    account: &str,
     unknown_at: &dyn Fn(&str) -> bool,
 ) -> Result<Value, String> {
     let mut request = Map::new();
@@ -469,6 +536,7 @@ fn service(
     }
     Ok(record(
         address,
+        account,
         "ecs.amazonaws.com",
         "CreateService",
         Value::Object(request),
@@ -520,7 +588,7 @@ mod tests {
                  "network_configuration": [{"subnets": ["subnet-1"], "security_groups": ["sg-1"], "assign_public_ip": true}]},
               "after_unknown": {"cluster": true, "task_definition": true, "id": true}}}
         ]));
-        let planned = planned(&p, "plan.json").unwrap();
+        let planned = planned(&p, "plan.json", None).unwrap();
         let addresses: Vec<&str> = planned.iter().map(|p| p.address.as_str()).collect();
         assert_eq!(
             addresses,
@@ -569,10 +637,120 @@ mod tests {
                  "from_port": 8080, "to_port": 8080, "security_group_id": "sg-1"},
               "after_unknown": {"cidr_blocks": true}}}
         ]));
-        let planned = planned(&p, "plan.json").unwrap();
+        let planned = planned(&p, "plan.json", None).unwrap();
         assert_eq!(planned[0].unknown, ["cidr_blocks"]);
         // Not a plan at all: said.
-        let err = super::planned(&json!({"Resources": {}}), "template.json").unwrap_err();
+        let err = super::planned(&json!({"Resources": {}}), "template.json", None).unwrap_err();
         assert!(err.contains("not a Terraform plan"), "{err}");
+    }
+
+    /// A RegisterTaskDefinition record's request as Terraform writes the
+    /// resource (the inverse of [`task_definition`]).
+    fn as_resource(request: &Value) -> Value {
+        let mut after = Map::new();
+        after.insert(
+            "container_definitions".into(),
+            json!(request["containerDefinitions"].to_string()),
+        );
+        for (aws, tf) in [
+            ("family", "family"),
+            ("networkMode", "network_mode"),
+            ("taskRoleArn", "task_role_arn"),
+            ("executionRoleArn", "execution_role_arn"),
+            ("cpu", "cpu"),
+            ("memory", "memory"),
+            ("pidMode", "pid_mode"),
+            ("ipcMode", "ipc_mode"),
+            ("requiresCompatibilities", "requires_compatibilities"),
+        ] {
+            if let Some(v) = request.get(aws) {
+                after.insert(tf.into(), v.clone());
+            }
+        }
+        if let Some(p) = request.get("runtimePlatform") {
+            after.insert(
+                "runtime_platform".into(),
+                json!([{"operating_system_family": p.get("operatingSystemFamily"),
+                        "cpu_architecture": p.get("cpuArchitecture")}]),
+            );
+        }
+        if let Some(volumes) = request.get("volumes").and_then(Value::as_array) {
+            let blocks: Vec<Value> = volumes
+                .iter()
+                .map(|v| {
+                    let mut b = Map::new();
+                    b.insert("name".into(), v["name"].clone());
+                    if let Some(path) = v.pointer("/host/sourcePath") {
+                        b.insert("host_path".into(), path.clone());
+                    }
+                    if let Some(d) = v.get("dockerVolumeConfiguration") {
+                        b.insert(
+                            "docker_volume_configuration".into(),
+                            json!([{"scope": d.get("scope"), "autoprovision": d.get("autoprovision"),
+                                    "driver": d.get("driver"), "driver_opts": d.get("driverOpts"),
+                                    "labels": d.get("labels")}]),
+                        );
+                    }
+                    if let Some(e) = v.get("efsVolumeConfiguration") {
+                        let mut c = json!({"file_system_id": e.get("fileSystemId"),
+                            "root_directory": e.get("rootDirectory"),
+                            "transit_encryption": e.get("transitEncryption")});
+                        if let Some(a) = e.get("authorizationConfig") {
+                            c["authorization_config"] =
+                                json!([{"iam": a.get("iam"), "access_point_id": a.get("accessPointId")}]);
+                        }
+                        b.insert("efs_volume_configuration".into(), json!([c]));
+                    }
+                    Value::Object(b)
+                })
+                .collect();
+            after.insert("volume".into(), Value::Array(blocks));
+        }
+        if let Some(tags) = request.get("tags").and_then(Value::as_array) {
+            let map: Map<String, Value> = tags
+                .iter()
+                .filter_map(|t| Some((t["key"].as_str()?.to_string(), t["value"].clone())))
+                .collect();
+            after.insert("tags".into(), Value::Object(map));
+        }
+        Value::Object(after)
+    }
+
+    #[test]
+    fn a_task_definition_from_a_plan_gets_the_rule_ids_of_its_registration() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+        let mut compared = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let record = value.get("detail").unwrap_or(&value);
+            if record["eventName"] != "RegisterTaskDefinition"
+                || record["errorCode"].is_string()
+                || !record["requestParameters"]["containerDefinitions"].is_array()
+            {
+                continue;
+            }
+            let event = Event::from_value(&value, "sample").unwrap();
+            let today = crate::model::today();
+            let from_event = evaluate(&event, &Policy::embedded(), today).unwrap();
+            let p = plan(
+                json!([{"address": "aws_ecs_task_definition.t", "type": "aws_ecs_task_definition",
+                "change": {"actions": ["create"], "after": as_resource(&record["requestParameters"])}}]),
+            );
+            let account = record["recipientAccountId"].as_str();
+            let planned = planned(&p, "plan.json", account).unwrap();
+            let mut from_plan: Vec<&str> = rules(&planned[0]);
+            let mut expected: Vec<&str> = from_event.findings.iter().map(|f| f.rule).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            from_plan.sort_unstable();
+            assert_eq!(from_plan, expected, "{}", path.display());
+            compared += 1;
+        }
+        assert!(
+            compared >= 20,
+            "only {compared} sample registrations compared"
+        );
     }
 }
