@@ -228,9 +228,18 @@ fn permission(
                 .collect(),
         ),
     );
+    // Another account's group is `owner/sg-…` in Terraform.
     p.insert(
         "groups".into(),
-        items(groups.into_iter().map(|g| json!({"groupId": g})).collect()),
+        items(
+            groups
+                .into_iter()
+                .map(|g| match g.split_once('/') {
+                    Some((owner, id)) => json!({"groupId": id, "userId": owner}),
+                    None => json!({"groupId": g}),
+                })
+                .collect(),
+        ),
     );
     Value::Object(p)
 }
@@ -751,6 +760,73 @@ mod tests {
         assert!(
             compared >= 20,
             "only {compared} sample registrations compared"
+        );
+    }
+
+    #[test]
+    fn a_group_from_a_plan_gets_the_rule_ids_of_its_authorization() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+        let mut compared = 0;
+        let list = |v: &Value, key: &str, field: &str| -> Vec<Value> {
+            v.pointer(&format!("/{key}/items"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|i| i.get(field).cloned()).collect())
+                .unwrap_or_default()
+        };
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let value: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let record = value.get("detail").unwrap_or(&value);
+            let request = &record["requestParameters"];
+            let Some(perms) = request
+                .pointer("/ipPermissions/items")
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
+            if record["eventName"] != "AuthorizeSecurityGroupIngress"
+                || record["errorCode"].is_string()
+            {
+                continue;
+            }
+            let ingress: Vec<Value> = perms
+                .iter()
+                .map(|p| {
+                    json!({"protocol": p["ipProtocol"], "from_port": p.get("fromPort"),
+                           "to_port": p.get("toPort"),
+                           "cidr_blocks": list(p, "ipRanges", "cidrIp"),
+                           "ipv6_cidr_blocks": list(p, "ipv6Ranges", "cidrIpv6"),
+                           "prefix_list_ids": list(p, "prefixListIds", "prefixListId"),
+                           "security_groups": p.pointer("/groups/items").and_then(Value::as_array)
+                               .map(|a| a.iter().map(|g| match (g.get("userId"), g.get("groupId")) {
+                                   (Some(Value::String(u)), Some(Value::String(id))) => json!(format!("{u}/{id}")),
+                                   (_, Some(id)) => id.clone(),
+                                   _ => Value::Null,
+                               }).collect::<Vec<_>>()).unwrap_or_default(),
+                           "self": false})
+                })
+                .collect();
+            let mut after = json!({"ingress": ingress, "name": request.get("groupName").cloned().unwrap_or(json!(""))});
+            if let Some(id) = request.get("groupId") {
+                after["id"] = id.clone();
+            }
+            let event = Event::from_value(&value, "sample").unwrap();
+            let from_event = evaluate(&event, &Policy::embedded(), crate::model::today()).unwrap();
+            let mut expected: Vec<&str> = from_event.findings.iter().map(|f| f.rule).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let p = plan(
+                json!([{"address": "aws_security_group.g", "type": "aws_security_group",
+                "change": {"actions": ["create"], "after": after}}]),
+            );
+            let planned = planned(&p, "plan.json", record["recipientAccountId"].as_str()).unwrap();
+            assert_eq!(rules(&planned[0]), expected, "{}", path.display());
+            compared += 1;
+        }
+        assert!(
+            compared >= 15,
+            "only {compared} sample authorizations compared"
         );
     }
 }
