@@ -520,6 +520,47 @@ fn service(
             }}),
         );
     }
+    if let Some(tags) = after.get("tags").and_then(Value::as_object) {
+        let tags: Vec<Value> = tags
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        request.insert("tags".into(), Value::Array(tags));
+    }
+    if let Some(sc) = after
+        .get("service_connect_configuration")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    {
+        let services: Vec<Value> = sc
+            .get("service")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let mut m = Map::new();
+                m.insert(
+                    "portName".into(),
+                    s.get("port_name").cloned().unwrap_or(Value::Null),
+                );
+                if let Some(tls) = s
+                    .get("tls")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                {
+                    m.insert(
+                        "tls".into(),
+                        json!({"kmsKey": tls.get("kms_key"), "roleArn": tls.get("role_arn")}),
+                    );
+                }
+                Value::Object(m)
+            })
+            .collect();
+        request.insert(
+            "serviceConnectConfiguration".into(),
+            json!({"enabled": sc.get("enabled"), "namespace": sc.get("namespace"), "services": services}),
+        );
+    }
     if let Some(lbs) = after.get("load_balancer").and_then(Value::as_array) {
         let lbs: Vec<Value> = lbs
             .iter()
@@ -828,5 +869,80 @@ mod tests {
             compared >= 15,
             "only {compared} sample authorizations compared"
         );
+    }
+
+    #[test]
+    fn a_service_from_a_plan_gets_the_rule_ids_of_its_creation() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+        let mut compared = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let value: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let record = value.get("detail").unwrap_or(&value);
+            let r = &record["requestParameters"];
+            if record["eventName"] != "CreateService"
+                || record["eventSource"] != "ecs.amazonaws.com"
+                || record["errorCode"].is_string()
+            {
+                continue;
+            }
+            let mut after = json!({"name": r["serviceName"], "cluster": r.get("cluster"),
+                "task_definition": r.get("taskDefinition"), "launch_type": r.get("launchType"),
+                "platform_version": r.get("platformVersion"),
+                "enable_execute_command": r.get("enableExecuteCommand"),
+                "desired_count": r.get("desiredCount")});
+            if let Some(a) = r.pointer("/networkConfiguration/awsvpcConfiguration") {
+                after["network_configuration"] = json!([{"subnets": a.get("subnets"),
+                    "security_groups": a.get("securityGroups").cloned().unwrap_or(json!([])),
+                    "assign_public_ip": a.get("assignPublicIp") == Some(&json!("ENABLED"))}]);
+            }
+            if let Some(tags) = r.get("tags").and_then(Value::as_array) {
+                let map: Map<String, Value> = tags
+                    .iter()
+                    .filter_map(|t| Some((t["key"].as_str()?.to_string(), t["value"].clone())))
+                    .collect();
+                after["tags"] = Value::Object(map);
+            }
+            if let Some(lbs) = r.get("loadBalancers").and_then(Value::as_array) {
+                after["load_balancer"] = Value::Array(lbs.iter().map(|lb| json!({
+                    "target_group_arn": lb.get("targetGroupArn"), "elb_name": lb.get("loadBalancerName"),
+                    "container_name": lb.get("containerName"), "container_port": lb.get("containerPort")})).collect());
+            }
+            if let Some(sc) = r.get("serviceConnectConfiguration") {
+                let services: Vec<Value> = sc.get("services").and_then(Value::as_array).into_iter().flatten()
+                    .map(|s| {
+                        let mut b = json!({"port_name": s.get("portName")});
+                        if let Some(tls) = s.get("tls") {
+                            b["tls"] = json!([{"kms_key": tls.get("kmsKey"), "role_arn": tls.get("roleArn")}]);
+                        }
+                        b
+                    })
+                    .collect();
+                after["service_connect_configuration"] = json!([{"enabled": sc.get("enabled"),
+                    "namespace": sc.get("namespace"), "service": services}]);
+            }
+            // What the record's response adds (the effective settings AWS
+            // answered) a plan cannot know: judged from the request alone.
+            let mut request_only = value.clone();
+            if request_only.get("detail").is_some() {
+                request_only["detail"]["responseElements"] = Value::Null;
+            } else {
+                request_only["responseElements"] = Value::Null;
+            }
+            let event = Event::from_value(&request_only, "sample").unwrap();
+            let from_event = evaluate(&event, &Policy::embedded(), crate::model::today()).unwrap();
+            let mut expected: Vec<&str> = from_event.findings.iter().map(|f| f.rule).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let p = plan(
+                json!([{"address": "aws_ecs_service.s", "type": "aws_ecs_service",
+                "change": {"actions": ["create"], "after": after}}]),
+            );
+            let planned = planned(&p, "plan.json", record["recipientAccountId"].as_str()).unwrap();
+            assert_eq!(rules(&planned[0]), expected, "{}", path.display());
+            compared += 1;
+        }
+        assert!(compared >= 6, "only {compared} sample creations compared");
     }
 }
