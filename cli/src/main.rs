@@ -225,12 +225,7 @@ fn main() -> ExitCode {
                 fail_on: fail_on.map(Severity::from),
                 jobs: jobs
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-                colour: format == Format::Text
-                    && check::colour(
-                        color,
-                        std::io::stdout().is_terminal(),
-                        std::env::var_os("NO_COLOR").as_deref(),
-                    ),
+                colour: format == Format::Text && terminal_colour(color),
                 all_events,
                 follow_links,
             };
@@ -259,12 +254,7 @@ fn main() -> ExitCode {
                 all_regions,
                 format,
                 fail_on: fail_on.map(Severity::from),
-                colour: format == ScanFormat::Text
-                    && check::colour(
-                        color,
-                        std::io::stdout().is_terminal(),
-                        std::env::var_os("NO_COLOR").as_deref(),
-                    ),
+                colour: format == ScanFormat::Text && terminal_colour(color),
             };
             ExitCode::from(scan::run(&policy, &args))
         }
@@ -287,12 +277,7 @@ fn main() -> ExitCode {
                 account,
                 format,
                 fail_on: fail_on.map(Severity::from),
-                colour: format == Format::Text
-                    && check::colour(
-                        color,
-                        std::io::stdout().is_terminal(),
-                        std::env::var_os("NO_COLOR").as_deref(),
-                    ),
+                colour: format == Format::Text && terminal_colour(color),
             };
             ExitCode::from(plan::run(&policy, &options, &paths))
         }
@@ -305,6 +290,15 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// `--color` for text on standard output: the terminal and `NO_COLOR` decide `auto`.
+fn terminal_colour(color: Color) -> bool {
+    check::colour(
+        color,
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
 }
 
 fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {

@@ -613,6 +613,38 @@ mod tests {
         ids
     }
 
+    /// Every sample event: its file and its value.
+    fn samples() -> Vec<(std::path::PathBuf, Value)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+        let mut out: Vec<(std::path::PathBuf, Value)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                let value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                (path, value)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The rule ids of a record's offline verdict, each once.
+    fn judged_ids(value: &Value) -> Vec<&'static str> {
+        let event = Event::from_value(value, "sample").unwrap();
+        let report = evaluate(&event, &Policy::embedded(), crate::model::today()).unwrap();
+        let mut ids: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The rule ids of one resource of `kind` with `after`, judged from a plan.
+    fn plan_ids(kind: &str, after: Value, account: Option<&str>) -> Vec<&'static str> {
+        let p = plan(json!([{"address": format!("{kind}.x"), "type": kind,
+            "change": {"actions": ["create"], "after": after}}]));
+        rules(&planned(&p, "plan.json", account).unwrap()[0])
+    }
+
     #[test]
     fn each_resource_is_judged_as_the_record_of_its_call() {
         let p = plan(json!([
@@ -768,12 +800,8 @@ mod tests {
 
     #[test]
     fn a_task_definition_from_a_plan_gets_the_rule_ids_of_its_registration() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
         let mut compared = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            let value: Value = serde_json::from_str(&text).unwrap();
+        for (path, value) in samples() {
             let record = value.get("detail").unwrap_or(&value);
             if record["eventName"] != "RegisterTaskDefinition"
                 || record["errorCode"].is_string()
@@ -781,21 +809,12 @@ mod tests {
             {
                 continue;
             }
-            let event = Event::from_value(&value, "sample").unwrap();
-            let today = crate::model::today();
-            let from_event = evaluate(&event, &Policy::embedded(), today).unwrap();
-            let p = plan(
-                json!([{"address": "aws_ecs_task_definition.t", "type": "aws_ecs_task_definition",
-                "change": {"actions": ["create"], "after": as_resource(&record["requestParameters"])}}]),
+            let from_plan = plan_ids(
+                "aws_ecs_task_definition",
+                as_resource(&record["requestParameters"]),
+                record["recipientAccountId"].as_str(),
             );
-            let account = record["recipientAccountId"].as_str();
-            let planned = planned(&p, "plan.json", account).unwrap();
-            let mut from_plan: Vec<&str> = rules(&planned[0]);
-            let mut expected: Vec<&str> = from_event.findings.iter().map(|f| f.rule).collect();
-            expected.sort_unstable();
-            expected.dedup();
-            from_plan.sort_unstable();
-            assert_eq!(from_plan, expected, "{}", path.display());
+            assert_eq!(from_plan, judged_ids(&value), "{}", path.display());
             compared += 1;
         }
         assert!(
@@ -806,7 +825,6 @@ mod tests {
 
     #[test]
     fn a_group_from_a_plan_gets_the_rule_ids_of_its_authorization() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
         let mut compared = 0;
         let list = |v: &Value, key: &str, field: &str| -> Vec<Value> {
             v.pointer(&format!("/{key}/items"))
@@ -814,10 +832,7 @@ mod tests {
                 .map(|a| a.iter().filter_map(|i| i.get(field).cloned()).collect())
                 .unwrap_or_default()
         };
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let value: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (path, value) in samples() {
             let record = value.get("detail").unwrap_or(&value);
             let request = &record["requestParameters"];
             let Some(perms) = request
@@ -852,17 +867,12 @@ mod tests {
             if let Some(id) = request.get("groupId") {
                 after["id"] = id.clone();
             }
-            let event = Event::from_value(&value, "sample").unwrap();
-            let from_event = evaluate(&event, &Policy::embedded(), crate::model::today()).unwrap();
-            let mut expected: Vec<&str> = from_event.findings.iter().map(|f| f.rule).collect();
-            expected.sort_unstable();
-            expected.dedup();
-            let p = plan(
-                json!([{"address": "aws_security_group.g", "type": "aws_security_group",
-                "change": {"actions": ["create"], "after": after}}]),
+            let from_plan = plan_ids(
+                "aws_security_group",
+                after,
+                record["recipientAccountId"].as_str(),
             );
-            let planned = planned(&p, "plan.json", record["recipientAccountId"].as_str()).unwrap();
-            assert_eq!(rules(&planned[0]), expected, "{}", path.display());
+            assert_eq!(from_plan, judged_ids(&value), "{}", path.display());
             compared += 1;
         }
         assert!(
@@ -873,12 +883,8 @@ mod tests {
 
     #[test]
     fn a_service_from_a_plan_gets_the_rule_ids_of_its_creation() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
         let mut compared = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let value: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (path, value) in samples() {
             let record = value.get("detail").unwrap_or(&value);
             let r = &record["requestParameters"];
             if record["eventName"] != "CreateService"
@@ -930,17 +936,12 @@ mod tests {
             } else {
                 request_only["responseElements"] = Value::Null;
             }
-            let event = Event::from_value(&request_only, "sample").unwrap();
-            let from_event = evaluate(&event, &Policy::embedded(), crate::model::today()).unwrap();
-            let mut expected: Vec<&str> = from_event.findings.iter().map(|f| f.rule).collect();
-            expected.sort_unstable();
-            expected.dedup();
-            let p = plan(
-                json!([{"address": "aws_ecs_service.s", "type": "aws_ecs_service",
-                "change": {"actions": ["create"], "after": after}}]),
+            let from_plan = plan_ids(
+                "aws_ecs_service",
+                after,
+                record["recipientAccountId"].as_str(),
             );
-            let planned = planned(&p, "plan.json", record["recipientAccountId"].as_str()).unwrap();
-            assert_eq!(rules(&planned[0]), expected, "{}", path.display());
+            assert_eq!(from_plan, judged_ids(&request_only), "{}", path.display());
             compared += 1;
         }
         assert!(compared >= 6, "only {compared} sample creations compared");
