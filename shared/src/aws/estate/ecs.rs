@@ -556,7 +556,15 @@ impl crate::ports::GroupServices for EcsGroupServices {
                     .map_err(|e| classify("ListServices", &e))?;
                 arns.extend(page.service_arns().iter().cloned());
                 match page.next_token() {
-                    Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                    Some(next) if !next.is_empty() && !spent(&out) => {
+                        token = Some(next.to_string())
+                    }
+                    Some(next) if !next.is_empty() => {
+                        out.unread.push(format!(
+                            "services of cluster {name} beyond the first pages (the bound of {max_calls} calls)"
+                        ));
+                        break;
+                    }
                     _ => break,
                 }
             }
