@@ -8,31 +8,13 @@ impl SdkEstate {
     pub(super) async fn ecs(&self) -> (EcsRead, Part) {
         let mut part = Part::default();
         let mut read = EcsRead::default();
-        let mut arns = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            part.call();
-            match self
-                .ecs
-                .list_clusters()
-                .max_results(ECS_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    arns.extend(out.cluster_arns().iter().cloned());
-                    match out.next_token() {
-                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                        _ => break,
-                    }
-                }
-                Err(e) => {
-                    part.failed("ListClusters", classify("ListClusters", &e));
-                    return (read, part);
-                }
-            }
+        let listed = self.list_clusters(usize::MAX).await;
+        part.calls(listed.pages);
+        if let Some(e) = listed.error {
+            part.failed("ListClusters", e);
+            return (read, part);
         }
+        let arns = listed.arns;
         let mut providers = BTreeSet::new();
         for batch in arns.chunks(CLUSTERS_PER_DESCRIBE) {
             part.call();
@@ -174,36 +156,31 @@ impl SdkEstate {
         tasks: &mut Vec<TaskState>,
         part: &mut Part,
     ) {
-        let mut arns: Vec<String> = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            part.call();
-            match self
-                .ecs
-                .list_tasks()
-                .cluster(cluster)
-                .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
-                .max_results(ECS_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    arns.extend(out.task_arns().iter().cloned());
-                    match out.next_token() {
-                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                        _ => break,
-                    }
-                }
-                Err(e) => {
-                    part.failed(
-                        format!("ListTasks (cluster {name})"),
-                        classify("ListTasks", &e),
-                    );
-                    return;
-                }
+        let listed = list_all(usize::MAX, |token| {
+            let ecs = self.ecs.clone();
+            async move {
+                let out = ecs
+                    .list_tasks()
+                    .cluster(cluster)
+                    .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+                    .max_results(ECS_PAGE)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| classify("ListTasks", &e))?;
+                Ok((
+                    out.task_arns().to_vec(),
+                    out.next_token().map(str::to_string),
+                ))
             }
+        })
+        .await;
+        part.calls(listed.pages);
+        if let Some(e) = listed.error {
+            part.failed(format!("ListTasks (cluster {name})"), e);
+            return;
         }
+        let arns = listed.arns;
         let mut found = Vec::new();
         for batch in arns.chunks(TASKS_PER_DESCRIBE) {
             part.call();
@@ -297,35 +274,13 @@ impl SdkEstate {
         services: &mut Vec<ServiceState>,
         part: &mut Part,
     ) {
-        let mut arns: Vec<String> = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            part.call();
-            match self
-                .ecs
-                .list_services()
-                .cluster(cluster)
-                .max_results(ECS_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    arns.extend(out.service_arns().iter().cloned());
-                    match out.next_token() {
-                        Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                        _ => break,
-                    }
-                }
-                Err(e) => {
-                    part.failed(
-                        format!("ListServices (cluster {name})"),
-                        classify("ListServices", &e),
-                    );
-                    break;
-                }
-            }
+        // What was listed before a failure is still described.
+        let listed = self.list_services(cluster, usize::MAX).await;
+        part.calls(listed.pages);
+        if let Some(e) = listed.error {
+            part.failed(format!("ListServices (cluster {name})"), e);
         }
+        let arns = listed.arns;
         for batch in arns.chunks(SERVICES_PER_DESCRIBE) {
             part.call();
             match self
@@ -366,6 +321,105 @@ impl SdkEstate {
             }
         }
     }
+}
+
+/// What a paginated ECS list answered: its ARNs, the pages read (a call
+/// each), whether pages were left (the bound), and the error that stopped
+/// it (what was listed before it is kept).
+pub(super) struct Listed {
+    pub(super) arns: Vec<String>,
+    pub(super) pages: usize,
+    pub(super) more: bool,
+    pub(super) error: Option<AwsError>,
+}
+
+/// Every page of an ECS list, at most `max_pages`; `page` asks for one
+/// (its token) and answers its ARNs and the next token.
+async fn list_all<F, Fut>(max_pages: usize, mut page: F) -> Listed
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<String>, Option<String>), AwsError>>,
+{
+    let mut listed = Listed {
+        arns: Vec::new(),
+        pages: 0,
+        more: false,
+        error: None,
+    };
+    let mut token = None;
+    loop {
+        if listed.pages >= max_pages {
+            listed.more = true;
+            return listed;
+        }
+        listed.pages += 1;
+        match page(token.take()).await {
+            Ok((arns, next)) => {
+                listed.arns.extend(arns);
+                match next.filter(|n| !n.is_empty()) {
+                    Some(next) => token = Some(next),
+                    None => return listed,
+                }
+            }
+            Err(e) => {
+                listed.error = Some(e);
+                return listed;
+            }
+        }
+    }
+}
+
+impl SdkEstate {
+    /// The account's clusters, at most `max_pages` pages.
+    pub(super) async fn list_clusters(&self, max_pages: usize) -> Listed {
+        list_ecs_clusters(&self.ecs, max_pages).await
+    }
+
+    /// A cluster's services, at most `max_pages` pages.
+    pub(super) async fn list_services(&self, cluster: &str, max_pages: usize) -> Listed {
+        list_ecs_services(&self.ecs, cluster, max_pages).await
+    }
+}
+
+async fn list_ecs_clusters(ecs: &aws_sdk_ecs::Client, max_pages: usize) -> Listed {
+    list_all(max_pages, |token| {
+        let ecs = ecs.clone();
+        async move {
+            let out = ecs
+                .list_clusters()
+                .max_results(ECS_PAGE)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| classify("ListClusters", &e))?;
+            Ok((
+                out.cluster_arns().to_vec(),
+                out.next_token().map(str::to_string),
+            ))
+        }
+    })
+    .await
+}
+
+async fn list_ecs_services(ecs: &aws_sdk_ecs::Client, cluster: &str, max_pages: usize) -> Listed {
+    list_all(max_pages, |token| {
+        let ecs = ecs.clone();
+        async move {
+            let out = ecs
+                .list_services()
+                .cluster(cluster)
+                .max_results(ECS_PAGE)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| classify("ListServices", &e))?;
+            Ok((
+                out.service_arns().to_vec(),
+                out.next_token().map(str::to_string),
+            ))
+        }
+    })
+    .await
 }
 
 /// What the ECS half of the reads found.
@@ -503,29 +557,16 @@ impl crate::ports::GroupServices for EcsGroupServices {
     ) -> Result<crate::ports::GroupUsers, AwsError> {
         let mut out = crate::ports::GroupUsers::default();
         let spent = |out: &crate::ports::GroupUsers| out.calls >= max_calls;
-        let mut clusters: Vec<String> = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            out.calls += 1;
-            let page = self
-                .ecs
-                .list_clusters()
-                .max_results(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("ListClusters", &e))?;
-            clusters.extend(page.cluster_arns().iter().cloned());
-            match page.next_token() {
-                Some(next) if !next.is_empty() && !spent(&out) => token = Some(next.to_string()),
-                Some(next) if !next.is_empty() => {
-                    out.unread
-                        .push("clusters beyond the first pages (the bound of calls)".to_string());
-                    break;
-                }
-                _ => break,
-            }
+        let listed = list_ecs_clusters(&self.ecs, max_calls).await;
+        out.calls += listed.pages;
+        if let Some(e) = listed.error {
+            return Err(e);
         }
+        if listed.more {
+            out.unread
+                .push("clusters beyond the first pages (the bound of calls)".to_string());
+        }
+        let clusters = listed.arns;
         let mut wanted: Vec<String> = Vec::new();
         for (i, cluster) in clusters.iter().enumerate() {
             let name = cluster.rsplit('/').next().unwrap_or(cluster).to_string();
@@ -541,33 +582,22 @@ impl crate::ports::GroupServices for EcsGroupServices {
                 ));
                 break;
             }
-            let mut arns: Vec<String> = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                out.calls += 1;
-                let page = self
-                    .ecs
-                    .list_services()
-                    .cluster(cluster)
-                    .max_results(100)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| classify("ListServices", &e))?;
-                arns.extend(page.service_arns().iter().cloned());
-                match page.next_token() {
-                    Some(next) if !next.is_empty() && !spent(&out) => {
-                        token = Some(next.to_string())
-                    }
-                    Some(next) if !next.is_empty() => {
-                        out.unread.push(format!(
-                            "services of cluster {name} beyond the first pages (the bound of {max_calls} calls)"
-                        ));
-                        break;
-                    }
-                    _ => break,
-                }
+            let listed = list_ecs_services(
+                &self.ecs,
+                cluster,
+                max_calls.saturating_sub(out.calls).max(1),
+            )
+            .await;
+            out.calls += listed.pages;
+            if let Some(e) = listed.error {
+                return Err(e);
             }
+            if listed.more {
+                out.unread.push(format!(
+                    "services of cluster {name} beyond the first pages (the bound of {max_calls} calls)"
+                ));
+            }
+            let arns = listed.arns;
             for batch in arns.chunks(10) {
                 if spent(&out) {
                     out.unread.push(format!(

@@ -148,6 +148,10 @@ impl Part {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
+    fn calls(&self, n: usize) {
+        self.calls.fetch_add(n, Ordering::Relaxed);
+    }
+
     fn failed(&mut self, what: impl Into<String>, error: AwsError) {
         self.unread.push(Unread {
             what: what.into(),
