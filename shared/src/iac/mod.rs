@@ -8,6 +8,7 @@
 //! Layer: model (beside it: it reads JSON into records). May import the
 //! model.
 
+mod record;
 pub mod terraform;
 
 use crate::model::event::Event;
@@ -24,4 +25,7 @@ pub struct Planned {
     /// The values the plan leaves unknown until apply that the rules would
     /// judge (`ingress[0].cidr_blocks`).
     pub unknown: Vec<String>,
+    /// The line of the template where the resource is declared, where
+    /// the source has lines that stand for it (CloudFormation).
+    pub line: Option<usize>,
 }

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::guards::offline::evaluate;
+use crate::model::event::Event;
 use crate::policy::Policy;
+use serde_json::{json, Map};
 
 fn plan(changes: Value) -> Value {
     json!({"format_version": "1.2", "resource_changes": changes})

@@ -1,0 +1,128 @@
+//! Security groups and their ingress rules in a plan, as the
+//! AuthorizeSecurityGroupIngress each would make.
+
+use serde_json::{json, Value};
+
+use super::Resource;
+use crate::iac::record::{items, permission, record, strings};
+
+/// A group's id: its own, else the address that stands for it.
+fn group_id(after: &Value, key: &str, address: &str) -> String {
+    after
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| address.to_string(), str::to_string)
+}
+
+fn protocol(after: &Value, key: &str) -> Result<String, String> {
+    match after.get(key) {
+        Some(Value::String(s)) => Ok(s.to_ascii_lowercase()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(format!("{key} is not known")),
+    }
+}
+
+pub(super) fn security_group(r: &Resource) -> Result<Vec<Value>, String> {
+    let (address, after, account) = (r.address, r.after, r.account);
+    let id = group_id(after, "id", address);
+    let mut perms = Vec::new();
+    for (i, rule) in after
+        .get("ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mut groups = strings(rule.get("security_groups"));
+        if rule.get("self").and_then(Value::as_bool) == Some(true) {
+            groups.push(id.clone());
+        }
+        perms.push(permission(
+            &protocol(rule, "protocol").map_err(|e| format!("{address}: ingress[{i}].{e}"))?,
+            rule.get("from_port").and_then(Value::as_i64),
+            rule.get("to_port").and_then(Value::as_i64),
+            strings(rule.get("cidr_blocks")),
+            strings(rule.get("ipv6_cidr_blocks")),
+            strings(rule.get("prefix_list_ids")),
+            groups,
+        ));
+    }
+    let name = after
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let request = json!({"groupId": id, "groupName": name, "ipPermissions": items(perms)});
+    Ok(vec![record(
+        address,
+        account,
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        request,
+        json!({"_return": true}),
+    )])
+}
+
+pub(super) fn group_rule(r: &Resource) -> Result<Vec<Value>, String> {
+    let (address, after, account) = (r.address, r.after, r.account);
+    if after.get("type").and_then(Value::as_str) != Some("ingress") {
+        return Ok(Vec::new());
+    }
+    let id = group_id(after, "security_group_id", address);
+    let mut groups: Vec<String> = after
+        .get("source_security_group_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    if after.get("self").and_then(Value::as_bool) == Some(true) {
+        groups.push(id.clone());
+    }
+    let perm = permission(
+        &protocol(after, "protocol").map_err(|e| format!("{address}: {e}"))?,
+        after.get("from_port").and_then(Value::as_i64),
+        after.get("to_port").and_then(Value::as_i64),
+        strings(after.get("cidr_blocks")),
+        strings(after.get("ipv6_cidr_blocks")),
+        strings(after.get("prefix_list_ids")),
+        groups,
+    );
+    Ok(vec![record(
+        address,
+        account,
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        json!({"groupId": id, "ipPermissions": items(vec![perm])}),
+        json!({"_return": true}),
+    )])
+}
+
+pub(super) fn ingress_rule(r: &Resource) -> Result<Vec<Value>, String> {
+    let (address, after, account) = (r.address, r.after, r.account);
+    let id = group_id(after, "security_group_id", address);
+    let one = |key: &str| -> Vec<String> {
+        after
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .into_iter()
+            .collect()
+    };
+    let perm = permission(
+        &protocol(after, "ip_protocol").map_err(|e| format!("{address}: {e}"))?,
+        after.get("from_port").and_then(Value::as_i64),
+        after.get("to_port").and_then(Value::as_i64),
+        one("cidr_ipv4"),
+        one("cidr_ipv6"),
+        one("prefix_list_id"),
+        one("referenced_security_group_id"),
+    );
+    Ok(vec![record(
+        address,
+        account,
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        json!({"groupId": id, "ipPermissions": items(vec![perm])}),
+        json!({"_return": true}),
+    )])
+}

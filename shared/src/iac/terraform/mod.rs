@@ -1,0 +1,178 @@
+//! Terraform plans (`terraform show -json PLANFILE`): each resource change
+//! that is not a deletion, read from `change.after` (`planned_values` are
+//! the same values), as the record of the call that would make it:
+//!
+//! | resource | record |
+//! | --- | --- |
+//! | `aws_security_group` (inline `ingress`) | AuthorizeSecurityGroupIngress |
+//! | `aws_security_group_rule` (`type = "ingress"`) | AuthorizeSecurityGroupIngress |
+//! | `aws_vpc_security_group_ingress_rule` | AuthorizeSecurityGroupIngress |
+//! | `aws_ecs_task_definition` | RegisterTaskDefinition |
+//! | `aws_ecs_service` | CreateService |
+//!
+//! A group created in the same plan has no id yet: its address stands for
+//! it. `change.after_unknown` marks what apply decides; such a value the
+//! rules would judge is listed as unknown.
+
+mod ec2;
+mod ecs;
+
+use serde_json::Value;
+
+use super::Planned;
+use crate::model::event::Event;
+
+/// What is not judged though unknown: ids and ARNs AWS gives at creation,
+/// the tags the provider adds.
+const DECIDED_BY_AWS: &[&str] = &[
+    "id",
+    "arn",
+    "arn_without_revision",
+    "owner_id",
+    "revision",
+    "tags_all",
+    "security_group_rule_id",
+    "security_group_id",
+    "source_security_group_id",
+    "referenced_security_group_id",
+    "task_role_arn",
+    "execution_role_arn",
+    "cluster",
+    "task_definition",
+    "iam_role",
+    "vpc_id",
+];
+
+/// What stands for a value the plan leaves unknown where the rules need
+/// one to be there (a group created in the same plan).
+pub const UNKNOWN_UNTIL_APPLY: &str = "(known after apply)";
+
+/// The resources a plan would create or change that some guard judges, in
+/// the plan's order; `Err` when the document is not a plan. `account` is the
+/// account the plan deploys to, when known (its own ECR registry is
+/// trusted); a plan does not say.
+pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<Planned>, String> {
+    let account = account.unwrap_or("plan");
+    let changes = plan
+        .get("resource_changes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            format!("{origin}: not a Terraform plan (no resource_changes: `terraform show -json PLANFILE` writes one)")
+        })?;
+    let mut out = Vec::new();
+    for (i, rc) in changes.iter().enumerate() {
+        let address = rc
+            .get("address")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("resource_changes[{i}]"), str::to_string);
+        let kind = rc.get("type").and_then(Value::as_str).unwrap_or_default();
+        let actions: Vec<&str> = rc
+            .pointer("/change/actions")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if actions.iter().all(|a| *a == "delete") && !actions.is_empty() {
+            continue;
+        }
+        let after = rc.pointer("/change/after").cloned().unwrap_or(Value::Null);
+        let unknown_tree = rc
+            .pointer("/change/after_unknown")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut unknown = Vec::new();
+        unknown_paths(&unknown_tree, String::new(), &mut unknown);
+        unknown.retain(|p| {
+            let leaf = p
+                .rsplit(['.', ']'])
+                .find(|s| !s.is_empty() && !s.starts_with('['))
+                .unwrap_or(p);
+            let top = p.split(['.', '[']).next().unwrap_or(p);
+            !DECIDED_BY_AWS.contains(&top) && !DECIDED_BY_AWS.contains(&leaf)
+        });
+        let unknown_at = |key: &str| {
+            unknown.iter().any(|u| {
+                u == key || u.starts_with(&format!("{key}.")) || u.starts_with(&format!("{key}["))
+            })
+        };
+        let resource = Resource {
+            address: &address,
+            after: &after,
+            account,
+            unknown_at: &unknown_at,
+        };
+        let records = match kind {
+            "aws_security_group" => ec2::security_group(&resource),
+            "aws_security_group_rule" => ec2::group_rule(&resource),
+            "aws_vpc_security_group_ingress_rule" => ec2::ingress_rule(&resource),
+            "aws_ecs_task_definition" => ecs::task_definition(&resource),
+            "aws_ecs_service" => ecs::service(&resource),
+            _ => continue,
+        };
+        let records = match records {
+            Ok(records) => records.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        for record in records {
+            let event = record
+                .and_then(|r| Event::from_value(&r, origin).map_err(|e| format!("{address}: {e}")));
+            // A record that cannot be made because a value is unknown until
+            // apply is unknown, not an error of the plan.
+            let event = match event {
+                Err(_) if !unknown.is_empty() => Err(format!(
+                    "{address}: not judged: {} unknown until apply",
+                    unknown.join(", ")
+                )),
+                other => other,
+            };
+            out.push(Planned {
+                address: address.clone(),
+                kind: kind.to_string(),
+                event,
+                unknown: unknown.clone(),
+                line: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One resource change as the function that reads its kind sees it.
+struct Resource<'a> {
+    address: &'a str,
+    /// `change.after`.
+    after: &'a Value,
+    account: &'a str,
+    /// True when the value at a path (`network_configuration`) or under it
+    /// is unknown until apply.
+    unknown_at: &'a dyn Fn(&str) -> bool,
+}
+
+/// The paths of the `true` leaves of `after_unknown`.
+fn unknown_paths(tree: &Value, at: String, out: &mut Vec<String>) {
+    match tree {
+        Value::Bool(true) => out.push(if at.is_empty() {
+            "(all)".to_string()
+        } else {
+            at
+        }),
+        Value::Object(map) => {
+            for (k, v) in map {
+                let next = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                unknown_paths(v, next, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                unknown_paths(v, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;
