@@ -13,6 +13,7 @@ pub mod instance;
 pub mod network;
 pub mod offline;
 pub mod paths;
+pub mod planned;
 pub mod service;
 pub mod sinks;
 pub mod task_definition;

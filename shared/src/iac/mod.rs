@@ -13,6 +13,10 @@ pub mod terraform;
 
 use crate::model::event::Event;
 
+/// What stands for a value the plan leaves unknown where the rules need
+/// one to be there (a group created in the same plan).
+pub const UNKNOWN_UNTIL_APPLY: &str = "(known after apply)";
+
 /// One resource of a plan, as the record its call would make.
 #[derive(Debug)]
 pub struct Planned {

@@ -35,7 +35,7 @@ use crate::report::Report;
 use crate::rules::ecs_svc::Enrichment;
 
 pub use read::not_visible;
-pub use report::{evaluate_offline, reachability, NEEDS_AWS, NEEDS_AWS_EXEC};
+pub use report::{evaluate_offline, evaluate_planned, reachability, NEEDS_AWS, NEEDS_AWS_EXEC};
 
 use bypass::bypass_unknown;
 pub use path::{exposed, placement};

@@ -92,6 +92,37 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
     }
     Ok(report)
 }
+/// The verdict before deployment (DESIGN §16): what the record shows, with
+/// what the same plan or template holds beside it (the groups' rules, the
+/// task definition) in `enrichment`; `unread` says what it does not hold.
+pub fn evaluate_planned(
+    event: &Event,
+    policy: &Policy,
+    enrichment: &Enrichment,
+    td: Option<&TaskDefinition>,
+    unread: &[String],
+) -> Result<Report, FieldError> {
+    let Some(change) = ServiceChange::from_event(event)? else {
+        return Ok(Report::not_handled(event));
+    };
+    let mut report = report_for(event, &change, policy, Some(enrichment));
+    report.reachability = Some(reachability(&change, Some(enrichment), td));
+    report.notes.extend(started_by(event, &change));
+    report.notes.extend(bypass_unknown(
+        &change,
+        policy,
+        Some(enrichment),
+        "needs AWS",
+    ));
+    if turns_exec_on(&change) {
+        report.notes.push(NEEDS_AWS_EXEC.to_string());
+    }
+    if !unread.is_empty() {
+        report.unevaluated = Some(format!("could not check {}", unread.join("; ")));
+    }
+    Ok(report)
+}
+
 /// The internet-open groups in front of the service; "unknown" (with why)
 /// wherever a check did not run, never "none".
 fn open_groups(change: &ServiceChange, enrichment: Option<&Enrichment>) -> String {

@@ -6,13 +6,17 @@ use serde_json::{json, Value};
 use super::Resource;
 use crate::iac::record::{items, permission, record, strings};
 
-/// A group's id: its own, else the address that stands for it.
-fn group_id(after: &Value, key: &str, address: &str) -> String {
-    after
+/// A group's id at `key`: as the plan gives it, else the address of the
+/// group of the same plan it refers to (which stands for it until apply),
+/// else the resource's own address.
+fn group_id(r: &Resource, key: &str) -> String {
+    r.after
         .get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .map_or_else(|| address.to_string(), str::to_string)
+        .map(str::to_string)
+        .or_else(|| (r.refers_to)(key).into_iter().next())
+        .unwrap_or_else(|| r.address.to_string())
 }
 
 fn protocol(after: &Value, key: &str) -> Result<String, String> {
@@ -25,7 +29,7 @@ fn protocol(after: &Value, key: &str) -> Result<String, String> {
 
 pub(super) fn security_group(r: &Resource) -> Result<Vec<Value>, String> {
     let (address, after, account) = (r.address, r.after, r.account);
-    let id = group_id(after, "id", address);
+    let id = group_id(r, "id");
     let mut perms = Vec::new();
     for (i, rule) in after
         .get("ingress")
@@ -68,7 +72,7 @@ pub(super) fn group_rule(r: &Resource) -> Result<Vec<Value>, String> {
     if after.get("type").and_then(Value::as_str) != Some("ingress") {
         return Ok(Vec::new());
     }
-    let id = group_id(after, "security_group_id", address);
+    let id = group_id(r, "security_group_id");
     let mut groups: Vec<String> = after
         .get("source_security_group_id")
         .and_then(Value::as_str)
@@ -99,7 +103,7 @@ pub(super) fn group_rule(r: &Resource) -> Result<Vec<Value>, String> {
 
 pub(super) fn ingress_rule(r: &Resource) -> Result<Vec<Value>, String> {
     let (address, after, account) = (r.address, r.after, r.account);
-    let id = group_id(after, "security_group_id", address);
+    let id = group_id(r, "security_group_id");
     let one = |key: &str| -> Vec<String> {
         after
             .get(key)

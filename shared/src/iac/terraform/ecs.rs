@@ -143,6 +143,12 @@ pub(super) fn service(r: &Resource) -> Result<Vec<Value>, String> {
             request.insert(aws.into(), v.clone());
         }
     }
+    // A task definition of the same plan stands for itself by its address.
+    if !request.contains_key("taskDefinition") {
+        if let Some(td) = (r.refers_to)("task_definition").into_iter().next() {
+            request.insert("taskDefinition".into(), json!(td));
+        }
+    }
     if let Some(net) = after
         .get("network_configuration")
         .and_then(Value::as_array)
@@ -153,7 +159,12 @@ pub(super) fn service(r: &Resource) -> Result<Vec<Value>, String> {
         // groups, which ones is known after apply.
         let mut groups = strings(net.get("security_groups"));
         if groups.is_empty() && unknown_at("network_configuration") {
-            groups.push(UNKNOWN_UNTIL_APPLY.to_string());
+            // The groups of the same plan it names stand for themselves by
+            // their addresses; any other is known after apply.
+            groups = (r.refers_to)("network_configuration.security_groups");
+            if groups.is_empty() {
+                groups.push(UNKNOWN_UNTIL_APPLY.to_string());
+            }
         }
         request.insert(
             "networkConfiguration".into(),

@@ -16,6 +16,7 @@
 
 mod ec2;
 mod ecs;
+mod refs;
 
 use serde_json::Value;
 
@@ -43,9 +44,7 @@ const DECIDED_BY_AWS: &[&str] = &[
     "vpc_id",
 ];
 
-/// What stands for a value the plan leaves unknown where the rules need
-/// one to be there (a group created in the same plan).
-pub const UNKNOWN_UNTIL_APPLY: &str = "(known after apply)";
+pub use super::UNKNOWN_UNTIL_APPLY;
 
 /// The resources a plan would create or change that some guard judges, in
 /// the plan's order; `Err` when the document is not a plan. `account` is the
@@ -59,6 +58,7 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
         .ok_or_else(|| {
             format!("{origin}: not a Terraform plan (no resource_changes: `terraform show -json PLANFILE` writes one)")
         })?;
+    let configuration = refs::Configuration::read(plan);
     let mut out = Vec::new();
     for (i, rc) in changes.iter().enumerate() {
         let address = rc
@@ -94,11 +94,13 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
                 u == key || u.starts_with(&format!("{key}.")) || u.starts_with(&format!("{key}["))
             })
         };
+        let refers_to = |path: &str| configuration.references(&address, path);
         let resource = Resource {
             address: &address,
             after: &after,
             account,
             unknown_at: &unknown_at,
+            refers_to: &refers_to,
         };
         let records = match kind {
             "aws_security_group" => ec2::security_group(&resource),
@@ -145,6 +147,9 @@ struct Resource<'a> {
     /// True when the value at a path (`network_configuration`) or under it
     /// is unknown until apply.
     unknown_at: &'a dyn Fn(&str) -> bool,
+    /// The addresses of the plan's resources the argument at a path
+    /// (`network_configuration.security_groups`) refers to.
+    refers_to: &'a dyn Fn(&str) -> Vec<String>,
 }
 
 /// The paths of the `true` leaves of `after_unknown`.

@@ -1,0 +1,211 @@
+//! The joins inside one plan: a service with the groups and the task
+//! definition the same plan makes, named by reference.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::iac::terraform::planned;
+
+fn group(address: &str, cidr: &str) -> Value {
+    json!({"address": address, "type": "aws_security_group",
+        "change": {"actions": ["create"], "after": {"name": "web", "ingress": [
+            {"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": [cidr],
+             "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": false}]},
+         "after_unknown": {"id": true, "arn": true}}})
+}
+
+fn task_definition(privileged: bool) -> Value {
+    let containers = json!([{"name": "app", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "privileged": privileged, "essential": true}]);
+    json!({"address": "aws_ecs_task_definition.app", "type": "aws_ecs_task_definition",
+        "change": {"actions": ["create"], "after": {"family": "app", "network_mode": "awsvpc",
+            "requires_compatibilities": ["FARGATE"], "container_definitions": containers.to_string()},
+         "after_unknown": {"arn": true, "revision": true}}})
+}
+
+/// A service in the plan: its groups `groups` as written (known), or, when
+/// empty, referring to `aws_security_group.web` (unknown until apply).
+fn service(groups: &[&str], task_definition: Value) -> Value {
+    let unknown = groups.is_empty();
+    json!({"address": "aws_ecs_service.web", "type": "aws_ecs_service",
+        "change": {"actions": ["create"], "after": {"name": "web", "launch_type": "FARGATE",
+            "task_definition": task_definition, "tags": {"owner": "team"},
+            "network_configuration": [{"assign_public_ip": true, "subnets": ["subnet-1"],
+                "security_groups": if unknown { Value::Null } else { json!(groups) }}]},
+         "after_unknown": if unknown { json!({"network_configuration": [{"security_groups": true}], "id": true}) }
+             else { json!({"id": true}) }}})
+}
+
+fn configuration() -> Value {
+    json!({"root_module": {"resources": [
+        {"address": "aws_ecs_service.web", "mode": "managed", "type": "aws_ecs_service", "name": "web",
+         "expressions": {
+            "task_definition": {"references": ["aws_ecs_task_definition.app.arn", "aws_ecs_task_definition.app"]},
+            "network_configuration": [{"security_groups": {"references": ["aws_security_group.web.id", "aws_security_group.web"]}}]}}]}})
+}
+
+fn judge_plan(changes: Value) -> Vec<Judged> {
+    let plan = json!({"format_version": "1.2", "resource_changes": changes, "configuration": configuration()});
+    judge(
+        planned(&plan, "plan.json", Some("111122223333")).unwrap(),
+        &Policy::embedded(),
+        crate::model::today(),
+    )
+}
+
+fn service_report(judged: &[Judged]) -> &Report {
+    judged
+        .iter()
+        .find(|j| j.planned.address == "aws_ecs_service.web")
+        .unwrap()
+        .report
+        .as_ref()
+        .unwrap()
+}
+
+fn rules_of(report: &Report) -> Vec<&'static str> {
+    let mut ids: Vec<&str> = report.findings.iter().map(|f| f.rule).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn a_service_is_joined_with_the_group_and_task_definition_of_its_plan() {
+    let judged = judge_plan(json!([
+        group("aws_security_group.web", "0.0.0.0/0"),
+        task_definition(true),
+        service(&[], Value::Null)
+    ]));
+    let report = service_report(&judged);
+    let ids = rules_of(report);
+    assert!(ids.contains(&"ECS-SVC-004"), "{ids:?}");
+    assert!(ids.contains(&"ECS-SVC-005"), "{ids:?}");
+    assert!(
+        report.notes.iter().all(|n| !n.contains("need AWS")),
+        "{:?}",
+        report.notes
+    );
+    assert_eq!(report.unevaluated, None);
+    // The same, secure: nothing of the join fires, and nothing is unknown.
+    let judged = judge_plan(json!([
+        group("aws_security_group.web", "10.0.0.0/16"),
+        task_definition(false),
+        service(&[], Value::Null)
+    ]));
+    let report = service_report(&judged);
+    let ids = rules_of(report);
+    assert!(!ids.contains(&"ECS-SVC-004"), "{ids:?}");
+    assert!(!ids.contains(&"ECS-SVC-005"), "{ids:?}");
+    assert_eq!(report.unevaluated, None);
+    assert!(
+        report
+            .reachability
+            .as_deref()
+            .unwrap()
+            .contains("internet-open groups: none"),
+        "{:?}",
+        report.reachability
+    );
+}
+
+#[test]
+fn a_task_definition_named_by_family_is_the_one_the_plan_registers() {
+    let judged = judge_plan(json!([
+        group("aws_security_group.web", "10.0.0.0/16"),
+        task_definition(true),
+        service(&[], json!("app"))
+    ]));
+    assert!(rules_of(service_report(&judged)).contains(&"ECS-SVC-005"));
+    // A revision already deployed is not the one the plan registers.
+    let judged = judge_plan(json!([
+        group("aws_security_group.web", "10.0.0.0/16"),
+        task_definition(true),
+        service(&[], json!("app:3"))
+    ]));
+    let report = service_report(&judged);
+    assert!(!rules_of(report).contains(&"ECS-SVC-005"));
+    assert!(
+        report
+            .unevaluated
+            .as_deref()
+            .unwrap()
+            .contains("task definition app:3: not in this plan"),
+        "{:?}",
+        report.unevaluated
+    );
+}
+
+#[test]
+fn a_group_the_plan_does_not_hold_whole_is_unknown_never_passed() {
+    // A group outside the plan.
+    let judged = judge_plan(json!([
+        task_definition(false),
+        service(&["sg-0123"], Value::Null)
+    ]));
+    let report = service_report(&judged);
+    assert!(!rules_of(report).contains(&"ECS-SVC-004"));
+    let unevaluated = report.unevaluated.as_deref().unwrap();
+    assert!(
+        unevaluated.contains("security group sg-0123: not in this plan"),
+        "{unevaluated}"
+    );
+    assert!(
+        report
+            .reachability
+            .as_deref()
+            .unwrap()
+            .contains("unknown for sg-0123"),
+        "{:?}",
+        report.reachability
+    );
+    // An existing group the plan only adds a closed rule to: its other
+    // rules are not known, so it is not passed.
+    let rule = |cidr: &str| {
+        json!({"address": "aws_vpc_security_group_ingress_rule.ssh", "type": "aws_vpc_security_group_ingress_rule",
+            "change": {"actions": ["create"], "after": {"security_group_id": "sg-0123", "ip_protocol": "tcp",
+                "from_port": 22, "to_port": 22, "cidr_ipv4": cidr}, "after_unknown": {"id": true}}})
+    };
+    let judged = judge_plan(json!([
+        rule("10.0.0.0/8"),
+        task_definition(false),
+        service(&["sg-0123"], Value::Null)
+    ]));
+    let report = service_report(&judged);
+    assert!(!rules_of(report).contains(&"ECS-SVC-004"));
+    assert!(
+        report
+            .unevaluated
+            .as_deref()
+            .unwrap()
+            .contains("its other rules are not in this plan"),
+        "{:?}",
+        report.unevaluated
+    );
+    // The rule the plan adds opens it: that much is known.
+    let judged = judge_plan(json!([
+        rule("0.0.0.0/0"),
+        task_definition(false),
+        service(&["sg-0123"], Value::Null)
+    ]));
+    assert!(rules_of(service_report(&judged)).contains(&"ECS-SVC-004"));
+    // A group of the plan whose CIDR is known only after apply.
+    let mut unknown = group("aws_security_group.web", "0.0.0.0/0");
+    unknown["change"]["after"]["ingress"][0]["cidr_blocks"] = Value::Null;
+    unknown["change"]["after_unknown"]["ingress"] = json!([{"cidr_blocks": true}]);
+    let judged = judge_plan(json!([
+        unknown,
+        task_definition(false),
+        service(&[], Value::Null)
+    ]));
+    let report = service_report(&judged);
+    assert!(
+        report
+            .unevaluated
+            .as_deref()
+            .unwrap()
+            .contains("security group aws_security_group.web: aws_security_group.web: ingress[0].cidr_blocks unknown until apply"),
+        "{:?}",
+        report.unevaluated
+    );
+}
