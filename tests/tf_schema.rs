@@ -179,7 +179,7 @@ fn check_text(name: &str, text: &str, schema: &Schema) -> (usize, Vec<String>) {
 }
 
 fn tf_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("infra/").flatten() {
+    for entry in std::fs::read_dir(dir).expect("a folder of .tf files").flatten() {
         let path = entry.path();
         if path.is_dir() {
             tf_files(&path, out);
@@ -203,11 +203,13 @@ fn schema() -> Schema {
 }
 
 #[test]
-fn every_argument_and_block_in_infra_exists_in_the_provider_schema() {
+fn every_argument_and_block_in_infra_and_the_examples_exists_in_the_provider_schema() {
     let schema = schema();
-    let infra = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    tf_files(&infra, &mut files);
+    // The module, and the examples whose plans `access-guard plan` judges.
+    tf_files(&root.join("infra"), &mut files);
+    tf_files(&root.join("examples"), &mut files);
     files.sort();
     let (mut checked, mut problems) = (0, Vec::new());
     for file in &files {

@@ -51,13 +51,10 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
                     continue;
                 }
             };
-        for p in planned {
+        for judged in access_guard::guards::planned::judge(planned, policy, today) {
             resources += 1;
-            let judged = p.event.and_then(|event| {
-                access_guard::guards::offline::evaluate(&event, policy, today)
-                    .map_err(|e| format!("{}: {e}", p.address))
-            });
-            let mut report = match judged {
+            let p = judged.planned;
+            let mut report = match judged.report {
                 Ok(report) => report,
                 // Unknown until apply: said, never a pass, not an error.
                 Err(_) if !p.unknown.is_empty() => {

@@ -118,3 +118,70 @@ fn fail_on_and_unreadable_plans_set_the_exit_status_and_name_the_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+        .join("plan.json")
+}
+
+/// The rule ids of every resource of a plan, by address.
+fn judged(plan: &Path) -> Vec<(String, Vec<String>)> {
+    let out = run(&[
+        "plan",
+        "--account",
+        "111122223333",
+        "--format",
+        "json",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines(&out)
+        .iter()
+        .map(|d| {
+            assert!(
+                d.get("could_not_evaluate").is_none(),
+                "every resource of the example is judged: {d}"
+            );
+            let address = d["event_id"].as_str().unwrap().to_string();
+            (address, rules(d).iter().map(|r| r.to_string()).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn the_seeds_service_is_judged_with_the_group_and_task_definition_of_its_plan() {
+    let found = judged(&example("seed"));
+    let of = |address: &str| {
+        found
+            .iter()
+            .find(|(a, _)| a == address)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{address} not judged: {found:?}"))
+    };
+    assert!(of("aws_security_group.web").contains(&"EC2-SG-003".to_string()));
+    let service = of("aws_ecs_service.web");
+    for rule in ["ECS-SVC-001", "ECS-SVC-004"] {
+        assert!(service.contains(&rule.to_string()), "{rule}: {service:?}");
+    }
+    // The group is named by reference: never "no security groups".
+    assert!(!service.contains(&"ECS-SVC-003".to_string()), "{service:?}");
+    let task = of("aws_ecs_task_definition.app");
+    for rule in ["ECS-TD-006", "ECS-TD-015", "ECS-TD-016"] {
+        assert!(task.contains(&rule.to_string()), "{rule}: {task:?}");
+    }
+}
+
+#[test]
+fn the_secure_example_raises_nothing_and_leaves_nothing_unjudged() {
+    let found = judged(&example("secure"));
+    assert!(found.len() >= 5, "{found:?}");
+    let raised: Vec<_> = found.iter().filter(|(_, r)| !r.is_empty()).collect();
+    assert!(raised.is_empty(), "false alarms: {raised:?}");
+}

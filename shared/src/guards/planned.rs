@@ -105,6 +105,12 @@ impl Beside {
                 Err(_) => continue,
             };
             match event.name.as_str() {
+                "CreateSecurityGroup" => {
+                    if let Some(id) = event.response.get("groupId").and_then(|v| v.as_str()) {
+                        let group = beside.groups.entry(id.to_string()).or_default();
+                        group.whole |= is_group_itself(&p.kind);
+                    }
+                }
                 "AuthorizeSecurityGroupIngress" => {
                     let Some(id) = event.request.get("groupId").and_then(|v| v.as_str()) else {
                         continue;

@@ -56,6 +56,34 @@ pub(super) fn security_group(r: &Resource) -> Result<Vec<Value>, String> {
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if perms.is_empty() {
+        // Rules known only after apply are not "no rules".
+        if (r.unknown_at)("ingress") {
+            return Err(format!("{address}: ingress is not known until apply"));
+        }
+        // A group without inline ingress: its creation, which the rule
+        // resources of the plan add to.
+        let tags = after.get("tags").and_then(Value::as_object).map(|tags| {
+            let tags: Vec<Value> = tags
+                .iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect();
+            json!({"items": [{"resourceType": "security-group", "tags": tags}]})
+        });
+        let mut request = json!({"groupName": name,
+            "groupDescription": after.get("description"), "vpcId": after.get("vpc_id")});
+        if let Some(tags) = tags {
+            request["tagSpecificationSet"] = tags;
+        }
+        return Ok(vec![record(
+            address,
+            account,
+            "ec2.amazonaws.com",
+            "CreateSecurityGroup",
+            request,
+            json!({"_return": true, "groupId": id}),
+        )]);
+    }
     let request = json!({"groupId": id, "groupName": name, "ipPermissions": items(perms)});
     Ok(vec![record(
         address,
@@ -79,6 +107,9 @@ pub(super) fn group_rule(r: &Resource) -> Result<Vec<Value>, String> {
         .map(str::to_string)
         .into_iter()
         .collect();
+    if groups.is_empty() {
+        groups = (r.refers_to)("source_security_group_id");
+    }
     if after.get("self").and_then(Value::as_bool) == Some(true) {
         groups.push(id.clone());
     }
@@ -112,6 +143,11 @@ pub(super) fn ingress_rule(r: &Resource) -> Result<Vec<Value>, String> {
             .into_iter()
             .collect()
     };
+    // A group of the same plan is named by its address.
+    let mut source = one("referenced_security_group_id");
+    if source.is_empty() {
+        source = (r.refers_to)("referenced_security_group_id");
+    }
     let perm = permission(
         &protocol(after, "ip_protocol").map_err(|e| format!("{address}: {e}"))?,
         after.get("from_port").and_then(Value::as_i64),
@@ -119,7 +155,7 @@ pub(super) fn ingress_rule(r: &Resource) -> Result<Vec<Value>, String> {
         one("cidr_ipv4"),
         one("cidr_ipv6"),
         one("prefix_list_id"),
-        one("referenced_security_group_id"),
+        source,
     );
     Ok(vec![record(
         address,

@@ -143,10 +143,16 @@ pub(super) fn service(r: &Resource) -> Result<Vec<Value>, String> {
             request.insert(aws.into(), v.clone());
         }
     }
-    // A task definition of the same plan stands for itself by its address.
-    if !request.contains_key("taskDefinition") {
-        if let Some(td) = (r.refers_to)("task_definition").into_iter().next() {
-            request.insert("taskDefinition".into(), json!(td));
+    // A task definition or cluster of the same plan stands for itself by
+    // its address.
+    for (tf, aws) in [
+        ("task_definition", "taskDefinition"),
+        ("cluster", "cluster"),
+    ] {
+        if !request.contains_key(aws) {
+            if let Some(found) = (r.refers_to)(tf).into_iter().next() {
+                request.insert(aws.into(), json!(found));
+            }
         }
     }
     if let Some(net) = after
@@ -158,11 +164,11 @@ pub(super) fn service(r: &Resource) -> Result<Vec<Value>, String> {
         // Groups created in the same plan have no ids yet: there are
         // groups, which ones is known after apply.
         let mut groups = strings(net.get("security_groups"));
-        if groups.is_empty() && unknown_at("network_configuration") {
+        if groups.is_empty() {
             // The groups of the same plan it names stand for themselves by
             // their addresses; any other is known after apply.
             groups = (r.refers_to)("network_configuration.security_groups");
-            if groups.is_empty() {
+            if groups.is_empty() && unknown_at("network_configuration") {
                 groups.push(UNKNOWN_UNTIL_APPLY.to_string());
             }
         }
@@ -232,6 +238,15 @@ pub(super) fn service(r: &Resource) -> Result<Vec<Value>, String> {
                         .filter(|v| !v.is_null() && v.as_str() != Some(""))
                     {
                         m.insert(aws.into(), v.clone());
+                    }
+                }
+                // A target group of the same plan, by its address.
+                if !m.contains_key("targetGroupArn") && !m.contains_key("loadBalancerName") {
+                    if let Some(tg) = (r.refers_to)("load_balancer.target_group_arn")
+                        .into_iter()
+                        .next()
+                    {
+                        m.insert("targetGroupArn".into(), json!(tg));
                     }
                 }
                 Value::Object(m)

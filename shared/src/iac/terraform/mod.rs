@@ -34,17 +34,35 @@ const DECIDED_BY_AWS: &[&str] = &[
     "tags_all",
     "security_group_rule_id",
     "security_group_id",
-    "source_security_group_id",
-    "referenced_security_group_id",
     "task_role_arn",
     "execution_role_arn",
     "cluster",
     "task_definition",
     "iam_role",
     "vpc_id",
+    "name_prefix",
+    // A group's egress: the records of ingress do not carry it.
+    "egress",
+    // A service's platform version when not set (AWS picks LATEST), and
+    // the redeployment triggers.
+    "platform_version",
+    "triggers",
 ];
 
 pub use super::UNKNOWN_UNTIL_APPLY;
+
+/// The arguments the readers name by the addresses of the plan's
+/// resources they refer to, when they are unknown until apply (paths
+/// without indices).
+const NAMED_BY_ADDRESS: &[(&str, &str)] = &[
+    ("aws_ecs_service", "network_configuration.security_groups"),
+    ("aws_ecs_service", "load_balancer.target_group_arn"),
+    (
+        "aws_vpc_security_group_ingress_rule",
+        "referenced_security_group_id",
+    ),
+    ("aws_security_group_rule", "source_security_group_id"),
+];
 
 /// The resources a plan would create or change that some guard judges, in
 /// the plan's order; `Err` when the document is not a plan. `account` is the
@@ -88,6 +106,15 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
                 .unwrap_or(p);
             let top = p.split(['.', '[']).next().unwrap_or(p);
             !DECIDED_BY_AWS.contains(&top) && !DECIDED_BY_AWS.contains(&leaf)
+        });
+        // An argument the configuration does not set is not in the call
+        // (AWS's default applies); one written as the ids of resources of
+        // the same plan is named by their addresses.
+        unknown.retain(|p| {
+            let top = p.split(['.', '[']).next().unwrap_or(p);
+            !configuration.leaves_unset(&address, top)
+                && !(NAMED_BY_ADDRESS.contains(&(kind, refs::without_keys(p).as_str()))
+                    && configuration.names_planned(&address, p))
         });
         let unknown_at = |key: &str| {
             unknown.iter().any(|u| {

@@ -42,13 +42,27 @@ impl<'a> Configuration<'a> {
     /// (`network_configuration.security_groups`) of `address` refers to, in
     /// the order written.
     pub(super) fn references(&self, address: &str, path: &str) -> Vec<String> {
-        let config = without_keys(address);
-        let Some(expressions) = self.expressions.get(&config) else {
+        let prefix = module_prefix(address);
+        let mut out: Vec<String> = Vec::new();
+        for reference in self.written(address, path) {
+            for found in self.resolve(&prefix, reference) {
+                if !out.contains(&found) {
+                    out.push(found);
+                }
+            }
+        }
+        out
+    }
+
+    /// The references written at `path` (indices left out: `ingress[0].x`
+    /// is `ingress.x`), without those that only repeat a longer one
+    /// (`aws_security_group.web` beside `aws_security_group.web.id`).
+    fn written(&self, address: &str, path: &str) -> Vec<&str> {
+        let Some(expressions) = self.expressions.get(&without_keys(address)) else {
             return Vec::new();
         };
-        let prefix = module_prefix(address);
         let mut at: Vec<&Value> = vec![expressions];
-        for key in path.split('.') {
+        for key in without_keys(path).split('.') {
             at = at
                 .into_iter()
                 .flat_map(|v| match v {
@@ -57,20 +71,45 @@ impl<'a> Configuration<'a> {
                 })
                 .collect();
         }
-        let mut out: Vec<String> = Vec::new();
-        for reference in at
+        let all: Vec<&str> = at
             .iter()
             .filter_map(|v| v.get("references").and_then(Value::as_array))
             .flatten()
             .filter_map(Value::as_str)
-        {
-            for found in self.resolve(&prefix, reference) {
-                if !out.contains(&found) {
-                    out.push(found);
-                }
-            }
-        }
-        out
+            .collect();
+        all.iter()
+            .copied()
+            .filter(|r| {
+                !all.iter()
+                    .any(|o| o.len() > r.len() && o.starts_with(&format!("{r}.")))
+            })
+            .collect()
+    }
+
+    /// True when the configuration of `address` is known and does not set
+    /// the top-level argument `name`: the call does not carry it, and
+    /// AWS's default applies, as for a CloudTrail record without it.
+    pub(super) fn leaves_unset(&self, address: &str, name: &str) -> bool {
+        self.expressions
+            .get(&without_keys(address))
+            .and_then(|e| e.as_object())
+            .is_some_and(|e| !e.contains_key(name))
+    }
+
+    /// True when the argument at `path` is written as the ids or ARNs of
+    /// resources of the same plan (`[aws_security_group.web.id]`), which
+    /// their addresses stand for until apply.
+    pub(super) fn names_planned(&self, address: &str, path: &str) -> bool {
+        let written = self.written(address, path);
+        !written.is_empty()
+            && written.iter().all(|reference| {
+                let parts: Vec<&str> = reference.splitn(3, '.').collect();
+                let attribute_is_a_name = match parts.get(2) {
+                    None => true,
+                    Some(attribute) => matches!(*attribute, "id" | "arn"),
+                };
+                attribute_is_a_name && !self.resolve(&module_prefix(address), reference).is_empty()
+            })
     }
 
     /// `aws_security_group.web.id` in module `module.app.` → the planned
@@ -129,7 +168,7 @@ fn module<'a>(m: &'a Value, prefix: &str, out: &mut HashMap<String, &'a Value>) 
 
 /// An address without its instance keys: `module.app["a"].aws_x.y[0]` →
 /// `module.app.aws_x.y`.
-fn without_keys(address: &str) -> String {
+pub(super) fn without_keys(address: &str) -> String {
     let mut out = String::with_capacity(address.len());
     let mut depth = 0;
     let mut quoted = false;
