@@ -179,7 +179,10 @@ fn check_text(name: &str, text: &str, schema: &Schema) -> (usize, Vec<String>) {
 }
 
 fn tf_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("a folder of .tf files").flatten() {
+    for entry in std::fs::read_dir(dir)
+        .expect("a folder of .tf files")
+        .flatten()
+    {
         let path = entry.path();
         if path.is_dir() {
             tf_files(&path, out);

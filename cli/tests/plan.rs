@@ -185,3 +185,54 @@ fn the_secure_example_raises_nothing_and_leaves_nothing_unjudged() {
     let raised: Vec<_> = found.iter().filter(|(_, r)| !r.is_empty()).collect();
     assert!(raised.is_empty(), "false alarms: {raised:?}");
 }
+
+fn public(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/public")
+        .join(path)
+}
+
+#[test]
+fn public_plans_are_read_whole_and_judged_with_the_events_rule_ids() {
+    // Plans of three Terraform versions (0.12, 1.0, 1.1: formats 0.1 to
+    // 1.0) from other projects' test suites: every resource is read,
+    // nothing is an error.
+    for name in [
+        "terraform-compliance-sg-open-ingress.plan.json",
+        "trivy-sg-s3.plan.json",
+        "checkov-iam-policies.plan.json",
+    ] {
+        let path = public(&format!("terraform/{name}"));
+        let out = run(&["plan", "--format", "json", path.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let path = public("terraform/terraform-compliance-sg-open-ingress.plan.json");
+    let out = run(&["plan", "--format", "json", path.to_str().unwrap()]);
+    let docs = lines(&out);
+    let of = |address: &str| {
+        docs.iter()
+            .find(|d| d["event_id"] == address)
+            .map(|d| rules(d).into_iter().map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("{address}: {docs:?}"))
+    };
+    // tcp 1-3000 from anywhere: a wide range that holds SSH.
+    let group = of("aws_security_group.allow_tls");
+    for rule in ["EC2-SG-002", "EC2-SG-003"] {
+        assert!(group.contains(&rule.to_string()), "{rule}: {group:?}");
+    }
+    // tcp 0-65535 from anywhere, as a rule of an existing group.
+    let rule = of("aws_security_group_rule.allow_all");
+    for id in ["EC2-SG-002", "EC2-SG-003", "EC2-SG-004"] {
+        assert!(rule.contains(&id.to_string()), "{id}: {rule:?}");
+    }
+}
