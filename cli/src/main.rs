@@ -108,8 +108,8 @@ enum Command {
         /// Policy file (TOML); the embedded default when absent.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
         /// Exit 1 when a finding of at least this severity is found.
         #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
         fail_on: Option<FailOn>,
@@ -149,6 +149,18 @@ pub enum Format {
     Text,
     /// One JSON document per event (the document the Lambda publishes).
     Json,
+}
+
+/// What `plan` prints.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// One block per resource, and a summary.
+    Text,
+    /// One JSON document per resource (the document the Lambda publishes).
+    Json,
+    /// One SARIF 2.1.0 log for all the files (code scanning); what was not
+    /// judged or not read is in its notifications, and said on stderr.
+    Sarif,
 }
 
 /// What `scan` prints.
@@ -277,7 +289,7 @@ fn main() -> ExitCode {
                 account,
                 format,
                 fail_on: fail_on.map(Severity::from),
-                colour: format == Format::Text && terminal_colour(color),
+                colour: format == PlanFormat::Text && terminal_colour(color),
             };
             ExitCode::from(plan::run(&policy, &options, &paths))
         }

@@ -3,14 +3,17 @@
 //! its address. A value known only after apply is said ("unknown until
 //! apply"), never taken as a pass; a file that is not a plan, or a resource
 //! that cannot be read, is an error naming it, and the rest still run.
+//! `--format sarif` writes one SARIF log for all the files at the end
+//! (`access_guard::output::sarif`), and says on stderr what the text would.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use access_guard::finding::Severity;
+use access_guard::output::sarif;
 use access_guard::policy::Policy;
 
-use crate::Format;
+use crate::PlanFormat as Format;
 
 /// How `plan` runs.
 pub struct Options {
@@ -28,6 +31,16 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let today = access_guard::model::today();
     let (mut resources, mut findings, mut errors, mut at_fail_on, mut unknown) = (0, 0, 0, 0, 0);
+    // For `--format sarif`: what was judged and what failed, written at the end.
+    let (mut verdicts, mut failures) = (Vec::new(), Vec::new());
+    let mut fail = |origin: &str, address: Option<&str>, message: String| {
+        eprintln!("access-guard: {message}");
+        failures.push(sarif::Failure {
+            file: origin.to_string(),
+            address: address.map(str::to_string),
+            message,
+        });
+    };
     for path in paths {
         let origin = path.display().to_string();
         let plan: serde_json::Value = match std::fs::read(path)
@@ -36,7 +49,11 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
         {
             Ok(plan) => plan,
             Err(e) => {
-                eprintln!("access-guard: {origin}: cannot read the plan: {e}");
+                fail(
+                    &origin,
+                    None,
+                    format!("{origin}: cannot read the plan: {e}"),
+                );
                 errors += 1;
                 continue;
             }
@@ -46,7 +63,7 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
             {
                 Ok(planned) => planned,
                 Err(e) => {
-                    eprintln!("access-guard: {e}");
+                    fail(&origin, None, e.to_string());
                     errors += 1;
                     continue;
                 }
@@ -72,11 +89,24 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
                                 "could_not_evaluate": why})
                         ),
                         Format::Text => writeln!(out, "{why}"),
+                        Format::Sarif => {
+                            eprintln!("access-guard: {origin}: {why}");
+                            verdicts.push(sarif::Resource {
+                                file: origin.clone(),
+                                address: p.address.clone(),
+                                line: p.line,
+                                verdict: sarif::Verdict::NotJudged(format!(
+                                    "{} unknown until apply",
+                                    p.unknown.join(", ")
+                                )),
+                            });
+                            Ok(())
+                        }
                     };
                     continue;
                 }
                 Err(e) => {
-                    eprintln!("access-guard: {origin}: {e}");
+                    fail(&origin, Some(&p.address), format!("{origin}: {e}"));
                     errors += 1;
                     continue;
                 }
@@ -105,8 +135,27 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
                         None => written,
                     }
                 }
+                Format::Sarif => {
+                    if let Some(why) = &report.unevaluated {
+                        eprintln!("access-guard: {origin}: {}: {why}", p.address);
+                    }
+                    verdicts.push(sarif::Resource {
+                        file: origin.clone(),
+                        address: p.address.clone(),
+                        line: p.line,
+                        verdict: sarif::Verdict::Judged(Box::new(report)),
+                    });
+                    Ok(())
+                }
             };
         }
+    }
+    if options.format == Format::Sarif {
+        let log = sarif::log(policy, &verdicts, &failures);
+        let _ = writeln!(out, "{log:#}");
+        eprintln!(
+            "access-guard: {resources} resources, {findings} findings, {unknown} not judged (unknown until apply), {errors} errors"
+        );
     }
     if options.format == Format::Text {
         let _ = writeln!(
