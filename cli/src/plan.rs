@@ -114,10 +114,14 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
             // Nothing is deployed yet: there is nothing to revoke.
             report.plan.clear();
             if !p.unknown.is_empty() {
-                report.unevaluated = Some(format!(
+                let why = format!(
                     "could not check {}: unknown until apply",
                     p.unknown.join(", ")
-                ));
+                );
+                report.unevaluated = Some(match report.unevaluated.take() {
+                    Some(before) => format!("{before}; {why}"),
+                    None => why,
+                });
             }
             findings += report.findings.len();
             at_fail_on += report

@@ -146,7 +146,7 @@ fn a_resource_unknown_until_apply_is_said_in_the_log_and_on_stderr() {
             ),
             (
                 "module.app.aws_ecs_service.web",
-                "module.app.aws_ecs_service.web: could not check network_configuration[0].security_groups: unknown until apply"
+                "module.app.aws_ecs_service.web: could not check security group (known after apply): which groups is known after apply; the task definition: not named in the plan (known after apply); could not check network_configuration[0].security_groups: unknown until apply"
             ),
         ]
     );

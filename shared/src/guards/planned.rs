@@ -179,7 +179,8 @@ impl Beside {
         }
         let mut deployed = None;
         match change.task_definition() {
-            None => unread.push("the task definition: the service does not name it".to_string()),
+            None => unread
+                .push("the task definition: not named in the plan (known after apply)".to_string()),
             Some(name) => match self.task_definition(name) {
                 Some((td, findings)) => {
                     enrichment.task_definition = Some((td.label(), findings.clone()));
