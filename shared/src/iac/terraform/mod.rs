@@ -112,9 +112,10 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
         // the same plan is named by their addresses.
         unknown.retain(|p| {
             let top = p.split(['.', '[']).next().unwrap_or(p);
-            !configuration.leaves_unset(&address, top)
-                && !(NAMED_BY_ADDRESS.contains(&(kind, refs::without_keys(p).as_str()))
-                    && configuration.names_planned(&address, p))
+            let unset = configuration.leaves_unset(&address, top);
+            let named = NAMED_BY_ADDRESS.contains(&(kind, refs::without_keys(p).as_str()))
+                && configuration.names_planned(&address, p);
+            !unset && !named
         });
         let unknown_at = |key: &str| {
             unknown.iter().any(|u| {
