@@ -14,6 +14,7 @@
 //! it. `change.after_unknown` marks what apply decides; such a value the
 //! rules would judge is listed as unknown.
 
+mod cluster;
 mod ec2;
 mod ecs;
 
@@ -106,6 +107,10 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             "aws_vpc_security_group_ingress_rule" => ec2::ingress_rule(&resource),
             "aws_ecs_task_definition" => ecs::task_definition(&resource),
             "aws_ecs_service" => ecs::service(&resource),
+            "aws_ecs_cluster" => cluster::cluster(&resource),
+            "aws_ecs_cluster_capacity_providers" => cluster::cluster_capacity_providers(&resource),
+            "aws_ecs_capacity_provider" => cluster::capacity_provider(&resource),
+            "aws_ecs_account_setting_default" => cluster::account_setting_default(&resource),
             _ => continue,
         };
         let records = match records {
@@ -176,3 +181,5 @@ fn unknown_paths(tree: &Value, at: String, out: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_kinds;
