@@ -17,6 +17,7 @@
 mod cluster;
 mod ec2;
 mod ecs;
+mod instance;
 
 use serde_json::Value;
 
@@ -111,6 +112,8 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             "aws_ecs_cluster_capacity_providers" => cluster::cluster_capacity_providers(&resource),
             "aws_ecs_capacity_provider" => cluster::capacity_provider(&resource),
             "aws_ecs_account_setting_default" => cluster::account_setting_default(&resource),
+            "aws_launch_template" => instance::launch_template(&resource),
+            "aws_instance" => instance::instance(&resource),
             _ => continue,
         };
         let records = match records {
