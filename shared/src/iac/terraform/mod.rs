@@ -17,6 +17,7 @@
 mod cluster;
 mod ec2;
 mod ecs;
+mod iam;
 mod instance;
 
 use serde_json::Value;
@@ -114,6 +115,10 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             "aws_ecs_account_setting_default" => cluster::account_setting_default(&resource),
             "aws_launch_template" => instance::launch_template(&resource),
             "aws_instance" => instance::instance(&resource),
+            "aws_iam_role" => iam::role(&resource),
+            "aws_iam_role_policy" => iam::role_policy(&resource),
+            "aws_iam_policy" => iam::policy(&resource),
+            "aws_iam_role_policy_attachment" => iam::role_policy_attachment(&resource),
             _ => continue,
         };
         let records = match records {
