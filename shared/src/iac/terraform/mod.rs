@@ -19,6 +19,7 @@ mod ec2;
 mod ecs;
 mod iam;
 mod instance;
+mod network;
 
 use serde_json::Value;
 
@@ -119,6 +120,11 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             "aws_iam_role_policy" => iam::role_policy(&resource),
             "aws_iam_policy" => iam::policy(&resource),
             "aws_iam_role_policy_attachment" => iam::role_policy_attachment(&resource),
+            "aws_route" => network::route(&resource),
+            "aws_route_table" => network::route_table(&resource),
+            "aws_network_acl_rule" => network::network_acl_rule(&resource),
+            "aws_network_acl" => network::network_acl(&resource),
+            "aws_subnet" => network::subnet(&resource),
             _ => continue,
         };
         let records = match records {
