@@ -125,6 +125,10 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             "aws_network_acl_rule" => network::network_acl_rule(&resource),
             "aws_network_acl" => network::network_acl(&resource),
             "aws_subnet" => network::subnet(&resource),
+            "aws_lb" | "aws_alb" => network::load_balancer(&resource),
+            "aws_lb_listener" | "aws_alb_listener" => network::listener(&resource),
+            "aws_lb_listener_rule" | "aws_alb_listener_rule" => network::listener_rule(&resource),
+            "aws_lb_target_group" | "aws_alb_target_group" => network::target_group(&resource),
             _ => continue,
         };
         let records = match records {
