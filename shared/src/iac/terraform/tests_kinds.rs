@@ -101,3 +101,24 @@ pub(super) fn tag_map(tags: Option<&Value>) -> Value {
     }
     Value::Object(map)
 }
+
+#[test]
+fn what_aws_gives_a_new_resource_is_not_listed_unknown() {
+    let plan = json!({"format_version": "1.2", "resource_changes": [
+        {"address": "aws_lb.web", "type": "aws_lb", "change": {"actions": ["create"],
+         "after": {"name": "web", "load_balancer_type": "application", "security_groups": ["sg-1"]},
+         "after_unknown": {"arn": true, "arn_suffix": true, "dns_name": true, "zone_id": true, "id": true}}},
+        {"address": "aws_instance.node", "type": "aws_instance", "change": {"actions": ["create"],
+         "after": {"ami": "ami-1", "key_name": "", "associate_public_ip_address": false,
+                   "metadata_options": [{"http_tokens": "required", "http_put_response_hop_limit": 1}]},
+         "after_unknown": {"public_ip": true, "private_ip": true, "public_dns": true, "private_dns": true,
+             "primary_network_interface_id": true, "instance_state": true, "password_data": true}}},
+        {"address": "aws_iam_role.task", "type": "aws_iam_role", "change": {"actions": ["create"],
+         "after": {"name": "task", "assume_role_policy": "{}"},
+         "after_unknown": {"unique_id": true, "create_date": true}}},
+        {"address": "aws_launch_template.nodes", "type": "aws_launch_template", "change": {"actions": ["create"],
+         "after": {"name": "nodes"}, "after_unknown": {"latest_version": true, "default_version": true}}}
+    ]});
+    let planned = planned(&plan, "plan.json", None).unwrap();
+    assert!(planned.iter().all(|p| p.unknown.is_empty()), "{planned:?}");
+}
