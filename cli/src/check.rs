@@ -378,7 +378,7 @@ fn record(
     }
     let _ = match output.options.format {
         Format::Json => writeln!(part.out, "{}", report.to_json()),
-        Format::Text => write_text(&mut part.out, name, &report, output.options.colour),
+        Format::Text => write_text(&mut part.out, name, &report, output.options.colour, None),
     };
 }
 
@@ -504,23 +504,27 @@ fn context(report: &Report) -> String {
     )
 }
 
+/// One report as text; `place` replaces the line of when, where and by
+/// whom (a plan's resource has none of those: its file and line instead).
 pub(crate) fn write_text(
     out: &mut impl Write,
     name: &str,
     report: &Report,
     colour: bool,
+    place: Option<&str>,
 ) -> std::io::Result<()> {
     let resource = report.resource.as_deref().unwrap_or("-");
+    let context = place.map_or_else(|| context(report), str::to_string);
     if let Some(reason) = &report.skipped {
         writeln!(out, "{name}  {}  skipped: {reason}", report.event_name)?;
-        return writeln!(out, "    {}", context(report));
+        return writeln!(out, "    {context}");
     }
     writeln!(
         out,
         "{name}  {}  {resource}  (event {})",
         report.event_name, report.event_id
     )?;
-    writeln!(out, "    {}", context(report))?;
+    writeln!(out, "    {context}")?;
     if let Some(change) = &report.exemption_tag {
         let what = match change.action {
             access_guard::model::tags::TagAction::Set => "set on",

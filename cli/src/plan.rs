@@ -132,8 +132,16 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
             let _ = match options.format {
                 Format::Json => writeln!(out, "{}", report.to_json()),
                 Format::Text => {
-                    let written =
-                        crate::check::write_text(&mut out, &p.address, &report, options.colour);
+                    let written = crate::check::write_text(
+                        &mut out,
+                        &p.address,
+                        &report,
+                        options.colour,
+                        Some(&match p.line {
+                            Some(line) => format!("in {origin}, line {line}"),
+                            None => format!("in {origin}"),
+                        }),
+                    );
                     match &report.unevaluated {
                         Some(why) => writeln!(out, "    {why}"),
                         None => written,

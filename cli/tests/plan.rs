@@ -52,13 +52,21 @@ fn each_resource_is_judged_by_its_events_rules_and_named_by_its_address() {
     assert_eq!(
         ids,
         [
+            "aws_ecs_cluster.main",
             "aws_security_group.web",
             "aws_vpc_security_group_ingress_rule.admin",
             "module.app.aws_ecs_task_definition.app",
             "module.app.aws_ecs_service.web"
         ],
-        "the cluster is not judged yet, the deleted group never"
+        "the deleted group is not judged"
     );
+    // The seed's cluster has Container Insights on.
+    assert!(
+        !rules(&docs[0]).contains(&"ECS-CL-001"),
+        "{:?}",
+        rules(&docs[0])
+    );
+    let docs = &docs[1..];
     assert_eq!(
         rules(&docs[0]),
         ["EC2-SG-003"],
@@ -103,7 +111,7 @@ fn fail_on_and_unreadable_plans_set_the_exit_status_and_name_the_file() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("aws_security_group.web"), "{text}");
     assert!(
-        text.contains("4 resources, 10 findings, 1 not judged (unknown until apply), 0 errors"),
+        text.contains("5 resources, 12 findings, 1 not judged (unknown until apply), 0 errors"),
         "{text}"
     );
 

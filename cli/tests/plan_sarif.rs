@@ -83,7 +83,7 @@ fn one_log_has_the_catalog_once_and_each_finding_at_its_file_and_address() {
     assert_eq!(ids, catalog);
 
     let results = results(&log);
-    assert_eq!(results.len(), 10, "the 10 findings the text summary counts");
+    assert_eq!(results.len(), 12, "the 12 findings the text summary counts");
     let ssh = results
         .iter()
         .find(|r| r["ruleId"] == "EC2-SG-003")
@@ -164,7 +164,7 @@ fn a_resource_unknown_until_apply_is_said_in_the_log_and_on_stderr() {
         stderr.contains(
             "aws_vpc_security_group_ingress_rule.admin: not judged: cidr_ipv4 unknown until apply"
         ) && stderr
-            .contains("4 resources, 10 findings, 1 not judged (unknown until apply), 0 errors"),
+            .contains("5 resources, 12 findings, 1 not judged (unknown until apply), 0 errors"),
         "{stderr}"
     );
 }
@@ -198,7 +198,7 @@ fn an_unreadable_file_makes_the_run_unsuccessful_and_the_others_still_run() {
         .as_str()
         .unwrap()
         .contains("broken.json: cannot read the plan"));
-    assert_eq!(results(&log).len(), 10, "the seed is still judged");
+    assert_eq!(results(&log).len(), 12, "the seed is still judged");
     let _ = std::fs::remove_dir_all(&dir);
 
     let (out, _) = sarif(&[&seed], &["--fail-on", "critical"]);

@@ -25,6 +25,11 @@ variable "certificate_arn" {
   default = "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-4000-8000-000000000001"
 }
 
+variable "exec_kms_key" {
+  type    = string
+  default = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000002"
+}
+
 variable "log_bucket" {
   type    = string
   default = "seed-alb-logs-111122223333"
@@ -40,7 +45,8 @@ resource "aws_ecs_cluster" "main" {
 
   configuration {
     execute_command_configuration {
-      logging = "OVERRIDE"
+      kms_key_id = var.exec_kms_key
+      logging    = "OVERRIDE"
       log_configuration {
         cloud_watch_log_group_name     = "/ecs/seed/exec"
         cloud_watch_encryption_enabled = true
@@ -121,7 +127,7 @@ resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.web.arn
   port              = 443
   protocol          = "HTTPS"
-  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
   certificate_arn   = var.certificate_arn
 
   default_action {

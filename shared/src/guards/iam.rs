@@ -110,6 +110,22 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
     Ok(report)
 }
 
+/// The verdict before deployment (DESIGN §16): what the record shows, with
+/// what the same plan or template holds of the role or policy in `facts`;
+/// the checks it does not hold still say they need AWS.
+pub fn evaluate_planned(
+    event: &Event,
+    policy: &Policy,
+    facts: &IamFacts,
+) -> Result<Report, FieldError> {
+    let Some(change) = IamChange::from_event(event)? else {
+        return Ok(Report::not_handled(event));
+    };
+    let mut report = report_for(event, &change, policy, facts);
+    report.notes = needs_aws(&change, facts);
+    Ok(report)
+}
+
 /// A role as IAM returned it, read by the model: whether ECS tasks assume
 /// it (its trust policy) and what it carries. A document that cannot be
 /// read is an error naming it, never an empty policy.

@@ -209,3 +209,140 @@ fn a_group_the_plan_does_not_hold_whole_is_unknown_never_passed() {
         report.unevaluated
     );
 }
+
+fn judge_with(changes: Value, configuration: Value) -> Vec<Judged> {
+    let plan = json!({"format_version": "1.2", "resource_changes": changes, "configuration": configuration});
+    judge(
+        planned(&plan, "plan.json", Some("111122223333")).unwrap(),
+        &Policy::embedded(),
+        crate::model::today(),
+    )
+}
+
+fn report_of<'a>(judged: &'a [Judged], address: &str, call: &str) -> &'a Report {
+    judged
+        .iter()
+        .find(|j| {
+            j.planned.address == address && j.planned.event.as_ref().is_ok_and(|e| e.name == call)
+        })
+        .unwrap_or_else(|| panic!("{address} {call}"))
+        .report
+        .as_ref()
+        .unwrap()
+}
+
+fn role(trusted: &str) -> Value {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}]});
+    json!({"address": "aws_iam_role.task", "type": "aws_iam_role",
+        "change": {"actions": ["create"], "after": {"name": "task", "path": "/",
+            "assume_role_policy": trust.to_string()},
+         "after_unknown": {"id": true, "arn": true, "unique_id": true, "create_date": true,
+            "inline_policy": true, "managed_policy_arns": true}}})
+}
+
+fn attachment(policy_arn: Option<&str>) -> Value {
+    json!({"address": "aws_iam_role_policy_attachment.admin", "type": "aws_iam_role_policy_attachment",
+        "change": {"actions": ["create"], "after": {"role": "task", "policy_arn": policy_arn},
+         "after_unknown": if policy_arn.is_some() { json!({"id": true}) } else { json!({"id": true, "policy_arn": true}) }}})
+}
+
+#[test]
+fn a_policy_on_a_role_of_the_plan_is_judged_with_the_roles_trust() {
+    let admin = Some("arn:aws:iam::aws:policy/AdministratorAccess");
+    let judged = judge_with(
+        json!([role("ecs-tasks.amazonaws.com"), attachment(admin)]),
+        json!({}),
+    );
+    let report = report_of(
+        &judged,
+        "aws_iam_role_policy_attachment.admin",
+        "AttachRolePolicy",
+    );
+    assert!(rules_of(report).contains(&"IAM-ECS-001"), "{report:?}");
+    assert!(
+        report.notes.iter().all(|n| !n.contains("needs AWS")),
+        "{:?}",
+        report.notes
+    );
+    // A role the tasks do not assume: no IAM-ECS-001, and nothing left to ask.
+    let judged = judge_with(
+        json!([role("lambda.amazonaws.com"), attachment(admin)]),
+        json!({}),
+    );
+    let report = report_of(
+        &judged,
+        "aws_iam_role_policy_attachment.admin",
+        "AttachRolePolicy",
+    );
+    assert!(!rules_of(report).contains(&"IAM-ECS-001"), "{report:?}");
+    assert!(
+        report.notes.iter().all(|n| !n.contains("needs AWS")),
+        "{:?}",
+        report.notes
+    );
+    // A role outside the plan: its trust still needs AWS, said.
+    let judged = judge_with(json!([attachment(admin)]), json!({}));
+    let report = report_of(
+        &judged,
+        "aws_iam_role_policy_attachment.admin",
+        "AttachRolePolicy",
+    );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("IAM-ECS-001 needs AWS: whether ECS tasks assume role task")),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[test]
+fn an_attached_policy_of_the_plan_is_judged_by_its_document() {
+    let document = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    let policy = json!({"address": "aws_iam_policy.everything", "type": "aws_iam_policy",
+        "change": {"actions": ["create"], "after": {"name": "everything", "path": "/", "policy": document.to_string()},
+         "after_unknown": {"id": true, "arn": true, "policy_id": true, "attachment_count": true}}});
+    let configuration = json!({"root_module": {"resources": [
+        {"address": "aws_iam_role_policy_attachment.admin", "mode": "managed", "expressions": {
+            "role": {"constant_value": "task"},
+            "policy_arn": {"references": ["aws_iam_policy.everything.arn", "aws_iam_policy.everything"]}}}]}});
+    let judged = judge_with(
+        json!([role("ecs-tasks.amazonaws.com"), policy, attachment(None)]),
+        configuration,
+    );
+    let report = report_of(
+        &judged,
+        "aws_iam_role_policy_attachment.admin",
+        "AttachRolePolicy",
+    );
+    assert!(rules_of(report).contains(&"IAM-ECS-001"), "{report:?}");
+    assert!(
+        report.notes.iter().all(|n| !n.contains("needs AWS")),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[test]
+fn a_load_balancers_creation_leaves_the_attributes_the_plan_sets_to_their_own_verdict() {
+    let lb = |drop_headers: bool| {
+        json!({"address": "aws_lb.web", "type": "aws_lb",
+            "change": {"actions": ["create"], "after": {"name": "web", "internal": false,
+                "load_balancer_type": "application", "security_groups": ["sg-0123"],
+                "subnets": ["subnet-1", "subnet-2"], "drop_invalid_header_fields": drop_headers,
+                "desync_mitigation_mode": "defensive", "enable_deletion_protection": true,
+                "access_logs": [{"bucket": "logs", "enabled": true, "prefix": null}]},
+             "after_unknown": {"id": true, "arn": true, "dns_name": true, "zone_id": true,
+                "arn_suffix": true, "vpc_id": true}}})
+    };
+    let judged = judge_with(json!([lb(true)]), json!({}));
+    let create = report_of(&judged, "aws_lb.web", "CreateLoadBalancer");
+    assert!(create.findings.is_empty(), "{:?}", rules_of(create));
+    let judged = judge_with(json!([lb(false)]), json!({}));
+    let create = report_of(&judged, "aws_lb.web", "CreateLoadBalancer");
+    let modify = report_of(&judged, "aws_lb.web", "ModifyLoadBalancerAttributes");
+    assert!(create.findings.is_empty(), "{:?}", rules_of(create));
+    assert_eq!(rules_of(modify), ["ELB-004"]);
+}

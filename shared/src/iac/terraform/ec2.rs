@@ -27,6 +27,18 @@ fn protocol(after: &Value, key: &str) -> Result<String, String> {
     }
 }
 
+/// The request of a rule of the group `id`, with the group's name when the
+/// plan makes the group (whether it is a VPC's default group is then known).
+fn group_request(r: &Resource, id: &str, perm: Value) -> Value {
+    let mut request = json!({"groupId": id, "ipPermissions": items(vec![perm])});
+    if let Some((_, group)) = r.referred("security_group_id") {
+        if let Some(name) = group.get("name").and_then(Value::as_str) {
+            request["groupName"] = json!(name);
+        }
+    }
+    request
+}
+
 pub(super) fn security_group(r: &Resource) -> Result<Vec<Value>, String> {
     let (address, after, account) = (r.address, r.after, r.account);
     let id = group_id(r, "id");
@@ -127,7 +139,7 @@ pub(super) fn group_rule(r: &Resource) -> Result<Vec<Value>, String> {
         account,
         "ec2.amazonaws.com",
         "AuthorizeSecurityGroupIngress",
-        json!({"groupId": id, "ipPermissions": items(vec![perm])}),
+        group_request(r, &id, perm),
         json!({"_return": true}),
     )])
 }
@@ -162,7 +174,7 @@ pub(super) fn ingress_rule(r: &Resource) -> Result<Vec<Value>, String> {
         account,
         "ec2.amazonaws.com",
         "AuthorizeSecurityGroupIngress",
-        json!({"groupId": id, "ipPermissions": items(vec![perm])}),
+        group_request(r, &id, perm),
         json!({"_return": true}),
     )])
 }

@@ -14,8 +14,12 @@
 //! it. `change.after_unknown` marks what apply decides; such a value the
 //! rules would judge is listed as unknown.
 
+mod cluster;
 mod ec2;
 mod ecs;
+mod iam;
+mod instance;
+mod network;
 mod refs;
 
 use serde_json::Value;
@@ -47,6 +51,26 @@ const DECIDED_BY_AWS: &[&str] = &[
     // the redeployment triggers.
     "platform_version",
     "triggers",
+    "arn_suffix",
+    "dns_name",
+    "zone_id",
+    "load_balancer_arns",
+    "unique_id",
+    "create_date",
+    "policy_id",
+    "attachment_count",
+    "latest_version",
+    "default_version",
+    "public_ip",
+    "public_dns",
+    "private_ip",
+    "private_dns",
+    "primary_network_interface_id",
+    "instance_state",
+    "password_data",
+    "ipv6_cidr_block_association_id",
+    // The order of a listener's actions, when not set.
+    "order",
 ];
 
 pub use super::UNKNOWN_UNTIL_APPLY;
@@ -62,6 +86,15 @@ const NAMED_BY_ADDRESS: &[(&str, &str)] = &[
         "referenced_security_group_id",
     ),
     ("aws_security_group_rule", "source_security_group_id"),
+    ("aws_lb", "security_groups"),
+    ("aws_alb", "security_groups"),
+    ("aws_lb_listener", "load_balancer_arn"),
+    ("aws_alb_listener", "load_balancer_arn"),
+    ("aws_lb_listener", "default_action.target_group_arn"),
+    ("aws_alb_listener", "default_action.target_group_arn"),
+    ("aws_iam_role_policy", "role"),
+    ("aws_iam_role_policy_attachment", "role"),
+    ("aws_iam_role_policy_attachment", "policy_arn"),
 ];
 
 /// The resources a plan would create or change that some guard judges, in
@@ -77,6 +110,11 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             format!("{origin}: not a Terraform plan (no resource_changes: `terraform show -json PLANFILE` writes one)")
         })?;
     let configuration = refs::Configuration::read(plan);
+    let afters: std::collections::HashMap<&str, &Value> = changes
+        .iter()
+        .filter_map(|rc| Some((rc.get("address")?.as_str()?, rc.pointer("/change/after")?)))
+        .collect();
+    let after_of = |address: &str| afters.get(address).map(|after| (*after).clone());
     let mut out = Vec::new();
     for (i, rc) in changes.iter().enumerate() {
         let address = rc
@@ -129,6 +167,7 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             account,
             unknown_at: &unknown_at,
             refers_to: &refers_to,
+            after_of: &after_of,
         };
         let records = match kind {
             "aws_security_group" => ec2::security_group(&resource),
@@ -136,6 +175,25 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             "aws_vpc_security_group_ingress_rule" => ec2::ingress_rule(&resource),
             "aws_ecs_task_definition" => ecs::task_definition(&resource),
             "aws_ecs_service" => ecs::service(&resource),
+            "aws_ecs_cluster" => cluster::cluster(&resource),
+            "aws_ecs_cluster_capacity_providers" => cluster::cluster_capacity_providers(&resource),
+            "aws_ecs_capacity_provider" => cluster::capacity_provider(&resource),
+            "aws_ecs_account_setting_default" => cluster::account_setting_default(&resource),
+            "aws_launch_template" => instance::launch_template(&resource),
+            "aws_instance" => instance::instance(&resource),
+            "aws_iam_role" => iam::role(&resource),
+            "aws_iam_role_policy" => iam::role_policy(&resource),
+            "aws_iam_policy" => iam::policy(&resource),
+            "aws_iam_role_policy_attachment" => iam::role_policy_attachment(&resource),
+            "aws_route" => network::route(&resource),
+            "aws_route_table" => network::route_table(&resource),
+            "aws_network_acl_rule" => network::network_acl_rule(&resource),
+            "aws_network_acl" => network::network_acl(&resource),
+            "aws_subnet" => network::subnet(&resource),
+            "aws_lb" | "aws_alb" => network::load_balancer(&resource),
+            "aws_lb_listener" | "aws_alb_listener" => network::listener(&resource),
+            "aws_lb_listener_rule" | "aws_alb_listener_rule" => network::listener_rule(&resource),
+            "aws_lb_target_group" | "aws_alb_target_group" => network::target_group(&resource),
             _ => continue,
         };
         let records = match records {
@@ -178,6 +236,19 @@ struct Resource<'a> {
     /// The addresses of the plan's resources the argument at a path
     /// (`network_configuration.security_groups`) refers to.
     refers_to: &'a dyn Fn(&str) -> Vec<String>,
+    /// Another resource of the plan's `change.after`, by address.
+    after_of: &'a dyn Fn(&str) -> Option<Value>,
+}
+
+impl Resource<'_> {
+    /// The plan's resource the argument at `path` refers to, and its
+    /// `change.after`, when it refers to exactly one.
+    fn referred(&self, path: &str) -> Option<(String, Value)> {
+        match (self.refers_to)(path).as_slice() {
+            [only] => (self.after_of)(only).map(|after| (only.clone(), after)),
+            _ => None,
+        }
+    }
 }
 
 /// The paths of the `true` leaves of `after_unknown`.
@@ -209,3 +280,5 @@ fn unknown_paths(tree: &Value, at: String, out: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_kinds;

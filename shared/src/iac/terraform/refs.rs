@@ -96,8 +96,8 @@ impl<'a> Configuration<'a> {
             .is_some_and(|e| !e.contains_key(name))
     }
 
-    /// True when the argument at `path` is written as the ids or ARNs of
-    /// resources of the same plan (`[aws_security_group.web.id]`), which
+    /// True when the argument at `path` is written as the ids, ARNs or
+    /// names of resources of the same plan (`[aws_security_group.web.id]`), which
     /// their addresses stand for until apply.
     pub(super) fn names_planned(&self, address: &str, path: &str) -> bool {
         let written = self.written(address, path);
@@ -106,7 +106,8 @@ impl<'a> Configuration<'a> {
                 let parts: Vec<&str> = reference.splitn(3, '.').collect();
                 let attribute_is_a_name = match parts.get(2) {
                     None => true,
-                    Some(attribute) => matches!(*attribute, "id" | "arn"),
+                    // A role is named by its name as well as by its id.
+                    Some(attribute) => matches!(*attribute, "id" | "arn" | "name"),
                 };
                 attribute_is_a_name && !self.resolve(&module_prefix(address), reference).is_empty()
             })

@@ -2,15 +2,22 @@
 //! judged together. Each is judged by its guard's offline verdict; a
 //! service (or task set, or task) is then joined with what the same plan
 //! holds beside it, named by id, address or logical id: its groups' ingress
-//! (ECS-SVC-004) and its task definition (ECS-SVC-005). What it names that
-//! the plan does not hold, or holds with values unknown until apply, is
-//! said as not checked, never passed.
+//! (ECS-SVC-004) and its task definition (ECS-SVC-005). A role's policies
+//! are joined with the role's trust (IAM-ECS-001), an attachment with the
+//! policy the plan creates, and a load balancer's creation with the
+//! attributes set right after it. What a resource names that the plan does
+//! not hold, or holds with values unknown until apply, is said as not
+//! checked, never passed.
+
+mod elb;
+mod iam;
 
 use std::collections::HashMap;
 
 use time::Date;
 
 use crate::finding::Finding;
+use crate::guards::iam as guards_iam;
 use crate::guards::{offline, service};
 use crate::iac::{Planned, UNKNOWN_UNTIL_APPLY};
 use crate::model::svc::ServiceChange;
@@ -41,6 +48,21 @@ pub fn judge(planned: Vec<Planned>, policy: &Policy, today: Date) -> Vec<Judged>
             Judged { planned: p, report }
         })
         .collect();
+    elb::set_after_creation(&mut judged);
+    let roles = iam::Roles::gather(&judged);
+    for j in &mut judged {
+        let (Ok(event), Ok(_)) = (&j.planned.event, &j.report) else {
+            continue;
+        };
+        if let Some(facts) = roles.facts(event) {
+            j.report = guards_iam::evaluate_planned(event, policy, &facts)
+                .map(|mut report| {
+                    report.finish(policy, today);
+                    report
+                })
+                .map_err(|field| format!("{}: {}", j.planned.address, event.field_error(field)));
+        }
+    }
     let beside = Beside::gather(&judged);
     for j in &mut judged {
         let (Ok(event), Ok(_)) = (&j.planned.event, &j.report) else {
