@@ -210,9 +210,11 @@ fn every_argument_and_block_in_infra_and_the_examples_exists_in_the_provider_sch
     let schema = schema();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    // The module, and the examples whose plans `access-guard plan` judges.
+    // The module, and the examples and fixtures whose plans `access-guard
+    // plan` judges.
     tf_files(&root.join("infra"), &mut files);
     tf_files(&root.join("examples"), &mut files);
+    tf_files(&root.join("cli/tests/plans/variants"), &mut files);
     files.sort();
     let (mut checked, mut problems) = (0, Vec::new());
     for file in &files {
