@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::resolve::load_balancer_arn;
 use super::{camel, Resource};
 use crate::iac::record::record;
 
@@ -37,7 +38,9 @@ pub(super) fn load_balancer(r: &Resource) -> Result<Vec<Value>, String> {
         out.push(elb(
             r,
             "ModifyLoadBalancerAttributes",
-            json!({"loadBalancerArn": r.id, "attributes": attributes}),
+            json!({"loadBalancerArn": load_balancer_arn(r.id, r.get("Type"), Some(r.account))
+                       .unwrap_or_else(|| r.id.to_string()),
+                   "attributes": attributes}),
         ));
     }
     Ok(out)

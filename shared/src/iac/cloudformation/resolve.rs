@@ -119,8 +119,16 @@ impl Template<'_> {
                     _ => None,
                 }
                 .ok_or("Fn::GetAtt names no resource")?;
+                let attribute = match args {
+                    Value::Array(parts) => parts.get(1).and_then(Value::as_str),
+                    Value::String(s) => s.split_once('.').map(|(_, a)| a),
+                    _ => None,
+                };
                 if self.resources.contains_key(resource) {
-                    Ok(Some(Value::from(resource)))
+                    Ok(Some(match attribute {
+                        Some("LoadBalancerArn" | "ListenerArn") => self.stands_for(resource),
+                        _ => Value::from(resource),
+                    }))
                 } else {
                     Err(format!("Fn::GetAtt {resource}: no such resource"))
                 }
@@ -219,9 +227,52 @@ impl Template<'_> {
             }));
         }
         if self.resources.contains_key(target) {
-            return Ok(Some(Value::from(target)));
+            return Ok(Some(self.stands_for(target)));
         }
         Err(format!("Ref {target}: no such parameter or resource"))
+    }
+
+    /// What a `Ref` to a resource of the template stands for: its logical
+    /// id, or for a load balancer and its listeners an ARN that names the
+    /// kind of load balancer and holds the logical ids
+    /// (`…:loadbalancer/app/Web/template`), as the rules tell an ALB by it.
+    fn stands_for(&self, id: &str) -> Value {
+        let resource = self.resources.get(id);
+        let kind = resource.and_then(|r| r.get("Type")).and_then(Value::as_str);
+        let property = |key: &str| resource.and_then(|r| r.pointer(&format!("/Properties/{key}")));
+        let arn = match kind {
+            Some("AWS::ElasticLoadBalancingV2::LoadBalancer") => {
+                load_balancer_arn(id, property("Type"), self.account)
+            }
+            Some("AWS::ElasticLoadBalancingV2::Listener") => {
+                // Its load balancer, when the template names one of its own.
+                let lb = property("LoadBalancerArn")
+                    .and_then(|v| match intrinsic(v) {
+                        Some(("Ref", Value::String(lb))) => Some(lb.as_str()),
+                        Some(("Fn::GetAtt", Value::Array(parts))) => {
+                            parts.first().and_then(Value::as_str)
+                        }
+                        _ => None,
+                    })
+                    .filter(|lb| {
+                        self.resources
+                            .get(*lb)
+                            .and_then(|r| r.get("Type"))
+                            .and_then(Value::as_str)
+                            == Some("AWS::ElasticLoadBalancingV2::LoadBalancer")
+                    });
+                lb.and_then(|lb| {
+                    let kind = self
+                        .resources
+                        .get(lb)
+                        .and_then(|r| r.pointer("/Properties/Type"));
+                    load_balancer_arn(lb, kind, self.account)
+                })
+                .map(|arn| format!("{}/{id}", arn.replacen(":loadbalancer/", ":listener/", 1)))
+            }
+            _ => None,
+        };
+        Value::from(arn.unwrap_or_else(|| id.to_string()))
     }
 
     /// `Fn::Sub`: a string, or a string and its own variables.
@@ -270,6 +321,30 @@ impl Template<'_> {
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// The ARN that stands for a load balancer of the template: its kind
+/// (`Type`, application when absent) and its logical id; `None` when the
+/// kind is left to deployment.
+pub(super) fn load_balancer_arn(
+    id: &str,
+    kind: Option<&Value>,
+    account: Option<&str>,
+) -> Option<String> {
+    let short = match kind {
+        None => "app",
+        Some(Value::String(k)) => match k.as_str() {
+            "application" => "app",
+            "network" => "net",
+            "gateway" => "gwy",
+            _ => return None,
+        },
+        Some(_) => return None,
+    };
+    let account = account.unwrap_or("template");
+    Some(format!(
+        "arn:aws:elasticloadbalancing:template:{account}:loadbalancer/{short}/{id}/template"
+    ))
 }
 
 /// The function an object stands for: one key, `Ref`, `Condition` or
