@@ -695,3 +695,268 @@ fn each_resource_gets_the_rule_ids_of_the_call_that_would_make_it() {
         "{compared:?}"
     );
 }
+
+// ---- each type, insecure and secure -----------------------------------------
+
+const TRUST_ECS_TASKS: &str = r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+/// Each type written insecure and secure, with the rule ids each gets.
+#[test]
+fn each_type_is_judged_insecure_and_secure() {
+    let trust: Value = serde_json::from_str(TRUST_ECS_TASKS).unwrap();
+    let cases: Vec<(&str, Value, Vec<&str>, Value, Vec<&str>)> = vec![
+        (
+            "AWS::EC2::SecurityGroup",
+            json!({"GroupDescription": "x", "SecurityGroupIngress": [
+                {"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}]}),
+            vec![
+                "EC2-SG-001",
+                "EC2-SG-003",
+                "EC2-SG-004",
+                "EC2-SG-005",
+                "EC2-SG-006",
+                "EC2-SG-008",
+            ],
+            json!({"GroupDescription": "x", "SecurityGroupIngress": [
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}]}),
+            vec![],
+        ),
+        (
+            "AWS::EC2::SecurityGroupIngress",
+            json!({"GroupId": "sg-1", "IpProtocol": "tcp", "FromPort": "3389", "ToPort": "3389",
+                   "CidrIpv6": "::/0"}),
+            vec!["EC2-SG-004"],
+            json!({"GroupId": "sg-1", "IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389,
+                   "SourceSecurityGroupId": "sg-2"}),
+            vec![],
+        ),
+        (
+            "AWS::ECS::TaskDefinition",
+            json!({"NetworkMode": "host", "PidMode": "host", "ContainerDefinitions": [{
+                "Name": "app", "Image": "nginx", "Privileged": true,
+                "Environment": [{"Name": "AWS_SECRET_ACCESS_KEY", "Value": "q8Zr3LmX/T2vN9pKc7Wd+Hs4Jf6Gb1Ye5Ua0Ri8O"}],
+                "LinuxParameters": {"Capabilities": {"Add": ["SYS_ADMIN"]}}}]}),
+            vec![
+                "ECS-TD-001",
+                "ECS-TD-002",
+                "ECS-TD-003",
+                "ECS-TD-005",
+                "ECS-TD-006",
+                "ECS-TD-007",
+                "ECS-TD-010",
+                "ECS-TD-011",
+                "ECS-TD-015",
+                "ECS-TD-016",
+                "ECS-TD-022",
+                "ECS-TD-023",
+                "ECS-TD-025",
+                "ECS-TD-026",
+            ],
+            json!({"NetworkMode": "awsvpc", "Cpu": "256", "Memory": "512",
+                "RequiresCompatibilities": ["FARGATE"],
+                "Tags": [{"Key": "owner", "Value": "payments"}],
+                "ContainerDefinitions": [{
+                "Name": "app", "Image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f",
+                "User": "1000", "ReadonlyRootFilesystem": true,
+                "LinuxParameters": {"Capabilities": {"Drop": ["ALL"]}},
+                "LogConfiguration": {"LogDriver": "awslogs", "Options": {"mode": "non-blocking", "awslogs-group": "app"}}}]}),
+            vec![],
+        ),
+        (
+            "AWS::ECS::Service",
+            json!({"EnableExecuteCommand": true, "NetworkConfiguration": {"AwsvpcConfiguration": {
+                "AssignPublicIp": "ENABLED", "Subnets": ["subnet-1"]}}}),
+            vec!["ECS-SVC-001", "ECS-SVC-002", "ECS-SVC-003", "ECS-SVC-011"],
+            json!({"Tags": [{"Key": "owner", "Value": "payments"}],
+                "NetworkConfiguration": {"AwsvpcConfiguration": {
+                "AssignPublicIp": "DISABLED", "Subnets": ["subnet-1"], "SecurityGroups": ["sg-1"]}}}),
+            vec![],
+        ),
+        (
+            "AWS::ECS::TaskSet",
+            json!({"Cluster": "prod", "Service": "web", "TaskDefinition": "web:1",
+                "NetworkConfiguration": {"AwsvpcConfiguration": {"AssignPublicIp": "ENABLED",
+                "Subnets": ["subnet-1"], "SecurityGroups": ["sg-1"]}}}),
+            vec!["ECS-SVC-008"],
+            json!({"Cluster": "prod", "Service": "web", "TaskDefinition": "web:1",
+                "NetworkConfiguration": {"AwsvpcConfiguration": {"AssignPublicIp": "DISABLED",
+                "Subnets": ["subnet-1"], "SecurityGroups": ["sg-1"]}}}),
+            vec![],
+        ),
+        (
+            "AWS::ECS::Cluster",
+            json!({"ClusterName": "prod", "ClusterSettings": [{"Name": "containerInsights", "Value": "disabled"}]}),
+            vec!["ECS-CL-001", "ECS-CL-002", "ECS-CL-003"],
+            json!({"ClusterName": "prod", "ClusterSettings": [{"Name": "containerInsights", "Value": "enhanced"}],
+                "Configuration": {"ExecuteCommandConfiguration": {"Logging": "DEFAULT",
+                    "KmsKeyId": "arn:aws:kms:eu-west-1:111122223333:key/1"}},
+                "Tags": [{"Key": "owner", "Value": "payments"}]}),
+            vec![],
+        ),
+        (
+            "AWS::ECS::CapacityProvider",
+            json!({"AutoScalingGroupProvider": {"AutoScalingGroupArn": "arn:aws:autoscaling:eu-west-1:1:autoScalingGroup:x:autoScalingGroupName/ecs",
+                "ManagedTerminationProtection": "DISABLED"}}),
+            vec!["ECS-CL-005"],
+            json!({"AutoScalingGroupProvider": {"AutoScalingGroupArn": "arn:aws:autoscaling:eu-west-1:1:autoScalingGroup:x:autoScalingGroupName/ecs",
+                "ManagedTerminationProtection": "ENABLED"}}),
+            vec![],
+        ),
+        (
+            "AWS::EC2::LaunchTemplate",
+            json!({"LaunchTemplateData": {"ImageId": "ami-1", "KeyName": "ops",
+                "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2},
+                "NetworkInterfaces": [{"DeviceIndex": 0, "AssociatePublicIpAddress": true, "Groups": ["sg-1"]}]}}),
+            vec!["EC2-CI-001", "EC2-CI-002"],
+            json!({"LaunchTemplateData": {"ImageId": "ami-1",
+                "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
+                "NetworkInterfaces": [{"DeviceIndex": 0, "AssociatePublicIpAddress": false, "Groups": ["sg-1"]}]}}),
+            vec![],
+        ),
+        (
+            "AWS::EC2::Instance",
+            json!({"ImageId": "ami-1", "NetworkInterfaces": [{"DeviceIndex": "0",
+                "AssociatePublicIpAddress": true, "SubnetId": "subnet-1", "GroupSet": ["sg-1"]}]}),
+            vec!["EC2-CI-001", "EC2-CI-002"],
+            json!({"ImageId": "ami-1", "SubnetId": "subnet-1", "SecurityGroupIds": ["sg-1"],
+                "MetadataOptions": {"HttpTokens": "required"}}),
+            vec![],
+        ),
+        (
+            "AWS::IAM::Role",
+            json!({"AssumeRolePolicyDocument": trust,
+                "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+                "Policies": [{"PolicyName": "exec", "PolicyDocument": {"Statement": [
+                    {"Effect": "Allow", "Action": "ecs:ExecuteCommand", "Resource": "*"}]}}]}),
+            // IAM-ECS-001 needs the role's trust, which the CreateRole record
+            // carries but the attachment's judgement does not read offline.
+            vec!["IAM-ECS-002", "IAM-ECS-003"],
+            json!({"AssumeRolePolicyDocument": trust,
+                "Policies": [{"PolicyName": "read", "PolicyDocument": {"Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}}]}),
+            vec![],
+        ),
+        (
+            "AWS::IAM::Policy",
+            json!({"PolicyName": "deploy", "Users": ["ci"], "PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": ["iam:PassRole", "ecs:RunTask"], "Resource": "*"}]}}),
+            vec!["IAM-ECS-003"],
+            json!({"PolicyName": "deploy", "Users": ["ci"], "PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": ["ecs:RunTask"], "Resource": "*"}]}}),
+            vec![],
+        ),
+        (
+            "AWS::ElasticLoadBalancingV2::TargetGroup",
+            json!({"Protocol": "HTTP", "Port": 8080, "VpcId": "vpc-1", "TargetType": "ip"}),
+            vec!["ELB-008"],
+            json!({"Protocol": "HTTPS", "Port": 8443, "VpcId": "vpc-1", "TargetType": "ip",
+                "HealthCheckProtocol": "HTTPS"}),
+            vec![],
+        ),
+        (
+            "AWS::EC2::Route",
+            json!({"RouteTableId": "rtb-1", "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}),
+            vec!["NET-001"],
+            json!({"RouteTableId": "rtb-1", "DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1"}),
+            vec![],
+        ),
+        (
+            "AWS::EC2::NetworkAclEntry",
+            json!({"NetworkAclId": "acl-1", "RuleNumber": 100, "Protocol": 6, "RuleAction": "allow",
+                "CidrBlock": "0.0.0.0/0", "PortRange": {"From": 22, "To": 22}}),
+            vec!["NET-002"],
+            json!({"NetworkAclId": "acl-1", "RuleNumber": 100, "Protocol": 6, "RuleAction": "allow",
+                "CidrBlock": "0.0.0.0/0", "PortRange": {"From": 443, "To": 443}}),
+            vec![],
+        ),
+        (
+            "AWS::EC2::Subnet",
+            json!({"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/24", "MapPublicIpOnLaunch": true}),
+            vec!["NET-003"],
+            json!({"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/24", "MapPublicIpOnLaunch": false}),
+            vec![],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (kind, insecure, expected, secure, clean) in cases {
+        for (what, properties, want) in
+            [("insecure", insecure, expected), ("secure", secure, clean)]
+        {
+            let got = ids(kind, properties);
+            if got != want {
+                wrong.push(format!("{kind} {what}: {got:?}, expected {want:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_load_balancer_s_attributes_are_judged_as_the_template_sets_them() {
+    let lb = |attributes: Value| {
+        one(
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            json!({"Scheme": "internet-facing", "Type": "network", "Subnets": ["subnet-1"],
+                   "LoadBalancerAttributes": attributes}),
+        )
+    };
+    let insecure = lb(json!([{"Key": "deletion_protection.enabled", "Value": "false"}]));
+    let names: Vec<&str> = insecure
+        .iter()
+        .map(|p| p.event.as_ref().unwrap().name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["CreateLoadBalancer", "ModifyLoadBalancerAttributes"]
+    );
+    assert!(
+        rules(&insecure[0]).contains(&"ELB-009"),
+        "{:?}",
+        rules(&insecure[0])
+    );
+    assert_eq!(rules(&insecure[1]), ["ELB-007"]);
+    assert_eq!(
+        insecure[1].event.as_ref().unwrap().request["loadBalancerArn"],
+        "arn:aws:elasticloadbalancing:template:111122223333:loadbalancer/net/It/template"
+    );
+    let secure = lb(json!([{"Key": "deletion_protection.enabled", "Value": "true"}]));
+    assert_eq!(rules(&secure[1]), Vec::<&str>::new());
+    // A listener on a load balancer of the template is judged as on its kind.
+    let template = json!({"Resources": {
+        "Web": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+            "Scheme": "internet-facing", "Subnets": ["subnet-1"], "SecurityGroups": ["sg-1"]}},
+        "Http": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+            "LoadBalancerArn": {"Ref": "Web"}, "Protocol": "HTTP", "Port": 80,
+            "DefaultActions": [{"Type": "forward", "TargetGroupArn": "arn:tg"}]}},
+        "Admin": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+            "ListenerArn": {"Ref": "Http"}, "Priority": 1,
+            "Conditions": [{"Field": "path-pattern", "Values": ["/admin/*"]}],
+            "Actions": [{"Type": "forward", "TargetGroupArn": "arn:tg"}]}}}});
+    let planned = read(&template);
+    let listener = planned.iter().find(|p| p.address == "Http").unwrap();
+    assert_eq!(
+        listener.event.as_ref().unwrap().request["loadBalancerArn"],
+        "arn:aws:elasticloadbalancing:template:111122223333:loadbalancer/app/Web/template"
+    );
+    // Offline, the load balancer's scheme is not in the listener's record:
+    // said, never a pass.
+    let report = evaluate(
+        listener.event.as_ref().unwrap(),
+        &Policy::embedded(),
+        crate::model::today(),
+    )
+    .unwrap();
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("ELB-001") && n.contains("the scheme of app/Web/template")),
+        "{:?}",
+        report.notes
+    );
+    let rule = planned.iter().find(|p| p.address == "Admin").unwrap();
+    assert_eq!(
+        rule.event.as_ref().unwrap().request["listenerArn"],
+        "arn:aws:elasticloadbalancing:template:111122223333:listener/app/Web/template/Http"
+    );
+}
