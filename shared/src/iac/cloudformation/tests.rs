@@ -960,3 +960,183 @@ fn a_load_balancer_s_attributes_are_judged_as_the_template_sets_them() {
         "arn:aws:elasticloadbalancing:template:111122223333:listener/app/Web/template/Http"
     );
 }
+
+/// A template as `cdk synth` writes it: JSON, `aws:cdk:path` metadata,
+/// hashed logical ids, roles by `Fn::GetAtt`, the image as `Fn::Join` and
+/// `Fn::Sub` over `AWS::AccountId` and `AWS::URLSuffix`.
+const CDK: &str = r#"{
+ "Resources": {
+  "TaskDefTaskRole1EDB4A67": {
+   "Type": "AWS::IAM::Role",
+   "Properties": {
+    "AssumeRolePolicyDocument": {
+     "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
+       "Principal": {"Service": "ecs-tasks.amazonaws.com"}}],
+     "Version": "2012-10-17"
+    }
+   },
+   "Metadata": {"aws:cdk:path": "App/TaskDef/TaskRole/Resource"}
+  },
+  "TaskDef54694570": {
+   "Type": "AWS::ECS::TaskDefinition",
+   "Properties": {
+    "ContainerDefinitions": [
+     {
+      "Essential": true,
+      "Image": {"Fn::Join": ["", [{"Ref": "AWS::AccountId"}, ".dkr.ecr.",
+        {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"},
+        "/cdk-hnb659fds-container-assets-", {"Ref": "AWS::AccountId"}, "-",
+        {"Ref": "AWS::Region"}, ":3f3f3f3f3f3f"]]},
+      "Name": "web",
+      "PortMappings": [{"ContainerPort": 8080, "Protocol": "tcp"}],
+      "Privileged": true,
+      "LogConfiguration": {"LogDriver": "awslogs", "Options": {
+        "awslogs-group": {"Ref": "TaskDefwebLogGroup7C0E4D2B"},
+        "awslogs-stream-prefix": "web",
+        "awslogs-region": {"Ref": "AWS::Region"}}}
+     },
+     {
+      "Essential": false,
+      "Image": {"Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}:9a9a9a"},
+      "Name": "sidecar"
+     }
+    ],
+    "Cpu": "256",
+    "Family": "AppTaskDef3C7A5B2E",
+    "Memory": "512",
+    "NetworkMode": "awsvpc",
+    "RequiresCompatibilities": ["FARGATE"],
+    "TaskRoleArn": {"Fn::GetAtt": ["TaskDefTaskRole1EDB4A67", "Arn"]}
+   },
+   "Metadata": {"aws:cdk:path": "App/TaskDef/Resource"}
+  },
+  "CDKMetadata": {
+   "Type": "AWS::CDK::Metadata",
+   "Properties": {"Analytics": "v2:deflate64:H4sIAAAAAAAA"},
+   "Metadata": {"aws:cdk:path": "App/CDKMetadata/Default"},
+   "Condition": "CDKMetadataAvailable"
+  },
+  "TaskDefwebLogGroup7C0E4D2B": {
+   "Type": "AWS::Logs::LogGroup",
+   "UpdateReplacePolicy": "Retain",
+   "DeletionPolicy": "Retain",
+   "Metadata": {"aws:cdk:path": "App/TaskDef/web/LogGroup/Resource"}
+  }
+ },
+ "Conditions": {
+  "CDKMetadataAvailable": {"Fn::Or": [{"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}]}
+ },
+ "Parameters": {
+  "BootstrapVersion": {
+   "Type": "AWS::SSM::Parameter::Value<String>",
+   "Default": "/cdk-bootstrap/hnb659fds/version"
+  }
+ },
+ "Rules": {
+  "CheckBootstrapVersion": {"Assertions": [{"Assert": {"Fn::Not": [{"Fn::Contains": [["1", "2"], {"Ref": "BootstrapVersion"}]}]}}]}
+ }
+}"#;
+
+#[test]
+fn a_template_as_cdk_synth_writes_it_is_judged() {
+    let planned = planned(CDK, "cdk.out/App.template.json", Some("111122223333")).unwrap();
+    let addresses: Vec<(&str, &str, Option<usize>)> = planned
+        .iter()
+        .map(|p| {
+            (
+                p.address.as_str(),
+                p.event.as_ref().unwrap().name.as_str(),
+                p.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            ("TaskDefTaskRole1EDB4A67", "CreateRole", Some(3)),
+            ("TaskDef54694570", "RegisterTaskDefinition", Some(14))
+        ],
+        "CDK's metadata resource is not judged"
+    );
+    let td = &planned[1];
+    assert!(td.unknown.is_empty(), "{:?}", td.unknown);
+    let request = &td.event.as_ref().unwrap().request;
+    let containers = &request["containerDefinitions"];
+    assert_eq!(
+        containers[0]["image"],
+        "111122223333.dkr.ecr.template.amazonaws.com/cdk-hnb659fds-container-assets-111122223333-template:3f3f3f3f3f3f"
+    );
+    assert_eq!(
+        containers[0]["image"],
+        containers[1]["image"]
+            .as_str()
+            .unwrap()
+            .replace("9a9a9a", "3f3f3f3f3f3f")
+    );
+    assert_eq!(request["taskRoleArn"], "TaskDefTaskRole1EDB4A67");
+    // The log options are the user's keys, kept as written.
+    assert_eq!(
+        containers[0]["logConfiguration"]["options"]["awslogs-stream-prefix"],
+        "web"
+    );
+    let ids = rules(td);
+    assert!(ids.contains(&"ECS-TD-001"), "{ids:?}");
+    assert!(
+        !ids.contains(&"ECS-TD-015"),
+        "the account's own registry: {ids:?}"
+    );
+    // Without the account, the images are unknown, never trusted.
+    let planned = super::planned(CDK, "App.template.json", None).unwrap();
+    assert_eq!(
+        planned[1].unknown,
+        [
+            "Properties.ContainerDefinitions[0].Image",
+            "Properties.ContainerDefinitions[1].Image"
+        ]
+    );
+}
+
+#[test]
+fn the_keys_of_the_user_s_own_maps_are_kept_as_written() {
+    let p = &one(
+        "AWS::ECS::TaskDefinition",
+        json!({"Volumes": [{"Name": "data", "DockerVolumeConfiguration": {
+                   "Driver": "local", "DriverOpts": {"Type": "nfs", "O": "addr=10.0.0.1"},
+                   "Labels": {"Team": "payments"}}},
+               {"Name": "efs", "EFSVolumeConfiguration": {"FilesystemId": "fs-1",
+                   "TransitEncryption": "DISABLED", "AuthorizationConfig": {"IAM": "ENABLED"}}}],
+               "ContainerDefinitions": [{"Name": "app", "Image": "nginx:1.27",
+                   "DockerLabels": {"Com.Example": "X"},
+                   "Environment": [{"Name": "Mode", "Value": "Prod"}],
+                   "Secrets": [{"Name": "DbPassword", "ValueFrom": "arn:aws:ssm:eu-west-1:1:parameter/db"}],
+                   "LinuxParameters": {"Capabilities": {"Add": ["NET_ADMIN"]}},
+                   "LogConfiguration": {"LogDriver": "awslogs", "Options": {"Mode": "blocking"}}}]}),
+    )[0];
+    let request = &p.event.as_ref().unwrap().request;
+    assert_eq!(
+        request["volumes"],
+        json!([{"name": "data", "dockerVolumeConfiguration": {"driver": "local",
+                   "driverOpts": {"Type": "nfs", "O": "addr=10.0.0.1"}, "labels": {"Team": "payments"}}},
+               {"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-1",
+                   "transitEncryption": "DISABLED", "authorizationConfig": {"iam": "ENABLED"}}}])
+    );
+    let c = &request["containerDefinitions"][0];
+    assert_eq!(c["dockerLabels"], json!({"Com.Example": "X"}));
+    assert_eq!(c["environment"], json!([{"name": "Mode", "value": "Prod"}]));
+    assert_eq!(
+        c["secrets"][0]["valueFrom"],
+        "arn:aws:ssm:eu-west-1:1:parameter/db"
+    );
+    assert_eq!(
+        c["linuxParameters"]["capabilities"]["add"],
+        json!(["NET_ADMIN"])
+    );
+    assert_eq!(
+        c["logConfiguration"]["options"],
+        json!({"Mode": "blocking"})
+    );
+    let ids = rules(p);
+    for id in ["ECS-TD-011", "ECS-TD-018"] {
+        assert!(ids.contains(&id), "{id}: {ids:?}");
+    }
+}
