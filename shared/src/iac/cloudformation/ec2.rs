@@ -141,6 +141,19 @@ fn group_set(v: Option<&Value>) -> Value {
     items(groups)
 }
 
+/// The properties of an instance that its RunInstances carries.
+pub(super) const INSTANCE_READS: &[&str] = &[
+    "ImageId",
+    "InstanceType",
+    "KeyName",
+    "SubnetId",
+    "SecurityGroupIds",
+    "NetworkInterfaces",
+    "IamInstanceProfile",
+    "MetadataOptions",
+    "LaunchTemplate",
+];
+
 /// `AWS::EC2::Instance` as the RunInstances that launches it.
 pub(super) fn instance(r: &Resource) -> Result<Vec<Value>, String> {
     let mut item = Map::new();

@@ -72,27 +72,48 @@ pub fn planned(text: &str, origin: &str, account: Option<&str>) -> Result<Vec<Pl
             .get("Type")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let read: Reader = match kind {
-            "AWS::EC2::SecurityGroup" => ec2::security_group,
-            "AWS::EC2::SecurityGroupIngress" => ec2::ingress,
-            "AWS::EC2::LaunchTemplate" => ec2::launch_template,
-            "AWS::EC2::Instance" => ec2::instance,
-            "AWS::ECS::TaskDefinition" => ecs::task_definition,
-            "AWS::ECS::Service" => ecs::service,
-            "AWS::ECS::TaskSet" => ecs::task_set,
-            "AWS::ECS::Cluster" => ecs::cluster,
-            "AWS::ECS::CapacityProvider" => ecs::capacity_provider,
-            "AWS::ECS::ClusterCapacityProviderAssociations" => ecs::associations,
-            "AWS::IAM::Role" => iam::role,
-            "AWS::IAM::Policy" => iam::policy,
-            "AWS::IAM::ManagedPolicy" => iam::managed_policy,
-            "AWS::ElasticLoadBalancingV2::LoadBalancer" => elb::load_balancer,
-            "AWS::ElasticLoadBalancingV2::Listener" => elb::listener,
-            "AWS::ElasticLoadBalancingV2::TargetGroup" => elb::target_group,
-            "AWS::ElasticLoadBalancingV2::ListenerRule" => elb::rule,
-            "AWS::EC2::Route" => vpc::route,
-            "AWS::EC2::NetworkAclEntry" => vpc::acl_entry,
-            "AWS::EC2::Subnet" => vpc::subnet,
+        // Each reader, and the properties it reads where not all (an
+        // unknown value elsewhere is not one a rule needs).
+        let (read, reads): (Reader, &[&str]) = match kind {
+            "AWS::EC2::SecurityGroup" => {
+                (ec2::security_group, &["SecurityGroupIngress", "GroupName"])
+            }
+            "AWS::EC2::SecurityGroupIngress" => (ec2::ingress, ALL),
+            "AWS::EC2::LaunchTemplate" => (
+                ec2::launch_template,
+                &["LaunchTemplateName", "LaunchTemplateData"],
+            ),
+            "AWS::EC2::Instance" => (ec2::instance, ec2::INSTANCE_READS),
+            "AWS::ECS::TaskDefinition" => (ecs::task_definition, ALL),
+            "AWS::ECS::Service" => (ecs::service, ALL),
+            "AWS::ECS::TaskSet" => (ecs::task_set, ALL),
+            "AWS::ECS::Cluster" => (ecs::cluster, ALL),
+            "AWS::ECS::CapacityProvider" => (ecs::capacity_provider, ALL),
+            "AWS::ECS::ClusterCapacityProviderAssociations" => (ecs::associations, ALL),
+            "AWS::IAM::Role" => (
+                iam::role,
+                &[
+                    "RoleName",
+                    "AssumeRolePolicyDocument",
+                    "Policies",
+                    "ManagedPolicyArns",
+                ],
+            ),
+            "AWS::IAM::Policy" => (
+                iam::policy,
+                &["PolicyName", "PolicyDocument", "Roles", "Users", "Groups"],
+            ),
+            "AWS::IAM::ManagedPolicy" => (
+                iam::managed_policy,
+                &["ManagedPolicyName", "PolicyDocument"],
+            ),
+            "AWS::ElasticLoadBalancingV2::LoadBalancer" => (elb::load_balancer, ALL),
+            "AWS::ElasticLoadBalancingV2::Listener" => (elb::listener, ALL),
+            "AWS::ElasticLoadBalancingV2::TargetGroup" => (elb::target_group, ALL),
+            "AWS::ElasticLoadBalancingV2::ListenerRule" => (elb::rule, ALL),
+            "AWS::EC2::Route" => (vpc::route, ALL),
+            "AWS::EC2::NetworkAclEntry" => (vpc::acl_entry, ALL),
+            "AWS::EC2::Subnet" => (vpc::subnet, &["MapPublicIpOnLaunch"]),
             _ => continue,
         };
         let mut unknown = Vec::new();
@@ -102,6 +123,14 @@ pub fn planned(text: &str, origin: &str, account: Option<&str>) -> Result<Vec<Pl
                 .unwrap_or_else(|| Value::Object(Map::new())),
             None => Value::Object(Map::new()),
         };
+        if !reads.is_empty() {
+            unknown.retain(|path| {
+                let property = path
+                    .strip_prefix("Properties.")
+                    .and_then(|p| p.split(['.', '[']).next());
+                property.is_none_or(|p| reads.contains(&p))
+            });
+        }
         let r = Resource {
             id,
             properties: &properties,
@@ -135,6 +164,9 @@ pub fn planned(text: &str, origin: &str, account: Option<&str>) -> Result<Vec<Pl
     }
     Ok(out)
 }
+
+/// Every property: the reader passes them all to the record.
+const ALL: &[&str] = &[];
 
 /// Reads one resource type into the records of its calls.
 type Reader = fn(&Resource) -> Result<Vec<Value>, String>;

@@ -260,9 +260,12 @@ fn a_value_left_to_deployment_is_unknown_never_a_pass() {
         );
         assert!(verdict(p).is_err(), "{cidr}: {:?}", verdict(p));
     }
-    // Known, the same rule is judged.
-    let p = &read(&template(json!("0.0.0.0/0")))[0];
-    assert!(p.unknown.is_empty());
+    // Known, the same rule is judged; a property no record carries (the
+    // group's VPC) is not a value a rule needs.
+    let mut known = template(json!("0.0.0.0/0"));
+    known["Resources"]["Admin"]["Properties"]["VpcId"] = json!({"Fn::ImportValue": "vpc"});
+    let p = &read(&known)[0];
+    assert!(p.unknown.is_empty(), "{:?}", p.unknown);
     assert!(rules(p).contains(&"EC2-SG-003"));
 }
 
@@ -1139,4 +1142,55 @@ fn the_keys_of_the_user_s_own_maps_are_kept_as_written() {
     for id in ["ECS-TD-011", "ECS-TD-018"] {
         assert!(ids.contains(&id), "{id}: {ids:?}");
     }
+}
+
+/// The rule ids of each resource of a fixture template of the CLI's tests.
+fn fixture(name: &str, account: Option<&str>) -> Vec<(String, Vec<&'static str>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cli/tests/templates")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    planned(&text, name, account)
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(p.unknown.is_empty(), "{name}: {p:?}");
+            (p.address.clone(), rules(p))
+        })
+        .collect()
+}
+
+#[test]
+fn the_seed_template_is_judged_and_its_secure_version_is_clean() {
+    let owned = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let seed: Vec<(String, Vec<String>)> = fixture("seed.yaml", Some("111122223333"))
+        .into_iter()
+        .map(|(a, ids)| (a, owned(&ids)))
+        .collect();
+    let expected = [
+        ("Cluster", vec!["ECS-CL-002", "ECS-CL-003"]),
+        ("ServiceGroup", vec!["EC2-SG-003", "EC2-SG-005"]),
+        (
+            "TaskDefinition",
+            vec![
+                "ECS-TD-002",
+                "ECS-TD-006",
+                "ECS-TD-009",
+                "ECS-TD-015",
+                "ECS-TD-016",
+                "ECS-TD-023",
+                "ECS-TD-024",
+                "ECS-TD-026",
+            ],
+        ),
+        ("Service", vec!["ECS-SVC-001", "ECS-SVC-002", "ECS-SVC-011"]),
+    ];
+    let expected: Vec<(String, Vec<String>)> = expected
+        .iter()
+        .map(|(a, ids)| (a.to_string(), owned(ids)))
+        .collect();
+    assert_eq!(seed, expected);
+    let secure = fixture("secure.yaml", Some("111122223333"));
+    assert!(secure.iter().all(|(_, ids)| ids.is_empty()), "{secure:?}");
+    assert_eq!(secure.len(), 4);
 }
