@@ -703,11 +703,21 @@ fn each_resource_gets_the_rule_ids_of_the_call_that_would_make_it() {
 
 const TRUST_ECS_TASKS: &str = r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
 
+/// A type, its properties insecure and the rule ids they get, secure and
+/// theirs.
+type Case = (
+    &'static str,
+    Value,
+    Vec<&'static str>,
+    Value,
+    Vec<&'static str>,
+);
+
 /// Each type written insecure and secure, with the rule ids each gets.
 #[test]
 fn each_type_is_judged_insecure_and_secure() {
     let trust: Value = serde_json::from_str(TRUST_ECS_TASKS).unwrap();
-    let cases: Vec<(&str, Value, Vec<&str>, Value, Vec<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "AWS::EC2::SecurityGroup",
             json!({"GroupDescription": "x", "SecurityGroupIngress": [
