@@ -354,6 +354,23 @@ fn parameter_defaults_are_used_and_a_parameter_without_one_is_unknown() {
 }
 
 #[test]
+fn aws_no_value_leaves_the_key_or_the_item_out() {
+    let p = &one(
+        "AWS::ECS::Service",
+        json!({"EnableExecuteCommand": {"Ref": "AWS::NoValue"},
+               "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"],
+                   "SecurityGroups": ["sg-1", {"Ref": "AWS::NoValue"}]}}}),
+    )[0];
+    assert!(p.unknown.is_empty());
+    let request = &p.event.as_ref().unwrap().request;
+    assert_eq!(request.get("enableExecuteCommand"), None, "{request}");
+    assert_eq!(
+        request["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"],
+        json!(["sg-1"])
+    );
+}
+
+#[test]
 fn a_reference_to_nothing_in_the_template_is_unknown() {
     let p = &one(
         "AWS::ECS::Service",
