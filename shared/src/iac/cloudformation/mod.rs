@@ -136,7 +136,14 @@ pub fn planned(text: &str, origin: &str, account: Option<&str>) -> Result<Vec<Pl
             properties: &properties,
             account: account.unwrap_or("template"),
         };
-        let records = match read(&r) {
+        // Properties left to deployment as a whole (`Fn::If`) say nothing
+        // a reader could take as safe.
+        let read = if properties.is_object() {
+            read(&r)
+        } else {
+            Err("Properties is not a map".to_string())
+        };
+        let records = match read {
             Ok(records) => records.into_iter().map(Ok).collect(),
             Err(e) => vec![Err(format!("{id}: {e}"))],
         };

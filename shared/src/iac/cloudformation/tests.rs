@@ -354,6 +354,19 @@ fn parameter_defaults_are_used_and_a_parameter_without_one_is_unknown() {
 }
 
 #[test]
+fn properties_left_to_deployment_as_a_whole_are_not_judged() {
+    let p = &read(
+        &json!({"Resources": {"Admin": {"Type": "AWS::EC2::SecurityGroup",
+        "Properties": {"Fn::If": ["Prod", {"GroupDescription": "x"}, {"GroupDescription": "y",
+            "SecurityGroupIngress": [{"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}]}]}}}}),
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].unknown, ["Properties"]);
+    let err = p[0].event.as_ref().unwrap_err();
+    assert!(err.contains("not judged: Properties unknown"), "{err}");
+}
+
+#[test]
 fn aws_no_value_leaves_the_key_or_the_item_out() {
     let p = &one(
         "AWS::ECS::Service",
