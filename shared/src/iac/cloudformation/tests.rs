@@ -1234,3 +1234,62 @@ fn the_seed_template_is_judged_and_its_secure_version_is_clean() {
     assert!(secure.iter().all(|(_, ids)| ids.is_empty()), "{secure:?}");
     assert_eq!(secure.len(), 4);
 }
+
+/// Any JSON value: intrinsics, lists and maps in any place.
+fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[A-Za-z0-9:${}.!/ -]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        let key = prop_oneof![
+            Just("Ref".to_string()),
+            Just("Fn::Sub".to_string()),
+            Just("Fn::Join".to_string()),
+            Just("Fn::Select".to_string()),
+            Just("Fn::GetAtt".to_string()),
+            Just("Fn::FindInMap".to_string()),
+            Just("SecurityGroupIngress".to_string()),
+            Just("ContainerDefinitions".to_string()),
+            "[A-Za-z]{1,8}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map(key, inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    /// Reading never panics, whatever the text or the properties.
+    #[test]
+    fn reading_never_panics(text in "\\PC{0,200}", properties in any_value(), kind in 0usize..20) {
+        let _ = planned(&text, "t", None);
+        let kinds = [
+            "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::LaunchTemplate",
+            "AWS::EC2::Instance", "AWS::ECS::TaskDefinition", "AWS::ECS::Service", "AWS::ECS::TaskSet",
+            "AWS::ECS::Cluster", "AWS::ECS::CapacityProvider",
+            "AWS::ECS::ClusterCapacityProviderAssociations", "AWS::IAM::Role", "AWS::IAM::Policy",
+            "AWS::IAM::ManagedPolicy", "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "AWS::ElasticLoadBalancingV2::ListenerRule", "AWS::EC2::Route",
+            "AWS::EC2::NetworkAclEntry", "AWS::EC2::Subnet",
+        ];
+        let template = json!({"Parameters": {"P": {"Type": "String"}},
+            "Resources": {"X": {"Type": kinds[kind], "Properties": properties}}});
+        let yaml = serde_norway::to_string(&template).unwrap();
+        proptest::prop_assert_eq!(
+            planned(&yaml, "t.yaml", None).unwrap().len(),
+            planned(&template.to_string(), "t.json", None).unwrap().len()
+        );
+        for p in planned(&template.to_string(), "t", None).unwrap() {
+            if let Ok(event) = &p.event {
+                let _ = evaluate(event, &Policy::embedded(), crate::model::today());
+            }
+        }
+    }
+}
