@@ -43,7 +43,12 @@ fn ingress_permission(rule: &Value, at: &str) -> Result<Value, String> {
         Some(Value::Number(n)) => n.to_string(),
         _ => return Err(format!("{at}IpProtocol is not known")),
     };
+    // A group by id, else by name (a default VPC's): a group, never the
+    // internet.
     let mut groups = known(rule.get("SourceSecurityGroupId"));
+    if groups.is_empty() {
+        groups = known(rule.get("SourceSecurityGroupName"));
+    }
     if let (Some(owner), Some(group)) = (
         known(rule.get("SourceSecurityGroupOwnerId")).first(),
         groups.first_mut(),

@@ -215,6 +215,11 @@ impl Template<'_> {
                 .get("Type")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            // The default of an SSM parameter type names the parameter whose
+            // value deployment reads, not the value.
+            if kind.starts_with("AWS::SSM::Parameter::Value<") {
+                return Err(format!("parameter {target} is read from SSM at deployment"));
+            }
             let listed = kind.starts_with("List<") || kind == "CommaDelimitedList";
             return Ok(Some(match default {
                 Value::String(s) if listed => Value::Array(

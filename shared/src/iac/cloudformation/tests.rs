@@ -351,6 +351,15 @@ fn parameter_defaults_are_used_and_a_parameter_without_one_is_unknown() {
     );
     let p = &planned(&template.to_string(), "t.json", None).unwrap()[0];
     assert_eq!(p.unknown, ["Properties.ContainerDefinitions[0].Image"]);
+    // An SSM parameter's default names the parameter, not its value.
+    let template = json!({"Parameters": {"Image": {"Type": "AWS::SSM::Parameter::Value<String>",
+            "Default": "/app/image"}},
+        "Resources": {"App": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "ContainerDefinitions": [{"Name": "app", "Image": {"Ref": "Image"}}]}}}});
+    assert_eq!(
+        read(&template)[0].unknown,
+        ["Properties.ContainerDefinitions[0].Image"]
+    );
 }
 
 #[test]
@@ -770,7 +779,7 @@ fn each_type_is_judged_insecure_and_secure() {
                    "CidrIpv6": "::/0"}),
             vec!["EC2-SG-004"],
             json!({"GroupId": "sg-1", "IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389,
-                   "SourceSecurityGroupId": "sg-2"}),
+                   "SourceSecurityGroupName": "bastion"}),
             vec![],
         ),
         (
