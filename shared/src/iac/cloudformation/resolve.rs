@@ -240,7 +240,9 @@ impl Template<'_> {
     /// What a `Ref` to a resource of the template stands for: its logical
     /// id, or for a load balancer and its listeners an ARN that names the
     /// kind of load balancer and holds the logical ids
-    /// (`…:loadbalancer/app/Web/template`), as the rules tell an ALB by it.
+    /// (`…:loadbalancer/app/Web/template`), as the rules tell an ALB by it;
+    /// for a managed policy the ARN it is attached by
+    /// (`arn:aws:iam::111122223333:policy/Ops`).
     fn stands_for(&self, id: &str) -> Value {
         let resource = self.resources.get(id);
         let kind = resource.and_then(|r| r.get("Type")).and_then(Value::as_str);
@@ -275,6 +277,11 @@ impl Template<'_> {
                 })
                 .map(|arn| format!("{}/{id}", arn.replacen(":loadbalancer/", ":listener/", 1)))
             }
+            // A managed policy is attached by its ARN.
+            Some("AWS::IAM::ManagedPolicy") => Some(format!(
+                "arn:aws:iam::{}:policy/{id}",
+                self.account.unwrap_or("template")
+            )),
             _ => None,
         };
         Value::from(arn.unwrap_or_else(|| id.to_string()))

@@ -505,3 +505,39 @@ fn the_seed_template_is_judged_and_its_secure_version_is_clean() {
     assert!(secure.iter().all(|(_, ids)| ids.is_empty()), "{secure:?}");
     assert_eq!(secure.len(), 4);
 }
+
+#[test]
+fn a_managed_policy_of_the_template_is_attached_by_its_arn() {
+    let template = json!({"Resources": {
+        "Ops": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Action": "ecs:*", "Resource": "*"}]}}},
+        "Task": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": serde_json::from_str::<Value>(TRUST_ECS_TASKS).unwrap(),
+            "ManagedPolicyArns": [{"Ref": "Ops"}]}}}});
+    let planned = read(&template);
+    let calls: Vec<(&str, &str)> = planned
+        .iter()
+        .map(|p| (p.address.as_str(), p.event.as_ref().unwrap().name.as_str()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("Ops", "CreatePolicy"),
+            ("Task", "CreateRole"),
+            ("Task", "AttachRolePolicy")
+        ]
+    );
+    let request = |i: usize| planned[i].event.as_ref().unwrap().request.clone();
+    assert_eq!(request(0)["policyName"], "Ops");
+    assert_eq!(
+        request(2)["policyArn"],
+        "arn:aws:iam::111122223333:policy/Ops"
+    );
+    assert_eq!(request(2)["roleName"], "Task");
+    let trust: Value =
+        serde_json::from_str(request(1)["assumeRolePolicyDocument"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        trust,
+        serde_json::from_str::<Value>(TRUST_ECS_TASKS).unwrap()
+    );
+}
