@@ -8,6 +8,7 @@
 //! Layer: model (beside it: it reads JSON into records). May import the
 //! model.
 
+pub mod cloudformation;
 mod record;
 pub mod terraform;
 
