@@ -1,6 +1,7 @@
-//! `access-guard plan`: what a Terraform plan would deploy, judged before
-//! it is (DESIGN §16) by the guards' own offline verdicts, each resource by
-//! its address. A value known only after apply is said ("unknown until
+//! `access-guard plan`: what a Terraform plan or a CloudFormation template
+//! would deploy, judged before it is (DESIGN §16) by the guards' own offline
+//! verdicts, joined within each file, each resource by its address or
+//! logical id (and line). A value known only after apply is said ("unknown until
 //! apply"), never taken as a pass; a file that is not a plan, or a resource
 //! that cannot be read, is an error naming it, and the rest still run.
 //! `--format sarif` writes one SARIF log for all the files at the end
@@ -43,31 +44,26 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
     };
     for path in paths {
         let origin = path.display().to_string();
-        let plan: serde_json::Value = match std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        {
-            Ok(plan) => plan,
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
             Err(e) => {
                 fail(
                     &origin,
                     None,
-                    format!("{origin}: cannot read the plan: {e}"),
+                    format!("{origin}: cannot read the file: {e}"),
                 );
                 errors += 1;
                 continue;
             }
         };
-        let planned =
-            match access_guard::iac::terraform::planned(&plan, &origin, options.account.as_deref())
-            {
-                Ok(planned) => planned,
-                Err(e) => {
-                    fail(&origin, None, e.to_string());
-                    errors += 1;
-                    continue;
-                }
-            };
+        let planned = match access_guard::iac::read(&text, &origin, options.account.as_deref()) {
+            Ok(planned) => planned,
+            Err(e) => {
+                fail(&origin, None, e);
+                errors += 1;
+                continue;
+            }
+        };
         for judged in access_guard::guards::planned::judge(planned, policy, today) {
             resources += 1;
             let p = judged.planned;

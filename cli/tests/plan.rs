@@ -118,12 +118,12 @@ fn fail_on_and_unreadable_plans_set_the_exit_status_and_name_the_file() {
     let dir = std::env::temp_dir().join(format!("access-guard-plan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let template = dir.join("template.json");
-    std::fs::write(&template, r#"{"Resources": {}}"#).unwrap();
+    std::fs::write(&template, r#"{"Parameters": {}}"#).unwrap();
     let out = run(&["plan", template.to_str().unwrap(), seed.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("template.json: not a Terraform plan"),
+        stderr.contains("template.json: not a CloudFormation template (no Resources map) (neither the JSON of `terraform show -json PLANFILE`"),
         "{stderr}"
     );
     assert!(

@@ -197,7 +197,7 @@ fn an_unreadable_file_makes_the_run_unsuccessful_and_the_others_still_run() {
     assert!(error["message"]["text"]
         .as_str()
         .unwrap()
-        .contains("broken.json: cannot read the plan"));
+        .contains("neither the JSON of `terraform show -json PLANFILE`"));
     assert_eq!(results(&log).len(), 12, "the seed is still judged");
     let _ = std::fs::remove_dir_all(&dir);
 

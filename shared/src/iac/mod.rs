@@ -1,8 +1,9 @@
-//! Before deployment (DESIGN §16): what a Terraform plan would create,
-//! read as the CloudTrail records its calls would make, so that the same
-//! guards judge it offline with the same rule ids. Each resource is named
-//! by its address (`module.app.aws_ecs_service.web`), which is the record's
-//! event id. A value the plan leaves unknown until apply is said, never
+//! Before deployment (DESIGN §16): what a Terraform plan or a
+//! CloudFormation template would create, read as the CloudTrail records its
+//! calls would make, so that the same guards judge it offline with the same
+//! rule ids. Each resource is named by its address
+//! (`module.app.aws_ecs_service.web`) or logical id, which is the record's
+//! event id. A value left unknown until apply or deployment is said, never
 //! taken as a pass.
 //!
 //! Layer: model (beside it: it reads JSON into records). May import the
@@ -33,4 +34,20 @@ pub struct Planned {
     /// The line of the template where the resource is declared, where
     /// the source has lines that stand for it (CloudFormation).
     pub line: Option<usize>,
+}
+
+/// The resources of a Terraform plan (the JSON of `terraform show -json`)
+/// or a CloudFormation template (JSON or YAML), told apart by what they
+/// hold; `Err` naming the file when it is neither.
+pub fn read(text: &str, origin: &str, account: Option<&str>) -> Result<Vec<Planned>, String> {
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
+        if json.get("resource_changes").is_some() || json.get("format_version").is_some() {
+            return terraform::planned(&json, origin, account);
+        }
+    }
+    cloudformation::planned(text, origin, account).map_err(|e| {
+        format!(
+            "{e} (neither the JSON of `terraform show -json PLANFILE`, with resource_changes, nor a CloudFormation template, with Resources)"
+        )
+    })
 }

@@ -21,7 +21,7 @@ pub(crate) fn record(
         "eventTime": "1970-01-01T00:00:00Z",
         "awsRegion": "plan",
         "recipientAccountId": account,
-        "userIdentity": {"type": "AssumedRole", "arn": "terraform plan"},
+        "userIdentity": {"type": "AssumedRole", "arn": "before deployment"},
         "requestParameters": request,
         "responseElements": response,
     })

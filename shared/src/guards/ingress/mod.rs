@@ -46,7 +46,7 @@ use crate::ports::{
 use crate::report::Report;
 
 pub use complete::Visibility;
-pub use plan::{assess, evaluate_offline};
+pub use plan::{assess, evaluate_offline, GROUP_NOT_NAMED};
 pub use read::{event_date, skip_reason};
 pub use report::{exemption_tag_report, prefix_list_finding, prefix_list_report};
 pub use restore::restore_command;

@@ -24,6 +24,9 @@ pub fn assess(change: &SgChange, policy: &Policy) -> (Vec<Finding>, Option<Plan>
     (findings, plan)
 }
 
+/// How the note begins that says the record does not name the group.
+pub const GROUP_NOT_NAMED: &str = "the record does not name the group";
+
 /// What offline cannot say about a change, in the report: the group's name
 /// when the record lacks it (EC2-SG-010), and what the prefix lists its rules
 /// reference hold (they are not read).
@@ -31,7 +34,7 @@ fn offline_unverified(change: &SgChange, policy: &Policy, report: &mut Report) {
     let judged = |rule: &rules::Rule| rule.setting(policy).action != Action::Off;
     if change.group_name.is_none() && judged(&DEFAULT_GROUP) && !change.rules.is_empty() {
         report.notes.push(format!(
-            "the record does not name the group: whether {} is a VPC default group (EC2-SG-010) is unverified; the Lambda reads its name with DescribeSecurityGroups",
+            "{GROUP_NOT_NAMED}: whether {} is a VPC default group (EC2-SG-010) is unverified; the Lambda reads its name with DescribeSecurityGroups",
             change.resource()
         ));
     }

@@ -49,6 +49,7 @@ pub fn judge(planned: Vec<Planned>, policy: &Policy, today: Date) -> Vec<Judged>
         })
         .collect();
     elb::set_after_creation(&mut judged);
+    elb::with_load_balancer(&mut judged, policy, today);
     let roles = iam::Roles::gather(&judged);
     for j in &mut judged {
         let (Ok(event), Ok(_)) = (&j.planned.event, &j.report) else {
@@ -64,6 +65,24 @@ pub fn judge(planned: Vec<Planned>, policy: &Policy, today: Date) -> Vec<Judged>
         }
     }
     let beside = Beside::gather(&judged);
+    // A group the plan creates is never a VPC's default group (AWS makes
+    // those with the VPC): EC2-SG-010 is settled for its rules.
+    for j in &mut judged {
+        let (Ok(event), Ok(report)) = (&j.planned.event, &mut j.report) else {
+            continue;
+        };
+        let made_here = event
+            .request
+            .get("groupId")
+            .and_then(|v| v.as_str())
+            .and_then(|id| beside.groups.get(id))
+            .is_some_and(|g| g.whole);
+        if made_here && event.name == "AuthorizeSecurityGroupIngress" {
+            report
+                .notes
+                .retain(|n| !n.starts_with(crate::guards::ingress::GROUP_NOT_NAMED));
+        }
+    }
     for j in &mut judged {
         let (Ok(event), Ok(_)) = (&j.planned.event, &j.report) else {
             continue;
