@@ -43,9 +43,12 @@ SAME = {
     "CKV_AWS_79": (["EC2-CI-001"], "resource"),
     "CKV_AWS_88": (["EC2-CI-002"], "resource"),
     "CKV_AWS_2": (["ELB-001", "ELB-002"], "resource"),
-    "CKV_AWS_378": (["ELB-001", "ELB-002"], "resource"),
+    # HTTP on a listener or a target group.
+    "CKV_AWS_378": (["ELB-001", "ELB-002", "ELB-008"], "resource"),
+    "CKV2_AWS_74": (["ELB-003", "ELB-001", "ELB-002"], "resource"),
     "CKV2_AWS_20": (["ELB-001"], "file"),
-    "CKV_AWS_103": (["ELB-003"], "resource"),
+    # At least TLS 1.2: Checkov fails plain HTTP listeners too.
+    "CKV_AWS_103": (["ELB-003", "ELB-001", "ELB-002"], "resource"),
     "CKV_AWS_131": (["ELB-004"], "resource"),
     "CKV_AWS_328": (["ELB-005"], "resource"),
     "CKV_AWS_91": (["ELB-006"], "resource"),
@@ -117,6 +120,8 @@ FIXTURES = [
     # (file, framework, secure variant?)
     ("examples/seed/plan.json", "terraform_plan", False),
     ("examples/secure/plan.json", "terraform_plan", True),
+    ("cli/tests/plans/variants/insecure/plan.json", "terraform_plan", False),
+    ("cli/tests/plans/variants/secure/plan.json", "terraform_plan", True),
     ("cli/tests/public/terraform/terraform-compliance-sg-open-ingress.plan.json", "terraform_plan", False),
     ("cli/tests/public/terraform/trivy-sg-s3.plan.json", "terraform_plan", False),
     ("cli/tests/public/terraform/checkov-iam-policies.plan.json", "terraform_plan", False),

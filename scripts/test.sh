@@ -120,6 +120,15 @@ export ACCESS_GUARD_TEST_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
 cargo test --workspace --features access-guard-cli/aws --quiet --no-fail-fast "$@"
 
+# The same plans and templates through `access-guard plan` and Checkov:
+# fails when Checkov finds, on a kind `plan` reads, what a rule of ours
+# should find there and does not (the table in BENCHMARKS.md).
+if [ "$#" -eq 0 ]; then
+  echo "==> access-guard plan beside Checkov on the same plans and templates"
+  "$VENV/bin/python" scripts/checkov_compare.py --checkov "$CHECKOV_VENV/bin/checkov" \
+    --access-guard "${CARGO_TARGET_DIR:-target}/debug/access-guard"
+fi
+
 # The access map's HTML report in a real browser, network off: the report
 # the map's end-to-end test wrote from moto (tests/map.rs), then the
 # fixture that holds every path kind and hostile text.

@@ -53,6 +53,35 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
     Ok(report)
 }
 
+/// The verdict before deployment (DESIGN §16): a cluster that does not say
+/// whether Container Insights is on gets the account default the same plan
+/// sets, else AWS's own default for the account (off), said in a note.
+pub fn evaluate_planned(
+    event: &Event,
+    policy: &Policy,
+    account_default: Option<&str>,
+) -> Result<Report, FieldError> {
+    let Some(mut change) = ClusterChange::from_event(event)? else {
+        return Ok(Report::not_handled(event));
+    };
+    let mut notes = Vec::new();
+    if unsaid_insights(&change).is_some() {
+        let value = account_default.unwrap_or("disabled");
+        if let ClusterChange::Cluster { effective, .. } = &mut change {
+            effective.container_insights = Some(value.to_string());
+        }
+        notes.push(match account_default {
+            Some(v) => format!(
+                "Container Insights: the cluster does not set it; the account default this plan sets ({v}) applies"
+            ),
+            None => "Container Insights: neither the cluster nor the account default is set in this plan; judged with AWS's default for the account (disabled)".to_string(),
+        });
+    }
+    let mut report = report_for(event, &change, policy);
+    report.notes = notes;
+    Ok(report)
+}
+
 /// The cluster guard with its ports.
 pub struct ClusterGuard<'a> {
     pub clusters: &'a dyn Clusters,

@@ -33,7 +33,10 @@ use crate::ports::{Iam, Instances, Notifier, SecurityGroups, Vpcs};
 use crate::report::Report;
 
 pub use facts::{container_instance, metadata_defaults, provider_evidence};
-pub use report::{evaluate_offline, needs_template, NEEDS_AWS, NEEDS_AWS_SUBNET, NEEDS_AWS_UPDATE};
+pub use report::{
+    evaluate_offline, evaluate_planned, needs_template, NEEDS_AWS, NEEDS_AWS_GROUPS,
+    NEEDS_AWS_SUBNET, NEEDS_AWS_UPDATE,
+};
 
 pub use path::{exposed, placement};
 use report::report_for;

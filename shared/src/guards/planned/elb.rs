@@ -120,11 +120,22 @@ pub(super) fn with_load_balancer(judged: &mut [Judged], policy: &Policy, today: 
         {
             continue;
         }
-        let Some(f) = change
-            .load_balancer_arn()
-            .and_then(|arn| addresses.get(&arn))
-            .and_then(|address| facts.get(address))
-        else {
+        // The load balancer by the ARN its attributes' record names, else by
+        // the address or logical id that stands in its ARN until apply.
+        let Some(f) = change.load_balancer_arn().and_then(|arn| {
+            addresses
+                .get(&arn)
+                .and_then(|address| facts.get(address))
+                .or_else(|| {
+                    facts
+                        .iter()
+                        .find(|(address, _)| {
+                            arn.ends_with(&format!("/{address}"))
+                                || arn.contains(&format!("/{address}/"))
+                        })
+                        .map(|(_, f)| f)
+                })
+        }) else {
             continue;
         };
         let Ok(event) = &j.planned.event else {

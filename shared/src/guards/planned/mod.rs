@@ -11,6 +11,7 @@
 
 mod elb;
 mod iam;
+mod instance;
 
 use std::collections::HashMap;
 
@@ -64,6 +65,8 @@ pub fn judge(planned: Vec<Planned>, policy: &Policy, today: Date) -> Vec<Judged>
                 .map_err(|field| format!("{}: {}", j.planned.address, event.field_error(field)));
         }
     }
+    clusters(&mut judged, policy, today);
+    instance::container_instances(&mut judged, policy, today);
     let beside = Beside::gather(&judged);
     // A group the plan creates is never a VPC's default group (AWS makes
     // those with the VPC): EC2-SG-010 is settled for its rules.
@@ -102,6 +105,38 @@ pub fn judge(planned: Vec<Planned>, policy: &Policy, today: Date) -> Vec<Judged>
             .map_err(|field| format!("{}: {}", j.planned.address, event.field_error(field)));
     }
     judged
+}
+
+/// Judges each cluster that does not say whether Container Insights is on
+/// with the account default the same plan sets (or AWS's own).
+fn clusters(judged: &mut [Judged], policy: &Policy, today: Date) {
+    let account_default = judged
+        .iter()
+        .filter_map(|j| j.planned.event.as_ref().ok())
+        .filter(|e| e.name == "PutAccountSettingDefault" && e.source == "ecs.amazonaws.com")
+        .filter(|e| e.request.get("name").and_then(|v| v.as_str()) == Some("containerInsights"))
+        .find_map(|e| e.request.get("value").and_then(|v| v.as_str()))
+        .map(str::to_string);
+    for j in judged.iter_mut() {
+        let Ok(event) = &j.planned.event else {
+            continue;
+        };
+        let unsaid = j.report.as_ref().is_ok_and(|r| {
+            r.notes
+                .iter()
+                .any(|n| n == crate::guards::cluster::NEEDS_AWS)
+        });
+        if !unsaid {
+            continue;
+        }
+        j.report =
+            crate::guards::cluster::evaluate_planned(event, policy, account_default.as_deref())
+                .map(|mut report| {
+                    report.finish(policy, today);
+                    report
+                })
+                .map_err(|field| format!("{}: {}", j.planned.address, event.field_error(field)));
+    }
 }
 
 /// A group of the plan: the findings of its ingress that admit the

@@ -346,3 +346,63 @@ fn a_load_balancers_creation_leaves_the_attributes_the_plan_sets_to_their_own_ve
     assert!(create.findings.is_empty(), "{:?}", rules_of(create));
     assert_eq!(rules_of(modify), ["ELB-004"]);
 }
+
+#[test]
+fn a_cluster_without_the_setting_takes_the_account_default_the_plan_sets_or_aws() {
+    let cluster = json!({"address": "aws_ecs_cluster.main", "type": "aws_ecs_cluster",
+        "change": {"actions": ["create"], "after": {"name": "main", "tags": {"owner": "team"}},
+         "after_unknown": {"id": true, "arn": true}}});
+    let default = |value: &str| {
+        json!({"address": "aws_ecs_account_setting_default.insights", "type": "aws_ecs_account_setting_default",
+            "change": {"actions": ["create"], "after": {"name": "containerInsights", "value": value},
+             "after_unknown": {"id": true}}})
+    };
+    let of = |changes: Value| {
+        let judged = judge_with(changes, json!({}));
+        report_of(&judged, "aws_ecs_cluster.main", "CreateCluster").clone()
+    };
+    let alone = of(json!([cluster.clone()]));
+    assert!(rules_of(&alone).contains(&"ECS-CL-001"), "{alone:?}");
+    assert!(alone
+        .notes
+        .iter()
+        .any(|n| n.contains("judged with AWS's default for the account (disabled)")));
+    let enabled = of(json!([cluster.clone(), default("enabled")]));
+    assert!(!rules_of(&enabled).contains(&"ECS-CL-001"), "{enabled:?}");
+    assert!(
+        enabled.notes.iter().all(|n| !n.contains("needs AWS")),
+        "{:?}",
+        enabled.notes
+    );
+    let disabled = of(json!([cluster, default("disabled")]));
+    assert!(rules_of(&disabled).contains(&"ECS-CL-001"));
+}
+
+#[test]
+fn a_launch_template_whose_user_data_joins_a_cluster_is_for_container_instances() {
+    use base64::Engine;
+    let template = |user_data: &str| {
+        json!({"address": "aws_launch_template.hosts", "type": "aws_launch_template",
+            "change": {"actions": ["create"], "after": {"name": "hosts", "key_name": "ops",
+                "user_data": base64::engine::general_purpose::STANDARD.encode(user_data),
+                "metadata_options": [{"http_tokens": "required", "http_put_response_hop_limit": 2,
+                    "http_endpoint": "enabled"}]},
+             "after_unknown": {"id": true, "arn": true, "latest_version": true, "default_version": true}}})
+    };
+    let judged = judge_with(
+        json!([template(
+            "#!/bin/bash\necho ECS_CLUSTER=prod >> /etc/ecs/ecs.config\n"
+        )]),
+        json!({}),
+    );
+    let report = report_of(&judged, "aws_launch_template.hosts", "CreateLaunchTemplate");
+    assert_eq!(rules_of(report), ["EC2-CI-003", "EC2-CI-004"]);
+    // Not shown to be a container instance: not judged, and said.
+    let judged = judge_with(json!([template("#!/bin/bash\nyum update -y\n")]), json!({}));
+    let report = report_of(&judged, "aws_launch_template.hosts", "CreateLaunchTemplate");
+    assert!(rules_of(report).is_empty(), "{report:?}");
+    assert!(report
+        .notes
+        .iter()
+        .any(|n| n == crate::guards::instance::NEEDS_AWS));
+}

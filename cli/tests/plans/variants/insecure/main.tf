@@ -47,6 +47,8 @@ resource "aws_security_group_rule" "rdp" {
 
 resource "aws_launch_template" "hosts" {
   name     = "hosts"
+  # echo ECS_CLUSTER=plain >> /etc/ecs/ecs.config: the ECS agent joins cluster plain.
+  user_data = "IyEvYmluL2Jhc2gKZWNobyBFQ1NfQ0xVU1RFUj1wbGFpbiA+PiAvZXRjL2Vjcy9lY3MuY29uZmlnCg=="
   key_name = "ops"
 
   metadata_options {

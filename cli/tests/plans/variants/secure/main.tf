@@ -63,6 +63,8 @@ resource "aws_security_group_rule" "admin" {
 
 resource "aws_launch_template" "hosts" {
   name = "hosts"
+  # echo ECS_CLUSTER=main >> /etc/ecs/ecs.config: the ECS agent joins cluster main.
+  user_data = "IyEvYmluL2Jhc2gKZWNobyBFQ1NfQ0xVU1RFUj1tYWluID4+IC9ldGMvZWNzL2Vjcy5jb25maWcK"
 
   metadata_options {
     http_tokens                 = "required"
