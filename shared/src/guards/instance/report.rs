@@ -78,6 +78,35 @@ pub fn evaluate_offline(event: &Event, policy: &Policy) -> Result<Report, FieldE
     Ok(report)
 }
 
+/// The verdict before deployment (DESIGN §16): what the record shows, with
+/// what the same plan or template shows of it in `facts` (why these are
+/// container instances); the checks it does not settle still say they
+/// need AWS.
+pub fn evaluate_planned(
+    event: &Event,
+    policy: &Policy,
+    facts: &CiFacts,
+) -> Result<Report, FieldError> {
+    let Some(change) = InstanceChange::from_event(event)? else {
+        return Ok(Report::not_handled(event));
+    };
+    let mut report = report_for(event, &change, policy, facts);
+    report.notes = offline_notes(&change);
+    if facts.container_instance.is_some() {
+        for note in &mut report.notes {
+            if note == NEEDS_AWS {
+                *note = NEEDS_AWS_GROUPS.to_string();
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// What the verdict before deployment cannot judge about a launch or a
+/// launch template known to be for container instances.
+pub const NEEDS_AWS_GROUPS: &str =
+    "EC2-CI-005 (the groups' live rules) needs AWS: the Lambda checks them";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,32 +261,3 @@ mod tests {
         );
     }
 }
-
-/// The verdict before deployment (DESIGN §16): what the record shows, with
-/// what the same plan or template shows of it in `facts` (why these are
-/// container instances); the checks it does not settle still say they
-/// need AWS.
-pub fn evaluate_planned(
-    event: &Event,
-    policy: &Policy,
-    facts: &CiFacts,
-) -> Result<Report, FieldError> {
-    let Some(change) = InstanceChange::from_event(event)? else {
-        return Ok(Report::not_handled(event));
-    };
-    let mut report = report_for(event, &change, policy, facts);
-    report.notes = offline_notes(&change);
-    if facts.container_instance.is_some() {
-        for note in &mut report.notes {
-            if note == NEEDS_AWS {
-                *note = NEEDS_AWS_GROUPS.to_string();
-            }
-        }
-    }
-    Ok(report)
-}
-
-/// What the verdict before deployment cannot judge about a launch or a
-/// launch template known to be for container instances.
-pub const NEEDS_AWS_GROUPS: &str =
-    "EC2-CI-005 (the groups' live rules) needs AWS: the Lambda checks them";
