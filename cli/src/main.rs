@@ -93,16 +93,19 @@ enum Command {
         #[arg(long, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
-    /// Judge a Terraform plan before it is applied: `terraform show -json PLANFILE > plan.json`.
+    /// Judge a Terraform plan or a CloudFormation template before it is deployed.
     ///
-    /// Security groups and their rules, task definitions and services are judged by the same
-    /// rules as their CloudTrail events, each named by its resource address. A value known
-    /// only after apply is said, never taken as a pass.
+    /// A plan is the JSON of `terraform show -json PLANFILE`; a template is JSON or YAML (what
+    /// `cdk synth` writes too). Each resource is judged by the same rules as the CloudTrail
+    /// event of the call that would make it, joined with the resources of the same file it
+    /// names, and named by its address or logical id (and line). A value known only after
+    /// apply or deployment is said, never taken as a pass.
     ///
-    /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when a plan or a
+    /// Exit status: 0 when it ran, 1 when a finding reaches --fail-on, 2 when a file or a
     /// resource could not be read.
     Plan {
-        /// The account the plan deploys to: its own ECR registry is then trusted (a plan does not say).
+        /// The account the plan deploys to: its own ECR registry is then trusted, and it is
+        /// `AWS::AccountId` in a template (neither says).
         #[arg(long, value_name = "ID")]
         account: Option<String>,
         /// Policy file (TOML); the embedded default when absent.
@@ -116,8 +119,8 @@ enum Command {
         /// Colour in text output.
         #[arg(long, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
         color: Color,
-        /// Plan files (the JSON of `terraform show -json`).
-        #[arg(required = true, value_name = "PLAN")]
+        /// Plans (the JSON of `terraform show -json`) and templates (JSON or YAML).
+        #[arg(required = true, value_name = "FILE")]
         paths: Vec<PathBuf>,
     },
     /// List the rule catalog, or show one rule's documentation.
