@@ -95,3 +95,26 @@ pub(crate) fn permission(
     );
     Value::Object(p)
 }
+
+/// Copies into `into` each value of `source` that is set (not null) at a
+/// `(from, to)` pair's `from`, under its `to`: Terraform's attribute names
+/// to the API's.
+pub(crate) fn copy(source: &Value, pairs: &[(&str, &str)], into: &mut Map<String, Value>) {
+    for (from, to) in pairs {
+        if let Some(v) = source.get(from).filter(|v| !v.is_null()) {
+            into.insert((*to).to_string(), v.clone());
+        }
+    }
+}
+
+/// A Terraform tag map (`{"team": "web"}`) at `tags` as the API's
+/// `[{key, value}]`; `None` when there is none.
+pub(crate) fn tag_list(source: &Value) -> Option<Value> {
+    source.get("tags").and_then(Value::as_object).map(|tags| {
+        Value::Array(
+            tags.iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+        )
+    })
+}

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::Resource;
-use crate::iac::record::{record, strings};
+use super::{known, text, Resource};
+use crate::iac::record::{copy, record, strings, tag_list};
 
 const ECS: &str = "ecs.amazonaws.com";
 
@@ -14,30 +14,6 @@ fn first<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.get(key).and_then(Value::as_array).and_then(|a| a.first())
 }
 
-/// A string attribute that says something (the provider writes `""` for
-/// an optional string left out).
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-/// A Terraform tag map as ECS's `[{key, value}]`.
-fn tags(after: &Value) -> Option<Value> {
-    after.get("tags").and_then(Value::as_object).map(|tags| {
-        Value::Array(
-            tags.iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect(),
-        )
-    })
-}
-
-/// Fails when a value the rules judge is known only after apply.
-fn known(r: &Resource, paths: &[&str]) -> Result<(), String> {
-    match paths.iter().find(|p| (r.unknown_at)(p)) {
-        Some(p) => Err(format!("{}: {p} is not known until apply", r.address)),
-        None => Ok(()),
-    }
-}
 
 pub(super) fn cluster(r: &Resource) -> Result<Vec<Value>, String> {
     let after = r.after;
@@ -94,7 +70,7 @@ pub(super) fn cluster(r: &Resource) -> Result<Vec<Value>, String> {
             json!({"executeCommandConfiguration": e}),
         );
     }
-    if let Some(tags) = tags(after) {
+    if let Some(tags) = tag_list(after) {
         request.insert("tags".into(), tags);
     }
     Ok(vec![record(
@@ -165,22 +141,22 @@ pub(super) fn capacity_provider(r: &Resource) -> Result<Vec<Value>, String> {
         }
         if let Some(scaling) = first(asg, "managed_scaling") {
             let mut s = Map::new();
-            for (tf, aws) in [
-                ("status", "status"),
-                ("target_capacity", "targetCapacity"),
-                ("minimum_scaling_step_size", "minimumScalingStepSize"),
-                ("maximum_scaling_step_size", "maximumScalingStepSize"),
-                ("instance_warmup_period", "instanceWarmupPeriod"),
-            ] {
-                if let Some(v) = scaling.get(tf).filter(|v| !v.is_null()) {
-                    s.insert(aws.into(), v.clone());
-                }
-            }
+            copy(
+                scaling,
+                &[
+                    ("status", "status"),
+                    ("target_capacity", "targetCapacity"),
+                    ("minimum_scaling_step_size", "minimumScalingStepSize"),
+                    ("maximum_scaling_step_size", "maximumScalingStepSize"),
+                    ("instance_warmup_period", "instanceWarmupPeriod"),
+                ],
+                &mut s,
+            );
             p.insert("managedScaling".into(), Value::Object(s));
         }
         request.insert("autoScalingGroupProvider".into(), Value::Object(p));
     }
-    if let Some(tags) = tags(after) {
+    if let Some(tags) = tag_list(after) {
         request.insert("tags".into(), tags);
     }
     Ok(vec![record(

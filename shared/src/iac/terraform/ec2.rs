@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::Resource;
-use crate::iac::record::{items, permission, record, strings};
+use crate::iac::record::{items, permission, record, strings, tag_list};
 
 /// A group's id at `key`: as the plan gives it, else the address of the
 /// group of the same plan it refers to (which stands for it until apply),
@@ -75,13 +75,8 @@ pub(super) fn security_group(r: &Resource) -> Result<Vec<Value>, String> {
         }
         // A group without inline ingress: its creation, which the rule
         // resources of the plan add to.
-        let tags = after.get("tags").and_then(Value::as_object).map(|tags| {
-            let tags: Vec<Value> = tags
-                .iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect();
-            json!({"items": [{"resourceType": "security-group", "tags": tags}]})
-        });
+        let tags = tag_list(after)
+            .map(|tags| json!({"items": [{"resourceType": "security-group", "tags": tags}]}));
         let mut request = json!({"groupName": name,
             "groupDescription": after.get("description"), "vpcId": after.get("vpc_id")});
         if let Some(tags) = tags {

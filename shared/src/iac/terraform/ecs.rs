@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{Resource, UNKNOWN_UNTIL_APPLY};
-use crate::iac::record::{record, strings};
+use crate::iac::record::{copy, record, strings, tag_list};
 
 pub(super) fn task_definition(r: &Resource) -> Result<Vec<Value>, String> {
     let (address, after, account) = (r.address, r.after, r.account);
@@ -20,20 +20,20 @@ pub(super) fn task_definition(r: &Resource) -> Result<Vec<Value>, String> {
     };
     let mut request = Map::new();
     request.insert("containerDefinitions".into(), containers);
-    for (tf, aws) in [
-        ("family", "family"),
-        ("network_mode", "networkMode"),
-        ("task_role_arn", "taskRoleArn"),
-        ("execution_role_arn", "executionRoleArn"),
-        ("cpu", "cpu"),
-        ("memory", "memory"),
-        ("pid_mode", "pidMode"),
-        ("ipc_mode", "ipcMode"),
-    ] {
-        if let Some(v) = after.get(tf).filter(|v| !v.is_null()) {
-            request.insert(aws.into(), v.clone());
-        }
-    }
+    copy(
+        after,
+        &[
+            ("family", "family"),
+            ("network_mode", "networkMode"),
+            ("task_role_arn", "taskRoleArn"),
+            ("execution_role_arn", "executionRoleArn"),
+            ("cpu", "cpu"),
+            ("memory", "memory"),
+            ("pid_mode", "pidMode"),
+            ("ipc_mode", "ipcMode"),
+        ],
+        &mut request,
+    );
     if let Some(list) = after.get("requires_compatibilities") {
         request.insert("requiresCompatibilities".into(), list.clone());
     }
@@ -52,12 +52,8 @@ pub(super) fn task_definition(r: &Resource) -> Result<Vec<Value>, String> {
         let volumes: Vec<Value> = volumes.iter().map(volume).collect();
         request.insert("volumes".into(), Value::Array(volumes));
     }
-    if let Some(tags) = after.get("tags").and_then(Value::as_object) {
-        let tags: Vec<Value> = tags
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        request.insert("tags".into(), Value::Array(tags));
+    if let Some(tags) = tag_list(after) {
+        request.insert("tags".into(), tags);
     }
     Ok(vec![record(
         address,
@@ -84,31 +80,31 @@ fn volume(v: &Value) -> Value {
     let first = |key: &str| v.get(key).and_then(Value::as_array).and_then(|a| a.first());
     if let Some(d) = first("docker_volume_configuration") {
         let mut c = Map::new();
-        for (tf, aws) in [
-            ("scope", "scope"),
-            ("autoprovision", "autoprovision"),
-            ("driver", "driver"),
-            ("driver_opts", "driverOpts"),
-            ("labels", "labels"),
-        ] {
-            if let Some(x) = d.get(tf).filter(|x| !x.is_null()) {
-                c.insert(aws.into(), x.clone());
-            }
-        }
+        copy(
+            d,
+            &[
+                ("scope", "scope"),
+                ("autoprovision", "autoprovision"),
+                ("driver", "driver"),
+                ("driver_opts", "driverOpts"),
+                ("labels", "labels"),
+            ],
+            &mut c,
+        );
         out.insert("dockerVolumeConfiguration".into(), Value::Object(c));
     }
     if let Some(e) = first("efs_volume_configuration") {
         let mut c = Map::new();
-        for (tf, aws) in [
-            ("file_system_id", "fileSystemId"),
-            ("root_directory", "rootDirectory"),
-            ("transit_encryption", "transitEncryption"),
-            ("transit_encryption_port", "transitEncryptionPort"),
-        ] {
-            if let Some(x) = e.get(tf).filter(|x| !x.is_null()) {
-                c.insert(aws.into(), x.clone());
-            }
-        }
+        copy(
+            e,
+            &[
+                ("file_system_id", "fileSystemId"),
+                ("root_directory", "rootDirectory"),
+                ("transit_encryption", "transitEncryption"),
+                ("transit_encryption_port", "transitEncryptionPort"),
+            ],
+            &mut c,
+        );
         if let Some(a) = e
             .get("authorization_config")
             .and_then(Value::as_array)
@@ -131,18 +127,18 @@ pub(super) fn service(r: &Resource) -> Result<Vec<Value>, String> {
         "serviceName".into(),
         after.get("name").cloned().unwrap_or(json!(address)),
     );
-    for (tf, aws) in [
-        ("cluster", "cluster"),
-        ("task_definition", "taskDefinition"),
-        ("launch_type", "launchType"),
-        ("platform_version", "platformVersion"),
-        ("enable_execute_command", "enableExecuteCommand"),
-        ("desired_count", "desiredCount"),
-    ] {
-        if let Some(v) = after.get(tf).filter(|v| !v.is_null()) {
-            request.insert(aws.into(), v.clone());
-        }
-    }
+    copy(
+        after,
+        &[
+            ("cluster", "cluster"),
+            ("task_definition", "taskDefinition"),
+            ("launch_type", "launchType"),
+            ("platform_version", "platformVersion"),
+            ("enable_execute_command", "enableExecuteCommand"),
+            ("desired_count", "desiredCount"),
+        ],
+        &mut request,
+    );
     // A task definition or cluster of the same plan stands for itself by
     // its address.
     for (tf, aws) in [
@@ -181,12 +177,8 @@ pub(super) fn service(r: &Resource) -> Result<Vec<Value>, String> {
             }}),
         );
     }
-    if let Some(tags) = after.get("tags").and_then(Value::as_object) {
-        let tags: Vec<Value> = tags
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        request.insert("tags".into(), Value::Array(tags));
+    if let Some(tags) = tag_list(after) {
+        request.insert("tags".into(), tags);
     }
     if let Some(sc) = after
         .get("service_connect_configuration")

@@ -9,14 +9,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Resource, UNKNOWN_UNTIL_APPLY};
-use crate::iac::record::record;
+use super::{text, Resource, UNKNOWN_UNTIL_APPLY};
+use crate::iac::record::{record, tag_list};
 
 const IAM: &str = "iam.amazonaws.com";
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
 
 /// The policy document at `key`, JSON text as Terraform holds it.
 fn document<'a>(r: &Resource, v: &'a Value, key: &str, path: &str) -> Result<&'a str, String> {
@@ -30,16 +26,6 @@ fn call(r: &Resource, name: &str, request: Value) -> Value {
     record(r.address, r.account, IAM, name, request, Value::Null)
 }
 
-/// A Terraform tag map as IAM's `[{key, value}]`.
-fn tags(after: &Value) -> Option<Value> {
-    after.get("tags").and_then(Value::as_object).map(|tags| {
-        Value::Array(
-            tags.iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect(),
-        )
-    })
-}
 
 /// The role a policy or attachment is for: as the plan gives it, else the
 /// name of the role of the same plan it refers to.
@@ -70,7 +56,7 @@ pub(super) fn role(r: &Resource) -> Result<Vec<Value>, String> {
             request.insert(aws.into(), json!(v));
         }
     }
-    if let Some(tags) = tags(after) {
+    if let Some(tags) = tag_list(after) {
         request.insert("tags".into(), tags);
     }
     let mut out = vec![call(r, "CreateRole", Value::Object(request))];
@@ -135,7 +121,7 @@ pub(super) fn policy(r: &Resource) -> Result<Vec<Value>, String> {
             request.insert(aws.into(), json!(v));
         }
     }
-    if let Some(tags) = tags(after) {
+    if let Some(tags) = tag_list(after) {
         request.insert("tags".into(), tags);
     }
     Ok(vec![call(r, "CreatePolicy", Value::Object(request))])

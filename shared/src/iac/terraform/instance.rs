@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Resource, UNKNOWN_UNTIL_APPLY};
+use super::{text, Resource, UNKNOWN_UNTIL_APPLY};
 use crate::iac::record::{items, strings};
 
 const EC2: &str = "ec2.amazonaws.com";
@@ -25,10 +25,6 @@ const JUDGED: &[&str] = &[
 
 fn first<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.get(key).and_then(Value::as_array).and_then(|a| a.first())
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// A tri-state the provider writes as `"true"`, `"false"` or `""` (launch

@@ -19,7 +19,8 @@ mod ec2;
 mod ecs;
 mod iam;
 mod instance;
-mod network;
+mod elb;
+mod vpc;
 mod refs;
 
 use serde_json::Value;
@@ -185,15 +186,15 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
             "aws_iam_role_policy" => iam::role_policy(&resource),
             "aws_iam_policy" => iam::policy(&resource),
             "aws_iam_role_policy_attachment" => iam::role_policy_attachment(&resource),
-            "aws_route" => network::route(&resource),
-            "aws_route_table" => network::route_table(&resource),
-            "aws_network_acl_rule" => network::network_acl_rule(&resource),
-            "aws_network_acl" => network::network_acl(&resource),
-            "aws_subnet" => network::subnet(&resource),
-            "aws_lb" | "aws_alb" => network::load_balancer(&resource),
-            "aws_lb_listener" | "aws_alb_listener" => network::listener(&resource),
-            "aws_lb_listener_rule" | "aws_alb_listener_rule" => network::listener_rule(&resource),
-            "aws_lb_target_group" | "aws_alb_target_group" => network::target_group(&resource),
+            "aws_route" => vpc::route(&resource),
+            "aws_route_table" => vpc::route_table(&resource),
+            "aws_network_acl_rule" => vpc::network_acl_rule(&resource),
+            "aws_network_acl" => vpc::network_acl(&resource),
+            "aws_subnet" => vpc::subnet(&resource),
+            "aws_lb" | "aws_alb" => elb::load_balancer(&resource),
+            "aws_lb_listener" | "aws_alb_listener" => elb::listener(&resource),
+            "aws_lb_listener_rule" | "aws_alb_listener_rule" => elb::listener_rule(&resource),
+            "aws_lb_target_group" | "aws_alb_target_group" => elb::target_group(&resource),
             _ => continue,
         };
         let records = match records {
@@ -222,6 +223,20 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
         }
     }
     Ok(out)
+}
+
+/// A non-empty string at `key`.
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// Fails when a value the rules judge (at one of `paths`) is known only
+/// after apply.
+fn known<S: AsRef<str>>(r: &Resource, paths: &[S]) -> Result<(), String> {
+    match paths.iter().map(AsRef::as_ref).find(|p| (r.unknown_at)(p)) {
+        Some(p) => Err(format!("{}: {p} is not known until apply", r.address)),
+        None => Ok(()),
+    }
 }
 
 /// One resource change as the function that reads its kind sees it.
