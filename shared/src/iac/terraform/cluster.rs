@@ -14,7 +14,6 @@ fn first<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.get(key).and_then(Value::as_array).and_then(|a| a.first())
 }
 
-
 pub(super) fn cluster(r: &Resource) -> Result<Vec<Value>, String> {
     let after = r.after;
     // Container Insights and how exec sessions are logged and encrypted.

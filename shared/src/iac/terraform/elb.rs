@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use super::{known, text, Resource, UNKNOWN_UNTIL_APPLY};
 use crate::iac::record::record;
 
+/// Elastic Load Balancing's service.
 const ELB: &str = "elasticloadbalancing.amazonaws.com";
 
 /// A load balancer's attributes its Terraform arguments set, as the keys
@@ -324,7 +325,7 @@ pub(super) fn target_group(r: &Resource) -> Result<Vec<Value>, String> {
 mod tests {
     use serde_json::{json, Value};
 
-    use super::super::tests_kinds::{from_plan, ids, judge, judged, samples};
+    use super::super::tests_kinds::{ids, judge, judged, samples};
 
     fn alb(secure: bool) -> Value {
         json!({"name": "web", "internal": false, "load_balancer_type": "application",

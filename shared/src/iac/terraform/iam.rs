@@ -26,7 +26,6 @@ fn call(r: &Resource, name: &str, request: Value) -> Value {
     record(r.address, r.account, IAM, name, request, Value::Null)
 }
 
-
 /// The role a policy or attachment is for: as the plan gives it, else the
 /// name of the role of the same plan it refers to.
 fn role_name(r: &Resource) -> String {

@@ -17,11 +17,11 @@
 mod cluster;
 mod ec2;
 mod ecs;
+mod elb;
 mod iam;
 mod instance;
-mod elb;
-mod vpc;
 mod refs;
+mod vpc;
 
 use serde_json::Value;
 

@@ -217,8 +217,6 @@ pub(super) fn subnet(r: &Resource) -> Result<Vec<Value>, String> {
     )])
 }
 
-/// Elastic Load Balancing's service.
-
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};
