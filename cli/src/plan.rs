@@ -64,7 +64,7 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
                 continue;
             }
         };
-        for judged in access_guard::guards::planned::judge(planned, policy, today) {
+        for judged in access_guard::before::judge(planned, policy, today) {
             resources += 1;
             let p = judged.planned;
             let mut report = match judged.report {

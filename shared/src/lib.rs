@@ -16,8 +16,9 @@
 //! 5. output: [`output`], the alert, Security Hub's format, chat;
 //! 6. ports: [`ports`], the traits guards act through, the types they carry,
 //!    their fakes;
-//! 7. guards: [`guards`] (one per function), [`sweep`] and [`map`] (the
-//!    access map), the decisions;
+//! 7. guards: [`guards`] (one per function), [`before`] (plans and
+//!    templates judged before deployment, joined within each), [`sweep`]
+//!    and [`map`] (the access map), the decisions;
 //! 8. adapters: `aws` (feature `aws`), SDK calls and translation, no decisions;
 //! 9. wiring: [`config`] and `lambda` (feature `lambda`), the functions' runner.
 //!
@@ -26,6 +27,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod before;
 pub mod config;
 pub mod finding;
 pub mod guards;

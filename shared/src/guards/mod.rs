@@ -13,7 +13,6 @@ pub mod instance;
 pub mod network;
 pub mod offline;
 pub mod paths;
-pub mod planned;
 pub mod service;
 pub mod sinks;
 pub mod task_definition;

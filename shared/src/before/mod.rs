@@ -8,6 +8,9 @@
 //! attributes set right after it. What a resource names that the plan does
 //! not hold, or holds with values unknown until apply, is said as not
 //! checked, never passed.
+//!
+//! Layer: guards, beside them (it judges with them). May import the guards
+//! and every layer below, `iac` among them.
 
 mod elb;
 mod iam;
