@@ -151,7 +151,13 @@ pub fn planned(plan: &Value, origin: &str, account: Option<&str>) -> Result<Vec<
         // the same plan is named by their addresses.
         unknown.retain(|p| {
             let top = p.split(['.', '[']).next().unwrap_or(p);
-            let unset = configuration.leaves_unset(&address, top);
+            // A group's inline ingress missing from the configuration may be
+            // a dynamic block (the plan's configuration does not show those):
+            // it is known empty only when rule resources manage the group.
+            let unset = configuration.leaves_unset(&address, top)
+                && !(kind == "aws_security_group"
+                    && top == "ingress"
+                    && !configuration.has_rule_resources(&address));
             let named = NAMED_BY_ADDRESS.contains(&(kind, refs::without_keys(p).as_str()))
                 && configuration.names_planned(&address, p);
             !unset && !named

@@ -96,6 +96,28 @@ impl<'a> Configuration<'a> {
             .is_some_and(|e| !e.contains_key(name))
     }
 
+    /// True when a rule resource of the plan (`aws_security_group_rule`,
+    /// `aws_vpc_security_group_ingress_rule`) adds ingress to the group at
+    /// `address`: the provider then keeps the group's inline `ingress`
+    /// empty (the two cannot be mixed), whatever the configuration shows.
+    pub(super) fn has_rule_resources(&self, address: &str) -> bool {
+        self.expressions.keys().any(|config| {
+            let kind = config.rsplit('.').nth(1).unwrap_or_default();
+            matches!(
+                kind,
+                "aws_security_group_rule" | "aws_vpc_security_group_ingress_rule"
+            ) && self
+                .addresses
+                .iter()
+                .filter(|a| without_keys(a) == *config)
+                .any(|rule| {
+                    self.references(rule, "security_group_id")
+                        .iter()
+                        .any(|g| g == address)
+                })
+        })
+    }
+
     /// True when the argument at `path` is written as the ids, ARNs or
     /// names of resources of the same plan (`[aws_security_group.web.id]`), which
     /// their addresses stand for until apply.

@@ -357,3 +357,49 @@ fn a_service_from_a_plan_gets_the_rule_ids_of_its_creation() {
     }
     assert!(compared >= 6, "only {compared} sample creations compared");
 }
+
+#[test]
+fn a_groups_ingress_left_out_of_the_configuration_is_empty_only_beside_rule_resources() {
+    // No inline ingress in the configuration: the provider computes it, or
+    // a dynamic block (which the configuration does not show) sets it.
+    let group = json!({"address": "aws_security_group.web", "type": "aws_security_group",
+        "change": {"actions": ["create"], "after": {"name": "web", "description": "web"},
+         "after_unknown": {"id": true, "arn": true, "ingress": true, "egress": true}}});
+    let config = |with_rule: bool| {
+        let mut resources = vec![
+            json!({"address": "aws_security_group.web", "mode": "managed",
+            "expressions": {"name": {"constant_value": "web"}}}),
+        ];
+        if with_rule {
+            resources.push(json!({"address": "aws_vpc_security_group_ingress_rule.https", "mode": "managed",
+                "expressions": {"security_group_id": {"references": ["aws_security_group.web.id", "aws_security_group.web"]},
+                    "cidr_ipv4": {"constant_value": "10.0.0.0/8"}}}));
+        }
+        json!({"root_module": {"resources": resources}})
+    };
+    let rule = json!({"address": "aws_vpc_security_group_ingress_rule.https",
+        "type": "aws_vpc_security_group_ingress_rule",
+        "change": {"actions": ["create"], "after": {"ip_protocol": "tcp", "from_port": 443,
+            "to_port": 443, "cidr_ipv4": "10.0.0.0/8"},
+         "after_unknown": {"id": true, "arn": true, "security_group_id": true}}});
+    let alone = json!({"format_version": "1.2", "resource_changes": [group.clone()],
+        "configuration": config(false)});
+    let planned_alone = planned(&alone, "plan.json", None).unwrap();
+    assert_eq!(planned_alone[0].unknown, ["ingress"]);
+    assert!(
+        planned_alone[0].event.is_err(),
+        "never a group without rules"
+    );
+    let managed = json!({"format_version": "1.2", "resource_changes": [group, rule],
+        "configuration": config(true)});
+    let planned_managed = planned(&managed, "plan.json", None).unwrap();
+    assert!(
+        planned_managed[0].unknown.is_empty(),
+        "{:?}",
+        planned_managed[0].unknown
+    );
+    assert_eq!(
+        planned_managed[0].event.as_ref().unwrap().name,
+        "CreateSecurityGroup"
+    );
+}
