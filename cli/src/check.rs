@@ -30,7 +30,60 @@ pub struct Options {
     pub all_events: bool,
     /// Follow symbolic links found inside folders.
     pub follow_links: bool,
+    /// Which keys of an `s3://` input to list, by CloudTrail's key layout.
+    pub select: Select,
 }
+
+/// Which keys of a trail bucket to read (`s3://` inputs only); all empty:
+/// every key under the prefix.
+#[derive(Debug, Default, Clone)]
+pub struct Select {
+    pub since: Option<time::Date>,
+    pub until: Option<time::Date>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+impl Select {
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none()
+            && self.until.is_none()
+            && self.accounts.is_empty()
+            && self.regions.is_empty()
+    }
+}
+
+/// One input: a file (or standard input), or an object of a bucket.
+pub enum Input {
+    Path(PathBuf),
+    #[cfg(feature = "aws")]
+    S3(crate::s3::Object),
+}
+
+impl Input {
+    /// Its size as stored, when known without reading it.
+    fn size(&self) -> Option<u64> {
+        match self {
+            Input::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            #[cfg(feature = "aws")]
+            Input::S3(object) => Some(object.size),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Input::Path(path) => path.display().to_string(),
+            #[cfg(feature = "aws")]
+            Input::S3(object) => object.name(),
+        }
+    }
+}
+
+/// Where objects are read from, when an input is in S3.
+#[cfg(feature = "aws")]
+type Store = Option<crate::s3::S3>;
+#[cfg(not(feature = "aws"))]
+type Store = Option<std::convert::Infallible>;
 
 /// Whether text output is coloured: `--color`, and for `auto` a terminal
 /// and no `NO_COLOR` (set and not empty, as <https://no-color.org> says).
@@ -114,15 +167,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(files: &[PathBuf]) -> Progress {
+    fn new(files: &[Input]) -> Progress {
         let files_done = Arc::new(AtomicUsize::new(0));
         let events = Arc::new(AtomicU64::new(0));
         let bar = std::io::stderr().is_terminal().then(|| {
-            let total: u64 = files
-                .iter()
-                .filter_map(|f| std::fs::metadata(f).ok())
-                .map(|m| m.len())
-                .sum();
+            let total: u64 = files.iter().filter_map(Input::size).sum();
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             let (done, count) = (files_done.clone(), files.len());
             let seen = events.clone();
@@ -189,7 +238,7 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
         today: access_guard::model::today(),
     };
     let mut tally = Tally::default();
-    let files = expand(paths, options.follow_links, &mut tally);
+    let (files, store) = inputs(paths, options, &mut tally);
     let progress = Progress::new(&files);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -200,11 +249,12 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let send = send.clone();
-            let (next, files, output, progress) = (&next, &files, &output, &progress);
+            let (next, files, output, progress, store) =
+                (&next, &files, &output, &progress, &store);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = files.get(i) else { break };
-                if !check_file(i, path, policy, output, progress, &send) {
+                let Some(input) = files.get(i) else { break };
+                if !check_file(i, input, store, policy, output, progress, &send) {
                     break;
                 }
                 progress.files_done.fetch_add(1, Ordering::Relaxed);
@@ -252,6 +302,14 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
+    #[cfg(feature = "aws")]
+    if let Some(s3) = &store {
+        eprintln!(
+            "access-guard: s3: {} objects listed in {} ListObjectsV2 calls",
+            files.iter().filter(|f| matches!(f, Input::S3(_))).count(),
+            s3.list_calls.load(Ordering::Relaxed)
+        );
+    }
     match options.format {
         Format::Text if !closed => {
             let _ = write_summary(&mut out, &tally, options.fail_on);
@@ -270,7 +328,8 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
 /// when nobody listens any more.
 fn check_file(
     index: usize,
-    input: &Path,
+    input: &Input,
+    store: &Store,
     policy: &Policy,
     output: &Output<'_>,
     progress: &Progress,
@@ -280,11 +339,11 @@ fn check_file(
         file: index,
         ..Part::default()
     };
-    let (name, reader) = match open(input) {
+    let (name, reader) = match open(input, store) {
         Ok(opened) => opened,
         Err(e) => {
             part.errors
-                .push(format!("{}: cannot read: {e}", input.display()));
+                .push(format!("{}: cannot read: {e}", input.name()));
             part.tally.errors += 1;
             part.last = true;
             return send.send(part).is_ok();
@@ -460,8 +519,86 @@ fn is_event_file(path: &Path) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
+/// The inputs named: files and folders as [`expand`] finds them, and the
+/// objects under each `s3://` prefix that `options.select` wants (in the
+/// build with the `aws` feature), with the store they are read from.
+fn inputs(paths: &[PathBuf], options: &Options, tally: &mut Tally) -> (Vec<Input>, Store) {
+    let mut files = Vec::new();
+    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+    let mut store: Store = None;
+    let mut local = Vec::new();
+    let mut any_s3 = false;
+    for path in paths {
+        let Some(arg) = path.to_str().filter(|p| p.starts_with("s3://")) else {
+            local.push(path.clone());
+            continue;
+        };
+        any_s3 = true;
+        // Local inputs named before it keep their place.
+        files.extend(
+            expand(&local, options.follow_links, tally)
+                .into_iter()
+                .map(Input::Path),
+        );
+        local.clear();
+        #[cfg(feature = "aws")]
+        {
+            let listed = crate::s3::source(arg)
+                .ok_or_else(|| format!("{arg}: not an s3://BUCKET/PREFIX"))
+                .and_then(|(bucket, prefix)| {
+                    if store.is_none() {
+                        store = Some(crate::s3::S3::new()?);
+                    }
+                    match &store {
+                        Some(s3) => s3.list(&bucket, &prefix, &options.select),
+                        None => Err(format!("{arg}: no S3 client")),
+                    }
+                });
+            match listed {
+                Ok(objects) => files.extend(objects.into_iter().map(Input::S3)),
+                Err(e) => {
+                    eprintln!("access-guard: {e}");
+                    tally.errors += 1;
+                }
+            }
+        }
+        #[cfg(not(feature = "aws"))]
+        {
+            eprintln!(
+                "access-guard: {arg}: reading S3 needs the build with the `aws` feature (cargo install --path cli --features aws)"
+            );
+            tally.errors += 1;
+        }
+    }
+    files.extend(
+        expand(&local, options.follow_links, tally)
+            .into_iter()
+            .map(Input::Path),
+    );
+    if !any_s3 && !options.select.is_empty() {
+        eprintln!(
+            "access-guard: --since, --until, --account and --region select the keys of s3:// inputs; none was named"
+        );
+        tally.errors += 1;
+    }
+    (files, store)
+}
+
 /// The input's name for messages, and its bytes as a stream.
-fn open(path: &Path) -> std::io::Result<(String, Box<dyn Read>)> {
+fn open(input: &Input, store: &Store) -> std::io::Result<(String, Box<dyn Read>)> {
+    #[cfg_attr(not(feature = "aws"), allow(clippy::infallible_destructuring_match))]
+    let path = match input {
+        Input::Path(path) => path,
+        #[cfg(feature = "aws")]
+        Input::S3(object) => {
+            let s3 = store
+                .as_ref()
+                .ok_or_else(|| std::io::Error::other("no S3 client"))?;
+            let body = s3.open(object).map_err(std::io::Error::other)?;
+            return Ok((object.name(), body));
+        }
+    };
+    let _ = store;
     if path.as_os_str() == "-" {
         return Ok(("(stdin)".to_string(), Box::new(std::io::stdin().lock())));
     }

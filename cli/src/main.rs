@@ -5,6 +5,8 @@
 mod check;
 mod plan;
 #[cfg(feature = "aws")]
+mod s3;
+#[cfg(feature = "aws")]
 mod scan;
 
 use std::io::{IsTerminal, Write};
@@ -61,7 +63,20 @@ enum Command {
         /// Files read at once (default: the machine's cores).
         #[arg(long, short = 'j', value_name = "N")]
         jobs: Option<usize>,
-        /// Files or folders (searched recursively); `-` reads standard input.
+        /// s3:// inputs: only the keys of days on or after this one (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        since: Option<time::Date>,
+        /// s3:// inputs: only the keys of days on or before this one (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        until: Option<time::Date>,
+        /// s3:// inputs: only this account's keys (repeatable).
+        #[arg(long, value_name = "ID")]
+        account: Vec<String>,
+        /// s3:// inputs: only this region's keys (repeatable).
+        #[arg(long, value_name = "REGION")]
+        region: Vec<String>,
+        /// Files or folders (searched recursively); `-` reads standard input;
+        /// s3://BUCKET/PREFIX reads a bucket where it lies (the build with the `aws` feature).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -146,6 +161,15 @@ enum PolicyCommand {
     Default,
 }
 
+/// A day as `YYYY-MM-DD`.
+fn parse_date(text: &str) -> Result<time::Date, String> {
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|e| format!("{text}: not a day as YYYY-MM-DD ({e})"))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// One block per event, and a summary.
@@ -226,6 +250,10 @@ fn main() -> ExitCode {
             follow_links,
             color,
             jobs,
+            since,
+            until,
+            account,
+            region,
             paths,
         } => {
             let policy = match load_policy(policy.as_deref()) {
@@ -243,6 +271,12 @@ fn main() -> ExitCode {
                 colour: format == Format::Text && terminal_colour(color),
                 all_events,
                 follow_links,
+                select: check::Select {
+                    since,
+                    until,
+                    accounts: account,
+                    regions: region,
+                },
             };
             ExitCode::from(check::run(&policy, &options, &paths))
         }
