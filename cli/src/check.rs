@@ -32,6 +32,74 @@ pub struct Options {
     pub follow_links: bool,
     /// Which keys of an `s3://` input to list, by CloudTrail's key layout.
     pub select: Select,
+    /// Where the last key done of each `s3://` input is kept, to resume an
+    /// interrupted run.
+    pub resume: Option<PathBuf>,
+}
+
+/// The last key done of each `s3://` input (`--resume FILE`): JSON, one
+/// entry per input as named. Keys come in order and are printed in order,
+/// so every key up to it is done.
+#[derive(Default)]
+struct Resume {
+    path: Option<PathBuf>,
+    done: BTreeMap<String, String>,
+    /// Files done since the file was last written.
+    unsaved: usize,
+}
+
+impl Resume {
+    /// The file's entries; a missing file is a first run, one that cannot
+    /// be read is an error (nothing is redone or skipped on a guess).
+    fn load(path: Option<&Path>) -> Result<Resume, String> {
+        let Some(path) = path else {
+            return Ok(Resume::default());
+        };
+        let done = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                format!("{}: not a resume file (a JSON object of the last key done per s3:// input): {e}", path.display())
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+        };
+        Ok(Resume {
+            path: Some(path.to_path_buf()),
+            done,
+            unsaved: 0,
+        })
+    }
+
+    /// Records `input` done; writes the file every 64 inputs and when `last`.
+    fn done(&mut self, input: Option<&Input>, flush: bool) {
+        if self.path.is_none() {
+            return;
+        }
+        #[cfg(feature = "aws")]
+        if let Some(Input::S3(object)) = input {
+            self.done.insert(object.source.clone(), object.key.clone());
+            self.unsaved += 1;
+        }
+        #[cfg(not(feature = "aws"))]
+        let _ = input;
+        if self.unsaved >= 64 || (flush && self.unsaved > 0) {
+            self.save();
+        }
+    }
+
+    /// Writes the file whole (a new file renamed over the old one), so an
+    /// interruption leaves the last one written.
+    fn save(&mut self) {
+        let Some(path) = &self.path else { return };
+        let temporary = path.with_extension("tmp");
+        let written = serde_json::to_vec_pretty(&self.done)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&temporary, bytes))
+            .and_then(|()| std::fs::rename(&temporary, path));
+        match written {
+            Ok(()) => self.unsaved = 0,
+            Err(e) => eprintln!("access-guard: {}: cannot write: {e}", path.display()),
+        }
+    }
 }
 
 /// Which keys of a trail bucket to read (`s3://` inputs only); all empty:
@@ -238,7 +306,14 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
         today: access_guard::model::today(),
     };
     let mut tally = Tally::default();
-    let (files, store) = inputs(paths, options, &mut tally);
+    let mut resume = match Resume::load(options.resume.as_deref()) {
+        Ok(resume) => resume,
+        Err(e) => {
+            eprintln!("access-guard: {e}");
+            return 2;
+        }
+    };
+    let (files, store) = inputs(paths, options, &resume, &mut tally);
     let progress = Progress::new(&files);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -289,6 +364,7 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
                 });
                 tally.add(&part.tally);
                 if last {
+                    resume.done(files.get(printing), false);
                     printing += 1;
                     // The next file's parts, in the order they came.
                     if let Some(mut parts) = pending.remove(&printing) {
@@ -299,6 +375,7 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
             }
         }
     });
+    resume.done(None, true);
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
@@ -522,7 +599,12 @@ fn is_event_file(path: &Path) -> bool {
 /// The inputs named: files and folders as [`expand`] finds them, and the
 /// objects under each `s3://` prefix that `options.select` wants (in the
 /// build with the `aws` feature), with the store they are read from.
-fn inputs(paths: &[PathBuf], options: &Options, tally: &mut Tally) -> (Vec<Input>, Store) {
+fn inputs(
+    paths: &[PathBuf],
+    options: &Options,
+    resume: &Resume,
+    tally: &mut Tally,
+) -> (Vec<Input>, Store) {
     let mut files = Vec::new();
     #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
     let mut store: Store = None;
@@ -555,7 +637,18 @@ fn inputs(paths: &[PathBuf], options: &Options, tally: &mut Tally) -> (Vec<Input
                     }
                 });
             match listed {
-                Ok(objects) => files.extend(objects.into_iter().map(Input::S3)),
+                Ok(mut objects) => {
+                    // An interrupted run's keys done are not read again.
+                    if let Some(last) = objects.first().and_then(|o| resume.done.get(&o.source)) {
+                        let before = objects.len();
+                        objects.retain(|o| o.key > *last);
+                        eprintln!(
+                            "access-guard: {arg}: resuming after {last}: {} keys done before, not read again",
+                            before - objects.len()
+                        );
+                    }
+                    files.extend(objects.into_iter().map(Input::S3));
+                }
                 Err(e) => {
                     eprintln!("access-guard: {e}");
                     tally.errors += 1;
@@ -564,6 +657,7 @@ fn inputs(paths: &[PathBuf], options: &Options, tally: &mut Tally) -> (Vec<Input
         }
         #[cfg(not(feature = "aws"))]
         {
+            let _ = resume;
             eprintln!(
                 "access-guard: {arg}: reading S3 needs the build with the `aws` feature (cargo install --path cli --features aws)"
             );

@@ -75,6 +75,10 @@ enum Command {
         /// s3:// inputs: only this region's keys (repeatable).
         #[arg(long, value_name = "REGION")]
         region: Vec<String>,
+        /// s3:// inputs: keep the last key done of each in FILE, and start after it when FILE
+        /// says (an interrupted run resumes).
+        #[arg(long, value_name = "FILE")]
+        resume: Option<PathBuf>,
         /// Files or folders (searched recursively); `-` reads standard input;
         /// s3://BUCKET/PREFIX reads a bucket where it lies (the build with the `aws` feature).
         #[arg(required = true, value_name = "PATH")]
@@ -254,6 +258,7 @@ fn main() -> ExitCode {
             until,
             account,
             region,
+            resume,
             paths,
         } => {
             let policy = match load_policy(policy.as_deref()) {
@@ -277,6 +282,7 @@ fn main() -> ExitCode {
                     accounts: account,
                     regions: region,
                 },
+                resume,
             };
             ExitCode::from(check::run(&policy, &options, &paths))
         }

@@ -15,6 +15,8 @@ use time::Date;
 /// One object to read.
 #[derive(Debug, Clone)]
 pub struct Object {
+    /// The `s3://BUCKET/PREFIX` named, which a resume file keys by.
+    pub source: String,
     pub bucket: String,
     pub key: String,
     pub size: u64,
@@ -90,6 +92,10 @@ impl S3 {
             self.walk(bucket, prefix, select, &mut out)?;
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
+        let source = format!("s3://{bucket}/{prefix}");
+        for o in &mut out {
+            o.source.clone_from(&source);
+        }
         Ok(out)
     }
 
@@ -121,6 +127,7 @@ impl S3 {
             .iter()
             .filter_map(|o| {
                 Some(Object {
+                    source: String::new(),
                     bucket: bucket.to_string(),
                     key: o.key()?.to_string(),
                     size: o.size().unwrap_or_default().max(0) as u64,

@@ -278,6 +278,44 @@ async fn a_trail_read_where_it_lies_gives_what_its_copy_on_disk_gives() {
     ));
     let local_day = check(&[one_day.to_str().unwrap()]);
     assert_eq!(verdicts(&day), verdicts(&local_day));
+
+    // A run interrupted after the first account's keys resumes after them.
+    let source = format!("s3://{name}/AWSLogs/");
+    let mut keys: Vec<String> = trail().into_iter().map(|(k, _)| k).collect();
+    keys.sort();
+    let first_account = format!("AWSLogs/{ORG}/{}/", ACCOUNTS[0]);
+    let last_done = keys
+        .iter()
+        .rfind(|k| k.starts_with(&first_account))
+        .unwrap()
+        .clone();
+    let resume = dir.join("resume.json");
+    std::fs::write(&resume, json!({ source.clone(): last_done }).to_string()).unwrap();
+    let resumed = check(&["--resume", resume.to_str().unwrap(), &source]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "the broken object was done before: {}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let (objects, _) = listed(&resumed);
+    assert_eq!(
+        objects,
+        keys.iter()
+            .filter(|k| !k.starts_with(&first_account))
+            .count()
+    );
+    let second = dir.join(format!("AWSLogs/{ORG}/{}", ACCOUNTS[1]));
+    assert_eq!(
+        verdicts(&resumed).0,
+        verdicts(&check(&[second.to_str().unwrap()])).0
+    );
+    // The file now names the last key of all, and a run after it reads nothing.
+    let saved: Value = serde_json::from_slice(&std::fs::read(&resume).unwrap()).unwrap();
+    assert_eq!(saved[&source], json!(keys.last().unwrap()));
+    let again = check(&["--resume", resume.to_str().unwrap(), &source]);
+    assert_eq!(listed(&again).0, 0);
+    assert!(verdicts(&again).0.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
