@@ -39,6 +39,21 @@ fn group_request(r: &Resource, id: &str, perm: Value) -> Value {
     request
 }
 
+/// A rule in the provider's older form (an inline `ingress` block, an
+/// `aws_security_group_rule`) as one `ipPermissions` item, with the groups
+/// it admits.
+fn rule_permission(rule: &Value, groups: Vec<String>) -> Result<Value, String> {
+    Ok(permission(
+        &protocol(rule, "protocol")?,
+        rule.get("from_port").and_then(Value::as_i64),
+        rule.get("to_port").and_then(Value::as_i64),
+        strings(rule.get("cidr_blocks")),
+        strings(rule.get("ipv6_cidr_blocks")),
+        strings(rule.get("prefix_list_ids")),
+        groups,
+    ))
+}
+
 pub(super) fn security_group(r: &Resource) -> Result<Vec<Value>, String> {
     let (address, after, account) = (r.address, r.after, r.account);
     let id = group_id(r, "id");
@@ -54,15 +69,9 @@ pub(super) fn security_group(r: &Resource) -> Result<Vec<Value>, String> {
         if rule.get("self").and_then(Value::as_bool) == Some(true) {
             groups.push(id.clone());
         }
-        perms.push(permission(
-            &protocol(rule, "protocol").map_err(|e| format!("{address}: ingress[{i}].{e}"))?,
-            rule.get("from_port").and_then(Value::as_i64),
-            rule.get("to_port").and_then(Value::as_i64),
-            strings(rule.get("cidr_blocks")),
-            strings(rule.get("ipv6_cidr_blocks")),
-            strings(rule.get("prefix_list_ids")),
-            groups,
-        ));
+        perms.push(
+            rule_permission(rule, groups).map_err(|e| format!("{address}: ingress[{i}].{e}"))?,
+        );
     }
     let name = after
         .get("name")
@@ -120,15 +129,7 @@ pub(super) fn group_rule(r: &Resource) -> Result<Vec<Value>, String> {
     if after.get("self").and_then(Value::as_bool) == Some(true) {
         groups.push(id.clone());
     }
-    let perm = permission(
-        &protocol(after, "protocol").map_err(|e| format!("{address}: {e}"))?,
-        after.get("from_port").and_then(Value::as_i64),
-        after.get("to_port").and_then(Value::as_i64),
-        strings(after.get("cidr_blocks")),
-        strings(after.get("ipv6_cidr_blocks")),
-        strings(after.get("prefix_list_ids")),
-        groups,
-    );
+    let perm = rule_permission(after, groups).map_err(|e| format!("{address}: {e}"))?;
     Ok(vec![record(
         address,
         account,
