@@ -9,6 +9,7 @@ pub mod cache;
 pub mod estate;
 #[cfg(test)]
 pub mod fakes;
+pub mod once;
 pub mod place;
 
 use async_trait::async_trait;

@@ -22,6 +22,7 @@ use crate::report::Report;
 /// guard reads again every `poll` for at most `wait`, and what is still
 /// missing then makes the invocation fail (retryable, `NotYetVisible`) so
 /// that Lambda retries it — never `already_absent`.
+#[derive(Clone, Copy)]
 pub struct Visibility<'a> {
     /// Absence is proof only once the call (its `eventTime`) is this old.
     pub settle: Duration,

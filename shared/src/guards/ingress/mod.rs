@@ -39,6 +39,7 @@ use crate::model::event::Event;
 use crate::model::sg::SgChange;
 use crate::model::tags::ExemptionTagChange;
 use crate::policy::Policy;
+use crate::ports::once::GroupsReadOnce;
 use crate::ports::{
     GroupServices, Iam, IngressRemediator, Notifier, OrganizationUnits, RevocationLog,
     SecurityGroups, Vpcs,
@@ -93,7 +94,18 @@ const ONE_CALL: Duration = Duration::from_secs(13).saturating_add(super::sinks::
 
 impl IngressGuard<'_> {
     /// Handles one event end to end and returns the report that was published (if any).
+    /// The group is read once for the event: its name while judging and its
+    /// tags before acting come from one DescribeSecurityGroups.
     pub async fn handle(&self, event: &Event, today: Date) -> Result<Report, GuardError> {
+        let groups = GroupsReadOnce::new(self.groups);
+        let guard = IngressGuard {
+            groups: &groups,
+            ..*self
+        };
+        guard.handle_event(event, today).await
+    }
+
+    async fn handle_event(&self, event: &Event, today: Date) -> Result<Report, GuardError> {
         let aws = GuardError::aws(event);
         if let Some(skipped) = preflight(event, self.settings, &DUPLICATE_CODES) {
             return Ok(skipped);
@@ -212,5 +224,92 @@ mod tests {
         let (report, sent) = run(&g, &policy, &settings, &custom).await;
         assert_eq!(report.unwrap().findings[0].rule, "EC2-SG-007");
         assert!(sent.is_empty());
+    }
+
+    /// The group's reads counted, over the fake.
+    struct CountedGroups<'a> {
+        inner: &'a crate::ports::fakes::MemoryGroups,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl SecurityGroups for CountedGroups<'_> {
+        async fn group(
+            &self,
+            group_id: &str,
+        ) -> Result<Option<crate::ports::GroupInfo>, crate::ports::AwsError> {
+            self.reads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.group(group_id).await
+        }
+        async fn rules_of_group(
+            &self,
+            group_id: &str,
+        ) -> Result<Vec<crate::model::sg::SgRule>, crate::ports::AwsError> {
+            self.inner.rules_of_group(group_id).await
+        }
+        async fn prefix_list(
+            &self,
+            list_id: &str,
+        ) -> Result<crate::model::sg::PrefixListEntries, crate::ports::AwsError> {
+            self.inner.prefix_list(list_id).await
+        }
+        async fn groups_referencing(
+            &self,
+            list_id: &str,
+        ) -> Result<Vec<String>, crate::ports::AwsError> {
+            self.inner.groups_referencing(list_id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn the_group_is_read_once_for_its_name_and_its_tags() {
+        let policy = revoking();
+        let g = groups(&[]);
+        let counted = CountedGroups {
+            inner: &g,
+            reads: std::sync::atomic::AtomicUsize::new(0),
+        };
+        let notifier = crate::ports::fakes::MemoryNotifier::default();
+        let settings = GuardSettings::default();
+        // The record names no group: its name is read (EC2-SG-010), then
+        // its tags before the revocation.
+        let e = event(
+            sg::AUTHORIZE_INGRESS,
+            json!({"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp",
+                "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+            json!({"_return": true, "securityGroupRuleSet": {"items": [{"groupId": "sg-1",
+                "securityGroupRuleId": "sgr-ssh", "isEgress": false, "ipProtocol": "tcp",
+                "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0"}]}}),
+            None,
+        );
+        let guard = IngressGuard {
+            groups: &counted,
+            organizations: None,
+            remediator: &g,
+            revocations: None,
+            notifier: &notifier,
+            policy: &policy,
+            settings: &settings,
+            deadline: None,
+            visibility: None,
+            vpcs: None,
+            services: None,
+            iam: None,
+        };
+        let report = guard.handle(&e, TODAY).await.unwrap();
+        assert!(
+            report
+                .outcomes
+                .iter()
+                .any(|o| o.result == crate::report::OutcomeKind::Revoked),
+            "{report:?}"
+        );
+        assert_eq!(report.location.group_name.as_deref(), Some("web"));
+        assert_eq!(
+            counted.reads.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "one DescribeSecurityGroups for the name and the tags"
+        );
     }
 }

@@ -1,0 +1,114 @@
+//! A security group read once per event: the guard reads a group's name
+//! while judging (EC2-SG-010) and its tags before acting (exemptions), and
+//! both come from one DescribeSecurityGroups. Only a group found is kept: a
+//! group not visible yet is read again, as the guard's wait for it needs.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{AwsError, GroupInfo, SecurityGroups};
+use crate::model::sg::{PrefixListEntries, SgRule};
+
+/// `inner`, with each group found kept for the life of this value (one
+/// event).
+pub struct GroupsReadOnce<'a> {
+    inner: &'a dyn SecurityGroups,
+    found: Mutex<HashMap<String, GroupInfo>>,
+}
+
+impl<'a> GroupsReadOnce<'a> {
+    pub fn new(inner: &'a dyn SecurityGroups) -> GroupsReadOnce<'a> {
+        GroupsReadOnce {
+            inner,
+            found: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn kept(&self, group_id: &str) -> Option<GroupInfo> {
+        // A panic elsewhere while holding the lock leaves a usable map.
+        let found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+        found.get(group_id).cloned()
+    }
+}
+
+#[async_trait]
+impl SecurityGroups for GroupsReadOnce<'_> {
+    async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+        if let Some(group) = self.kept(group_id) {
+            return Ok(Some(group));
+        }
+        let read = self.inner.group(group_id).await?;
+        if let Some(group) = &read {
+            let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+            found.insert(group_id.to_string(), group.clone());
+        }
+        Ok(read)
+    }
+
+    async fn rules_of_group(&self, group_id: &str) -> Result<Vec<SgRule>, AwsError> {
+        self.inner.rules_of_group(group_id).await
+    }
+
+    async fn prefix_list(&self, list_id: &str) -> Result<PrefixListEntries, AwsError> {
+        self.inner.prefix_list(list_id).await
+    }
+
+    async fn groups_referencing(&self, list_id: &str) -> Result<Vec<String>, AwsError> {
+        self.inner.groups_referencing(list_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A group that is not visible for its first `hidden` reads, reads counted.
+    struct Counting {
+        reads: AtomicUsize,
+        hidden: usize,
+    }
+
+    #[async_trait]
+    impl SecurityGroups for Counting {
+        async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+            let n = self.reads.fetch_add(1, Ordering::Relaxed);
+            Ok((n >= self.hidden).then(|| GroupInfo {
+                group_id: group_id.to_string(),
+                name: "web".to_string(),
+                vpc_id: None,
+                tags: vec![("team".to_string(), "web".to_string())],
+            }))
+        }
+        async fn rules_of_group(&self, _: &str) -> Result<Vec<SgRule>, AwsError> {
+            Ok(Vec::new())
+        }
+        async fn prefix_list(&self, _: &str) -> Result<PrefixListEntries, AwsError> {
+            Ok(PrefixListEntries::AwsManaged)
+        }
+        async fn groups_referencing(&self, _: &str) -> Result<Vec<String>, AwsError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_found_is_read_once_and_one_not_visible_is_read_again() {
+        let inner = Counting {
+            reads: AtomicUsize::new(0),
+            hidden: 1,
+        };
+        let once = GroupsReadOnce::new(&inner);
+        assert_eq!(once.group("sg-1").await.unwrap(), None, "not visible yet");
+        let first = once.group("sg-1").await.unwrap();
+        let second = once.group("sg-1").await.unwrap();
+        assert_eq!(first, second);
+        assert_eq!(
+            first.unwrap().tags,
+            [("team".to_string(), "web".to_string())]
+        );
+        assert_eq!(inner.reads.load(Ordering::Relaxed), 2);
+    }
+}
