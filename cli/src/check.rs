@@ -39,11 +39,16 @@ pub struct Options {
 
 /// The last key done of each `s3://` input (`--resume FILE`): JSON, one
 /// entry per input as named. Keys come in order and are printed in order,
-/// so every key up to it is done.
+/// so every key up to it is done. An object that could not be read whole
+/// stops its input's key there: a resumed run reads it again (and what
+/// follows), never skips it.
 #[derive(Default)]
 struct Resume {
     path: Option<PathBuf>,
     done: BTreeMap<String, String>,
+    /// The inputs whose key stopped at an object not read whole.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    stopped: HashSet<String>,
     /// Files done since the file was last written.
     unsaved: usize,
 }
@@ -65,22 +70,28 @@ impl Resume {
         Ok(Resume {
             path: Some(path.to_path_buf()),
             done,
+            stopped: HashSet::new(),
             unsaved: 0,
         })
     }
 
-    /// Records `input` done; writes the file every 64 inputs and when `last`.
-    fn done(&mut self, input: Option<&Input>, flush: bool) {
+    /// Records `input` done (`failed`: not read whole); writes the file
+    /// every 64 inputs and when `flush`.
+    fn done(&mut self, input: Option<&Input>, failed: bool, flush: bool) {
         if self.path.is_none() {
             return;
         }
         #[cfg(feature = "aws")]
         if let Some(Input::S3(object)) = input {
-            self.done.insert(object.source.clone(), object.key.clone());
-            self.unsaved += 1;
+            if failed {
+                self.stopped.insert(object.source.clone());
+            } else if !self.stopped.contains(&object.source) {
+                self.done.insert(object.source.clone(), object.key.clone());
+                self.unsaved += 1;
+            }
         }
         #[cfg(not(feature = "aws"))]
-        let _ = input;
+        let _ = (input, failed);
         if self.unsaved >= 64 || (flush && self.unsaved > 0) {
             self.save();
         }
@@ -339,6 +350,8 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
         // Print in input order as parts arrive.
         let mut pending: BTreeMap<usize, Vec<Part>> = BTreeMap::new();
         let mut printing = 0;
+        // Errors in the parts of the file being printed.
+        let mut file_errors = 0;
         for part in receive {
             if part.file != printing {
                 pending.entry(part.file).or_default().push(part);
@@ -363,8 +376,10 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
                     }
                 });
                 tally.add(&part.tally);
+                file_errors += part.tally.errors;
                 if last {
-                    resume.done(files.get(printing), false);
+                    resume.done(files.get(printing), file_errors > 0, false);
+                    file_errors = 0;
                     printing += 1;
                     // The next file's parts, in the order they came.
                     if let Some(mut parts) = pending.remove(&printing) {
@@ -375,7 +390,7 @@ pub fn run(policy: &Policy, options: &Options, paths: &[PathBuf]) -> u8 {
             }
         }
     });
-    resume.done(None, true);
+    resume.done(None, false, true);
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }

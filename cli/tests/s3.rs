@@ -279,8 +279,27 @@ async fn a_trail_read_where_it_lies_gives_what_its_copy_on_disk_gives() {
     let local_day = check(&[one_day.to_str().unwrap()]);
     assert_eq!(verdicts(&day), verdicts(&local_day));
 
-    // A run interrupted after the first account's keys resumes after them.
+    // A run that meets an object it cannot read keeps its key before it:
+    // the broken object is read again by the next run, never skipped.
     let source = format!("s3://{name}/AWSLogs/");
+    let broken_run = dir.join("broken-run.json");
+    let first = check(&["--resume", broken_run.to_str().unwrap(), &source]);
+    assert_eq!(first.status.code(), Some(2));
+    let saved: Value = serde_json::from_slice(&std::fs::read(&broken_run).unwrap()).unwrap();
+    let broken = format!(
+        "AWSLogs/{ORG}/{}/CloudTrail/eu-west-1/2026/11/01/broken.json.gz",
+        ACCOUNTS[0]
+    );
+    let kept = saved[&source].as_str().unwrap_or_default().to_string();
+    assert!(kept < broken, "{kept} is before the broken object");
+    let again = check(&["--resume", broken_run.to_str().unwrap(), &source]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "the broken object is read again"
+    );
+
+    // A run interrupted after the first account's keys resumes after them.
     let mut keys: Vec<String> = trail().into_iter().map(|(k, _)| k).collect();
     keys.sort();
     let first_account = format!("AWSLogs/{ORG}/{}/", ACCOUNTS[0]);
