@@ -278,26 +278,13 @@ mod tests {
             sg::AUTHORIZE_INGRESS,
             json!({"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp",
                 "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
-            json!({"_return": true, "securityGroupRuleSet": {"items": [{"groupId": "sg-1",
-                "securityGroupRuleId": "sgr-ssh", "isEgress": false, "ipProtocol": "tcp",
-                "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0"}]}}),
+            json!({"_return": true, "securityGroupRuleSet": {"items": [item("sgr-ssh", 22)]}}),
             None,
         );
-        let guard = IngressGuard {
-            groups: &counted,
-            organizations: None,
-            remediator: &g,
-            revocations: None,
-            notifier: &notifier,
-            policy: &policy,
-            settings: &settings,
-            deadline: None,
-            visibility: None,
-            vpcs: None,
-            services: None,
-            iam: None,
-        };
-        let report = guard.handle(&e, TODAY).await.unwrap();
+        let report = guard(&counted, &g, &notifier, &policy, &settings)
+            .handle(&e, TODAY)
+            .await
+            .unwrap();
         assert!(
             report
                 .outcomes

@@ -93,6 +93,31 @@ pub(super) async fn run(
 }
 
 /// As [`run`], with the VPC reads of the alert's path lines.
+/// The guard over `groups` (read) and `remediator` (revoke), with no
+/// optional reads.
+pub(super) fn guard<'a>(
+    groups: &'a dyn crate::ports::SecurityGroups,
+    remediator: &'a MemoryGroups,
+    notifier: &'a MemoryNotifier,
+    policy: &'a Policy,
+    settings: &'a GuardSettings,
+) -> IngressGuard<'a> {
+    IngressGuard {
+        groups,
+        organizations: None,
+        remediator,
+        revocations: None,
+        notifier,
+        policy,
+        settings,
+        deadline: None,
+        visibility: None,
+        vpcs: None,
+        services: None,
+        iam: None,
+    }
+}
+
 pub(super) async fn run_with(
     groups: &MemoryGroups,
     policy: &Policy,
@@ -101,20 +126,8 @@ pub(super) async fn run_with(
     vpcs: Option<&dyn crate::ports::Vpcs>,
 ) -> (Result<Report, GuardError>, Vec<Notification>) {
     let notifier = MemoryNotifier::default();
-    let guard = IngressGuard {
-        groups,
-        organizations: None,
-        remediator: groups,
-        revocations: None,
-        notifier: &notifier,
-        policy,
-        settings,
-        deadline: None,
-        visibility: None,
-        vpcs,
-        services: None,
-        iam: None,
-    };
+    let mut guard = guard(groups, groups, &notifier, policy, settings);
+    guard.vpcs = vpcs;
     let result = guard.handle(event, TODAY).await;
     let sent = notifier.sent.lock().unwrap().clone();
     (result, sent)
