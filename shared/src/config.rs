@@ -34,6 +34,9 @@ pub const OWN_ROLE_ARN_VAR: &str = "ACCESS_GUARD_ROLE_ARN";
 pub const STATE_TABLE_VAR: &str = "ACCESS_GUARD_STATE_TABLE";
 /// The sweep's work queue: one item per (account, region).
 pub const SWEEP_QUEUE_VAR: &str = "ACCESS_GUARD_SWEEP_QUEUE_URL";
+/// The retro scan's results bucket (the retro-scan function only): its
+/// findings as JSON Lines, the batches' and the run's summaries.
+pub const RETRO_BUCKET_VAR: &str = "ACCESS_GUARD_RETRO_BUCKET";
 /// The failure queue, for the functions that write a redacted copy of an
 /// event they could not handle there themselves (their events may carry
 /// secrets, which Lambda's on-failure destination would keep as they came).
@@ -63,6 +66,8 @@ pub struct FunctionConfig {
     pub state_table: Option<String>,
     /// The sweep's work queue URL (the sweep function only).
     pub sweep_queue_url: Option<String>,
+    /// The retro scan's results bucket (the retro-scan function only).
+    pub retro_bucket: Option<String>,
     /// Where the function itself sends a redacted copy of an event it could
     /// not handle; `None`: it fails the invocation and Lambda's on-failure
     /// destination keeps the event.
@@ -124,6 +129,7 @@ impl FunctionConfig {
             },
             state_table: get(STATE_TABLE_VAR),
             sweep_queue_url: get(SWEEP_QUEUE_VAR),
+            retro_bucket: get(RETRO_BUCKET_VAR),
             failure_queue_url: get(FAILURE_QUEUE_VAR),
             security_hub: get(SECURITY_HUB_VAR)
                 .map(|arn| crate::output::asff::Product::parse(arn.trim()))

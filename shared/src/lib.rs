@@ -17,8 +17,9 @@
 //! 6. ports: [`ports`], the traits guards act through, the types they carry,
 //!    their fakes;
 //! 7. guards: [`guards`] (one per function), [`before`] (plans and
-//!    templates judged before deployment, joined within each), [`sweep`]
-//!    and [`map`] (the access map), the decisions;
+//!    templates judged before deployment, joined within each), [`sweep`],
+//!    [`map`] (the access map) and [`retro`] (the trail's past, a batch of
+//!    its objects at a time), the decisions;
 //! 8. adapters: `aws` (feature `aws`), SDK calls and translation, no decisions;
 //! 9. wiring: [`config`] and `lambda` (feature `lambda`), the functions' runner.
 //!
@@ -38,6 +39,7 @@ pub mod output;
 pub mod policy;
 pub mod ports;
 pub mod report;
+pub mod retro;
 pub mod rules;
 pub mod secrets;
 pub mod state;

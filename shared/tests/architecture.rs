@@ -35,7 +35,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The traits guards act through, the types they carry, their fakes.
     ("ports", &["ports"]),
     // The guards and the sweep: decisions, through the ports.
-    ("guards", &["guards", "before", "sweep", "map"]),
+    ("guards", &["guards", "before", "sweep", "map", "retro"]),
     // SDK-backed adapters of the ports: AWS calls and translation, no decisions.
     ("adapters", &["aws"]),
     // The Lambda runner and the functions' configuration.

@@ -13,6 +13,8 @@ pub mod estate;
 pub mod failure_queue;
 pub mod iam;
 pub mod instances;
+#[cfg(feature = "lambda")]
+pub mod objects;
 pub mod organization;
 #[cfg(feature = "lambda")]
 pub mod policy_object;

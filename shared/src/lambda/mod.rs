@@ -1,7 +1,7 @@
 //! The functions (feature `lambda`): each one's wiring in a module of its
 //! own ([`ingress_guard`], [`task_definition_guard`], [`service_guard`],
 //! [`cluster_guard`], [`instance_guard`], [`iam_guard`], [`network_guard`],
-//! [`sweep`]), and what they share — their logging, [`serve`] (every
+//! [`sweep`], [`retro_scan`]), and what they share — their logging, [`serve`] (every
 //! function's `main`), the one runner that reads the payload, decides where
 //! to act and with which clients, runs a guard on it, and reports failures
 //! to Lambda with a stable error type.
@@ -37,6 +37,7 @@ pub mod iam_guard;
 pub mod ingress_guard;
 pub mod instance_guard;
 pub mod network_guard;
+pub mod retro_scan;
 pub mod service_guard;
 pub mod sweep;
 pub mod task_definition_guard;
@@ -92,6 +93,7 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("iam-guard", iam_guard::IAM_ACTIONS),
     ("network-guard", network_guard::IAM_ACTIONS),
     ("sweep", sweep::IAM_ACTIONS),
+    ("retro-scan", retro_scan::IAM_ACTIONS),
 ];
 
 /// The functions whose events may carry secrets (a task definition's

@@ -582,3 +582,14 @@ pub trait AccountLister: Send + Sync {
     /// The active accounts.
     async fn accounts(&self) -> Result<Vec<String>, AwsError>;
 }
+
+/// Objects in S3: the retro scan's trail bucket and its results bucket.
+#[async_trait]
+pub trait Objects: Send + Sync {
+    /// The object's bytes, whole (a CloudTrail log file is a few MB gzipped).
+    async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError>;
+    /// Writes the object whole, replacing any before it.
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError>;
+    /// Every key under `prefix`, in key order.
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError>;
+}

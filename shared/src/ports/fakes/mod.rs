@@ -10,12 +10,14 @@ use crate::ports::{AwsError, GroupInfo, IngressRemediator, Notifier, Revoked, Se
 
 mod ec2;
 mod network;
+mod objects;
 mod reads;
 mod sinks;
 mod state;
 
 pub use ec2::{MemoryGroups, MemoryInstances};
 pub use network::{MemoryLoadBalancers, MemoryVpcs};
+pub use objects::MemoryObjects;
 pub use reads::{
     MemoryClusters, MemoryEstate, MemoryGroupServices, MemoryIam, MemoryTaskDefinitions,
 };

@@ -1,0 +1,407 @@
+//! The run's last step: every batch's summary added up, the batches that
+//! failed named with their objects (from the Map's result files), one
+//! summary written beside the batches' and one SNS summary of the run.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    batch_id, check_run, summaries_prefix, Batch, BatchSummary, FailedObject, RetroError,
+    FINDINGS_PREFIX,
+};
+use crate::finding::Severity;
+use crate::output::notify::{Attribute, Notification, SUBJECT_MAX};
+use crate::ports::Objects;
+
+/// Failed objects and batches the alert lists by name (the summary object
+/// has them all).
+const LISTED: usize = 20;
+
+/// A batch the Map gave up on (or never ran): its objects were not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedBatch {
+    /// `FAILED`, `PENDING`, … as the Map's result file says.
+    pub status: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// Its objects as `s3://bucket/key`; `None`: the result file does not
+    /// carry the batch's input, so they cannot be named.
+    pub objects: Option<Vec<String>>,
+}
+
+/// The run: every batch added up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run: String,
+    /// Every object was read whole, every batch ran, and the Map finished.
+    pub complete: bool,
+    /// Why not, one line each.
+    pub incomplete: Vec<String>,
+    /// Batches whose summaries were read.
+    pub batches: u64,
+    pub totals: BatchSummary,
+    pub failed_batches: Vec<FailedBatch>,
+    /// Where the findings and this summary are.
+    pub findings: String,
+    pub summary: String,
+}
+
+/// The Result Writer's manifest (`manifest.json`).
+#[derive(Deserialize)]
+struct Manifest {
+    #[serde(rename = "ResultFiles", default)]
+    result_files: std::collections::BTreeMap<String, Vec<ResultFile>>,
+}
+
+#[derive(Deserialize)]
+struct ResultFile {
+    #[serde(rename = "Key")]
+    key: String,
+}
+
+/// One child execution in a result file.
+#[derive(Deserialize)]
+struct Execution {
+    #[serde(rename = "Status", default)]
+    status: Option<String>,
+    #[serde(rename = "Input", default)]
+    input: Option<String>,
+    #[serde(rename = "Error", default)]
+    error: Option<String>,
+    #[serde(rename = "Cause", default)]
+    cause: Option<String>,
+}
+
+fn aws(what: String) -> impl FnOnce(crate::ports::AwsError) -> RetroError {
+    move |source| RetroError::Aws { what, source }
+}
+
+fn malformed(origin: &str, field: &'static str, problem: impl ToString) -> RetroError {
+    RetroError::Input {
+        origin: origin.to_string(),
+        field,
+        problem: problem.to_string(),
+    }
+}
+
+/// Adds up run `run`'s summaries in `results`, names the batches the Map's
+/// output (`map`: its `ResultWriterDetails`, or on the catch path its error)
+/// says failed, and writes `summaries/run=RUN/summary.json`.
+pub async fn aggregate(
+    objects: &dyn Objects,
+    results: &str,
+    run: &str,
+    map: &Value,
+) -> Result<RunSummary, RetroError> {
+    let origin = format!("aggregate of run {run}");
+    check_run(run, &origin)?;
+    let prefix = summaries_prefix(run);
+    let summary_key = format!("{prefix}summary.json");
+    let keys = objects
+        .list(results, &prefix)
+        .await
+        .map_err(aws(format!("s3://{results}/{prefix}")))?;
+    let mut totals = BatchSummary {
+        run: run.to_string(),
+        ..BatchSummary::default()
+    };
+    let mut done = BTreeSet::new();
+    for key in keys.iter().filter(|k| **k != summary_key) {
+        let body = objects
+            .get(results, key)
+            .await
+            .map_err(aws(format!("s3://{results}/{key}")))?;
+        let batch: BatchSummary = serde_json::from_slice(&body)
+            .map_err(|e| malformed(&format!("s3://{results}/{key}"), "(batch summary)", e))?;
+        done.insert(batch.batch.clone());
+        totals.add(&batch);
+    }
+    let mut incomplete = Vec::new();
+    let mut failed_batches = Vec::new();
+    if let Some(error) = map.get("Error") {
+        let cause = map.get("Cause").and_then(Value::as_str).unwrap_or("");
+        incomplete.push(format!(
+            "the Map run failed: {}: {cause}; batches that wrote no summary are not counted",
+            error.as_str().unwrap_or("unknown error")
+        ));
+    } else if let Some(details) = map.get("ResultWriterDetails") {
+        let bucket = details.get("Bucket").and_then(Value::as_str);
+        let key = details.get("Key").and_then(Value::as_str);
+        let (Some(bucket), Some(key)) = (bucket, key) else {
+            return Err(malformed(
+                &origin,
+                "map.ResultWriterDetails",
+                "no Bucket and Key",
+            ));
+        };
+        let body = objects
+            .get(bucket, key)
+            .await
+            .map_err(aws(format!("s3://{bucket}/{key}")))?;
+        let manifest: Manifest = serde_json::from_slice(&body)
+            .map_err(|e| malformed(&format!("s3://{bucket}/{key}"), "ResultFiles", e))?;
+        for (status, files) in &manifest.result_files {
+            if status == "SUCCEEDED" {
+                continue;
+            }
+            for file in files {
+                let body = objects
+                    .get(bucket, &file.key)
+                    .await
+                    .map_err(aws(format!("s3://{bucket}/{}", file.key)))?;
+                let executions: Vec<Execution> = serde_json::from_slice(&body).map_err(|e| {
+                    malformed(&format!("s3://{bucket}/{}", file.key), "(executions)", e)
+                })?;
+                for execution in executions {
+                    if let Some(failed) = failed_batch(status, execution, &done) {
+                        failed_batches.push(failed);
+                    }
+                }
+            }
+        }
+    } else {
+        return Err(malformed(
+            &origin,
+            "map",
+            "neither ResultWriterDetails nor Error: not the Map state's output",
+        ));
+    }
+    if !failed_batches.is_empty() {
+        incomplete.push(format!(
+            "{} batches failed: their objects were not read",
+            failed_batches.len()
+        ));
+    }
+    if !totals.failed.is_empty() {
+        incomplete.push(format!(
+            "{} objects could not be read, or not whole",
+            totals.failed.len()
+        ));
+    }
+    if !totals.unread.is_empty() {
+        incomplete.push(format!(
+            "{} objects were not read before their batch's time ran out",
+            totals.unread.len()
+        ));
+    }
+    let summary = RunSummary {
+        run: run.to_string(),
+        complete: incomplete.is_empty(),
+        incomplete,
+        batches: done.len() as u64,
+        totals,
+        failed_batches,
+        findings: format!("s3://{results}/{FINDINGS_PREFIX}"),
+        summary: format!("s3://{results}/{summary_key}"),
+    };
+    let body = serde_json::to_vec(&summary).map_err(|e| malformed(&origin, "summary", e))?;
+    objects
+        .put(results, &summary_key, body)
+        .await
+        .map_err(aws(format!("s3://{results}/{summary_key}")))?;
+    Ok(summary)
+}
+
+/// A child execution of a result file other than SUCCEEDED as a failed
+/// batch, unless its summary was read (a later attempt finished it).
+fn failed_batch(
+    status: &str,
+    execution: Execution,
+    done: &BTreeSet<String>,
+) -> Option<FailedBatch> {
+    let batch = execution
+        .input
+        .as_deref()
+        .and_then(|input| serde_json::from_str::<Batch>(input).ok());
+    if batch.as_ref().is_some_and(|b| done.contains(&batch_id(b))) {
+        return None;
+    }
+    Some(FailedBatch {
+        status: execution.status.unwrap_or_else(|| status.to_string()),
+        error: execution.error,
+        cause: execution.cause,
+        objects: batch.map(|b| {
+            b.items
+                .iter()
+                .map(|item| {
+                    format!(
+                        "s3://{}/{}",
+                        item.bucket.as_deref().unwrap_or(&b.input.bucket),
+                        item.key
+                    )
+                })
+                .collect()
+        }),
+    })
+}
+
+impl RunSummary {
+    /// The highest severity found.
+    fn top(&self) -> Option<Severity> {
+        Severity::ALL
+            .iter()
+            .rev()
+            .find(|s| self.totals.by_severity.contains_key(s.as_str()))
+            .copied()
+    }
+
+    fn subject(&self) -> String {
+        let t = &self.totals;
+        let mut subject = format!(
+            "[{}] retro scan {}: {} findings in {} objects",
+            self.top()
+                .map_or_else(|| "INFO".to_string(), |s| s.as_str().to_uppercase()),
+            self.run,
+            t.findings,
+            t.read
+        );
+        if !self.complete {
+            subject.insert_str(0, "[INCOMPLETE] ");
+        }
+        if subject.len() > SUBJECT_MAX {
+            let mut end = SUBJECT_MAX - 1;
+            while !subject.is_char_boundary(end) {
+                end -= 1;
+            }
+            subject.truncate(end);
+            subject.push('…');
+        }
+        subject
+    }
+
+    /// The text for people.
+    pub fn text(&self) -> String {
+        let t = &self.totals;
+        let mut text = String::new();
+        let _ = writeln!(text, "Retro scan {} of the trail.", self.run);
+        if self.complete {
+            let _ = writeln!(text, "Complete: every object was read whole.");
+        } else {
+            let _ = writeln!(text, "NOT COMPLETE:");
+            for why in &self.incomplete {
+                let _ = writeln!(text, "- {why}");
+            }
+        }
+        let _ = writeln!(
+            text,
+            "\nObjects: {} in {} batches; {} read whole ({} bytes), {} outside the dates, {} digest files, {} other JSON.",
+            t.objects, self.batches, t.read, t.bytes, t.outside_dates, t.digests, t.not_events
+        );
+        let _ = writeln!(
+            text,
+            "Events: {}, {} judged; findings: {}.",
+            t.events, t.judged, t.findings
+        );
+        for (title, counts) in [
+            ("By severity", &t.by_severity),
+            ("By rule", &t.by_rule),
+            ("By account", &t.by_account),
+            ("By region", &t.by_region),
+        ] {
+            if counts.is_empty() {
+                continue;
+            }
+            let mut sorted: Vec<(&String, &u64)> = counts.iter().collect();
+            sorted.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let listed: Vec<String> = sorted.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = writeln!(text, "{title}: {}.", listed.join(", "));
+        }
+        for (title, list) in [
+            ("Not read, or not whole", &t.failed),
+            ("Not read (time ran out)", &t.unread),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(text, "\n{title} ({}):", list.len());
+            for f in list.iter().take(LISTED) {
+                let _ = writeln!(text, "- s3://{}/{}: {}", f.bucket, f.key, f.problem);
+            }
+            if list.len() > LISTED {
+                let _ = writeln!(
+                    text,
+                    "- and {} more (the summary lists them all)",
+                    list.len() - LISTED
+                );
+            }
+        }
+        if !self.failed_batches.is_empty() {
+            let _ = writeln!(text, "\nFailed batches ({}):", self.failed_batches.len());
+            for b in self.failed_batches.iter().take(LISTED) {
+                let objects = b.objects.as_ref().map_or_else(
+                    || "objects unknown: the result file does not carry its input".to_string(),
+                    |o| {
+                        format!(
+                            "{} objects, first {}",
+                            o.len(),
+                            o.first().map_or("-", String::as_str)
+                        )
+                    },
+                );
+                let _ = writeln!(
+                    text,
+                    "- {}: {}: {} ({objects})",
+                    b.status,
+                    b.error.as_deref().unwrap_or("no error"),
+                    b.cause.as_deref().unwrap_or("")
+                );
+            }
+        }
+        let _ = writeln!(
+            text,
+            "\nFindings: {} (JSON Lines, account=/region=/date=; in Athena after MSCK REPAIR TABLE).\nSummary: {}",
+            self.findings, self.summary
+        );
+        text
+    }
+
+    /// What machines get: the counts and the first objects not read, the
+    /// locations of the rest.
+    fn brief(&self) -> Value {
+        let t = &self.totals;
+        serde_json::json!({
+            "run": self.run, "complete": self.complete, "incomplete": self.incomplete,
+            "batches": self.batches, "objects": t.objects, "read": t.read,
+            "outside_dates": t.outside_dates, "bytes": t.bytes, "events": t.events,
+            "judged": t.judged, "findings": t.findings, "digests": t.digests,
+            "not_events": t.not_events, "by_rule": t.by_rule, "by_severity": t.by_severity,
+            "by_account": t.by_account, "by_region": t.by_region,
+            "failed": t.failed.iter().take(LISTED).collect::<Vec<&FailedObject>>(),
+            "failed_count": t.failed.len(),
+            "unread": t.unread.iter().take(LISTED).collect::<Vec<&FailedObject>>(),
+            "unread_count": t.unread.len(),
+            "failed_batches": self.failed_batches.len(),
+            "findings_location": self.findings, "summary_location": self.summary,
+        })
+    }
+
+    /// The SNS summary: text for people, the brief for machines.
+    pub fn notification(&self) -> Notification {
+        let text = self.text();
+        let json = self.brief().to_string();
+        let message = serde_json::json!({
+            "default": text, "email": text, "sqs": json, "lambda": json, "https": json,
+        })
+        .to_string();
+        Notification {
+            subject: self.subject(),
+            message,
+            attributes: vec![
+                Attribute {
+                    name: "severity",
+                    data_type: "String",
+                    value: self.top().map_or("info", Severity::as_str).to_string(),
+                },
+                Attribute {
+                    name: "action",
+                    data_type: "String",
+                    value: "retro_summary".to_string(),
+                },
+            ],
+            verdict_included: true,
+        }
+    }
+}
