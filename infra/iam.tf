@@ -144,9 +144,9 @@ data "aws_iam_policy_document" "function" {
   # Optional sinks (sinks.tf), only when switched on: findings into this
   # account's default product, for this account only (securityhub:TargetAccount
   # is the findings' AwsAccountId), their workflow status on this hub, and
-  # the Chatbot topic.
+  # the Chatbot topic. Not the retro scan's: it has no sink (lambda.tf).
   dynamic "statement" {
-    for_each = var.security_hub_findings ? [for a in local.security_hub_actions : a if a == "securityhub:BatchImportFindings"] : []
+    for_each = var.security_hub_findings && each.key != "retro-scan" ? [for a in local.security_hub_actions : a if a == "securityhub:BatchImportFindings"] : []
     content {
       sid       = "ImportFindings"
       actions   = [statement.value]
@@ -160,7 +160,7 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = var.security_hub_findings ? [for a in local.security_hub_actions : a if a == "securityhub:BatchUpdateFindings"] : []
+    for_each = var.security_hub_findings && each.key != "retro-scan" ? [for a in local.security_hub_actions : a if a == "securityhub:BatchUpdateFindings"] : []
     content {
       sid       = "ResolveFindings"
       actions   = [statement.value]
@@ -169,7 +169,7 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = var.chatbot_topic ? local.chatbot_actions : []
+    for_each = var.chatbot_topic && each.key != "retro-scan" ? local.chatbot_actions : []
     content {
       sid       = "PublishChatbot"
       actions   = [statement.value]
@@ -189,9 +189,10 @@ data "aws_iam_policy_document" "function" {
 
   # Organization mode: the member (read-only) role in any account, and the
   # revoke role for the functions that revoke (each role trusts only these
-  # functions' roles). Nothing else new.
+  # functions' roles). Nothing else new. Not the retro scan, which acts in
+  # no member account (local.member_functions).
   dynamic "statement" {
-    for_each = local.organization ? [for a in local.organization_actions : a if startswith(a, "sts:")] : []
+    for_each = local.organization && contains(local.member_functions, each.key) ? [for a in local.organization_actions : a if startswith(a, "sts:")] : []
     content {
       sid     = "AssumeMemberRole"
       actions = [statement.value]
@@ -221,6 +222,53 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # The retro scan (retro.tf): the trail's objects, and its results bucket,
+  # where it writes findings and summaries and reads them back (with the
+  # Distributed Map's result files) to aggregate a run. Its actions are
+  # granted here only, from its list in local.function_actions.
+  dynamic "statement" {
+    for_each = each.key == "retro-scan" ? [for a in local.function_actions[each.key] : a if a == "s3:GetObject"] : []
+    content {
+      sid       = "ReadTrailAndResults"
+      actions   = [statement.value]
+      resources = local.retro_read_objects
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "retro-scan" ? [for a in local.function_actions[each.key] : a if a == "s3:ListBucket"] : []
+    content {
+      sid       = "ListRunSummaries"
+      actions   = [statement.value]
+      resources = [aws_s3_bucket.retro[0].arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["summaries/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "retro-scan" ? [for a in local.function_actions[each.key] : a if a == "s3:PutObject"] : []
+    content {
+      sid       = "WriteFindings"
+      actions   = [statement.value]
+      resources = local.retro_write_objects
+    }
+  }
+
+  # A trail bucket encrypted with SSE-KMS: its key decrypts the objects
+  # read, only when retro_trail_kms_key_arn names it.
+  dynamic "statement" {
+    for_each = each.key == "retro-scan" && var.retro_trail_kms_key_arn != null ? local.retro_trail_kms_actions : []
+    content {
+      sid       = "DecryptTrail"
+      actions   = [statement.value]
+      resources = [var.retro_trail_kms_key_arn]
+    }
+  }
+
   # Not the function's own calls: the Lambda event source mapping polls the
   # work queue with the sweep's role (receive, delete, read its attributes).
   dynamic "statement" {
@@ -245,15 +293,19 @@ data "aws_iam_policy_document" "function" {
   }
 
   # Lambda's on-failure destination (with the function's role), or the
-  # redacting guards' own copies (local.redacting_functions).
-  statement {
-    sid       = "FailureQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failures.arn]
+  # redacting guards' own copies (local.redacting_functions). The retro
+  # scan has neither (lambda.tf).
+  dynamic "statement" {
+    for_each = each.key == "retro-scan" ? [] : [1]
+    content {
+      sid       = "FailureQueue"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.failures.arn]
+    }
   }
 
-  # The topic, the queues, the state table and the environment are encrypted
-  # with the module's key.
+  # The topic, the queues, the state table, the environment and the retro
+  # scan's results are encrypted with the module's key.
   statement {
     sid       = "EncryptedDestinations"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]

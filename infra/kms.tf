@@ -1,7 +1,8 @@
 # One customer-managed key encrypts the alert topic, the queues, the state
-# table, the schedules' input, the functions' environment and the log groups.
-# Only the account (for administration), the function roles, the scheduler
-# role, CloudWatch alarms and CloudWatch Logs may use it.
+# table, the schedules' input, the functions' environment, the log groups
+# and, with retro_scan, the retro scan's results. Only the account (for
+# administration), the function roles, the scheduler role, the retro scan's
+# state machine role, CloudWatch alarms and CloudWatch Logs may use it.
 data "aws_iam_policy_document" "key" {
   #checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; write access is limited by the principals of each statement.
   #checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself, not every resource.
@@ -58,6 +59,21 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # With retro_scan, the state machine's role writes the Distributed Map's
+  # results to the results bucket, which the key encrypts (retro.tf).
+  dynamic "statement" {
+    for_each = var.retro_scan ? [1] : []
+    content {
+      sid       = "RetroScanResults"
+      actions   = local.retro_state_machine_kms_actions
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = [aws_iam_role.retro_state_machine[0].arn]
+      }
+    }
+  }
+
   # The failure queue's break-glass readers decrypt its messages, through
   # SQS only.
   dynamic "statement" {
@@ -89,7 +105,10 @@ data "aws_iam_policy_document" "key" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${var.name_prefix}-*"]
+      values = [
+        "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${var.name_prefix}-*",
+        "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/vendedlogs/states/${var.name_prefix}-*",
+      ]
     }
   }
 }

@@ -19,15 +19,20 @@ resource "aws_lambda_function" "guard" {
   handler                        = "bootstrap"
   runtime                        = "provided.al2023"
   architectures                  = ["arm64"]
-  memory_size                    = var.memory_mb
-  timeout                        = each.key == "sweep" ? var.sweep_timeout_seconds : var.timeout_seconds
-  reserved_concurrent_executions = var.reserved_concurrency
+  memory_size                    = each.key == "retro-scan" ? var.retro_memory_mb : var.memory_mb
+  timeout                        = each.key == "sweep" ? var.sweep_timeout_seconds : each.key == "retro-scan" ? var.retro_timeout_seconds : var.timeout_seconds
+  reserved_concurrent_executions = each.key == "retro-scan" ? -1 : var.reserved_concurrency
   kms_key_arn                    = aws_kms_key.guard.arn
 
   # The sweep also learns its work queue (DESIGN §12): the run enqueues one
   # item per (account, region) there, and the workers drain it; and whether
   # it revokes, which sweep_revoke decides because it decides the grant (a
   # policy asking for it without sweep_revoke fails the plan, below).
+  # The retro scan learns its results bucket and no sink: it reports the
+  # past in its bucket and one summary on the topic, never as live findings.
+  # Its concurrency is the Distributed Map's MaxConcurrency (plus the
+  # aggregation), so none is reserved for it: a reservation would hold that
+  # many executions of the account's pool between runs.
   environment {
     variables = merge(
       local.common_environment,
@@ -37,7 +42,7 @@ resource "aws_lambda_function" "guard" {
         ACCESS_GUARD_SWEEP_REVOKE    = tostring(var.sweep_revoke)
       } : {},
       contains(local.redacting_functions, each.key) ? { ACCESS_GUARD_FAILURE_QUEUE_URL = aws_sqs_queue.failures.url } : {},
-      local.sinks_environment,
+      each.key == "retro-scan" ? local.retro_environment : local.sinks_environment,
     )
   }
 
@@ -61,8 +66,10 @@ resource "aws_lambda_function" "guard" {
   }
 }
 
+# The retro scan has none: Step Functions invokes it synchronously and
+# retries it as the state machine says (retro.tf).
 resource "aws_lambda_function_event_invoke_config" "guard" {
-  for_each                     = local.functions
+  for_each                     = setsubtract(local.functions, ["retro-scan"])
   function_name                = aws_lambda_function.guard[each.key].function_name
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = 3600

