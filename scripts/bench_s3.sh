@@ -57,3 +57,12 @@ row "check, disk, 1 thread" "$cli" check --jobs 1 --format json "$dir/AWSLogs"
 row "check, disk, 4 threads" "$cli" check --jobs 4 --format json "$dir/AWSLogs"
 row "check s3://, 1 thread" "$cli" check --jobs 1 --format json "s3://$bucket/AWSLogs/"
 row "check s3://, 4 threads" "$cli" check --jobs 4 --format json "s3://$bucket/AWSLogs/"
+
+# The retro-scan function's handler (access-guard-retro-bench, a release
+# build of the bench crate) over the same bucket, batches of 10 objects one
+# after another in one process, as one Lambda instance takes them: the
+# per-Lambda throughput the Distributed Map's figures in BENCHMARKS.md use.
+retro=${RETRO_BENCH:-target/release/access-guard-retro-bench}
+if [ -x "$retro" ]; then
+  row "retro-scan handler, batches of 10, 1 thread" sh -c "$retro $bucket AWSLogs/ retro-results-\$\$-\$(date +%s%N) 10"
+fi
