@@ -243,10 +243,18 @@ data "aws_iam_policy_document" "retro_state_machine" {
     resources = ["arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.retro_state_machine}"]
   }
 
+  # Child executions are named execution:<state machine>/<Map run>:<id>.
   statement {
     sid       = "FollowChildWorkflows"
     actions   = ["states:DescribeExecution", "states:StopExecution"]
-    resources = ["arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.retro_state_machine}:*"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.retro_state_machine}/*"]
+  }
+
+  # sns:publish, when the summary step fails: one alert says so.
+  statement {
+    sid       = "PublishSummaryFailure"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
   }
 
   # logging_configuration: CloudWatch Logs' log delivery.
@@ -292,6 +300,7 @@ resource "aws_sfn_state_machine" "retro" {
     max_items_per_batch          = var.retro_max_items_per_batch
     max_concurrency              = var.retro_max_concurrency
     tolerated_failure_percentage = var.retro_tolerated_failure_percentage
+    topic_arn                    = aws_sns_topic.alerts.arn
   })
 
   logging_configuration {

@@ -74,6 +74,10 @@ fn rendered_state_machine() -> Value {
         ("max_items_per_batch", "50"),
         ("max_concurrency", "100"),
         ("tolerated_failure_percentage", "0"),
+        (
+            "topic_arn",
+            "arn:aws:sns:eu-west-1:111122223333:ecs-access-guard-alerts",
+        ),
     ]);
     assert_eq!(
         samples
@@ -145,6 +149,9 @@ const STATE_MACHINE_RULES: &[(&str, &[&str])] = &[
         "Task arn:aws:states:::lambda:invoke",
         &["lambda:InvokeFunction"],
     ),
+    // SNS's optimized integration: "IAM policies for calling Amazon SNS",
+    // https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html
+    ("Task arn:aws:states:::sns:publish", &["sns:Publish"]),
     // "ItemReader (Map)", IAM policies for datasets: listing a bucket,
     // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html
     // https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
@@ -344,7 +351,8 @@ fn the_retro_state_machine_role_grants_exactly_what_its_definition_calls() {
         "resources = [\"${aws_s3_bucket.retro[0].arn}/results/*\"]",
         "sid = \"ResultsKey\" actions = local.retro_state_machine_kms_actions resources = [aws_kms_key.guard.arn]",
         "sid = \"StartChildWorkflows\" actions = [\"states:StartExecution\"] resources = [\"arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.retro_state_machine}\"]",
-        "resources = [\"arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.retro_state_machine}:*\"]",
+        "resources = [\"arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.retro_state_machine}/*\"]",
+        "sid = \"PublishSummaryFailure\" actions = [\"sns:Publish\"] resources = [aws_sns_topic.alerts.arn]",
     ] {
         assert!(holds(&document, part), "{part} missing from {document}");
     }

@@ -263,9 +263,13 @@ async fn the_batches_write_what_check_finds_as_partitioned_json_lines_and_the_su
     let all = items(&s.emu, &trail.bucket).await;
     assert_eq!(all.len(), trail.logs.len());
     let run = unique("run").replace(['.', ':'], "-");
+    let started = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
     let mut summaries = Vec::new();
     for chunk in all.chunks(BATCH) {
-        let payload = json!({"Items": chunk, "BatchInput": {"run": run, "bucket": trail.bucket}});
+        let payload = json!({"Items": chunk, "BatchInput": {"run": run, "bucket": trail.bucket},
+            "started": started});
         summaries.push(invoke(&s.deps, payload).await.expect("batch"));
     }
 
@@ -330,7 +334,9 @@ async fn the_batches_write_what_check_finds_as_partitioned_json_lines_and_the_su
         assert_eq!(&stored, summary);
     }
 
-    // The last step, with one more batch the Map gave up on.
+    // The last step: the Result Writer's files (as Step Functions writes
+    // them: each child's input and output as JSON strings), with the
+    // batches above as SUCCEEDED and one more the Map gave up on.
     let lost = json!({"Items": [{"Key": "AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/11/04/lost.json.gz"}],
         "BatchInput": {"run": run, "bucket": trail.bucket}});
     let put = |key: &str, body: Value| {
@@ -341,18 +347,31 @@ async fn the_batches_write_what_check_finds_as_partitioned_json_lines_and_the_su
             .body(body.to_string().into_bytes().into())
             .send()
     };
+    let succeeded: Vec<Value> = summaries
+        .iter()
+        .enumerate()
+        .map(|(n, summary)| {
+            json!({"ExecutionArn": format!("arn:aws:states:us-east-1:123456789012:execution:retro/m1:{n}"),
+                "Input": "{}", "InputDetails": {"Included": true}, "Name": n.to_string(),
+                "Output": summary.to_string(), "OutputDetails": {"Included": true}, "Status": "SUCCEEDED"})
+        })
+        .collect();
+    put("results/m1/SUCCEEDED_0.json", json!(succeeded))
+        .await
+        .expect("PutObject");
     put(
         "results/m1/FAILED_0.json",
-        json!([{"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:retro/m1:1",
-            "Input": lost.to_string(), "InputDetails": {"Included": true}, "Name": "1",
-            "Status": "FAILED", "Error": "Lambda.Unknown", "Cause": "The function timed out."}]),
+        json!([{"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:retro/m1:99",
+            "Input": lost.to_string(), "InputDetails": {"Included": true}, "Name": "99",
+            "Status": "FAILED", "Error": "States.Timeout", "Cause": "The child ran past five minutes."}]),
     )
     .await
     .expect("PutObject");
     put(
         "results/m1/manifest.json",
         json!({"DestinationBucket": s.results, "MapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:retro/m1",
-            "ResultFiles": {"FAILED": [{"Key": "results/m1/FAILED_0.json", "Size": 1}], "PENDING": [], "SUCCEEDED": []}}),
+            "ResultFiles": {"FAILED": [{"Key": "results/m1/FAILED_0.json", "Size": 1}], "PENDING": [],
+                "SUCCEEDED": [{"Key": "results/m1/SUCCEEDED_0.json", "Size": 1}]}}),
     )
     .await
     .expect("PutObject");
@@ -360,10 +379,11 @@ async fn the_batches_write_what_check_finds_as_partitioned_json_lines_and_the_su
         "ResultWriterDetails": {"Bucket": s.results, "Key": "results/m1/manifest.json"}});
     let out = invoke(
         &s.deps,
-        json!({"retro": "aggregate", "run": run, "map": map}),
+        json!({"retro": "aggregate", "run": run, "map": map, "tolerated_failure_percentage": 0}),
     )
     .await
     .expect("aggregate");
+    assert_eq!(out["exceeded"], true, "one failed batch is more than 0 %");
     assert_eq!(out["complete"], false);
 
     let alerts = s.sink.alerts(&s.emu).await;
@@ -420,6 +440,19 @@ async fn a_batch_that_cannot_be_judged_fails_with_a_stable_error_type_naming_the
         neither.contains("field Items") && neither.contains("field retro"),
         "{neither}"
     );
+    // A child started five minutes ago has no time left, whatever Lambda's
+    // deadline: its objects are named as not read.
+    let late = json!({"Items": [{"Key": "AWSLogs/y.json.gz"}], "BatchInput": {"run": "r2", "bucket": "trail"},
+        "started": "2026-01-01T00:00:00Z"});
+    let out = invoke(&s.deps, late).await.expect("batch");
+    assert_eq!(
+        out["unread"][0]["problem"],
+        access_guard::retro::OUT_OF_TIME
+    );
+    let garbled =
+        json!({"Items": [], "BatchInput": {"run": "r3", "bucket": "trail"}, "started": "noon"});
+    let err = invoke(&s.deps, garbled).await.unwrap_err();
+    assert!(err.contains("field started"), "{err}");
     // A bucket that does not exist is the object's failure, named, not the batch's.
     let missing = json!({"Items": [{"Key": "AWSLogs/x.json.gz"}], "BatchInput": {"run": "r1", "bucket": unique("gone").to_lowercase()}});
     let out = invoke(&s.deps, missing).await.expect("batch");

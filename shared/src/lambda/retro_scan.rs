@@ -3,12 +3,17 @@
 //! - a batch of the Map's item batcher (`Items`, `BatchInput`): every
 //!   object read and judged, its findings and summary written to the
 //!   results bucket ([`crate::retro::Scan`]); the summary is the result;
-//! - `{"retro": "aggregate", "run": …, "map": …}`: the run's summaries
-//!   added up and written, and one SNS summary ([`crate::retro::aggregate`]).
+//! - `{"retro": "aggregate", "run": …, "map": …,
+//!   "tolerated_failure_percentage": …}`: the run added up from the Map's
+//!   result files and written, and one SNS summary
+//!   ([`crate::retro::aggregate`]); `exceeded` in the result fails the run.
+//!
+//! A batch's time is the earlier of the invocation's deadline and its
+//! Express child's five minutes from `started` (retries included).
 //!
 //! A batch's failure has a stable error type: `AccessGuard.AwsRetryable`
-//! (S3 throttled or unavailable: the Map retries it) or
-//! `AccessGuard.InvalidEvent` (its input is malformed).
+//! (its results could not be written, S3 throttled or unavailable: the Map
+//! retries it) or `AccessGuard.InvalidEvent` (its input is malformed).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,7 +28,7 @@ use crate::config::{FunctionConfig, RETRO_BUCKET_VAR};
 use crate::guards::GuardError;
 use crate::model::event::ParseError;
 use crate::ports::{Notifier, Objects};
-use crate::retro::{aggregate, Batch, RetroError, Scan};
+use crate::retro::{aggregate, Batch, RetroError, Scan, EXPRESS_LIMIT};
 
 /// Every AWS action this function calls: the trail's objects read, the
 /// results bucket listed, read and written, the summary published. The
@@ -104,7 +109,16 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
     if payload.get("Items").is_some() {
         let batch: Batch = serde_json::from_value(payload)
             .map_err(|e| invalid(origin.clone(), format!("not a batch of the Map: {e}")))?;
-        let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+        let mut deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+        if let Some(started) = &batch.started {
+            let started = time::OffsetDateTime::parse(
+                started,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|e| invalid(origin.clone(), format!("field started: {started:?}: {e}")))?;
+            let child_ends = SystemTime::from(started) + EXPRESS_LIMIT;
+            deadline = deadline.min(child_ends);
+        }
         let time_left = move || {
             deadline
                 .duration_since(SystemTime::now())
@@ -141,7 +155,18 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         )
     })?;
     let map = payload.get("map").unwrap_or(&Value::Null);
-    let summary = aggregate(deps.objects.as_ref(), &deps.bucket, run, map)
+    let tolerated = payload
+        .get("tolerated_failure_percentage")
+        .and_then(Value::as_f64)
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| {
+            invalid(
+                origin.clone(),
+                "field tolerated_failure_percentage: missing or not a number from 0 to 100"
+                    .to_string(),
+            )
+        })?;
+    let summary = aggregate(deps.objects.as_ref(), &deps.bucket, run, map, tolerated)
         .await
         .map_err(failure)?;
     deps.notifier
@@ -155,7 +180,8 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         })?;
     info!(run = %run, complete = summary.complete, findings = summary.totals.findings, "retro scan summarised");
     Ok(serde_json::json!({
-        "run": summary.run, "complete": summary.complete, "incomplete": summary.incomplete,
+        "run": summary.run, "complete": summary.complete, "exceeded": summary.exceeded,
+        "incomplete": summary.incomplete,
         "findings": summary.totals.findings, "summary": summary.summary,
     }))
 }

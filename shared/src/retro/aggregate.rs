@@ -2,15 +2,13 @@
 //! failed named with their objects (from the Map's result files), one
 //! summary written beside the batches' and one SNS summary of the run.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    batch_id, check_run, summaries_prefix, Batch, BatchSummary, FailedObject, RetroError,
-    FINDINGS_PREFIX,
+    check_run, summaries_prefix, Batch, BatchSummary, FailedObject, RetroError, FINDINGS_PREFIX,
 };
 use crate::finding::Severity;
 use crate::output::notify::{Attribute, Notification, SUBJECT_MAX};
@@ -38,6 +36,8 @@ pub struct RunSummary {
     pub run: String,
     /// Every object was read whole, every batch ran, and the Map finished.
     pub complete: bool,
+    /// More batches failed than the run tolerates: the run fails.
+    pub exceeded: bool,
     /// Why not, one line each.
     pub incomplete: Vec<String>,
     /// Batches whose summaries were read.
@@ -73,6 +73,8 @@ struct Execution {
     error: Option<String>,
     #[serde(rename = "Cause", default)]
     cause: Option<String>,
+    #[serde(rename = "Output", default)]
+    output: Option<String>,
 }
 
 fn aws(what: String) -> impl FnOnce(crate::ports::AwsError) -> RetroError {
@@ -87,47 +89,38 @@ fn malformed(origin: &str, field: &'static str, problem: impl ToString) -> Retro
     }
 }
 
-/// Adds up run `run`'s summaries in `results`, names the batches the Map's
-/// output (`map`: its `ResultWriterDetails`, or on the catch path its error)
-/// says failed, and writes `summaries/run=RUN/summary.json`.
+/// Adds up run `run`: from the Map's result files when its output (`map`)
+/// has `ResultWriterDetails` — each child's output is its batch's summary;
+/// the batches of the other files failed, named with their objects — and
+/// on the catch path (`map` is the Map's error) from the batches' own
+/// summaries. More failed batches than `tolerated` percent of them make
+/// the run `exceeded`. Writes `summaries/run=RUN/summary.json`.
 pub async fn aggregate(
     objects: &dyn Objects,
     results: &str,
     run: &str,
     map: &Value,
+    tolerated: f64,
 ) -> Result<RunSummary, RetroError> {
     let origin = format!("aggregate of run {run}");
     check_run(run, &origin)?;
     let prefix = summaries_prefix(run);
     let summary_key = format!("{prefix}summary.json");
-    let keys = objects
-        .list(results, &prefix)
-        .await
-        .map_err(aws(format!("s3://{results}/{prefix}")))?;
     let mut totals = BatchSummary {
         run: run.to_string(),
         ..BatchSummary::default()
     };
-    let mut done = BTreeSet::new();
-    for key in keys.iter().filter(|k| **k != summary_key) {
-        let body = objects
-            .get(results, key)
-            .await
-            .map_err(aws(format!("s3://{results}/{key}")))?;
-        let batch: BatchSummary = serde_json::from_slice(&body)
-            .map_err(|e| malformed(&format!("s3://{results}/{key}"), "(batch summary)", e))?;
-        done.insert(batch.batch.clone());
-        totals.add(&batch);
-    }
+    let mut batches = 0;
     let mut incomplete = Vec::new();
     let mut failed_batches = Vec::new();
-    if let Some(error) = map.get("Error") {
-        let cause = map.get("Cause").and_then(Value::as_str).unwrap_or("");
-        incomplete.push(format!(
-            "the Map run failed: {}: {cause}; batches that wrote no summary are not counted",
-            error.as_str().unwrap_or("unknown error")
-        ));
-    } else if let Some(details) = map.get("ResultWriterDetails") {
+    let mut add = |totals: &mut BatchSummary, batch: &BatchSummary| {
+        totals.add(batch);
+        // The keys written stay in each batch's summary: a run's would be
+        // one per partition and batch.
+        totals.written.clear();
+        batches += 1;
+    };
+    if let Some(details) = map.get("ResultWriterDetails") {
         let bucket = details.get("Bucket").and_then(Value::as_str);
         let key = details.get("Key").and_then(Value::as_str);
         let (Some(bucket), Some(key)) = (bucket, key) else {
@@ -144,9 +137,6 @@ pub async fn aggregate(
         let manifest: Manifest = serde_json::from_slice(&body)
             .map_err(|e| malformed(&format!("s3://{bucket}/{key}"), "ResultFiles", e))?;
         for (status, files) in &manifest.result_files {
-            if status == "SUCCEEDED" {
-                continue;
-            }
             for file in files {
                 let body = objects
                     .get(bucket, &file.key)
@@ -156,11 +146,36 @@ pub async fn aggregate(
                     malformed(&format!("s3://{bucket}/{}", file.key), "(executions)", e)
                 })?;
                 for execution in executions {
-                    if let Some(failed) = failed_batch(status, execution, &done) {
-                        failed_batches.push(failed);
+                    let summary = execution
+                        .output
+                        .as_deref()
+                        .filter(|_| status == "SUCCEEDED")
+                        .and_then(|o| serde_json::from_str::<BatchSummary>(o).ok());
+                    match summary {
+                        Some(summary) => add(&mut totals, &summary),
+                        None => failed_batches.push(failed_batch(status, execution)),
                     }
                 }
             }
+        }
+    } else if let Some(error) = map.get("Error") {
+        let cause = map.get("Cause").and_then(Value::as_str).unwrap_or("");
+        incomplete.push(format!(
+            "the Map run failed: {}: {cause}; only the batches that wrote their summary are counted",
+            error.as_str().unwrap_or("unknown error")
+        ));
+        let keys = objects
+            .list(results, &prefix)
+            .await
+            .map_err(aws(format!("s3://{results}/{prefix}")))?;
+        for key in keys.iter().filter(|k| **k != summary_key) {
+            let body = objects
+                .get(results, key)
+                .await
+                .map_err(aws(format!("s3://{results}/{key}")))?;
+            let batch: BatchSummary = serde_json::from_slice(&body)
+                .map_err(|e| malformed(&format!("s3://{results}/{key}"), "(batch summary)", e))?;
+            add(&mut totals, &batch);
         }
     } else {
         return Err(malformed(
@@ -169,10 +184,18 @@ pub async fn aggregate(
             "neither ResultWriterDetails nor Error: not the Map state's output",
         ));
     }
+    let all = batches + failed_batches.len() as u64;
+    let failed_percent = if all == 0 {
+        0.0
+    } else {
+        failed_batches.len() as f64 * 100.0 / all as f64
+    };
+    let exceeded = failed_percent > tolerated;
     if !failed_batches.is_empty() {
         incomplete.push(format!(
-            "{} batches failed: their objects were not read",
-            failed_batches.len()
+            "{} of {all} batches failed ({failed_percent:.1} %, {} tolerated): their objects were not read",
+            failed_batches.len(),
+            if exceeded { format!("more than the {tolerated} %") } else { format!("within the {tolerated} %") }
         ));
     }
     if !totals.failed.is_empty() {
@@ -190,8 +213,9 @@ pub async fn aggregate(
     let summary = RunSummary {
         run: run.to_string(),
         complete: incomplete.is_empty(),
+        exceeded,
         incomplete,
-        batches: done.len() as u64,
+        batches,
         totals,
         failed_batches,
         findings: format!("s3://{results}/{FINDINGS_PREFIX}"),
@@ -205,21 +229,14 @@ pub async fn aggregate(
     Ok(summary)
 }
 
-/// A child execution of a result file other than SUCCEEDED as a failed
-/// batch, unless its summary was read (a later attempt finished it).
-fn failed_batch(
-    status: &str,
-    execution: Execution,
-    done: &BTreeSet<String>,
-) -> Option<FailedBatch> {
+/// A child execution that did not succeed (or whose output is not a
+/// batch summary) as a failed batch, its objects named from its input.
+fn failed_batch(status: &str, execution: Execution) -> FailedBatch {
     let batch = execution
         .input
         .as_deref()
         .and_then(|input| serde_json::from_str::<Batch>(input).ok());
-    if batch.as_ref().is_some_and(|b| done.contains(&batch_id(b))) {
-        return None;
-    }
-    Some(FailedBatch {
+    FailedBatch {
         status: execution.status.unwrap_or_else(|| status.to_string()),
         error: execution.error,
         cause: execution.cause,
@@ -235,7 +252,7 @@ fn failed_batch(
                 })
                 .collect()
         }),
-    })
+    }
 }
 
 impl RunSummary {
@@ -363,7 +380,8 @@ impl RunSummary {
     fn brief(&self) -> Value {
         let t = &self.totals;
         serde_json::json!({
-            "run": self.run, "complete": self.complete, "incomplete": self.incomplete,
+            "run": self.run, "complete": self.complete, "exceeded": self.exceeded,
+            "incomplete": self.incomplete,
             "batches": self.batches, "objects": t.objects, "read": t.read,
             "outside_dates": t.outside_dates, "bytes": t.bytes, "events": t.events,
             "judged": t.judged, "findings": t.findings, "digests": t.digests,

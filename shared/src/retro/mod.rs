@@ -43,6 +43,8 @@ pub const SUMMARIES_PREFIX: &str = "summaries/";
 pub const RESERVE: Duration = Duration::from_secs(20);
 /// Why an object left at the deadline was not read.
 pub const OUT_OF_TIME: &str = "not read: the invocation's time ran out first";
+/// How long an Express child workflow may run, its retries included.
+pub const EXPRESS_LIMIT: Duration = Duration::from_secs(300);
 
 /// What the Map's item batcher hands one child execution.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -51,6 +53,10 @@ pub struct Batch {
     pub items: Vec<Item>,
     #[serde(rename = "BatchInput")]
     pub input: BatchInput,
+    /// When the child execution started (RFC 3339): an Express child lasts
+    /// at most [`EXPRESS_LIMIT`] from then, its retries included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
 }
 
 /// One object: from the bucket's listing (`Key`, `Size`, …) or from an S3
@@ -78,8 +84,9 @@ pub struct BatchInput {
     pub until: Option<String>,
 }
 
-/// Why a batch failed as a whole: the Map retries it, then counts it
-/// against its tolerated failures, and the aggregate names its objects.
+/// Why a batch failed as a whole (its input is malformed, or its results
+/// could not be written): the Map retries it, then the aggregate names its
+/// objects and counts it against the tolerated failures.
 #[derive(Debug, thiserror::Error)]
 pub enum RetroError {
     #[error("{origin}: field {field}: {problem}")]
@@ -340,8 +347,8 @@ struct Read {
 impl Scan<'_> {
     /// Reads and judges every object of the batch, writes its findings and
     /// its summary to the results bucket, and returns the summary. An error
-    /// is the batch's: its input is malformed, or S3 failed in a way worth
-    /// a retry (the batch's keys are its own, so a retry writes over them).
+    /// is the batch's: its input is malformed, or its results could not be
+    /// written (the batch's keys are its own, so a retry writes over them).
     pub async fn batch(&self, batch: &Batch, origin: &str) -> Result<BatchSummary, RetroError> {
         let input = &batch.input;
         check_run(&input.run, origin)?;
@@ -356,6 +363,17 @@ impl Scan<'_> {
         let since = bound("BatchInput.since", &input.since)?;
         let until = bound("BatchInput.until", &input.until)?;
         let id = batch_id(batch);
+        // A batch run again after its summary was written (its result lost
+        // on the way back): the summary stands, nothing is read twice.
+        if let Ok(body) = self
+            .objects
+            .get(self.results, &summary_key(&input.run, &id))
+            .await
+        {
+            if let Ok(done) = serde_json::from_slice::<BatchSummary>(&body) {
+                return Ok(done);
+            }
+        }
         let mut summary = BatchSummary {
             run: input.run.clone(),
             batch: id.clone(),
@@ -390,11 +408,17 @@ impl Scan<'_> {
             }
             let body = match self.objects.get(bucket, &key).await {
                 Ok(body) => body,
+                // Throttled or unavailable past the SDK's retries: named as
+                // not read, for another run, rather than the whole batch
+                // retried inside the child's five minutes.
                 Err(e) if e.retryable => {
-                    return Err(RetroError::Aws {
-                        what: format!("s3://{bucket}/{key}"),
-                        source: e,
-                    })
+                    summary.unread.push(FailedObject {
+                        bucket: bucket.to_string(),
+                        key,
+                        problem: format!("not read: {e}"),
+                        errors: 0,
+                    });
+                    continue;
                 }
                 Err(e) => {
                     summary.failed.push(FailedObject {

@@ -176,18 +176,40 @@ async fn an_object_not_read_or_not_whole_is_named_with_why_and_the_rest_still_ru
 }
 
 #[tokio::test]
-async fn a_throttled_read_fails_the_batch_for_the_map_to_retry() {
+async fn a_throttled_read_is_named_as_not_read_and_the_batch_goes_on() {
+    let objects = MemoryObjects::default();
+    let slow = key("111122223333", "eu-west-1", DAY, 1);
+    let good = key("111122223333", "eu-west-1", DAY, 2);
+    objects.insert(TRAIL, &slow, log(&["sg-ssh-open-nested.json"]));
+    objects.insert(TRAIL, &good, log(&["sg-ssh-open-nested.json"]));
+    objects.fail(&slow, "SlowDown", true);
+    let summary = scan(&objects, &batch(&[slow.clone(), good], None, None), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(summary.read, 1);
+    assert_eq!(summary.unread.len(), 1);
+    assert_eq!(summary.unread[0].key, slow);
+    assert!(
+        summary.unread[0].problem.contains("SlowDown"),
+        "{:?}",
+        summary.unread
+    );
+}
+
+#[tokio::test]
+async fn a_batch_whose_summary_is_written_is_not_read_again() {
     let objects = MemoryObjects::default();
     let k = key("111122223333", "eu-west-1", DAY, 1);
     objects.insert(TRAIL, &k, log(&["sg-ssh-open-nested.json"]));
-    objects.fail(&k, "SlowDown", true);
-    let err = scan(&objects, &batch(&[k], None, None), HOUR)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, RetroError::Aws { .. }), "{err}");
-    assert!(
-        objects.keys(RESULTS, "").is_empty(),
-        "nothing written for a batch that failed"
+    let b = batch(std::slice::from_ref(&k), None, None);
+    let first = scan(&objects, &b, HOUR).await.unwrap();
+    let gets = objects.gets.load(Ordering::SeqCst);
+    let again = scan(&objects, &b, HOUR).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        objects.gets.load(Ordering::SeqCst),
+        gets + 1,
+        "only the summary is read"
     );
 }
 
@@ -211,7 +233,8 @@ async fn keys_outside_the_dates_are_counted_and_never_read() {
     .await
     .unwrap();
     assert_eq!((summary.read, summary.outside_dates), (2, 2));
-    assert_eq!(objects.gets.load(Ordering::SeqCst), 2);
+    // The two days read, and the look for an earlier summary of the batch.
+    assert_eq!(objects.gets.load(Ordering::SeqCst), 3);
     let bad = scan(&objects, &batch(&keys, Some("November"), None), HOUR)
         .await
         .unwrap_err();
@@ -239,20 +262,23 @@ async fn objects_left_when_the_time_runs_out_are_named_as_not_read() {
         ),
         (k.as_str(), OUT_OF_TIME)
     );
-    assert_eq!(objects.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        objects.gets.load(Ordering::SeqCst),
+        1,
+        "the earlier summary's only"
+    );
 }
 
-#[tokio::test]
-async fn a_batch_run_again_writes_over_its_own_results() {
-    let objects = MemoryObjects::default();
-    let k = key("111122223333", "eu-west-1", DAY, 1);
-    objects.insert(TRAIL, &k, log(&["sg-ssh-open-nested.json"]));
-    let b = batch(&[k], None, None);
-    scan(&objects, &b, HOUR).await.unwrap();
-    let once = objects.keys(RESULTS, "");
-    scan(&objects, &b, HOUR).await.unwrap();
-    assert_eq!(objects.keys(RESULTS, ""), once);
+#[test]
+fn the_same_objects_make_the_same_batch() {
+    let b = batch(&[key("111122223333", "eu-west-1", DAY, 1)], None, None);
+    let same = batch(
+        &[key("111122223333", "eu-west-1", DAY, 1)],
+        Some("2026-11-01"),
+        None,
+    );
     let other = batch(&[key("111122223333", "eu-west-1", DAY, 2)], None, None);
+    assert_eq!(batch_id(&b), batch_id(&same));
     assert_ne!(batch_id(&b), batch_id(&other));
 }
 
@@ -288,27 +314,48 @@ async fn a_run_name_a_key_would_misread_fails_the_batch() {
     assert!(err.to_string().contains("BatchInput.run"), "{err}");
 }
 
-/// The Result Writer's manifest and a FAILED result file holding `failed`.
-fn result_files(objects: &MemoryObjects, failed: &[Batch]) -> Value {
-    let entries: Vec<Value> = failed
+/// The Result Writer's manifest, a SUCCEEDED result file of the batches
+/// `done` (their summaries as outputs) and a FAILED one of `failed`.
+fn result_files(objects: &MemoryObjects, done: &[BatchSummary], failed: &[Batch]) -> Value {
+    let entry = |status: &str, input: String| {
+        json!({
+            "ExecutionArn": "arn:aws:states:us-east-1:111122223333:execution:retro/x:1",
+            "Input": input, "InputDetails": {"Included": true}, "Status": status,
+        })
+    };
+    let succeeded: Vec<Value> = done
+        .iter()
+        .map(|s| {
+            let mut e = entry("SUCCEEDED", "{}".to_string());
+            e["Output"] = json!(serde_json::to_string(s).unwrap());
+            e
+        })
+        .collect();
+    let failed: Vec<Value> = failed
         .iter()
         .map(|b| {
-            json!({
-                "ExecutionArn": "arn:aws:states:us-east-1:111122223333:execution:retro/x:1",
-                "Input": serde_json::to_string(b).unwrap(),
-                "InputDetails": {"Included": true},
-                "Status": "FAILED", "Error": "Lambda.Unknown", "Cause": "timed out",
-            })
+            let mut e = entry("FAILED", serde_json::to_string(b).unwrap());
+            e["Error"] = json!("Lambda.Unknown");
+            e["Cause"] = json!("timed out");
+            e
         })
         .collect();
     objects.insert(
         RESULTS,
+        "results/m1/SUCCEEDED_0.json",
+        serde_json::to_vec(&succeeded).unwrap(),
+    );
+    objects.insert(
+        RESULTS,
         "results/m1/FAILED_0.json",
-        serde_json::to_vec(&entries).unwrap(),
+        serde_json::to_vec(&failed).unwrap(),
     );
     let manifest = json!({
         "DestinationBucket": RESULTS, "MapRunArn": "arn:aws:states:us-east-1:111122223333:mapRun:retro/x:m1",
-        "ResultFiles": {"FAILED": [{"Key": "results/m1/FAILED_0.json", "Size": 1}], "PENDING": [], "SUCCEEDED": []},
+        "ResultFiles": {
+            "FAILED": [{"Key": "results/m1/FAILED_0.json", "Size": 1}], "PENDING": [],
+            "SUCCEEDED": [{"Key": "results/m1/SUCCEEDED_0.json", "Size": 1}],
+        },
     });
     objects.insert(
         RESULTS,
@@ -319,7 +366,7 @@ fn result_files(objects: &MemoryObjects, failed: &[Batch]) -> Value {
 }
 
 #[tokio::test]
-async fn the_aggregate_adds_every_batch_and_names_the_objects_of_batches_that_failed() {
+async fn the_aggregate_adds_the_maps_batches_and_names_the_objects_of_those_that_failed() {
     let objects = MemoryObjects::default();
     let a = key("111122223333", "eu-west-1", DAY, 1);
     let b = key("444455556666", "us-east-1", DAY, 2);
@@ -331,24 +378,26 @@ async fn the_aggregate_adds_every_batch_and_names_the_objects_of_batches_that_fa
     let second = scan(&objects, &batch(&[b], None, None), HOUR)
         .await
         .unwrap();
-    let lost = batch(&[key("111122223333", "eu-west-1", DAY, 9)], None, None);
-    // A batch that failed once and then finished is not failed.
-    let retried = batch(&[key("111122223333", "eu-west-1", DAY, 1)], None, None);
-    let map = result_files(&objects, &[lost, retried]);
+    let lost_key = key("111122223333", "eu-west-1", DAY, 9);
+    let lost = batch(std::slice::from_ref(&lost_key), None, None);
+    let map = result_files(&objects, &[first.clone(), second.clone()], &[lost]);
 
-    let run = aggregate(&objects, RESULTS, "run-1", &map).await.unwrap();
+    let run = aggregate(&objects, RESULTS, "run-1", &map, 50.0)
+        .await
+        .unwrap();
     assert_eq!(run.batches, 2);
     assert_eq!(run.totals.findings, first.findings + second.findings);
     assert_eq!(run.totals.read, 2);
+    assert!(
+        run.totals.written.is_empty(),
+        "each batch's summary keeps its keys"
+    );
     assert!(!run.complete);
+    assert!(!run.exceeded, "1 of 3 batches is within 50 %");
     assert_eq!(run.failed_batches.len(), 1, "{:?}", run.failed_batches);
-    let lost_objects = run.failed_batches[0].objects.clone().unwrap();
     assert_eq!(
-        lost_objects,
-        vec![format!(
-            "s3://{TRAIL}/{}",
-            key("111122223333", "eu-west-1", DAY, 9)
-        )]
+        run.failed_batches[0].objects.clone().unwrap(),
+        vec![format!("s3://{TRAIL}/{lost_key}")]
     );
     let written: RunSummary = serde_json::from_slice(
         &objects
@@ -357,16 +406,17 @@ async fn the_aggregate_adds_every_batch_and_names_the_objects_of_batches_that_fa
     )
     .unwrap();
     assert_eq!(written, run);
-    // Run again, the aggregate does not count its own summary as a batch.
-    let again = aggregate(&objects, RESULTS, "run-1", &map).await.unwrap();
-    assert_eq!(again.batches, 2);
+    let strict = aggregate(&objects, RESULTS, "run-1", &map, 0.0)
+        .await
+        .unwrap();
+    assert!(strict.exceeded, "1 of 3 batches is more than 0 %");
 
     let n = run.notification();
     assert!(n.subject.starts_with("[INCOMPLETE] ["), "{}", n.subject);
     let message: Value = serde_json::from_str(&n.message).unwrap();
     let text = message["default"].as_str().unwrap();
     assert!(
-        text.contains("1 batches failed") && text.contains("s3://results/findings/"),
+        text.contains("1 of 3 batches failed") && text.contains("s3://results/findings/"),
         "{text}"
     );
     let brief: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
@@ -378,32 +428,35 @@ async fn a_run_whose_map_failed_or_whose_objects_were_not_all_read_is_not_comple
     let objects = MemoryObjects::default();
     let a = key("111122223333", "eu-west-1", DAY, 1);
     objects.insert(TRAIL, &a, log(&["sg-ssh-open-nested.json"]));
-    scan(&objects, &batch(std::slice::from_ref(&a), None, None), HOUR)
+    let done = scan(&objects, &batch(std::slice::from_ref(&a), None, None), HOUR)
         .await
         .unwrap();
-    let failed = json!({"Error": "States.ExceedToleratedFailureThreshold", "Cause": "too many"});
-    let run = aggregate(&objects, RESULTS, "run-1", &failed)
+    // The catch path: the Map's error, and the summaries the batches wrote.
+    let failed = json!({"Error": "States.ItemReaderFailed", "Cause": "AccessDenied"});
+    let run = aggregate(&objects, RESULTS, "run-1", &failed, 0.0)
         .await
         .unwrap();
     assert!(!run.complete);
+    assert_eq!(run.batches, 1, "the batch's own summary, not the run's");
     assert!(
-        run.incomplete[0].contains("ExceedToleratedFailureThreshold"),
+        run.incomplete[0].contains("ItemReaderFailed"),
         "{:?}",
         run.incomplete
     );
 
-    let clean = result_files(&objects, &[]);
-    assert!(
-        aggregate(&objects, RESULTS, "run-1", &clean)
-            .await
-            .unwrap()
-            .complete
-    );
+    let clean = result_files(&objects, &[done], &[]);
+    let run = aggregate(&objects, RESULTS, "run-1", &clean, 0.0)
+        .await
+        .unwrap();
+    assert!(run.complete && !run.exceeded, "{:?}", run.incomplete);
     let missing = batch(&[key("111122223333", "eu-west-1", DAY, 7)], None, None);
-    scan(&objects, &missing, HOUR).await.unwrap();
-    let run = aggregate(&objects, RESULTS, "run-1", &clean).await.unwrap();
+    let unread = scan(&objects, &missing, HOUR).await.unwrap();
+    let with_missing = result_files(&objects, &[unread], &[]);
+    let run = aggregate(&objects, RESULTS, "run-1", &with_missing, 0.0)
+        .await
+        .unwrap();
     assert!(!run.complete, "an object not read makes the run incomplete");
-    assert!(aggregate(&objects, RESULTS, "run-1", &json!({}))
+    assert!(aggregate(&objects, RESULTS, "run-1", &json!({}), 0.0)
         .await
         .is_err());
 }
