@@ -159,14 +159,21 @@ impl IngressGuard<'_> {
         for f in &report.findings {
             info!(event_id = %event.id, rule = f.rule, severity = %f.severity, detail = %f.detail, "finding");
         }
-        if let Some(plan) = plan {
+        // For the alert only, never failing the revocations: where the
+        // group is in use is read while they run, the lines drawn after.
+        let group = self.group_for_paths(&change, &report);
+        let interfaces = self.interfaces_for_paths(group);
+        let interfaces = if let Some(plan) = plan {
             report.plan = plan.steps();
-            self.act(event, &plan, &mut report, today)
-                .await
-                .map_err(aws)?;
-        }
-        // For the alert only: after the revocations, never failing them.
-        self.add_paths(event, &change, &mut report).await;
+            let (acted, interfaces) =
+                crate::guards::both(self.act(event, &plan, &mut report, today), interfaces).await;
+            acted.map_err(aws)?;
+            interfaces
+        } else {
+            interfaces.await
+        };
+        self.add_paths(event, &change, &mut report, interfaces)
+            .await;
         self.remember_rules(event, &change, &report).await;
         notify_if_due(&mut report, self.policy, self.settings, self.notifier)
             .await

@@ -19,7 +19,7 @@ use crate::model::reach::Reachability;
 use crate::model::sg::SgChange;
 use crate::model::sg::{Direction, SgRule};
 use crate::ports::estate::{Estate, GroupState};
-use crate::ports::{GroupInfo, GroupInterface, GroupServices, Vpcs};
+use crate::ports::{AwsError, GroupInfo, GroupInterface, GroupServices, Vpcs};
 use crate::report::map::PathKind;
 use crate::report::OutcomeKind;
 use crate::report::Report;
@@ -77,7 +77,38 @@ impl IngressGuard<'_> {
     /// internet, and a note naming the interfaces that use it; the findings
     /// are then sorted again, most severe first. Nothing without a
     /// [`Vpcs`] port (the sweep revokes through this guard without alerting).
-    pub(super) async fn add_paths(&self, event: &Event, change: &SgChange, report: &mut Report) {
+    /// The group whose interfaces the alert's path lines will want: the
+    /// event's, when a finding opens it to the internet and there is time
+    /// for the read.
+    pub(super) fn group_for_paths(&self, change: &SgChange, report: &Report) -> Option<String> {
+        self.vpcs?;
+        if !report.findings.iter().any(ec2_sg::opens_to_internet) {
+            return None;
+        }
+        if self.deadline.is_some_and(|d| Instant::now() + ONE_CALL > d) {
+            return None;
+        }
+        change.group_id.clone()
+    }
+
+    /// The interfaces of `group` ([`Self::group_for_paths`]), read while the
+    /// revocations run: one round trip less before the alert, and nothing
+    /// the revocations wait for.
+    pub(super) async fn interfaces_for_paths(
+        &self,
+        group: Option<String>,
+    ) -> Option<Result<Vec<GroupInterface>, AwsError>> {
+        let (vpcs, group) = (self.vpcs?, group?);
+        Some(vpcs.group_interfaces(&group).await)
+    }
+
+    pub(super) async fn add_paths(
+        &self,
+        event: &Event,
+        change: &SgChange,
+        report: &mut Report,
+        read: Option<Result<Vec<GroupInterface>, AwsError>>,
+    ) {
         let Some(vpcs) = self.vpcs else {
             return;
         };
@@ -100,18 +131,22 @@ impl IngressGuard<'_> {
             );
             return;
         };
-        if self.deadline.is_some_and(|d| Instant::now() + ONE_CALL > d) {
-            let why = format!(
-                "where {group} is in use was not read (the invocation's time was kept for the alert)"
-            );
-            paths::same_for_all(
-                &mut report.findings,
-                &exposed,
-                &Reachability::Unknown { why },
-            );
-            return;
-        }
-        let interfaces = match vpcs.group_interfaces(group).await {
+        let read = match read {
+            Some(read) => read,
+            None if self.deadline.is_some_and(|d| Instant::now() + ONE_CALL > d) => {
+                let why = format!(
+                    "where {group} is in use was not read (the invocation's time was kept for the alert)"
+                );
+                paths::same_for_all(
+                    &mut report.findings,
+                    &exposed,
+                    &Reachability::Unknown { why },
+                );
+                return;
+            }
+            None => vpcs.group_interfaces(group).await,
+        };
+        let interfaces = match read {
             Ok(interfaces) => interfaces,
             Err(e) => {
                 warn!(event_id = %event.id, group_id = %group, error = %e, "could not read the group's interfaces");
@@ -362,6 +397,86 @@ mod tests {
             .iter()
             .find(|f| f.rule == rule)
             .unwrap_or_else(|| panic!("no {rule} in {:?}", rule_ids(report)))
+    }
+
+    /// Opens when the group's interfaces are read; a revocation waits for it.
+    #[derive(Default)]
+    struct Gate {
+        open: std::sync::atomic::AtomicBool,
+        waker: std::sync::Mutex<Option<std::task::Waker>>,
+    }
+
+    struct GatedRevoke<'a> {
+        groups: &'a MemoryGroups,
+        gate: &'a Gate,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::ports::IngressRemediator for GatedRevoke<'_> {
+        async fn revoke_ingress(
+            &self,
+            group_id: &str,
+            rule_ids: &[&str],
+        ) -> Result<crate::ports::Revoked, AwsError> {
+            std::future::poll_fn(|cx| {
+                if self.gate.open.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::task::Poll::Ready(())
+                } else {
+                    *self.gate.waker.lock().unwrap() = Some(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+            self.groups.revoke_ingress(group_id, rule_ids).await
+        }
+    }
+
+    /// The group's interfaces are read while the revocation runs, not after
+    /// it: here the revocation cannot finish before the read has begun, so
+    /// a guard that read after revoking would never finish.
+    #[test]
+    fn where_the_group_is_in_use_is_read_while_the_revocation_runs() {
+        let gate = std::sync::Arc::new(Gate::default());
+        let opener = gate.clone();
+        let mut vpcs = in_use(vec![interface("eni-1", "subnet-1", Some("203.0.113.7"))]);
+        vpcs.on_group_interfaces = Some(std::sync::Arc::new(move || {
+            opener.open.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(w) = opener.waker.lock().unwrap().take() {
+                w.wake();
+            }
+        }));
+        let (g, e) = ssh_and_custom();
+        let notifier = crate::ports::fakes::MemoryNotifier::default();
+        let (policy, settings) = (revoking(), GuardSettings::default());
+        let mut guard = guard(&g, &g, &notifier, &policy, &settings);
+        let gated = GatedRevoke {
+            groups: &g,
+            gate: &gate,
+        };
+        guard.remediator = &gated;
+        guard.vpcs = Some(&vpcs);
+        let mut handled = std::pin::pin!(guard.handle(&e, TODAY));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        // The fakes answer at once: a few polls finish the event.
+        let report = (0..100)
+            .find_map(
+                |_| match std::future::Future::poll(handled.as_mut(), &mut cx) {
+                    std::task::Poll::Ready(report) => Some(report),
+                    std::task::Poll::Pending => None,
+                },
+            )
+            .expect("the revocation waited for a read that never began")
+            .unwrap();
+        assert!(
+            results(&report).contains(&("sgr-ssh".to_string(), OutcomeKind::Revoked)),
+            "{:?}",
+            results(&report)
+        );
+        assert_eq!(
+            lines(finding(&report, "EC2-SG-003")).len(),
+            1,
+            "the path line drawn from the read"
+        );
     }
 
     #[tokio::test]

@@ -15,6 +15,8 @@ pub struct MemoryVpcs {
     pub calls: Mutex<Vec<String>>,
     /// Answer every call with this error instead.
     pub error: Option<AwsError>,
+    /// Called when a group's interfaces are read (what waits for the read).
+    pub on_group_interfaces: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl MemoryVpcs {
@@ -85,6 +87,9 @@ impl crate::ports::Vpcs for MemoryVpcs {
         &self,
         group_id: &str,
     ) -> Result<Vec<crate::ports::GroupInterface>, AwsError> {
+        if let Some(hook) = &self.on_group_interfaces {
+            hook();
+        }
         self.call(format!("group interfaces {group_id}"))?;
         Ok(self
             .group_interfaces
