@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 use access_guard_e2e::Emulator;
 use aws_sdk_ec2::error::DisplayErrorContext;
 use aws_sdk_ec2::types::Filter;
-use aws_sdk_sns::types::MessageAttributeValue;
+use access_guard::aws::SnsNotifier;
+use access_guard::model::event::Event;
+use access_guard::output::notify::Notification;
+use access_guard::ports::Notifier;
+use access_guard_e2e::authorize_event;
 
 /// An SNS topic with one SQS subscription.
 pub struct Sink {
@@ -106,27 +110,30 @@ pub async fn groups_with_ingress(emu: &Emulator, groups: &[String]) -> anyhow::R
 }
 
 /// moto's own time for what ingress-guard asks of it per event, made from
-/// here: DescribeSecurityGroups, RevokeSecurityGroupIngress by rule id, and a
-/// Publish of an alert-sized message with its five attributes.
+/// here in the same order: DescribeSecurityGroups; then
+/// RevokeSecurityGroupIngress by rule id and, at the same time,
+/// DescribeNetworkInterfaces of the group (where it is in use, for the
+/// alert's path lines); then the Publish of the alert as the guard renders
+/// it for the same event (`Notification::render` of its verdict; the guard's
+/// own also says what it revoked and where the group is in use). Returns the
+/// times and the Publish body's size.
 pub async fn moto_floor(
     emu: &Emulator,
     sink: &Sink,
     count: usize,
-) -> anyhow::Result<Vec<Duration>> {
-    let text = "x".repeat(1500);
-    let doc = format!("{{\"findings\":\"{}\"}}", "y".repeat(1000));
-    let message = serde_json::json!({"default": text, "email": text, "sqs": doc, "lambda": doc, "https": doc})
-        .to_string();
-    let attribute = |v: &str| {
-        MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(v)
-            .build()
-    };
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let notifier = SnsNotifier::new(emu.sns.clone(), sink.topic_arn.clone());
+    let policy = access_guard::policy::Policy::embedded();
     let mut latencies = Vec::new();
+    let mut body = 0;
     for _ in 0..count {
         let group = emu.group(&[]).await;
         let rules = emu.open_to_world(&group, &[22]).await;
+        let event = Event::from_value(&authorize_event(&group, &rules), "floor")?;
+        let report =
+            access_guard::guards::offline::evaluate(&event, &policy, access_guard::model::today())?;
+        let alert = Notification::render(&report);
+        body = alert.message.len();
         let started = Instant::now();
         emu.ec2
             .describe_security_groups()
@@ -134,38 +141,26 @@ pub async fn moto_floor(
             .send()
             .await
             .map_err(fail("DescribeSecurityGroups"))?;
-        emu.ec2
+        let revoke = emu
+            .ec2
             .revoke_security_group_ingress()
             .group_id(&group)
             .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
-            .send()
+            .send();
+        let interfaces = emu
+            .ec2
+            .describe_network_interfaces()
+            .filters(Filter::builder().name("group-id").values(&group).build())
+            .send();
+        let (revoked, read) = tokio::join!(revoke, interfaces);
+        revoked.map_err(fail("RevokeSecurityGroupIngress"))?;
+        read.map_err(fail("DescribeNetworkInterfaces"))?;
+        notifier
+            .publish(&alert)
             .await
-            .map_err(fail("RevokeSecurityGroupIngress"))?;
-        let mut publish = emu
-            .sns
-            .publish()
-            .topic_arn(&sink.topic_arn)
-            .subject("[CRITICAL] SSH open to the internet")
-            .message_structure("json")
-            .message(&message);
-        for (name, value) in [
-            ("severity", attribute("critical")),
-            ("action", attribute("revoked")),
-            ("account", attribute("123456789012")),
-            ("region", attribute("us-east-1")),
-        ] {
-            publish = publish.message_attributes(name, value?);
-        }
-        publish = publish.message_attributes(
-            "rule_ids",
-            MessageAttributeValue::builder()
-                .data_type("String.Array")
-                .string_value("[\"EC2-SG-003\"]")
-                .build()?,
-        );
-        publish.send().await.map_err(fail("Publish"))?;
+            .map_err(|e| anyhow::anyhow!("Publish: {e}"))?;
         latencies.push(started.elapsed());
         sink.take_now(emu).await?;
     }
-    Ok(latencies)
+    Ok((latencies, body))
 }
