@@ -97,9 +97,8 @@ fn against_moto(mut cmd: Command, topic: &str) -> Command {
 /// A sample event, moved to the account and region the functions run in
 /// here (a guard judges an event from elsewhere only in organization mode).
 fn read_event(name: &str) -> anyhow::Result<Value> {
-    let mut event: Value = serde_json::from_slice(&std::fs::read(
-        repo().join("events").join(name),
-    )?)?;
+    let mut event: Value =
+        serde_json::from_slice(&std::fs::read(repo().join("events").join(name))?)?;
     let (account, region) = (access_guard_e2e::ACCOUNT, access_guard_e2e::REGION);
     event["account"] = account.into();
     event["region"] = region.into();
@@ -168,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
     }
     push_cold(
         &mut rows,
-        "ingress-guard (describe + revoke + publish)",
+        "ingress-guard (describe, read back + revoke, publish)",
         &cold_ours,
     );
     push_cold(
@@ -232,7 +231,7 @@ async fn main() -> anyhow::Result<()> {
     let (floor, body) = sink::moto_floor(&emu, &sink, warm_events.min(200)).await?;
     if let Some(s) = Stats::of(&floor) {
         rows.push(Row(
-            format!("moto's own time for the same calls, made by this harness (describe; revoke with the interfaces' read; publish of a {body}-byte alert)"),
+            format!("moto's own time for the same calls, made by this harness (describe; rules read back and revoke, the interfaces read beside them; publish of a {body}-byte alert)"),
             format!("{} events, mean / p50 / p99", s.count),
             format!("{} / {} / {}", ms(s.mean), ms(s.median), ms(s.p99)),
         ));

@@ -4,14 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use access_guard_e2e::Emulator;
-use aws_sdk_ec2::error::DisplayErrorContext;
-use aws_sdk_ec2::types::Filter;
 use access_guard::aws::SnsNotifier;
 use access_guard::model::event::Event;
 use access_guard::output::notify::Notification;
 use access_guard::ports::Notifier;
+use access_guard::report::{Outcome, OutcomeKind};
 use access_guard_e2e::authorize_event;
+use access_guard_e2e::Emulator;
+use aws_sdk_ec2::error::DisplayErrorContext;
+use aws_sdk_ec2::types::Filter;
 
 /// An SNS topic with one SQS subscription.
 pub struct Sink {
@@ -110,13 +111,14 @@ pub async fn groups_with_ingress(emu: &Emulator, groups: &[String]) -> anyhow::R
 }
 
 /// moto's own time for what ingress-guard asks of it per event, made from
-/// here in the same order: DescribeSecurityGroups; then
-/// RevokeSecurityGroupIngress by rule id and, at the same time,
-/// DescribeNetworkInterfaces of the group (where it is in use, for the
-/// alert's path lines); then the Publish of the alert as the guard renders
-/// it for the same event (`Notification::render` of its verdict; the guard's
-/// own also says what it revoked and where the group is in use). Returns the
-/// times and the Publish body's size.
+/// here in the same order: DescribeSecurityGroups (tags, name); then the
+/// rules read back right before revoking (DescribeSecurityGroupRules) and
+/// RevokeSecurityGroupIngress by rule id, while DescribeNetworkInterfaces
+/// of the group (where it is in use, for the alert's path lines) runs
+/// beside them; then the Publish of the alert as the guard renders it for
+/// the same event (`Notification::render` of its verdict with the rule
+/// revoked and its restore command; the guard's own also names where the
+/// group is in use). Returns the times and the Publish body's size.
 pub async fn moto_floor(
     emu: &Emulator,
     sink: &Sink,
@@ -130,8 +132,19 @@ pub async fn moto_floor(
         let group = emu.group(&[]).await;
         let rules = emu.open_to_world(&group, &[22]).await;
         let event = Event::from_value(&authorize_event(&group, &rules), "floor")?;
-        let report =
+        let mut report =
             access_guard::guards::offline::evaluate(&event, &policy, access_guard::model::today())?;
+        for (port, id) in &rules {
+            report.outcomes.push(Outcome {
+                restore: Some(format!(
+                    "aws ec2 authorize-security-group-ingress --region us-east-1 --group-id {group} --ip-permissions IpProtocol=tcp,FromPort={port},ToPort={port},IpRanges=[{{CidrIp=0.0.0.0/0}}]"
+                )),
+                rule_id: id.clone(),
+                result: OutcomeKind::Revoked,
+                error_code: None,
+                earlier_attempt: false,
+            });
+        }
         let alert = Notification::render(&report);
         body = alert.message.len();
         let started = Instant::now();
@@ -141,19 +154,28 @@ pub async fn moto_floor(
             .send()
             .await
             .map_err(fail("DescribeSecurityGroups"))?;
-        let revoke = emu
-            .ec2
-            .revoke_security_group_ingress()
-            .group_id(&group)
-            .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
-            .send();
+        let revoke = async {
+            emu.ec2
+                .describe_security_group_rules()
+                .filters(Filter::builder().name("group-id").values(&group).build())
+                .send()
+                .await
+                .map_err(fail("DescribeSecurityGroupRules"))?;
+            emu.ec2
+                .revoke_security_group_ingress()
+                .group_id(&group)
+                .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
+                .send()
+                .await
+                .map_err(fail("RevokeSecurityGroupIngress"))
+        };
         let interfaces = emu
             .ec2
             .describe_network_interfaces()
             .filters(Filter::builder().name("group-id").values(&group).build())
             .send();
         let (revoked, read) = tokio::join!(revoke, interfaces);
-        revoked.map_err(fail("RevokeSecurityGroupIngress"))?;
+        revoked?;
         read.map_err(fail("DescribeNetworkInterfaces"))?;
         notifier
             .publish(&alert)

@@ -2,6 +2,9 @@
 //! while judging (EC2-SG-010) and its tags before acting (exemptions), and
 //! both come from one DescribeSecurityGroups. Only a group found is kept: a
 //! group not visible yet is read again, as the guard's wait for it needs.
+//! A group's rules read ahead (beside the group, when the record already
+//! asks for a revocation) serve the next read of them, once: every read
+//! after that goes to EC2.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,6 +19,7 @@ use crate::model::sg::{PrefixListEntries, SgRule};
 pub struct GroupsReadOnce<'a> {
     inner: &'a dyn SecurityGroups,
     found: Mutex<HashMap<String, GroupInfo>>,
+    ahead: Mutex<HashMap<String, Vec<SgRule>>>,
 }
 
 impl<'a> GroupsReadOnce<'a> {
@@ -23,6 +27,16 @@ impl<'a> GroupsReadOnce<'a> {
         GroupsReadOnce {
             inner,
             found: Mutex::new(HashMap::new()),
+            ahead: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Reads the group's rules now, for the next read of them. A read that
+    /// fails keeps nothing: the next read tries again.
+    pub async fn read_rules_ahead(&self, group_id: &str) {
+        if let Ok(rules) = self.inner.rules_of_group(group_id).await {
+            let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+            ahead.insert(group_id.to_string(), rules);
         }
     }
 
@@ -48,7 +62,14 @@ impl SecurityGroups for GroupsReadOnce<'_> {
     }
 
     async fn rules_of_group(&self, group_id: &str) -> Result<Vec<SgRule>, AwsError> {
-        self.inner.rules_of_group(group_id).await
+        let ahead = {
+            let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+            ahead.remove(group_id)
+        };
+        match ahead {
+            Some(rules) => Ok(rules),
+            None => self.inner.rules_of_group(group_id).await,
+        }
     }
 
     async fn prefix_list(&self, list_id: &str) -> Result<PrefixListEntries, AwsError> {
@@ -70,6 +91,7 @@ mod tests {
     struct Counting {
         reads: AtomicUsize,
         hidden: usize,
+        rule_reads: AtomicUsize,
     }
 
     #[async_trait]
@@ -84,6 +106,7 @@ mod tests {
             }))
         }
         async fn rules_of_group(&self, _: &str) -> Result<Vec<SgRule>, AwsError> {
+            self.rule_reads.fetch_add(1, Ordering::Relaxed);
             Ok(Vec::new())
         }
         async fn prefix_list(&self, _: &str) -> Result<PrefixListEntries, AwsError> {
@@ -95,10 +118,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn rules_read_ahead_serve_the_next_read_once_and_later_reads_go_to_ec2() {
+        let inner = Counting {
+            reads: AtomicUsize::new(0),
+            hidden: 0,
+            rule_reads: AtomicUsize::new(0),
+        };
+        let once = GroupsReadOnce::new(&inner);
+        once.read_rules_ahead("sg-1").await;
+        assert_eq!(inner.rule_reads.load(Ordering::Relaxed), 1);
+        once.rules_of_group("sg-1").await.unwrap();
+        assert_eq!(
+            inner.rule_reads.load(Ordering::Relaxed),
+            1,
+            "served from the read ahead"
+        );
+        once.rules_of_group("sg-1").await.unwrap();
+        once.rules_of_group("sg-2").await.unwrap();
+        assert_eq!(
+            inner.rule_reads.load(Ordering::Relaxed),
+            3,
+            "read again, and another group's"
+        );
+    }
+
+    #[tokio::test]
     async fn a_group_found_is_read_once_and_one_not_visible_is_read_again() {
         let inner = Counting {
             reads: AtomicUsize::new(0),
             hidden: 1,
+            rule_reads: AtomicUsize::new(0),
         };
         let once = GroupsReadOnce::new(&inner);
         assert_eq!(once.group("sg-1").await.unwrap(), None, "not visible yet");

@@ -102,10 +102,15 @@ impl IngressGuard<'_> {
             groups: &groups,
             ..*self
         };
-        guard.handle_event(event, today).await
+        guard.handle_event(event, today, &groups).await
     }
 
-    async fn handle_event(&self, event: &Event, today: Date) -> Result<Report, GuardError> {
+    async fn handle_event(
+        &self,
+        event: &Event,
+        today: Date,
+        groups: &GroupsReadOnce<'_>,
+    ) -> Result<Report, GuardError> {
         let aws = GuardError::aws(event);
         if let Some(skipped) = preflight(event, self.settings, &DUPLICATE_CODES) {
             return Ok(skipped);
@@ -138,10 +143,24 @@ impl IngressGuard<'_> {
         };
         let mut report = Report::for_event(event);
         report.resource = Some(change.resource());
-        let mut change = self
-            .enrich(event, change, true, &mut report)
-            .await
-            .map_err(aws)?;
+        // A record that already asks for a revocation: the rules are read
+        // back (right before revoking, DESIGN §7.8) beside the group's read.
+        let ahead = change
+            .group_id
+            .clone()
+            .filter(|_| assess(&change, self.policy).1.is_some());
+        let enriched = match &ahead {
+            Some(group) => {
+                let (enriched, ()) = crate::guards::both(
+                    self.enrich(event, change, true, &mut report),
+                    groups.read_rules_ahead(group),
+                )
+                .await;
+                enriched
+            }
+            None => self.enrich(event, change, true, &mut report).await,
+        };
+        let mut change = enriched.map_err(aws)?;
         let (mut findings, mut plan) = assess(&change, self.policy);
         if needs_stored_rules(&change, plan.as_ref()) {
             change = self

@@ -431,6 +431,81 @@ mod tests {
         }
     }
 
+    /// The group's read waits for the rules' read to have begun.
+    struct GatedGroups<'a> {
+        groups: &'a MemoryGroups,
+        gate: &'a Gate,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::ports::SecurityGroups for GatedGroups<'_> {
+        async fn group(&self, group_id: &str) -> Result<Option<crate::ports::GroupInfo>, AwsError> {
+            std::future::poll_fn(|cx| {
+                if self.gate.open.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::task::Poll::Ready(())
+                } else {
+                    *self.gate.waker.lock().unwrap() = Some(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+            self.groups.group(group_id).await
+        }
+        async fn rules_of_group(&self, group_id: &str) -> Result<Vec<sg::SgRule>, AwsError> {
+            self.gate
+                .open
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(w) = self.gate.waker.lock().unwrap().take() {
+                w.wake();
+            }
+            self.groups.rules_of_group(group_id).await
+        }
+        async fn prefix_list(&self, list_id: &str) -> Result<sg::PrefixListEntries, AwsError> {
+            self.groups.prefix_list(list_id).await
+        }
+        async fn groups_referencing(&self, list_id: &str) -> Result<Vec<String>, AwsError> {
+            self.groups.groups_referencing(list_id).await
+        }
+    }
+
+    /// Polls `future` with nothing to wake it: the fakes answer at once, so
+    /// a few polls finish what does not wait on itself.
+    fn finish<T>(future: impl std::future::Future<Output = T>) -> Option<T> {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        (0..100).find_map(
+            |_| match std::future::Future::poll(future.as_mut(), &mut cx) {
+                std::task::Poll::Ready(value) => Some(value),
+                std::task::Poll::Pending => None,
+            },
+        )
+    }
+
+    /// A record that asks for a revocation has its group's rules read back
+    /// beside the group's own read, not after it: here the group's read
+    /// cannot finish before the rules' read has begun. The read back still
+    /// decides: the revocation stands.
+    #[test]
+    fn the_rules_are_read_back_beside_the_groups_read() {
+        let gate = Gate::default();
+        let (g, e) = ssh_and_custom();
+        let gated = GatedGroups {
+            groups: &g,
+            gate: &gate,
+        };
+        let notifier = crate::ports::fakes::MemoryNotifier::default();
+        let (policy, settings) = (revoking(), GuardSettings::default());
+        let guard = guard(&gated, &g, &notifier, &policy, &settings);
+        let report = finish(guard.handle(&e, TODAY))
+            .expect("the group's read waited for a rules read that never began")
+            .unwrap();
+        assert!(
+            results(&report).contains(&("sgr-ssh".to_string(), OutcomeKind::Revoked)),
+            "{:?}",
+            results(&report)
+        );
+    }
+
     /// The group's interfaces are read while the revocation runs, not after
     /// it: here the revocation cannot finish before the read has begun, so
     /// a guard that read after revoking would never finish.
@@ -455,16 +530,7 @@ mod tests {
         };
         guard.remediator = &gated;
         guard.vpcs = Some(&vpcs);
-        let mut handled = std::pin::pin!(guard.handle(&e, TODAY));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        // The fakes answer at once: a few polls finish the event.
-        let report = (0..100)
-            .find_map(
-                |_| match std::future::Future::poll(handled.as_mut(), &mut cx) {
-                    std::task::Poll::Ready(report) => Some(report),
-                    std::task::Poll::Pending => None,
-                },
-            )
+        let report = finish(guard.handle(&e, TODAY))
             .expect("the revocation waited for a read that never began")
             .unwrap();
         assert!(
