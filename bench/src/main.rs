@@ -231,7 +231,7 @@ async fn main() -> anyhow::Result<()> {
     let (floor, body) = sink::moto_floor(&emu, &sink, warm_events.min(200)).await?;
     if let Some(s) = Stats::of(&floor) {
         rows.push(Row(
-            format!("moto's own time for the same calls, made by this harness (describe; rules read back and revoke, the interfaces read beside them; publish of a {body}-byte alert)"),
+            format!("moto's own time for the same calls, made by this harness (describe with the rules read back; revoke with the interfaces read; publish of a {body}-byte alert)"),
             format!("{} events, mean / p50 / p99", s.count),
             format!("{} / {} / {}", ms(s.mean), ms(s.median), ms(s.p99)),
         ));

@@ -111,11 +111,11 @@ pub async fn groups_with_ingress(emu: &Emulator, groups: &[String]) -> anyhow::R
 }
 
 /// moto's own time for what ingress-guard asks of it per event, made from
-/// here in the same order: DescribeSecurityGroups (tags, name); then the
-/// rules read back right before revoking (DescribeSecurityGroupRules) and
-/// RevokeSecurityGroupIngress by rule id, while DescribeNetworkInterfaces
-/// of the group (where it is in use, for the alert's path lines) runs
-/// beside them; then the Publish of the alert as the guard renders it for
+/// here in the same order: DescribeSecurityGroups (tags, name) and, beside
+/// it, the rules read back (DescribeSecurityGroupRules); then
+/// RevokeSecurityGroupIngress by rule id and, beside it,
+/// DescribeNetworkInterfaces of the group (where it is in use, for the
+/// alert's path lines); then the Publish of the alert as the guard renders it for
 /// the same event (`Notification::render` of its verdict with the rule
 /// revoked and its restore command; the guard's own also names where the
 /// group is in use). Returns the times and the Publish body's size.
@@ -148,34 +148,28 @@ pub async fn moto_floor(
         let alert = Notification::render(&report);
         body = alert.message.len();
         let started = Instant::now();
-        emu.ec2
-            .describe_security_groups()
-            .group_ids(&group)
-            .send()
-            .await
-            .map_err(fail("DescribeSecurityGroups"))?;
-        let revoke = async {
-            emu.ec2
-                .describe_security_group_rules()
-                .filters(Filter::builder().name("group-id").values(&group).build())
-                .send()
-                .await
-                .map_err(fail("DescribeSecurityGroupRules"))?;
-            emu.ec2
-                .revoke_security_group_ingress()
-                .group_id(&group)
-                .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
-                .send()
-                .await
-                .map_err(fail("RevokeSecurityGroupIngress"))
-        };
+        let describe = emu.ec2.describe_security_groups().group_ids(&group).send();
+        let read_back = emu
+            .ec2
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(&group).build())
+            .send();
+        let (described, read_back) = tokio::join!(describe, read_back);
+        described.map_err(fail("DescribeSecurityGroups"))?;
+        read_back.map_err(fail("DescribeSecurityGroupRules"))?;
+        let revoke = emu
+            .ec2
+            .revoke_security_group_ingress()
+            .group_id(&group)
+            .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
+            .send();
         let interfaces = emu
             .ec2
             .describe_network_interfaces()
             .filters(Filter::builder().name("group-id").values(&group).build())
             .send();
         let (revoked, read) = tokio::join!(revoke, interfaces);
-        revoked?;
+        revoked.map_err(fail("RevokeSecurityGroupIngress"))?;
         read.map_err(fail("DescribeNetworkInterfaces"))?;
         notifier
             .publish(&alert)
