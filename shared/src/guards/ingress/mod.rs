@@ -20,6 +20,8 @@
 mod complete;
 mod path;
 pub use path::SERVICE_CALLS;
+#[cfg(test)]
+mod overlap_tests;
 mod plan;
 mod read;
 mod recheck;

@@ -326,7 +326,7 @@ impl IngressGuard<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use serde_json::json;
 
     use crate::finding::{Finding, Severity};
@@ -338,7 +338,11 @@ mod tests {
     use crate::ports::{AwsError, GroupInterface};
     use crate::report::{OutcomeKind, Report};
 
-    fn interface(id: &str, subnet: &str, public_ip: Option<&str>) -> GroupInterface {
+    pub(in crate::guards::ingress) fn interface(
+        id: &str,
+        subnet: &str,
+        public_ip: Option<&str>,
+    ) -> GroupInterface {
         GroupInterface {
             id: id.to_string(),
             subnet_id: subnet.to_string(),
@@ -349,7 +353,7 @@ mod tests {
 
     /// `sg-1` used by these interfaces, `subnet-1` public (route to an
     /// internet gateway, ACL open).
-    fn in_use(interfaces: Vec<GroupInterface>) -> MemoryVpcs {
+    pub(in crate::guards::ingress) fn in_use(interfaces: Vec<GroupInterface>) -> MemoryVpcs {
         MemoryVpcs {
             networks: vec![("vpc-1".into(), public_network())],
             group_interfaces: vec![("sg-1".into(), interfaces)],
@@ -357,7 +361,7 @@ mod tests {
         }
     }
 
-    fn lines(f: &Finding) -> Vec<&str> {
+    pub(in crate::guards::ingress) fn lines(f: &Finding) -> Vec<&str> {
         f.fields
             .reachability
             .iter()
@@ -366,7 +370,8 @@ mod tests {
     }
 
     /// sgr-ssh (revoked by EC2-SG-003) and sgr-8443 (EC2-SG-007, notify).
-    fn ssh_and_custom() -> (MemoryGroups, crate::model::event::Event) {
+    pub(in crate::guards::ingress) fn ssh_and_custom() -> (MemoryGroups, crate::model::event::Event)
+    {
         let g = groups(&[]);
         g.rules.lock().unwrap().push(stored(
             "sgr-8443",
@@ -391,158 +396,12 @@ mod tests {
         (report.unwrap(), message, g)
     }
 
-    fn finding<'r>(report: &'r Report, rule: &str) -> &'r Finding {
+    pub(in crate::guards::ingress) fn finding<'r>(report: &'r Report, rule: &str) -> &'r Finding {
         report
             .findings
             .iter()
             .find(|f| f.rule == rule)
             .unwrap_or_else(|| panic!("no {rule} in {:?}", rule_ids(report)))
-    }
-
-    /// Opens when the group's interfaces are read; a revocation waits for it.
-    #[derive(Default)]
-    struct Gate {
-        open: std::sync::atomic::AtomicBool,
-        waker: std::sync::Mutex<Option<std::task::Waker>>,
-    }
-
-    struct GatedRevoke<'a> {
-        groups: &'a MemoryGroups,
-        gate: &'a Gate,
-    }
-
-    #[async_trait::async_trait]
-    impl crate::ports::IngressRemediator for GatedRevoke<'_> {
-        async fn revoke_ingress(
-            &self,
-            group_id: &str,
-            rule_ids: &[&str],
-        ) -> Result<crate::ports::Revoked, AwsError> {
-            std::future::poll_fn(|cx| {
-                if self.gate.open.load(std::sync::atomic::Ordering::SeqCst) {
-                    std::task::Poll::Ready(())
-                } else {
-                    *self.gate.waker.lock().unwrap() = Some(cx.waker().clone());
-                    std::task::Poll::Pending
-                }
-            })
-            .await;
-            self.groups.revoke_ingress(group_id, rule_ids).await
-        }
-    }
-
-    /// The group's read waits for the rules' read to have begun.
-    struct GatedGroups<'a> {
-        groups: &'a MemoryGroups,
-        gate: &'a Gate,
-    }
-
-    #[async_trait::async_trait]
-    impl crate::ports::SecurityGroups for GatedGroups<'_> {
-        async fn group(&self, group_id: &str) -> Result<Option<crate::ports::GroupInfo>, AwsError> {
-            std::future::poll_fn(|cx| {
-                if self.gate.open.load(std::sync::atomic::Ordering::SeqCst) {
-                    std::task::Poll::Ready(())
-                } else {
-                    *self.gate.waker.lock().unwrap() = Some(cx.waker().clone());
-                    std::task::Poll::Pending
-                }
-            })
-            .await;
-            self.groups.group(group_id).await
-        }
-        async fn rules_of_group(&self, group_id: &str) -> Result<Vec<sg::SgRule>, AwsError> {
-            self.gate
-                .open
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            if let Some(w) = self.gate.waker.lock().unwrap().take() {
-                w.wake();
-            }
-            self.groups.rules_of_group(group_id).await
-        }
-        async fn prefix_list(&self, list_id: &str) -> Result<sg::PrefixListEntries, AwsError> {
-            self.groups.prefix_list(list_id).await
-        }
-        async fn groups_referencing(&self, list_id: &str) -> Result<Vec<String>, AwsError> {
-            self.groups.groups_referencing(list_id).await
-        }
-    }
-
-    /// Polls `future` with nothing to wake it: the fakes answer at once, so
-    /// a few polls finish what does not wait on itself.
-    fn finish<T>(future: impl std::future::Future<Output = T>) -> Option<T> {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        (0..100).find_map(
-            |_| match std::future::Future::poll(future.as_mut(), &mut cx) {
-                std::task::Poll::Ready(value) => Some(value),
-                std::task::Poll::Pending => None,
-            },
-        )
-    }
-
-    /// A record that asks for a revocation has its group's rules read back
-    /// beside the group's own read, not after it: here the group's read
-    /// cannot finish before the rules' read has begun. The read back still
-    /// decides: the revocation stands.
-    #[test]
-    fn the_rules_are_read_back_beside_the_groups_read() {
-        let gate = Gate::default();
-        let (g, e) = ssh_and_custom();
-        let gated = GatedGroups {
-            groups: &g,
-            gate: &gate,
-        };
-        let notifier = crate::ports::fakes::MemoryNotifier::default();
-        let (policy, settings) = (revoking(), GuardSettings::default());
-        let guard = guard(&gated, &g, &notifier, &policy, &settings);
-        let report = finish(guard.handle(&e, TODAY))
-            .expect("the group's read waited for a rules read that never began")
-            .unwrap();
-        assert!(
-            results(&report).contains(&("sgr-ssh".to_string(), OutcomeKind::Revoked)),
-            "{:?}",
-            results(&report)
-        );
-    }
-
-    /// The group's interfaces are read while the revocation runs, not after
-    /// it: here the revocation cannot finish before the read has begun, so
-    /// a guard that read after revoking would never finish.
-    #[test]
-    fn where_the_group_is_in_use_is_read_while_the_revocation_runs() {
-        let gate = std::sync::Arc::new(Gate::default());
-        let opener = gate.clone();
-        let mut vpcs = in_use(vec![interface("eni-1", "subnet-1", Some("203.0.113.7"))]);
-        vpcs.on_group_interfaces = Some(std::sync::Arc::new(move || {
-            opener.open.store(true, std::sync::atomic::Ordering::SeqCst);
-            if let Some(w) = opener.waker.lock().unwrap().take() {
-                w.wake();
-            }
-        }));
-        let (g, e) = ssh_and_custom();
-        let notifier = crate::ports::fakes::MemoryNotifier::default();
-        let (policy, settings) = (revoking(), GuardSettings::default());
-        let mut guard = guard(&g, &g, &notifier, &policy, &settings);
-        let gated = GatedRevoke {
-            groups: &g,
-            gate: &gate,
-        };
-        guard.remediator = &gated;
-        guard.vpcs = Some(&vpcs);
-        let report = finish(guard.handle(&e, TODAY))
-            .expect("the revocation waited for a read that never began")
-            .unwrap();
-        assert!(
-            results(&report).contains(&("sgr-ssh".to_string(), OutcomeKind::Revoked)),
-            "{:?}",
-            results(&report)
-        );
-        assert_eq!(
-            lines(finding(&report, "EC2-SG-003")).len(),
-            1,
-            "the path line drawn from the read"
-        );
     }
 
     #[tokio::test]
