@@ -198,6 +198,14 @@ pub async fn aggregate(
             if exceeded { format!("more than the {tolerated} %") } else { format!("within the {tolerated} %") }
         ));
     }
+    if all == 0 {
+        // Nothing listed is not "nothing found": the prefix or the
+        // manifest named no object.
+        incomplete.push(
+            "no batch ran: the prefix or the manifest named no object, so nothing was read"
+                .to_string(),
+        );
+    }
     if !totals.failed.is_empty() {
         incomplete.push(format!(
             "{} objects could not be read, or not whole",

@@ -459,4 +459,15 @@ async fn a_run_whose_map_failed_or_whose_objects_were_not_all_read_is_not_comple
     assert!(aggregate(&objects, RESULTS, "run-1", &json!({}), 0.0)
         .await
         .is_err());
+    // A run that listed nothing read nothing: never complete.
+    let empty = MemoryObjects::default();
+    let nothing = result_files(&empty, &[], &[]);
+    let run = aggregate(&empty, RESULTS, "run-1", &nothing, 0.0)
+        .await
+        .unwrap();
+    assert!(
+        !run.complete && run.incomplete[0].contains("no batch ran"),
+        "{:?}",
+        run.incomplete
+    );
 }

@@ -73,10 +73,6 @@ fn in_use_note(group: &str, interfaces: &[GroupInterface]) -> String {
 }
 
 impl IngressGuard<'_> {
-    /// Adds the path lines to the findings that open the group to the
-    /// internet, and a note naming the interfaces that use it; the findings
-    /// are then sorted again, most severe first. Nothing without a
-    /// [`Vpcs`] port (the sweep revokes through this guard without alerting).
     /// The group whose interfaces the alert's path lines will want: the
     /// event's, when a finding opens it to the internet and there is time
     /// for the read.
@@ -102,6 +98,12 @@ impl IngressGuard<'_> {
         Some(vpcs.group_interfaces(&group).await)
     }
 
+    /// Adds the path lines to the findings that open the group to the
+    /// internet, and a note naming the interfaces that use it; the findings
+    /// are then sorted again, most severe first. Nothing without a
+    /// [`Vpcs`] port (the sweep revokes through this guard without alerting).
+    /// `read`: the group's interfaces as [`Self::interfaces_for_paths`] read
+    /// them; `None`, they are read here when there is time.
     pub(super) async fn add_paths(
         &self,
         event: &Event,
