@@ -391,19 +391,22 @@ pub async fn alert_if_due(
     Ok(true)
 }
 
-/// Runs two futures at once, for reads that need not wait for each other
-/// (the runtime is the caller's: the guards build without tokio).
-pub(crate) async fn both<A, B>(
-    a: impl std::future::Future<Output = A>,
+/// Runs `a` and `b` at once, for calls that need not wait for each other
+/// (the runtime is the caller's: the guards build without tokio). An error
+/// of `a` ends it at once: `b` is dropped, its result no longer wanted.
+pub(crate) async fn both_ok<T, E, B>(
+    a: impl std::future::Future<Output = Result<T, E>>,
     b: impl std::future::Future<Output = B>,
-) -> (A, B) {
+) -> Result<(T, B), E> {
     use std::task::Poll;
     let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
     let (mut first, mut second) = (None, None);
     std::future::poll_fn(|cx| {
         if first.is_none() {
-            if let Poll::Ready(value) = a.as_mut().poll(cx) {
-                first = Some(value);
+            match a.as_mut().poll(cx) {
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(value)) => first = Some(value),
+                Poll::Pending => {}
             }
         }
         if second.is_none() {
@@ -412,7 +415,7 @@ pub(crate) async fn both<A, B>(
             }
         }
         match (first.take(), second.take()) {
-            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (Some(x), Some(y)) => Poll::Ready(Ok((x, y))),
             (x, y) => {
                 (first, second) = (x, y);
                 Poll::Pending
@@ -424,6 +427,36 @@ pub(crate) async fn both<A, B>(
 
 #[cfg(test)]
 mod tests {
+    /// Polls `future` with nothing to wake it, `n` times at most.
+    fn poll_n<T>(future: impl std::future::Future<Output = T>, n: usize) -> Option<T> {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        (0..n).find_map(|_| match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    }
+
+    #[test]
+    fn both_ok_gives_both_results_and_an_error_of_the_first_ends_it_at_once() {
+        let done = poll_n(super::both_ok(async { Ok::<_, ()>(1) }, async { 2 }), 2);
+        assert_eq!(done, Some(Ok((1, 2))));
+        // The second never finishes: the first's error does not wait for it.
+        let failed = poll_n(
+            super::both_ok(
+                async { Err::<u8, _>("throttled") },
+                std::future::pending::<()>(),
+            ),
+            1,
+        );
+        assert_eq!(failed, Some(Err("throttled")));
+        let waits = poll_n(
+            super::both_ok(async { Ok::<_, ()>(1) }, std::future::pending::<()>()),
+            5,
+        );
+        assert_eq!(waits, None, "an Ok waits for the second");
+    }
+
     use super::*;
     use crate::ports::fakes::MemoryNotifier;
 

@@ -3,23 +3,28 @@
 //! both come from one DescribeSecurityGroups. Only a group found is kept: a
 //! group not visible yet is read again, as the guard's wait for it needs.
 //! A group's rules read ahead (beside the group, when the record already
-//! asks for a revocation) serve the next read of them, once: every read
-//! after that goes to EC2.
+//! asks for a revocation) serve the next read of them, once, and only while
+//! they are fresh ([`AHEAD_FRESH`]) and no wait for the group came between:
+//! every other read goes to EC2.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
 use super::{AwsError, GroupInfo, SecurityGroups};
 use crate::model::sg::{PrefixListEntries, SgRule};
 
+/// How long rules read ahead may stand for a read right before revoking.
+pub const AHEAD_FRESH: Duration = Duration::from_secs(2);
+
 /// `inner`, with each group found kept for the life of this value (one
 /// event).
 pub struct GroupsReadOnce<'a> {
     inner: &'a dyn SecurityGroups,
     found: Mutex<HashMap<String, GroupInfo>>,
-    ahead: Mutex<HashMap<String, Vec<SgRule>>>,
+    ahead: Mutex<HashMap<String, (Instant, Vec<SgRule>)>>,
 }
 
 impl<'a> GroupsReadOnce<'a> {
@@ -36,7 +41,7 @@ impl<'a> GroupsReadOnce<'a> {
     pub async fn read_rules_ahead(&self, group_id: &str) {
         if let Ok(rules) = self.inner.rules_of_group(group_id).await {
             let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
-            ahead.insert(group_id.to_string(), rules);
+            ahead.insert(group_id.to_string(), (Instant::now(), rules));
         }
     }
 
@@ -54,6 +59,12 @@ impl SecurityGroups for GroupsReadOnce<'_> {
             return Ok(Some(group));
         }
         let read = self.inner.group(group_id).await?;
+        if read.is_none() {
+            // A wait for the group follows: rules read before it would be
+            // older than "right before revoking".
+            let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+            ahead.remove(group_id);
+        }
         if let Some(group) = &read {
             let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
             found.insert(group_id.to_string(), group.clone());
@@ -67,8 +78,8 @@ impl SecurityGroups for GroupsReadOnce<'_> {
             ahead.remove(group_id)
         };
         match ahead {
-            Some(rules) => Ok(rules),
-            None => self.inner.rules_of_group(group_id).await,
+            Some((read_at, rules)) if read_at.elapsed() <= AHEAD_FRESH => Ok(rules),
+            _ => self.inner.rules_of_group(group_id).await,
         }
     }
 
@@ -159,5 +170,23 @@ mod tests {
             [("team".to_string(), "web".to_string())]
         );
         assert_eq!(inner.reads.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn rules_read_ahead_are_dropped_when_the_group_must_be_waited_for() {
+        let inner = Counting {
+            reads: AtomicUsize::new(0),
+            hidden: 1,
+            rule_reads: AtomicUsize::new(0),
+        };
+        let once = GroupsReadOnce::new(&inner);
+        once.read_rules_ahead("sg-1").await;
+        assert_eq!(once.group("sg-1").await.unwrap(), None, "not visible yet");
+        once.rules_of_group("sg-1").await.unwrap();
+        assert_eq!(
+            inner.rule_reads.load(Ordering::Relaxed),
+            2,
+            "read again after the wait, not taken from before it"
+        );
     }
 }

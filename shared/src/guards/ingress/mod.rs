@@ -146,23 +146,29 @@ impl IngressGuard<'_> {
         let mut report = Report::for_event(event);
         report.resource = Some(change.resource());
         // A record that already asks for a revocation: the rules are read
-        // back (right before revoking, DESIGN §7.8) beside the group's read.
+        // back (right before revoking, DESIGN §7.8) beside the group's read,
+        // when there is one (GroupsReadOnce drops them if the group must be
+        // waited for, or once they are old).
         let ahead = change
             .group_id
             .clone()
+            .filter(|_| self.reads_group_name(&change))
             .filter(|_| assess(&change, self.policy).1.is_some());
-        let enriched = match &ahead {
+        let mut change = match &ahead {
             Some(group) => {
-                let (enriched, ()) = crate::guards::both(
+                crate::guards::both_ok(
                     self.enrich(event, change, true, &mut report),
                     groups.read_rules_ahead(group),
                 )
-                .await;
-                enriched
+                .await
+                .map_err(aws)?
+                .0
             }
-            None => self.enrich(event, change, true, &mut report).await,
+            None => self
+                .enrich(event, change, true, &mut report)
+                .await
+                .map_err(aws)?,
         };
-        let mut change = enriched.map_err(aws)?;
         let (mut findings, mut plan) = assess(&change, self.policy);
         if needs_stored_rules(&change, plan.as_ref()) {
             change = self
@@ -186,10 +192,10 @@ impl IngressGuard<'_> {
         let interfaces = self.interfaces_for_paths(group);
         let interfaces = if let Some(plan) = plan {
             report.plan = plan.steps();
-            let (acted, interfaces) =
-                crate::guards::both(self.act(event, &plan, &mut report, today), interfaces).await;
-            acted.map_err(aws)?;
-            interfaces
+            crate::guards::both_ok(self.act(event, &plan, &mut report, today), interfaces)
+                .await
+                .map_err(aws)?
+                .1
         } else {
             interfaces.await
         };

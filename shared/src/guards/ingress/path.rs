@@ -176,6 +176,17 @@ impl IngressGuard<'_> {
         }
         report.notes.push(in_use_note(group, &interfaces));
         let subnets = subnets_of(&interfaces);
+        if self.deadline.is_some_and(|d| Instant::now() + ONE_CALL > d) {
+            let why = format!(
+                "the network of {group}'s subnets was not read (the invocation's time was kept for the alert)"
+            );
+            paths::same_for_all(
+                &mut report.findings,
+                &exposed,
+                &Reachability::Unknown { why },
+            );
+            return;
+        }
         let networks = self.networks(vpcs, event, &subnets).await;
         for &i in &exposed {
             let Some(f) = report.findings.get_mut(i) else {

@@ -85,6 +85,14 @@ impl IngressGuard<'_> {
         Ok(report)
     }
 
+    /// Whether [`Self::enrich`] reads the group (its name, for EC2-SG-010):
+    /// the record names the group by id only and the rule is on.
+    pub(super) fn reads_group_name(&self, change: &SgChange) -> bool {
+        DEFAULT_GROUP.setting(self.policy).action != Action::Off
+            && change.group_name.is_none()
+            && change.group_id.is_some()
+    }
+
     /// Adds what only EC2 can say about the change's context: the group's
     /// name when the record lacks it and `read_name` (EC2-SG-010,
     /// DescribeSecurityGroups), and what the prefix lists its rules reference
@@ -97,11 +105,8 @@ impl IngressGuard<'_> {
         read_name: bool,
         report: &mut Report,
     ) -> Result<SgChange, AwsError> {
-        let name_matters = DEFAULT_GROUP.setting(self.policy).action != Action::Off;
-        if let (true, true, None, Some(group_id)) = (
-            read_name,
-            name_matters,
-            &change.group_name,
+        if let (true, Some(group_id)) = (
+            read_name && self.reads_group_name(&change),
             change.group_id.clone(),
         ) {
             match self.groups.group(&group_id).await {
