@@ -11,7 +11,7 @@ use super::{
     check_run, summaries_prefix, Batch, BatchSummary, FailedObject, RetroError, FINDINGS_PREFIX,
 };
 use crate::finding::Severity;
-use crate::output::notify::{Attribute, Notification, SUBJECT_MAX};
+use crate::output::notify::{cut, Notification, SUBJECT_MAX};
 use crate::ports::Objects;
 
 /// Failed objects and batches the alert lists by name (the summary object
@@ -286,15 +286,7 @@ impl RunSummary {
         if !self.complete {
             subject.insert_str(0, "[INCOMPLETE] ");
         }
-        if subject.len() > SUBJECT_MAX {
-            let mut end = SUBJECT_MAX - 1;
-            while !subject.is_char_boundary(end) {
-                end -= 1;
-            }
-            subject.truncate(end);
-            subject.push('…');
-        }
-        subject
+        cut(&subject, SUBJECT_MAX)
     }
 
     /// The text for people.
@@ -406,28 +398,12 @@ impl RunSummary {
 
     /// The SNS summary: text for people, the brief for machines.
     pub fn notification(&self) -> Notification {
-        let text = self.text();
-        let json = self.brief().to_string();
-        let message = serde_json::json!({
-            "default": text, "email": text, "sqs": json, "lambda": json, "https": json,
-        })
-        .to_string();
-        Notification {
-            subject: self.subject(),
-            message,
-            attributes: vec![
-                Attribute {
-                    name: "severity",
-                    data_type: "String",
-                    value: self.top().map_or("info", Severity::as_str).to_string(),
-                },
-                Attribute {
-                    name: "action",
-                    data_type: "String",
-                    value: "retro_summary".to_string(),
-                },
-            ],
-            verdict_included: true,
-        }
+        Notification::summary(
+            self.subject(),
+            &self.text(),
+            &self.brief().to_string(),
+            self.top(),
+            "retro_summary",
+        )
     }
 }

@@ -471,3 +471,20 @@ async fn a_run_whose_map_failed_or_whose_objects_were_not_all_read_is_not_comple
         run.incomplete
     );
 }
+
+#[tokio::test]
+async fn the_summary_subject_fits_sns_and_stays_ascii_for_the_longest_run_name() {
+    let objects = MemoryObjects::default();
+    let run = "r".repeat(80);
+    let map = result_files(&objects, &[], &[]);
+    let summary = aggregate(&objects, RESULTS, &run, &map, 0.0).await.unwrap();
+    let subject = summary.notification().subject;
+    assert!(
+        subject.len() <= crate::output::notify::SUBJECT_MAX && subject.is_ascii(),
+        "{subject}"
+    );
+    assert!(
+        subject.starts_with("[INCOMPLETE] [INFO] retro scan rrr"),
+        "{subject}"
+    );
+}

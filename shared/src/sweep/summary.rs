@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::finding::Severity;
-use crate::output::notify::{Attribute, Notification};
+use crate::output::notify::Notification;
 use crate::state::{PlaceStatus, Record, Status};
 
 /// The daily summary (DESIGN §12): open findings by severity, account and
@@ -170,29 +170,8 @@ impl Summary {
 
     /// The SNS message: text for people, this document for machines.
     pub fn notification(&self) -> Notification {
-        let text = self.text();
         let json = serde_json::to_string(self).unwrap_or_default();
-        let message = serde_json::json!({
-            "default": text, "email": text, "sqs": json, "lambda": json, "https": json,
-        })
-        .to_string();
-        Notification {
-            subject: self.subject(),
-            message,
-            attributes: vec![
-                Attribute {
-                    name: "severity",
-                    data_type: "String",
-                    value: self.top().map_or("info", Severity::as_str).to_string(),
-                },
-                Attribute {
-                    name: "action",
-                    data_type: "String",
-                    value: "summary".to_string(),
-                },
-            ],
-            verdict_included: true,
-        }
+        Notification::summary(self.subject(), &self.text(), &json, self.top(), "summary")
     }
 }
 

@@ -18,7 +18,7 @@ use crate::report::Report;
 pub use crate::secrets::redact;
 pub use attributes::Attribute;
 pub use body::text_body;
-pub use subject::{outcome_tag, subject, SUBJECT_MAX};
+pub use subject::{cut, outcome_tag, subject, SUBJECT_MAX};
 
 use attributes::attributes;
 
@@ -38,6 +38,42 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// A summary's message (the sweep's daily one, a retro scan's): `text`
+    /// for people (`default`, `email`), `json` for machines (`sqs`,
+    /// `lambda`, `https`), with the `severity` of the worst finding
+    /// (`info` when none) and `action` as attributes.
+    pub fn summary(
+        subject: String,
+        text: &str,
+        json: &str,
+        top: Option<crate::finding::Severity>,
+        action: &str,
+    ) -> Notification {
+        let message = serde_json::json!({
+            "default": text, "email": text, "sqs": json, "lambda": json, "https": json,
+        })
+        .to_string();
+        Notification {
+            subject,
+            message,
+            attributes: vec![
+                Attribute {
+                    name: "severity",
+                    data_type: "String",
+                    value: top
+                        .map_or("info", crate::finding::Severity::as_str)
+                        .to_string(),
+                },
+                Attribute {
+                    name: "action",
+                    data_type: "String",
+                    value: action.to_string(),
+                },
+            ],
+            verdict_included: true,
+        }
+    }
+
     /// Renders the report within SNS's size limit. The text body is shortened
     /// first (listing fewer findings, with the count of the rest); the JSON
     /// verdict is never truncated: when even one copy of it does not fit, it

@@ -103,7 +103,7 @@ pub fn subject(report: &Report) -> String {
 }
 
 /// `text` (ASCII) in at most `max` bytes, `...` marking a cut.
-fn cut(text: &str, max: usize) -> String {
+pub fn cut(text: &str, max: usize) -> String {
     if text.len() <= max {
         text.to_string()
     } else if max <= 3 {
