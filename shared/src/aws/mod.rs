@@ -22,6 +22,7 @@ pub mod securityhub;
 pub mod sns;
 #[cfg(feature = "state")]
 pub mod state;
+pub mod tls;
 pub mod vpc;
 
 use async_trait::async_trait;
@@ -142,11 +143,15 @@ pub fn sink_timeouts() -> aws_config::timeout::TimeoutConfig {
     timeouts(2, 3, 4)
 }
 
-/// The SDK configuration of a guard function: the environment's credentials
-/// and region, with [`guard_timeouts`].
-pub async fn sdk_config() -> aws_config::SdkConfig {
+/// The SDK configuration of a function: the environment's credentials and
+/// region, `timeouts`, and an HTTP client that trusts `roots` alone.
+pub async fn sdk_config(
+    timeouts: aws_config::timeout::TimeoutConfig,
+    roots: tls::TlsRoots,
+) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(guard_timeouts())
+        .timeout_config(timeouts)
+        .http_client(tls::http_client(roots))
         .load()
         .await
 }

@@ -145,13 +145,12 @@ pub trait Function: Sized {
 
 /// Every function's `main`: logging that never prints an event body at any
 /// level, the configuration and policy (a bad one fails the start, naming
-/// the key), the SDK with the function's timeouts, then the Lambda runtime.
+/// the key), the SDK with the function's timeouts and TLS roots
+/// ([`crate::aws::tls`]), then the Lambda runtime.
 pub async fn serve<F: Function>() -> Result<(), lambda_runtime::Error> {
     init_tracing_to(std::io::stdout)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(F::timeouts())
-        .load()
-        .await;
+    let roots = crate::aws::tls::TlsRoots::from_env()?;
+    let sdk = crate::aws::sdk_config(F::timeouts(), roots).await;
     let config = FunctionConfig::from_env(read_policy_object(&sdk).await?)?;
     let function = F::new(&sdk, config)?;
     lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<Value>| {
