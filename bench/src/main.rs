@@ -197,13 +197,12 @@ async fn main() -> anyhow::Result<()> {
         push_cold(&mut rows, &format!("{function} ({file})"), &colds);
     }
 
-    // moto's own time for ingress-guard's calls, made from here before the
-    // warm runs (moto slows as it holds more groups: measured at the size
-    // the guard's warm run starts at).
-    let (floor, body) = sink::moto_floor(&emu, &sink, warm_events.min(200)).await?;
-
     // 2. Warm: one process each, every event a group with SSH just opened.
+    //    Each of ingress-guard's events is paired with moto's own time for
+    //    the same calls, made from here at the same size of moto (it slows
+    //    as it holds more groups), before or after the event in turn.
     let mut warm_stats = Vec::new();
+    let mut paired = None;
     for (what, command) in [
         ("ingress-guard", &ours as &dyn Fn(&str) -> Command),
         ("Cloud Custodian", &theirs),
@@ -215,9 +214,10 @@ async fn main() -> anyhow::Result<()> {
             groups.push(group);
             events.push(event);
         }
-        let (latencies, alerts) = warm(what, command, &events, &emu, &sink).await?;
-        check_done(&emu, &format!("warm {what}"), &groups, alerts).await?;
-        let stats = Stats::of(&latencies).ok_or_else(|| anyhow::anyhow!("no warm events"))?;
+        let with_floor = paired.is_none();
+        let run = warm(what, command, &events, &emu, &sink, with_floor).await?;
+        check_done(&emu, &format!("warm {what}"), &groups, run.alerts).await?;
+        let stats = Stats::of(&run.latencies).ok_or_else(|| anyhow::anyhow!("no warm events"))?;
         rows.push(Row(
             format!(
                 "warm {what}, {} events (describe + revoke + publish each)",
@@ -231,19 +231,28 @@ async fn main() -> anyhow::Result<()> {
                 ms(stats.p99)
             ),
         ));
+        if with_floor {
+            paired = Some(run);
+        }
         warm_stats.push(stats);
     }
-    if let Some(s) = Stats::of(&floor) {
-        rows.push(Row(
-            format!("moto's own time for the same calls, made by this harness (describe with the rules read back; revoke with the interfaces read; publish of a {body}-byte alert)"),
-            format!("{} events, mean / p50 / p99", s.count),
-            format!("{} / {} / {}", ms(s.mean), ms(s.median), ms(s.p99)),
-        ));
-        if let Some(w) = warm_stats.first() {
+    if let Some(run) = &paired {
+        if let (Some(s), Some((p25, p50, p75))) = (Stats::of(&run.floor), run.share()) {
             rows.push(Row(
-                "ingress-guard's own share of a warm event (its p50 less moto's p50 for the same calls)".into(),
-                "warm p50 − floor p50".into(),
-                ms(w.median.saturating_sub(s.median)),
+                format!("moto's own time for the same calls, made by this harness beside each warm event (describe with the rules read back; revoke with the interfaces read; publish of a {}-byte alert)", run.floor_body),
+                format!("{} events, mean / p50 / p99", s.count),
+                format!("{} / {} / {}", ms(s.mean), ms(s.median), ms(s.p99)),
+            ));
+            rows.push(Row(
+                "ingress-guard's own share of a warm event (each event less its paired floor)"
+                    .into(),
+                "median / p25 / p75".into(),
+                format!(
+                    "{} / {} / {}",
+                    signed_ms(p50),
+                    signed_ms(p25),
+                    signed_ms(p75)
+                ),
             ));
         }
     }
@@ -372,20 +381,70 @@ fn ratios(ours: &Colds, theirs: &Colds, w_ours: &Stats, w_theirs: &Stats) -> Row
     )
 }
 
+/// What a warm run measured.
+struct WarmRun {
+    /// Each event's latency but the first's.
+    latencies: Vec<Duration>,
+    /// moto's own time for the same calls, paired with each latency (when asked).
+    floor: Vec<Duration>,
+    /// The floor's Publish body, in bytes.
+    floor_body: usize,
+    /// Alerts published by the function.
+    alerts: usize,
+}
+
+impl WarmRun {
+    /// Quartiles of each latency less its paired floor, in milliseconds
+    /// (negative where moto took longer for the harness than for the guard).
+    fn share(&self) -> Option<(f64, f64, f64)> {
+        if self.floor.len() != self.latencies.len() || self.floor.is_empty() {
+            return None;
+        }
+        let mut d: Vec<f64> = self
+            .latencies
+            .iter()
+            .zip(&self.floor)
+            .map(|(l, f)| (l.as_secs_f64() - f.as_secs_f64()) * 1000.0)
+            .collect();
+        d.sort_by(f64::total_cmp);
+        let at = |q: f64| d[((d.len() - 1) as f64 * q).round() as usize];
+        Some((at(0.25), at(0.5), at(0.75)))
+    }
+}
+
+fn signed_ms(v: f64) -> String {
+    format!("{v:+.2} ms")
+}
+
 /// One process serving `events` one by one: the latency of each but the
 /// first (from handing it out to the answer), and the alerts published (taken
-/// from the queue between events).
+/// from the queue between events). With `floor`, moto's own time for the
+/// same calls is measured beside each timed event, before it or after it in
+/// turn.
 async fn warm(
     what: &str,
     command: &dyn Fn(&str) -> Command,
     events: &[Value],
     emu: &Emulator,
     sink: &Sink,
-) -> anyhow::Result<(Vec<Duration>, usize)> {
+    floor: bool,
+) -> anyhow::Result<WarmRun> {
     let api = RuntimeApi::start()?;
     let mut child = command(api.address()).spawn()?;
-    let (mut latencies, mut alerts) = (Vec::new(), 0);
+    let mut run = WarmRun {
+        latencies: Vec::new(),
+        floor: Vec::new(),
+        floor_body: 0,
+        alerts: 0,
+    };
     for (i, event) in events.iter().enumerate() {
+        let timed = i > 0;
+        let floor_first = i % 2 == 0;
+        if floor && timed && floor_first {
+            let (took, body) = sink::moto_floor(emu, sink).await?;
+            run.floor.push(took);
+            run.floor_body = body;
+        }
         let id = api.push(serde_json::to_vec(event)?);
         let answer = api
             .answer(&id, Duration::from_secs(30))
@@ -395,14 +454,22 @@ async fn warm(
             "{what}: warm event {i}: {}",
             String::from_utf8_lossy(&answer.body)
         );
-        if i > 0 {
-            latencies.extend(answer.latency);
+        if timed {
+            let latency = answer
+                .latency
+                .ok_or_else(|| anyhow::anyhow!("{what}: warm event {i} has no latency"))?;
+            run.latencies.push(latency);
         }
-        alerts += sink.take_now(emu).await?;
+        run.alerts += sink.take_now(emu).await?;
+        if floor && timed && !floor_first {
+            let (took, body) = sink::moto_floor(emu, sink).await?;
+            run.floor.push(took);
+            run.floor_body = body;
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
-    Ok((latencies, alerts))
+    Ok(run)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

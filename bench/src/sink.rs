@@ -110,73 +110,65 @@ pub async fn groups_with_ingress(emu: &Emulator, groups: &[String]) -> anyhow::R
     Ok(open)
 }
 
-/// moto's own time for what ingress-guard asks of it per event, made from
-/// here in the same order: DescribeSecurityGroups (tags, name) and, beside
-/// it, the rules read back (DescribeSecurityGroupRules); then
-/// RevokeSecurityGroupIngress by rule id and, beside it,
-/// DescribeNetworkInterfaces of the group (where it is in use, for the
-/// alert's path lines); then the Publish of the alert as the guard renders it for
-/// the same event (`Notification::render` of its verdict with the rule
-/// revoked and its restore command; the guard's own also names where the
-/// group is in use). Returns the times and the Publish body's size.
-pub async fn moto_floor(
-    emu: &Emulator,
-    sink: &Sink,
-    count: usize,
-) -> anyhow::Result<(Vec<Duration>, usize)> {
+/// moto's own time for what ingress-guard asks of it for one event, made
+/// from here in the same order on a group of its own with SSH just opened:
+/// DescribeSecurityGroups (tags, name) and, beside it, the rules read back
+/// (DescribeSecurityGroupRules); then RevokeSecurityGroupIngress by rule id
+/// and, beside it, DescribeNetworkInterfaces of the group (where it is in
+/// use, for the alert's path lines); then the Publish of the alert as the
+/// guard renders it for the same event (`Notification::render` of its
+/// verdict with the rule revoked and its restore command; the guard's own
+/// also names where the group is in use). Returns the time and the Publish
+/// body's size; the alert is taken from the queue.
+pub async fn moto_floor(emu: &Emulator, sink: &Sink) -> anyhow::Result<(Duration, usize)> {
     let notifier = SnsNotifier::new(emu.sns.clone(), sink.topic_arn.clone());
     let policy = access_guard::policy::Policy::embedded();
-    let mut latencies = Vec::new();
-    let mut body = 0;
-    for _ in 0..count {
-        let group = emu.group(&[]).await;
-        let rules = emu.open_to_world(&group, &[22]).await;
-        let event = Event::from_value(&authorize_event(&group, &rules), "floor")?;
-        let mut report =
-            access_guard::guards::offline::evaluate(&event, &policy, access_guard::model::today())?;
-        for (port, id) in &rules {
-            report.outcomes.push(Outcome {
-                restore: Some(format!(
-                    "aws ec2 authorize-security-group-ingress --region us-east-1 --group-id {group} --ip-permissions IpProtocol=tcp,FromPort={port},ToPort={port},IpRanges=[{{CidrIp=0.0.0.0/0}}]"
-                )),
-                rule_id: id.clone(),
-                result: OutcomeKind::Revoked,
-                error_code: None,
-                earlier_attempt: false,
-            });
-        }
-        let alert = Notification::render(&report);
-        body = alert.message.len();
-        let started = Instant::now();
-        let describe = emu.ec2.describe_security_groups().group_ids(&group).send();
-        let read_back = emu
-            .ec2
-            .describe_security_group_rules()
-            .filters(Filter::builder().name("group-id").values(&group).build())
-            .send();
-        let (described, read_back) = tokio::join!(describe, read_back);
-        described.map_err(fail("DescribeSecurityGroups"))?;
-        read_back.map_err(fail("DescribeSecurityGroupRules"))?;
-        let revoke = emu
-            .ec2
-            .revoke_security_group_ingress()
-            .group_id(&group)
-            .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
-            .send();
-        let interfaces = emu
-            .ec2
-            .describe_network_interfaces()
-            .filters(Filter::builder().name("group-id").values(&group).build())
-            .send();
-        let (revoked, read) = tokio::join!(revoke, interfaces);
-        revoked.map_err(fail("RevokeSecurityGroupIngress"))?;
-        read.map_err(fail("DescribeNetworkInterfaces"))?;
-        notifier
-            .publish(&alert)
-            .await
-            .map_err(|e| anyhow::anyhow!("Publish: {e}"))?;
-        latencies.push(started.elapsed());
-        sink.take_now(emu).await?;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let event = Event::from_value(&authorize_event(&group, &rules), "floor")?;
+    let mut report =
+        access_guard::guards::offline::evaluate(&event, &policy, access_guard::model::today())?;
+    for (port, id) in &rules {
+        report.outcomes.push(Outcome {
+            restore: Some(format!(
+                "aws ec2 authorize-security-group-ingress --region us-east-1 --group-id {group} --ip-permissions IpProtocol=tcp,FromPort={port},ToPort={port},IpRanges=[{{CidrIp=0.0.0.0/0}}]"
+            )),
+            rule_id: id.clone(),
+            result: OutcomeKind::Revoked,
+            error_code: None,
+            earlier_attempt: false,
+        });
     }
-    Ok((latencies, body))
+    let alert = Notification::render(&report);
+    let started = Instant::now();
+    let describe = emu.ec2.describe_security_groups().group_ids(&group).send();
+    let read_back = emu
+        .ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(&group).build())
+        .send();
+    let (described, read_back) = tokio::join!(describe, read_back);
+    described.map_err(fail("DescribeSecurityGroups"))?;
+    read_back.map_err(fail("DescribeSecurityGroupRules"))?;
+    let revoke = emu
+        .ec2
+        .revoke_security_group_ingress()
+        .group_id(&group)
+        .set_security_group_rule_ids(Some(rules.iter().map(|r| r.1.clone()).collect()))
+        .send();
+    let interfaces = emu
+        .ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name("group-id").values(&group).build())
+        .send();
+    let (revoked, read) = tokio::join!(revoke, interfaces);
+    revoked.map_err(fail("RevokeSecurityGroupIngress"))?;
+    read.map_err(fail("DescribeNetworkInterfaces"))?;
+    notifier
+        .publish(&alert)
+        .await
+        .map_err(|e| anyhow::anyhow!("Publish: {e}"))?;
+    let took = started.elapsed();
+    sink.take_now(emu).await?;
+    Ok((took, alert.message.len()))
 }
