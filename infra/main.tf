@@ -367,6 +367,7 @@ locals {
     var.dry_run != null ? { ACCESS_GUARD_DRY_RUN = tostring(var.dry_run) } : {},
     var.notify_min_severity != null ? { ACCESS_GUARD_NOTIFY_MIN_SEVERITY = var.notify_min_severity } : {},
     var.exemption_tag_key != null ? { ACCESS_GUARD_EXEMPTION_TAG_KEY = var.exemption_tag_key } : {},
+    var.tls_roots != null ? { ACCESS_GUARD_TLS_ROOTS = var.tls_roots } : {},
   )
 
   log_kms_key_arn = var.log_kms_key_arn != "" ? var.log_kms_key_arn : aws_kms_key.guard.arn

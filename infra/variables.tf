@@ -46,6 +46,18 @@ variable "exemption_tag_key" {
   }
 }
 
+variable "tls_roots" {
+  description = "Set to choose which authorities the functions trust for their calls to AWS (ACCESS_GUARD_TLS_ROOTS): \"amazon\", the five roots of Amazon Trust Services alone, which every AWS service endpoint chains to, or \"system\", the Lambda runtime's store (for an egress proxy that inspects TLS with its own authority). Unset (null): amazon, or system in the China regions."
+  type        = string
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.tls_roots == null ? true : contains(["amazon", "system"], var.tls_roots)
+    error_message = "tls_roots must be null, \"amazon\" or \"system\"."
+  }
+}
+
 variable "policy_toml" {
   description = "The policy as inline TOML (replaces the embedded default; keys left out keep their defaults). Empty: the embedded default."
   type        = string

@@ -1098,6 +1098,8 @@ fn the_module_passes_a_policy_override_only_when_its_variable_is_set() {
         (DRY_RUN_VAR, "dry_run"),
         (NOTIFY_MIN_SEVERITY_VAR, "notify_min_severity"),
         (EXEMPTION_TAG_KEY_VAR, "exemption_tag_key"),
+        // Not a policy setting, but the same rule: unset, the code decides.
+        (access_guard::aws::tls::TLS_ROOTS_VAR, "tls_roots"),
     ];
     let env = local_expr_in("infra/main.tf", "common_environment");
     let hcl::Expression::FuncCall(merge) = &env else {
