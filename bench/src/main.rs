@@ -156,8 +156,12 @@ async fn main() -> anyhow::Result<()> {
 
     // 1. Cold starts, the two side by side run after run: the same job (SSH
     //    opened to the internet: describe, revoke, publish), each checked in moto.
+    //    Each of ingress-guard's is paired with moto's own time for the same
+    //    calls, made from here just before it.
     let (mut cold_ours, mut cold_theirs) = (Colds::default(), Colds::default());
+    let mut cold_floor = Vec::new();
     for _ in 0..runs {
+        cold_floor.push(sink::moto_floor(&emu, &sink).await?.0);
         let (group, event) = ssh_opened(&emu).await;
         cold_ours.push(cold_start("ingress-guard", ours, &event)?);
         check_done(&emu, "ingress-guard", &[group], sink.take(&emu).await?).await?;
@@ -170,6 +174,19 @@ async fn main() -> anyhow::Result<()> {
         "ingress-guard (describe, read back + revoke, publish)",
         &cold_ours,
     );
+    let after_init: Vec<Duration> = cold_ours
+        .total
+        .iter()
+        .zip(&cold_ours.init)
+        .map(|(total, init)| total.saturating_sub(*init))
+        .collect();
+    if let Some((p25, p50, p75)) = paired_quartiles(&after_init, &cold_floor) {
+        rows.push(Row(
+            "ingress-guard's own share of a cold event (first /next → response, less moto's own time for the same calls made just before)".into(),
+            "median / p25 / p75".into(),
+            format!("{} / {} / {}", signed_ms(p50), signed_ms(p25), signed_ms(p75)),
+        ));
+    }
     push_cold(
         &mut rows,
         &format!(
@@ -394,22 +411,26 @@ struct WarmRun {
 }
 
 impl WarmRun {
-    /// Quartiles of each latency less its paired floor, in milliseconds
-    /// (negative where moto took longer for the harness than for the guard).
+    /// Quartiles of each latency less its paired floor.
     fn share(&self) -> Option<(f64, f64, f64)> {
-        if self.floor.len() != self.latencies.len() || self.floor.is_empty() {
-            return None;
-        }
-        let mut d: Vec<f64> = self
-            .latencies
-            .iter()
-            .zip(&self.floor)
-            .map(|(l, f)| (l.as_secs_f64() - f.as_secs_f64()) * 1000.0)
-            .collect();
-        d.sort_by(f64::total_cmp);
-        let at = |q: f64| d[((d.len() - 1) as f64 * q).round() as usize];
-        Some((at(0.25), at(0.5), at(0.75)))
+        paired_quartiles(&self.latencies, &self.floor)
     }
+}
+
+/// Quartiles of each of `a` less its pair in `b`, in milliseconds (negative
+/// where `b` took longer).
+fn paired_quartiles(a: &[Duration], b: &[Duration]) -> Option<(f64, f64, f64)> {
+    if a.len() != b.len() || a.is_empty() {
+        return None;
+    }
+    let mut d: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| (a.as_secs_f64() - b.as_secs_f64()) * 1000.0)
+        .collect();
+    d.sort_by(f64::total_cmp);
+    let at = |q: f64| d[((d.len() - 1) as f64 * q).round() as usize];
+    Some((at(0.25), at(0.5), at(0.75)))
 }
 
 fn signed_ms(v: f64) -> String {
