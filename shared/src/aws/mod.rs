@@ -145,84 +145,19 @@ pub fn sink_timeouts() -> aws_config::timeout::TimeoutConfig {
 
 /// The SDK configuration of a function: the environment's credentials and
 /// region, `timeouts`, and an HTTP client that trusts `roots` alone.
-///
-/// Lambda puts the function's credentials and region in its environment,
-/// where the SDK's default chains look first. When they are there, they are
-/// taken as they are, without building the rest of those chains (a web
-/// identity provider with its own STS client, IMDS, SSO): the same values,
-/// and a fifth of the start-up's time to its first event. Otherwise the
-/// default chains decide, as they would.
 pub async fn sdk_config(
     timeouts: aws_config::timeout::TimeoutConfig,
     roots: tls::TlsRoots,
 ) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts)
-        .http_client(tls::http_client(roots));
-    if let Some(region) = from_environment(&|name| std::env::var(name).ok()) {
-        loader = loader
-            .region(aws_config::Region::new(region))
-            .credentials_provider(
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            );
-    }
-    loader.load().await
-}
-
-/// The region, when the environment also holds credentials: what the
-/// default chains would take from it (`AWS_REGION`, else
-/// `AWS_DEFAULT_REGION`; an access key and its secret).
-fn from_environment(get: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let set = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-    set("AWS_ACCESS_KEY_ID")?;
-    set("AWS_SECRET_ACCESS_KEY")?;
-    set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION"))
+        .http_client(tls::http_client(roots))
+        .load()
+        .await
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn the_environment_is_taken_as_it_is_only_with_a_region_and_credentials() {
-        fn region(pairs: &[(&str, &str)]) -> Option<String> {
-            super::from_environment(&|name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            })
-        }
-        let lambda = [
-            ("AWS_ACCESS_KEY_ID", "ASIA"),
-            ("AWS_SECRET_ACCESS_KEY", "s"),
-            ("AWS_SESSION_TOKEN", "t"),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_DEFAULT_REGION", "us-east-1"),
-        ];
-        assert_eq!(region(&lambda).as_deref(), Some("eu-west-1"));
-        let default_region = [
-            ("AWS_ACCESS_KEY_ID", "AKIA"),
-            ("AWS_SECRET_ACCESS_KEY", "s"),
-            ("AWS_DEFAULT_REGION", "us-east-1"),
-        ];
-        assert_eq!(region(&default_region).as_deref(), Some("us-east-1"));
-        // Anything missing: the default chains decide.
-        for partial in [
-            &[("AWS_SECRET_ACCESS_KEY", "s"), ("AWS_REGION", "eu-west-1")][..],
-            &[("AWS_ACCESS_KEY_ID", "AKIA"), ("AWS_REGION", "eu-west-1")],
-            &[
-                ("AWS_ACCESS_KEY_ID", "AKIA"),
-                ("AWS_SECRET_ACCESS_KEY", "s"),
-            ],
-            &[
-                ("AWS_ACCESS_KEY_ID", " "),
-                ("AWS_SECRET_ACCESS_KEY", "s"),
-                ("AWS_REGION", "eu-west-1"),
-            ],
-        ] {
-            assert_eq!(region(partial), None, "{partial:?}");
-        }
-    }
-
     use aws_sdk_ecs::types::Failure;
 
     use super::ecs_failure;
