@@ -54,14 +54,7 @@ pub fn read_document_with(
     want: impl Fn(&str) -> Want,
 ) -> Vec<Result<Option<Event>, ParseError>> {
     let mut out = Vec::new();
-    // Plain bytes are read in one chunk of their own size: an event of a
-    // few KB does not pay for zeroing a buffer made for a stream.
-    let chunk = if bytes.starts_with(&[0x1f, 0x8b]) {
-        CHUNK
-    } else {
-        bytes.len().saturating_add(1).min(CHUNK)
-    };
-    let contents = read_in_chunks(bytes, chunk, origin, want, |r| out.push(r));
+    let contents = read_stream_with(bytes, origin, want, |r| out.push(r));
     if contents != Contents::Events {
         out.push(Err(ParseError::Document {
             origin: origin.to_string(),
