@@ -18,14 +18,19 @@ fi
 if ! "$VENV/bin/python" -c "import websocket" 2>/dev/null; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "websocket-client==1.8.0"
 fi
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "==> installing Debian's chromium (the HTML report's browser check)"
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  fi
-fi
+# Installs Debian's package $1 when its command is missing ($2: what for).
+apt_install() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "==> installing Debian's $1 ($2)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "$1" >/dev/null
+}
+apt_install chromium "the HTML report's browser check"
+
+# The functions' TLS roots (tests/tls.rs) are checked against `openssl
+# s_server` with certificates the test issues with the openssl command.
+apt_install openssl "the TLS roots' check"
 
 CHECKOV_VERSION="3.3.30"
 CHECKOV_VENV=".venv-checkov"
