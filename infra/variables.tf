@@ -47,7 +47,7 @@ variable "exemption_tag_key" {
 }
 
 variable "tls_roots" {
-  description = "Set to choose which authorities the functions trust for their calls to AWS (ACCESS_GUARD_TLS_ROOTS): \"amazon\", the five roots of Amazon Trust Services alone, which every AWS service endpoint chains to, or \"system\", the Lambda runtime's store (for an egress proxy that inspects TLS with its own authority). Unset (null): amazon, or system in the China regions."
+  description = "Set to choose which authorities the functions trust for their calls to AWS (ACCESS_GUARD_TLS_ROOTS): \"amazon\", the five roots of Amazon Trust Services alone, which every AWS service endpoint chains to in the commercial regions and GovCloud (US), or \"system\", the Lambda runtime's store (for an HTTPS proxy or an HTTPS endpoint override). Unset (null): amazon in the commercial regions and GovCloud (US), system in the other partitions."
   type        = string
   default     = null
   nullable    = true

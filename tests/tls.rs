@@ -104,15 +104,19 @@ impl TlsServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("openssl s_server");
+        let mut server = TlsServer { child, port };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            // Exited (the port taken since it was found free): not ours to talk to.
+            let exited = server.child.try_wait().expect("s_server's status");
+            assert!(exited.is_none(), "s_server exited: {exited:?}");
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "s_server did not listen"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        TlsServer { child, port }
+        server
     }
 }
 
@@ -145,12 +149,34 @@ async fn get(roots: TlsRoots, port: u16) -> Result<(), SdkError<impl std::error:
         .map(|_| ())
 }
 
+/// A folder of the test's own, removed however the test ends.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[tokio::test]
 async fn the_functions_refuse_a_certificate_no_amazon_root_issued_and_system_roots_are_the_systems()
 {
-    let dir = std::env::temp_dir().join(format!("access-guard-tls-{}", std::process::id()));
+    let temp =
+        TempDir(std::env::temp_dir().join(format!("access-guard-tls-{}", std::process::id())));
+    let dir = temp.0.clone();
     std::fs::create_dir_all(&dir).unwrap();
     issue(&dir);
+    // Straight to the server: no proxy of the environment in between.
+    for proxy in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ] {
+        std::env::remove_var(proxy);
+    }
     // Before any client: the system store is the test authority alone.
     std::env::set_var("SSL_CERT_FILE", dir.join("ca.pem"));
     std::env::set_var("SSL_CERT_DIR", dir.join("no-such-dir"));
@@ -174,5 +200,4 @@ async fn the_functions_refuse_a_certificate_no_amazon_root_issued_and_system_roo
         );
     }
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -119,7 +119,8 @@ pub async fn groups_with_ingress(emu: &Emulator, groups: &[String]) -> anyhow::R
 /// guard renders it for the same event (`Notification::render` of its
 /// verdict with the rule revoked and its restore command; the guard's own
 /// also names where the group is in use). Returns the time and the Publish
-/// body's size; the alert is taken from the queue.
+/// body's size; the alert is taken from the queue and the group deleted, so
+/// that moto is no bigger for what is measured after.
 pub async fn moto_floor(emu: &Emulator, sink: &Sink) -> anyhow::Result<(Duration, usize)> {
     let notifier = SnsNotifier::new(emu.sns.clone(), sink.topic_arn.clone());
     let policy = access_guard::policy::Policy::embedded();
@@ -170,5 +171,11 @@ pub async fn moto_floor(emu: &Emulator, sink: &Sink) -> anyhow::Result<(Duration
         .map_err(|e| anyhow::anyhow!("Publish: {e}"))?;
     let took = started.elapsed();
     sink.take_now(emu).await?;
+    emu.ec2
+        .delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .map_err(fail("DeleteSecurityGroup"))?;
     Ok((took, alert.message.len()))
 }

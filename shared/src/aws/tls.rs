@@ -1,18 +1,21 @@
 //! The roots of trust of the functions' HTTPS calls to AWS.
 //!
-//! Every AWS service endpoint's certificate chains to a root of Amazon Trust
-//! Services (S3 was the last to move, in June 2022). The functions trust
-//! those five roots alone ([`TlsRoots::Amazon`], the default): a certificate
-//! from any other authority, however trusted by the operating system, cannot
-//! stand in for AWS's, and the start-up reads no system store. That store is
+//! In the commercial regions and GovCloud (US), every AWS service
+//! endpoint's certificate chains to a root of Amazon Trust Services (S3 was
+//! the last to move, in June 2022). There the functions trust those five
+//! roots alone ([`TlsRoots::Amazon`], the default): a certificate from any
+//! other authority, however trusted by the operating system, cannot stand
+//! in for AWS's, and the start-up reads no system store. That store is
 //! about 140 certificates read from files and parsed, once for the first
-//! client and again into each client's store: two thirds of a cold start's
-//! time before the first event, measured against moto (BENCHMARKS.md).
+//! client and again into each client's store: on the benchmark machine,
+//! init went from 8.4–8.7 ms to 5.1–6.7 ms without it (BENCHMARKS.md).
 //!
 //! [`TlsRoots::System`] (`ACCESS_GUARD_TLS_ROOTS=system`) trusts the
-//! operating system's store as the SDK does by default: for an egress proxy
-//! that inspects TLS with its own authority, and in the China regions, whose
-//! endpoints are not served by Amazon Trust Services.
+//! operating system's store as the SDK does by default. It is the default
+//! in every other partition (China, the isolated regions, the European
+//! Sovereign Cloud), whose endpoints have authorities of their own, and
+//! the choice for an HTTPS proxy (inspecting or not: its own certificate is
+//! checked against the same roots) or an HTTPS endpoint override.
 
 use aws_sdk_sns::config::SharedHttpClient;
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -36,12 +39,15 @@ pub enum TlsRoots {
 }
 
 impl TlsRoots {
-    /// The roots `value` (the variable's) names; unset, [`TlsRoots::Amazon`],
-    /// but [`TlsRoots::System`] in a region of the China partition. Anything
-    /// else is an error that names the variable, so that the start fails.
+    /// The roots `value` (the variable's) names; unset, [`TlsRoots::Amazon`]
+    /// in a region of the commercial partition or of GovCloud (US) (or with
+    /// no region), [`TlsRoots::System`] in any other. Anything else is an
+    /// error that names the variable, so that the start fails.
     pub fn parse(value: Option<&str>, region: Option<&str>) -> Result<TlsRoots, String> {
         match value.map(str::trim) {
-            None | Some("") if region.is_some_and(|r| r.starts_with("cn-")) => Ok(TlsRoots::System),
+            None | Some("") if region.is_some_and(|r| !served_by_amazon_trust(r)) => {
+                Ok(TlsRoots::System)
+            }
             None | Some("") | Some("amazon") => Ok(TlsRoots::Amazon),
             Some("system") => Ok(TlsRoots::System),
             Some(other) => Err(format!(
@@ -58,8 +64,24 @@ impl TlsRoots {
     }
 }
 
+/// Whether `region` is one of the commercial partition's
+/// (`^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`, as the SDK's partitions
+/// have it) or GovCloud (US)'s (`^us-gov-\w+-\d+$`).
+fn served_by_amazon_trust(region: &str) -> bool {
+    const COMMERCIAL: [&str; 9] = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
+    let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match region.split('-').collect::<Vec<_>>()[..] {
+        [area, name, n] => COMMERCIAL.contains(&area) && word(name) && number(n),
+        ["us", "gov", name, n] => word(name) && number(n),
+        _ => false,
+    }
+}
+
 /// The HTTP client of a function's SDK configuration: the SDK's default
-/// (rustls over aws-lc, the proxy the environment names), trusting `roots`.
+/// (`default_https_client` of aws-smithy-runtime: rustls over aws-lc, the
+/// proxy the environment names), trusting `roots`. It is built as the SDK
+/// builds its own, through `build_with_connector_fn`.
 pub fn http_client(roots: TlsRoots) -> SharedHttpClient {
     let trust = match roots {
         TlsRoots::Amazon => TrustStore::empty().with_pem_certificate(AMAZON_ROOTS_PEM.as_bytes()),
@@ -132,8 +154,15 @@ mod tests {
             (None, Some("us-east-1"), Ok(TlsRoots::Amazon)),
             (None, None, Ok(TlsRoots::Amazon)),
             (Some(""), Some("eu-west-1"), Ok(TlsRoots::Amazon)),
+            (None, Some("ap-southeast-5"), Ok(TlsRoots::Amazon)),
+            (None, Some("us-gov-west-1"), Ok(TlsRoots::Amazon)),
             (Some("amazon"), Some("cn-north-1"), Ok(TlsRoots::Amazon)),
             (None, Some("cn-northwest-1"), Ok(TlsRoots::System)),
+            (None, Some("us-iso-east-1"), Ok(TlsRoots::System)),
+            (None, Some("us-isob-east-1"), Ok(TlsRoots::System)),
+            (None, Some("eu-isoe-west-1"), Ok(TlsRoots::System)),
+            (None, Some("eusc-de-east-1"), Ok(TlsRoots::System)),
+            (None, Some("somewhere"), Ok(TlsRoots::System)),
             (Some(" system "), Some("us-east-1"), Ok(TlsRoots::System)),
         ];
         for (value, region, want) in cases {
