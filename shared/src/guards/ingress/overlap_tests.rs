@@ -18,6 +18,29 @@ struct Gate {
     waker: std::sync::Mutex<Option<std::task::Waker>>,
 }
 
+impl Gate {
+    /// Ready once the gate is open.
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.open.load(std::sync::atomic::Ordering::SeqCst) {
+                std::task::Poll::Ready(())
+            } else {
+                *self.waker.lock().unwrap() = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Opens the gate and wakes whoever waits at it.
+    fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().unwrap().take() {
+            w.wake();
+        }
+    }
+}
+
 struct GatedRevoke<'a> {
     groups: &'a MemoryGroups,
     gate: &'a Gate,
@@ -30,15 +53,7 @@ impl crate::ports::IngressRemediator for GatedRevoke<'_> {
         group_id: &str,
         rule_ids: &[&str],
     ) -> Result<crate::ports::Revoked, AwsError> {
-        std::future::poll_fn(|cx| {
-            if self.gate.open.load(std::sync::atomic::Ordering::SeqCst) {
-                std::task::Poll::Ready(())
-            } else {
-                *self.gate.waker.lock().unwrap() = Some(cx.waker().clone());
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        self.gate.wait().await;
         self.groups.revoke_ingress(group_id, rule_ids).await
     }
 }
@@ -52,24 +67,11 @@ struct GatedGroups<'a> {
 #[async_trait::async_trait]
 impl crate::ports::SecurityGroups for GatedGroups<'_> {
     async fn group(&self, group_id: &str) -> Result<Option<crate::ports::GroupInfo>, AwsError> {
-        std::future::poll_fn(|cx| {
-            if self.gate.open.load(std::sync::atomic::Ordering::SeqCst) {
-                std::task::Poll::Ready(())
-            } else {
-                *self.gate.waker.lock().unwrap() = Some(cx.waker().clone());
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        self.gate.wait().await;
         self.groups.group(group_id).await
     }
     async fn rules_of_group(&self, group_id: &str) -> Result<Vec<sg::SgRule>, AwsError> {
-        self.gate
-            .open
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Some(w) = self.gate.waker.lock().unwrap().take() {
-            w.wake();
-        }
+        self.gate.open();
         self.groups.rules_of_group(group_id).await
     }
     async fn prefix_list(&self, list_id: &str) -> Result<sg::PrefixListEntries, AwsError> {
@@ -126,12 +128,7 @@ fn where_the_group_is_in_use_is_read_while_the_revocation_runs() {
     let gate = std::sync::Arc::new(Gate::default());
     let opener = gate.clone();
     let mut vpcs = in_use(vec![interface("eni-1", "subnet-1", Some("203.0.113.7"))]);
-    vpcs.on_group_interfaces = Some(std::sync::Arc::new(move || {
-        opener.open.store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Some(w) = opener.waker.lock().unwrap().take() {
-            w.wake();
-        }
-    }));
+    vpcs.on_group_interfaces = Some(std::sync::Arc::new(move || opener.open()));
     let (g, e) = ssh_and_custom();
     let notifier = crate::ports::fakes::MemoryNotifier::default();
     let (policy, settings) = (revoking(), GuardSettings::default());
