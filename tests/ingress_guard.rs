@@ -6,6 +6,7 @@
 use access_guard::aws::{Ec2Remediator, Ec2SecurityGroups};
 use access_guard::config::FunctionConfig;
 use access_guard::lambda::ingress_guard::{handle, Deps};
+use access_guard::lambda::OnFirstUse;
 use access_guard_e2e::{
     authorize_event, failing_ec2_endpoint, modify_event, older_authorize_event, sdk_config,
     AlertSink, Emulator,
@@ -364,12 +365,20 @@ async fn a_throttled_revoke_fails_the_invocation_and_changes_nothing() {
         groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(&emu.sdk)),
         remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&throttling)),
         vpcs: access_guard::aws::vpc::Ec2Vpcs::new(aws_sdk_ec2::Client::new(&emu.sdk)),
-        services: access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(
+        services: OnFirstUse::client(
             &emu.sdk,
-        )),
-        iam: access_guard::aws::iam::IamClient::new(aws_sdk_iam::Client::new(&emu.sdk)),
-        organizations: access_guard::aws::OrganizationsOus::new(
-            aws_sdk_organizations::Client::new(&emu.sdk),
+            aws_sdk_ecs::Client::new,
+            access_guard::aws::estate::EcsGroupServices::new,
+        ),
+        iam: OnFirstUse::client(
+            &emu.sdk,
+            aws_sdk_iam::Client::new,
+            access_guard::aws::iam::IamClient::new,
+        ),
+        organizations: OnFirstUse::client(
+            &emu.sdk,
+            aws_sdk_organizations::Client::new,
+            access_guard::aws::OrganizationsOus::new,
         ),
         state: None,
         common: access_guard::lambda::Common::new(&emu.sdk, config),

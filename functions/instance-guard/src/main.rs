@@ -2,7 +2,10 @@
 //! → the EC2-CI rules → one alert. The wiring is
 //! `access_guard::lambda::instance_guard`.
 
-#[tokio::main]
+// One thread: a guard waits on AWS a few calls at a time, and a function
+// of the module's size has less than one vCPU; worker threads would only
+// add to the cold start (BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     access_guard::lambda::serve::<access_guard::lambda::instance_guard::Deps>().await
 }

@@ -1,7 +1,10 @@
 //! Lambda `task-definition-guard`: RegisterTaskDefinition → the ECS-TD rules →
 //! one alert. The wiring is `access_guard::lambda::task_definition_guard`.
 
-#[tokio::main]
+// One thread: a guard waits on AWS a few calls at a time, and a function
+// of the module's size has less than one vCPU; worker threads would only
+// add to the cold start (BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     access_guard::lambda::serve::<access_guard::lambda::task_definition_guard::Deps>().await
 }

@@ -7,7 +7,7 @@ use crate::ports::{GroupServices, Iam};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::{ou_cache, Common, HandlerError};
+use super::{ou_cache, Common, HandlerError, OnFirstUse};
 use crate::aws::state::DynamoState;
 use crate::aws::vpc::Ec2Vpcs;
 use crate::aws::{Ec2Remediator, Ec2SecurityGroups, OrganizationsOus, SystemClock};
@@ -68,12 +68,14 @@ pub struct Deps {
     pub remediator: Ec2Remediator,
     /// Where a group is in use and the network path to it (the alert's lines).
     pub vpcs: Ec2Vpcs,
-    /// Which ECS services use a group (the ways in the alert names).
-    pub services: EcsGroupServices,
-    /// What their task roles may do.
-    pub iam: IamClient,
-    /// Where accounts sit in the organization (exemptions by OU).
-    pub organizations: OrganizationsOus,
+    /// Which ECS services use a group (the ways in the alert names): built
+    /// for the first group in use.
+    pub services: OnFirstUse<EcsGroupServices>,
+    /// What their task roles may do: built for the first such service.
+    pub iam: OnFirstUse<IamClient>,
+    /// Where accounts sit in the organization (exemptions by OU): built
+    /// for the first exemption by OU.
+    pub organizations: OnFirstUse<OrganizationsOus>,
     /// The state table, when the deployment has one (it does with the module).
     pub state: Option<DynamoState>,
     pub common: Common,
@@ -86,10 +88,14 @@ impl Deps {
             groups: Ec2SecurityGroups::new(ec2.clone()),
             vpcs: Ec2Vpcs::new(ec2.clone()),
             remediator: Ec2Remediator::new(ec2),
-            services: EcsGroupServices::new(aws_sdk_ecs::Client::new(sdk)),
-            iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
-            organizations: OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
-                .with_ttl(ou_cache(&config.policy)),
+            services: OnFirstUse::client(sdk, aws_sdk_ecs::Client::new, EcsGroupServices::new),
+            iam: OnFirstUse::client(sdk, aws_sdk_iam::Client::new, IamClient::new),
+            organizations: {
+                let ttl = ou_cache(&config.policy);
+                OnFirstUse::client(sdk, aws_sdk_organizations::Client::new, move |c| {
+                    OrganizationsOus::new(c).with_ttl(ttl)
+                })
+            },
             state: config
                 .state_table
                 .as_ref()
@@ -126,8 +132,8 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                     &deps.groups,
                     &deps.remediator,
                     &deps.vpcs,
-                    &deps.services,
-                    &deps.iam,
+                    &*deps.services,
+                    &*deps.iam,
                 ),
             };
             // Away, the revoke goes through the revoke role: the alert names both.
@@ -136,7 +142,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
             }
             IngressGuard {
                 groups,
-                organizations: Some(&deps.organizations),
+                organizations: Some(&*deps.organizations),
                 remediator,
                 revocations: deps.state.as_ref().map(|s| s as &dyn RevocationLog),
                 notifier: &common.notifier,

@@ -5,7 +5,7 @@
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::{Common, HandlerError};
+use super::{Common, HandlerError, OnFirstUse};
 use crate::aws::iam::IamClient;
 use crate::aws::state::DynamoState;
 use crate::aws::vpc::Ec2Vpcs;
@@ -57,7 +57,8 @@ pub struct Deps {
     pub groups: Ec2SecurityGroups,
     pub clusters: EcsClusters,
     pub vpcs: Ec2Vpcs,
-    pub iam: IamClient,
+    /// Task roles' policies: built for the first task definition that names a role.
+    pub iam: OnFirstUse<IamClient>,
     /// The state table, when the deployment has one (it does with the module).
     pub state: Option<DynamoState>,
     pub common: Common,
@@ -72,7 +73,7 @@ impl Deps {
             clusters: EcsClusters::new(ecs),
             groups: Ec2SecurityGroups::new(ec2.clone()),
             vpcs: Ec2Vpcs::new(ec2),
-            iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
+            iam: OnFirstUse::client(sdk, aws_sdk_iam::Client::new, IamClient::new),
             state: config
                 .state_table
                 .clone()
@@ -109,7 +110,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                     &deps.groups,
                     &deps.clusters,
                     &deps.vpcs,
-                    &deps.iam,
+                    &*deps.iam,
                 ),
             };
             ServiceGuard {

@@ -3,7 +3,7 @@
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::{Common, HandlerError};
+use super::{Common, HandlerError, OnFirstUse};
 use crate::aws::iam::IamClient;
 use crate::aws::EcsTaskDefinitions;
 use crate::config::FunctionConfig;
@@ -30,7 +30,8 @@ pub const IAM_ACTIONS: &[&str] = &[
 /// What the handler uses, built once per Lambda instance.
 pub struct Deps {
     pub task_definitions: EcsTaskDefinitions,
-    pub iam: IamClient,
+    /// Task roles' policies: built for the first task definition that names a role.
+    pub iam: OnFirstUse<IamClient>,
     pub common: Common,
 }
 
@@ -38,7 +39,7 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: FunctionConfig) -> Deps {
         Deps {
             task_definitions: EcsTaskDefinitions::new(aws_sdk_ecs::Client::new(sdk)),
-            iam: IamClient::new(aws_sdk_iam::Client::new(sdk)),
+            iam: OnFirstUse::client(sdk, aws_sdk_iam::Client::new, IamClient::new),
             common: Common::new(sdk, config),
         }
     }
@@ -54,7 +55,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         .handle(event, |record, acting| async move {
             let (task_definitions, iam): (&dyn TaskDefinitions, &dyn Iam) = match &acting.away {
                 Some(clients) => (&clients.task_definitions, &clients.iam),
-                None => (&deps.task_definitions, &deps.iam),
+                None => (&deps.task_definitions, &*deps.iam),
             };
             TaskDefinitionGuard {
                 task_definitions,
