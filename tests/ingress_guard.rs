@@ -13,6 +13,8 @@ use access_guard_e2e::{
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// The function's configuration: `policy` inline, else one that revokes
 /// (the embedded policy is dry-run).
@@ -350,6 +352,58 @@ async fn an_expired_exemption_is_reported_and_not_honoured() {
     assert_eq!(results(&alerts[0].doc)[0].1, "revoked");
     assert_eq!(alerts[0].doc["exemption"]["status"], "expired");
     assert!(sink.texts()[0].contains("EXPIRED"));
+}
+
+/// An adapter built at its first call, counting how many were built.
+fn counted<T: 'static>(
+    built: &Arc<AtomicUsize>,
+    sdk: &aws_config::SdkConfig,
+    build: fn(&aws_config::SdkConfig) -> T,
+) -> OnFirstUse<T> {
+    let (built, sdk) = (built.clone(), sdk.clone());
+    OnFirstUse::new(move || {
+        built.fetch_add(1, Ordering::SeqCst);
+        build(&sdk)
+    })
+}
+
+#[tokio::test]
+async fn the_usual_event_builds_no_ecs_iam_or_organizations_client() {
+    let emu = Emulator::connect().await;
+    let sink = AlertSink::new(&emu).await;
+    let group = emu.group(&[]).await;
+    let rules = emu.open_to_world(&group, &[22]).await;
+    let built = Arc::new(AtomicUsize::new(0));
+    let deps = Deps {
+        groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(&emu.sdk)),
+        remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&emu.sdk)),
+        vpcs: access_guard::aws::vpc::Ec2Vpcs::new(aws_sdk_ec2::Client::new(&emu.sdk)),
+        services: counted(&built, &emu.sdk, |sdk| {
+            access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(sdk))
+        }),
+        iam: counted(&built, &emu.sdk, |sdk| {
+            access_guard::aws::iam::IamClient::new(aws_sdk_iam::Client::new(sdk))
+        }),
+        organizations: counted(&built, &emu.sdk, |sdk| {
+            access_guard::aws::OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
+        }),
+        state: None,
+        common: access_guard::lambda::Common::new(&emu.sdk, config(&sink.topic_arn, None)),
+    };
+
+    // A group of the function's own account that no interface uses, and a
+    // policy without exemptions by OU: revoked and alerted with EC2 and SNS.
+    invoke(&deps, &authorize_event(&group, &rules))
+        .await
+        .expect("handled");
+
+    assert!(emu.ingress_rules(&group).await.is_empty(), "SSH still open");
+    assert_eq!(sink.alerts(&emu).await.len(), 1);
+    assert_eq!(
+        built.load(Ordering::SeqCst),
+        0,
+        "an ECS, IAM or Organizations client was built for an event that calls none"
+    );
 }
 
 #[tokio::test]

@@ -259,9 +259,10 @@ async fn an_account_moved_to_another_ou_is_judged_by_it_once_the_cache_time_has_
         let elapsed = elapsed.clone();
         Arc::new(move || start + Duration::from_secs(elapsed.load(Ordering::SeqCst)))
     };
-    deps.organizations = OrganizationsOus::new(aws_sdk_organizations::Client::new(&emu.sdk))
+    let organizations = OrganizationsOus::new(aws_sdk_organizations::Client::new(&emu.sdk))
         .with_ttl(ttl)
         .with_clock(clock);
+    deps.organizations = access_guard::lambda::OnFirstUse::new(move || organizations);
 
     let member = emu.member(&account, "us-east-1").await;
     let attempt = || async {

@@ -168,8 +168,9 @@ pub async fn sdk_config(
 /// them. Both chains look at the environment before anything else (a
 /// profile, web identity, the container or instance endpoints), and Lambda
 /// always sets the region and the role's credentials there; taking them
-/// from there gives the same answer and saves about 0.4 ms of the cold
-/// start (BENCHMARKS.md). Anywhere else the default chains still decide.
+/// from there gives the same answer and saves about 0.45 ms of the cold
+/// start in a probe (BENCHMARKS.md). Anywhere else the default chains
+/// still decide.
 #[derive(Debug, PartialEq, Eq)]
 struct FromEnvironment {
     /// `AWS_REGION`, as the region chain's first link reads it.

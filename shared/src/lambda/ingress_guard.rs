@@ -132,8 +132,8 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                     &deps.groups,
                     &deps.remediator,
                     &deps.vpcs,
-                    &*deps.services,
-                    &*deps.iam,
+                    &deps.services,
+                    &deps.iam,
                 ),
             };
             // Away, the revoke goes through the revoke role: the alert names both.
@@ -142,7 +142,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
             }
             IngressGuard {
                 groups,
-                organizations: Some(&*deps.organizations),
+                organizations: Some(&deps.organizations),
                 remediator,
                 revocations: deps.state.as_ref().map(|s| s as &dyn RevocationLog),
                 notifier: &common.notifier,

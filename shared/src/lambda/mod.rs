@@ -37,6 +37,7 @@ pub mod iam_guard;
 pub mod ingress_guard;
 pub mod instance_guard;
 pub mod network_guard;
+mod on_first_use;
 pub mod retro_scan;
 pub mod service_guard;
 pub mod sweep;
@@ -64,6 +65,7 @@ use crate::policy::Policy;
 use crate::ports::{FailureQueue, Notifier};
 use crate::ports::{Home, Place};
 use crate::report::Report;
+pub use on_first_use::OnFirstUse;
 use std::sync::Arc;
 
 /// Why an invocation failed. Lambda retries it, then sends it to the
@@ -225,43 +227,6 @@ pub fn alerting(
         notifier: SnsNotifier::new(sns, config.topic_arn.clone()),
         sinks,
         budget,
-    }
-}
-
-/// An adapter built the first time an invocation needs it, then kept for
-/// the instance's life. A function builds at start only the clients every
-/// event uses: each SDK crate's first client costs about 0.2 ms of the cold
-/// start (its configuration, its endpoint rules), and ingress-guard's usual
-/// event (a group of its own account that no ECS service uses) never needs
-/// ECS, IAM or Organizations (BENCHMARKS.md).
-pub struct OnFirstUse<T>(std::sync::LazyLock<T, Box<dyn FnOnce() -> T + Send>>);
-
-impl<T> OnFirstUse<T> {
-    pub fn new(build: impl FnOnce() -> T + Send + 'static) -> OnFirstUse<T> {
-        OnFirstUse(std::sync::LazyLock::new(Box::new(build)))
-    }
-
-    /// `client`'s adapter, `adapter(client)`, each built at first use
-    /// from `sdk`.
-    pub fn client<C>(
-        sdk: &aws_config::SdkConfig,
-        client: fn(&aws_config::SdkConfig) -> C,
-        adapter: impl FnOnce(C) -> T + Send + 'static,
-    ) -> OnFirstUse<T>
-    where
-        T: 'static,
-        C: 'static,
-    {
-        let sdk = sdk.clone();
-        OnFirstUse::new(move || adapter(client(&sdk)))
-    }
-}
-
-impl<T> std::ops::Deref for OnFirstUse<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
     }
 }
 
@@ -631,25 +596,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_adapter_on_first_use_is_built_at_the_first_use_once_and_not_before() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let built = Arc::new(AtomicUsize::new(0));
-        let counter = built.clone();
-        let adapter = OnFirstUse::new(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            "client"
-        });
-        assert_eq!(
-            built.load(Ordering::SeqCst),
-            0,
-            "built before its first use"
-        );
-        assert_eq!(*adapter, "client");
-        assert_eq!(*adapter, "client");
-        assert_eq!(built.load(Ordering::SeqCst), 1, "built once");
-    }
 
     #[test]
     fn an_unreadable_envelope_is_named_without_its_values() {

@@ -110,7 +110,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                     &deps.groups,
                     &deps.clusters,
                     &deps.vpcs,
-                    &*deps.iam,
+                    &deps.iam,
                 ),
             };
             ServiceGuard {

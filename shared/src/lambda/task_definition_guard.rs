@@ -55,7 +55,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         .handle(event, |record, acting| async move {
             let (task_definitions, iam): (&dyn TaskDefinitions, &dyn Iam) = match &acting.away {
                 Some(clients) => (&clients.task_definitions, &clients.iam),
-                None => (&deps.task_definitions, &*deps.iam),
+                None => (&deps.task_definitions, &deps.iam),
             };
             TaskDefinitionGuard {
                 task_definitions,
