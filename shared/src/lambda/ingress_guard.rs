@@ -73,8 +73,9 @@ pub struct Deps {
     pub services: OnFirstUse<EcsGroupServices>,
     /// What their task roles may do: built for the first such service.
     pub iam: OnFirstUse<IamClient>,
-    /// Where accounts sit in the organization (exemptions by OU): built
-    /// for the first exemption by OU.
+    /// Where accounts sit in the organization (exemptions by OU): built at
+    /// the first read of an account's OUs, which only a policy with
+    /// exemptions by OU makes.
     pub organizations: OnFirstUse<OrganizationsOus>,
     /// The state table, when the deployment has one (it does with the module).
     pub state: Option<DynamoState>,
