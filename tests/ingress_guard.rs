@@ -374,22 +374,16 @@ async fn the_usual_event_builds_no_ecs_iam_or_organizations_client() {
     let group = emu.group(&[]).await;
     let rules = emu.open_to_world(&group, &[22]).await;
     let built = Arc::new(AtomicUsize::new(0));
-    let deps = Deps {
-        groups: Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(&emu.sdk)),
-        remediator: Ec2Remediator::new(aws_sdk_ec2::Client::new(&emu.sdk)),
-        vpcs: access_guard::aws::vpc::Ec2Vpcs::new(aws_sdk_ec2::Client::new(&emu.sdk)),
-        services: counted(&built, &emu.sdk, |sdk| {
-            access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(sdk))
-        }),
-        iam: counted(&built, &emu.sdk, |sdk| {
-            access_guard::aws::iam::IamClient::new(aws_sdk_iam::Client::new(sdk))
-        }),
-        organizations: counted(&built, &emu.sdk, |sdk| {
-            access_guard::aws::OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
-        }),
-        state: None,
-        common: access_guard::lambda::Common::new(&emu.sdk, config(&sink.topic_arn, None)),
-    };
+    let mut deps = Deps::new(&emu.sdk, config(&sink.topic_arn, None));
+    deps.services = counted(&built, &emu.sdk, |sdk| {
+        access_guard::aws::estate::EcsGroupServices::new(aws_sdk_ecs::Client::new(sdk))
+    });
+    deps.iam = counted(&built, &emu.sdk, |sdk| {
+        access_guard::aws::iam::IamClient::new(aws_sdk_iam::Client::new(sdk))
+    });
+    deps.organizations = counted(&built, &emu.sdk, |sdk| {
+        access_guard::aws::OrganizationsOus::new(aws_sdk_organizations::Client::new(sdk))
+    });
 
     // A group of the function's own account that no interface uses, and a
     // policy without exemptions by OU: revoked and alerted with EC2 and SNS.
